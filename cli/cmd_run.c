@@ -1,0 +1,246 @@
+/*
+ * cmd_run.c: `airlock run`: load one plugin in a workbench-profile host, apply the given
+ * events in order through the store, then render every widget.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "textui.h"
+#include "util.h"
+
+static void run_usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock run <plugin.js> [options]\n"
+          "  --package ID            package id (default: the file name without .js)\n"
+          "  --grant read:DOMAIN     grant reading a shared domain (repeatable)\n"
+          "  --grant write:DOMAIN    grant writing a shared domain (repeatable)\n"
+          "                          (without --grant: the package's manifest grants)\n"
+          "  --state JSON            replace the local state after loading\n"
+          "  --event W:H[:ARGS_JSON] run handler H of widget W (repeatable, in order)\n"
+          "  --json                  print {plugin, state, trees, timeline, errors}\n"
+          "  --trace                 add per-call telemetry (op, elapsed us, outcome)\n");
+}
+
+typedef struct run_opts {
+  const char *file, *package, *state;
+  const char **events;
+  int nevents;
+  json_t *grants;
+  bool json, trace;
+} run_opts;
+
+static int add_grant(run_opts *o, const char *spec) {
+  const char *key = !strncmp(spec, "read:", 5) ? "readShared" : !strncmp(spec, "write:", 6) ? "writeShared" : NULL;
+  const char *domain = strchr(spec, ':');
+  if (!key || !domain || !domain[1]) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --grant takes read:DOMAIN or write:DOMAIN, not '%s'\n", spec);
+    return -1;
+  }
+  if (!o->grants) o->grants = json_pack("{s:[],s:[]}", "readShared", "writeShared");
+  json_array_append_new(json_object_get(o->grants, key), json_string(domain + 1));
+  return 0;
+}
+
+static int parse(int argc, char **argv, run_opts *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    bool has_val = i + 1 < argc;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      run_usage(stdout);
+      return 1;
+    } else if (!strcmp(a, "--json")) o->json = true;
+    else if (!strcmp(a, "--trace")) o->trace = true;
+    else if (!strcmp(a, "--package") && has_val) o->package = argv[++i];
+    else if (!strcmp(a, "--state") && has_val) o->state = argv[++i];
+    else if (!strcmp(a, "--grant") && has_val) {
+      if (add_grant(o, argv[++i])) return -1;
+    } else if (!strcmp(a, "--event") && has_val) o->events[o->nevents++] = argv[++i];
+    else if (!strcmp(a, "--isolation") && has_val) {
+      const char *m = argv[++i];
+      if (strcmp(m, "thread")) {
+        fprintf(stderr, "error: INVALID_ARGUMENT: --isolation %s is not available in this build (thread only)\n", m);
+        return -1;
+      }
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
+      run_usage(stderr);
+      return -1;
+    } else if (!o->file) o->file = a;
+    else {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", a);
+      return -1;
+    }
+  }
+  if (!o->file) {
+    run_usage(stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* Splits "WIDGET:HANDLER[:ARGS_JSON]" in place. */
+static int split_event(char *spec, char **widget, char **handler, char **args) {
+  char *c1 = strchr(spec, ':');
+  if (!c1 || c1 == spec || !c1[1]) return -1;
+  *c1 = '\0';
+  *widget = spec;
+  *handler = c1 + 1;
+  char *c2 = strchr(*handler, ':');
+  *args = NULL;
+  if (c2) {
+    *c2 = '\0';
+    *args = c2 + 1;
+  }
+  return **handler ? 0 : -1;
+}
+
+static void error_json(json_t *errors, const char *op, const char *widget, const char *handler,
+                       const al_error *e) {
+  json_t *o = json_pack("{s:s,s:s,s:s}", "op", op, "code", al_err_name(e->code), "message", e->message);
+  if (widget) json_object_set_new(o, "widget", json_string(widget));
+  if (handler) json_object_set_new(o, "handler", json_string(handler));
+  if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
+  if (e->line) json_object_set_new(o, "line", json_integer(e->line));
+  json_array_append_new(errors, o);
+}
+
+int cmd_run(int argc, char **argv) {
+  const char *events[256];
+  run_opts o = {.events = events};
+  if (argc > 258) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: too many arguments\n");
+    return 2;
+  }
+  int prc = parse(argc, argv, &o);
+  if (prc) {
+    json_decref(o.grants);
+    return prc > 0 ? 0 : 2;
+  }
+  int status = 0;
+  al_host *h = NULL;
+  al_error err;
+  char id[AL_INSTANCE_ID_MAX];
+  char *grants_text = o.grants ? json_dumps(o.grants, JSON_COMPACT) : NULL;
+  char *pkg = o.package ? strdup(o.package) : cli_basename_noext(o.file);
+  json_t *errors = json_array(), *trees = json_object();
+  size_t len;
+  char *code = cli_read_file(o.file, &len);
+  if (!code) {
+    fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", o.file, strerror(errno));
+    status = 1;
+    goto out;
+  }
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.profile = AL_PROFILE_WORKBENCH;
+  if (al_host_new(&cfg, &h, &err)) {
+    cli_print_error(&err);
+    status = 1;
+    goto out;
+  }
+  al_load_opts lo = {.grants_json = grants_text, .source_name = o.file};
+  if (al_load(h, pkg, code, len, &lo, id, sizeof id, &err)) {
+    if (o.json) {
+      error_json(errors, "load", NULL, NULL, &err);
+      json_t *out = json_pack("{s:n,s:n,s:O,s:[],s:O}", "plugin", "state", "trees", trees,
+                              "timeline", "errors", errors);
+      char *s = json_dumps(out, JSON_INDENT(2));
+      puts(s ? s : "null");
+      free(s);
+      json_decref(out);
+    } else {
+      cli_print_error(&err);
+    }
+    status = 1;
+    goto out;
+  }
+  if (o.state && al_state_set(h, id, o.state, &err)) {
+    cli_print_error(&err);
+    status = 1;
+    goto out;
+  }
+  for (int i = 0; i < o.nevents; i++) {
+    char *spec = strdup(o.events[i]), *w, *hd, *args;
+    if (!spec || split_event(spec, &w, &hd, &args)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: --event takes WIDGET:HANDLER[:ARGS_JSON], not '%s'\n", o.events[i]);
+      free(spec);
+      status = 1;
+      goto out;
+    }
+    int rc = al_event(h, id, w, hd, args, NULL, &err);
+    if (rc) {
+      error_json(errors, "event", w, hd, &err);
+      if (!o.json) cli_print_error(&err);
+      status = 1;
+    }
+    free(spec);
+    if (rc) break; /* later events assumed this one applied */
+  }
+
+  json_t *plugin = NULL;
+  char *text = NULL;
+  al_plugin_info(h, id, &text, NULL);
+  plugin = cli_take_json(text);
+  size_t wi;
+  json_t *wv;
+  if (!o.json) printf("%s  (%s)\n", json_string_value(json_object_get(plugin, "title")), id);
+  json_array_foreach(json_object_get(plugin, "widgets"), wi, wv) {
+    const char *w = json_string_value(wv);
+    char *tree_text = NULL;
+    int rc = al_render(h, id, w, &tree_text, &err);
+    json_t *tree = rc ? json_null() : cli_take_json(tree_text);
+    json_object_set_new(trees, w, tree);
+    if (rc) {
+      error_json(errors, "render", w, NULL, &err);
+      status = 1;
+    }
+    if (!o.json) {
+      printf("\n-- %s --\n", w);
+      if (rc) cli_print_error(&err);
+      else textui_draw(stdout, tree, 0);
+    }
+  }
+  if (o.json) {
+    json_t *out = json_object();
+    json_object_set(out, "plugin", plugin);
+    al_state_get(h, id, &text, NULL);
+    json_object_set_new(out, "state", cli_take_json(text));
+    json_object_set(out, "trees", trees);
+    al_timeline(h, &text, NULL);
+    json_object_set_new(out, "timeline", cli_take_json(text));
+    json_object_set(out, "errors", errors);
+    if (o.trace) {
+      al_telemetry(h, &text, NULL);
+      json_object_set_new(out, "telemetry", cli_take_json(text));
+    }
+    char *s = json_dumps(out, JSON_INDENT(2));
+    puts(s ? s : "null");
+    free(s);
+    json_decref(out);
+  } else if (o.trace) {
+    al_telemetry(h, &text, NULL);
+    json_t *tm = cli_take_json(text);
+    printf("\n%-8s %10s  %-20s %s\n", "op", "elapsed", "outcome", "memory");
+    size_t i;
+    json_t *t;
+    json_array_foreach(tm, i, t)
+      printf("%-8s %8lldus  %-20s %lld KiB\n", json_string_value(json_object_get(t, "op")),
+             (long long)json_integer_value(json_object_get(t, "elapsedUs")),
+             json_string_value(json_object_get(t, "outcome")),
+             (long long)json_integer_value(json_object_get(t, "memoryBytes")) / 1024);
+    json_decref(tm);
+  }
+  json_decref(plugin);
+out:
+  json_decref(errors);
+  json_decref(trees);
+  json_decref(o.grants);
+  free(grants_text);
+  free(pkg);
+  free(code);
+  al_host_free(h);
+  return status;
+}

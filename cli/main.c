@@ -1,0 +1,45 @@
+/* main.c: the `airlock` command: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "airlock.h"
+#include "commands.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run <plugin.js> [--package ID] [--grant read:DOMAIN|write:DOMAIN]...\n"
+          "      [--state JSON] [--event WIDGET:HANDLER[:ARGS_JSON]]... [--json] [--trace]\n"
+          "                       load a plugin, apply events, render every widget\n"
+          "  check <plugin.js> [--package ID] [--json]\n"
+          "                       load and render every widget; report every error\n"
+          "  conform <cases.json>...\n"
+          "                       run conformance cases; closes with 'N passed, N failed'\n"
+          "  version              print the version\n"
+          "\n"
+          "Run 'airlock <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+  if (!strcmp(cmd, "conform")) return cmd_conform(argc - 1, argv + 1);
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    printf("airlock %s\n", al_version());
+    return 0;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    usage(stdout);
+    return 0;
+  }
+  fprintf(stderr, "error: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 2;
+}

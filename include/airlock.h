@@ -1,0 +1,302 @@
+/*
+ * airlock.h: run untrusted JavaScript plugins inside a C application.
+ *
+ * This header is the whole public API and its manual. The plugin contract it implements
+ * (names, error codes, validation messages) is fixed in the project's spec,
+ * plugin-contract.md; this file says how a C host drives it.
+ *
+ * Model
+ *   An al_host owns everything a plugin can affect: instances, their local state, grants,
+ *   shared domains, the dispatch trace and timeline. Each instance runs in its own QuickJS
+ *   runtime with its own memory, stack and time limits. Plugins see only copies of state
+ *   and talk back only through plain JSON that the host validates before acting on it.
+ *
+ * Values
+ *   Every structured value crossing this API is JSON text (UTF-8, NUL-terminated). Inputs
+ *   are borrowed for the duration of the call. Outputs returned through `char **` are
+ *   allocated by the library and freed by the caller with al_free(); on failure the output
+ *   pointer is set to NULL.
+ *
+ * Errors
+ *   Functions return 0 on success or a negative AL_E* code from the one table below. Every
+ *   function that can fail takes an optional `al_error *err` (may be NULL) which, on
+ *   failure, receives the code, a message and, for contract violations, the path.
+ *
+ * Threading
+ *   An al_host and everything reachable from it is single-threaded: all calls on one host
+ *   must be made by one thread at a time (the caller provides the lock if it needs one).
+ *   Different hosts are independent and may be driven from different threads at once.
+ *   Each instance's QuickJS runtime is used only from inside calls on its host.
+ *   al_strerror(), al_err_name(), al_version() and al_config_init() are thread-safe.
+ *   Change callbacks run on the thread that made the call which caused the change, after
+ *   the store has been updated, and must not call back into the same host.
+ */
+#ifndef AIRLOCK_H
+#define AIRLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(AL_BUILDING) && defined(__GNUC__)
+#define AL_API __attribute__((visibility("default")))
+#else
+#define AL_API
+#endif
+
+#define AL_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------------------------------
+ * Error codes. One table: X(NAME, value, contract code string, description).
+ * The contract code strings are the ones plugins, tests and the wire protocol use.
+ * ------------------------------------------------------------------------------------- */
+#define AL_ERROR_TABLE(X)                                                                  \
+  X(OK,                  0, "OK",                 "success")                               \
+  X(PLUGIN_LOAD,        -1, "PLUGIN_LOAD_ERROR",  "the plugin failed to load")             \
+  X(INSTANCE_NOT_FOUND, -2, "INSTANCE_NOT_FOUND", "no instance with that id")              \
+  X(WIDGET_NOT_FOUND,   -3, "WIDGET_NOT_FOUND",   "no widget with that id")                \
+  X(HANDLER_NOT_FOUND,  -4, "HANDLER_NOT_FOUND",  "no handler with that name")             \
+  X(PLUGIN,             -5, "PLUGIN_ERROR",       "the plugin threw")                      \
+  X(TIMEOUT,            -6, "VM_TIMEOUT",         "the call's deadline passed")            \
+  X(MEMORY_LIMIT,       -7, "VM_MEMORY_LIMIT",    "the instance's memory limit was hit")   \
+  X(STACK_OVERFLOW,     -8, "VM_STACK_OVERFLOW",  "the instance's stack limit was hit")    \
+  X(CONTRACT,           -9, "CONTRACT_VIOLATION", "the plugin broke the contract")         \
+  X(CRASHED,           -10, "PLUGIN_CRASHED",     "the worker running the plugin died")    \
+  X(CAPABILITY_DENIED, -11, "CAPABILITY_DENIED",  "a capability was denied")               \
+  X(PREFLIGHT_BLOCKED, -12, "PREFLIGHT_BLOCKED",  "preflight blocked the plugin")          \
+  X(PLUGINS_DISABLED,  -13, "PLUGINS_DISABLED",   "plugins are disabled")                  \
+  X(BUSY,              -14, "BUSY",               "the instance's queue is full")          \
+  X(INTERNAL,          -15, "INTERNAL_ERROR",     "internal error in Airlock")             \
+  X(INVALID_ARGUMENT,  -16, "INVALID_ARGUMENT",   "invalid argument")                      \
+  X(INSTANCE_EXISTS,   -17, "INSTANCE_EXISTS",    "an instance with that id exists")       \
+  X(NO_MEMORY,         -18, "OUT_OF_MEMORY",      "the host ran out of memory")            \
+  X(IO,                -19, "IO_ERROR",           "input/output error")                    \
+  X(UNKNOWN_DOMAIN,    -20, "UNKNOWN_DOMAIN",     "no shared domain with that name")
+
+enum {
+#define AL_X_(name, value, code, desc) AL_E##name = value,
+  AL_ERROR_TABLE(AL_X_)
+#undef AL_X_
+};
+#define AL_OK AL_EOK
+
+/* The contract code string for `code` ("VM_TIMEOUT"), or "UNKNOWN". Static storage. */
+AL_API const char *al_err_name(int code);
+/* A short English description of `code`. Static storage. */
+AL_API const char *al_strerror(int code);
+/* The code whose contract string is `name`, or AL_EINTERNAL when there is none. */
+AL_API int al_err_from_name(const char *name);
+
+/* Optional error out-struct. Fields are always NUL-terminated. `path` is set for
+ * CONTRACT_VIOLATION (e.g. "root.children[1]"), `instance_id` when a call concerned one,
+ * and `line` (1-based, 0 if unknown) when the engine reported a source line. */
+typedef struct al_error {
+  int code;
+  char message[512];
+  char path[256];
+  char instance_id[96];
+  int line;
+} al_error;
+
+/* Frees memory the library returned through a `char **` out-parameter. NULL is harmless. */
+AL_API void al_free(void *p);
+AL_API const char *al_version(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Host configuration
+ * ------------------------------------------------------------------------------------- */
+
+/* Per-instance limits. A zero field means "use the host default". */
+typedef struct al_limits {
+  size_t memory_bytes;   /* QuickJS heap per instance; default 32 MiB */
+  size_t stack_bytes;    /* JS stack per instance; default 1 MiB */
+  uint32_t load_ms;      /* default 1000 */
+  uint32_t render_ms;    /* default 100 */
+  uint32_t event_ms;     /* default 100 */
+} al_limits;
+
+/* UI tree budgets applied when validating every render result. */
+typedef struct al_budgets {
+  uint32_t max_depth;    /* default 64 */
+  uint32_t max_nodes;    /* default 10000 */
+  size_t max_bytes;      /* serialized size, default 1 MiB */
+} al_budgets;
+
+/* Optional allocator for the instances' QuickJS heaps, Lua-style: free when nsize == 0
+ * (return NULL), otherwise realloc (ptr may be NULL). `osize` is the size of the old block
+ * or 0. Must be thread-safe if several hosts share it. The memory limit is enforced by
+ * Airlock on top of it. */
+typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+typedef enum al_profile {
+  AL_PROFILE_BARE = 0,      /* no package reducers, no shared domains */
+  AL_PROFILE_WORKBENCH = 1  /* the workbench's reducers and shared domains (spec sec. 5) */
+} al_profile;
+
+typedef struct al_config {
+  al_limits limits;
+  al_budgets budgets;
+  al_profile profile;
+  uint32_t timeline_capacity;  /* newest entries kept; default 200 */
+  uint32_t telemetry_capacity; /* newest per-call records kept; default 1000 */
+  al_alloc_fn alloc;           /* NULL: the C library's allocator */
+  void *alloc_ud;
+} al_config;
+
+/* Fills `cfg` with the defaults above. */
+AL_API void al_config_init(al_config *cfg);
+
+typedef struct al_host al_host;
+
+/* Creates a host. `cfg` may be NULL for defaults; it is copied. On success *out owns a
+ * host the caller frees with al_host_free(). */
+AL_API int al_host_new(const al_config *cfg, al_host **out, al_error *err);
+/* Disposes every instance and frees the host. NULL is harmless. */
+AL_API void al_host_free(al_host *h);
+
+/* ---------------------------------------------------------------------------------------
+ * Instances
+ * ------------------------------------------------------------------------------------- */
+
+#define AL_INSTANCE_ID_MAX 96 /* including the NUL */
+
+typedef struct al_load_opts {
+  const char *instance_id;   /* NULL: generate "<packageId>@<8 chars>" */
+  const char *grants_json;   /* {readShared:[], writeShared:[], systemCommands:[]}; NULL = none */
+  const al_limits *limits;   /* NULL: host defaults; zero fields fall back too */
+  const char *source_name;   /* file name used in engine messages; NULL = "<plugin>" */
+} al_load_opts;
+
+/* Loads plugin `code` (`len` bytes, need not be NUL-terminated) as a new instance of
+ * `package_id`, seeds its local state from initialState and records its grants. On success
+ * the instance id is written to `id_out` (capacity `id_cap`, AL_INSTANCE_ID_MAX suffices).
+ * `opts` may be NULL. A failed load leaves no instance behind. */
+AL_API int al_load(al_host *h, const char *package_id, const char *code, size_t len,
+                   const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err);
+
+/* Disposes an instance: its VM, state, grants and shared-domain contributions. */
+AL_API int al_unload(al_host *h, const char *instance_id, al_error *err);
+
+/* The instance's record {instanceId, packageId, declaredId?, title, description?,
+ * initialState?, widgets[], status, error?} as JSON. Free with al_free(). */
+AL_API int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_error *err);
+
+/* Renders one widget with the host's current state and projection and validates the
+ * tree. On success *tree_out is the tree as JSON. A failed render sets the instance's
+ * status to "error" with the message; a later successful one sets it back to "loaded". */
+AL_API int al_render(al_host *h, const char *instance_id, const char *widget_id,
+                     char **tree_out, al_error *err);
+
+/* Runs a handler with `args_json` (NULL: no args), validates the intents it dispatched
+ * and applies them through the store. On success *result_out (may be NULL if not wanted)
+ * is {intents:[...], actions:[{dispatchId, timestamp, scope, actionType, instanceId,
+ * domain?, outcome, reason}]}. If the handler fails, nothing is applied. */
+AL_API int al_event(al_host *h, const char *instance_id, const char *widget_id,
+                    const char *handler, const char *args_json, char **result_out,
+                    al_error *err);
+
+/* {ready, instances:[{instanceId, packageId, status}]} */
+AL_API int al_health(al_host *h, char **json_out, al_error *err);
+
+/* Instance ids in load order, as a JSON array. */
+AL_API int al_instances(al_host *h, char **json_out, al_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Host-owned state
+ * ------------------------------------------------------------------------------------- */
+
+/* The instance's local state ({} when it has none yet). */
+AL_API int al_state_get(al_host *h, const char *instance_id, char **json_out, al_error *err);
+/* Replaces the instance's local state. Not traced as a plugin dispatch; notifies
+ * subscribers that the instance's inputs changed. */
+AL_API int al_state_set(al_host *h, const char *instance_id, const char *json, al_error *err);
+/* The exact globalState the instance sees: {self, shared:{read-granted domains}}. */
+AL_API int al_global_state(al_host *h, const char *instance_id, char **json_out, al_error *err);
+/* A shared domain's public projection. */
+AL_API int al_shared_get(al_host *h, const char *domain, char **json_out, al_error *err);
+/* Names of the registered shared domains, as a JSON array. */
+AL_API int al_shared_domains(al_host *h, char **json_out, al_error *err);
+
+/* The instance's grants {readShared, writeShared, systemCommands}. */
+AL_API int al_grants_get(al_host *h, const char *instance_id, char **json_out, al_error *err);
+/* Replaces the instance's grants. The change is recorded in the timeline (scope "host",
+ * actionType "grants/set", source `source`: "host" or "workbench") and takes effect on
+ * the next call. */
+AL_API int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
+                         const char *source, al_error *err);
+
+/* trace {count, lastDispatchId, lastTimestamp, lastScope, lastActionType, lastOutcome,
+ * lastReason}. */
+AL_API int al_trace(al_host *h, char **json_out, al_error *err);
+/* The timeline, oldest first: [{dispatchId, timestamp, scope, actionType, instanceId,
+ * domain, outcome, reason, source}]. */
+AL_API int al_timeline(al_host *h, char **json_out, al_error *err);
+/* Per-call telemetry, oldest first: [{instanceId, op, start, elapsedUs, outcome,
+ * interrupted, memoryBytes}]. */
+AL_API int al_telemetry(al_host *h, char **json_out, al_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Change notification
+ * ------------------------------------------------------------------------------------- */
+
+/* What changed after one host operation. `instance_ids` names exactly the instances whose
+ * render inputs (own local state, or a shared domain they may read) changed; the host
+ * re-renders nothing by itself. Arrays are borrowed for the callback's duration. */
+typedef struct al_change {
+  const char *cause;              /* "event", "state", "grants", "load", "unload" */
+  const char *origin_instance_id; /* instance whose call caused it, or NULL */
+  const char *const *instance_ids;
+  size_t instance_count;
+  const char *const *domains;     /* shared domains whose state changed */
+  size_t domain_count;
+} al_change;
+
+typedef void (*al_change_fn)(void *user, const al_change *change);
+
+/* Registers a change callback; returns a positive subscription id or a negative error.
+ * `finalizer` (may be NULL) is called with `user` when the subscription ends
+ * (al_unsubscribe or al_host_free). */
+AL_API int al_subscribe(al_host *h, al_change_fn fn, void *user, void (*finalizer)(void *user));
+AL_API int al_unsubscribe(al_host *h, int subscription_id);
+
+/* ---------------------------------------------------------------------------------------
+ * Reducers and shared domains registered from C
+ * ------------------------------------------------------------------------------------- */
+
+enum { AL_REDUCE_APPLIED = 0, AL_REDUCE_UNSUPPORTED = 1 };
+
+/* A package reducer: for instances of `package_id`, turns (state, action, payload) into the
+ * next state. Returns AL_REDUCE_APPLIED with *next_json set (allocated with malloc(); the
+ * host frees it), AL_REDUCE_UNSUPPORTED when it does not handle `action_type` (the store
+ * falls through to the plugin's own reducers), or a negative AL_E* code. `payload_json`
+ * is "null" when absent. */
+typedef int (*al_reducer_fn)(void *user, const char *action_type, const char *state_json,
+                             const char *payload_json, char **next_json);
+
+AL_API int al_register_reducer(al_host *h, const char *package_id, al_reducer_fn fn,
+                               void *user, al_error *err);
+
+/* A shared domain. `reduce` applies `action_type` written by `writer_instance_id` to the
+ * domain's state (JSON, "null" initially), like al_reducer_fn. `project` (may be NULL:
+ * the state itself) turns state into the public projection plugins and hosts see.
+ * `on_unload` (may be NULL) lets the domain drop an instance's contribution. */
+typedef struct al_domain_def {
+  const char *name;
+  const char *initial_state_json;  /* NULL: null */
+  int (*reduce)(void *user, const char *writer_instance_id, const char *action_type,
+                const char *state_json, const char *payload_json, char **next_json);
+  int (*project)(void *user, const char *state_json, char **projection_json);
+  int (*on_unload)(void *user, const char *instance_id, const char *state_json,
+                   char **next_json);
+  void *user;
+} al_domain_def;
+
+AL_API int al_register_domain(al_host *h, const al_domain_def *def, al_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIRLOCK_H */

@@ -1,0 +1,38 @@
+/*
+ * common.h: what every internal module shares: the public header, the error helper, the
+ * monotonic clock, and jansson. Internal names carry their module's prefix (err_, vm_,
+ * ui_, store_, id_); only al_ names are exported from the library.
+ */
+#ifndef AL_COMMON_H
+#define AL_COMMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "airlock.h"
+
+#if defined(__GNUC__)
+#define AL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define AL_PRINTF(a, b)
+#endif
+
+/* Fills `err` (may be NULL) and returns `code`, so call sites read
+ * `return err_set(err, AL_ECONTRACT, path, "...")`. `path` may be NULL. */
+int err_set(al_error *err, int code, const char *path, const char *fmt, ...) AL_PRINTF(4, 5);
+/* Records the instance id on an already filled error. */
+void err_instance(al_error *err, const char *instance_id);
+/* Copies `src` into `dst` (both may be NULL). */
+void err_copy(al_error *dst, const al_error *src);
+
+/* Monotonic clock in nanoseconds, and wall clock in milliseconds since the epoch. */
+uint64_t clock_mono_ns(void);
+uint64_t clock_wall_ms(void);
+
+/* JSON text of `v`, compact, key order kept; malloc()ed (free with free()/al_free()), or
+ * NULL when out of memory. */
+char *json_text(const json_t *v);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * error.c: the one error table (AL_ERROR_TABLE in airlock.h) turned into lookups, and the
+ * helper every module uses to fill an al_error. Messages are truncated, never overflowed.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+typedef struct err_row {
+  int code;
+  const char *name;
+  const char *desc;
+} err_row;
+
+static const err_row err_rows[] = {
+#define AL_X_(name, value, str, desc) {value, str, desc},
+    AL_ERROR_TABLE(AL_X_)
+#undef AL_X_
+};
+
+static const err_row *err_find(int code) {
+  for (size_t i = 0; i < sizeof err_rows / sizeof err_rows[0]; i++)
+    if (err_rows[i].code == code) return &err_rows[i];
+  return NULL;
+}
+
+const char *al_err_name(int code) {
+  const err_row *r = err_find(code);
+  return r ? r->name : "UNKNOWN";
+}
+
+const char *al_strerror(int code) {
+  const err_row *r = err_find(code);
+  return r ? r->desc : "unknown error";
+}
+
+int al_err_from_name(const char *name) {
+  if (!name) return AL_EINTERNAL;
+  for (size_t i = 0; i < sizeof err_rows / sizeof err_rows[0]; i++)
+    if (strcmp(err_rows[i].name, name) == 0) return err_rows[i].code;
+  return AL_EINTERNAL;
+}
+
+const char *al_version(void) { return AL_VERSION; }
+
+void al_free(void *p) { free(p); }
+
+int err_set(al_error *err, int code, const char *path, const char *fmt, ...) {
+  if (!err) return code;
+  memset(err, 0, sizeof *err);
+  err->code = code;
+  if (path) snprintf(err->path, sizeof err->path, "%s", path);
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  } else {
+    snprintf(err->message, sizeof err->message, "%s", al_strerror(code));
+  }
+  return code;
+}
+
+void err_instance(al_error *err, const char *instance_id) {
+  if (err && instance_id && !err->instance_id[0])
+    snprintf(err->instance_id, sizeof err->instance_id, "%s", instance_id);
+}
+
+void err_copy(al_error *dst, const al_error *src) {
+  if (dst && src && dst != src) *dst = *src;
+}
+
+uint64_t clock_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t clock_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+char *json_text(const json_t *v) {
+  return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}

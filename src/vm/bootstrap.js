@@ -1,0 +1,130 @@
+// bootstrap.js: evaluated in every instance's context before the plugin's code.
+//
+// It installs `definePlugin` as a global `var` (so a plugin's `let definePlugin` is the
+// engine's redeclaration error and a plugin's `function definePlugin(){}` can only break
+// itself), and returns a private object of entry points that only the C side holds. The
+// host never trusts what these return: every result is converted and validated in C.
+// Intrinsics are captured up front so a plugin that patches prototypes cannot change
+// how its own calls are dispatched.
+var definePlugin;
+(function () {
+  "use strict";
+  const O = Object, A = Array, S = String;
+  const hasOwn = Function.prototype.call.bind(O.prototype.hasOwnProperty);
+  const keys = O.keys, isArray = A.isArray, freeze = O.freeze;
+  const PromiseResolve = Promise.resolve.bind(Promise);
+  const then = Function.prototype.call.bind(Promise.prototype.then);
+
+  const isPlain = (x) => x !== null && typeof x === "object" && !isArray(x);
+  const kids = (c) => (isArray(c) ? c : []);
+
+  const ui = freeze({
+    text: (x) => ({ kind: "text", text: S(x) }),
+    badge: (x) => ({ kind: "badge", text: S(x) }),
+    button: (label, props = {}) => ({ kind: "button", props: { label: S(label), ...props } }),
+    input(value, props = {}) {
+      if (isPlain(value)) {
+        const { value: v, ...rest } = value;
+        return { kind: "input", props: { value: S(v ?? ""), ...rest } };
+      }
+      return { kind: "input", props: { value: S(value ?? ""), ...props } };
+    },
+    row: (children = []) => ({ kind: "row", children: kids(children) }),
+    panel: (children = []) => ({ kind: "panel", children: kids(children) }),
+    column: (children = []) => ({ kind: "column", children: kids(children) }),
+    table(rows = [], props = {}) {
+      const p = isPlain(rows) ? rows : { headers: isPlain(props) ? props.headers : undefined, rows };
+      return { kind: "table", props: { headers: isArray(p.headers) ? p.headers : [],
+                                       rows: isArray(p.rows) ? p.rows : [] } };
+    },
+    counter(value, props = {}) {
+      if (isPlain(value)) {
+        const { value: v, ...rest } = value;
+        return { kind: "counter", props: { value: Number(v ?? 0), ...rest } };
+      }
+      return { kind: "counter", props: { value: Number(value ?? 0), ...props } };
+    },
+  });
+
+  let factory = null;
+  let loadError = null;
+  let def = null;
+
+  definePlugin = function definePlugin(f) {
+    if (typeof f !== "function") {
+      loadError = "definePlugin requires a factory function";
+      throw new TypeError(loadError);
+    }
+    factory = f;
+  };
+
+  // A call record: the C side runs promise jobs until `state` leaves 0. Intents are
+  // snapshotted at settlement, so work scheduled after the call settled does not count.
+  function settle(rec, r, intents) {
+    if (r !== null && (typeof r === "object" || typeof r === "function") &&
+        typeof r.then === "function") {
+      then(PromiseResolve(r),
+        (v) => { rec.value = v; rec.intents = intents && intents.slice(); rec.state = 1; },
+        (e) => { rec.error = e; rec.state = 2; });
+    } else {
+      rec.value = r;
+      rec.intents = intents && intents.slice();
+      rec.state = 1;
+    }
+    return rec;
+  }
+
+  function widget(id) {
+    const w = def && hasOwn(def.widgets, id) ? def.widgets[id] : undefined;
+    return w !== null && typeof w === "object" ? w : undefined;
+  }
+
+  return {
+    loadError: () => loadError,
+    // Runs the factory and returns metadata; a string result is a contract load error.
+    take() {
+      if (loadError !== null) return loadError;
+      if (factory === null) return "Plugin did not register via definePlugin";
+      const d = factory({ ui });
+      if (d === null || typeof d !== "object") return "Plugin did not register via definePlugin";
+      if (d.widgets === null || typeof d.widgets !== "object" || isArray(d.widgets))
+        return "Plugin widgets must be an object";
+      def = d;
+      const meta = { title: S(d.title ?? "Untitled Plugin"), widgets: keys(d.widgets) };
+      if (d.id !== undefined) meta.declaredId = S(d.id);
+      if (typeof d.description === "string") meta.description = d.description;
+      if (d.initialState !== undefined) meta.initialState = d.initialState;
+      return meta;
+    },
+    render(widgetId, pluginState, globalState) {
+      const w = widget(widgetId);
+      if (!w || typeof w.render !== "function") return { state: 3 };
+      return settle({ state: 0 }, w.render({ pluginState, globalState }), null);
+    },
+    event(widgetId, name, args, hasArgs, pluginState, globalState) {
+      const w = widget(widgetId);
+      if (!w) return { state: 3 };
+      const hs = w.handlers;
+      const h = hs !== null && typeof hs === "object" && hasOwn(hs, name) ? hs[name] : undefined;
+      if (typeof h !== "function") return { state: 4 };
+      const intents = [];
+      const ctx = {
+        pluginState,
+        globalState,
+        dispatchPluginAction(actionType, payload) {
+          intents.push({ scope: "plugin", actionType: S(actionType), payload });
+        },
+        dispatchSharedAction(domain, actionType, payload) {
+          intents.push({ scope: "shared", domain: S(domain), actionType: S(actionType), payload });
+        },
+      };
+      return settle({ state: 0 }, hasArgs ? h.call(hs, ctx, args) : h.call(hs, ctx), intents);
+    },
+    reduce(actionType, state, payload) {
+      const rs = def ? def.reducers : undefined;
+      const r = rs !== null && typeof rs === "object" && hasOwn(rs, actionType) ? rs[actionType] : undefined;
+      if (typeof r !== "function") return { state: 5 };
+      return settle({ state: 0 }, r.call(rs, state, payload), null);
+    },
+  };
+})();

@@ -1,0 +1,315 @@
+/*
+ * convert.c: JSValue <-> json_t.
+ *
+ * The walk keeps its ancestors on a fixed stack: that stack detects cycles (an object
+ * that is its own ancestor) and, only when something fails, spells out the path, so a
+ * successful conversion formats no strings.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+
+#define CV_STACK_MAX 1024
+
+typedef struct cv_frame {
+  void *obj;      /* object being walked, for cycle detection */
+  JSAtom key;     /* property this frame's child is under, or JS_ATOM_NULL */
+  uint32_t index; /* array index when key == JS_ATOM_NULL */
+  bool is_array;
+} cv_frame;
+
+typedef struct cv_walk {
+  JSContext *ctx;
+  const cv_limits *lim;
+  const char *root;
+  size_t bytes;
+  uint32_t depth;
+  cv_frame stack[CV_STACK_MAX];
+  al_error *err;
+} cv_walk;
+
+static void cv_path(cv_walk *w, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "%s", w->root);
+  for (uint32_t i = 0; i < w->depth && n < cap; i++) {
+    cv_frame *f = &w->stack[i];
+    if (f->is_array ? f->index == UINT32_MAX : f->key == JS_ATOM_NULL) break;
+    if (f->is_array) {
+      n += (size_t)snprintf(buf + n, cap - n, "[%u]", f->index);
+    } else {
+      const char *k = JS_AtomToCString(w->ctx, f->key);
+      n += (size_t)snprintf(buf + n, cap - n, ".%.40s", k ? k : "?");
+      JS_FreeCString(w->ctx, k);
+    }
+  }
+}
+
+static int cv_fail(cv_walk *w, const char *what) {
+  char path[256];
+  cv_path(w, path, sizeof path);
+  return err_set(w->err, AL_ECONTRACT, path, "%s %s", path, what);
+}
+
+/* Replaces invalid UTF-8 with U+FFFD (3 bytes), so the output is at most 3x the input. */
+json_t *cv_string(const char *s, size_t len) {
+  json_t *j = json_stringn(s, len);
+  if (j) return j;
+  char *buf = malloc(len * 3 + 1);
+  if (!buf) return NULL;
+  size_t o = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    unsigned c = p[i];
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    bool ok = n > 0 && i + n <= len && !(n == 1 && c == 0);
+    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; ok && k < n; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (ok) {
+      /* overlong forms, surrogates and out-of-range code points are invalid too */
+      static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+      if (cp < min_cp[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) ok = false;
+    }
+    if (ok) {
+      memcpy(buf + o, p + i, n);
+      o += n;
+      i += n;
+    } else {
+      memcpy(buf + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i += 1;
+    }
+  }
+  j = json_stringn(buf, o);
+  free(buf);
+  return j;
+}
+
+static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson);
+
+static int cv_add_bytes(cv_walk *w, size_t n) {
+  w->bytes += n;
+  if (w->bytes > w->lim->max_bytes) {
+    char what[80];
+    snprintf(what, sizeof what, "is larger than the %zu-byte limit", w->lim->max_bytes);
+    return cv_fail(w, what);
+  }
+  return 0;
+}
+
+static int cv_push(cv_walk *w, JSValueConst obj, bool is_array) {
+  void *p = JS_VALUE_GET_PTR(obj);
+  for (uint32_t i = 0; i < w->depth; i++)
+    if (w->stack[i].obj == p) return cv_fail(w, "is cyclic (it contains itself)");
+  if (w->depth >= w->lim->max_depth || w->depth >= CV_STACK_MAX) {
+    char what[80];
+    snprintf(what, sizeof what, "nests deeper than %u levels", w->lim->max_depth);
+    return cv_fail(w, what);
+  }
+  w->stack[w->depth++] =
+      (cv_frame){.obj = p, .key = JS_ATOM_NULL, .index = UINT32_MAX, .is_array = is_array};
+  return 0;
+}
+
+static int cv_array(cv_walk *w, JSValueConst v, json_t **out) {
+  JSContext *ctx = w->ctx;
+  int64_t len = 0;
+  JSValue lv = JS_GetPropertyStr(ctx, v, "length");
+  if (JS_IsException(lv)) return AL_EPLUGIN;
+  int rc = JS_ToInt64(ctx, &len, lv);
+  JS_FreeValue(ctx, lv);
+  if (rc < 0) return AL_EPLUGIN;
+  if (len < 0) len = 0;
+  if (len > UINT32_MAX) len = UINT32_MAX; /* the byte budget refuses it long before */
+  if ((rc = cv_add_bytes(w, 2 + (size_t)len))) return rc; /* brackets + commas, bounds len */
+  json_t *arr = json_array();
+  if (!arr) return AL_ENO_MEMORY;
+  cv_frame *f = &w->stack[w->depth - 1];
+  for (int64_t i = 0; i < len; i++) {
+    f->index = (uint32_t)i;
+    JSValue e = JS_GetPropertyUint32(ctx, v, (uint32_t)i);
+    if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
+    json_t *je = NULL;
+    rc = cv_value(w, e, &je, true);
+    JS_FreeValue(ctx, e);
+    if (rc) break;
+    if (!je && !(je = json_null())) { rc = AL_ENO_MEMORY; break; }
+    if (json_array_append_new(arr, je)) { rc = AL_ENO_MEMORY; break; }
+  }
+  if (rc) { json_decref(arr); return rc; }
+  *out = arr;
+  return 0;
+}
+
+static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
+  JSContext *ctx = w->ctx;
+  JSPropertyEnum *tab = NULL;
+  uint32_t n = 0;
+  if (JS_GetOwnPropertyNames(ctx, &tab, &n, v, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0)
+    return AL_EPLUGIN;
+  int rc = cv_add_bytes(w, 2 + n);
+  json_t *obj = rc ? NULL : json_object();
+  if (!rc && !obj) rc = AL_ENO_MEMORY;
+  cv_frame *f = &w->stack[w->depth - 1];
+  for (uint32_t i = 0; !rc && i < n; i++) {
+    f->key = tab[i].atom;
+    JSValue e = JS_GetProperty(ctx, v, tab[i].atom);
+    if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
+    json_t *je = NULL;
+    rc = cv_value(w, e, &je, true);
+    JS_FreeValue(ctx, e);
+    if (rc || !je) continue; /* dropped: undefined, function, symbol */
+    size_t klen;
+    JSValue ks = JS_AtomToString(ctx, tab[i].atom);
+    const char *k = JS_IsException(ks) ? NULL : JS_ToCStringLen(ctx, &klen, ks);
+    JS_FreeValue(ctx, ks);
+    if (!k) { json_decref(je); rc = AL_EPLUGIN; break; }
+    rc = cv_add_bytes(w, klen + 4);
+    /* jansson keys are NUL-terminated; a key with an embedded NUL is cut there, which
+     * can merge two keys: the later one wins, as with any duplicate key. */
+    if (!rc && json_object_set_new(obj, k, je)) rc = AL_ENO_MEMORY;
+    else if (rc) json_decref(je);
+    JS_FreeCString(ctx, k);
+  }
+  f->key = JS_ATOM_NULL;
+  for (uint32_t i = 0; i < n; i++) JS_FreeAtom(ctx, tab[i].atom);
+  js_free(ctx, tab);
+  if (rc) { json_decref(obj); return rc; }
+  *out = obj;
+  return 0;
+}
+
+static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson) {
+  JSContext *ctx = w->ctx;
+  *out = NULL;
+  switch (JS_VALUE_GET_NORM_TAG(v)) {
+  case JS_TAG_INT:
+    if (cv_add_bytes(w, 8)) return AL_ECONTRACT;
+    return (*out = json_integer(JS_VALUE_GET_INT(v))) ? 0 : AL_ENO_MEMORY;
+  case JS_TAG_FLOAT64: {
+    if (cv_add_bytes(w, 8)) return AL_ECONTRACT;
+    double d = JS_VALUE_GET_FLOAT64(v);
+    if (!isfinite(d)) *out = json_null();
+    else if (d == floor(d) && fabs(d) < 9007199254740992.0) *out = json_integer((json_int_t)d);
+    else *out = json_real(d);
+    return *out ? 0 : AL_ENO_MEMORY;
+  }
+  case JS_TAG_BOOL:
+    if (cv_add_bytes(w, 5)) return AL_ECONTRACT;
+    return (*out = json_boolean(JS_VALUE_GET_BOOL(v))) ? 0 : AL_ENO_MEMORY;
+  case JS_TAG_NULL:
+    if (cv_add_bytes(w, 4)) return AL_ECONTRACT;
+    return (*out = json_null()) ? 0 : AL_ENO_MEMORY;
+  case JS_TAG_UNDEFINED:
+  case JS_TAG_SYMBOL:
+    return 0;
+  case JS_TAG_STRING: {
+    size_t len;
+    const char *s = JS_ToCStringLen(ctx, &len, v);
+    if (!s) return AL_EPLUGIN;
+    int rc = cv_add_bytes(w, len + 2);
+    if (!rc) rc = (*out = cv_string(s, len)) ? 0 : AL_ENO_MEMORY;
+    JS_FreeCString(ctx, s);
+    return rc;
+  }
+  case JS_TAG_OBJECT:
+    break;
+  default:
+    return cv_fail(w, "is not a JSON value");
+  }
+  if (JS_IsFunction(ctx, v)) return 0;
+
+  if (allow_tojson) {
+    /* JSON.stringify calls toJSON once and serializes whatever it returns in v's place */
+    JSValue tj = JS_GetPropertyStr(ctx, v, "toJSON");
+    if (JS_IsException(tj)) return AL_EPLUGIN;
+    if (JS_IsFunction(ctx, tj)) {
+      JSValue r = JS_Call(ctx, tj, v, 0, NULL);
+      JS_FreeValue(ctx, tj);
+      if (JS_IsException(r)) return AL_EPLUGIN;
+      int rc = cv_value(w, r, out, false);
+      JS_FreeValue(ctx, r);
+      return rc;
+    }
+    JS_FreeValue(ctx, tj);
+  }
+
+  int isarr = JS_IsArray(ctx, v);
+  if (isarr < 0) return AL_EPLUGIN;
+  int rc = cv_push(w, v, isarr);
+  if (rc) return rc;
+  rc = isarr ? cv_array(w, v, out) : cv_object(w, v, out);
+  w->depth--;
+  return rc;
+}
+
+int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits *lim,
+               json_t **out, al_error *err) {
+  cv_walk *w = malloc(sizeof *w);
+  if (!w) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory converting %s", root);
+  w->ctx = ctx;
+  w->lim = lim;
+  w->root = root;
+  w->bytes = 0;
+  w->depth = 0;
+  w->err = err;
+  *out = NULL;
+  int rc = cv_value(w, v, out, true);
+  free(w);
+  if (rc == AL_ENO_MEMORY) err_set(err, rc, NULL, "out of memory converting %s", root);
+  if (rc) {
+    json_decref(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+JSValue cv_from_json(JSContext *ctx, const json_t *v) {
+  if (!v) return JS_UNDEFINED;
+  switch (json_typeof(v)) {
+  case JSON_NULL: return JS_NULL;
+  case JSON_TRUE: return JS_TRUE;
+  case JSON_FALSE: return JS_FALSE;
+  case JSON_INTEGER: {
+    json_int_t i = json_integer_value(v);
+    return (i >= INT32_MIN && i <= INT32_MAX) ? JS_NewInt32(ctx, (int32_t)i)
+                                              : JS_NewFloat64(ctx, (double)i);
+  }
+  case JSON_REAL: return JS_NewFloat64(ctx, json_real_value(v));
+  case JSON_STRING: return JS_NewStringLen(ctx, json_string_value(v), json_string_length(v));
+  case JSON_ARRAY: {
+    JSValue a = JS_NewArray(ctx);
+    if (JS_IsException(a)) return a;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e) {
+      JSValue je = cv_from_json(ctx, e);
+      if (JS_IsException(je) ||
+          JS_DefinePropertyValueUint32(ctx, a, (uint32_t)i, je, JS_PROP_C_W_E) < 0) {
+        JS_FreeValue(ctx, a);
+        return JS_EXCEPTION;
+      }
+    }
+    return a;
+  }
+  case JSON_OBJECT: {
+    JSValue o = JS_NewObject(ctx);
+    if (JS_IsException(o)) return o;
+    const char *k;
+    const json_t *e;
+    json_object_foreach((json_t *)v, k, e) {
+      JSValue je = cv_from_json(ctx, e);
+      if (JS_IsException(je) || JS_DefinePropertyValueStr(ctx, o, k, je, JS_PROP_C_W_E) < 0) {
+        JS_FreeValue(ctx, o);
+        return JS_EXCEPTION;
+      }
+    }
+    return o;
+  }
+  }
+  return JS_UNDEFINED;
+}

@@ -1,0 +1,484 @@
+/*
+ * vm.c: a plugin instance's QuickJS runtime.
+ *
+ * Each instance gets its own JSRuntime, because QuickJS's memory limit, stack limit and
+ * interrupt handler are per runtime: sharing one would share the limits. The runtime's
+ * allocator is ours so that hitting the memory limit is an observed fact (vm->oom), not
+ * a guess from an error message; likewise the interrupt handler records that the
+ * deadline fired (vm->interrupted). Classification of a failed call reads those flags
+ * first and only then looks at the exception.
+ *
+ * Plugin code reaches the host only through the bootstrap's private entry points (see
+ * bootstrap.js), whose results are converted by convert.c and validated by the caller.
+ */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <quickjs.h>
+
+#include "bootstrap_js.h"
+#include "convert.h"
+#include "vm.h"
+
+struct vm_instance {
+  JSRuntime *rt;
+  JSContext *ctx;
+  JSValue entry; /* the bootstrap's private object */
+  JSValue fn_take, fn_render, fn_event, fn_reduce, fn_load_error;
+  vm_config cfg;
+  uint64_t deadline_ns;
+  uint64_t event_deadline_ns;
+  uint64_t call_start_ns;
+  bool interrupted;
+  bool oom;
+  vm_stats last;
+  char source_name[128];
+};
+
+/* ---- allocator ------------------------------------------------------------------------
+ * QuickJS frees without a size, so with a host allocator hook each block carries a
+ * 16-byte header holding its size; with the C library we ask malloc_usable_size. */
+
+#define VM_HDR 16
+
+static size_t vm_block_size(vm_instance *vm, const void *p) {
+  if (!p) return 0;
+  if (vm->cfg.alloc) return *(const size_t *)((const char *)p - VM_HDR);
+  return malloc_usable_size((void *)p);
+}
+
+static void *vm_raw_realloc(vm_instance *vm, void *p, size_t old, size_t n) {
+  if (!vm->cfg.alloc) {
+    if (n == 0) { free(p); return NULL; }
+    return realloc(p, n);
+  }
+  char *base = p ? (char *)p - VM_HDR : NULL;
+  if (n == 0) {
+    vm->cfg.alloc(vm->cfg.alloc_ud, base, old + VM_HDR, 0);
+    return NULL;
+  }
+  char *nb = vm->cfg.alloc(vm->cfg.alloc_ud, base, base ? old + VM_HDR : 0, n + VM_HDR);
+  if (!nb) return NULL;
+  *(size_t *)nb = n;
+  return nb + VM_HDR;
+}
+
+static void *vm_js_malloc(JSMallocState *s, size_t size) {
+  vm_instance *vm = s->opaque;
+  if (s->malloc_size + size + 8 > s->malloc_limit) {
+    vm->oom = true;
+    return NULL;
+  }
+  void *p = vm_raw_realloc(vm, NULL, 0, size);
+  if (!p) { vm->oom = true; return NULL; }
+  s->malloc_count++;
+  s->malloc_size += vm_block_size(vm, p) + 8;
+  return p;
+}
+
+static void vm_js_free(JSMallocState *s, void *p) {
+  vm_instance *vm = s->opaque;
+  if (!p) return;
+  size_t sz = vm_block_size(vm, p);
+  s->malloc_count--;
+  s->malloc_size -= sz + 8;
+  vm_raw_realloc(vm, p, sz, 0);
+}
+
+static void *vm_js_realloc(JSMallocState *s, void *p, size_t size) {
+  vm_instance *vm = s->opaque;
+  if (!p) return size ? vm_js_malloc(s, size) : NULL;
+  size_t old = vm_block_size(vm, p);
+  if (size == 0) {
+    vm_js_free(s, p);
+    return NULL;
+  }
+  if (s->malloc_size + size - old > s->malloc_limit) {
+    vm->oom = true;
+    return NULL;
+  }
+  void *np = vm_raw_realloc(vm, p, old, size);
+  if (!np) { vm->oom = true; return NULL; }
+  s->malloc_size += vm_block_size(vm, np) - old;
+  return np;
+}
+
+static size_t vm_js_usable(const void *p) {
+  /* Only used by QuickJS as an optimisation hint; 0 means "unknown" and is always safe,
+   * whereas a wrong answer would not be. */
+  (void)p;
+  return 0;
+}
+
+static const JSMallocFunctions vm_mf = {vm_js_malloc, vm_js_free, vm_js_realloc, vm_js_usable};
+
+/* ---- calls ---------------------------------------------------------------------------- */
+
+static int vm_interrupt(JSRuntime *rt, void *opaque) {
+  (void)rt;
+  vm_instance *vm = opaque;
+  if (clock_mono_ns() >= vm->deadline_ns) {
+    vm->interrupted = true;
+    return 1;
+  }
+  return 0;
+}
+
+static void call_begin(vm_instance *vm, uint64_t deadline_ns) {
+  vm->call_start_ns = clock_mono_ns();
+  vm->deadline_ns = deadline_ns;
+  vm->interrupted = false;
+  vm->oom = false;
+  /* The stack limit is measured from here: calls may come from different frames (and,
+   * with workers, different threads) than the one that created the runtime. */
+  JS_UpdateStackTop(vm->rt);
+}
+
+static void call_end(vm_instance *vm) {
+  if (vm->oom) JS_RunGC(vm->rt); /* give back what the failed call held */
+  vm->last.elapsed_us = (clock_mono_ns() - vm->call_start_ns) / 1000u;
+  vm->last.interrupted = vm->interrupted;
+  vm->last.memory_bytes = vm_memory_bytes(vm);
+}
+
+static uint64_t deadline_in(uint32_t ms) { return clock_mono_ns() + (uint64_t)ms * 1000000u; }
+
+/* Extracts "<source>:<line>" from an error's stack, 0 when absent. */
+static int vm_error_line(vm_instance *vm, JSValueConst ex) {
+  if (!JS_IsError(vm->ctx, ex)) return 0;
+  JSValue st = JS_GetPropertyStr(vm->ctx, ex, "stack");
+  int line = 0;
+  const char *s = JS_IsString(st) ? JS_ToCString(vm->ctx, st) : NULL;
+  if (s) {
+    size_t n = strlen(vm->source_name);
+    for (const char *p = strstr(s, vm->source_name); p; p = strstr(p + 1, vm->source_name)) {
+      if (p[n] == ':' && p[n + 1] >= '0' && p[n + 1] <= '9') {
+        line = atoi(p + n + 1);
+        break;
+      }
+    }
+    JS_FreeCString(vm->ctx, s);
+  }
+  JS_FreeValue(vm->ctx, st);
+  return line;
+}
+
+static bool vm_is_stack_overflow(vm_instance *vm, JSValueConst ex) {
+  /* QuickJS 2021-03-27 reports stack exhaustion only as InternalError("stack overflow").
+   * A plugin could throw a look-alike; the cost is merely its own error code. */
+  if (!JS_IsError(vm->ctx, ex)) return false;
+  bool r = false;
+  JSValue m = JS_GetPropertyStr(vm->ctx, ex, "message");
+  const char *s = JS_IsString(m) ? JS_ToCString(vm->ctx, m) : NULL;
+  if (s) r = strcmp(s, "stack overflow") == 0;
+  JS_FreeCString(vm->ctx, s);
+  JS_FreeValue(vm->ctx, m);
+  if (JS_IsException(m)) JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  return r;
+}
+
+/* Classifies a failed call. Takes ownership of `ex` (the exception or rejection value). */
+static int vm_fail(vm_instance *vm, JSValue ex, int plugin_code, al_error *err) {
+  int rc;
+  if (vm->interrupted || clock_mono_ns() >= vm->deadline_ns) {
+    uint64_t ms = (vm->deadline_ns - vm->call_start_ns) / 1000000u;
+    rc = err_set(err, AL_ETIMEOUT, NULL, "the call's deadline of %llu ms passed",
+                 (unsigned long long)ms);
+  } else if (vm->oom) {
+    rc = err_set(err, AL_EMEMORY_LIMIT, NULL, "the instance's memory limit of %zu bytes was hit",
+                 vm->cfg.limits.memory_bytes);
+  } else if (vm_is_stack_overflow(vm, ex)) {
+    rc = err_set(err, AL_ESTACK_OVERFLOW, NULL, "the instance's stack limit of %zu bytes was hit",
+                 vm->cfg.limits.stack_bytes);
+  } else {
+    /* String(ex) is "Name: message" for errors; it may run plugin code, under the
+     * deadline that is still in force. */
+    const char *s = JS_ToCString(vm->ctx, ex);
+    if (s) {
+      rc = err_set(err, plugin_code, NULL, "%.400s", s);
+      JS_FreeCString(vm->ctx, s);
+    } else {
+      JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+      rc = err_set(err, vm->interrupted ? AL_ETIMEOUT : plugin_code, NULL,
+                   vm->interrupted ? "the call's deadline passed" : "the plugin threw a value that cannot be printed");
+    }
+    if (err && rc == plugin_code) err->line = vm_error_line(vm, ex);
+  }
+  JS_FreeValue(vm->ctx, ex);
+  return rc;
+}
+
+static int vm_fail_pending(vm_instance *vm, int plugin_code, al_error *err) {
+  return vm_fail(vm, JS_GetException(vm->ctx), plugin_code, err);
+}
+
+static int rec_state(vm_instance *vm, JSValueConst rec) {
+  JSValue s = JS_GetPropertyStr(vm->ctx, rec, "state");
+  int32_t st = -1;
+  if (JS_IsException(s) || JS_ToInt32(vm->ctx, &st, s) < 0) st = -1;
+  JS_FreeValue(vm->ctx, s);
+  return st;
+}
+
+/* Runs promise jobs until the call record settles or the deadline passes. Returns the
+ * record's state (1 fulfilled, 2 rejected, 3.. lookup failures) or a negative error. */
+static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_error *err) {
+  for (;;) {
+    int st = rec_state(vm, rec);
+    if (st < 0) return vm_fail_pending(vm, plugin_code, err);
+    if (st != 0) return st;
+    if (clock_mono_ns() >= vm->deadline_ns) {
+      vm->interrupted = true;
+      return vm_fail(vm, JS_UNDEFINED, plugin_code, err);
+    }
+    JSContext *jctx;
+    int r = JS_ExecutePendingJob(vm->rt, &jctx);
+    if (r < 0) return vm_fail_pending(vm, plugin_code, err);
+    if (r == 0 && rec_state(vm, rec) == 0)
+      return err_set(err, plugin_code, NULL,
+                     "the returned promise can never settle: no pending work is left");
+  }
+}
+
+/* Calls fn(args...) and settles the record it returns. On success *rec owns the record
+ * and the return value is its state (>= 1). */
+static int vm_invoke(vm_instance *vm, JSValueConst fn, int argc, JSValue *argv, int plugin_code,
+                     JSValue *rec, al_error *err) {
+  JSValue r = JS_Call(vm->ctx, fn, vm->entry, argc, argv);
+  for (int i = 0; i < argc; i++) JS_FreeValue(vm->ctx, argv[i]);
+  if (JS_IsException(r)) return vm_fail_pending(vm, plugin_code, err);
+  int st = vm_settle(vm, r, plugin_code, err);
+  if (st < 0) {
+    JS_FreeValue(vm->ctx, r);
+    return st;
+  }
+  if (st == 2) {
+    JSValue e = JS_GetPropertyStr(vm->ctx, r, "error");
+    JS_FreeValue(vm->ctx, r);
+    if (JS_IsException(e)) return vm_fail_pending(vm, plugin_code, err);
+    return vm_fail(vm, e, plugin_code, err);
+  }
+  *rec = r;
+  return st;
+}
+
+/* Converts rec[field] to JSON; conversion runs plugin code (getters) so its exceptions
+ * are classified like the call's own. */
+static int vm_read(vm_instance *vm, JSValueConst rec, const char *field, const char *root,
+                   size_t max_bytes, json_t **out, al_error *err) {
+  JSValue v = JS_GetPropertyStr(vm->ctx, rec, field);
+  if (JS_IsException(v)) return vm_fail_pending(vm, AL_EPLUGIN, err);
+  cv_limits lim = {.max_depth = 512, .max_bytes = max_bytes};
+  int rc = cv_to_json(vm->ctx, v, root, &lim, out, err);
+  JS_FreeValue(vm->ctx, v);
+  if (rc == AL_EPLUGIN) return vm_fail_pending(vm, AL_EPLUGIN, err);
+  return rc;
+}
+
+static int vm_args(vm_instance *vm, JSValue *argv, int n, const json_t *const *vals, al_error *err) {
+  for (int i = 0; i < n; i++) {
+    argv[i] = cv_from_json(vm->ctx, vals[i]);
+    if (JS_IsException(argv[i])) {
+      for (int j = 0; j < i; j++) JS_FreeValue(vm->ctx, argv[j]);
+      return vm_fail_pending(vm, AL_EPLUGIN, err);
+    }
+  }
+  return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
+  *out = NULL;
+  vm_instance *vm = calloc(1, sizeof *vm);
+  if (!vm) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating an instance");
+  vm->cfg = *cfg;
+  vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_load_error =
+      JS_UNDEFINED;
+  vm->rt = JS_NewRuntime2(&vm_mf, vm);
+  if (!vm->rt) goto nomem;
+  JS_SetMemoryLimit(vm->rt, cfg->limits.memory_bytes);
+  JS_SetMaxStackSize(vm->rt, cfg->limits.stack_bytes);
+  JS_SetInterruptHandler(vm->rt, vm_interrupt, vm);
+  JS_SetGCThreshold(vm->rt, 256 * 1024);
+  vm->ctx = JS_NewContext(vm->rt);
+  if (!vm->ctx) goto nomem;
+
+  call_begin(vm, deadline_in(cfg->limits.load_ms));
+  vm->entry = JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
+                      JS_EVAL_TYPE_GLOBAL);
+  if (JS_IsException(vm->entry)) {
+    int rc = vm_fail_pending(vm, AL_EINTERNAL, err);
+    vm->entry = JS_UNDEFINED;
+    vm_free(vm);
+    return rc;
+  }
+  vm->fn_take = JS_GetPropertyStr(vm->ctx, vm->entry, "take");
+  vm->fn_render = JS_GetPropertyStr(vm->ctx, vm->entry, "render");
+  vm->fn_event = JS_GetPropertyStr(vm->ctx, vm->entry, "event");
+  vm->fn_reduce = JS_GetPropertyStr(vm->ctx, vm->entry, "reduce");
+  vm->fn_load_error = JS_GetPropertyStr(vm->ctx, vm->entry, "loadError");
+  call_end(vm);
+  *out = vm;
+  return 0;
+nomem:
+  vm_free(vm);
+  return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating an instance's runtime");
+}
+
+void vm_free(vm_instance *vm) {
+  if (!vm) return;
+  if (vm->ctx) {
+    JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce,
+                       &vm->fn_load_error};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
+    JS_FreeContext(vm->ctx);
+  }
+  if (vm->rt) JS_FreeRuntime(vm->rt);
+  free(vm);
+}
+
+size_t vm_memory_bytes(const vm_instance *vm) {
+  JSMemoryUsage mu;
+  JS_ComputeMemoryUsage(vm->rt, &mu);
+  return (size_t)mu.malloc_size;
+}
+
+void vm_last_stats(const vm_instance *vm, vm_stats *st) { *st = vm->last; }
+
+uint64_t vm_event_deadline(const vm_instance *vm) { return vm->event_deadline_ns; }
+
+/* ---- the boundary's calls ------------------------------------------------------------- */
+
+int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
+            json_t **meta, al_error *err) {
+  *meta = NULL;
+  snprintf(vm->source_name, sizeof vm->source_name, "%s", source_name ? source_name : "<plugin>");
+  /* QuickJS's parser needs a NUL after the source. */
+  char *src = malloc(len + 1);
+  if (!src) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory copying plugin source");
+  memcpy(src, code, len);
+  src[len] = '\0';
+  call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
+  JSValue r = JS_Eval(vm->ctx, src, len, vm->source_name, JS_EVAL_TYPE_GLOBAL);
+  free(src);
+  int rc = 0;
+  if (JS_IsException(r)) {
+    /* definePlugin's own refusal is reported with its exact contract message. */
+    JSValue le = JS_Call(vm->ctx, vm->fn_load_error, vm->entry, 0, NULL);
+    const char *s = JS_IsString(le) ? JS_ToCString(vm->ctx, le) : NULL;
+    if (s && !vm->interrupted && !vm->oom) {
+      JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+      rc = err_set(err, AL_EPLUGIN_LOAD, NULL, "%s", s);
+    } else {
+      rc = vm_fail_pending(vm, AL_EPLUGIN_LOAD, err);
+    }
+    JS_FreeCString(vm->ctx, s);
+    JS_FreeValue(vm->ctx, le);
+    goto done;
+  }
+  JS_FreeValue(vm->ctx, r);
+
+  JSValue m = JS_Call(vm->ctx, vm->fn_take, vm->entry, 0, NULL);
+  if (JS_IsException(m)) {
+    rc = vm_fail_pending(vm, AL_EPLUGIN_LOAD, err);
+    goto done;
+  }
+  if (JS_IsString(m)) {
+    const char *s = JS_ToCString(vm->ctx, m);
+    rc = err_set(err, AL_EPLUGIN_LOAD, NULL, "%s", s ? s : "Plugin failed to load");
+    JS_FreeCString(vm->ctx, s);
+  } else {
+    cv_limits lim = {.max_depth = 512, .max_bytes = vm->cfg.max_value_bytes};
+    rc = cv_to_json(vm->ctx, m, "plugin", &lim, meta, err);
+    if (rc == AL_EPLUGIN) rc = vm_fail_pending(vm, AL_EPLUGIN_LOAD, err);
+  }
+  JS_FreeValue(vm->ctx, m);
+done:
+  call_end(vm);
+  return rc;
+}
+
+int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
+              const json_t *global_state, json_t **tree, al_error *err) {
+  *tree = NULL;
+  call_begin(vm, deadline_in(vm->cfg.limits.render_ms));
+  JSValue argv[3], rec = JS_UNDEFINED;
+  int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){plugin_state, global_state}, err);
+  if (rc) goto done;
+  argv[0] = JS_NewString(vm->ctx, widget);
+  rc = vm_invoke(vm, vm->fn_render, 3, argv, AL_EPLUGIN, &rec, err);
+  if (rc == 3) {
+    rc = err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget);
+  } else if (rc > 0) {
+    rc = vm_read(vm, rec, "value", "root", vm->cfg.max_tree_bytes, tree, err);
+    if (!rc && !*tree && !(*tree = json_null()))
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  JS_FreeValue(vm->ctx, rec);
+done:
+  call_end(vm);
+  return rc;
+}
+
+int vm_event(vm_instance *vm, const char *widget, const char *handler, const json_t *args,
+             const json_t *plugin_state, const json_t *global_state, json_t **intents,
+             al_error *err) {
+  *intents = NULL;
+  vm->event_deadline_ns = deadline_in(vm->cfg.limits.event_ms);
+  call_begin(vm, vm->event_deadline_ns);
+  JSValue argv[6], rec = JS_UNDEFINED;
+  int rc = vm_args(vm, argv + 4, 2, (const json_t *const[]){plugin_state, global_state}, err);
+  if (rc) goto done;
+  argv[2] = args ? cv_from_json(vm->ctx, args) : JS_UNDEFINED;
+  if (JS_IsException(argv[2])) {
+    JS_FreeValue(vm->ctx, argv[4]);
+    JS_FreeValue(vm->ctx, argv[5]);
+    rc = vm_fail_pending(vm, AL_EPLUGIN, err);
+    goto done;
+  }
+  argv[0] = JS_NewString(vm->ctx, widget);
+  argv[1] = JS_NewString(vm->ctx, handler);
+  argv[3] = JS_NewBool(vm->ctx, args != NULL);
+  rc = vm_invoke(vm, vm->fn_event, 6, argv, AL_EPLUGIN, &rec, err);
+  if (rc == 3) {
+    rc = err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget);
+  } else if (rc == 4) {
+    rc = err_set(err, AL_EHANDLER_NOT_FOUND, NULL, "Handler not found: %s", handler);
+  } else if (rc > 0) {
+    rc = vm_read(vm, rec, "intents", "intents", vm->cfg.max_value_bytes, intents, err);
+    if (!rc && !*intents && !(*intents = json_null()))
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  JS_FreeValue(vm->ctx, rec);
+done:
+  call_end(vm);
+  return rc;
+}
+
+int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const json_t *payload,
+              uint64_t deadline_ns, json_t **next, bool *handled, al_error *err) {
+  *next = NULL;
+  *handled = false;
+  call_begin(vm, deadline_ns);
+  JSValue argv[3], rec = JS_UNDEFINED;
+  int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){state, payload}, err);
+  if (rc) goto done;
+  argv[0] = JS_NewString(vm->ctx, action);
+  rc = vm_invoke(vm, vm->fn_reduce, 3, argv, AL_EPLUGIN, &rec, err);
+  if (rc == 5) {
+    rc = 0;
+  } else if (rc > 0) {
+    *handled = true;
+    rc = vm_read(vm, rec, "value", "state", vm->cfg.max_value_bytes, next, err);
+    if (!rc && !*next && !(*next = json_deep_copy(state)))
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  JS_FreeValue(vm->ctx, rec);
+done:
+  call_end(vm);
+  return rc;
+}

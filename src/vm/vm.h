@@ -1,0 +1,65 @@
+/*
+ * vm.h: one plugin instance's QuickJS runtime + context, and the calls the runtime
+ * boundary defines (load, render, event, reduce).
+ *
+ * Inputs and outputs are json_t values, never JSValues: that is the serializable
+ * request/response boundary a worker thread or process can carry unchanged. Every call
+ * runs under an absolute deadline enforced by the interrupt handler; timeouts, memory and
+ * stack errors are classified from what the host observed (deadline flag, allocator
+ * flag), and the instance stays usable afterwards.
+ *
+ * Threading: a vm_instance may be used by one thread at a time; its runtime is not shared.
+ */
+#ifndef AL_VM_H
+#define AL_VM_H
+
+#include "common.h"
+
+typedef struct vm_instance vm_instance;
+
+typedef struct vm_config {
+  al_limits limits;        /* resolved: every field non-zero */
+  al_alloc_fn alloc;       /* may be NULL */
+  void *alloc_ud;
+  size_t max_value_bytes;  /* cap on state/intents/metadata read back */
+  size_t max_tree_bytes;   /* cap on a render result read back */
+} vm_config;
+
+/* What the last call cost, for telemetry. */
+typedef struct vm_stats {
+  uint64_t elapsed_us;
+  bool interrupted;       /* the deadline fired */
+  size_t memory_bytes;    /* heap in use after the call */
+} vm_stats;
+
+int vm_new(const vm_config *cfg, vm_instance **out, al_error *err);
+void vm_free(vm_instance *vm);
+
+/* Evaluates the plugin and runs its factory. *meta receives {declaredId?, title,
+ * description?, initialState?, widgets[]} unvalidated: the caller validates it. */
+int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
+            json_t **meta, al_error *err);
+
+/* Calls widget.render; *tree receives the (unvalidated) result, json null for undefined. */
+int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
+              const json_t *global_state, json_t **tree, al_error *err);
+
+/* Calls widget.handlers[handler]; *intents receives what it dispatched (unvalidated).
+ * `args` NULL means the handler is called without an args argument. */
+int vm_event(vm_instance *vm, const char *widget, const char *handler, const json_t *args,
+             const json_t *plugin_state, const json_t *global_state, json_t **intents,
+             al_error *err);
+
+/* Runs the plugin-declared reducer for `action` until `deadline_ns` (clock_mono_ns time).
+ * *handled is false when the plugin declares none (then *next is NULL and 0 returned).
+ * A reducer returning undefined leaves the state unchanged (*next = copy of state). */
+int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const json_t *payload,
+              uint64_t deadline_ns, json_t **next, bool *handled, al_error *err);
+
+/* The deadline the last vm_event ran under, so its reducers share it. */
+uint64_t vm_event_deadline(const vm_instance *vm);
+
+void vm_last_stats(const vm_instance *vm, vm_stats *st);
+size_t vm_memory_bytes(const vm_instance *vm);
+
+#endif
