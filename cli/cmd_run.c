@@ -199,6 +199,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (!o.json) {
       printf("\n-- %s --\n", w);
+      fflush(stdout); /* keep the error line in place when both streams are a terminal */
       if (rc) cli_print_error(&err);
       else textui_draw(stdout, tree, 0);
     }

@@ -19,13 +19,13 @@ typedef struct ui_walk {
   al_error *err;
 } ui_walk;
 
-/* Appends a formatted segment; returns the previous length to restore. A path that no
- * longer fits is cut with "..." rather than overflowing. */
-static size_t walk_push(ui_walk *w, const char *fmt, const char *s, size_t i) {
-  size_t old = w->len;
-  int n = s ? snprintf(w->path + w->len, sizeof w->path - w->len, fmt, s)
-            : snprintf(w->path + w->len, sizeof w->path - w->len, fmt, i);
-  if (n < 0 || (size_t)n >= sizeof w->path - w->len) {
+/* Appends ".props.<key>" or ".children[<i>]"; returns the previous length to restore.
+ * A path that no longer fits is cut with "..." rather than overflowing. */
+static size_t walk_push(ui_walk *w, const char *key, size_t index) {
+  size_t old = w->len, room = sizeof w->path - w->len;
+  int n = key ? snprintf(w->path + w->len, room, ".props.%s", key)
+              : snprintf(w->path + w->len, room, ".children[%zu]", index);
+  if (n < 0 || (size_t)n >= room) {
     w->len = sizeof w->path - 4;
     memcpy(w->path + w->len, "...", 4);
   } else {
@@ -47,7 +47,7 @@ static int walk_fail(ui_walk *w, const char *suffix) {
 static int check_event_ref(ui_walk *w, const json_t *props, const char *key) {
   const json_t *ref = json_object_get(props, key);
   if (!ref) return 0;
-  size_t old = walk_push(w, ".props.%s", key, 0);
+  size_t old = walk_push(w, key, 0);
   int rc = 0;
   if (!json_is_object(ref)) {
     rc = walk_fail(w, " must be an object");
@@ -85,7 +85,7 @@ static int walk_children(ui_walk *w, const json_t *node, uint32_t depth) {
   size_t i;
   const json_t *child;
   json_array_foreach(children, i, child) {
-    size_t old = walk_push(w, ".children[%zu]", NULL, i);
+    size_t old = walk_push(w, NULL, i);
     int rc = walk_node(w, child, depth + 1);
     if (rc) return rc;
     walk_pop(w, old);

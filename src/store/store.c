@@ -82,8 +82,9 @@ static uint64_t hash_id(const char *s) {
   return h;
 }
 
-static int index_grow(store *s) {
-  size_t ncap = s->index_cap ? s->index_cap * 2 : 64;
+/* Rehashes the live instances into a table of `ncap` slots (a power of two, at least
+ * twice the live count), dropping tombstones. */
+static int index_rebuild(store *s, size_t ncap) {
   while (ncap < s->count * 2 + 2) ncap *= 2;
   store_instance **ni = calloc(ncap, sizeof *ni);
   if (!ni) return AL_ENO_MEMORY;
@@ -282,7 +283,7 @@ int store_add(store *s, const char *id, const char *package_id, const json_t *me
     s->cap = ncap;
   }
   if ((s->index_used + 1) * 2 > s->index_cap) {
-    if (index_grow(s)) goto nomem;
+    if (index_rebuild(s, s->index_cap ? s->index_cap * 2 : 64)) goto nomem;
   }
   s->list[s->count++] = inst;
   size_t j = hash_id(id) & (s->index_cap - 1);
@@ -340,7 +341,8 @@ int store_remove(store *s, const char *id, void **vm_out, store_changes *ch, al_
       break;
     }
   }
-  if (s->index_used > s->count * 4 + 64) index_grow(s); /* sweep tombstones */
+  /* Sweep tombstones once they dominate; on failure the old table stays valid. */
+  if (s->index_used > s->count * 4 + 64) index_rebuild(s, 64);
   registry_changed(s, ch);
   if (vm_out) *vm_out = inst->vm;
   instance_free(inst);

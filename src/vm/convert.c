@@ -69,19 +69,19 @@ json_t *cv_string(const char *s, size_t len) {
       if ((p[i + k] & 0xC0) != 0x80) ok = false;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    if (ok) {
-      /* overlong forms, surrogates and out-of-range code points are invalid too */
-      static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-      if (cp < min_cp[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) ok = false;
-    }
-    if (ok) {
+    /* A well-formed sequence for a bad code point (a surrogate, as QuickJS writes lone
+     * ones, an overlong form, or past U+10FFFF) becomes one U+FFFD; a broken sequence
+     * loses one byte at a time. */
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    bool good_cp = ok && cp >= min_cp[n] && !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+    if (good_cp) {
       memcpy(buf + o, p + i, n);
       o += n;
       i += n;
     } else {
       memcpy(buf + o, "\xEF\xBF\xBD", 3);
       o += 3;
-      i += 1;
+      i += ok ? n : 1;
     }
   }
   j = json_stringn(buf, o);

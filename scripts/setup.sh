@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Airlock needs to build and test on Debian bookworm, as root, and only
+# what is missing (so a second run costs a few dpkg queries). Safe to re-run.
+set -euo pipefail
+
+pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
+      libjansson-dev libcmocka-dev)
+# npm fetches QuickJS at configure time (qjsc@0.3.0); Debian's nodejs/npm suffice.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+if [ "${AIRLOCK_FUZZ:-0}" = 1 ]; then pkgs+=(clang-14 libclang-rt-14-dev); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
