@@ -66,6 +66,17 @@ static int greeter_profile_reduce(void *user, const char *writer, const char *ac
   return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
 }
 
+/* An unloaded writer is no longer "last updated": like counter-summary, drop the id. */
+static int greeter_profile_unload(void *user, const char *id, const json_t *state, json_t **next) {
+  (void)user;
+  const char *last = json_string_value(json_object_get(state, "lastUpdatedInstanceId"));
+  if (!last || strcmp(last, id)) return AL_REDUCE_UNSUPPORTED;
+  *next = json_deep_copy(state);
+  if (!*next) return AL_ENO_MEMORY;
+  json_object_set_new(*next, "lastUpdatedInstanceId", json_null());
+  return AL_REDUCE_APPLIED;
+}
+
 /* ---- derived, read-only --------------------------------------------------------------- */
 
 static json_t *registry_project(void *user, const json_t *state, const store *s) {
@@ -107,7 +118,8 @@ int profile_domains(store *s, al_error *err) {
   static const store_domain_ops summary = {.reduce = summary_reduce,
                                            .project = summary_project,
                                            .on_unload = summary_unload};
-  static const store_domain_ops greeter = {.reduce = greeter_profile_reduce};
+  static const store_domain_ops greeter = {.reduce = greeter_profile_reduce,
+                                           .on_unload = greeter_profile_unload};
   static const store_domain_ops registry = {.project = registry_project, .derived_registry = true};
   static const store_domain_ops metrics = {
       .project = metrics_project, .derived_registry = true, .derived_metrics = true};

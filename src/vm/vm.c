@@ -184,7 +184,7 @@ static bool vm_is_stack_overflow(vm_instance *vm, JSValueConst ex) {
 static int vm_fail(vm_instance *vm, JSValue ex, int plugin_code, al_error *err) {
   int rc;
   if (vm->interrupted || clock_mono_ns() >= vm->deadline_ns) {
-    uint64_t ms = (vm->deadline_ns - vm->call_start_ns) / 1000000u;
+    uint64_t ms = (vm->deadline_ns - vm->call_start_ns + 500000u) / 1000000u; /* nearest ms */
     rc = err_set(err, AL_ETIMEOUT, NULL, "the call's deadline of %llu ms passed",
                  (unsigned long long)ms);
   } else if (vm->oom) {
