@@ -478,8 +478,8 @@ static int generic_reduce(const char *action, const json_t *state, const json_t 
     return AL_REDUCE_APPLIED;
   }
   if (strcmp(action, "state/merge") == 0) {
-    if (!is_plain(payload)) {
-      *reason = "state/merge-needs-object-payload";
+    if (!is_plain(payload)) { /* not a merge the generic reducer knows: rule 4 */
+      *reason = "no-local-reducer-match";
       return AL_REDUCE_UNSUPPORTED;
     }
     *next = is_plain(state) ? json_deep_copy(state) : json_object();
@@ -508,7 +508,7 @@ static const char *apply_plugin(store *s, store_instance *inst, const char *acti
   }
   if (rc == AL_REDUCE_UNSUPPORTED && plugin_reduce) {
     bool handled = false;
-    al_error e;
+    al_error e = {0};
     int prc = plugin_reduce(user, inst, action, state, payload, &next, &handled, &e);
     if (prc < 0) {
       snprintf(reason_buf, reason_cap, "plugin-reducer-error:%s:%.160s", al_err_name(prc),

@@ -39,8 +39,13 @@ static void cv_path(cv_walk *w, char *buf, size_t cap) {
     if (f->is_array) {
       n += (size_t)snprintf(buf + n, cap - n, "[%u]", f->index);
     } else {
-      const char *k = JS_AtomToCString(w->ctx, f->key);
-      n += (size_t)snprintf(buf + n, cap - n, ".%.40s", k ? k : "?");
+      size_t klen = 0;
+      JSValue ks = JS_AtomToString(w->ctx, f->key);
+      const char *k = JS_IsException(ks) ? NULL : JS_ToCStringLen(w->ctx, &klen, ks);
+      JS_FreeValue(w->ctx, ks);
+      json_t *kj = k ? cv_string(k, klen > 40 ? 40 : klen) : NULL; /* valid UTF-8 only */
+      n += (size_t)snprintf(buf + n, cap - n, ".%s", kj ? json_string_value(kj) : "?");
+      json_decref(kj);
       JS_FreeCString(w->ctx, k);
     }
   }
@@ -107,7 +112,8 @@ static int cv_push(cv_walk *w, JSValueConst obj, bool is_array) {
     if (w->stack[i].obj == p) return cv_fail(w, "is cyclic (it contains itself)");
   if (w->depth >= w->lim->max_depth || w->depth >= CV_STACK_MAX) {
     char what[80];
-    snprintf(what, sizeof what, "nests deeper than %u levels", w->lim->max_depth);
+    uint32_t max = w->lim->max_depth < CV_STACK_MAX ? w->lim->max_depth : CV_STACK_MAX;
+    snprintf(what, sizeof what, "nests deeper than %u levels", max);
     return cv_fail(w, what);
   }
   w->stack[w->depth++] =
@@ -168,12 +174,17 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
     const char *k = JS_IsException(ks) ? NULL : JS_ToCStringLen(ctx, &klen, ks);
     JS_FreeValue(ctx, ks);
     if (!k) { json_decref(je); rc = AL_EPLUGIN; break; }
-    rc = cv_add_bytes(w, klen + 4);
-    /* jansson keys are NUL-terminated; a key with an embedded NUL is cut there, which
-     * can merge two keys: the later one wins, as with any duplicate key. */
-    if (!rc && json_object_set_new(obj, k, je)) rc = AL_ENO_MEMORY;
-    else if (rc) json_decref(je);
+    /* A key is plugin text like any value: lone surrogates become U+FFFD (jansson refuses
+     * keys that are not valid UTF-8). jansson keys are NUL-terminated; a key with an
+     * embedded NUL is cut there, which can merge two keys: the later one wins, as with
+     * any duplicate key. */
+    json_t *kj = cv_string(k, klen);
     JS_FreeCString(ctx, k);
+    if (!kj) { json_decref(je); rc = AL_ENO_MEMORY; break; }
+    rc = cv_add_bytes(w, klen + 4);
+    if (!rc && json_object_set_new(obj, json_string_value(kj), je)) rc = AL_ENO_MEMORY;
+    else if (rc) json_decref(je);
+    json_decref(kj);
   }
   f->key = JS_ATOM_NULL;
   for (uint32_t i = 0; i < n; i++) JS_FreeAtom(ctx, tab[i].atom);
