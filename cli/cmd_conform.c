@@ -104,7 +104,7 @@ static int step_load(conf_case *c, const json_t *step, const json_t *expect, al_
     snprintf(path, sizeof path, "%s/%s", c->dir, file);
     code = cli_read_file(path, &len);
     if (!code) {
-      snprintf(c->why, sizeof c->why, "cannot read %s: %s", path, strerror(errno));
+      snprintf(c->why, sizeof c->why, "cannot read %.400s: %s", path, strerror(errno));
       return -1;
     }
   } else {

@@ -57,7 +57,14 @@ static int parse(int argc, char **argv, run_opts *o) {
     else if (!strcmp(a, "--state") && has_val) o->state = argv[++i];
     else if (!strcmp(a, "--grant") && has_val) {
       if (add_grant(o, argv[++i])) return -1;
-    } else if (!strcmp(a, "--event") && has_val) o->events[o->nevents++] = argv[++i];
+    } else if (!strcmp(a, "--event") && has_val) {
+      const char *ev = argv[++i], *c = strchr(ev, ':');
+      if (!c || c == ev || !c[1] || c[1] == ':') {
+        fprintf(stderr, "error: INVALID_ARGUMENT: --event takes WIDGET:HANDLER[:ARGS_JSON], not '%s'\n", ev);
+        return -1;
+      }
+      o->events[o->nevents++] = ev;
+    }
     else if (!strcmp(a, "--isolation") && has_val) {
       const char *m = argv[++i];
       if (strcmp(m, "thread")) {

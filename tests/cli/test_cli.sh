@@ -28,9 +28,9 @@ expect 0 '\[Increment\]' -- "$bin" run "$ex/counter.js"
 expect 0 'Counter: 5' -- "$bin" run "$ex/counter.js" --state '{"value":5}'
 expect 1 '^error: IO_ERROR: cannot read' -- "$bin" run "$tmp/missing.js"
 expect 2 'unknown or incomplete option' -- "$bin" run "$ex/counter.js" --bogus
-expect 1 'WIDGET:HANDLER' -- "$bin" run "$ex/counter.js" --event nocolon
+expect 2 'WIDGET:HANDLER' -- "$bin" run "$ex/counter.js" --event nocolon
 expect 1 '^error: HANDLER_NOT_FOUND: Handler not found: nope' -- "$bin" run "$ex/counter.js" --event counter:nope
-expect 1 'read:DOMAIN' -- "$bin" run "$ex/counter.js" --grant admin:all
+expect 2 'read:DOMAIN' -- "$bin" run "$ex/counter.js" --grant admin:all
 
 printf 'definePlugin(() => ({ widgets: {} })' >"$tmp/syntax.js"
 expect 1 '^error: PLUGIN_LOAD_ERROR: SyntaxError' -- "$bin" run "$tmp/syntax.js"
