@@ -213,6 +213,20 @@ static int step_event(conf_case *c, const json_t *step, const json_t *expect, al
   return r;
 }
 
+/* For steps that fetch one JSON value: checks the call's outcome, then compares the value
+ * with expect[key] when given. Takes ownership of *text. */
+static int check_fetched(conf_case *c, const json_t *expect, const char *key, int rc,
+                         const al_error *e, char **text) {
+  int r = check_error(c, expect, rc, e);
+  if (r == 0 && json_object_get(expect, key)) {
+    json_t *got = cli_take_json(*text);
+    *text = NULL;
+    r = expect_eq(c, key, json_object_get(expect, key), got);
+    json_decref(got);
+  }
+  return r;
+}
+
 /* Runs one step; returns 0 or -1 with c->why set. */
 static int run_step(conf_case *c, const json_t *step) {
   const char *op = str(step, "op");
@@ -235,13 +249,7 @@ static int run_step(conf_case *c, const json_t *step) {
     r = step_event(c, step, expect, &e);
   } else if (!strcmp(op, "state")) {
     int rc = al_state_get(c->h, alias_id(c, step), &text, &e);
-    r = check_error(c, expect, rc, &e);
-    if (r == 0 && json_object_get(expect, "state")) {
-      json_t *got = cli_take_json(text);
-      text = NULL;
-      r = expect_eq(c, "state", json_object_get(expect, "state"), got);
-      json_decref(got);
-    }
+    r = check_fetched(c, expect, "state", rc, &e, &text);
   } else if (!strcmp(op, "setState")) {
     char *s = json_dumps(json_object_get(step, "state"), JSON_COMPACT | JSON_ENCODE_ANY);
     int rc = al_state_set(c->h, alias_id(c, step), s ? s : "null", &e);
@@ -249,13 +257,7 @@ static int run_step(conf_case *c, const json_t *step) {
     r = check_error(c, expect, rc, &e);
   } else if (!strcmp(op, "shared")) {
     int rc = al_shared_get(c->h, str(step, "domain"), &text, &e);
-    r = check_error(c, expect, rc, &e);
-    if (r == 0 && json_object_get(expect, "projection")) {
-      json_t *got = cli_take_json(text);
-      text = NULL;
-      r = expect_eq(c, "projection", json_object_get(expect, "projection"), got);
-      json_decref(got);
-    }
+    r = check_fetched(c, expect, "projection", rc, &e, &text);
   } else if (!strcmp(op, "unload")) {
     r = check_error(c, expect, al_unload(c->h, alias_id(c, step), &e), &e);
   } else if (!strcmp(op, "timeline")) {
