@@ -23,10 +23,13 @@
  *   failure, receives the code, a message and, for contract violations, the path.
  *
  * Threading
- *   An al_host and everything reachable from it is single-threaded: all calls on one host
- *   must be made by one thread at a time (the caller provides the lock if it needs one).
+ *   An al_host's API is single-threaded: all calls on one host must be made by one thread
+ *   at a time (the "host thread"; the caller provides the lock if it needs one). Plugin
+ *   code runs elsewhere: on the host's worker threads (AL_ISOLATION_THREAD, the default),
+ *   each QuickJS runtime owned by exactly one worker for its life, so calls to instances
+ *   on different workers run in parallel when issued with the *_async functions. The
+ *   synchronous functions block the host thread until their call is answered.
  *   Different hosts are independent and may be driven from different threads at once.
- *   Each instance's QuickJS runtime is used only from inside calls on its host.
  *   al_strerror(), al_err_name(), al_version() and al_config_init() are thread-safe.
  *   Change callbacks run on the thread that made the call which caused the change, after
  *   the store has been updated, and must not call back into the same host.
@@ -131,6 +134,13 @@ typedef struct al_budgets {
  * Airlock on top of it. */
 typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
+/* Where plugin code runs. */
+typedef enum al_isolation {
+  AL_ISOLATION_THREAD = 0, /* a pool of worker threads; each runtime owned by one thread */
+  AL_ISOLATION_INLINE = 1, /* the calling thread, inside each call (no threads at all) */
+  AL_ISOLATION_PROCESS = 2 /* sandboxed airlock-worker processes (not in this build yet) */
+} al_isolation;
+
 typedef enum al_profile {
   AL_PROFILE_BARE = 0,      /* no package reducers, no shared domains */
   AL_PROFILE_WORKBENCH = 1  /* the workbench's reducers and shared domains (spec sec. 5) */
@@ -144,6 +154,10 @@ typedef struct al_config {
   uint32_t telemetry_capacity; /* newest per-call records kept; default 1000 */
   al_alloc_fn alloc;           /* NULL: the C library's allocator */
   void *alloc_ud;
+  al_isolation isolation;      /* default AL_ISOLATION_THREAD */
+  unsigned workers;            /* worker count; 0: one per online CPU */
+  unsigned queue_capacity;     /* calls queued per worker before BUSY; default 256 */
+  uint32_t watchdog_grace_ms;  /* hard deadline = call timeout + this; default 50 */
 } al_config;
 
 /* Fills `cfg` with the defaults above. */
@@ -203,6 +217,32 @@ AL_API int al_health(al_host *h, char **json_out, al_error *err);
 
 /* Instance ids in load order, as a JSON array. */
 AL_API int al_instances(al_host *h, char **json_out, al_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Asynchronous calls: a host event loop never blocks on a plugin
+ *
+ * al_render_async / al_event_async queue the call on the instance's worker and return at
+ * once (0, or BUSY when the worker's queue is full). When the call is answered, its
+ * callback runs on the host thread from inside al_host_dispatch(), after validation and,
+ * for events, after the intents were applied (so change callbacks have run too). `json`
+ * is the tree, or the result al_event would return; both borrowed for the callback.
+ * Calls to one instance complete in the order they were made.
+ * ------------------------------------------------------------------------------------- */
+
+typedef void (*al_result_fn)(void *user, int rc, const char *json, const al_error *err);
+
+AL_API int al_render_async(al_host *h, const char *instance_id, const char *widget_id,
+                           al_result_fn cb, void *user);
+AL_API int al_event_async(al_host *h, const char *instance_id, const char *widget_id,
+                          const char *handler, const char *args_json, al_result_fn cb, void *user);
+/* A descriptor that is readable while answered async calls wait for al_host_dispatch(),
+ * for poll/epoll loops; -1 with AL_ISOLATION_INLINE (answers are ready at once). */
+AL_API int al_host_fd(const al_host *h);
+/* Runs the callbacks of answered async calls. Waits up to timeout_ms for the first one
+ * (0: do not wait, -1: until one arrives). Returns how many callbacks ran. */
+AL_API int al_host_dispatch(al_host *h, int timeout_ms);
+/* Async calls still waiting for an answer. */
+AL_API size_t al_host_pending(const al_host *h);
 
 /* ---------------------------------------------------------------------------------------
  * Host-owned state

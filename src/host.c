@@ -2,9 +2,13 @@
  * host.c: the al_host object tying the pieces together.
  *
  * Every public call follows one path: arguments are checked here, the request goes to
- * the instance's VM (vm.c), what comes back is validated (validate.c), the store applies
- * it (store.c), and the changes it recorded become one notification to subscribers.
- * Nothing else mutates host state.
+ * the instance's worker (pool.c, which runs it in that instance's VM), what comes back is
+ * validated (validate.c), the store applies it (store.c), and the changes it recorded
+ * become one notification to subscribers. Nothing else mutates host state, and only the
+ * host thread touches the store: workers see requests and return responses, nothing more.
+ *
+ * Synchronous calls submit and wait; asynchronous ones keep a pending record keyed by the
+ * pool's ticket and finish in al_host_dispatch() through the same *_finish functions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +18,8 @@
 #include "store/ids.h"
 #include "store/profile.h"
 #include "store/store.h"
-#include "vm/vm.h"
+#include "worker/exec.h"
+#include "worker/pool.h"
 
 #define AL_MAX_VALUE_BYTES ((size_t)16 << 20)
 
@@ -25,9 +30,25 @@ typedef struct host_sub {
   void (*finalizer)(void *);
 } host_sub;
 
+typedef enum host_op { HOST_RENDER, HOST_EVENT } host_op;
+
+/* An async call waiting for its answer. */
+typedef struct host_pending {
+  uint64_t ticket;
+  host_op op;
+  char instance_id[AL_INSTANCE_ID_MAX];
+  uint64_t start_ms;
+  al_result_fn cb;
+  void *user;
+  struct host_pending *next;
+} host_pending;
+
 struct al_host {
   al_config cfg;
   store *store;
+  pool *pool;
+  host_pending *pending;
+  size_t npending;
   host_sub *subs;
   size_t nsubs;
   int next_sub;
@@ -43,6 +64,9 @@ void al_config_init(al_config *cfg) {
   cfg->profile = AL_PROFILE_BARE;
   cfg->timeline_capacity = 200;
   cfg->telemetry_capacity = 1000;
+  cfg->isolation = AL_ISOLATION_THREAD;
+  cfg->queue_capacity = 256;
+  cfg->watchdog_grace_ms = 50;
 }
 
 static void limits_fill(al_limits *l, const al_limits *dflt) {
@@ -71,8 +95,20 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
   h->store = store_new(h->cfg.timeline_capacity);
   h->telemetry = calloc(h->cfg.telemetry_capacity, sizeof *h->telemetry);
   int rc = 0;
+  if (!h->cfg.watchdog_grace_ms) h->cfg.watchdog_grace_ms = d.watchdog_grace_ms;
   if (!h->store || !h->telemetry) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
-  else if (h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
+  else if (h->cfg.isolation == AL_ISOLATION_PROCESS)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "process isolation is not available in this build");
+  else if (h->cfg.isolation != AL_ISOLATION_THREAD && h->cfg.isolation != AL_ISOLATION_INLINE)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown isolation %d", (int)h->cfg.isolation);
+  if (!rc) {
+    pool_config pc = {.kind = h->cfg.isolation == AL_ISOLATION_INLINE ? POOL_INLINE : POOL_THREAD,
+                      .workers = h->cfg.workers, .queue_capacity = h->cfg.queue_capacity,
+                      .grace_ms = h->cfg.watchdog_grace_ms, .alloc = h->cfg.alloc,
+                      .alloc_ud = h->cfg.alloc_ud};
+    rc = pool_new(&pc, &h->pool, err);
+  }
+  if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
   if (rc) {
     al_host_free(h);
     return rc;
@@ -83,14 +119,14 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
 
 void al_host_free(al_host *h) {
   if (!h) return;
-  if (h->store) {
-    while (store_count(h->store) > 0) {
-      void *vm = NULL;
-      store_remove(h->store, store_at(h->store, 0)->id, &vm, NULL, NULL);
-      vm_free(vm);
-    }
-    store_free(h->store);
+  /* The pool owns every VM: stopping it disposes them all, whatever is pending. */
+  pool_free(h->pool);
+  for (host_pending *pd = h->pending; pd;) {
+    host_pending *nx = pd->next;
+    free(pd);
+    pd = nx;
   }
+  store_free(h->store);
   for (size_t i = 0; i < h->nsubs; i++)
     if (h->subs[i].finalizer) h->subs[i].finalizer(h->subs[i].user);
   free(h->subs);
@@ -130,17 +166,26 @@ static store_instance *find(al_host *h, const char *id, al_error *err) {
   return inst;
 }
 
-static void telemetry_add(al_host *h, const char *id, const char *op, uint64_t start_ms,
-                          const vm_stats *st, int rc) {
+/* Records one call's telemetry from the worker's stats; returns the call's result code
+ * with *value borrowed from resp. Also keeps the instance's last known heap size. */
+static int call_result(al_host *h, store_instance *inst, const char *id, const char *op,
+                       uint64_t start_ms, const json_t *resp, const json_t **value, al_error *err) {
+  int rc = wk_response_result(resp, value, err);
+  const json_t *st = json_object_get(resp, "stats");
+  json_int_t mem = json_integer_value(json_object_get(st, "memoryBytes"));
+  if (inst && mem > 0) inst->memory_bytes = (size_t)mem;
   json_t *t = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "instanceId", id, "op", op, "start",
-                        (json_int_t)start_ms, "elapsedUs", (json_int_t)st->elapsed_us,
-                        "outcome", rc ? al_err_name(rc) : "OK", "interrupted", st->interrupted,
-                        "memoryBytes", (json_int_t)st->memory_bytes);
-  if (!t) return;
-  json_decref(h->telemetry[h->tm_head]);
-  h->telemetry[h->tm_head] = t;
-  h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
-  if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
+                        (json_int_t)start_ms, "elapsedUs",
+                        json_integer_value(json_object_get(st, "elapsedUs")), "outcome",
+                        rc ? al_err_name(rc) : "OK", "interrupted",
+                        json_is_true(json_object_get(st, "interrupted")), "memoryBytes", mem);
+  if (t) {
+    json_decref(h->telemetry[h->tm_head]);
+    h->telemetry[h->tm_head] = t;
+    h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
+    if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
+  }
+  return rc;
 }
 
 /* Turns recorded changes into one notification. */
@@ -166,6 +211,18 @@ static void notify(al_host *h, const char *cause, const char *origin, store_chan
 }
 
 /* ---- instances ------------------------------------------------------------------------ */
+
+static json_t *limits_json(const al_limits *l) {
+  return json_pack("{s:I,s:I,s:I,s:I,s:I}", "memoryBytes", (json_int_t)l->memory_bytes,
+                   "stackBytes", (json_int_t)l->stack_bytes, "loadMs", (json_int_t)l->load_ms,
+                   "renderMs", (json_int_t)l->render_ms, "eventMs", (json_int_t)l->event_ms);
+}
+
+/* The limits an instance was loaded with, for its calls' watchdog deadlines. */
+static uint32_t inst_timeout(const store_instance *inst, const char *key) {
+  json_t *l = json_object_get(inst->record, "limits");
+  return (uint32_t)json_integer_value(json_object_get(l, key));
+}
 
 int al_load(al_host *h, const char *package_id, const char *code, size_t len,
             const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
@@ -197,7 +254,7 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
   if (id_out && id_cap < strlen(id) + 1)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "id_out is too small for '%s'", id);
 
-  json_t *grants = NULL, *meta = NULL;
+  json_t *grants = NULL, *resp = NULL, *src = NULL, *meta = NULL;
   int rc = 0;
   if (o.grants_json) {
     if ((rc = parse_arg(o.grants_json, "grants", &grants, err))) return rc;
@@ -205,54 +262,82 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
   } else {
     grants = store_default_grants(h->store, package_id);
   }
-
-  vm_config vc = {.alloc = h->cfg.alloc, .alloc_ud = h->cfg.alloc_ud,
-                  .max_value_bytes = AL_MAX_VALUE_BYTES,
-                  .max_tree_bytes = h->cfg.budgets.max_bytes + 1024};
-  if (o.limits) vc.limits = *o.limits;
-  limits_fill(&vc.limits, &h->cfg.limits);
-  vm_instance *vm = NULL;
-  if ((rc = vm_new(&vc, &vm, err))) goto done;
-  uint64_t start = clock_wall_ms();
-  rc = vm_load(vm, code ? code : "", len, o.source_name, &meta, err);
-  if (!rc) rc = ui_validate_metadata(meta, err);
-  vm_stats st;
-  vm_last_stats(vm, &st);
-  telemetry_add(h, id, "load", start, &st, rc);
-  store_changes ch = {0};
-  if (!rc && (rc = store_changes_init(&ch)))
-    err_set(err, rc, NULL, "out of memory");
-  if (!rc) {
-    store_instance *inst;
-    rc = store_add(h->store, id, package_id, meta, grants, &inst, &ch, err);
-    if (!rc) {
-      inst->vm = vm;
-      vm = NULL;
-      if (id_out) memcpy(id_out, id, strlen(id) + 1);
-      notify(h, "load", id, &ch);
-    }
-    store_changes_clear(&ch);
+  /* The source travels as JSON text to the worker, so it must be UTF-8. */
+  if (!(src = json_stringn(code ? code : "", len))) {
+    rc = err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
+    goto done;
   }
-  vm_free(vm);
+  al_limits lim = {0};
+  if (o.limits) lim = *o.limits;
+  limits_fill(&lim, &h->cfg.limits);
+  json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", id, "code",
+                          src, "sourceName", o.source_name ? o.source_name : "<plugin>",
+                          "limits", limits_json(&lim), "maxValueBytes",
+                          (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
+                          (json_int_t)(h->cfg.budgets.max_bytes + 1024));
+  src = NULL;
+  if (!req) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    goto done;
+  }
+  int worker = pool_assign(h->pool);
+  uint64_t start = clock_wall_ms();
+  rc = pool_call(h->pool, worker, req, lim.load_ms, &resp, err);
+  const json_t *m = NULL;
+  if (!rc) rc = call_result(h, NULL, id, "load", start, resp, &m, err);
+  if (!rc && !(meta = json_deep_copy(m))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc) rc = ui_validate_metadata(meta, err);
+  store_changes ch = {0};
+  if (!rc && (rc = store_changes_init(&ch))) err_set(err, rc, NULL, "out of memory");
+  store_instance *inst = NULL;
+  if (!rc) rc = store_add(h->store, id, package_id, meta, grants, &inst, &ch, err);
+  if (!rc) {
+    inst->worker = worker;
+    json_object_set_new(inst->record, "limits", limits_json(&lim));
+    inst->memory_bytes = (size_t)json_integer_value(
+        json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
+    if (id_out) memcpy(id_out, id, strlen(id) + 1);
+    notify(h, "load", id, &ch);
+  } else {
+    /* The worker may hold a VM for a load the host refused (bad metadata): drop it. */
+    json_t *dr = NULL;
+    if (resp && !json_object_get(resp, "error") &&
+        !pool_call(h->pool, worker, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id),
+                   lim.load_ms, &dr, NULL))
+      json_decref(dr);
+    pool_release(h->pool, worker);
+  }
+  store_changes_clear(&ch);
 done:
   if (rc) err_instance(err, id);
+  json_decref(src);
   json_decref(grants);
+  json_decref(resp);
   json_decref(meta);
   return rc;
 }
 
 int al_unload(al_host *h, const char *instance_id, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  if (!find(h, instance_id, err)) return AL_EINSTANCE_NOT_FOUND;
-  store_changes ch = {0};
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  store_changes ch;
   if (store_changes_init(&ch)) {
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
-  void *vm = NULL;
-  int rc = store_remove(h->store, instance_id, &vm, &ch, err);
-  vm_free(vm);
-  if (!rc) notify(h, "unload", NULL, &ch);
+  /* Host state goes first: whatever the worker answers, the instance is gone. */
+  json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", instance_id);
+  int worker = -1;
+  int rc = store_remove(h->store, instance_id, &worker, &ch, err);
+  if (!rc) {
+    json_t *resp = NULL;
+    if (!pool_call(h->pool, worker, req, 1000, &resp, NULL)) json_decref(resp);
+    req = NULL;
+    pool_release(h->pool, worker);
+    notify(h, "unload", NULL, &ch);
+  }
+  json_decref(req);
   store_changes_clear(&ch);
   return rc;
 }
@@ -261,18 +346,30 @@ int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_erro
   if (json_out) *json_out = NULL;
   store_instance *inst = h ? find(h, instance_id, err) : NULL;
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  return out_json(json_deep_copy(inst->record), json_out, err);
+  json_t *rec = json_deep_copy(inst->record);
+  json_object_del(rec, "limits"); /* host bookkeeping, not part of the contract's record */
+  return out_json(rec, json_out, err);
 }
 
-int al_render(al_host *h, const char *instance_id, const char *widget_id, char **tree_out,
-              al_error *err) {
-  if (tree_out) *tree_out = NULL;
-  if (!h || !widget_id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_render needs a host and a widget id");
-  store_instance *inst = find(h, instance_id, err);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
-  json_t *ps = store_plugin_state(inst), *gs = store_global_state(h->store, inst), *tree = NULL;
-  uint64_t start = clock_wall_ms();
-  int rc = vm_render(inst->vm, widget_id, ps, gs, &tree, err);
+/* Builds a render or event request with the host's current state for the instance. */
+static json_t *call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
+                            const char *handler, json_t *args /* stolen */) {
+  json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:o}", "op", op, "instanceId", inst->id, "widgetId",
+                          widget_id, "pluginState", store_plugin_state(inst), "globalState",
+                          store_global_state(h->store, inst));
+  if (req && handler) json_object_set_new(req, "handler", json_string(handler));
+  if (req && args) json_object_set(req, "args", args);
+  json_decref(args);
+  return req;
+}
+
+/* Finishes a render: validates the tree, records the instance's status, serializes. */
+static int render_finish(al_host *h, const char *id, uint64_t start, const json_t *resp,
+                         char **tree_out, al_error *err) {
+  store_instance *inst = store_find(h->store, id);
+  const json_t *tree = NULL;
+  int rc = call_result(h, inst, id, "render", start, resp, &tree, err);
+  if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
   if (!rc) rc = ui_validate_tree(tree, &h->cfg.budgets, err);
   char *text = NULL;
   if (!rc) {
@@ -282,9 +379,6 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
       rc = err_set(err, AL_ECONTRACT, "root", "root serializes to %zu bytes, over the %zu-byte budget",
                    strlen(text), h->cfg.budgets.max_bytes);
   }
-  vm_stats st;
-  vm_last_stats(inst->vm, &st);
-  telemetry_add(h, inst->id, "render", start, &st, rc);
   /* The store records render failures as the instance's status (the original never did). */
   store_changes ch = {0};
   if (rc != AL_EWIDGET_NOT_FOUND && !store_changes_init(&ch)) {
@@ -294,52 +388,73 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
     notify(h, "status", inst->id, &ch);
   }
   store_changes_clear(&ch);
-  if (rc) err_instance(err, inst->id);
+  if (rc) err_instance(err, id);
   if (!rc && tree_out) {
     *tree_out = text;
     text = NULL;
   }
   free(text);
-  json_decref(ps);
-  json_decref(gs);
-  json_decref(tree);
+  return rc;
+}
+
+int al_render(al_host *h, const char *instance_id, const char *widget_id, char **tree_out,
+              al_error *err) {
+  if (tree_out) *tree_out = NULL;
+  if (!h || !widget_id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_render needs a host and a widget id");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *req = call_request(h, inst, "render", widget_id, NULL, NULL), *resp = NULL;
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  uint64_t start = clock_wall_ms();
+  int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "renderMs"), &resp, err);
+  if (!rc) rc = render_finish(h, inst->id, start, resp, tree_out, err);
+  else err_instance(err, inst->id);
+  json_decref(resp);
   return rc;
 }
 
 /* store_plugin_reduce_fn: plugin-declared reducers run in the instance's own VM, under the
- * deadline of the event that dispatched the intent. */
+ * deadline of the event that dispatched the intent. The host thread waits for them: a
+ * reducer is part of applying the event. */
 static int host_plugin_reduce(void *user, store_instance *inst, const char *action,
                               const json_t *state, const json_t *payload, json_t **next,
                               bool *handled, al_error *err) {
-  (void)user;
-  return vm_reduce(inst->vm, action, state, payload, vm_event_deadline(inst->vm), next, handled,
-                   err);
+  al_host *h = user;
+  *next = NULL;
+  *handled = false;
+  json_t *req = json_pack("{s:s,s:s,s:s,s:O,s:O}", "op", "reduce", "instanceId", inst->id,
+                          "actionType", action, "state", state, "payload", payload);
+  json_t *resp = NULL;
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+  const json_t *v = NULL;
+  if (!rc) rc = call_result(h, inst, inst->id, "reduce", clock_wall_ms(), resp, &v, err);
+  if (!rc && json_is_true(json_object_get(v, "handled"))) {
+    *handled = true;
+    *next = json_deep_copy(json_object_get(v, "next"));
+    if (!*next) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  json_decref(resp);
+  return rc;
 }
 
-int al_event(al_host *h, const char *instance_id, const char *widget_id, const char *handler,
-             const char *args_json, char **result_out, al_error *err) {
-  if (result_out) *result_out = NULL;
-  if (!h || !widget_id || !handler)
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_event needs a host, a widget and a handler");
-  store_instance *inst = find(h, instance_id, err);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
-  json_t *args = NULL, *intents = NULL, *actions = NULL;
-  int rc = 0;
-  if (args_json && (rc = parse_arg(args_json, "args", &args, err))) return rc;
-  json_t *ps = store_plugin_state(inst), *gs = store_global_state(h->store, inst);
-  uint64_t start = clock_wall_ms();
-  rc = vm_event(inst->vm, widget_id, handler, args, ps, gs, &intents, err);
-  if (!rc) rc = ui_validate_intents(intents, err);
-  vm_stats st;
-  vm_last_stats(inst->vm, &st);
-  telemetry_add(h, inst->id, "event", start, &st, rc);
+/* Finishes an event: validates the intents, stamps them, applies them through the store. */
+static int event_finish(al_host *h, const char *id, uint64_t start, const json_t *resp,
+                        char **result_out, al_error *err) {
+  store_instance *inst = store_find(h->store, id);
+  const json_t *got = NULL;
+  int rc = call_result(h, inst, id, "event", start, resp, &got, err);
+  if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
+  json_t *intents = NULL, *actions = NULL;
+  if (!rc) rc = ui_validate_intents(got, err);
+  if (!rc && !(intents = json_deep_copy(got))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc) {
     /* The host stamps every intent with the caller: a plugin can only address its own
      * local state. */
     size_t i;
     json_t *it;
     json_array_foreach(intents, i, it) json_object_set_new(it, "instanceId", json_string(inst->id));
-    store_changes ch = {0};
+    store_changes ch;
     if ((rc = store_changes_init(&ch))) {
       err_set(err, rc, NULL, "out of memory");
     } else {
@@ -350,13 +465,111 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
   }
   if (!rc && result_out)
     rc = out_json(json_pack("{s:O,s:O}", "intents", intents, "actions", actions), result_out, err);
-  if (rc) err_instance(err, inst->id);
-  json_decref(args);
-  json_decref(ps);
-  json_decref(gs);
+  if (rc) err_instance(err, id);
   json_decref(intents);
   json_decref(actions);
   return rc;
+}
+
+int al_event(al_host *h, const char *instance_id, const char *widget_id, const char *handler,
+             const char *args_json, char **result_out, al_error *err) {
+  if (result_out) *result_out = NULL;
+  if (!h || !widget_id || !handler)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_event needs a host, a widget and a handler");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *args = NULL, *resp = NULL;
+  int rc = 0;
+  if (args_json && (rc = parse_arg(args_json, "args", &args, err))) return rc;
+  json_t *req = call_request(h, inst, "event", widget_id, handler, args);
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  uint64_t start = clock_wall_ms();
+  rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+  if (!rc) rc = event_finish(h, inst->id, start, resp, result_out, err);
+  else err_instance(err, inst->id);
+  json_decref(resp);
+  return rc;
+}
+
+/* ---- asynchronous calls --------------------------------------------------------------- */
+
+static int submit_async(al_host *h, store_instance *inst, host_op op, json_t *req, uint32_t timeout,
+                        al_result_fn cb, void *user, al_error *err) {
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  host_pending *pd = calloc(1, sizeof *pd);
+  if (!pd) {
+    json_decref(req);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  pd->op = op;
+  pd->cb = cb;
+  pd->user = user;
+  pd->start_ms = clock_wall_ms();
+  memcpy(pd->instance_id, inst->id, strlen(inst->id) + 1);
+  int rc = pool_submit(h->pool, inst->worker, req, timeout, true, &pd->ticket, err);
+  if (rc) {
+    free(pd);
+    err_instance(err, inst->id);
+    return rc;
+  }
+  pd->next = h->pending;
+  h->pending = pd;
+  h->npending++;
+  return 0;
+}
+
+int al_render_async(al_host *h, const char *instance_id, const char *widget_id, al_result_fn cb,
+                    void *user) {
+  if (!h || !widget_id || !cb) return AL_EINVALID_ARGUMENT;
+  store_instance *inst = find(h, instance_id, NULL);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  return submit_async(h, inst, HOST_RENDER, call_request(h, inst, "render", widget_id, NULL, NULL),
+                      inst_timeout(inst, "renderMs"), cb, user, NULL);
+}
+
+int al_event_async(al_host *h, const char *instance_id, const char *widget_id, const char *handler,
+                   const char *args_json, al_result_fn cb, void *user) {
+  if (!h || !widget_id || !handler || !cb) return AL_EINVALID_ARGUMENT;
+  store_instance *inst = find(h, instance_id, NULL);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *args = NULL;
+  if (args_json && parse_arg(args_json, "args", &args, NULL)) return AL_EINVALID_ARGUMENT;
+  return submit_async(h, inst, HOST_EVENT, call_request(h, inst, "event", widget_id, handler, args),
+                      inst_timeout(inst, "eventMs"), cb, user, NULL);
+}
+
+int al_host_fd(const al_host *h) { return h ? pool_fd(h->pool) : -1; }
+
+size_t al_host_pending(const al_host *h) { return h ? h->npending : 0; }
+
+int al_host_dispatch(al_host *h, int timeout_ms) {
+  if (!h) return AL_EINVALID_ARGUMENT;
+  if (!h->npending) return 0;
+  pool_wait_any(h->pool, timeout_ms);
+  int ran = 0;
+  uint64_t ticket;
+  json_t *resp;
+  while (pool_next(h->pool, &ticket, &resp)) {
+    host_pending **pp = &h->pending;
+    while (*pp && (*pp)->ticket != ticket) pp = &(*pp)->next;
+    host_pending *pd = *pp;
+    if (!pd) { /* not ours: cannot happen, but never leak */
+      json_decref(resp);
+      continue;
+    }
+    *pp = pd->next;
+    h->npending--;
+    al_error e = {0};
+    char *text = NULL;
+    int rc = pd->op == HOST_RENDER ? render_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e)
+                                   : event_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e);
+    json_decref(resp);
+    pd->cb(pd->user, rc, text, rc ? &e : NULL);
+    al_free(text);
+    free(pd);
+    ran++;
+  }
+  return ran;
 }
 
 int al_health(al_host *h, char **json_out, al_error *err) {
@@ -364,12 +577,14 @@ int al_health(al_host *h, char **json_out, al_error *err) {
   json_t *list = json_array();
   for (size_t i = 0; i < store_count(h->store); i++) {
     store_instance *inst = store_at(h->store, i);
-    json_array_append_new(list, json_pack("{s:s,s:s,s:O,s:I}", "instanceId", inst->id,
+    json_array_append_new(list, json_pack("{s:s,s:s,s:O,s:I,s:i}", "instanceId", inst->id,
                                           "packageId", inst->package_id, "status",
                                           json_object_get(inst->record, "status"), "memoryBytes",
-                                          (json_int_t)vm_memory_bytes(inst->vm)));
+                                          (json_int_t)inst->memory_bytes, "worker", inst->worker));
   }
-  return out_json(json_pack("{s:b,s:o}", "ready", 1, "instances", list), json_out, err);
+  return out_json(json_pack("{s:b,s:I,s:o}", "ready", 1, "workers",
+                            (json_int_t)pool_workers(h->pool), "instances", list),
+                  json_out, err);
 }
 
 int al_instances(al_host *h, char **json_out, al_error *err) {

@@ -318,7 +318,7 @@ static void domain_replace(store *s, store_domain *d, json_t *next, store_change
   json_decref(after);
 }
 
-int store_remove(store *s, const char *id, void **vm_out, store_changes *ch, al_error *err) {
+int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, al_error *err) {
   store_instance *inst = store_find(s, id);
   if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
   for (size_t i = 0; i < s->ndomains; i++) {
@@ -344,7 +344,7 @@ int store_remove(store *s, const char *id, void **vm_out, store_changes *ch, al_
   /* Sweep tombstones once they dominate; on failure the old table stays valid. */
   if (s->index_used > s->count * 4 + 64) index_rebuild(s, 64);
   registry_changed(s, ch);
-  if (vm_out) *vm_out = inst->vm;
+  if (worker_out) *worker_out = inst->worker;
   instance_free(inst);
   return 0;
 }

@@ -26,7 +26,8 @@ typedef struct store_instance {
                      initialState?, widgets[], status, error?} */
   json_t *state;  /* NULL until the instance has local state */
   json_t *grants; /* {readShared[], writeShared[], systemCommands[]} */
-  void *vm;       /* owned by the host, opaque here */
+  int worker;           /* the worker that owns its VM (host bookkeeping) */
+  size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
 } store_instance;
 
 typedef struct store_changes {
@@ -78,9 +79,9 @@ json_t *store_default_grants(const store *s, const char *package_id);
 /* Adds an instance from validated load metadata. meta and grants are borrowed. */
 int store_add(store *s, const char *id, const char *package_id, const json_t *meta,
               const json_t *grants, store_instance **out, store_changes *ch, al_error *err);
-/* Removes an instance and its shared-domain contributions; returns its vm pointer for
- * the caller to free. */
-int store_remove(store *s, const char *id, void **vm_out, store_changes *ch, al_error *err);
+/* Removes an instance and its shared-domain contributions; *worker_out (may be NULL)
+ * receives the worker that owned its VM. */
+int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, al_error *err);
 store_instance *store_find(const store *s, const char *id);
 size_t store_count(const store *s);
 store_instance *store_at(const store *s, size_t i); /* load order */

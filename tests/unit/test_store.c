@@ -520,11 +520,11 @@ static void test_counter_summary(void **state) {
   /* unloading removes the instance's value */
   store_changes ch;
   assert_int_equal(store_changes_init(&ch), 0);
-  c2->vm = (void *)0x1234;
-  void *vm = NULL;
+  c2->worker = 3;
+  int worker = -1;
   al_error err;
-  assert_int_equal(store_remove(s, "counter@22222222", &vm, &ch, &err), 0);
-  assert_ptr_equal(vm, (void *)0x1234);
+  assert_int_equal(store_remove(s, "counter@22222222", &worker, &ch, &err), 0);
+  assert_int_equal(worker, 3);
   assert_non_null(json_object_get(ch.domains, "counter-summary"));
   assert_true(projection_is(s, "counter-summary",
                             "{'totalValue':10,'instanceCount':1,'lastUpdatedInstanceId':null}"));

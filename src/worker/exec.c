@@ -1,0 +1,195 @@
+/*
+ * exec.c: executes runtime-boundary requests against the VMs one worker owns.
+ *
+ * The table maps instanceId -> vm_instance with a jansson object holding pointers as
+ * integers: a worker owns at most a few thousand instances, and jansson's hashtable is
+ * already there. Nothing here touches host state; it only turns requests into calls on
+ * vm.c and results into responses.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <quickjs.h>
+
+#include "exec.h"
+#include "vm/vm.h"
+
+struct wk_table {
+  json_t *vms; /* instanceId -> integer(pointer) */
+  al_alloc_fn alloc;
+  void *alloc_ud;
+};
+
+static pthread_once_t wk_once = PTHREAD_ONCE_INIT;
+
+/* QuickJS 2021-03-27 allocates class ids from a process-wide counter without a lock, and
+ * the first runtime initialises shared tables: do both once, before any worker starts. */
+static void wk_init_once(void) {
+  JSRuntime *rt = JS_NewRuntime();
+  if (rt) {
+    JSContext *ctx = JS_NewContext(rt);
+    if (ctx) JS_FreeContext(ctx);
+    JS_FreeRuntime(rt);
+  }
+}
+
+void wk_global_init(void) { pthread_once(&wk_once, wk_init_once); }
+
+wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
+  wk_global_init();
+  wk_table *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->vms = json_object();
+  if (!t->vms) {
+    free(t);
+    return NULL;
+  }
+  t->alloc = alloc;
+  t->alloc_ud = alloc_ud;
+  return t;
+}
+
+static vm_instance *table_get(const wk_table *t, const char *id) {
+  json_t *p = id ? json_object_get(t->vms, id) : NULL;
+  return p ? (vm_instance *)(uintptr_t)json_integer_value(p) : NULL;
+}
+
+void wk_table_free(wk_table *t) {
+  if (!t) return;
+  const char *k;
+  json_t *v;
+  json_object_foreach(t->vms, k, v) vm_free((vm_instance *)(uintptr_t)json_integer_value(v));
+  json_decref(t->vms);
+  free(t);
+}
+
+size_t wk_table_count(const wk_table *t) { return json_object_size(t->vms); }
+
+json_t *wk_error_response(const al_error *err) {
+  json_t *e = json_pack("{s:s,s:s}", "code", al_err_name(err->code), "message", err->message);
+  if (!e) return NULL;
+  if (err->path[0]) json_object_set_new(e, "path", json_string(err->path));
+  if (err->line > 0) json_object_set_new(e, "line", json_integer(err->line));
+  return json_pack("{s:o}", "error", e);
+}
+
+int wk_response_result(const json_t *resp, const json_t **value, al_error *err) {
+  if (value) *value = NULL;
+  const json_t *e = json_object_get(resp, "error");
+  if (e) {
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    int rc = al_err_from_name(code);
+    if (rc == AL_EOK) rc = AL_EINTERNAL;
+    err_set(err, rc, json_string_value(json_object_get(e, "path")), "%s", msg ? msg : al_strerror(rc));
+    if (err) err->line = (int)json_integer_value(json_object_get(e, "line"));
+    return rc;
+  }
+  const json_t *ok = json_object_get(resp, "ok");
+  if (!ok) return err_set(err, AL_EINTERNAL, NULL, "malformed worker response");
+  if (value) *value = ok;
+  return 0;
+}
+
+static size_t num(const json_t *o, const char *k, size_t dflt) {
+  const json_t *v = json_object_get(o, k);
+  return json_is_integer(v) && json_integer_value(v) > 0 ? (size_t)json_integer_value(v) : dflt;
+}
+
+static const char *str(const json_t *o, const char *k) {
+  return json_string_value(json_object_get(o, k));
+}
+
+/* Wraps a call's result: {ok: value (stolen)} or the error, plus the VM's stats. */
+static json_t *respond(int rc, json_t *value, const al_error *err, const vm_instance *vm) {
+  json_t *r = rc ? wk_error_response(err) : json_pack("{s:o}", "ok", value ? value : json_null());
+  if (rc) json_decref(value);
+  if (r && vm) {
+    vm_stats st;
+    vm_last_stats(vm, &st);
+    json_object_set_new(r, "stats", json_pack("{s:I,s:b,s:I}", "elapsedUs", (json_int_t)st.elapsed_us,
+                                              "interrupted", st.interrupted, "memoryBytes",
+                                              (json_int_t)st.memory_bytes));
+  }
+  return r;
+}
+
+static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
+  const char *id = str(req, "instanceId");
+  const json_t *code = json_object_get(req, "code");
+  if (!id || !json_is_string(code)) {
+    err_set(err, AL_EINVALID_ARGUMENT, NULL, "load needs instanceId and code");
+    return respond(AL_EINVALID_ARGUMENT, NULL, err, NULL);
+  }
+  if (table_get(t, id)) {
+    err_set(err, AL_EINSTANCE_EXISTS, NULL, "an instance with id '%s' already exists", id);
+    return respond(AL_EINSTANCE_EXISTS, NULL, err, NULL);
+  }
+  const json_t *lim = json_object_get(req, "limits");
+  vm_config vc = {.limits = {.memory_bytes = num(lim, "memoryBytes", 32u << 20),
+                             .stack_bytes = num(lim, "stackBytes", 1u << 20),
+                             .load_ms = (uint32_t)num(lim, "loadMs", 1000),
+                             .render_ms = (uint32_t)num(lim, "renderMs", 100),
+                             .event_ms = (uint32_t)num(lim, "eventMs", 100)},
+                  .alloc = t->alloc, .alloc_ud = t->alloc_ud,
+                  .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
+                  .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024)};
+  vm_instance *vm = NULL;
+  int rc = vm_new(&vc, &vm, err);
+  if (rc) return respond(rc, NULL, err, NULL);
+  json_t *meta = NULL;
+  rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
+  json_t *resp = respond(rc, meta, err, vm);
+  if (rc || json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)vm))) vm_free(vm);
+  return resp;
+}
+
+json_t *wk_exec(wk_table *t, const json_t *req) {
+  al_error err = {0};
+  const char *op = str(req, "op");
+  if (!op) {
+    err_set(&err, AL_EINVALID_ARGUMENT, NULL, "request has no op");
+    return respond(err.code, NULL, &err, NULL);
+  }
+  if (!strcmp(op, "load")) return exec_load(t, req, &err);
+  if (!strcmp(op, "health")) {
+    json_t *ids = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(t->vms, k, v) json_array_append_new(ids, json_string(k));
+    return respond(0, json_pack("{s:b,s:o}", "ready", 1, "instances", ids), &err, NULL);
+  }
+  const char *id = str(req, "instanceId");
+  vm_instance *vm = table_get(t, id);
+  if (!vm) {
+    err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(none)");
+    return respond(err.code, NULL, &err, NULL);
+  }
+  json_t *out = NULL;
+  int rc;
+  if (!strcmp(op, "render")) {
+    rc = vm_render(vm, str(req, "widgetId") ? str(req, "widgetId") : "", json_object_get(req, "pluginState"),
+                   json_object_get(req, "globalState"), &out, &err);
+  } else if (!strcmp(op, "event")) {
+    rc = vm_event(vm, str(req, "widgetId") ? str(req, "widgetId") : "",
+                  str(req, "handler") ? str(req, "handler") : "", json_object_get(req, "args"),
+                  json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
+  } else if (!strcmp(op, "reduce")) {
+    bool handled = false;
+    json_t *next = NULL;
+    const json_t *payload = json_object_get(req, "payload");
+    rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", json_object_get(req, "state"),
+                   payload ? payload : json_null(), vm_event_deadline(vm), &next, &handled, &err);
+    if (!rc) out = json_pack("{s:b,s:o?}", "handled", handled, "next", next);
+  } else if (!strcmp(op, "dispose")) {
+    json_object_del(t->vms, id);
+    vm_free(vm);
+    return respond(0, json_pack("{s:b}", "disposed", 1), &err, NULL);
+  } else {
+    err_set(&err, AL_EINVALID_ARGUMENT, NULL, "unknown op '%.40s'", op);
+    return respond(err.code, NULL, &err, NULL);
+  }
+  return respond(rc, out, &err, vm);
+}

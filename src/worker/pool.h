@@ -1,0 +1,63 @@
+/*
+ * pool.h: the host side of the runtime boundary: a set of workers that run requests.
+ *
+ * Each instance is assigned to one worker for its life, and each worker runs its requests
+ * in submission order, so calls to one instance are ordered while calls to instances on
+ * different workers run in parallel. Queues are bounded: a full one answers BUSY instead
+ * of growing. Back ends:
+ *   POOL_INLINE  the caller's thread runs the request inside pool_submit (no threads).
+ *   POOL_THREAD  one thread per worker; each QuickJS runtime lives on exactly one thread.
+ * A watchdog enforces each call's hard wall-clock deadline (its timeout plus a grace): a
+ * call that passes it is answered VM_TIMEOUT and its late result is dropped; a thread
+ * worker still stuck long after that (a builtin that never polls the interrupt handler)
+ * is declared wedged and answers PLUGIN_CRASHED from then on.
+ *
+ * Threading: pool_* functions may be called from any thread; completions are handed out
+ * by pool_wait() (one ticket, blocking) and pool_next() (any async ticket, non-blocking).
+ */
+#ifndef AL_POOL_H
+#define AL_POOL_H
+
+#include "common.h"
+
+typedef enum pool_kind { POOL_INLINE = 0, POOL_THREAD = 1 } pool_kind;
+
+typedef struct pool_config {
+  pool_kind kind;
+  unsigned workers;          /* 0: one per online CPU */
+  unsigned queue_capacity;   /* per worker; 0: 256 */
+  uint32_t grace_ms;         /* watchdog grace over a call's timeout */
+  uint32_t wedged_ms;        /* stuck this long past the deadline: wedged; 0: 5000 */
+  al_alloc_fn alloc;         /* VM heaps (in-process back ends only) */
+  void *alloc_ud;
+} pool_config;
+
+typedef struct pool pool;
+
+int pool_new(const pool_config *cfg, pool **out, al_error *err);
+/* Stops the workers (waiting for running calls to end) and frees every VM. */
+void pool_free(pool *p);
+unsigned pool_workers(const pool *p);
+
+/* The worker with the fewest instances; counts the new instance. */
+int pool_assign(pool *p);
+void pool_release(pool *p, int worker);
+
+/* Queues `req` (stolen) on `worker`. `timeout_ms` is the call's own deadline; the watchdog
+ * answers after timeout_ms + grace. Sync tickets are collected with pool_wait(), async ones
+ * with pool_next(). Returns 0, AL_EBUSY (queue full) or AL_ECRASHED (worker wedged). */
+int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool async, uint64_t *ticket,
+                al_error *err);
+/* Blocks until the response for a sync ticket arrives; returns it (new reference). */
+json_t *pool_wait(pool *p, uint64_t ticket);
+/* Submit + wait. */
+int pool_call(pool *p, int worker, json_t *req, uint32_t timeout_ms, json_t **resp, al_error *err);
+
+/* Pops one completed async ticket; false when none is ready. */
+bool pool_next(pool *p, uint64_t *ticket, json_t **resp);
+/* Readable (eventfd) while async completions are waiting; -1 for POOL_INLINE. */
+int pool_fd(const pool *p);
+/* Blocks until an async completion is ready or timeout_ms passes (-1: forever). */
+void pool_wait_any(pool *p, int timeout_ms);
+
+#endif
