@@ -226,7 +226,8 @@ AL_API int al_instances(al_host *h, char **json_out, al_error *err);
  * callback runs on the host thread from inside al_host_dispatch(), after validation and,
  * for events, after the intents were applied (so change callbacks have run too). `json`
  * is the tree, or the result al_event would return; both borrowed for the callback.
- * Calls to one instance complete in the order they were made.
+ * Calls to one instance complete in the order they were made, and each sees the host
+ * state (local state, globalState) as it was when the call was made.
  * ------------------------------------------------------------------------------------- */
 
 typedef void (*al_result_fn)(void *user, int rc, const char *json, const al_error *err);

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs what is missing, builds the release
-# tree (build/) and the ASan+UBSan tree (build-asan/), runs every parser's fuzz target
-# for a bounded time, then every test under ctest (whose summary closes the output).
+# tree (build/), the ThreadSanitizer tree (build-tsan/) and the ASan+UBSan tree
+# (build-asan/), runs every parser's fuzz target for a bounded time, the thread-mode tests
+# under TSan, then every test under ASan+UBSan (whose ctest summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 bash scripts/build.sh release
+bash scripts/build.sh tsan
 bash scripts/build.sh asan
 bash scripts/fuzz.sh "${AIRLOCK_FUZZ_SECONDS:-20}"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
+  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|conform_shared)$')
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan

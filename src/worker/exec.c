@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <quickjs.h>
 
@@ -154,6 +155,14 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
     return respond(err.code, NULL, &err, NULL);
   }
   if (!strcmp(op, "load")) return exec_load(t, req, &err);
+  if (!strcmp(op, "stall")) {
+    /* Host-only diagnostic: blocks this worker without polling any deadline, the way a
+     * builtin that never checks the interrupt handler would. Exercises the watchdog. */
+    json_int_t ms = json_integer_value(json_object_get(req, "ms"));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0) {}
+    return respond(0, json_pack("{s:I}", "stalledMs", ms), &err, NULL);
+  }
   if (!strcmp(op, "health")) {
     json_t *ids = json_array();
     const char *k;

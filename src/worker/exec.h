@@ -14,6 +14,7 @@
  *   reduce  {op, instanceId, actionType, state, payload}           -> ok: {handled, next?}
  *   dispose {op, instanceId}                                       -> ok: {disposed}
  *   health  {op}                                                   -> ok: {ready, instances}
+ *   stall   {op, ms}   host-only diagnostic: blocks the worker       -> ok: {stalledMs}
  *
  * Every response is {ok: value, stats} or {error: {code, message, path?, line?}, stats},
  * with the contract's code strings ("VM_TIMEOUT") and stats {elapsedUs, interrupted,

@@ -42,7 +42,7 @@ typedef struct pool_worker {
   bool started;
   pthread_cond_t cond;
   pool_req *head, *tail;
-  unsigned qlen;
+  unsigned qlen; /* queued + running */
   unsigned instances;
   wk_table *table;
   /* the running call, for the watchdog */
@@ -106,8 +106,7 @@ static void *worker_main(void *arg) {
     pool_req *r = w->head;
     w->head = r->next;
     if (!w->head) w->tail = NULL;
-    w->qlen--;
-    w->running = r->ticket;
+    w->running = r->ticket; /* still counted in qlen until answered: capacity = queued + running */
     w->running_async = r->async;
     w->answered = false;
     w->deadline_ns = now_ns() + (uint64_t)(r->timeout_ms + p->cfg.grace_ms) * 1000000u;
@@ -121,6 +120,7 @@ static void *worker_main(void *arg) {
     if (w->answered) json_decref(resp); /* the watchdog answered; the caller has moved on */
     else post_done(p, r->ticket, resp, r->async);
     w->running = 0;
+    w->qlen--;
     json_decref(r->req);
     free(r);
   }
@@ -156,7 +156,7 @@ static void *watchdog_main(void *arg) {
           r = nx;
         }
         w->head = w->tail = NULL;
-        w->qlen = 0;
+        w->qlen = 1; /* the stuck call */
       }
       if (!w->answered && w->deadline_ns < next) next = w->deadline_ns;
       if (w->answered && !w->wedged && wedge_at < next) next = wedge_at;
@@ -239,20 +239,36 @@ void pool_free(pool *p) {
   pthread_cond_signal(&p->dog_cond);
   pthread_mutex_unlock(&p->mu);
   if (p->dog_started) pthread_join(p->dog, NULL);
+  bool abandoned = false;
   for (unsigned i = 0; i < p->n; i++) {
     pool_worker *w = &p->w[i];
-    /* A wedged thread never returns; leaking it (and its table) beats hanging the host. */
-    if (w->started && !w->wedged) pthread_join(w->thread, NULL);
-    else if (w->started) pthread_detach(w->thread);
-    if (!w->wedged) wk_table_free(w->table);
+    bool joined = !w->started;
+    if (w->started && !w->wedged) {
+      pthread_join(w->thread, NULL);
+      joined = true;
+    } else if (w->started) {
+      /* A wedged thread may still come back; give it a moment, then abandon it. */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      joined = pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
+      if (!joined) pthread_detach(w->thread);
+    }
+    if (!joined) {
+      abandoned = true; /* it still uses its table and the pool's lock: keep both */
+      continue;
+    }
+    wk_table_free(w->table);
     for (pool_req *r = w->head; r;) {
       pool_req *nx = r->next;
       json_decref(r->req);
       free(r);
       r = nx;
     }
+    w->head = NULL;
     pthread_cond_destroy(&w->cond);
   }
+  if (abandoned) return; /* deliberate leak: freeing would pull memory from under a live thread */
   for (pool_done *d = p->done_head; d;) {
     pool_done *nx = d->next;
     json_decref(d->resp);

@@ -53,23 +53,32 @@ static void test_limits(void **st) {
   (void)st;
   al_config cfg;
   al_config_init(&cfg);
+  cfg.watchdog_grace_ms = 5000; /* see testutil.h */
   cfg.limits.memory_bytes = 16u << 20;
   al_host *h = NULL;
   assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
-  char id[AL_INSTANCE_ID_MAX];
+  /* Timeouts run with the default 100 ms; memory and stack cases get a deadline so long
+   * that only the limit under test can end them, however slow a sanitized engine is. */
+  char id[AL_INSTANCE_ID_MAX], roomy[AL_INSTANCE_ID_MAX];
   t_load(h, "spin", SPIN, NULL, id);
+  al_limits slow = {.render_ms = 20000};
+  al_load_opts lo = {.grants_json = "{}", .limits = &slow};
+  assert_int_equal(al_load(h, "spin", SPIN, strlen(SPIN), &lo, roomy, sizeof roomy, NULL), 0);
   static const struct {
     const char *mode;
     int code;
+    bool roomy;
   } cases[] = {
-      {"loop", AL_ETIMEOUT},          {"catch", AL_ETIMEOUT},      {"recurse", AL_ESTACK_OVERFLOW},
-      {"hog", AL_EMEMORY_LIMIT},      {"buffer", AL_EMEMORY_LIMIT}, {"async-loop", AL_ETIMEOUT},
-      {"microtasks", AL_ETIMEOUT},
+      {"loop", AL_ETIMEOUT, false},           {"catch", AL_ETIMEOUT, false},
+      {"recurse", AL_ESTACK_OVERFLOW, true},  {"hog", AL_EMEMORY_LIMIT, true},
+      {"buffer", AL_EMEMORY_LIMIT, true},     {"async-loop", AL_ETIMEOUT, false},
+      {"microtasks", AL_ETIMEOUT, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    set_mode(h, id, cases[i].mode);
-    expect_code(h, id, cases[i].code);
-    alive(h, id);
+    const char *which = cases[i].roomy ? roomy : id;
+    set_mode(h, which, cases[i].mode);
+    expect_code(h, which, cases[i].code);
+    alive(h, which);
   }
   set_mode(h, id, "regexp-ok");
   json_t *t = t_render(h, id, "main");
@@ -110,12 +119,12 @@ static void test_load_limits(void **st) {
   int rc = al_load(h, "p", loop, strlen(loop), NULL, NULL, 0, &e);
   assert_int_equal(rc, AL_ETIMEOUT);
   const char *hog = "const a = []; for (;;) a.push(new Uint8Array(1 << 16));";
-  al_limits lim = {.memory_bytes = 4u << 20};
+  al_limits lim = {.memory_bytes = 4u << 20, .load_ms = 20000};
   al_load_opts o = {.limits = &lim};
   rc = al_load(h, "p", hog, strlen(hog), &o, NULL, 0, &e);
   assert_int_equal(rc, AL_EMEMORY_LIMIT);
   const char *deep = "function f() { return f() + 1; } f();";
-  rc = al_load(h, "p", deep, strlen(deep), NULL, NULL, 0, &e);
+  rc = al_load(h, "p", deep, strlen(deep), &o, NULL, 0, &e);
   assert_int_equal(rc, AL_ESTACK_OVERFLOW);
   /* nothing was left behind */
   char *text;
@@ -151,9 +160,11 @@ static void test_allocator_hook(void **st) {
   counting c = {0};
   al_config cfg;
   al_config_init(&cfg);
+  cfg.watchdog_grace_ms = 5000; /* see testutil.h */
   cfg.alloc = count_alloc;
   cfg.alloc_ud = &c;
   cfg.limits.memory_bytes = 8u << 20;
+  cfg.limits.render_ms = 20000; /* only the memory limit may end the hog */
   al_host *h = NULL;
   assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
   char id[AL_INSTANCE_ID_MAX];
