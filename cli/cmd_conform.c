@@ -291,7 +291,7 @@ static int run_step(conf_case *c, const json_t *step) {
   return r;
 }
 
-static int run_file(const char *path, int *passed, int *failed) {
+static int run_file(const char *path, al_isolation isolation, int *passed, int *failed) {
   json_error_t je;
   json_t *doc = json_load_file(path, 0, &je);
   if (!doc) {
@@ -316,6 +316,7 @@ static int run_file(const char *path, int *passed, int *failed) {
     al_config cfg;
     al_config_init(&cfg);
     cfg.profile = AL_PROFILE_WORKBENCH;
+    cfg.isolation = isolation;
     al_error e;
     int bad_step = 0;
     if (al_host_new(&cfg, &c.h, &e)) {
@@ -349,20 +350,29 @@ static int run_file(const char *path, int *passed, int *failed) {
 
 int cmd_conform(int argc, char **argv) {
   int passed = 0, failed = 0, nfiles = 0;
+  al_isolation isolation = AL_ISOLATION_THREAD;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: airlock conform [--isolation thread] <cases.json>...\n");
+      printf("usage: airlock conform [--isolation thread|inline] <cases.json>...\n");
       return 0;
     }
     if (!strcmp(argv[i], "--isolation") && i + 1 < argc) {
-      if (strcmp(argv[++i], "thread")) {
-        fprintf(stderr, "error: INVALID_ARGUMENT: --isolation %s is not available in this build (thread only)\n", argv[i]);
-        return 2;
-      }
+      if (cli_isolation(argv[++i], &isolation)) return 2;
       continue;
     }
-    nfiles++;
-    if (run_file(argv[i], &passed, &failed)) return 2;
+    if (nfiles++ == 0) { /* a host this configuration cannot make fails every case: say so once */
+      al_config cfg;
+      al_config_init(&cfg);
+      cfg.isolation = isolation;
+      al_host *h = NULL;
+      al_error e;
+      if (al_host_new(&cfg, &h, &e)) {
+        cli_print_error(&e);
+        return 2;
+      }
+      al_host_free(h);
+    }
+    if (run_file(argv[i], isolation, &passed, &failed)) return 2;
   }
   if (!nfiles) {
     fprintf(stderr, "usage: airlock conform <cases.json>...\n");

@@ -21,7 +21,8 @@ static void run_usage(FILE *out) {
           "  --state JSON            replace the local state after loading\n"
           "  --event W:H[:ARGS_JSON] run handler H of widget W (repeatable, in order)\n"
           "  --json                  print {plugin, state, trees, timeline, errors}\n"
-          "  --trace                 add per-call telemetry (op, elapsed us, outcome)\n");
+          "  --trace                 add per-call telemetry (op, elapsed us, outcome)\n"
+          "  --isolation MODE        thread (default) or inline (the CLI's own thread)\n");
 }
 
 typedef struct run_opts {
@@ -30,6 +31,7 @@ typedef struct run_opts {
   int nevents;
   json_t *grants;
   bool json, trace;
+  al_isolation isolation;
 } run_opts;
 
 static int add_grant(run_opts *o, const char *spec) {
@@ -66,11 +68,7 @@ static int parse(int argc, char **argv, run_opts *o) {
       o->events[o->nevents++] = ev;
     }
     else if (!strcmp(a, "--isolation") && has_val) {
-      const char *m = argv[++i];
-      if (strcmp(m, "thread")) {
-        fprintf(stderr, "error: INVALID_ARGUMENT: --isolation %s is not available in this build (thread only)\n", m);
-        return -1;
-      }
+      if (cli_isolation(argv[++i], &o->isolation)) return -1;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
       run_usage(stderr);
@@ -143,6 +141,7 @@ int cmd_run(int argc, char **argv) {
   al_config cfg;
   al_config_init(&cfg);
   cfg.profile = AL_PROFILE_WORKBENCH;
+  cfg.isolation = o.isolation;
   if (al_host_new(&cfg, &h, &err)) {
     cli_print_error(&err);
     status = 1;

@@ -15,7 +15,7 @@ static void usage(FILE *out) {
           "                       load a plugin, apply events, render every widget\n"
           "  check <plugin.js> [--package ID] [--json]\n"
           "                       load and render every widget; report every error\n"
-          "  conform <cases.json>...\n"
+          "  conform [--isolation MODE] <cases.json>...\n"
           "                       run conformance cases; closes with 'N passed, N failed'\n"
           "  version              print the version\n"
           "\n"

@@ -85,3 +85,14 @@ char *cli_basename_noext(const char *path) {
   out[n] = '\0';
   return out;
 }
+
+int cli_isolation(const char *name, al_isolation *out) {
+  if (!strcmp(name, "thread")) *out = AL_ISOLATION_THREAD;
+  else if (!strcmp(name, "inline")) *out = AL_ISOLATION_INLINE;
+  else if (!strcmp(name, "process")) *out = AL_ISOLATION_PROCESS;
+  else {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --isolation takes thread, inline or process, not '%s'\n", name);
+    return -1;
+  }
+  return 0;
+}

@@ -16,6 +16,9 @@ void cli_print_error(const al_error *err);
 void cli_format_number(double d, char *buf, size_t cap);
 /* Takes ownership of text returned by the library and parses it. */
 json_t *cli_take_json(char *text);
+/* Parses an --isolation value (thread, inline, process) into *out; prints the error and
+ * returns -1 when it is unknown. */
+int cli_isolation(const char *name, al_isolation *out);
 /* The file name without directories and without a trailing ".js". malloc()ed. */
 char *cli_basename_noext(const char *path);
 
