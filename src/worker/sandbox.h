@@ -9,8 +9,8 @@
  *                a stray printf goes nowhere (and a later fd can never land on 0-2 and
  *                receive it). The host's stderr is NOT kept in release builds: it would be
  *                an unmetered channel from untrusted code to the host's terminal or log;
- *                diagnostics travel over keep_fd as frames. Sanitizer builds keep fd 2 so
- *                ASan/UBSan reports from a worker reach the CI log.
+ *                diagnostics travel over keep_fd as frames. ASan/TSan builds keep fd 2 so
+ *                sanitizer reports from a worker reach the CI log.
  *   2. pdeathsig SIGKILL when the parent thread exits (see the note below).
  *   3. no_new_privs  required by Landlock and seccomp for an unprivileged process, and it
  *                makes exec of setuid binaries harmless should exec ever be reachable.
@@ -39,6 +39,10 @@
  * Everything else, including socket, fork/clone, execve, kill, ptrace, mount and
  * PROT_EXEC mappings, kills the process with SIGSYS.
  *
+ * RLIMIT_FSIZE=0 applies to every write to a regular file, so keep_fd must be a socket
+ * or pipe (a write to a file raises SIGXFSZ), and in sanitizer builds a report reaches the
+ * kept stderr only when that is a pipe or terminal (as under ctest), not a file.
+ *
  * Contract for the worker main (see also sandbox_linux.c):
  *   - call sbx_enter() while single-threaded (it checks), after everything that needs a
  *     file: load libraries, read configuration, call tzset() so local time is right;
@@ -64,7 +68,7 @@
 
 typedef struct sbx_config {
   int keep_fd;                /* the one fd kept open; >= 3, or -1 for none */
-  size_t address_space_bytes; /* RLIMIT_AS; 0 = leave it (ASan builds always skip it) */
+  size_t address_space_bytes; /* RLIMIT_AS; 0 = leave it (ASan/TSan builds skip it) */
   bool allow_landlock, allow_namespaces, allow_seccomp; /* false skips that layer */
 } sbx_config;
 

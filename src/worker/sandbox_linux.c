@@ -39,17 +39,17 @@
 
 #include "sandbox.h"
 
-/* ASan reserves terabytes of shadow address space up front (so RLIMIT_AS would break
- * it) and reports on fd 2 (which we then keep, so reports reach the test log). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SBX_ASAN 1
+/* ASan and TSan reserve terabytes of shadow address space up front (so RLIMIT_AS would
+ * break them) and report on fd 2 (which we then keep, so reports reach the test log). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SBX_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SBX_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SBX_SANITIZER 1
 #endif
 #endif
-#ifndef SBX_ASAN
-#define SBX_ASAN 0
+#ifndef SBX_SANITIZER
+#define SBX_SANITIZER 0
 #endif
 
 /* Appends "; <text>" to the report's detail, truncating. */
@@ -105,7 +105,7 @@ static int sbx_close_range(unsigned lo, unsigned hi) {
   return 0;
 }
 
-/* Layer 1: keep_fd, and 0-2 on /dev/null (fd 2 kept as inherited in ASan builds). */
+/* Layer 1: keep_fd, and 0-2 on /dev/null (fd 2 kept as inherited in sanitizer builds). */
 static int sbx_fds(int keep, sbx_report *r, al_error *err) {
   int rc = keep < 0 ? sbx_close_range(3, ~0u)
                     : (sbx_close_range(3, (unsigned)keep - 1) ||
@@ -113,13 +113,13 @@ static int sbx_fds(int keep, sbx_report *r, al_error *err) {
   if (rc) return err_set(err, AL_EINTERNAL, NULL, "sandbox: closing fds: %s", strerror(errno));
   int nul = open("/dev/null", O_RDWR);
   if (nul < 0) return err_set(err, AL_EINTERNAL, NULL, "sandbox: /dev/null: %s", strerror(errno));
-  int last = SBX_ASAN ? 1 : 2;
+  int last = SBX_SANITIZER ? 1 : 2;
   for (int fd = 0; fd <= last; fd++) {
     if (fd != nul && dup2(nul, fd) < 0)
       return err_set(err, AL_EINTERNAL, NULL, "sandbox: dup2 /dev/null: %s", strerror(errno));
   }
   if (nul > 2) close(nul);
-  if (SBX_ASAN) sbx_note(r, "fds: stderr kept (sanitizer build)");
+  if (SBX_SANITIZER) sbx_note(r, "fds: stderr kept (sanitizer build)");
   r->fds_closed = true;
   return 0;
 }
@@ -172,9 +172,9 @@ static int sbx_rlimits(size_t as_bytes, sbx_report *r, al_error *err) {
   }
   r->rlimits = true;
   if (as_bytes == 0) return 0;
-  if (SBX_ASAN) {
+  if (SBX_SANITIZER) {
     r->rlimits = false; /* honest: a requested limit is not in force */
-    sbx_note(r, "rlimits: RLIMIT_AS skipped (ASan shadow memory)");
+    sbx_note(r, "rlimits: RLIMIT_AS skipped (sanitizer shadow memory)");
     return 0;
   }
   if (sbx_limit(RLIMIT_AS, (rlim_t)as_bytes) != 0)
@@ -290,6 +290,8 @@ static int sbx_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsi
   return seccomp_rule_add_array(ctx, action, nr, n, cmp);
 }
 
+/* Argument conditions are spelled out field by field: libseccomp's SCMP_A* macros leave
+ * datum_b implicit, which clang's -Wmissing-field-initializers rejects. */
 static int sbx_filter(scmp_filter_ctx ctx) {
   int rc = 0;
   for (size_t i = 0; !rc && i < sizeof sbx_allowed / sizeof sbx_allowed[0]; i++)
@@ -297,18 +299,20 @@ static int sbx_filter(scmp_filter_ctx ctx) {
   for (size_t i = 0; !rc && i < sizeof sbx_refused / sizeof sbx_refused[0]; i++)
     rc = sbx_rule(ctx, SCMP_ACT_ERRNO((uint32_t)sbx_refused[i].err), sbx_refused[i].name, 0, NULL);
   /* W^X: no new executable memory, so a JIT-style exploit has nowhere to put code */
-  struct scmp_arg_cmp no_exec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+  struct scmp_arg_cmp no_exec = {.arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC,
+                                 .datum_b = 0};
   if (!rc) rc = sbx_rule(ctx, SCMP_ACT_ALLOW, "mmap", 1, &no_exec);
   if (!rc) rc = sbx_rule(ctx, SCMP_ACT_ALLOW, "mprotect", 1, &no_exec);
   /* fdopen() and friends read flags; nothing may set them or duplicate fds */
-  struct scmp_arg_cmp getfl = SCMP_A1(SCMP_CMP_EQ, F_GETFL);
-  struct scmp_arg_cmp getfd = SCMP_A1(SCMP_CMP_EQ, F_GETFD);
+  struct scmp_arg_cmp getfl = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = F_GETFL, .datum_b = 0};
+  struct scmp_arg_cmp getfd = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = F_GETFD, .datum_b = 0};
   if (!rc) rc = sbx_rule(ctx, SCMP_ACT_ALLOW, "fcntl", 1, &getfl);
   if (!rc) rc = sbx_rule(ctx, SCMP_ACT_ALLOW, "fcntl", 1, &getfd);
   /* abort() (a failed assert) may signal itself with SIGABRT, so the host can tell the
    * worker's own check from a sandbox violation (SIGSYS); no other signal, no other pid */
-  struct scmp_arg_cmp self_abort[2] = {SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                                       SCMP_A2(SCMP_CMP_EQ, SIGABRT)};
+  struct scmp_arg_cmp self_abort[2] = {
+      {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)getpid(), .datum_b = 0},
+      {.arg = 2, .op = SCMP_CMP_EQ, .datum_a = SIGABRT, .datum_b = 0}};
   if (!rc) rc = sbx_rule(ctx, SCMP_ACT_ALLOW, "tgkill", 2, self_abort);
   return rc;
 }
@@ -325,7 +329,9 @@ static int sbx_seccomp(sbx_report *r, al_error *err) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (!ctx) ctx = seccomp_init(SCMP_ACT_KILL);
   if (!ctx) return err_set(err, AL_EINTERNAL, NULL, "sandbox: seccomp_init failed");
-  (void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1); /* raw errnos, if supported */
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
+  (void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1); /* the kernel's errno, not ECANCELED */
+#endif
   int rc = sbx_filter(ctx);
   const char *what = "rule";
   if (!rc) {
@@ -433,7 +439,7 @@ typedef struct sbx_probe_msg {
   sbx_report rep;
 } sbx_probe_msg;
 
-static void sbx_probe_child(int wfd) {
+static _Noreturn void sbx_probe_child(int wfd) {
   sbx_probe_msg m;
   memset(&m, 0, sizeof m);
   if (wfd < 3) wfd = fcntl(wfd, F_DUPFD, 3); /* keep_fd must clear 0-2 */
