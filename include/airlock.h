@@ -138,7 +138,8 @@ typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 typedef enum al_isolation {
   AL_ISOLATION_THREAD = 0, /* a pool of worker threads; each runtime owned by one thread */
   AL_ISOLATION_INLINE = 1, /* the calling thread, inside each call (no threads at all) */
-  AL_ISOLATION_PROCESS = 2 /* sandboxed airlock-worker processes (not in this build yet) */
+  AL_ISOLATION_PROCESS = 2 /* sandboxed airlock-worker processes: the boundary that holds
+                              against engine memory-safety bugs; crashes are contained */
 } al_isolation;
 
 typedef enum al_profile {
@@ -158,6 +159,8 @@ typedef struct al_config {
   unsigned workers;            /* worker count; 0: one per online CPU */
   unsigned queue_capacity;     /* calls queued per worker before BUSY; default 256 */
   uint32_t watchdog_grace_ms;  /* hard deadline = call timeout + this; default 50 */
+  const char *worker_path;     /* AL_ISOLATION_PROCESS: the airlock-worker executable;
+                                  NULL: $AIRLOCK_WORKER, else beside this executable */
 } al_config;
 
 /* Fills `cfg` with the defaults above. */
@@ -212,7 +215,19 @@ AL_API int al_event(al_host *h, const char *instance_id, const char *widget_id,
                     const char *handler, const char *args_json, char **result_out,
                     al_error *err);
 
-/* {ready, instances:[{instanceId, packageId, status}]} */
+/* Diagnostics for testing a host's failure handling, never needed in normal use. `what`:
+ *   "crash"  the worker running the instance dies with SIGSEGV while serving it, as an
+ *            engine memory-safety bug would (process isolation; other isolations answer
+ *            AL_EINVALID_ARGUMENT, since a crash there would take the host down);
+ *   "stall"  the worker blocks for `arg` ms without polling any deadline, as a builtin
+ *            that never checks the interrupt handler would.
+ * Returns the call's result: PLUGIN_CRASHED for "crash", VM_TIMEOUT for a "stall" past
+ * the instance's event timeout plus the watchdog grace. */
+AL_API int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg,
+                    al_error *err);
+
+/* {ready, workers, workerEvents:{starts, crashes, watchdogKills},
+ *  instances:[{instanceId, packageId, status, memoryBytes, worker}]} */
 AL_API int al_health(al_host *h, char **json_out, al_error *err);
 
 /* Instance ids in load order, as a JSON array. */

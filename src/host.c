@@ -97,15 +97,17 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
   int rc = 0;
   if (!h->cfg.watchdog_grace_ms) h->cfg.watchdog_grace_ms = d.watchdog_grace_ms;
   if (!h->store || !h->telemetry) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
-  else if (h->cfg.isolation == AL_ISOLATION_PROCESS)
-    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "process isolation is not available in this build");
-  else if (h->cfg.isolation != AL_ISOLATION_THREAD && h->cfg.isolation != AL_ISOLATION_INLINE)
+  else if (h->cfg.isolation != AL_ISOLATION_THREAD && h->cfg.isolation != AL_ISOLATION_INLINE &&
+           h->cfg.isolation != AL_ISOLATION_PROCESS)
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown isolation %d", (int)h->cfg.isolation);
   if (!rc) {
-    pool_config pc = {.kind = h->cfg.isolation == AL_ISOLATION_INLINE ? POOL_INLINE : POOL_THREAD,
-                      .workers = h->cfg.workers, .queue_capacity = h->cfg.queue_capacity,
+    static const pool_kind kinds[] = {[AL_ISOLATION_THREAD] = POOL_THREAD,
+                                      [AL_ISOLATION_INLINE] = POOL_INLINE,
+                                      [AL_ISOLATION_PROCESS] = POOL_PROCESS};
+    pool_config pc = {.kind = kinds[h->cfg.isolation], .workers = h->cfg.workers,
+                      .queue_capacity = h->cfg.queue_capacity,
                       .grace_ms = h->cfg.watchdog_grace_ms, .alloc = h->cfg.alloc,
-                      .alloc_ud = h->cfg.alloc_ud};
+                      .alloc_ud = h->cfg.alloc_ud, .worker_path = h->cfg.worker_path};
     rc = pool_new(&pc, &h->pool, err);
   }
   if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
@@ -572,6 +574,29 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
   return ran;
 }
 
+int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg, al_error *err) {
+  if (!h || !what) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_debug needs a host and what");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *req;
+  if (!strcmp(what, "crash")) {
+    if (h->cfg.isolation != AL_ISOLATION_PROCESS)
+      return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a crash is only contained with process isolation");
+    req = json_pack("{s:s,s:s,s:s}", "op", "crash", "instanceId", inst->id, "signal", "SIGSEGV");
+  } else if (!strcmp(what, "stall")) {
+    req = json_pack("{s:s,s:s,s:I}", "op", "stall", "instanceId", inst->id, "ms", (json_int_t)arg);
+  } else {
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown diagnostic '%.40s'", what);
+  }
+  json_t *resp = NULL;
+  uint64_t start = clock_wall_ms();
+  int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+  if (!rc) rc = call_result(h, inst, inst->id, what, start, resp, NULL, err);
+  json_decref(resp);
+  if (rc) err_instance(err, inst->id);
+  return rc;
+}
+
 int al_health(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   json_t *list = json_array();
@@ -582,8 +607,12 @@ int al_health(al_host *h, char **json_out, al_error *err) {
                                           json_object_get(inst->record, "status"), "memoryBytes",
                                           (json_int_t)inst->memory_bytes, "worker", inst->worker));
   }
-  return out_json(json_pack("{s:b,s:I,s:o}", "ready", 1, "workers",
-                            (json_int_t)pool_workers(h->pool), "instances", list),
+  pool_stats ps;
+  pool_get_stats(h->pool, &ps);
+  return out_json(json_pack("{s:b,s:I,s:{s:I,s:I,s:I},s:o}", "ready", 1, "workers",
+                            (json_int_t)pool_workers(h->pool), "workerEvents", "starts",
+                            (json_int_t)ps.starts, "crashes", (json_int_t)ps.crashes,
+                            "watchdogKills", (json_int_t)ps.watchdog_kills, "instances", list),
                   json_out, err);
 }
 

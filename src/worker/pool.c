@@ -19,6 +19,7 @@
 
 #include "exec.h"
 #include "pool.h"
+#include "worker_process.h"
 
 typedef struct pool_req {
   uint64_t ticket;
@@ -44,7 +45,9 @@ typedef struct pool_worker {
   pool_req *head, *tail;
   unsigned qlen; /* queued + running */
   unsigned instances;
-  wk_table *table;
+  wk_table *table;  /* thread back end */
+  wp_child *proc;   /* process back end */
+  wp_stats proc_stats; /* copied after each call, under the pool lock */
   /* the running call, for the watchdog */
   uint64_t running;
   bool running_async;
@@ -109,14 +112,18 @@ static void *worker_main(void *arg) {
     w->running = r->ticket; /* still counted in qlen until answered: capacity = queued + running */
     w->running_async = r->async;
     w->answered = false;
-    w->deadline_ns = now_ns() + (uint64_t)(r->timeout_ms + p->cfg.grace_ms) * 1000000u;
+    /* A worker process is killed on its deadline by its own driver (wp_exec); only
+     * threads need the watchdog to answer for them. */
+    w->deadline_ns = w->proc ? UINT64_MAX
+                             : now_ns() + (uint64_t)(r->timeout_ms + p->cfg.grace_ms) * 1000000u;
     pthread_cond_signal(&p->dog_cond);
     pthread_mutex_unlock(&p->mu);
 
-    json_t *resp = wk_exec(w->table, r->req);
+    json_t *resp = w->proc ? wp_exec(w->proc, r->req, r->timeout_ms) : wk_exec(w->table, r->req);
     if (!resp) resp = error_resp(AL_ENO_MEMORY, "%s", "out of memory in the worker");
 
     pthread_mutex_lock(&p->mu);
+    if (w->proc) wp_get_stats(w->proc, &w->proc_stats);
     if (w->answered) json_decref(resp); /* the watchdog answered; the caller has moved on */
     else post_done(p, r->ticket, resp, r->async);
     w->running = 0;
@@ -136,7 +143,7 @@ static void *watchdog_main(void *arg) {
     uint64_t now = now_ns(), next = now + 1000000000u;
     for (unsigned i = 0; i < p->n; i++) {
       pool_worker *w = &p->w[i];
-      if (!w->running) continue;
+      if (!w->running || w->deadline_ns == UINT64_MAX) continue;
       if (!w->answered && now >= w->deadline_ns) {
         w->answered = true;
         post_done(p, w->running, error_resp(AL_ETIMEOUT, "%s",
@@ -203,9 +210,15 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
     w->p = p;
     w->index = (int)i;
     pthread_cond_init(&w->cond, NULL);
-    if (!(w->table = wk_table_new(cfg->alloc, cfg->alloc_ud))) goto nomem;
+    if (cfg->kind == POOL_PROCESS) {
+      wp_config wc = {.worker_path = cfg->worker_path, .address_space_bytes = cfg->address_space_bytes,
+                      .grace_ms = cfg->grace_ms};
+      if (!(w->proc = wp_new(&wc))) goto nomem;
+    } else if (!(w->table = wk_table_new(cfg->alloc, cfg->alloc_ud))) {
+      goto nomem;
+    }
   }
-  if (cfg->kind == POOL_THREAD) {
+  if (cfg->kind != POOL_INLINE) {
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->efd < 0) {
       pool_free(p);
@@ -259,6 +272,7 @@ void pool_free(pool *p) {
       continue;
     }
     wk_table_free(w->table);
+    wp_free(w->proc);
     for (pool_req *r = w->head; r;) {
       pool_req *nx = r->next;
       json_decref(r->req);
@@ -408,6 +422,17 @@ void pool_wait_any(pool *p, int timeout_ms) {
       ts.tv_nsec = (long)(abs_ns % 1000000000u);
       while (!p->async_ready && pthread_cond_timedwait(&p->done_cond, &p->mu, &ts) == 0) {}
     }
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+void pool_get_stats(pool *p, pool_stats *st) {
+  memset(st, 0, sizeof *st);
+  pthread_mutex_lock(&p->mu);
+  for (unsigned i = 0; i < p->n; i++) {
+    st->starts += p->w[i].proc_stats.starts;
+    st->crashes += p->w[i].proc_stats.crashes;
+    st->watchdog_kills += p->w[i].proc_stats.watchdog_kills;
   }
   pthread_mutex_unlock(&p->mu);
 }

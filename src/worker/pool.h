@@ -7,6 +7,8 @@
  * of growing. Back ends:
  *   POOL_INLINE  the caller's thread runs the request inside pool_submit (no threads).
  *   POOL_THREAD  one thread per worker; each QuickJS runtime lives on exactly one thread.
+ *   POOL_PROCESS one thread per worker drives a sandboxed airlock-worker process
+ *                (worker_process.h), which it kills on the hard deadline and restarts.
  * A watchdog enforces each call's hard wall-clock deadline (its timeout plus a grace): a
  * call that passes it is answered VM_TIMEOUT and its late result is dropped; a thread
  * worker still stuck long after that (a builtin that never polls the interrupt handler)
@@ -20,7 +22,7 @@
 
 #include "common.h"
 
-typedef enum pool_kind { POOL_INLINE = 0, POOL_THREAD = 1 } pool_kind;
+typedef enum pool_kind { POOL_INLINE = 0, POOL_THREAD = 1, POOL_PROCESS = 2 } pool_kind;
 
 typedef struct pool_config {
   pool_kind kind;
@@ -30,9 +32,18 @@ typedef struct pool_config {
   uint32_t wedged_ms;        /* stuck this long past the deadline: wedged; 0: 5000 */
   al_alloc_fn alloc;         /* VM heaps (in-process back ends only) */
   void *alloc_ud;
+  const char *worker_path;   /* POOL_PROCESS: airlock-worker; NULL: wp_default_path() */
+  size_t address_space_bytes; /* POOL_PROCESS: the worker's RLIMIT_AS; 0: none */
 } pool_config;
 
+
 typedef struct pool pool;
+
+/* Counters for telemetry: worker starts, crashes and watchdog kills (process back end). */
+typedef struct pool_stats {
+  unsigned starts, crashes, watchdog_kills;
+} pool_stats;
+void pool_get_stats(pool *p, pool_stats *st);
 
 int pool_new(const pool_config *cfg, pool **out, al_error *err);
 /* Stops the workers (waiting for running calls to end) and frees every VM. */

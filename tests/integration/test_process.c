@@ -1,0 +1,173 @@
+/*
+ * test_process.c: process isolation through the public API. A worker that dies takes
+ * only the call in flight with it: the host and every other instance continue, instances
+ * are reloaded from their source keeping their host-owned state, and an instance that
+ * keeps crashing its worker is set aside until it is loaded again.
+ */
+#include "testutil.h"
+
+static const char *SRC =
+    "let renders = 0;"
+    "definePlugin(({ ui }) => ({ initialState: { n: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { renders++;"
+    "    if (pluginState.redos) /(a+)+$/.test('a'.repeat(44) + '!');"
+    "    return ui.text('n=' + pluginState.n + ' renders=' + renders); },"
+    "  handlers: { inc({ pluginState, dispatchPluginAction }) {"
+    "    dispatchPluginAction('state/merge', { n: pluginState.n + 1 }); } } } } }));";
+
+static al_host *mk(unsigned workers) {
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = workers;
+  cfg.watchdog_grace_ms = 2000; /* see testutil.h; the watchdog test sets its own */
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
+  return h;
+}
+
+static const char *text_of(json_t *tree) { return json_string_value(json_object_get(tree, "text")); }
+
+static void test_basics(void **st) {
+  (void)st;
+  al_host *h = mk(2);
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, id);
+  json_decref(t_event(h, id, "main", "inc", NULL));
+  json_t *t = t_render(h, id, "main");
+  assert_string_equal(text_of(t), "n=1 renders=1");
+  json_decref(t);
+  al_error e;
+  char *out;
+  const char *bad = "definePlugin(() => ({ widgets: {} })";
+  assert_int_equal(al_load(h, "p", bad, strlen(bad), NULL, NULL, 0, &e), AL_EPLUGIN_LOAD);
+  assert_int_equal(al_render(h, id, "nope", &out, &e), AL_EWIDGET_NOT_FOUND);
+  assert_int_equal(al_debug(h, id, "bogus", 0, &e), AL_EINVALID_ARGUMENT);
+  char *text;
+  al_health(h, &text, NULL);
+  json_t *hj = t_json(text);
+  assert_true(json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts")) >= 1);
+  json_decref(hj);
+  al_host_free(h);
+}
+
+static void test_crash_contained(void **st) {
+  (void)st;
+  al_host *h = mk(2);
+  enum { N = 101 };
+  char (*ids)[AL_INSTANCE_ID_MAX] = calloc(N, sizeof *ids);
+  for (int i = 0; i < N; i++) {
+    t_load(h, "p", SRC, NULL, ids[i]);
+    char s[32];
+    snprintf(s, sizeof s, "{\"n\":%d}", i);
+    assert_int_equal(al_state_set(h, ids[i], s, NULL), 0);
+  }
+  al_error e;
+  assert_int_equal(al_debug(h, ids[0], "crash", 0, &e), AL_ECRASHED);
+  assert_non_null(strstr(e.message, "SIG"));
+  assert_string_equal(e.instance_id, ids[0]);
+  /* the other 100 keep answering, with their host-owned state; module state restarted on
+   * the crashed worker, survived on the other */
+  for (int i = 1; i < N; i++) {
+    json_t *t = t_render(h, ids[i], "main");
+    char want[32];
+    snprintf(want, sizeof want, "n=%d renders=1", i);
+    assert_string_equal(text_of(t), want);
+    json_decref(t);
+  }
+  /* the crashed instance itself was reloaded too */
+  json_t *t = t_render(h, ids[0], "main");
+  assert_string_equal(text_of(t), "n=0 renders=1");
+  json_decref(t);
+  char *text;
+  al_health(h, &text, NULL);
+  json_t *hj = t_json(text);
+  json_t *ev = json_object_get(hj, "workerEvents");
+  assert_int_equal(json_integer_value(json_object_get(ev, "crashes")), 1);
+  assert_int_equal(json_integer_value(json_object_get(ev, "starts")), 3); /* 2 + 1 restart */
+  json_decref(hj);
+  free(ids);
+  al_host_free(h);
+}
+
+static void test_repeat_offender(void **st) {
+  (void)st;
+  al_host *h = mk(1);
+  char bad[AL_INSTANCE_ID_MAX], good[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, bad);
+  t_load(h, "p", SRC, NULL, good);
+  al_error e;
+  for (int i = 0; i < 3; i++) assert_int_equal(al_debug(h, bad, "crash", 0, &e), AL_ECRASHED);
+  char *out = NULL;
+  assert_int_equal(al_render(h, bad, "main", &out, &e), AL_ECRASHED);
+  assert_non_null(strstr(e.message, "3 worker crashes"));
+  char *info;
+  al_plugin_info(h, bad, &info, NULL);
+  json_t *ij = t_json(info);
+  assert_string_equal(json_string_value(json_object_get(ij, "status")), "error");
+  json_decref(ij);
+  json_t *t = t_render(h, good, "main");
+  assert_non_null(strstr(text_of(t), "n=0"));
+  json_decref(t);
+  /* loading it again is the explicit retry */
+  assert_int_equal(al_unload(h, bad, NULL), 0);
+  t_load(h, "p", SRC, NULL, bad);
+  t = t_render(h, bad, "main");
+  json_decref(t);
+  al_host_free(h);
+}
+
+static void test_watchdog_kill(void **st) {
+  (void)st;
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 50;
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, a);
+  t_load(h, "p", SRC, NULL, b);
+  assert_int_equal(al_state_set(h, b, "{\"n\":7}", NULL), 0);
+  al_error e;
+  /* blocked past timeout + grace without polling: killed, answered VM_TIMEOUT */
+  assert_int_equal(al_debug(h, a, "stall", 5000, &e), AL_ETIMEOUT);
+  assert_non_null(strstr(e.message, "watchdog"));
+  json_t *t = t_render(h, b, "main");
+  assert_string_equal(text_of(t), "n=7 renders=1"); /* reloaded, state kept */
+  json_decref(t);
+  char *text;
+  al_health(h, &text, NULL);
+  json_t *hj = t_json(text);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "watchdogKills")), 1);
+  json_decref(hj);
+  /* catastrophic backtracking ends as VM_TIMEOUT too (interrupt or watchdog) */
+  assert_int_equal(al_state_set(h, a, "{\"n\":0,\"redos\":true}", NULL), 0);
+  char *out = NULL;
+  assert_int_equal(al_render(h, a, "main", &out, &e), AL_ETIMEOUT);
+  t = t_render(h, b, "main");
+  assert_non_null(strstr(text_of(t), "n=7"));
+  json_decref(t);
+  al_host_free(h);
+}
+
+static void test_thread_refuses_crash(void **st) {
+  (void)st;
+  al_host *h = t_host(AL_PROFILE_BARE);
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, id);
+  al_error e;
+  assert_int_equal(al_debug(h, id, "crash", 0, &e), AL_EINVALID_ARGUMENT);
+  al_host_free(h);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
+      cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
+      cmocka_unit_test(test_thread_refuses_crash),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
