@@ -22,7 +22,7 @@ static void run_usage(FILE *out) {
           "  --event W:H[:ARGS_JSON] run handler H of widget W (repeatable, in order)\n"
           "  --json                  print {plugin, state, trees, timeline, errors}\n"
           "  --trace                 add per-call telemetry (op, elapsed us, outcome)\n"
-          "  --isolation MODE        thread (default) or inline (the CLI's own thread)\n");
+          "  --isolation MODE        thread (default), process (sandboxed workers) or inline\n");
 }
 
 typedef struct run_opts {

@@ -59,6 +59,13 @@ if node -e '
   if (!shared.length || shared.some(e => e.outcome !== "applied")) throw new Error(JSON.stringify(d.timeline));
 ' <<<"$out"; then ok; else bad "--grant write applies"; fi
 
+# process isolation end to end, and the sandbox report
+expect 0 'Counter: 2' -- "$bin" run "$ex/counter.js" --isolation process --event counter:increment --event counter:increment
+expect 1 'error: VM_TIMEOUT' -- "$bin" run "$tmp/loop.js" --isolation process
+expect 2 'takes thread, inline or process' -- "$bin" run "$ex/counter.js" --isolation vm
+expect 0 'seccomp allowlist +active' -- "$bin" doctor
+expect 0 '"processIsolation":true' -- "$bin" doctor --json
+
 expect 2 'usage' -- "$bin" conform
 expect 2 'INVALID_ARGUMENT' -- "$bin" conform "$tmp/missing.json"
 expect 2 'unknown command' -- "$bin" frobnicate
