@@ -11,7 +11,7 @@ bash scripts/build.sh tsan
 bash scripts/build.sh asan
 bash scripts/fuzz.sh "${AIRLOCK_FUZZ_SECONDS:-20}"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
-  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|conform_shared|conform_shared_process)$')
+  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|test_regexp|conform_shared|conform_shared_process)$')
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan
