@@ -25,11 +25,15 @@ static void report(json_t *errors, bool as_json, const char *where, const al_err
 int cmd_check(int argc, char **argv) {
   const char *file = NULL, *package = NULL;
   bool as_json = false;
+  al_isolation isolation = AL_ISOLATION_PROCESS; /* unknown code: sandboxed by default */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) as_json = true;
     else if (!strcmp(argv[i], "--package") && i + 1 < argc) package = argv[++i];
+    else if (!strcmp(argv[i], "--isolation") && i + 1 < argc) {
+      if (cli_isolation(argv[++i], &isolation)) return 2;
+    }
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: airlock check <plugin.js> [--package ID] [--json]\n");
+      printf("usage: airlock check <plugin.js> [--package ID] [--isolation MODE] [--json]\n");
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", argv[i]);
@@ -54,6 +58,7 @@ int cmd_check(int argc, char **argv) {
   al_config cfg;
   al_config_init(&cfg);
   cfg.profile = AL_PROFILE_WORKBENCH;
+  cfg.isolation = isolation;
   al_host *h = NULL;
   al_error err;
   json_t *errors = json_array(), *plugin = NULL, *widgets = json_object();

@@ -22,7 +22,7 @@ static void run_usage(FILE *out) {
           "  --event W:H[:ARGS_JSON] run handler H of widget W (repeatable, in order)\n"
           "  --json                  print {plugin, state, trees, timeline, errors}\n"
           "  --trace                 add per-call telemetry (op, elapsed us, outcome)\n"
-          "  --isolation MODE        thread (default), process (sandboxed workers) or inline\n");
+          "  --isolation MODE        process (default: sandboxed workers), thread or inline\n");
 }
 
 typedef struct run_opts {
@@ -114,7 +114,8 @@ static void error_json(json_t *errors, const char *op, const char *widget, const
 
 int cmd_run(int argc, char **argv) {
   const char *events[256];
-  run_opts o = {.events = events};
+  /* A plugin file of unknown origin runs in a sandboxed worker unless told otherwise. */
+  run_opts o = {.events = events, .isolation = AL_ISOLATION_PROCESS};
   if (argc > 258) {
     fprintf(stderr, "error: INVALID_ARGUMENT: too many arguments\n");
     return 2;

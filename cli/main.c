@@ -13,7 +13,7 @@ static void usage(FILE *out) {
           "  run <plugin.js> [--package ID] [--grant read:DOMAIN|write:DOMAIN]...\n"
           "      [--state JSON] [--event WIDGET:HANDLER[:ARGS_JSON]]... [--json] [--trace]\n"
           "                       load a plugin, apply events, render every widget\n"
-          "  check <plugin.js> [--package ID] [--json]\n"
+          "  check <plugin.js> [--package ID] [--isolation MODE] [--json]\n"
           "                       load and render every widget; report every error\n"
           "  conform [--isolation MODE] <cases.json>...\n"
           "                       run conformance cases; closes with 'N passed, N failed'\n"
