@@ -107,7 +107,10 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
     pool_config pc = {.kind = kinds[h->cfg.isolation], .workers = h->cfg.workers,
                       .queue_capacity = h->cfg.queue_capacity,
                       .grace_ms = h->cfg.watchdog_grace_ms, .alloc = h->cfg.alloc,
-                      .alloc_ud = h->cfg.alloc_ud, .worker_path = h->cfg.worker_path};
+                      .alloc_ud = h->cfg.alloc_ud, .worker_path = h->cfg.worker_path,
+                      /* A backstop under the per-instance heap limits, which QuickJS
+                       * enforces: room for many instances, not for runaway native code. */
+                      .address_space_bytes = (size_t)4 << 30};
     rc = pool_new(&pc, &h->pool, err);
   }
   if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);

@@ -153,6 +153,28 @@ static void test_watchdog_kill(void **st) {
   al_host_free(h);
 }
 
+static void test_thousand_instances(void **st) {
+  (void)st;
+  al_host *h = mk(2);
+  enum { N = 1000 };
+  char (*ids)[AL_INSTANCE_ID_MAX] = calloc(N, sizeof *ids);
+  for (int i = 0; i < N; i++) t_load(h, "many", SRC, NULL, ids[i]);
+  for (int i = 0; i < N; i++) {
+    json_t *t = t_render(h, ids[i], "main");
+    assert_string_equal(text_of(t), "n=0 renders=1");
+    json_decref(t);
+  }
+  for (int i = 0; i < N; i++) assert_int_equal(al_unload(h, ids[i], NULL), 0);
+  char *text;
+  al_health(h, &text, NULL);
+  json_t *hj = t_json(text);
+  assert_int_equal(json_array_size(json_object_get(hj, "instances")), 0);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "crashes")), 0);
+  json_decref(hj);
+  free(ids);
+  al_host_free(h);
+}
+
 static void test_thread_refuses_crash(void **st) {
   (void)st;
   al_host *h = t_host(AL_PROFILE_BARE);
@@ -167,7 +189,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
       cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
-      cmocka_unit_test(test_thread_refuses_crash),
+      cmocka_unit_test(test_thousand_instances), cmocka_unit_test(test_thread_refuses_crash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
