@@ -68,6 +68,13 @@ if(NOT EXISTS "${AL_QJS_DIR}/quickjs.c" OR NOT _al_stamp_have STREQUAL _al_stamp
   if(EXISTS "${AL_QJS_DIR}/quickjs.c")
     message(STATUS "QuickJS sources or patches changed; extracting and patching again")
   endif()
+  if(AL_QJS_PATCHES)
+    find_program(AL_PATCH patch)
+    if(NOT AL_PATCH)
+      message(FATAL_ERROR "The `patch` program is needed to apply Airlock's QuickJS patches "
+                          "(Debian: apt-get install patch; build-essential pulls it in)")
+    endif()
+  endif()
   _al_qjs_verify("${_al_tarball}" _ok)
   if(NOT _ok)
     find_program(AL_NPM npm)
@@ -96,13 +103,6 @@ if(NOT EXISTS "${AL_QJS_DIR}/quickjs.c" OR NOT _al_stamp_have STREQUAL _al_stamp
   endif()
   # Patch in the staging directory, so a patch that fails leaves nothing half-applied
   # where the build would find it.
-  if(AL_QJS_PATCHES)
-    find_program(AL_PATCH patch)
-    if(NOT AL_PATCH)
-      message(FATAL_ERROR "The `patch` program is needed to apply Airlock's QuickJS patches "
-                          "(Debian: apt-get install patch; build-essential pulls it in)")
-    endif()
-  endif()
   foreach(_p IN LISTS AL_QJS_PATCHES)
     get_filename_component(_name "${_p}" NAME)
     execute_process(
@@ -116,6 +116,11 @@ if(NOT EXISTS "${AL_QJS_DIR}/quickjs.c" OR NOT _al_stamp_have STREQUAL _al_stamp
     endif()
     message(STATUS "Applied QuickJS patch ${_name}")
   endforeach()
+  # The archive's files carry 2021 timestamps: make every file newer than any object
+  # built from an earlier extraction, so that a re-extraction (a patch changed or was
+  # dropped) rebuilds QuickJS even where a file went back to its pristine content.
+  file(GLOB_RECURSE _files "${_stage}/${AL_QJS_SUBDIR}/*")
+  file(TOUCH_NOCREATE ${_files})
   file(WRITE "${_stage}/${AL_QJS_SUBDIR}/.airlock-stamp" "${_al_stamp}")
   file(REMOVE_RECURSE "${AL_QJS_DIR}")
   file(RENAME "${_stage}/${AL_QJS_SUBDIR}" "${AL_QJS_DIR}")

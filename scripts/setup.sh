@@ -3,7 +3,7 @@
 # what is missing (so a second run costs a few dpkg queries). Safe to re-run.
 set -euo pipefail
 
-pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
+pkgs=(build-essential patch cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libcmocka-dev libseccomp-dev)
 # npm fetches QuickJS at configure time (qjsc@0.3.0); Debian's nodejs/npm suffice.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

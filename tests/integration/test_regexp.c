@@ -26,6 +26,15 @@ static const char *REGEXPS =
     "  'search': () => evil().search(/(a+)+$/),"
     "  'split': () => evil().split(/(a+)+$/),"
     "  'nested-quant': () => /^(\\w+\\s?)*$/.test('an ordinary sentence with words in it that ends badly!'),"
+    /* Finite but long: seconds of matching in many short matches, in simple-quantifier
+     * scans inside lookaheads, or in long back-reference comparisons. A step counter that
+     * restarted with every match, or that did not count those, would let these run far past
+     * the deadline: to success, or until the watchdog, not the engine, gave up on them. */
+    "  'many-short-matches': () => 'a'.repeat(20000).replace(new RegExp('(?=[^c]{0,9000}c)|', 'g'), '').length,"
+    "  'many-short-matches-fn': () => 'a'.repeat(20000).replace(new RegExp('(?=[^c]{0,9000}c)|', 'g'), () => '').length,"
+    "  'lookahead-rescan': () => ('a'.repeat(100000) + 'b').replace(/(?=a*b)/gy, '').length,"
+    "  'long-backref': () => new RegExp('^(a{300000,}?)' + '(?=\\\\1)'.repeat(16) + '$', 'i')"
+    "    .test('a'.repeat(1000000)),"
     "  'async': () => (async () => { await null; return /(a+)+$/.test(evil()); })(),"
     "  'async-catch': () => Promise.resolve().then(() => /(a+)+$/.test(evil())).catch((e) => 'caught ' + e),"
     "};"
@@ -97,27 +106,48 @@ static void set_mode(al_host *h, const char *id, const char *mode) {
   assert_int_equal(al_state_set(h, id, s, NULL), 0);
 }
 
-/* Renders ordinary(n) and checks every result. */
-static void ordinary_ok(al_host *h, const char *id, unsigned n) {
+/* Renders ordinary(n) and checks every result; `after` names what ran before, for messages. */
+static void ordinary_ok(al_host *h, const char *id, unsigned n, const char *after) {
   char mode[64];
   snprintf(mode, sizeof mode, "{\"mode\":\"ordinary\",\"n\":%u}", n);
   assert_int_equal(al_state_set(h, id, mode, NULL), 0);
-  json_t *t = t_render(h, id, "main");
+  char *out = NULL;
+  al_error e;
+  int rc = al_render(h, id, "main", &out, &e);
+  if (rc) fail_msg("ordinary(%u) after %s failed: %s: %s", n, after, al_err_name(rc), e.message);
+  json_t *t = t_json(out);
   const char *text = json_string_value(json_object_get(t, "text"));
   assert_non_null(text);
   json_t *got = json_loads(text, 0, NULL);
-  if (!got) fail_msg("render returned %s", text);
+  if (!got) fail_msg("ordinary(%u) after %s returned %s", n, after, text);
   json_t *want = ordinary_want(n);
-  if (!json_equal(want, got)) fail_msg("ordinary(%u) returned %s", n, text);
+  if (!json_equal(want, got)) fail_msg("ordinary(%u) after %s returned %s", n, after, text);
   json_decref(want);
   json_decref(got);
   json_decref(t);
+}
+
+/* The newest telemetry record must be a call of `op` that the VM's own interrupt handler
+ * ended: "interrupted" is only set from inside the engine, never by the watchdog, whose
+ * hard deadline would also report AL_ETIMEOUT for a matcher that ignored the deadline. */
+static void last_call_interrupted(al_host *h, const char *op, const char *what) {
+  char *text = NULL;
+  assert_int_equal(al_telemetry(h, &text, NULL), 0);
+  json_t *tm = t_json(text);
+  json_t *r = json_array_get(tm, json_array_size(tm) - 1);
+  assert_non_null(r);
+  assert_string_equal(json_string_value(json_object_get(r, "op")), op);
+  assert_string_equal(json_string_value(json_object_get(r, "outcome")), "VM_TIMEOUT");
+  if (!json_is_true(json_object_get(r, "interrupted")))
+    fail_msg("%s: the deadline was enforced from outside the engine, not by its interrupt handler", what);
+  json_decref(tm);
 }
 
 /* render_ms 0 keeps the default (100 ms). */
 static al_host *regexp_host(uint32_t render_ms, char *id) {
   al_config cfg;
   al_config_init(&cfg);
+  cfg.watchdog_grace_ms = 5000; /* see testutil.h; the engine itself must stop the matcher */
   if (render_ms) cfg.limits.render_ms = render_ms;
   al_host *h = NULL;
   assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
@@ -132,9 +162,9 @@ static void test_ordinary(void **st) {
   (void)st;
   char id[AL_INSTANCE_ID_MAX];
   al_host *h = regexp_host(60000, id);
-  ordinary_ok(h, id, 100000);
-  ordinary_ok(h, id, 100000); /* and again: nothing is left over from the first run */
-  ordinary_ok(h, id, 1000);
+  ordinary_ok(h, id, 100000, "loading");
+  ordinary_ok(h, id, 100000, "ordinary(100000)"); /* nothing is left over from the first run */
+  ordinary_ok(h, id, 1000, "ordinary(100000)");
   al_host_free(h);
 }
 
@@ -146,6 +176,7 @@ static void test_catastrophic(void **st) {
       "test",        "exec",         "catch",        "finally",  "replace",
       "replace-fn",  "replace-global-empty",         "replace-all", "match",
       "match-global", "match-all",   "search",       "split",    "nested-quant",
+      "many-short-matches", "many-short-matches-fn", "lookahead-rescan", "long-backref",
       "async",       "async-catch",
   };
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -157,24 +188,11 @@ static void test_catastrophic(void **st) {
       fail_msg("%s: expected AL_ETIMEOUT got %s: %s (%s)", modes[i], al_err_name(rc),
                rc ? e.message : "", out ? out : "no output");
     assert_null(out);
+    last_call_interrupted(h, "render", modes[i]);
     /* the instance renders normally afterwards, with the same results */
-    ordinary_ok(h, id, 1000);
+    ordinary_ok(h, id, 1000, modes[i]);
   }
 
-  /* telemetry marks each interrupted call as a timeout */
-  char *text = NULL;
-  assert_int_equal(al_telemetry(h, &text, NULL), 0);
-  json_t *tm = t_json(text);
-  size_t n = 0, i;
-  json_t *r;
-  json_array_foreach(tm, i, r) {
-    if (json_is_true(json_object_get(r, "interrupted"))) {
-      n++;
-      assert_string_equal(json_string_value(json_object_get(r, "outcome")), "VM_TIMEOUT");
-    }
-  }
-  assert_true(n >= 1);
-  json_decref(tm);
   al_host_free(h);
 }
 
@@ -187,6 +205,7 @@ static void test_load(void **st) {
                     "definePlugin(({ ui }) => ({ widgets: { main: { render() { return ui.text('x'); } } } }));";
   int rc = al_load(h, "p", src, strlen(src), NULL, NULL, 0, &e);
   assert_int_equal(rc, AL_ETIMEOUT);
+  last_call_interrupted(h, "load", "load");
   char *text = NULL;
   assert_int_equal(al_instances(h, &text, NULL), 0);
   json_t *ids = t_json(text);
