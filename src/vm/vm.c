@@ -34,6 +34,7 @@ struct vm_instance {
   uint64_t call_start_ns;
   bool interrupted;
   bool oom;
+  size_t heap_bytes; /* mirrors the runtime's malloc_size, kept by our allocator */
   vm_stats last;
   char source_name[128];
 };
@@ -76,6 +77,7 @@ static void *vm_js_malloc(JSMallocState *s, size_t size) {
   if (!p) { vm->oom = true; return NULL; }
   s->malloc_count++;
   s->malloc_size += vm_block_size(vm, p) + 8;
+  vm->heap_bytes = s->malloc_size;
   return p;
 }
 
@@ -85,6 +87,7 @@ static void vm_js_free(JSMallocState *s, void *p) {
   size_t sz = vm_block_size(vm, p);
   s->malloc_count--;
   s->malloc_size -= sz + 8;
+  vm->heap_bytes = s->malloc_size;
   vm_raw_realloc(vm, p, sz, 0);
 }
 
@@ -103,6 +106,7 @@ static void *vm_js_realloc(JSMallocState *s, void *p, size_t size) {
   void *np = vm_raw_realloc(vm, p, old, size);
   if (!np) { vm->oom = true; return NULL; }
   s->malloc_size += vm_block_size(vm, np) - old;
+  vm->heap_bytes = s->malloc_size;
   return np;
 }
 
@@ -341,11 +345,9 @@ void vm_free(vm_instance *vm) {
   free(vm);
 }
 
-size_t vm_memory_bytes(const vm_instance *vm) {
-  JSMemoryUsage mu;
-  JS_ComputeMemoryUsage(vm->rt, &mu);
-  return (size_t)mu.malloc_size;
-}
+/* The allocator keeps the count, so every call can report it without walking the heap
+ * (JS_ComputeMemoryUsage would visit every object and shape). */
+size_t vm_memory_bytes(const vm_instance *vm) { return vm->heap_bytes; }
 
 void vm_last_stats(const vm_instance *vm, vm_stats *st) { *st = vm->last; }
 

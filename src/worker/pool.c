@@ -77,7 +77,8 @@ static uint64_t now_ns(void) { return clock_mono_ns(); }
 /* Appends a completion and wakes whoever waits for it. Called with p->mu held. */
 static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
   pool_done *d = malloc(sizeof *d);
-  if (!d) { /* cannot report it: the waiter would hang, so degrade to a static answer */
+  if (!d) { /* a completion that cannot be recorded would leave its caller waiting
+             * forever; failing loudly is the lesser harm */
     json_decref(resp);
     abort();
   }
