@@ -20,7 +20,9 @@ set(AL_QJS_SUBDIR "package/deps/quickjs_2021_03_27")
 set(AL_QJS_PATCHES
   # 2021-03-27's regexp engine never polls the interrupt handler, so the call deadline
   # could not stop a catastrophically backtracking pattern.
-  "${CMAKE_CURRENT_LIST_DIR}/../patches/quickjs-2021-03-27-regexp-interrupt.patch")
+  "${CMAKE_CURRENT_LIST_DIR}/../patches/quickjs-2021-03-27-regexp-interrupt.patch"
+  # Nor can an embedder drop the promise jobs an abandoned (timed-out) call left queued.
+  "${CMAKE_CURRENT_LIST_DIR}/../patches/quickjs-2021-03-27-discard-jobs.patch")
 
 if(DEFINED ENV{XDG_CACHE_HOME})
   set(_al_cache "$ENV{XDG_CACHE_HOME}/airlock")

@@ -142,7 +142,13 @@ static void call_begin(vm_instance *vm, uint64_t deadline_ns) {
 }
 
 static void call_end(vm_instance *vm) {
-  if (vm->oom) JS_RunGC(vm->rt); /* give back what the failed call held */
+  /* An abandoned call's queued jobs are dropped, not left for the next call to run: a
+   * microtask loop would otherwise go on inside every later call that waits on a promise
+   * (and keep whatever it was growing). */
+  if (vm->interrupted || vm->oom) {
+    JS_DiscardPendingJobs(vm->rt);
+    JS_RunGC(vm->rt); /* give back what the failed call held */
+  }
   vm->last.elapsed_us = (clock_mono_ns() - vm->call_start_ns) / 1000u;
   vm->last.interrupted = vm->interrupted;
   vm->last.memory_bytes = vm_memory_bytes(vm);
@@ -238,6 +244,10 @@ static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_erro
       vm->interrupted = true;
       return vm_fail(vm, JS_UNDEFINED, plugin_code, err);
     }
+    /* QuickJS's promise machinery swallows an allocation failure inside a job (the job
+     * is dropped, or its rejection handled by plugin code), so a limit hit while the call
+     * is still pending ends it here rather than leaving it to thrash near the limit. */
+    if (vm->oom) return vm_fail(vm, JS_UNDEFINED, plugin_code, err);
     JSContext *jctx;
     int r = JS_ExecutePendingJob(vm->rt, &jctx);
     if (r < 0) return vm_fail_pending(vm, plugin_code, err);

@@ -18,7 +18,10 @@ static const char *SPIN =
     "        case 'hog': { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }"
     "        case 'buffer': return ui.text(String(new ArrayBuffer(64 << 20).byteLength));"
     "        case 'async-loop': return (async () => { await null; for (;;) {} })();"
-    "        case 'microtasks': return new Promise(() => { const f = () => Promise.resolve().then(f); f(); });"
+    "        case 'microtasks': return new Promise(() => { const f = () => { Promise.resolve().then(f); }; f(); });"
+    "        case 'microtask-chain': return new Promise(() => { const f = () => Promise.resolve().then(f); f(); });"
+    "        case 'never': return new Promise(() => {});"
+    "        case 'async-ok': return (async () => { await null; return ui.text('async ok'); })();"
     "        case 'regexp-ok': return ui.text(String(/a+$/.test('aaaa')));"
     "        default: return ui.text('alive ' + calls);"
     "      } },"
@@ -49,6 +52,13 @@ static void alive(al_host *h, const char *id) {
   json_decref(t);
 }
 
+static void async_alive(al_host *h, const char *id) {
+  set_mode(h, id, "async-ok");
+  json_t *t = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(t, "text")), "async ok");
+  json_decref(t);
+}
+
 static void test_limits(void **st) {
   (void)st;
   al_config cfg;
@@ -72,7 +82,7 @@ static void test_limits(void **st) {
       {"loop", AL_ETIMEOUT, false},           {"catch", AL_ETIMEOUT, false},
       {"recurse", AL_ESTACK_OVERFLOW, true},  {"hog", AL_EMEMORY_LIMIT, true},
       {"buffer", AL_EMEMORY_LIMIT, true},     {"async-loop", AL_ETIMEOUT, false},
-      {"microtasks", AL_ETIMEOUT, false},
+      {"microtasks", AL_ETIMEOUT, false},     {"microtask-chain", AL_EMEMORY_LIMIT, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *which = cases[i].roomy ? roomy : id;
@@ -80,6 +90,13 @@ static void test_limits(void **st) {
     expect_code(h, which, cases[i].code);
     alive(h, which);
   }
+  /* The jobs an abandoned call left queued are gone: an async call settles normally. */
+  async_alive(h, id);
+  async_alive(h, roomy);
+  /* With no leftover work, a promise that can never settle is reported at once as the
+   * plugin's error instead of spinning someone else's loop until the deadline. */
+  set_mode(h, id, "never");
+  expect_code(h, id, AL_EPLUGIN);
   set_mode(h, id, "regexp-ok");
   json_t *t = t_render(h, id, "main");
   json_decref(t);
