@@ -24,11 +24,12 @@
  * Paths: hk_path_canon() makes a canonical absolute path (symlinks and ".." resolved
  * through the deepest existing ancestor, the rest normalised) so that a file that does
  * not exist yet can be checked before it is written. Patterns may start with $PLUGIN_DATA,
- * $HOME or $CWD; after expansion they are canonicalised the same way. A pattern ending in
- * "/**" covers that directory and everything under it, compared by whole segments
- * ("/data/**" never covers "/database"); any other pattern covers exactly one path.
- * Anything under /proc, /sys or /dev is covered only by a pattern naming exactly that
- * path, never by a subtree pattern ("/**" does not reach /proc/self/mem).
+ * $HOME or $CWD; after expansion they are canonicalised the same way. A pattern whose
+ * last segment is "**" covers the directory before it and everything under it, compared
+ * by whole segments (the subtree of /data never covers /database); any other pattern
+ * covers exactly one path. Anything under /proc, /sys or /dev is covered only by a
+ * pattern naming exactly that path, never by a subtree pattern (the subtree of "/" does
+ * not reach /proc/self/mem).
  *
  * Threading: every function is reentrant; none keeps state.
  */
