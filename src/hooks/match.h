@@ -54,6 +54,11 @@ int hk_url_parse_ex(const char *url, char *host, size_t cap, int *port, bool *ht
  * matches nothing. Both borrowed; NULL matches nothing. */
 bool hk_host_match(const char *pattern, const char *url);
 
+/* Whether a host pattern / path pattern is well formed (what policy and manifest
+ * validation use to name a bad entry instead of letting it silently match nothing). */
+bool hk_host_pattern_valid(const char *pattern);
+bool hk_path_pattern_valid(const char *pattern);
+
 /* Where $PLUGIN_DATA, $HOME and $CWD point (each may be NULL: a pattern or path using an
  * unset variable matches nothing / is refused). Borrowed; must outlive the call. */
 typedef struct hk_path_vars {
