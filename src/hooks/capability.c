@@ -288,7 +288,7 @@ hk_verdict hk_decide(const hk_policy *p, int mode_override, bool force_deny,
     v = HK_DENIED, why = HK_REASON_PLUGIN_DENY;
   } else if (p->deny && list_covers(json_object_get(p->deny, action), &r, vars)) {
     v = HK_DENIED, why = HK_REASON_GLOBAL_DENY;
-  } else if (caps ? manifest_covers(caps, action, &r, vars) &&
+  } else if (caps || r.kind == ACT_EVENTS ? manifest_covers(caps, action, &r, vars) &&
                         (!pallow_action || list_covers(pallow_action, &r, vars))
                   : list_covers(pallow_action, &r, vars)) {
     if (mode == HK_MODE_INTERACTIVE)

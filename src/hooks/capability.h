@@ -19,7 +19,8 @@
  *
  * The plugin allow set is the manifest's grant for that action, narrowed by the policy's
  * plugins.<id>.allow entry for the action when there is one (both must cover the
- * resource). A plugin without a manifest (caps NULL) has only the policy's entry.
+ * resource). A plugin without a manifest (caps NULL) has only the policy's entry, except
+ * for events, where no manifest means no events list, which restricts nothing.
  * Matching is per action: fs_read grants never cover fs_write.
  *
  * Resources and matching, per action:
