@@ -18,6 +18,11 @@ static void usage(FILE *out) {
           "  conform [--isolation MODE] <cases.json>...\n"
           "                       run conformance cases; closes with 'N passed, N failed'\n"
           "                       (MODE: thread, inline or process; also for run)\n"
+          "  emit <event> [payload.json | -] [--home DIR] [--isolation MODE]\n"
+          "                       run the installed plugins' handlers for one event; print the\n"
+          "                       aggregate as JSON; exit 2 on block or deny\n"
+          "  tool <name> [args.json | -] | tool --list\n"
+          "                       call a tool a plugin registered, or list them\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
           "  version              print the version\n"
           "\n"
@@ -34,6 +39,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "conform")) return cmd_conform(argc - 1, argv + 1);
   if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
+  if (!strcmp(cmd, "emit")) return cmd_emit(argc - 1, argv + 1);
+  if (!strcmp(cmd, "tool")) return cmd_tool(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("airlock %s\n", al_version());
     return 0;

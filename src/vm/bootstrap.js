@@ -198,16 +198,16 @@ var definePlugin;
       if (typeof t !== "function") return { state: 3 };
       return settle({ state: 0 }, t.call(undefined, args), null);
     },
-    // Fires due timers; answers ms until the next one, or -1 when none is pending.
+    // Fires due timers; answers 0 if any fired, else ms until the next one, or -1 if none.
     timers() {
       if (!timers.length) return -1;
       const t = native.now();
-      let next = -1;
+      let next = -1, fired = false;
       for (let i = timers.length - 1; i >= 0; i--) {
-        if (timers[i].due <= t) timers.splice(i, 1)[0].resolve();
+        if (timers[i].due <= t) { timers.splice(i, 1)[0].resolve(); fired = true; }
         else if (next < 0 || timers[i].due - t < next) next = timers[i].due - t;
       }
-      return next;
+      return fired ? 0 : next; // a fired timer queued jobs: run them before waiting again
     },
     // Runs the factory and returns metadata; a string result is a contract load error.
     take() {
