@@ -25,6 +25,7 @@ static void emit_usage(FILE *out) {
           "                          else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock)\n"
           "  --isolation MODE        process (default), thread or inline\n"
           "  --policy FILE           capability policy JSON\n"
+          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
           "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n");
 }
 
@@ -60,7 +61,8 @@ char *cli_read_json_arg(const char *path) {
   return buf;
 }
 
-int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file, al_host **out) {
+int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
+                   const char *const *dirs, int ndirs, al_host **out) {
   *out = NULL;
   char *policy = NULL;
   if (policy_file && !(policy = cli_read_json_arg(policy_file))) return 1;
@@ -98,11 +100,18 @@ int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file, 
     if (rc) fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
   }
   json_decref(list);
+  for (int i = 0; i < ndirs; i++) {
+    rc = al_load_package(*out, dirs[i], NULL, NULL, 0, &err);
+    if (rc == AL_EPLUGINS_DISABLED) break;
+    if (rc) fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", dirs[i], al_err_name(rc), err.message);
+  }
   return 0;
 }
 
 int cmd_emit(int argc, char **argv) {
   const char *event = NULL, *payload_path = NULL, *home = NULL, *policy = NULL;
+  const char *dirs[64];
+  int ndirs = 0;
   al_isolation iso = AL_ISOLATION_PROCESS;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -112,6 +121,7 @@ int cmd_emit(int argc, char **argv) {
       return 0;
     } else if (!strcmp(a, "--home") && has_val) home = argv[++i];
     else if (!strcmp(a, "--policy") && has_val) policy = argv[++i];
+    else if (!strcmp(a, "--plugin") && has_val && ndirs < 64) dirs[ndirs++] = argv[++i];
     else if (!strcmp(a, "--isolation") && has_val) {
       if (cli_isolation(argv[++i], &iso)) return 2;
     } else if (a[0] == '-' && a[1]) {
@@ -134,7 +144,7 @@ int cmd_emit(int argc, char **argv) {
   char *payload = cli_read_json_arg(payload_path);
   if (!payload) return 1;
   al_host *h = NULL;
-  int status = cli_hooks_host(home, iso, policy, &h);
+  int status = cli_hooks_host(home, iso, policy, dirs, ndirs, &h);
   if (status) {
     free(payload);
     return status;

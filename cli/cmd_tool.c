@@ -16,12 +16,15 @@ static void tool_usage(FILE *out) {
           "       airlock tool --list [options]\n"
           "  --home DIR              host database and packages (as for emit)\n"
           "  --isolation MODE        process (default), thread or inline\n"
-          "  --policy FILE           capability policy JSON\n");
+          "  --policy FILE           capability policy JSON\n"
+          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n");
 }
 
 int cmd_tool(int argc, char **argv) {
   const char *name = NULL, *args_path = NULL, *home = NULL, *policy = NULL;
   bool list = false;
+  const char *dirs[64];
+  int ndirs = 0;
   al_isolation iso = AL_ISOLATION_PROCESS;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -32,6 +35,7 @@ int cmd_tool(int argc, char **argv) {
     } else if (!strcmp(a, "--list")) list = true;
     else if (!strcmp(a, "--home") && has_val) home = argv[++i];
     else if (!strcmp(a, "--policy") && has_val) policy = argv[++i];
+    else if (!strcmp(a, "--plugin") && has_val && ndirs < 64) dirs[ndirs++] = argv[++i];
     else if (!strcmp(a, "--isolation") && has_val) {
       if (cli_isolation(argv[++i], &iso)) return 2;
     } else if (a[0] == '-' && a[1]) {
@@ -54,7 +58,7 @@ int cmd_tool(int argc, char **argv) {
   char *args = list ? NULL : cli_read_json_arg(args_path);
   if (!list && !args) return 1;
   al_host *h = NULL;
-  int status = cli_hooks_host(home, iso, policy, &h);
+  int status = cli_hooks_host(home, iso, policy, dirs, ndirs, &h);
   if (status) {
     free(args);
     return status;

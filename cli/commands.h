@@ -16,8 +16,10 @@ const char *cli_default_home(char *buf, size_t cap);
 /* A JSON argument read from a file, or stdin for "-"; NULL path: "{}". malloc()ed; NULL
  * (after printing why) when it cannot be read. */
 char *cli_read_json_arg(const char *path);
-/* A host over `home` with every enabled installed package loaded (failures are warnings
- * on stderr). Returns 0 with *out set (al_host_free), or 1 after printing the error. */
-int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file, al_host **out);
+/* A host over `home` with every enabled installed package loaded, then the packages in
+ * `dirs` (failures are warnings on stderr). Returns 0 with *out set (al_host_free), or 1
+ * after printing the error. */
+int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
+                   const char *const *dirs, int ndirs, al_host **out);
 
 #endif

@@ -33,6 +33,11 @@ typedef struct pf_tok {
   bool tpl_head;  /* TEMPLATE: the chunk began at a backtick */
 } pf_tok;
 
+typedef struct pf_brace {
+  char kind;
+  int line, col;
+} pf_brace;
+
 typedef struct pf_lexer {
   const char *s;
   size_t n, i;
@@ -40,7 +45,7 @@ typedef struct pf_lexer {
   size_t line_start;
   pf_tok *toks;
   size_t ntoks, cap;
-  char *braces; /* '{' or '$' (a template substitution) */
+  pf_brace *braces; /* '{', or '$' for a template substitution with where its template began */
   size_t nbraces, bcap;
   bool oom;
   const char *unterminated; /* what was left open, or NULL */
@@ -81,10 +86,10 @@ static pf_tok *pf_push(pf_lexer *lx, int type, size_t start, int line, int col) 
   return t;
 }
 
-static void pf_brace_push(pf_lexer *lx, char c) {
+static void pf_brace_push(pf_lexer *lx, char c, int line, int col) {
   if (lx->nbraces == lx->bcap) {
     size_t nc = lx->bcap ? lx->bcap * 2 : 64;
-    char *nb = realloc(lx->braces, nc);
+    pf_brace *nb = realloc(lx->braces, nc * sizeof *nb);
     if (!nb) {
       lx->oom = true;
       return;
@@ -92,7 +97,7 @@ static void pf_brace_push(pf_lexer *lx, char c) {
     lx->braces = nb;
     lx->bcap = nc;
   }
-  lx->braces[lx->nbraces++] = c;
+  lx->braces[lx->nbraces++] = (pf_brace){c, line, col};
 }
 
 /* A growing byte buffer for decoded text. */
@@ -210,8 +215,9 @@ static void pf_unterminated(pf_lexer *lx, const char *what, int line, int col) {
   lx->un_col = col;
 }
 
-/* Scans template text from lx->i (just after '`' or the '}' closing a substitution). */
-static void pf_template(pf_lexer *lx, bool head, int line, int col) {
+/* Scans template text from lx->i (just after '`' or the '}' closing a substitution).
+ * line/col: where this chunk starts; tl/tc: where its template began (for messages). */
+static void pf_template(pf_lexer *lx, bool head, int line, int col, int tl, int tc) {
   pf_buf b = {0};
   pf_put(&b, 0), b.n = 0; /* an empty chunk still gets a "" value */
   bool open = false, closed = false;
@@ -235,7 +241,7 @@ static void pf_template(pf_lexer *lx, bool head, int line, int col) {
     pf_put(&b, c);
     lx->i++;
   }
-  if (!closed) pf_unterminated(lx, "template literal", line, col);
+  if (!closed) pf_unterminated(lx, "template literal", tl, tc);
   pf_tok *t = pf_push(lx, TK_TEMPLATE, 0, line, col);
   if (!t || b.oom) {
     lx->oom = true;
@@ -245,7 +251,7 @@ static void pf_template(pf_lexer *lx, bool head, int line, int col) {
   t->val = b.p;
   t->tpl_open = open;
   t->tpl_head = head;
-  if (open) pf_brace_push(lx, '$');
+  if (open) pf_brace_push(lx, '$', tl, tc);
 }
 
 static void pf_lex(pf_lexer *lx) {
@@ -317,13 +323,13 @@ static void pf_lex(pf_lexer *lx) {
     }
     if (c == '`') {
       lx->i++;
-      pf_template(lx, true, line, col);
+      pf_template(lx, true, line, col, line, col);
       continue;
     }
-    if (c == '}' && lx->nbraces && lx->braces[lx->nbraces - 1] == '$') {
-      lx->nbraces--;
+    if (c == '}' && lx->nbraces && lx->braces[lx->nbraces - 1].kind == '$') {
+      pf_brace b = lx->braces[--lx->nbraces];
       lx->i++;
-      pf_template(lx, false, line, col);
+      pf_template(lx, false, line, col, b.line, b.col);
       continue;
     }
     if (isdigit(c) || (c == '.' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
@@ -397,9 +403,15 @@ static void pf_lex(pf_lexer *lx) {
     }
     memcpy(t->punct, s + i, len);
     lx->i += len;
-    if (c == '{') pf_brace_push(lx, '{');
+    if (c == '{') pf_brace_push(lx, '{', line, col);
     else if (c == '}' && lx->nbraces) lx->nbraces--;
   }
+  /* a template whose ${ never closed */
+  for (size_t k = 0; k < lx->nbraces; k++)
+    if (lx->braces[k].kind == '$') {
+      pf_unterminated(lx, "template literal", lx->braces[k].line, lx->braces[k].col);
+      break;
+    }
 }
 
 /* ---- rules -------------------------------------------------------------------------- */

@@ -170,25 +170,25 @@ static int tx_mkdirs(const char *root, const char *rel, bool include_last, al_er
   return 0;
 }
 
-/* A pax extended header's "path" record, if any, copied into `name`. */
-static void tx_pax_path(const unsigned char *p, size_t len, char *name, size_t cap) {
+/* A pax extended header's "path" record, if any, copied into `name`. False when the
+ * header is malformed: it is refused rather than half-understood. */
+static bool tx_pax_path(const unsigned char *p, size_t len, char *name, size_t cap) {
   size_t i = 0;
   while (i < len) {
     size_t reclen = 0, k = i;
     while (k < len && p[k] >= '0' && p[k] <= '9' && reclen < 1000000) reclen = reclen * 10 + (size_t)(p[k++] - '0');
-    if (k >= len || p[k] != ' ' || reclen == 0 || i + reclen > len || reclen <= k - i + 1) return;
-    const unsigned char *kv = p + k + 1, *end = p + i + reclen - 1; /* record ends with '\n' */
-    if (end - kv > 5 && !memcmp(kv, "path=", 5)) {
+    if (k >= len || p[k] != ' ' || reclen == 0 || reclen > len - i || reclen <= k - i + 1 || p[i + reclen - 1] != '\n')
+      return false;
+    const unsigned char *kv = p + k + 1, *end = p + i + reclen - 1;
+    if (end - kv >= 5 && !memcmp(kv, "path=", 5)) {
       size_t n = (size_t)(end - kv - 5);
-      if (n >= cap || memchr(kv + 5, 0, n)) { /* a name we cannot hold or with NUL: poison it */
-        snprintf(name, cap, "/invalid");
-        return;
-      }
+      if (n >= cap || memchr(kv + 5, 0, n)) return false;
       memcpy(name, kv + 5, n);
       name[n] = 0;
     }
     i += reclen;
   }
+  return true;
 }
 
 int tarx_extract(const void *data, size_t len, const char *dest, const tarx_limits *limits, size_t *files_out,
@@ -262,7 +262,10 @@ int tarx_extract(const void *data, size_t len, const char *dest, const tarx_limi
           longname[size] = 0;
         }
       } else {
-        tx_pax_path(body, (size_t)size, longname, sizeof longname);
+        if (!tx_pax_path(body, (size_t)size, longname, sizeof longname)) {
+          rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "tarball: malformed pax header at offset %zu", off);
+          goto fail;
+        }
       }
       off = next;
       continue;
