@@ -100,10 +100,10 @@ int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
     if (rc) fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
   }
   json_decref(list);
-  for (int i = 0; i < ndirs; i++) {
-    rc = al_load_package(*out, dirs[i], NULL, NULL, 0, &err);
+  for (int d = 0; d < ndirs; d++) {
+    rc = al_load_package(*out, dirs[d], NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
-    if (rc) fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", dirs[i], al_err_name(rc), err.message);
+    if (rc) fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", dirs[d], al_err_name(rc), err.message);
   }
   return 0;
 }
