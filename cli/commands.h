@@ -8,6 +8,7 @@ int cmd_conform(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_tool(int argc, char **argv);
+int cmd_plugin(int argc, char **argv);
 
 /* Shared by emit and tool (cmd_emit.c). */
 #include "airlock.h"
