@@ -7,9 +7,9 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability
 seeds=build-fuzz/seeds
-rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc"
+rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -18,7 +18,12 @@ printf '{"title":"t","widgets":["a","b"]}' >"$seeds/validate/meta.json"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 printf '\0\0\0\017{"op":"health"}\0\0\0\002{}' >"$seeds/ipc/two-frames"
-for t in validate plugin ipc; do
+# capability: byte 0 picks URL / host pattern / policy / audit lines (fuzz_capability.c)
+printf '\000https://user@Sub.Evil.COM.:8443/p?q#f' >"$seeds/capability/url"
+printf '\001*.evil.com:8080' >"$seeds/capability/pattern"
+printf '\002{"mode":"interactive","default":"ask","deny":{"network":["evil.com"],"fs_read":["/etc/**"]},"plugins":{"p":{"allow":{"kv":true}}},"caps":{"kv":true,"fs_read":["$PLUGIN_DATA/**"]}}' >"$seeds/capability/policy"
+printf '\007{"timestamp":"2026-01-01T00:00:00.000000Z","plugin_id":"p","action":"kv","resource":"k","decision":"allowed","reason":"Allowed by default"}\n{"torn' >"$seeds/capability/audit"
+for t in validate plugin ipc capability; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
