@@ -9,6 +9,7 @@
 #include "helpers.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,6 +161,55 @@ static void test_chain_table(void **state) {
     }
   }
   assert_int_equal(bad, 0);
+  for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) hk_policy_free(pol[i]);
+  for (size_t i = 0; i < sizeof capsets / sizeof capsets[0]; i++) json_decref(caps[i]);
+}
+
+/* One policy, read by several threads at once (the host shares it between workers): every
+ * thread gets the table's answers. Under TSan this also checks that hk_decide only reads. */
+typedef struct chain_ctx {
+  hk_policy **pol;
+  json_t **caps;
+  int mismatches;
+} chain_ctx;
+
+static void *run_rows(void *arg) {
+  chain_ctx *c = arg;
+  for (int rep = 0; rep < 50; rep++)
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+      const row *r = &rows[i];
+      const char *reason = "";
+      hk_verdict v = hk_decide(c->pol[r->policy], r->mode_override, r->force, r->plugin,
+                               c->caps[r->caps], r->action, r->resource, NULL, &reason);
+      if (v != r->want || strcmp(reason, r->reason) != 0) c->mismatches++;
+    }
+  return NULL;
+}
+
+static void test_chain_threads(void **state) {
+  (void)state;
+  hk_policy *pol[sizeof policies / sizeof policies[0]];
+  json_t *caps[sizeof capsets / sizeof capsets[0]];
+  for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+    json_t *j = policies[i] ? tj(policies[i]) : NULL;
+    assert_int_equal(hk_policy_new(j, &pol[i], NULL), 0);
+    json_decref(j);
+  }
+  for (size_t i = 0; i < sizeof capsets / sizeof capsets[0]; i++)
+    caps[i] = capsets[i] ? tj(capsets[i]) : NULL;
+  enum { T = 4 };
+  pthread_t th[T];
+  chain_ctx ctx[T];
+  for (int i = 0; i < T; i++) {
+    ctx[i] = (chain_ctx){pol, caps, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, run_rows, &ctx[i]), 0);
+  }
+  int mismatches = 0;
+  for (int i = 0; i < T; i++) {
+    pthread_join(th[i], NULL);
+    mismatches += ctx[i].mismatches;
+  }
+  assert_int_equal(mismatches, 0);
   for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) hk_policy_free(pol[i]);
   for (size_t i = 0; i < sizeof capsets / sizeof capsets[0]; i++) json_decref(caps[i]);
 }
@@ -323,6 +373,7 @@ static void test_kill_switches(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_chain_table),
+      cmocka_unit_test(test_chain_threads),
       cmocka_unit_test(test_reason_strings),
       cmocka_unit_test(test_chain_paths_with_vars),
       cmocka_unit_test(test_policy_errors),
