@@ -322,3 +322,35 @@ fail:
   closedir(d);
   return rc;
 }
+
+int hk_fs_ensure_dir(const char *canon, al_error *err) {
+  int rc = check_canon(canon, err);
+  if (rc) return rc;
+  int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_fail(err, errno, "mkdir", canon);
+  for (const char *s = canon; *s;) {
+    while (*s == '/') s++;
+    size_t n = strcspn(s, "/");
+    if (n == 0) break;
+    char comp[NAME_MAX + 1];
+    if (n > NAME_MAX) {
+      close(fd);
+      return errno_fail(err, ENAMETOOLONG, "mkdir", canon);
+    }
+    memcpy(comp, s, n);
+    comp[n] = '\0';
+    if (mkdirat(fd, comp, 0700) && errno != EEXIST) {
+      rc = errno_fail(err, errno, "mkdir", canon);
+      close(fd);
+      return rc;
+    }
+    int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    if (nfd < 0) return errno_fail(err, e, "mkdir", canon);
+    fd = nfd;
+    s += n;
+  }
+  close(fd);
+  return 0;
+}

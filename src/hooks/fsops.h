@@ -40,4 +40,10 @@ int hk_fs_exists(const char *canon, bool *exists, al_error *err);
  * more is AL_EINVALID_ARGUMENT. */
 int hk_fs_list(const char *canon, size_t max_entries, json_t **out, al_error *err);
 
+/* Creates the directory `canon` and any missing parents (mode 0700), walking from "/"
+ * with O_NOFOLLOW like the operations above, so a symlink on the way is refused rather
+ * than followed. An existing directory is success. For the host's own directories (a
+ * plugin's $PLUGIN_DATA before its first write), never for a plugin-chosen path. */
+int hk_fs_ensure_dir(const char *canon, al_error *err);
+
 #endif

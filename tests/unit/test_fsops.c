@@ -158,11 +158,33 @@ static void test_symlinks_refused(void **state) {
   assert_null(list);
 }
 
+static void test_ensure_dir(void **state) {
+  (void)state;
+  al_error err;
+  assert_int_equal(hk_fs_ensure_dir(at("data/@scope/plugin"), &err), 0);
+  struct stat st;
+  assert_int_equal(stat(at("data/@scope/plugin"), &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(hk_fs_ensure_dir(at("data/@scope/plugin"), &err), 0); /* idempotent */
+  assert_int_equal(hk_fs_write_text(at("data/@scope/plugin/x.json"), "{}", 2, 0, &err), 0);
+  /* a symlink on the way is refused, and nothing is created through it */
+  assert_int_equal(mkdir(at("elsewhere"), 0700), 0);
+  assert_int_equal(symlink(at("elsewhere"), at("data/link")), 0);
+  assert_int_equal(hk_fs_ensure_dir(at("data/link/sub"), &err), AL_EINVALID_ARGUMENT);
+  bool ex = true;
+  assert_int_equal(hk_fs_exists(at("elsewhere/sub"), &ex, &err), 0);
+  assert_false(ex);
+  assert_int_equal(hk_fs_ensure_dir(at("data/@scope/plugin/x.json/sub"), &err),
+                   AL_EINVALID_ARGUMENT); /* a file in the way */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_read_roundtrip),
       cmocka_unit_test(test_caps_and_utf8),
       cmocka_unit_test(test_symlinks_refused),
+      cmocka_unit_test(test_ensure_dir),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
