@@ -114,6 +114,18 @@ static bool token_char(char c) {
          (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+/* Headers that decide where and how the request is framed or routed: overriding Host
+ * would reach another site behind the same address than the one the chain approved, and
+ * the framing ones would let a plugin smuggle a second request. curl sets them. */
+static bool forbidden_header(const char *name) {
+  static const char *const names[] = {"host", "content-length", "transfer-encoding",
+                                      "connection", "upgrade", "te", "trailer", "expect",
+                                      "keep-alive"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcasecmp(name, names[i]) == 0) return true;
+  return strncasecmp(name, "proxy-", 6) == 0;
+}
+
 /* Builds the request header list; refuses names that are not tokens and values with
  * CR, LF or NUL (header injection). */
 static int build_headers(const json_t *headers, struct curl_slist **out, al_error *err) {
@@ -130,6 +142,10 @@ static int build_headers(const json_t *headers, struct curl_slist **out, al_erro
       if (!token_char(*p))
         return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                        "http: header name '%.60s' contains an invalid character", name);
+    if (forbidden_header(name))
+      return err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                     "http: header '%.60s' is set by the client and may not be overridden",
+                     name);
     const char *val = json_string_value(v);
     if (!val)
       return err_set(err, AL_EINVALID_ARGUMENT, NULL, "http: header '%.60s' must be a string",

@@ -10,7 +10,9 @@
  *   - no proxy from the environment, no cookies, no netrc, no credentials from userinfo;
  *   - the response is capped (the transfer is aborted past max_response_bytes), the whole
  *     exchange has a deadline, and the body must be UTF-8 text (the plugin gets a string);
- *   - request header names and values are checked (no CR/LF, token names).
+ *   - request header names and values are checked (no CR/LF, token names), and the ones
+ *     that route or frame the request (Host, Content-Length, Transfer-Encoding,
+ *     Connection, Proxy-*, ...) cannot be set by the plugin.
  * DNS is resolved by the system: a permitted name that resolves to a private address is
  * reached (see docs/security.md).
  *

@@ -180,6 +180,16 @@ static void test_refused_before_network(void **state) {
   assert_int_equal(hk_http_request("GET", url("/hello"), NULL, 0, badname, 1000, 0, &resp, &err),
                    AL_EINVALID_ARGUMENT);
   json_decref(badname);
+  static const char *const reserved[] = {"{'Host':'internal.corp'}", "{'content-length':'0'}",
+                                          "{'Transfer-Encoding':'chunked'}",
+                                          "{'Proxy-Authorization':'x'}", "{'Connection':'x'}"};
+  for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+    json_t *h = tj(reserved[i]);
+    assert_int_equal(hk_http_request("GET", url("/hello"), NULL, 0, h, 1000, 0, &resp, &err),
+                     AL_EINVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "may not be overridden"));
+    json_decref(h);
+  }
   json_t *notstr = tj("{'X-N':1}");
   assert_int_equal(hk_http_request("GET", url("/hello"), NULL, 0, notstr, 1000, 0, &resp, &err),
                    AL_EINVALID_ARGUMENT);
