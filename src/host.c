@@ -737,7 +737,10 @@ int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
   if (!rc && (rc = store_changes_init(&ch))) err_set(err, rc, NULL, "out of memory");
   if (!rc) {
     rc = store_set_grants(h->store, inst, g, source ? source : "host", &ch, err);
-    if (!rc) notify(h, "grants", inst->id, &ch);
+    if (!rc) {
+      hc_audit(h->hc, inst->package_id, "grants", inst->id, "changed", grants_json);
+      notify(h, "grants", inst->id, &ch);
+    }
     store_changes_clear(&ch);
   }
   json_decref(g);
