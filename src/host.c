@@ -66,6 +66,7 @@ struct al_host {
   ev_registry *events;
   _Atomic(ev_snapshot *) snap;
   json_t *hooked; /* [{instanceId, pluginId, worker, hooks}] in load order */
+  unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
 };
 
 void al_config_init(al_config *cfg) {
@@ -264,6 +265,7 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
 static void hooks_loaded(al_host *h, const char *id, const char *plugin_id, int worker,
                          const json_t *resp);
 static void hooks_unloaded(al_host *h, const char *id);
+static void hooks_note_workers(al_host *h);
 
 int al_load(al_host *h, const char *package_id, const char *code, size_t len,
             const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
@@ -643,6 +645,7 @@ int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg
   int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
   if (!rc) rc = call_result(h, inst, inst->id, what, start, resp, NULL, err);
   json_decref(resp);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) hooks_note_workers(h);
   if (rc) err_instance(err, inst->id);
   return rc;
 }
@@ -999,6 +1002,27 @@ static void hooks_unloaded(al_host *h, const char *id) {
   }
 }
 
+/* Worker crashes and watchdog kills (process isolation) since the last look go to the
+ * audit trail; the worker restarts with its instances on its next call. Called after
+ * calls that came back failed, so the common path never takes the pool lock for it. */
+static void hooks_note_workers(al_host *h) {
+  pool_stats ps;
+  pool_get_stats(h->pool, &ps);
+  char why[128];
+  if (ps.crashes > h->seen_crashes) {
+    snprintf(why, sizeof why, "%u worker crash(es); the worker restarts and reloads its instances",
+             ps.crashes - h->seen_crashes);
+    hc_audit(h->hc, "host", "worker_restart", "crash", "error", why);
+  }
+  if (ps.watchdog_kills > h->seen_kills) {
+    snprintf(why, sizeof why, "%u worker(s) killed by the watchdog; the worker restarts and reloads its instances",
+             ps.watchdog_kills - h->seen_kills);
+    hc_audit(h->hc, "host", "worker_restart", "watchdog", "error", why);
+  }
+  h->seen_crashes = ps.crashes;
+  h->seen_kills = ps.watchdog_kills;
+}
+
 int al_hook_register(al_host *h, const al_hook_def *def, al_error *err) {
   if (!h || !def) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_hook_register needs a host and a definition");
   json_t *mod = NULL;
@@ -1038,7 +1062,10 @@ static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int su
   if (submit_rc) err_copy(&e, submit_err);
   const json_t *list = json_object_get(ok, "results");
   if (!rc && hooks_set(h, sub->instance_id, json_object_get(ok, "hooks"))) *changed = true;
-  if (rc == AL_ECRASHED) hc_audit(h->hc, sub->plugin_id, "crash", sub->instance_id, "error", e.message);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) {
+    hc_audit(h->hc, sub->plugin_id, rc == AL_ECRASHED ? "crash" : "timeout", sub->instance_id, "error", e.message);
+    hooks_note_workers(h);
+  }
   size_t n = rc ? sub->handlers : json_array_size(list);
   for (size_t i = 0; i < n; i++) {
     const json_t *item = rc ? NULL : json_array_get(list, i);
@@ -1164,6 +1191,7 @@ int al_tool_call(al_host *h, const char *name, const char *args_json, char **res
   const json_t *v = NULL;
   if (!rc) rc = call_result(h, inst, id, "tool", start, resp, &v, err);
   if (!rc) rc = out_json(json_incref((json_t *)v), result_json, err);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) hooks_note_workers(h);
   if (rc) err_instance(err, id);
   json_decref(resp);
   return rc;

@@ -330,6 +330,36 @@ static void test_register_event(void **st) {
   al_host_free(h);
 }
 
+/* Process isolation: a worker that dies is audited, restarts on the next call, and
+ * reloads its instances with their subscriptions: the next emit reaches them again. */
+static void test_crash_restart(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_PROCESS, 1);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX];
+  load(h, "a", "let n = 0; pi.on('TurnStart', () => ({ n: ++n }));", NULL, a);
+  load(h, "b", "pi.on('TurnStart', () => ({ b: true }));", NULL, b);
+  json_decref(emit(h, "TurnStart", "{}"));
+  al_error e;
+  assert_int_equal(al_debug(h, a, "crash", 0, &e), AL_ECRASHED);
+  json_t *r = emit(h, "TurnStart", "{}");
+  json_t *res = json_object_get(r, "results");
+  assert_int_equal(json_array_size(res), 2);
+  /* module state started over with the reload; the subscription survived it */
+  t_assert_json(json_object_get(json_array_get(res, 0), "output"), "{\"n\":1}");
+  t_assert_json(json_object_get(json_array_get(res, 1), "output"), "{\"b\":true}");
+  json_decref(r);
+  char *out;
+  assert_int_equal(al_audit(h, 0, &out, NULL), 0);
+  json_t *au = t_json(out);
+  bool seen = false;
+  size_t i;
+  json_t *x;
+  json_array_foreach(au, i, x) seen |= !strcmp(json_string_value(json_object_get(x, "action")), "worker_restart");
+  assert_true(seen);
+  json_decref(au);
+  al_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_block_and_continue),
@@ -341,6 +371,7 @@ int main(void) {
       cmocka_unit_test(test_preflight_blocks),
       cmocka_unit_test(test_kill_switches),
       cmocka_unit_test(test_register_event),
+      cmocka_unit_test(test_crash_restart),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
