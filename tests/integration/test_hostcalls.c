@@ -284,6 +284,51 @@ static void test_approval(void **st) {
   assert_int_equal(system(cmd), 0);
 }
 
+typedef struct log_lines {
+  int n;
+  char last[256];
+} log_lines;
+
+static void on_log(void *user, const char *plugin_id, const char *level, const char *message) {
+  log_lines *l = user;
+  l->n++;
+  snprintf(l->last, sizeof l->last, "%s %s %s", plugin_id, level, message);
+}
+
+/* pi.getConfig reads the resolved settings (needs read_config); pi.logger reaches the
+ * host's log callback tagged with the plugin id. */
+static void test_config_and_logger(void **st) {
+  (void)st;
+  log_lines lines = {0, ""};
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000;
+  cfg.log = on_log;
+  cfg.log_user = &lines;
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  const char *src =
+      "pi.registerTool({ name: 'cfg', handler: async (a) => {"
+      "  pi.logger.warn('asked for', a.k, { n: 1 });"
+      "  const v = await pi.getConfig(a.k); return v === undefined ? 'undefined' : v; } });";
+  load(h, "cfg", src,
+       "{\"id\":\"cfg\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true,"
+       "\"read_config\":true},\"settings\":{\"greeting\":{\"type\":\"string\","
+       "\"description\":\"how to greet\",\"default\":\"hello\"}}}");
+  json_t *r;
+  al_error e;
+  if (tool(h, "cfg", "{\"k\":\"greeting\"}", &r, &e)) fail_msg("cfg: %s", e.message);
+  assert_string_equal(json_string_value(r), "hello");
+  json_decref(r);
+  assert_string_equal(lines.last, "cfg warn asked for greeting {\"n\":1}");
+  if (tool(h, "cfg", "{\"k\":\"nope\"}", &r, &e)) fail_msg("cfg: %s", e.message);
+  assert_string_equal(json_string_value(r), "undefined");
+  json_decref(r);
+  al_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_thread),
@@ -293,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_kv_process),
       cmocka_unit_test(test_fs_process),
       cmocka_unit_test(test_approval),
+      cmocka_unit_test(test_config_and_logger),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
