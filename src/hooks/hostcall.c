@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks/audit.h"
@@ -202,7 +203,10 @@ static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_err
   }
   pthread_mutex_unlock(&s->mu);
   if (!rec) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
+  /* $PLUGIN_DATA: <home>/data/<id>, a scoped id's '/' spelled '+' so it stays one level */
   if (s->db && asprintf(&r->data_dir, "%s/data/%s", pkg_db_home(s->db), r->plugin_id) < 0) r->data_dir = NULL;
+  for (char *p = r->data_dir ? r->data_dir + strlen(pkg_db_home(s->db)) + 6 : NULL; p && *p; p++)
+    if (*p == '/') *p = '+';
   return 0;
 }
 
@@ -285,6 +289,14 @@ static int hc_fs(hc_services *s, const hc_rec *r, const char *method, const json
   hk_path_vars vars = {r->data_dir, s->home_env, s->cwd};
   char *canon = NULL;
   bool write = !strcmp(method, "fs.writeText");
+  if (r->data_dir && !strncmp(path, "$PLUGIN_DATA", 12)) {
+    /* The plugin's data directory exists from its first use on; creating it grants
+     * nothing: what may be read or written there is still the chain's decision. */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s/data", pkg_db_home(s->db));
+    (void)mkdir(parent, 0700);
+    (void)mkdir(r->data_dir, 0700);
+  }
   if ((rc = hk_path_resolve(path, &vars, &canon, err))) {
     hc_audit(s, r->plugin_id, write ? "fs_write" : "fs_read", path, "denied", HK_REASON_BAD_RESOURCE);
     return rc;

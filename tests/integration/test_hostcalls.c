@@ -235,6 +235,34 @@ static void test_fs_process(void **st) {
   rmdir(dir);
 }
 
+/* $PLUGIN_DATA is the plugin's own directory under the host's home, created on first use. */
+static void test_plugin_data(void **st) {
+  (void)st;
+  char home[] = "/tmp/airlock-data-XXXXXX";
+  assert_non_null(mkdtemp(home));
+  al_host *h = mk(AL_ISOLATION_PROCESS, home, NULL, NULL, NULL);
+  load(h, "notes",
+       "pi.registerTool({ name: 'save', handler: async (a) => {"
+       "  await pi.fs.writeText('$PLUGIN_DATA/n.txt', a.text);"
+       "  return { back: await pi.fs.readText('$PLUGIN_DATA/n.txt'), there: await pi.fs.exists('$PLUGIN_DATA/n.txt') }; } });",
+       "{\"id\":\"notes\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true,"
+       "\"fs_read\":[\"$PLUGIN_DATA/**\"],\"fs_write\":[\"$PLUGIN_DATA/**\"]}}");
+  json_t *r;
+  al_error e;
+  if (tool(h, "save", "{\"text\":\"kept\"}", &r, &e)) fail_msg("save: %s", e.message);
+  t_assert_json(r, "{\"back\":\"kept\",\"there\":true}");
+  json_decref(r);
+  al_host_free(h);
+  char path[128];
+  snprintf(path, sizeof path, "%s/data/notes/n.txt", home);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  fclose(f);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+  assert_int_equal(system(cmd), 0);
+}
+
 typedef struct approvals {
   int asked;
   int answer;
@@ -337,6 +365,7 @@ int main(void) {
       cmocka_unit_test(test_kv_thread),
       cmocka_unit_test(test_kv_process),
       cmocka_unit_test(test_fs_process),
+      cmocka_unit_test(test_plugin_data),
       cmocka_unit_test(test_approval),
       cmocka_unit_test(test_config_and_logger),
   };
