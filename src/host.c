@@ -1127,6 +1127,8 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
       goto done;
     }
     json_object_set_new(hp, "event", json_string(ev->name));
+    /* Every request shares this one payload: workers only read it (jansson 2.14 reads
+     * without writing and counts references atomically), and nobody writes it again. */
     for (size_t i = 0; i < n; i++) {
       const ev_sub *sb = &snap->subs[e][i];
       json_t *req = json_pack("{s:s,s:s,s:s,s:O,s:I}", "op", "hook", "instanceId", sb->instance_id,
