@@ -939,8 +939,13 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
     return rc;
   }
   pkg_manifest *m = NULL;
-  json_t *report = NULL, *stored = NULL, *settings = NULL;
-  int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, NULL, err);
+  json_t *report = NULL, *stored = NULL, *settings = NULL, *warnings = NULL;
+  int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, &warnings, err);
+  /* Unknown manifest fields load (a manifest for a newer Airlock) but are said out loud. */
+  size_t wi;
+  json_t *w;
+  json_array_foreach(warnings, wi, w) hc_log(h->hc, m ? m->id : package_id, "warn", json_string_value(w));
+  json_decref(warnings);
   if (!rc) rc = pkg_manifest_check_engine(m, AL_VERSION, err);
   if (!rc) rc = pkg_preflight(code ? code : "", len, m, &report, err);
   if (!rc) {

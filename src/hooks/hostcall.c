@@ -55,6 +55,10 @@ static void hc_log_line(hc_services *s, const char *plugin, const char *level, c
   else fprintf(stderr, "[%s] %s: %s\n", plugin, level, msg);
 }
 
+void hc_log(hc_services *s, const char *plugin_id, const char *level, const char *message) {
+  hc_log_line(s, plugin_id, level, message);
+}
+
 void hc_audit(hc_services *s, const char *plugin_id, const char *action, const char *resource,
               const char *decision, const char *reason) {
   if (s) hk_audit_record(s->audit, plugin_id, action, resource, decision, reason);

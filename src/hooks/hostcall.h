@@ -80,6 +80,9 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
 json_t *hc_tools(hc_services *s);
 int hc_tool_owner(hc_services *s, const char *name, char *id_out, size_t cap, al_error *err);
 
+/* Writes one line to the host's log (al_config.log, else stderr); thread-safe. */
+void hc_log(hc_services *s, const char *plugin_id, const char *level, const char *message);
+
 /* Records an audit entry (plugin id may be "host"); thread-safe. */
 void hc_audit(hc_services *s, const char *plugin_id, const char *action, const char *resource,
               const char *decision, const char *reason);
