@@ -52,6 +52,7 @@ json_t *em_normalize(const ev_def *ev, const json_t *value) {
     reason = str_of(value, "reason");
   }
   json_object_del(out, "action");
+  if (json_is_false(blk) || json_is_null(blk)) json_object_del(out, "block"); /* "not blocking" */
   bool ok = !want ||
             (!strcmp(want, "block") ? (ev->flags & AL_HOOK_MAY_BLOCK) != 0
                                     : (ev->flags & AL_HOOK_PERMISSION) != 0);
