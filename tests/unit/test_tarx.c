@@ -345,6 +345,16 @@ static void test_sha512_vectors(void **state) {
   sha512_final(&c, d);
   hex(d, h);
   assert_string_equal(h, "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973ebde0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b");
+  /* lengths around the padding boundaries (112 and 128 bytes mod 128), first 16 bytes */
+  static const struct { size_t n; const char *prefix; } edges[] = {
+      {111, "fa9121c7b32b9e01733d034cfc78cbf6"}, {112, "c01d080efd492776a1c43bd23dd99d0a"},
+      {127, "828613968b501dc00a97e08c73b118aa"}, {128, "b73d1929aa615934e61a871596b3f3b3"},
+      {239, "52c853cb8d907f3d4d6b889beb027985"}, {240, "4c296d90c61052a62ffb1dd196f1b7b0"}};
+  for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+    sha512(chunk, edges[i].n, d);
+    hex(d, h);
+    assert_memory_equal(h, edges[i].prefix, 32);
+  }
   char b64[100];
   sha512("hello", 5, d);
   assert_int_equal(sha512_base64(d, sizeof d, b64, sizeof b64), 88);
