@@ -328,6 +328,18 @@ static void ins_find_root(const char *x, char *root, size_t cap) {
   if (dirs == 1 && !others) (void)ins_fmt(root, cap, "%s/%s", x, only);
 }
 
+/* Messages about files in the staging area name them relative to what the user gave
+ * ("hello.tgz: package/airlock.json: ...") instead of by a path that no longer exists. */
+static void ins_rebase_msg(al_error *err, const char *staged, const char *what) {
+  if (!err) return;
+  char *at = strstr(err->message, staged);
+  size_t n = strlen(staged);
+  if (!at || at[n] != '/') return;
+  char msg[sizeof err->message];
+  snprintf(msg, sizeof msg, "%.*s%.200s: %s", (int)(at - err->message), err->message, what, at + n + 1);
+  memcpy(err->message, msg, sizeof msg);
+}
+
 int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err) {
   if (report_out) *report_out = NULL;
   if (!db || !what || !what[0]) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "install: nothing to install");
@@ -345,6 +357,7 @@ int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err
   tmp[0] = old[0] = 0;
   struct stat st;
   const char *source;
+  x[0] = 0;
   tarx_limits lim = {.max_total_bytes = INS_MAX_BYTES, .max_files = INS_MAX_FILES};
   if (!stat(what, &st) && S_ISDIR(st.st_mode)) {
     source = "directory";
@@ -366,7 +379,10 @@ int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err
                  "'%.200s' is not a directory, a .tgz/.tar file or an npm package name[@version]", what);
     goto fail;
   }
-  if ((rc = pkg_manifest_load_dir(root, false, &m, &warnings, err))) goto fail;
+  if ((rc = pkg_manifest_load_dir(root, false, &m, &warnings, err))) {
+    if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
+    goto fail;
+  }
   if ((rc = pkg_manifest_check_engine(m, AL_VERSION, err))) goto fail;
   char entry[PATH_MAX];
   size_t len = 0;
