@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,10 @@ static int mf_limits(const json_t *lim, al_limits *out, bool strict, json_t **wa
       continue;
     }
     json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
-    if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v)) n = (json_int_t)json_real_value(v);
+    if (json_is_real(v)) { /* 8.0 is 8; range first, the cast is undefined out of range */
+      double d = json_real_value(v);
+      if (d >= 1 && d <= (double)rows[i].max && d == (double)(json_int_t)d) n = (json_int_t)d;
+    }
     if (n < 1 || n > rows[i].max)
       return MF_BAD(err, path, "%s: must be an integer from 1 to %lld", path, (long long)rows[i].max);
     switch (i) {
@@ -583,8 +587,8 @@ static json_t *mf_from_env(const json_t *spec, const char *s) {
     char *end;
     errno = 0;
     double d = strtod(s, &end);
-    if (*s && !*end && !errno) v = json_real(d);
-    if (v && d == (double)(json_int_t)d && d > -9e15 && d < 9e15) {
+    if (*s && !*end && !errno && isfinite(d)) v = json_real(d);
+    if (v && d > -9e15 && d < 9e15 && d == (double)(json_int_t)d) {
       json_decref(v);
       v = json_integer((json_int_t)d);
     }

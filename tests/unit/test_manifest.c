@@ -176,6 +176,12 @@ static void test_limits(void **state) {
   assert_true(refused("{'id':'a','version':'1.0.0','limits':{'eventMs':1.5}}", false, "manifest.limits.eventMs",
                       "must be an integer"));
   assert_true(refused("{'id':'a','version':'1.0.0','limits':[]}", false, "manifest.limits", "must be an object"));
+  assert_true(refused("{'id':'a','version':'1.0.0','limits':{'loadMs':1e300}}", false, "manifest.limits.loadMs",
+                      "must be an integer"));
+  pkg_manifest *m = NULL;
+  assert_int_equal(parse("{'id':'a','version':'1.0.0','limits':{'memoryMiB':8.0}}", false, true, &m, NULL, NULL), 0);
+  assert_int_equal(m->limits.memory_bytes, 8u << 20);
+  pkg_manifest_free(m);
 }
 
 static void test_settings_schema(void **state) {
