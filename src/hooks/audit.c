@@ -9,7 +9,8 @@
  *
  * Plugin-supplied strings (a resource is often a URL or path the plugin chose) are cut to
  * a bound and any invalid UTF-8 is replaced with U+FFFD, so a record always serialises
- * and a plugin cannot make the trail unreadable.
+ * and a plugin cannot make the trail unreadable. The userinfo of a network resource is
+ * replaced by "***", so credentials in a URL never reach the file.
  *
  * Reading back takes the newest n lines by reading the file from its end in growing
  * chunks, so `airlock plugin audit --recent 20` does not read a year of history.
@@ -131,9 +132,31 @@ static json_t *field(const char *s) {
   return v;
 }
 
+/* A URL's userinfo replaced by "***" (scheme, "://", "***@host..."), or NULL if none:
+ * credentials a plugin put in a URL must not end up in a log file. */
+static char *redact_userinfo(const char *url) {
+  const char *sep = url ? strstr(url, "://") : NULL;
+  if (!sep) return NULL;
+  const char *auth = sep + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (size_t i = 0; i < alen; i++)
+    if (auth[i] == '@') at = auth + i;
+  if (!at) return NULL;
+  size_t head = (size_t)(auth - url), tail = strlen(at);
+  char *out = malloc(head + 3 + tail + 1);
+  if (!out) return NULL;
+  memcpy(out, url, head);
+  memcpy(out + head, "***", 3);
+  memcpy(out + head + 3, at, tail + 1);
+  return out;
+}
+
 void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
                      const char *resource, const char *decision, const char *reason) {
   if (!a) return;
+  char *redacted = action && strcmp(action, "network") == 0 ? redact_userinfo(resource) : NULL;
+  if (redacted) resource = redacted;
   char ts[40];
   hk_audit_timestamp(ts, sizeof ts);
   json_t *rec = json_object();
@@ -144,6 +167,7 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
   json_object_set_new(rec, "resource", field(resource));
   json_object_set_new(rec, "decision", field(decision));
   json_object_set_new(rec, "reason", field(reason));
+  free(redacted);
   char *line = json_text(rec);
   json_decref(rec);
   if (!line) return;

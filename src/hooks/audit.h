@@ -30,7 +30,8 @@ int hk_audit_new(size_t capacity, const char *jsonl_path, hk_audit **out, al_err
 void hk_audit_free(hk_audit *a);
 
 /* Records one entry; every string borrowed and copied, NULL stored as "". a NULL: no-op.
- * Strings are cut at 4096 bytes (on a UTF-8 boundary) so one record stays bounded. */
+ * Strings are cut at 4096 bytes (on a UTF-8 boundary) so one record stays bounded; for
+ * action "network" the URL's userinfo is recorded as "***". */
 void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
                      const char *resource, const char *decision, const char *reason);
 

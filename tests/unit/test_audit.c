@@ -75,6 +75,19 @@ static void test_fields_bounded_and_utf8(void **state) {
   hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "denied", "r");
   json_t *r = hk_audit_recent(a, 0);
   assert_int_equal(json_array_size(r), 2);
+  json_decref(r);
+  /* credentials in a network URL are not recorded; other actions are left alone */
+  hk_audit_record(a, "p", "network", "https://user:pw@a@b.example/x?u=v@w", "denied", "r");
+  hk_audit_record(a, "p", "network", "https://b.example/x?u=v@w", "denied", "r");
+  hk_audit_record(a, "p", "kv", "https://user:pw@b.example/", "denied", "r");
+  r = hk_audit_recent(a, 3);
+  assert_string_equal(field(r, 2, "resource"), "https://***@b.example/x?u=v@w");
+  assert_string_equal(field(r, 1, "resource"), "https://b.example/x?u=v@w");
+  assert_string_equal(field(r, 0, "resource"), "https://user:pw@b.example/");
+  json_decref(r);
+  hk_audit_record(a, NULL, "network", big, "denied", NULL);
+  hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "denied", "r");
+  r = hk_audit_recent(a, 2);
   assert_string_equal(field(r, 0, "resource"), "/tmp/\xef\xbf\xbd\xef\xbf\xbd-\xc3\xa9");
   assert_int_equal(strlen(field(r, 1, "resource")), 4096);
   assert_string_equal(field(r, 1, "plugin_id"), "");
