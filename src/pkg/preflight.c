@@ -31,6 +31,7 @@ typedef struct pf_tok {
   char *val;      /* IDENT/STR/TEMPLATE: decoded text (malloc) */
   bool tpl_open;  /* TEMPLATE: the chunk ended with `${` (more of the template follows) */
   bool tpl_head;  /* TEMPLATE: the chunk began at a backtick */
+  bool ctl_close; /* PUNCT ')': closes an if/while/for/with head, so a regex may follow */
 } pf_tok;
 
 typedef struct pf_brace {
@@ -47,6 +48,8 @@ typedef struct pf_lexer {
   size_t ntoks, cap;
   pf_brace *braces; /* '{', or '$' for a template substitution with where its template began */
   size_t nbraces, bcap;
+  bool *parens; /* per open '(': whether it is an if/while/for/with head */
+  size_t nparens, pcap;
   bool oom;
   const char *unterminated; /* what was left open, or NULL */
   int un_line, un_col;
@@ -203,7 +206,7 @@ static bool pf_slash_divides(const pf_lexer *lx) {
   case TK_REGEX: return true;
   case TK_TEMPLATE: return !t->tpl_open;
   default:
-    return !strcmp(t->punct, ")") || !strcmp(t->punct, "]") || !strcmp(t->punct, "}") || !strcmp(t->punct, "++") ||
+    return (!strcmp(t->punct, ")") && !t->ctl_close) || !strcmp(t->punct, "]") || !strcmp(t->punct, "}") || !strcmp(t->punct, "++") ||
            !strcmp(t->punct, "--");
   }
 }
@@ -403,6 +406,27 @@ static void pf_lex(pf_lexer *lx) {
     }
     memcpy(t->punct, s + i, len);
     lx->i += len;
+    if (c == '(') { /* remember whether this paren is a statement head: `if (x) /re/` */
+      bool head = false;
+      if (lx->ntoks >= 2) {
+        const pf_tok *p = &lx->toks[lx->ntoks - 2];
+        head = p->type == TK_IDENT && (!strcmp(p->val, "if") || !strcmp(p->val, "while") || !strcmp(p->val, "for") ||
+                                       !strcmp(p->val, "with"));
+      }
+      if (lx->nparens == lx->pcap) {
+        size_t nc = lx->pcap ? lx->pcap * 2 : 64;
+        bool *np = realloc(lx->parens, nc * sizeof *np);
+        if (!np) {
+          lx->oom = true;
+          return;
+        }
+        lx->parens = np;
+        lx->pcap = nc;
+      }
+      lx->parens[lx->nparens++] = head;
+    } else if (c == ')' && lx->nparens) {
+      t->ctl_close = lx->parens[--lx->nparens];
+    }
     if (c == '{') pf_brace_push(lx, '{', line, col);
     else if (c == '}' && lx->nbraces) lx->nbraces--;
   }
@@ -687,6 +711,7 @@ done:
   for (size_t i = 0; i < lx.ntoks; i++) free(lx.toks[i].val);
   free(lx.toks);
   free(lx.braces);
+  free(lx.parens);
   json_decref(c.findings);
   return rc;
 }

@@ -100,6 +100,10 @@ static void test_regex_or_division(void **state) {
   assert_true(has("if (a) x = /\\/\\/ eval(/g;", ""));
   assert_true(has("f(/`/); eval(1);", "eval@1:9"));
   assert_true(has("x = typeof /eval(/; z = a\n/ b / eval(c);", "eval@2:7"));
+  /* after a statement head's ')' a '/' starts a regex; after a call's ')' it divides */
+  assert_true(has("if (ok) /'/.test(s); eval(1);", "eval@1:22"));
+  assert_true(has("while (f(x)) /\\//.exec(s); eval(1);", "eval@1:28"));
+  assert_true(has("y = f(x) / 2; eval(1);", "eval@1:15"));
 }
 
 static void test_templates(void **state) {
