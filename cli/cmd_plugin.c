@@ -5,6 +5,9 @@
  * ~/.local/share/airlock), so what `plugin list` shows is exactly what `airlock emit` and
  * al_load_package() will load.
  *
+ * `config` stores setting overrides, checked against the manifest recorded at install; the
+ * plugin reads the resolved value (override, else env, else default) with pi.getConfig.
+ *
  * Exit status: 0 done, 1 the operation failed (the message says why), 2 usage error.
  * `doctor` exits 1 when a problem remains (after --fix, when given).
  */
@@ -36,12 +39,15 @@ static void plugin_usage(FILE *out) {
           "  audit [--recent N]\n"
           "                    the audit trail (<home>/audit.jsonl), newest first\n"
           "  doctor [--fix]    database integrity, missing package directories, kill switches\n"
+          "  config <id> [KEY [JSON | --unset]]\n"
+          "                    resolved settings (secrets hidden), or store / drop an override\n"
           "--home DIR: default $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock\n");
 }
 
 typedef struct plugin_args {
   const char *sub, *arg, *home;
-  bool json, fix;
+  const char *key, *value; /* config */
+  bool json, fix, unset;
   size_t recent;
 } plugin_args;
 
@@ -198,7 +204,9 @@ static int do_info(const plugin_args *a) {
     print_names("shared write", json_object_get(json_object_get(m, "shared"), "write"));
     json_object_foreach(settings, key, v) {
       char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-      printf("  setting %-6s%s\n", key, s ? s : "?");
+      char label[300];
+      snprintf(label, sizeof label, "setting %s", key);
+      printf("  %-14s %s\n", label, s ? s : "?");
       free(s);
     }
   }
@@ -396,6 +404,82 @@ static int do_doctor(const plugin_args *a) {
   return bad ? 1 : 0;
 }
 
+/* config: the manifest stored at install is the schema overrides are checked against. */
+static int do_config(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *rec = NULL, *stored = NULL, *value = NULL, *resolved = NULL;
+  pkg_manifest *m = NULL;
+  char *mtext = NULL;
+  al_error err;
+  int status = 1;
+  if (pkg_db_package_get(db, a->arg, &rec, &err)) {
+    cli_print_error(&err);
+    goto done;
+  }
+  mtext = json_text(json_object_get(rec, "manifest"));
+  if (!mtext || pkg_manifest_parse(mtext, strlen(mtext), false, false, &m, NULL, &err)) {
+    if (!mtext) fprintf(stderr, "error: INTERNAL_ERROR: the stored manifest of %s is unreadable\n", a->arg);
+    else cli_print_error(&err);
+    goto done;
+  }
+  if (a->key && (a->value || a->unset)) {
+    if (!json_object_get(m->settings, a->key)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
+      goto done;
+    }
+    if (a->value) {
+      json_error_t je;
+      value = json_loads(a->value, JSON_DECODE_ANY, &je);
+      if (!value) value = json_string(a->value); /* a bare word is a string */
+      if (pkg_setting_check(m, a->key, value, &err)) {
+        cli_print_error(&err);
+        goto done;
+      }
+    }
+    if (pkg_db_setting_set(db, m->id, a->key, value, &err)) {
+      cli_print_error(&err);
+      goto done;
+    }
+    printf("%s %s.%s\n", value ? "set" : "unset", m->id, a->key);
+    status = 0;
+    goto done;
+  }
+  if (pkg_db_setting_get(db, m->id, &stored, &err)) {
+    cli_print_error(&err);
+    goto done;
+  }
+  resolved = pkg_settings_resolve(m, stored);
+  const char *key;
+  json_t *spec;
+  json_object_foreach(m->settings, key, spec) {
+    if (json_object_get(resolved, key) && json_is_true(json_object_get(spec, "secret")))
+      json_object_set_new(resolved, key, json_string("(secret)"));
+  }
+  if (a->key) {
+    json_t *v = json_object_get(resolved, a->key);
+    if (!json_object_get(m->settings, a->key)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
+      goto done;
+    }
+    char *t = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    puts(t ? t : "undefined");
+    free(t);
+  } else {
+    print_json(resolved);
+  }
+  status = 0;
+done:
+  json_decref(resolved);
+  json_decref(value);
+  json_decref(stored);
+  json_decref(rec);
+  pkg_manifest_free(m);
+  free(mtext);
+  pkg_db_close(db);
+  return status;
+}
+
 int cmd_plugin(int argc, char **argv) {
   plugin_args a = {0};
   char home[PATH_MAX];
@@ -403,6 +487,7 @@ int cmd_plugin(int argc, char **argv) {
     const char *s = argv[i];
     if (!strcmp(s, "--json")) a.json = true;
     else if (!strcmp(s, "--fix")) a.fix = true;
+    else if (!strcmp(s, "--unset")) a.unset = true;
     else if (!strcmp(s, "--home") && i + 1 < argc) a.home = argv[++i];
     else if (!strcmp(s, "--recent") && i + 1 < argc) {
       char *end;
@@ -420,6 +505,8 @@ int cmd_plugin(int argc, char **argv) {
       return 2;
     } else if (!a.sub) a.sub = s;
     else if (!a.arg) a.arg = s;
+    else if (!strcmp(a.sub, "config") && !a.key) a.key = s;
+    else if (!strcmp(a.sub, "config") && !a.value) a.value = s;
     else {
       fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", s);
       return 2;
@@ -430,10 +517,10 @@ int cmd_plugin(int argc, char **argv) {
     return 2;
   }
   if (!a.home) a.home = cli_default_home(home, sizeof home);
-  static const char *const need_arg[] = {"install", "info", "enable", "disable", "remove"};
+  static const char *const need_arg[] = {"install", "info", "enable", "disable", "remove", "config"};
   static const char *const no_arg[] = {"list", "audit", "doctor"};
   bool known = false;
-  for (size_t k = 0; k < 5; k++)
+  for (size_t k = 0; k < 6; k++)
     if (!strcmp(a.sub, need_arg[k])) {
       known = true;
       if (!a.arg) {
@@ -462,5 +549,12 @@ int cmd_plugin(int argc, char **argv) {
   if (!strcmp(a.sub, "disable")) return do_enable(&a, false);
   if (!strcmp(a.sub, "remove")) return do_remove(&a);
   if (!strcmp(a.sub, "audit")) return do_audit(&a);
+  if (!strcmp(a.sub, "config")) {
+    if (a.unset && (!a.key || a.value)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: --unset takes a KEY and no value\n");
+      return 2;
+    }
+    return do_config(&a);
+  }
   return do_doctor(&a);
 }

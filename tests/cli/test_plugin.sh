@@ -61,6 +61,24 @@ expect 1 "no package 'nope' is installed" -- "$bin" plugin enable nope
 rm "$tmp/hello/index.js"
 expect 0 "ok +package hello" -- "$bin" plugin doctor
 printf 'pi.on("SessionStart", () => {});\n' >"$tmp/hello/index.js"
+# settings overrides are checked against the manifest; secrets are never printed
+cat >"$tmp/hello/airlock.json" <<'JSON'
+{"id": "hello", "version": "1.0.0", "title": "Hello", "capabilities": {"read_config": true},
+ "settings": {"port": {"type": "number", "description": "p", "min": 1, "max": 10, "default": 2},
+              "token": {"type": "string", "description": "t", "secret": true}}}
+JSON
+expect 0 "installed hello" -- "$bin" plugin install "$tmp/hello"
+expect 0 '"port": 2' -- "$bin" plugin config hello
+expect 0 "set hello.port" -- "$bin" plugin config hello port 5
+expect 0 "^5$" -- "$bin" plugin config hello port
+expect 1 "settings.port: not a valid number \(within min/max\)" -- "$bin" plugin config hello port 50
+expect 1 "settings.nope: no such setting in hello's manifest" -- "$bin" plugin config hello nope 1
+expect 0 "set hello.token" -- "$bin" plugin config hello token s3cr3t
+out=$("$bin" plugin config hello; "$bin" plugin info hello; "$bin" plugin info hello --json)
+if grep -q s3cr3t <<<"$out"; then bad "a secret setting was printed"; else ok; fi
+expect 0 "unset hello.port" -- "$bin" plugin config hello port --unset
+expect 0 "^2$" -- "$bin" plugin config hello port
+expect 2 "--unset takes a KEY" -- "$bin" plugin config hello --unset
 # --home wins over AIRLOCK_HOME
 expect 0 "no plugins installed in $tmp/other" -- "$bin" plugin list --home "$tmp/other"
 expect 0 "removed hello" -- "$bin" plugin remove hello
