@@ -23,7 +23,7 @@ static void usage(FILE *out) {
           "                       aggregate as JSON; exit 2 on block or deny\n"
           "  tool <name> [args.json | -] | tool --list\n"
           "                       call a tool a plugin registered, or list them\n"
-          "  plugin install|list|info|enable|disable|remove|audit|doctor [--home DIR]\n"
+          "  plugin install|list|info|enable|disable|remove|config|audit|doctor [--home DIR]\n"
           "                       manage installed plugin packages (airlock plugin --help)\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
           "  version              print the version\n"
