@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks/audit.h"
@@ -295,11 +294,11 @@ static int hc_fs(hc_services *s, const hc_rec *r, const char *method, const json
   bool write = !strcmp(method, "fs.writeText");
   if (r->data_dir && !strncmp(path, "$PLUGIN_DATA", 12)) {
     /* The plugin's data directory exists from its first use on; creating it grants
-     * nothing: what may be read or written there is still the chain's decision. */
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s/data", pkg_db_home(s->db));
-    (void)mkdir(parent, 0700);
-    (void)mkdir(r->data_dir, 0700);
+     * nothing: what may be read or written there is still the chain's decision. A failure
+     * here shows up as the operation's own error below. */
+    char *dd = NULL;
+    if (!hk_path_canon(r->data_dir, &dd, NULL)) (void)hk_fs_ensure_dir(dd, NULL);
+    free(dd);
   }
   if ((rc = hk_path_resolve(path, &vars, &canon, err))) {
     hc_audit(s, r->plugin_id, write ? "fs_write" : "fs_read", path, "denied", HK_REASON_BAD_RESOURCE);
