@@ -330,6 +330,25 @@ static void test_register_event(void **st) {
   al_host_free(h);
 }
 
+/* pi.sleep never holds a handler past its deadline: a 10 s sleep in an info-class (500 ms)
+ * handler ends as that handler's VM_TIMEOUT, and the instance answers the next emit. */
+static void test_sleep_deadline(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_PROCESS, 1);
+  char id[AL_INSTANCE_ID_MAX];
+  load(h, "sleepy", "let n = 0; pi.on('TurnEnd', async () => { if (++n === 1) await pi.sleep(10000); return { n }; });",
+       NULL, id);
+  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *x = json_array_get(json_object_get(r, "results"), 0);
+  assert_string_equal(action_of(x), "error");
+  assert_non_null(strstr(json_string_value(json_object_get(x, "reason")), "VM_TIMEOUT"));
+  json_decref(r);
+  r = emit(h, "TurnEnd", "{}");
+  t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"n\":2}");
+  json_decref(r);
+  al_host_free(h);
+}
+
 /* Process isolation: a worker that dies is audited, restarts on the next call, and
  * reloads its instances with their subscriptions: the next emit reaches them again. */
 static void test_crash_restart(void **st) {
@@ -372,6 +391,7 @@ int main(void) {
       cmocka_unit_test(test_kill_switches),
       cmocka_unit_test(test_register_event),
       cmocka_unit_test(test_crash_restart),
+      cmocka_unit_test(test_sleep_deadline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
