@@ -55,10 +55,13 @@ static int entries(const char *dir) {
   return n;
 }
 
+static void remove_scratch(void) { pkg_rmtree(scratch, NULL); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!scratch[0]) {
     snprintf(scratch, sizeof scratch, "/tmp/fuzz-tar-XXXXXX");
     CHECK(mkdtemp(scratch));
+    atexit(remove_scratch);
   }
   if (size < 1) return 0;
   char dest[128];
