@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "hooks/audit.h"
@@ -247,7 +248,14 @@ static int do_remove(const plugin_args *a) {
   int rc = pkg_db_package_get(db, a->arg, &rec, &err);
   char *dir = rec ? strdup(json_string_value(json_object_get(rec, "dir"))) : NULL;
   if (!rc) rc = pkg_db_package_remove(db, a->arg, &err);
-  if (!rc && dir && ours(a->home, dir)) rc = pkg_rmtree(dir, &err);
+  if (!rc && dir && ours(a->home, dir)) {
+    rc = pkg_rmtree(dir, &err);
+    char *slash = a->arg[0] == '@' ? strrchr(dir, '/') : NULL;
+    if (!rc && slash) { /* the @scope directory goes when its last package does */
+      *slash = 0;
+      (void)rmdir(dir);
+    }
+  }
   pkg_db_close(db);
   json_decref(rec);
   free(dir);

@@ -86,6 +86,15 @@ expect 0 "no plugins installed" -- "$bin" plugin list
 packages_are ""
 expect 1 "no package 'hello' is installed" -- "$bin" plugin remove hello
 
+# a scoped id lives in an @scope directory, which goes with its last package
+mkdir -p "$tmp/scoped"
+printf '{"name": "@acme/tool", "version": "2.0.0-rc.1", "airlock": {"entry": "main.js"}}' >"$tmp/scoped/package.json"
+printf 'pi.on("SessionStart", () => {});\n' >"$tmp/scoped/main.js"
+expect 0 "^installed @acme/tool@2.0.0-rc.1 \(directory\) into $AIRLOCK_HOME/packages/@acme/tool" -- "$bin" plugin install "$tmp/scoped"
+expect 0 "^@acme/tool +2.0.0-rc.1 +enabled" -- "$bin" plugin list
+expect 0 "removed @acme/tool" -- "$bin" plugin remove @acme/tool
+packages_are ""
+
 # bad manifests name the field and the rule; nothing is installed
 mkdir -p "$tmp/badver"
 printf '{"id": "badver", "version": "1.2"}' >"$tmp/badver/airlock.json"
