@@ -1,13 +1,21 @@
 /*
- * cmd_check.c: `airlock check`: load a plugin and render every widget with its initial
- * state, reporting its metadata and every error found (not just the first).
+ * cmd_check.c: `airlock check`: preflight a plugin, load it and render every widget with
+ * its initial state, reporting its metadata and every error found (not just the first).
+ * Given a package directory, the manifest is validated strictly (unknown fields are
+ * errors here, warnings at load) and preflight runs with its capabilities and
+ * preflight.allow; a lenient parse then lets the remaining steps still run, so one check
+ * reports everything. A blocked preflight is an error and the code is not loaded.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
+#include "pkg/manifest.h"
+#include "pkg/preflight.h"
 #include "util.h"
 
 static void report(json_t *errors, bool as_json, const char *where, const al_error *e) {
@@ -22,6 +30,9 @@ static void report(json_t *errors, bool as_json, const char *where, const al_err
   }
 }
 
+static const char *tj_sev(const json_t *f) { return json_string_value(json_object_get(f, "severity")); }
+static const char *tj_rule(const json_t *f) { return json_string_value(json_object_get(f, "rule")); }
+
 int cmd_check(int argc, char **argv) {
   const char *file = NULL, *package = NULL;
   bool as_json = false;
@@ -33,7 +44,9 @@ int cmd_check(int argc, char **argv) {
       if (cli_isolation(argv[++i], &isolation)) return 2;
     }
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: airlock check <plugin.js> [--package ID] [--isolation MODE] [--json]\n");
+      printf("usage: airlock check <plugin.js | package-dir> [--package ID] [--isolation MODE] [--json]\n"
+             "  a package directory's manifest (airlock.json or package.json#airlock) is\n"
+             "  validated strictly and its capabilities and preflight.allow apply\n");
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", argv[i]);
@@ -48,26 +61,86 @@ int cmd_check(int argc, char **argv) {
     fprintf(stderr, "usage: airlock check <plugin.js> [--package ID] [--json]\n");
     return 2;
   }
+  json_t *errors = json_array(), *plugin = NULL, *widgets = json_object(), *preflight = NULL, *manifest = NULL;
+  pkg_manifest *m = NULL;
+  char *manifest_text = NULL, entry[PATH_MAX];
+  const char *source = file;
+  struct stat st;
+  al_error err;
+  if (!as_json) printf("%s\n", file);
+  if (!stat(file, &st) && S_ISDIR(st.st_mode)) {
+    json_t *warnings = NULL;
+    if (pkg_manifest_load_dir(file, true, &m, NULL, &err)) {
+      report(errors, as_json, "manifest", &err);
+      pkg_manifest_load_dir(file, false, &m, &warnings, NULL); /* go on with what loads */
+      json_decref(warnings);
+    }
+    if (!m) {
+      if (as_json) {
+        json_t *out = json_pack("{s:s,s:O,s:b}", "file", file, "errors", errors, "ok", 0);
+        char *t = json_dumps(out, JSON_INDENT(2));
+        puts(t ? t : "null");
+        free(t);
+        json_decref(out);
+      } else {
+        printf("%zu error%s\n", json_array_size(errors), json_array_size(errors) == 1 ? "" : "s");
+      }
+      json_decref(errors);
+      json_decref(widgets);
+      return 1;
+    }
+    snprintf(entry, sizeof entry, "%s/%s", file, m->entry);
+    source = entry;
+    manifest = json_incref(m->json);
+    manifest_text = json_text(m->json);
+    if (!as_json) printf("  manifest       %s@%s\n", m->id, m->version);
+  }
   size_t len;
-  char *code = cli_read_file(file, &len);
+  char *code = cli_read_file(source, &len);
   if (!code) {
-    fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", file, strerror(errno));
+    fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", source, strerror(errno));
+    json_decref(errors);
+    json_decref(widgets);
+    json_decref(manifest);
+    free(manifest_text);
+    pkg_manifest_free(m);
     return 1;
   }
-  char *pkg = package ? strdup(package) : cli_basename_noext(file);
+  bool blocked = false;
+  if (pkg_preflight(code, len, m, &preflight, &err)) {
+    report(errors, as_json, "preflight", &err);
+  } else {
+    size_t nf = json_array_size(json_object_get(preflight, "findings"));
+    if (!as_json) {
+      printf("  preflight      %zu finding%s\n", nf, nf == 1 ? "" : "s");
+      size_t i;
+      json_t *f;
+      json_array_foreach(json_object_get(preflight, "findings"), i, f) {
+        printf("    %lld:%lld  %-5s %s: %s\n", (long long)json_integer_value(json_object_get(f, "line")),
+               (long long)json_integer_value(json_object_get(f, "column")),
+               json_is_true(json_object_get(f, "allowed")) ? "allow" : tj_sev(f), tj_rule(f),
+               json_string_value(json_object_get(f, "message")));
+        printf("          fix: %s\n", json_string_value(json_object_get(f, "remediation")));
+      }
+    }
+    if (pkg_preflight_error(preflight, &err)) {
+      report(errors, as_json, "preflight", &err);
+      blocked = true;
+    }
+  }
+  char *pkg = package ? strdup(package) : m ? strdup(m->id) : cli_basename_noext(file);
   al_config cfg;
   al_config_init(&cfg);
   cfg.profile = AL_PROFILE_WORKBENCH;
   cfg.isolation = isolation;
   al_host *h = NULL;
-  al_error err;
-  json_t *errors = json_array(), *plugin = NULL, *widgets = json_object();
   char id[AL_INSTANCE_ID_MAX];
-  if (!as_json) printf("%s\n", file);
-  if (al_host_new(&cfg, &h, &err)) {
+  if (blocked) {
+    /* the code is not evaluated */
+  } else if (al_host_new(&cfg, &h, &err)) {
     report(errors, as_json, "host", &err);
   } else {
-    al_load_opts lo = {.source_name = file};
+    al_load_opts lo = {.source_name = source, .manifest_json = manifest_text};
     if (al_load(h, pkg, code, len, &lo, id, sizeof id, &err)) {
       report(errors, as_json, "load", &err);
     } else {
@@ -103,6 +176,8 @@ int cmd_check(int argc, char **argv) {
   if (as_json) {
     json_t *out = json_pack("{s:s,s:O,s:O,s:O,s:b}", "file", file, "plugin", plugin ? plugin : json_null(),
                             "widgets", widgets, "errors", errors, "ok", nerr == 0);
+    json_object_set(out, "preflight", preflight ? preflight : json_null());
+    if (manifest) json_object_set(out, "manifest", manifest);
     char *s = json_dumps(out, JSON_INDENT(2));
     puts(s ? s : "null");
     free(s);
@@ -113,6 +188,10 @@ int cmd_check(int argc, char **argv) {
   json_decref(errors);
   json_decref(plugin);
   json_decref(widgets);
+  json_decref(preflight);
+  json_decref(manifest);
+  free(manifest_text);
+  pkg_manifest_free(m);
   al_host_free(h);
   free(pkg);
   free(code);

@@ -6,5 +6,21 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_tool(int argc, char **argv);
+int cmd_plugin(int argc, char **argv);
+
+/* Shared by emit and tool (cmd_emit.c). */
+#include "airlock.h"
+/* $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock, into buf. */
+const char *cli_default_home(char *buf, size_t cap);
+/* A JSON argument read from a file, or stdin for "-"; NULL path: "{}". malloc()ed; NULL
+ * (after printing why) when it cannot be read. */
+char *cli_read_json_arg(const char *path);
+/* A host over `home` with every enabled installed package loaded, then the packages in
+ * `dirs` (failures are warnings on stderr). Returns 0 with *out set (al_host_free), or 1
+ * after printing the error. */
+int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
+                   const char *const *dirs, int ndirs, al_host **out);
 
 #endif

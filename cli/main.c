@@ -13,11 +13,18 @@ static void usage(FILE *out) {
           "  run <plugin.js> [--package ID] [--grant read:DOMAIN|write:DOMAIN]...\n"
           "      [--state JSON] [--event WIDGET:HANDLER[:ARGS_JSON]]... [--json] [--trace]\n"
           "                       load a plugin, apply events, render every widget\n"
-          "  check <plugin.js> [--package ID] [--isolation MODE] [--json]\n"
-          "                       load and render every widget; report every error\n"
+          "  check <plugin.js | package-dir> [--package ID] [--isolation MODE] [--json]\n"
+          "                       preflight, load and render every widget; report every error\n"
           "  conform [--isolation MODE] <cases.json>...\n"
           "                       run conformance cases; closes with 'N passed, N failed'\n"
           "                       (MODE: thread, inline or process; also for run)\n"
+          "  emit <event> [payload.json | -] [--home DIR] [--isolation MODE]\n"
+          "                       run the installed plugins' handlers for one event; print the\n"
+          "                       aggregate as JSON; exit 2 on block or deny\n"
+          "  tool <name> [args.json | -] | tool --list\n"
+          "                       call a tool a plugin registered, or list them\n"
+          "  plugin install|list|info|enable|disable|remove|config|audit|doctor [--home DIR]\n"
+          "                       manage installed plugin packages (airlock plugin --help)\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
           "  version              print the version\n"
           "\n"
@@ -34,6 +41,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "conform")) return cmd_conform(argc - 1, argv + 1);
   if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
+  if (!strcmp(cmd, "emit")) return cmd_emit(argc - 1, argv + 1);
+  if (!strcmp(cmd, "tool")) return cmd_tool(argc - 1, argv + 1);
+  if (!strcmp(cmd, "plugin")) return cmd_plugin(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("airlock %s\n", al_version());
     return 0;

@@ -134,6 +134,20 @@ typedef struct al_budgets {
  * Airlock on top of it. */
 typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
+/* Hooks: asked when the capability chain says a plugin's call needs the user's approval
+ * (policy default "ask", or mode "interactive"). Return AL_APPROVE_ALLOW or
+ * AL_APPROVE_DENY. Runs on a worker thread (or the host thread with inline isolation),
+ * never twice at once for one host, while the plugin's call waits; it must not call back
+ * into the host. NULL in al_config: every such call is denied (headless). */
+enum { AL_APPROVE_DENY = 0, AL_APPROVE_ALLOW = 1 };
+typedef int (*al_approve_fn)(void *user, const char *plugin_id, const char *action,
+                             const char *resource);
+/* Receives pi.logger output, tagged with the plugin id; level is "debug", "info", "warn"
+ * or "error". Same threads as al_approve_fn; may run concurrently from several workers.
+ * NULL in al_config: lines on stderr. */
+typedef void (*al_log_fn)(void *user, const char *plugin_id, const char *level,
+                          const char *message);
+
 /* Where plugin code runs. */
 typedef enum al_isolation {
   AL_ISOLATION_THREAD = 0, /* a pool of worker threads; each runtime owned by one thread */
@@ -161,6 +175,16 @@ typedef struct al_config {
   uint32_t watchdog_grace_ms;  /* hard deadline = call timeout + this; default 50 */
   const char *worker_path;     /* AL_ISOLATION_PROCESS: the airlock-worker executable;
                                   NULL: $AIRLOCK_WORKER, else beside this executable */
+  /* Hooks and capabilities (hooks-and-security.md); all optional. */
+  const char *home;            /* host database directory (pi.kv, installed packages);
+                                  NULL: none, pi.kv is denied */
+  const char *policy_json;     /* capability policy (sec. 4); NULL: mode all, default deny */
+  uint32_t audit_capacity;     /* newest audit records kept; default 1000 */
+  const char *audit_path;      /* also append JSON Lines here; NULL: memory only */
+  al_approve_fn approve;       /* NULL: calls needing approval are denied */
+  void *approve_user;
+  al_log_fn log;               /* NULL: stderr */
+  void *log_user;
 } al_config;
 
 /* Fills `cfg` with the defaults above. */
@@ -185,6 +209,11 @@ typedef struct al_load_opts {
   const char *grants_json;   /* {readShared:[], writeShared:[], systemCommands:[]}; NULL = none */
   const al_limits *limits;   /* NULL: host defaults; zero fields fall back too */
   const char *source_name;   /* file name used in engine messages; NULL = "<plugin>" */
+  const char *manifest_json; /* the package's manifest (airlock.json): its capabilities,
+                                shared grants (used when grants_json is NULL), limits and
+                                settings apply, and preflight runs on the code first (a
+                                blocking finding refuses the load: PREFLIGHT_BLOCKED).
+                                NULL: no capabilities beyond what the policy allows */
 } al_load_opts;
 
 /* Loads plugin `code` (`len` bytes, need not be NUL-terminated) as a new instance of
@@ -351,6 +380,79 @@ typedef struct al_domain_def {
 } al_domain_def;
 
 AL_API int al_register_domain(al_host *h, const al_domain_def *def, al_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Hooks: events plugins subscribe to with pi.on(), tools they register, packages
+ *
+ * A host declares events (the agent profile of hooks-and-security.md sec. 3 is built in)
+ * and emits them; every subscribed handler runs (concurrently across plugins, in
+ * registration order within one) and the results are aggregated. Plugins reach the host
+ * only through hostcalls (pi.kv, pi.http, pi.fs, ...), each decided by the capability
+ * chain and recorded in the audit trail. The kill switches AIRLOCK_DISABLE_PLUGINS,
+ * AIRLOCK_SKIP_PLUGINS, AIRLOCK_FORCE_DENY and AIRLOCK_PLUGIN_MODE are read once, by
+ * al_host_new().
+ * ------------------------------------------------------------------------------------- */
+
+enum {
+  AL_HOOK_MAY_BLOCK = 1,  /* a handler may block ({action:"block"} / {block}) */
+  AL_HOOK_MAY_MODIFY = 2, /* a handler may replace payload fields (see modifies_json) */
+  AL_HOOK_PERMISSION = 4  /* handlers decide: {decision: allow|deny|ask}; deny wins */
+};
+
+typedef struct al_hook_def {
+  const char *name;
+  uint32_t timeout_ms;       /* per handler; 0: 5000 (the "actionable" class) */
+  unsigned flags;            /* AL_HOOK_* */
+  const char *modifies_json; /* {"resultField": "payloadField"}: a handler returning
+                                resultField replaces payload[payloadField]; a payload field
+                                written "+name" instead appends the value to an array
+                                `name` in the aggregate. NULL: none */
+} al_hook_def;
+
+/* Declares an event (or replaces the declaration of one with the same name). Plugins
+ * loaded later see it in pi.on's list. */
+AL_API int al_hook_register(al_host *h, const al_hook_def *def, al_error *err);
+
+/* 1 when a loaded handler is subscribed to `event`, else 0. Reads the subscription
+ * snapshot only: costs a hash probe and a bit test. */
+AL_API int al_hook_subscribed(const al_host *h, const char *event);
+
+/* Emits `event` with `payload_json` (an object; NULL: {}). Runs every subscribed handler
+ * and aggregates: *result_json (may be NULL if not wanted) is
+ *   {event, action: continue|block|allow|deny|ask, reason?, payload (after modifications),
+ *    results: [{instanceId, pluginId, action, reason?, output?, elapsedUs}]}
+ * in registration order. A handler that throws, times out or crashes yields its own
+ * {action: "error"} result; the emit still succeeds. With no subscriber (or
+ * AIRLOCK_SKIP_PLUGINS) no worker is touched, and when result_json is NULL nothing is
+ * parsed or allocated either. Errors: INVALID_ARGUMENT (unknown event, bad payload),
+ * PLUGINS_DISABLED. */
+AL_API int al_emit(al_host *h, const char *event, const char *payload_json, char **result_json,
+                   al_error *err);
+
+/* The declared events [{name, timeoutMs, mayBlock, mayModify, permission}]. */
+AL_API int al_hooks(al_host *h, char **json_out, al_error *err);
+
+/* The registered tools [{name, pluginId, instanceId, description, parameters}]. */
+AL_API int al_tools(al_host *h, char **json_out, al_error *err);
+/* Calls a registered tool's handler with `args_json` (NULL: {}); *result_json is what it
+ * returned (null for undefined). Errors: INVALID_ARGUMENT (no such tool),
+ * PLUGINS_DISABLED, and the handler's own (PLUGIN_ERROR, VM_TIMEOUT...). */
+AL_API int al_tool_call(al_host *h, const char *name, const char *args_json, char **result_json,
+                        al_error *err);
+
+/* The newest `n` audit records (0: all kept), newest first: [{timestamp, plugin_id, action,
+ * resource, decision, reason}]. */
+AL_API int al_audit(al_host *h, size_t n, char **json_out, al_error *err);
+
+/* The kill switches in effect {disable, skip, forceDeny, mode}. */
+AL_API int al_switches(al_host *h, char **json_out, al_error *err);
+
+/* Loads an installed package: `id_or_dir` is a package id recorded in the host database
+ * (al_config.home) or a package directory (airlock.json or package.json#airlock). Reads
+ * the entry file and loads it with the manifest as al_load_opts.manifest_json (the other
+ * opts fields apply; opts may be NULL). A disabled package is refused (INVALID_ARGUMENT). */
+AL_API int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts,
+                           char *id_out, size_t id_cap, al_error *err);
 
 #ifdef __cplusplus
 }

@@ -7,18 +7,37 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks
 seeds=build-fuzz/seeds
-rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc"
+rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
+mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
 printf '[{"scope":"shared","domain":"d","actionType":"a","payload":1}]' >"$seeds/validate/intents.json"
 printf '{"title":"t","widgets":["a","b"]}' >"$seeds/validate/meta.json"
+# pkg: manifests, plugin sources for preflight, package tarballs (byte 0: strip count)
+printf '{"id":"@s/p","version":"1.2.3-rc.1+b","entry":"lib/i.js","engines":{"airlock":"^0.1.0 || >=1.0.0 <2"},"capabilities":{"events":["PreToolUse"],"network":["x.com:8443"],"fs_read":["$PLUGIN_DATA/**"],"kv":true},"shared":{"read":["d"]},"limits":{"memoryMiB":8},"settings":{"k":{"type":"enum","description":"d","values":["a","b"],"default":"a","env":"K"},"n":{"type":"number","description":"d","min":1,"max":9}},"preflight":{"allow":["rm -rf"]}}' >"$seeds/manifest/airlock.json"
+printf '{"name":"p","version":"1.0.0","main":"x.js","airlock":{"entry":"x.js","colour":1}}' >"$seeds/manifest/package.json"
+cp examples/plugins/*.js "$seeds/preflight/"
+printf 'exec(`rm -rf ${a + `/${b}`}`); x = a / b / eval(c); y = /[/]eval(/g; // sudo \n' >"$seeds/preflight/tricky.js"
+{ printf '\001'; tar -cz -C examples plugins; } >"$seeds/tar/npm-like.tgz"
+{ printf '\000'; tar -c -C examples/plugins .; } >"$seeds/tar/plain.tar"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 printf '\0\0\0\017{"op":"health"}\0\0\0\002{}' >"$seeds/ipc/two-frames"
-for t in validate plugin ipc; do
+# capability: byte 0 picks URL / host pattern / policy / audit lines (fuzz_capability.c)
+printf '\000https://user@Sub.Evil.COM.:8443/p?q#f' >"$seeds/capability/url"
+printf '\001*.evil.com:8080' >"$seeds/capability/pattern"
+printf '\002{"mode":"interactive","default":"ask","deny":{"network":["evil.com"],"fs_read":["/etc/**"]},"plugins":{"p":{"allow":{"kv":true}}},"caps":{"kv":true,"fs_read":["$PLUGIN_DATA/**"]}}' >"$seeds/capability/policy"
+printf '\007{"timestamp":"2026-01-01T00:00:00.000000Z","plugin_id":"p","action":"kv","resource":"k","decision":"allowed","reason":"Allowed by default"}\n{"torn' >"$seeds/capability/audit"
+# hooks: byte 0 bit 0 grants kv/register_tools/read_config; the rest is a hostcall frame
+# or a handler's return value (fuzz_hooks.c)
+printf '\001{"method":"config.get","args":{"key":"k"},"settings":{"k":1}}' >"$seeds/hooks/config"
+printf '\001{"method":"tools.register","args":{"name":"t","parameters":{"type":"object"}}}' >"$seeds/hooks/tool"
+printf '\000{"method":"http.request","args":{"method":"GET","url":"http://127.0.0.1:1/"}}' >"$seeds/hooks/http"
+printf '\000{"block":"no","decision":"deny","modified_input":{"a":1},"additional_system_prompt":["x"]}' >"$seeds/hooks/result"
+for t in validate plugin ipc capability manifest preflight tar hooks; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(build-essential patch cmake ninja-build pkg-config git ca-certificates
-      libjansson-dev libcmocka-dev libseccomp-dev)
+      libjansson-dev libcmocka-dev libseccomp-dev libsqlite3-dev zlib1g-dev
+      libcurl4-openssl-dev)
 # npm fetches QuickJS at configure time (qjsc@0.3.0); Debian's nodejs/npm suffice.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${AIRLOCK_FUZZ:-0}" = 1 ]; then pkgs+=(clang-14 libclang-rt-14-dev); fi

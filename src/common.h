@@ -31,6 +31,14 @@ void err_copy(al_error *dst, const al_error *src);
 uint64_t clock_mono_ns(void);
 uint64_t clock_wall_ms(void);
 
+/* A plugin's call outside its VM (the `pi` API), answered by the host (hooks/hostcall.h).
+ * Called on the thread running the VM; `timeout_ms` is what remains of the call's
+ * deadline. Returns 0 with *result a new reference, or a negative AL_E* code with err
+ * filled. Implementations must be thread-safe: several workers call at once. */
+typedef int (*hostcall_fn)(void *user, const char *instance_id, const char *method,
+                           const json_t *args, uint32_t timeout_ms, json_t **result,
+                           al_error *err);
+
 /* JSON text of `v`, compact, key order kept; malloc()ed (free with free()/al_free()), or
  * NULL when out of memory. */
 char *json_text(const json_t *v);

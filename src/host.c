@@ -10,11 +10,18 @@
  * Synchronous calls submit and wait; asynchronous ones keep a pending record keyed by the
  * pool's ticket and finish in al_host_dispatch() through the same *_finish functions.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contract/validate.h"
+#include "hooks/emit.h"
+#include "hooks/events.h"
+#include "hooks/hostcall.h"
+#include "pkg/db.h"
+#include "pkg/manifest.h"
+#include "pkg/preflight.h"
 #include "store/ids.h"
 #include "store/profile.h"
 #include "store/store.h"
@@ -54,6 +61,12 @@ struct al_host {
   int next_sub;
   json_t **telemetry; /* ring */
   uint32_t tm_head, tm_len;
+  /* hooks (see the "hooks" section at the end of this file) */
+  hc_services *hc;
+  ev_registry *events;
+  _Atomic(ev_snapshot *) snap;
+  json_t *hooked; /* [{instanceId, pluginId, worker, hooks}] in load order */
+  unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
 };
 
 void al_config_init(al_config *cfg) {
@@ -101,6 +114,16 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
            h->cfg.isolation != AL_ISOLATION_PROCESS)
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown isolation %d", (int)h->cfg.isolation);
   if (!rc) {
+    hc_config hcc = {.home = h->cfg.home, .policy_json = h->cfg.policy_json,
+                     .audit_capacity = h->cfg.audit_capacity, .audit_path = h->cfg.audit_path,
+                     .approve = h->cfg.approve, .approve_user = h->cfg.approve_user,
+                     .log = h->cfg.log, .log_user = h->cfg.log_user};
+    rc = hc_new(&hcc, &h->hc, err);
+  }
+  if (!rc && (!(h->events = ev_registry_new()) || !(h->hooked = json_array())))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
+  if (!rc) rc = ev_agent_profile(h->events, err);
+  if (!rc) {
     static const pool_kind kinds[] = {[AL_ISOLATION_THREAD] = POOL_THREAD,
                                       [AL_ISOLATION_INLINE] = POOL_INLINE,
                                       [AL_ISOLATION_PROCESS] = POOL_PROCESS};
@@ -110,7 +133,8 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
                       .alloc_ud = h->cfg.alloc_ud, .worker_path = h->cfg.worker_path,
                       /* A backstop under the per-instance heap limits, which QuickJS
                        * enforces: room for many instances, not for runaway native code. */
-                      .address_space_bytes = (size_t)4 << 30};
+                      .address_space_bytes = (size_t)4 << 30,
+                      .hostcall = hc_call, .hostcall_user = h->hc};
     rc = pool_new(&pc, &h->pool, err);
   }
   if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
@@ -124,8 +148,13 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
 
 void al_host_free(al_host *h) {
   if (!h) return;
-  /* The pool owns every VM: stopping it disposes them all, whatever is pending. */
+  /* The pool owns every VM: stopping it disposes them all, whatever is pending. It goes
+   * first, so no hostcall can reach the services below once they are freed. */
   pool_free(h->pool);
+  hc_free(h->hc);
+  ev_registry_free(h->events);
+  ev_snapshot_free(atomic_load(&h->snap));
+  json_decref(h->hooked);
   for (host_pending *pd = h->pending; pd;) {
     host_pending *nx = pd->next;
     free(pd);
@@ -229,10 +258,21 @@ static uint32_t inst_timeout(const store_instance *inst, const char *key) {
   return (uint32_t)json_integer_value(json_object_get(l, key));
 }
 
+/* Hooks side of a load and unload (defined in the hooks section at the end). */
+static int hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
+                         size_t len, const al_load_opts *o, json_t **grants, al_limits *lim,
+                         json_t **pi, al_error *err);
+static void hooks_loaded(al_host *h, const char *id, const char *plugin_id, int worker,
+                         const json_t *resp);
+static void hooks_unloaded(al_host *h, const char *id);
+static void hooks_note_workers(al_host *h);
+
 int al_load(al_host *h, const char *package_id, const char *code, size_t len,
             const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
   if (!h || !package_id || !*package_id || (!code && len))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load needs a host, a package id and code");
+  if (hc_disabled(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
   if (strchr(package_id, '@') || strlen(package_id) > AL_INSTANCE_ID_MAX - 10)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                    "package id '%.80s' must be at most %d characters without '@'", package_id,
@@ -259,10 +299,15 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
   if (id_out && id_cap < strlen(id) + 1)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "id_out is too small for '%s'", id);
 
-  json_t *grants = NULL, *resp = NULL, *src = NULL, *meta = NULL;
+  json_t *grants = NULL, *resp = NULL, *src = NULL, *meta = NULL, *pi = NULL;
   int rc = 0;
-  if (o.grants_json) {
-    if ((rc = parse_arg(o.grants_json, "grants", &grants, err))) return rc;
+  al_limits lim = {0};
+  if (o.limits) lim = *o.limits;
+  if ((rc = hooks_prepare(h, id, package_id, code, len, &o, &grants, &lim, &pi, err))) goto done;
+  if (grants) {
+    /* the manifest's shared grants */
+  } else if (o.grants_json) {
+    if ((rc = parse_arg(o.grants_json, "grants", &grants, err))) goto done;
     if ((rc = ui_validate_grants(grants, err))) goto done;
   } else {
     grants = store_default_grants(h->store, package_id);
@@ -272,14 +317,12 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
     rc = err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
     goto done;
   }
-  al_limits lim = {0};
-  if (o.limits) lim = *o.limits;
   limits_fill(&lim, &h->cfg.limits);
-  json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", id, "code",
+  json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I,s:O}", "op", "load", "instanceId", id, "code",
                           src, "sourceName", o.source_name ? o.source_name : "<plugin>",
                           "limits", limits_json(&lim), "maxValueBytes",
                           (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
-                          (json_int_t)(h->cfg.budgets.max_bytes + 1024));
+                          (json_int_t)(h->cfg.budgets.max_bytes + 1024), "pi", pi);
   src = NULL;
   if (!req) {
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
@@ -302,6 +345,7 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
     inst->memory_bytes = (size_t)json_integer_value(
         json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
     if (id_out) memcpy(id_out, id, strlen(id) + 1);
+    hooks_loaded(h, id, json_string_value(json_object_get(pi, "id")), worker, resp);
     notify(h, "load", id, &ch);
   } else {
     /* The worker may hold a VM for a load the host refused (bad metadata): drop it. */
@@ -314,7 +358,11 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
   }
   store_changes_clear(&ch);
 done:
-  if (rc) err_instance(err, id);
+  if (rc) {
+    err_instance(err, id);
+    hc_plugin_remove(h->hc, id);
+  }
+  json_decref(pi);
   json_decref(src);
   json_decref(grants);
   json_decref(resp);
@@ -336,6 +384,7 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
   int worker = -1;
   int rc = store_remove(h->store, instance_id, &worker, &ch, err);
   if (!rc) {
+    hooks_unloaded(h, instance_id);
     json_t *resp = NULL;
     if (!pool_call(h->pool, worker, req, 1000, &resp, NULL)) json_decref(resp);
     req = NULL;
@@ -596,6 +645,7 @@ int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg
   int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
   if (!rc) rc = call_result(h, inst, inst->id, what, start, resp, NULL, err);
   json_decref(resp);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) hooks_note_workers(h);
   if (rc) err_instance(err, inst->id);
   return rc;
 }
@@ -690,7 +740,10 @@ int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
   if (!rc && (rc = store_changes_init(&ch))) err_set(err, rc, NULL, "out of memory");
   if (!rc) {
     rc = store_set_grants(h->store, inst, g, source ? source : "host", &ch, err);
-    if (!rc) notify(h, "grants", inst->id, &ch);
+    if (!rc) {
+      hc_audit(h->hc, inst->package_id, "grants", inst->id, "changed", grants_json);
+      notify(h, "grants", inst->id, &ch);
+    }
     store_changes_clear(&ch);
   }
   json_decref(g);
@@ -835,5 +888,402 @@ int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
   /* The name is copied by the store; the rest of def is the caller's to keep alive. */
   int rc = store_register_domain(h->store, def->name, init, &ops, d, err);
   if (rc) free(d);
+  return rc;
+}
+
+/* ---- hooks -------------------------------------------------------------------------------
+ * Subscriptions: h->hooked lists every loaded instance with the events its VM reported
+ * subscribing to (after its load, and after each hook or tool call, since `once` and
+ * pi.off change them). From it an immutable ev_snapshot is built and published through
+ * an atomic pointer. The host API is single-threaded and worker threads never read the
+ * snapshot, so the only reader is the host thread itself: when it swaps a snapshot no
+ * emit is in flight, and the old one is freed at once. An emit that changes
+ * subscriptions (a `once` handler ran) publishes the new snapshot only after it has
+ * finished with the one it started with. */
+
+static void hooks_publish(al_host *h) {
+  ev_snapshot *ns = ev_snapshot_build(h->events, h->hooked);
+  if (!ns) return; /* out of memory: keep serving the previous subscriptions */
+  ev_snapshot *old = atomic_exchange_explicit(&h->snap, ns, memory_order_acq_rel);
+  ev_snapshot_free(old);
+}
+
+/* Replaces an instance's reported subscriptions; true when they changed. */
+static bool hooks_set(al_host *h, const char *id, const json_t *hooks) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(h->hooked, i, e) {
+    if (strcmp(json_string_value(json_object_get(e, "instanceId")), id)) continue;
+    if (!json_is_object(hooks) || json_equal(json_object_get(e, "hooks"), (json_t *)hooks)) return false;
+    json_object_set(e, "hooks", (json_t *)hooks);
+    return true;
+  }
+  return false;
+}
+
+static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
+  return json_pack("{s:s,s:s,s:o}", "id", plugin_id, "version", version ? version : "0.0.0",
+                   "events", ev_names(h->events));
+}
+
+/* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
+static int hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
+                         size_t len, const al_load_opts *o, json_t **grants, al_limits *lim,
+                         json_t **pi, al_error *err) {
+  *grants = NULL;
+  *pi = NULL;
+  if (!o->manifest_json) {
+    *pi = pi_info(h, package_id, NULL);
+    int rc = *pi ? hc_plugin_add(h->hc, id, package_id, NULL, NULL, err)
+                 : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    return rc;
+  }
+  pkg_manifest *m = NULL;
+  json_t *report = NULL, *stored = NULL, *settings = NULL, *warnings = NULL;
+  int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, &warnings, err);
+  /* Unknown manifest fields load (a manifest for a newer Airlock) but are said out loud. */
+  size_t wi;
+  json_t *w;
+  json_array_foreach(warnings, wi, w) hc_log(h->hc, m ? m->id : package_id, "warn", json_string_value(w));
+  json_decref(warnings);
+  if (!rc) rc = pkg_manifest_check_engine(m, AL_VERSION, err);
+  if (!rc) rc = pkg_preflight(code ? code : "", len, m, &report, err);
+  if (!rc) {
+    size_t nf = json_array_size(json_object_get(report, "findings"));
+    char why[sizeof err->message];
+    rc = pkg_preflight_error(report, err);
+    snprintf(why, sizeof why, "%s", rc && err ? err->message : "");
+    if (!rc) snprintf(why, sizeof why, "%zu finding(s), none blocking", nf);
+    hc_audit(h->hc, m->id, "preflight", id, rc ? "denied" : "allowed", why);
+  }
+  if (!rc) {
+    /* Per-plugin limits may only tighten the host's. */
+    const al_limits *ml = &m->limits, *hl = &h->cfg.limits;
+    if (!lim->memory_bytes && ml->memory_bytes) lim->memory_bytes = ml->memory_bytes < hl->memory_bytes ? ml->memory_bytes : hl->memory_bytes;
+    if (!lim->stack_bytes && ml->stack_bytes) lim->stack_bytes = ml->stack_bytes < hl->stack_bytes ? ml->stack_bytes : hl->stack_bytes;
+    if (!lim->load_ms && ml->load_ms) lim->load_ms = ml->load_ms < hl->load_ms ? ml->load_ms : hl->load_ms;
+    if (!lim->render_ms && ml->render_ms) lim->render_ms = ml->render_ms < hl->render_ms ? ml->render_ms : hl->render_ms;
+    if (!lim->event_ms && ml->event_ms) lim->event_ms = ml->event_ms < hl->event_ms ? ml->event_ms : hl->event_ms;
+    if (!o->grants_json &&
+        !(*grants = json_pack("{s:O,s:O,s:[]}", "readShared", json_object_get(m->shared, "read"),
+                              "writeShared", json_object_get(m->shared, "write"), "systemCommands")))
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  if (!rc && hc_db(h->hc)) rc = pkg_db_setting_get(hc_db(h->hc), m->id, &stored, err);
+  if (!rc && !(settings = pkg_settings_resolve(m, stored))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && !(*pi = pi_info(h, m->id, m->version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, err);
+  if (rc) {
+    json_decref(*grants);
+    *grants = NULL;
+  }
+  json_decref(report);
+  json_decref(stored);
+  json_decref(settings);
+  pkg_manifest_free(m);
+  return rc;
+}
+
+static void hooks_loaded(al_host *h, const char *id, const char *plugin_id, int worker,
+                         const json_t *resp) {
+  json_t *hooks = json_object_get(resp, "hooks");
+  json_t *e = json_pack("{s:s,s:s,s:i,s:o}", "instanceId", id, "pluginId", plugin_id ? plugin_id : id,
+                        "worker", worker, "hooks", json_is_object(hooks) ? json_incref(hooks) : json_object());
+  if (!e) return;
+  json_array_append_new(h->hooked, e);
+  if (json_object_size(hooks)) hooks_publish(h);
+}
+
+static void hooks_unloaded(al_host *h, const char *id) {
+  hc_plugin_remove(h->hc, id);
+  size_t i;
+  json_t *e;
+  json_array_foreach(h->hooked, i, e) {
+    if (strcmp(json_string_value(json_object_get(e, "instanceId")), id)) continue;
+    bool had = json_object_size(json_object_get(e, "hooks")) > 0;
+    json_array_remove(h->hooked, i);
+    if (had) hooks_publish(h);
+    return;
+  }
+}
+
+/* Worker crashes and watchdog kills (process isolation) since the last look go to the
+ * audit trail; the worker restarts with its instances on its next call. Called after
+ * calls that came back failed, so the common path never takes the pool lock for it. */
+static void hooks_note_workers(al_host *h) {
+  pool_stats ps;
+  pool_get_stats(h->pool, &ps);
+  char why[128];
+  if (ps.crashes > h->seen_crashes) {
+    snprintf(why, sizeof why, "%u worker crash(es); the worker restarts and reloads its instances",
+             ps.crashes - h->seen_crashes);
+    hc_audit(h->hc, "host", "worker_restart", "crash", "error", why);
+  }
+  if (ps.watchdog_kills > h->seen_kills) {
+    snprintf(why, sizeof why, "%u worker(s) killed by the watchdog; the worker restarts and reloads its instances",
+             ps.watchdog_kills - h->seen_kills);
+    hc_audit(h->hc, "host", "worker_restart", "watchdog", "error", why);
+  }
+  h->seen_crashes = ps.crashes;
+  h->seen_kills = ps.watchdog_kills;
+}
+
+int al_hook_register(al_host *h, const al_hook_def *def, al_error *err) {
+  if (!h || !def) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_hook_register needs a host and a definition");
+  json_t *mod = NULL;
+  int rc = def->modifies_json ? parse_arg(def->modifies_json, "modifies_json", &mod, err) : 0;
+  if (!rc) rc = ev_register(h->events, def->name, def->timeout_ms ? def->timeout_ms : EV_ACTIONABLE_MS,
+                            def->flags, mod, err);
+  json_decref(mod);
+  if (!rc) hooks_publish(h); /* the snapshot is sized by the registry */
+  return rc;
+}
+
+int al_hook_subscribed(const al_host *h, const char *event) {
+  if (!h) return 0;
+  ev_snapshot *s = atomic_load_explicit(&((al_host *)h)->snap, memory_order_acquire);
+  return ev_subscribed(s, ev_lookup(h->events, event));
+}
+
+int al_hooks(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  json_t *a = json_array();
+  for (size_t i = 0; i < ev_count(h->events); i++) {
+    const ev_def *d = ev_at(h->events, (int)i);
+    json_array_append_new(a, json_pack("{s:s,s:I,s:b,s:b,s:b,s:O}", "name", d->name, "timeoutMs",
+                                       (json_int_t)d->timeout_ms, "mayBlock", (d->flags & AL_HOOK_MAY_BLOCK) != 0,
+                                       "mayModify", (d->flags & AL_HOOK_MAY_MODIFY) != 0, "permission",
+                                       (d->flags & AL_HOOK_PERMISSION) != 0, "modifies", d->modifies));
+  }
+  return out_json(a, json_out, err);
+}
+
+/* Turns one instance's hook response into normalized results appended to `out`. */
+static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int submit_rc,
+                         const al_error *submit_err, json_t *resp, json_t *out, bool *changed) {
+  al_error e = {0};
+  const json_t *ok = NULL;
+  int rc = submit_rc ? submit_rc : wk_response_result(resp, &ok, &e);
+  if (submit_rc) err_copy(&e, submit_err);
+  const json_t *list = json_object_get(ok, "results");
+  if (!rc && hooks_set(h, sub->instance_id, json_object_get(ok, "hooks"))) *changed = true;
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) {
+    hc_audit(h->hc, sub->plugin_id, rc == AL_ECRASHED ? "crash" : "timeout", sub->instance_id, "error", e.message);
+    hooks_note_workers(h);
+  }
+  size_t n = rc ? sub->handlers : json_array_size(list);
+  for (size_t i = 0; i < n; i++) {
+    const json_t *item = rc ? NULL : json_array_get(list, i);
+    json_t *r;
+    char why[sizeof e.message + 32];
+    if (rc || json_object_get(item, "error")) {
+      al_error he = {0};
+      int hrc = rc ? rc : wk_response_result(item, NULL, &he);
+      snprintf(why, sizeof why, "%s: %s", al_err_name(hrc), rc ? e.message : he.message);
+      r = em_error(why);
+    } else {
+      r = em_normalize(ev, json_object_get(item, "ok"));
+    }
+    if (!r) continue;
+    json_t *tagged = json_pack("{s:s,s:s}", "instanceId", sub->instance_id, "pluginId", sub->plugin_id);
+    if (tagged) {
+      json_object_update(tagged, r);
+      json_object_set_new(tagged, "elapsedUs", json_integer(json_integer_value(json_object_get(item, "elapsedUs"))));
+      json_array_append_new(out, tagged);
+    }
+    json_decref(r);
+  }
+}
+
+int al_emit(al_host *h, const char *event, const char *payload_json, char **result_json,
+            al_error *err) {
+  if (result_json) *result_json = NULL;
+  if (!h || !event) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_emit needs a host and an event");
+  int e = ev_lookup(h->events, event);
+  if (e < 0) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown event '%.80s'", event);
+  if (hc_disabled(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
+  ev_snapshot *snap = atomic_load_explicit(&h->snap, memory_order_acquire);
+  const ev_def *ev = ev_at(h->events, e);
+  bool force_deny = hc_force_deny(h->hc) && (ev->flags & AL_HOOK_PERMISSION);
+  bool run = ev_subscribed(snap, e) && !hc_skip(h->hc) && !force_deny;
+  if (!run && !result_json && !force_deny) return 0; /* the nanosecond path */
+
+  json_t *payload = NULL, *results = json_array(), *agg = NULL;
+  int rc = payload_json ? parse_arg(payload_json, "payload", &payload, err) : 0;
+  if (!rc && !payload && !(payload = json_object())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && !json_is_object(payload)) rc = err_set(err, AL_EINVALID_ARGUMENT, "payload", "the payload must be a JSON object");
+  if (!rc && !results) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc) goto done;
+  if (run) {
+    /* Submit to every subscriber's worker first, then collect in registration order:
+     * plugins on different workers run at once. */
+    size_t n = snap->nsubs[e];
+    json_t *hp = json_deep_copy(payload);
+    uint64_t *tickets = calloc(n ? n : 1, sizeof *tickets);
+    int *src = calloc(n ? n : 1, sizeof *src);
+    al_error *serr = calloc(n ? n : 1, sizeof *serr);
+    if (!hp || !tickets || !src || !serr) {
+      json_decref(hp);
+      free(tickets);
+      free(src);
+      free(serr);
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+      goto done;
+    }
+    json_object_set_new(hp, "event", json_string(ev->name));
+    /* Every request shares this one payload: workers only read it (jansson 2.14 reads
+     * without writing and counts references atomically), and nobody writes it again. */
+    for (size_t i = 0; i < n; i++) {
+      const ev_sub *sb = &snap->subs[e][i];
+      json_t *req = json_pack("{s:s,s:s,s:s,s:O,s:I}", "op", "hook", "instanceId", sb->instance_id,
+                              "event", ev->name, "payload", hp, "timeoutMs", (json_int_t)ev->timeout_ms);
+      uint64_t budget = (uint64_t)ev->timeout_ms * (sb->handlers ? sb->handlers : 1);
+      src[i] = req ? pool_submit(h->pool, sb->worker, req, (uint32_t)(budget > UINT32_MAX ? UINT32_MAX : budget),
+                                 false, &tickets[i], &serr[i])
+                   : err_set(&serr[i], AL_ENO_MEMORY, NULL, "out of memory");
+    }
+    json_decref(hp);
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+      json_t *resp = src[i] ? NULL : pool_wait(h->pool, tickets[i]);
+      emit_collect(h, ev, &snap->subs[e][i], src[i], &serr[i], resp, results, &changed);
+      json_decref(resp);
+    }
+    free(tickets);
+    free(src);
+    free(serr);
+    if (changed) hooks_publish(h); /* `snap` is not used past this point */
+  }
+  if (!result_json) goto done;
+  agg = em_aggregate(ev, payload, results);
+  if (agg && force_deny) {
+    json_object_set_new(agg, "action", json_string("deny"));
+    json_object_set_new(agg, "reason", json_string("Denied by AIRLOCK_FORCE_DENY"));
+  }
+  if (agg && hc_skip(h->hc)) json_object_set_new(agg, "skipped", json_string("AIRLOCK_SKIP_PLUGINS is set"));
+  rc = agg ? out_json(agg, result_json, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  agg = NULL;
+done:
+  json_decref(agg);
+  json_decref(payload);
+  json_decref(results);
+  return rc;
+}
+
+int al_tools(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  return out_json(hc_tools(h->hc), json_out, err);
+}
+
+int al_tool_call(al_host *h, const char *name, const char *args_json, char **result_json,
+                 al_error *err) {
+  if (result_json) *result_json = NULL;
+  if (!h || !name) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_tool_call needs a host and a tool name");
+  if (hc_disabled(h->hc) || hc_skip(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (%s)",
+                   hc_disabled(h->hc) ? "AIRLOCK_DISABLE_PLUGINS" : "AIRLOCK_SKIP_PLUGINS");
+  char id[AL_INSTANCE_ID_MAX];
+  int rc = hc_tool_owner(h->hc, name, id, sizeof id, err);
+  if (rc) return rc;
+  store_instance *inst = find(h, id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *args = NULL, *resp = NULL;
+  if (args_json && (rc = parse_arg(args_json, "args", &args, err))) return rc;
+  json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:I}", "op", "tool", "instanceId", id, "name", name,
+                          "args", args ? args : json_object(), "timeoutMs", (json_int_t)EV_ACTIONABLE_MS);
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  uint64_t start = clock_wall_ms();
+  rc = pool_call(h->pool, inst->worker, req, EV_ACTIONABLE_MS, &resp, err);
+  const json_t *v = NULL;
+  if (!rc) rc = call_result(h, inst, id, "tool", start, resp, &v, err);
+  if (!rc) rc = out_json(json_incref((json_t *)v), result_json, err);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) hooks_note_workers(h);
+  if (rc) err_instance(err, id);
+  json_decref(resp);
+  return rc;
+}
+
+int al_audit(al_host *h, size_t n, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  return out_json(hc_audit_recent(h->hc, n), json_out, err);
+}
+
+int al_switches(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  return out_json(hc_switches(h->hc), json_out, err);
+}
+
+/* Reads a whole small file; *out malloc()ed and NUL-terminated. */
+static int read_file(const char *path, char **out, size_t *len, al_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return err_set(err, AL_EIO, NULL, "cannot open %s", path);
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (n + 1 == cap) {
+      char *nb = cap < AL_MAX_VALUE_BYTES ? realloc(buf, cap * 2) : NULL;
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (!buf) return err_set(err, AL_EIO, NULL, "%s is too large or memory ran out", path);
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts, char *id_out,
+                    size_t id_cap, al_error *err) {
+  if (!h || !id_or_dir) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_package needs a host and a package");
+  if (hc_disabled(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
+  char *dir = NULL;
+  json_t *rec = NULL;
+  pkg_manifest *m = NULL;
+  char *code = NULL, *mtext = NULL, *path = NULL;
+  size_t len = 0;
+  int rc = 0;
+  if (strchr(id_or_dir, '/') && id_or_dir[0] != '@') {
+    dir = strdup(id_or_dir);
+  } else if (!hc_db(h->hc)) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no host database (al_config.home) to find package '%.80s' in", id_or_dir);
+  } else if (!(rc = pkg_db_package_get(hc_db(h->hc), id_or_dir, &rec, err))) {
+    if (!json_is_true(json_object_get(rec, "enabled")))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "package '%.80s' is disabled", id_or_dir);
+    else dir = strdup(json_string_value(json_object_get(rec, "dir")) ? json_string_value(json_object_get(rec, "dir")) : "");
+  }
+  if (!rc && !dir) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc) rc = pkg_manifest_load_dir(dir, false, &m, NULL, err);
+  if (!rc) {
+    size_t pn = strlen(dir) + strlen(m->entry) + 2;
+    if ((path = malloc(pn))) snprintf(path, pn, "%s/%s", dir, m->entry);
+    if (!path || !(mtext = json_text(m->json))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  if (!rc) rc = read_file(path, &code, &len, err);
+  if (!rc) {
+    al_load_opts o = {0};
+    if (opts) o = *opts;
+    o.manifest_json = mtext;
+    if (!o.source_name) o.source_name = m->entry;
+    /* Instance ids are "<package>@<suffix>": a scoped id loses its leading '@'. */
+    const char *pkg = m->id[0] == '@' ? m->id + 1 : m->id;
+    rc = al_load(h, pkg, code, len, &o, id_out, id_cap, err);
+  }
+  free(dir);
+  free(code);
+  free(mtext);
+  free(path);
+  json_decref(rec);
+  pkg_manifest_free(m);
   return rc;
 }

@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <sys/random.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ struct vm_instance {
   JSContext *ctx;
   JSValue entry; /* the bootstrap's private object */
   JSValue fn_take, fn_render, fn_event, fn_reduce, fn_load_error;
+  JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers;
+  char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
   uint64_t deadline_ns;
   uint64_t event_deadline_ns;
@@ -233,6 +237,26 @@ static int rec_state(vm_instance *vm, JSValueConst rec) {
   return st;
 }
 
+/* Fires due pi.sleep timers; returns ms until the next one, or -1 when none is pending. */
+static int64_t vm_timers(vm_instance *vm) {
+  if (JS_IsUndefined(vm->fn_timers)) return -1;
+  JSValue r = JS_Call(vm->ctx, vm->fn_timers, vm->entry, 0, NULL);
+  double ms = -1;
+  if (JS_IsException(r)) JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  else if (JS_ToFloat64(vm->ctx, &ms, r) < 0) ms = -1;
+  JS_FreeValue(vm->ctx, r);
+  return ms < 0 ? -1 : (int64_t)ms;
+}
+
+static void vm_sleep_until(vm_instance *vm, int64_t ms) {
+  uint64_t until = clock_mono_ns() + (uint64_t)ms * 1000000u;
+  if (until > vm->deadline_ns) until = vm->deadline_ns;
+  uint64_t now = clock_mono_ns();
+  if (until <= now) return;
+  struct timespec ts = {(time_t)((until - now) / 1000000000u), (long)((until - now) % 1000000000u)};
+  while (nanosleep(&ts, &ts) != 0) {}
+}
+
 /* Runs promise jobs until the call record settles or the deadline passes. Returns the
  * record's state (1 fulfilled, 2 rejected, 3.. lookup failures) or a negative error. */
 static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_error *err) {
@@ -251,9 +275,15 @@ static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_erro
     JSContext *jctx;
     int r = JS_ExecutePendingJob(vm->rt, &jctx);
     if (r < 0) return vm_fail_pending(vm, plugin_code, err);
-    if (r == 0 && rec_state(vm, rec) == 0)
-      return err_set(err, plugin_code, NULL,
-                     "the returned promise can never settle: no pending work is left");
+    if (r == 0 && rec_state(vm, rec) == 0) {
+      /* No job is runnable: a pi.sleep timer may still be pending. Wait for it, never
+       * past the deadline (the next turn of the loop reports that). */
+      int64_t wait_ms = vm_timers(vm);
+      if (wait_ms < 0)
+        return err_set(err, plugin_code, NULL,
+                       "the returned promise can never settle: no pending work is left");
+      vm_sleep_until(vm, wait_ms);
+    }
   }
 }
 
@@ -312,6 +342,9 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->cfg = *cfg;
   vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_load_error =
       JS_UNDEFINED;
+  vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
+      vm->fn_timers = JS_UNDEFINED;
+  snprintf(vm->instance_id, sizeof vm->instance_id, "%s", cfg->instance_id ? cfg->instance_id : "");
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
   if (!vm->rt) goto nomem;
   JS_SetMemoryLimit(vm->rt, cfg->limits.memory_bytes);
@@ -320,6 +353,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   JS_SetGCThreshold(vm->rt, 256 * 1024);
   vm->ctx = JS_NewContext(vm->rt);
   if (!vm->ctx) goto nomem;
+  JS_SetContextOpaque(vm->ctx, vm); /* the pi natives find their instance through it */
 
   call_begin(vm, deadline_in(cfg->limits.load_ms));
   vm->entry = JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
@@ -335,6 +369,12 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_event = JS_GetPropertyStr(vm->ctx, vm->entry, "event");
   vm->fn_reduce = JS_GetPropertyStr(vm->ctx, vm->entry, "reduce");
   vm->fn_load_error = JS_GetPropertyStr(vm->ctx, vm->entry, "loadError");
+  vm->fn_install_pi = JS_GetPropertyStr(vm->ctx, vm->entry, "installPi");
+  vm->fn_hook_begin = JS_GetPropertyStr(vm->ctx, vm->entry, "hookBegin");
+  vm->fn_hook = JS_GetPropertyStr(vm->ctx, vm->entry, "hook");
+  vm->fn_hooks = JS_GetPropertyStr(vm->ctx, vm->entry, "hooks");
+  vm->fn_tool = JS_GetPropertyStr(vm->ctx, vm->entry, "tool");
+  vm->fn_timers = JS_GetPropertyStr(vm->ctx, vm->entry, "timers");
   call_end(vm);
   *out = vm;
   return 0;
@@ -347,7 +387,8 @@ void vm_free(vm_instance *vm) {
   if (!vm) return;
   if (vm->ctx) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce,
-                       &vm->fn_load_error};
+                       &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
+                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);
   }
@@ -493,4 +534,184 @@ int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const js
 done:
   call_end(vm);
   return rc;
+}
+
+/* ---- hooks: the `pi` API's natives and calls ------------------------------------------
+ * The natives are handed to the bootstrap's installPi and never become globals. A hostcall
+ * is synchronous from the VM's view: the worker's thread blocks while the host decides and
+ * performs it, bounded by what is left of the call's deadline, so hostcall time counts
+ * against the event like any other work; the bootstrap wraps the answer in a promise. */
+
+static JSValue vm_throw_code(JSContext *ctx, int code, const char *msg) {
+  JSValue e = JS_NewError(ctx);
+  if (JS_IsException(e)) return e;
+  char buf[sizeof ((al_error *)0)->message + 40];
+  snprintf(buf, sizeof buf, "%s: %s", al_err_name(code), msg);
+  JS_DefinePropertyValueStr(ctx, e, "message", JS_NewString(ctx, buf),
+                            JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+  JS_DefinePropertyValueStr(ctx, e, "code", JS_NewString(ctx, al_err_name(code)),
+                            JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+  return JS_Throw(ctx, e);
+}
+
+static JSValue vm_js_hostcall(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  vm_instance *vm = JS_GetContextOpaque(ctx);
+  if (argc < 1 || !JS_IsString(argv[0])) return JS_ThrowTypeError(ctx, "hostcall: bad method");
+  if (!vm->cfg.hostcall) return vm_throw_code(ctx, AL_ECAPABILITY_DENIED, "this host offers no services");
+  json_t *args = NULL;
+  al_error e = {0};
+  cv_limits lim = {.max_depth = 64, .max_bytes = vm->cfg.max_value_bytes};
+  int rc = argc > 1 ? cv_to_json(ctx, argv[1], "args", &lim, &args, &e) : 0;
+  if (rc == AL_EPLUGIN) return JS_EXCEPTION;
+  if (rc) return vm_throw_code(ctx, rc, e.message);
+  uint64_t now = clock_mono_ns();
+  if (now >= vm->deadline_ns) {
+    json_decref(args);
+    vm->interrupted = true;
+    return vm_throw_code(ctx, AL_ETIMEOUT, "the call's deadline passed before the hostcall");
+  }
+  uint64_t left = (vm->deadline_ns - now) / 1000000u;
+  const char *method = JS_ToCString(ctx, argv[0]);
+  if (!method) {
+    json_decref(args);
+    return JS_EXCEPTION;
+  }
+  json_t *res = NULL;
+  rc = vm->cfg.hostcall(vm->cfg.hostcall_user, vm->instance_id, method, args ? args : json_null(),
+                        (uint32_t)(left > UINT32_MAX ? UINT32_MAX : left ? left : 1), &res, &e);
+  JS_FreeCString(ctx, method);
+  json_decref(args);
+  if (rc) {
+    json_decref(res);
+    return vm_throw_code(ctx, rc, e.message);
+  }
+  JSValue v = cv_from_json(ctx, res);
+  json_decref(res);
+  return v;
+}
+
+static JSValue vm_js_now(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return JS_NewFloat64(ctx, (double)clock_mono_ns() / 1e6);
+}
+
+/* Random v4 UUID from getrandom(2): works inside the worker sandbox, which has no
+ * /dev/urandom but allows the system call. */
+static JSValue vm_js_uuid(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n <= 0) return vm_throw_code(ctx, AL_EINTERNAL, "no randomness available");
+    got += (size_t)n;
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  char s[37];
+  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
+  return JS_NewString(ctx, s);
+}
+
+int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
+  call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
+  JSValue argv[4];
+  argv[0] = cv_from_json(vm->ctx, info);
+  argv[1] = JS_NewCFunction(vm->ctx, vm_js_hostcall, "host", 2);
+  argv[2] = JS_NewCFunction(vm->ctx, vm_js_now, "now", 0);
+  argv[3] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 4, argv);
+  for (int i = 0; i < 4; i++) JS_FreeValue(vm->ctx, argv[i]);
+  int rc = 0;
+  if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
+  JS_FreeValue(vm->ctx, r);
+  call_end(vm);
+  return rc;
+}
+
+static json_t *vm_error_json(const al_error *e) {
+  return json_pack("{s:{s:s,s:s}}", "error", "code", al_err_name(e->code), "message", e->message);
+}
+
+/* Runs one settled call record's value into a {ok|error, elapsedUs} entry. */
+static json_t *vm_hook_entry(vm_instance *vm, int st, JSValue rec, const al_error *e) {
+  json_t *v = NULL;
+  al_error re = *e;
+  int rc = st < 0 ? st : 0;
+  if (st == 3) rc = err_set(&re, AL_EHANDLER_NOT_FOUND, NULL, "the handler went away");
+  else if (st > 0) rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, &v, &re);
+  call_end(vm);
+  json_t *out = rc ? vm_error_json(&re) : json_pack("{s:o}", "ok", v ? v : json_null());
+  if (out) json_object_set_new(out, "elapsedUs", json_integer((json_int_t)vm->last.elapsed_us));
+  return out;
+}
+
+int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t timeout_ms,
+            json_t **results, al_error *err) {
+  *results = json_array();
+  if (!*results) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  call_begin(vm, deadline_in(timeout_ms));
+  JSValue ev = JS_NewString(vm->ctx, event);
+  JSValue n = JS_Call(vm->ctx, vm->fn_hook_begin, vm->entry, 1, &ev);
+  JS_FreeValue(vm->ctx, ev);
+  int32_t count = 0;
+  if (JS_IsException(n) || JS_ToInt32(vm->ctx, &count, n) < 0) {
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+    count = 0;
+  }
+  JS_FreeValue(vm->ctx, n);
+  call_end(vm);
+  for (int32_t i = 0; i < count; i++) {
+    call_begin(vm, deadline_in(timeout_ms));
+    JSValue argv[2] = {JS_NewInt32(vm->ctx, i), JS_UNDEFINED}, rec = JS_UNDEFINED;
+    al_error e = {0};
+    int st = vm_args(vm, argv + 1, 1, (const json_t *const[]){payload}, &e);
+    if (!st) st = vm_invoke(vm, vm->fn_hook, 2, argv, AL_EPLUGIN, &rec, &e);
+    else JS_FreeValue(vm->ctx, argv[0]);
+    json_t *entry = vm_hook_entry(vm, st, rec, &e);
+    JS_FreeValue(vm->ctx, rec);
+    if (!entry || json_array_append_new(*results, entry))
+      return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  return 0;
+}
+
+int vm_tool(vm_instance *vm, const char *name, const json_t *args, uint32_t timeout_ms,
+            json_t **value, al_error *err) {
+  *value = NULL;
+  call_begin(vm, deadline_in(timeout_ms));
+  JSValue argv[2], rec = JS_UNDEFINED;
+  int rc = vm_args(vm, argv + 1, 1, (const json_t *const[]){args}, err);
+  if (rc) goto done;
+  argv[0] = JS_NewString(vm->ctx, name);
+  rc = vm_invoke(vm, vm->fn_tool, 2, argv, AL_EPLUGIN, &rec, err);
+  if (rc == 3) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no tool '%.80s' in this instance", name);
+  } else if (rc > 0) {
+    rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, value, err);
+    if (!rc && !*value && !(*value = json_null())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  JS_FreeValue(vm->ctx, rec);
+done:
+  call_end(vm);
+  return rc;
+}
+
+json_t *vm_hooks(vm_instance *vm) {
+  call_begin(vm, deadline_in(vm->cfg.limits.event_ms));
+  JSValue r = JS_Call(vm->ctx, vm->fn_hooks, vm->entry, 0, NULL);
+  json_t *out = NULL;
+  cv_limits lim = {.max_depth = 4, .max_bytes = 1u << 20};
+  if (JS_IsException(r) || cv_to_json(vm->ctx, r, "hooks", &lim, &out, NULL))
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  JS_FreeValue(vm->ctx, r);
+  call_end(vm);
+  return out ? out : json_object();
 }

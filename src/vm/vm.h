@@ -23,6 +23,9 @@ typedef struct vm_config {
   void *alloc_ud;
   size_t max_value_bytes;  /* cap on state/intents/metadata read back */
   size_t max_tree_bytes;   /* cap on a render result read back */
+  hostcall_fn hostcall;    /* the `pi` API's way out; NULL: every hostcall fails */
+  void *hostcall_user;
+  const char *instance_id; /* passed to hostcall (copied); NULL: "" */
 } vm_config;
 
 /* What the last call cost, for telemetry. */
@@ -58,6 +61,26 @@ int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const js
 
 /* The deadline the last vm_event ran under, so its reducers share it. */
 uint64_t vm_event_deadline(const vm_instance *vm);
+
+/* ---- hooks (the `pi` API) -------------------------------------------------------------
+ * vm_install_pi installs the globals `pi` and `airlock` before the plugin's code runs;
+ * `info` is {id, version, events: [names pi.on accepts]}. */
+int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err);
+
+/* Runs the instance's handlers for `event` in registration order, each with the payload
+ * (borrowed) and its own deadline of `timeout_ms`. *results receives an array with one
+ * entry per handler: {ok: value|null, elapsedUs} or {error: {code, message}, elapsedUs};
+ * a failing handler never stops the next. Returns 0 unless out of memory. */
+int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t timeout_ms,
+            json_t **results, al_error *err);
+
+/* Calls tool `name`'s handler with `args` under a deadline of timeout_ms. *value receives
+ * its result (null for undefined). AL_EINVALID_ARGUMENT when the instance has no such tool. */
+int vm_tool(vm_instance *vm, const char *name, const json_t *args, uint32_t timeout_ms,
+            json_t **value, al_error *err);
+
+/* The instance's current subscriptions {event: handler count} (new reference). */
+json_t *vm_hooks(vm_instance *vm);
 
 void vm_last_stats(const vm_instance *vm, vm_stats *st);
 size_t vm_memory_bytes(const vm_instance *vm);

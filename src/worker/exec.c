@@ -21,6 +21,8 @@ struct wk_table {
   json_t *vms; /* instanceId -> integer(pointer) */
   al_alloc_fn alloc;
   void *alloc_ud;
+  hostcall_fn hostcall;
+  void *hostcall_user;
 };
 
 static pthread_once_t wk_once = PTHREAD_ONCE_INIT;
@@ -64,6 +66,11 @@ void wk_table_free(wk_table *t) {
   json_object_foreach(t->vms, k, v) vm_free((vm_instance *)(uintptr_t)json_integer_value(v));
   json_decref(t->vms);
   free(t);
+}
+
+void wk_table_set_hostcall(wk_table *t, hostcall_fn fn, void *user) {
+  t->hostcall = fn;
+  t->hostcall_user = user;
 }
 
 size_t wk_table_count(const wk_table *t) { return json_object_size(t->vms); }
@@ -136,13 +143,20 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
                              .event_ms = (uint32_t)num(lim, "eventMs", 100)},
                   .alloc = t->alloc, .alloc_ud = t->alloc_ud,
                   .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
-                  .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024)};
+                  .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024),
+                  .hostcall = t->hostcall, .hostcall_user = t->hostcall_user, .instance_id = id};
   vm_instance *vm = NULL;
   int rc = vm_new(&vc, &vm, err);
   if (rc) return respond(rc, NULL, err, NULL);
   json_t *meta = NULL;
-  rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
+  const json_t *pi = json_object_get(req, "pi");
+  json_t *dflt = pi ? NULL : json_pack("{s:s}", "id", id);
+  rc = vm_install_pi(vm, pi ? pi : dflt, err);
+  json_decref(dflt);
+  if (!rc)
+    rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
+  if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
   if (rc || json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)vm))) vm_free(vm);
   return resp;
 }
@@ -192,6 +206,16 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
     rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", json_object_get(req, "state"),
                    payload ? payload : json_null(), vm_event_deadline(vm), &next, &handled, &err);
     if (!rc) out = json_pack("{s:b,s:o?}", "handled", handled, "next", next);
+  } else if (!strcmp(op, "hook")) {
+    json_t *results = NULL;
+    const json_t *payload = json_object_get(req, "payload");
+    rc = vm_hook(vm, str(req, "event") ? str(req, "event") : "", payload ? payload : json_null(),
+                 (uint32_t)num(req, "timeoutMs", 5000), &results, &err);
+    if (!rc) out = json_pack("{s:o,s:o}", "results", results, "hooks", vm_hooks(vm));
+  } else if (!strcmp(op, "tool")) {
+    const json_t *args = json_object_get(req, "args");
+    rc = vm_tool(vm, str(req, "name") ? str(req, "name") : "", args ? args : json_null(),
+                 (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
   } else if (!strcmp(op, "dispose")) {
     json_object_del(t->vms, id);
     vm_free(vm);

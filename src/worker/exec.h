@@ -15,6 +15,12 @@
  *   dispose {op, instanceId}                                       -> ok: {disposed}
  *   health  {op}                                                   -> ok: {ready, instances}
  *   stall   {op, ms}   host-only diagnostic: blocks the worker       -> ok: {stalledMs}
+ *   hook    {op, instanceId, event, payload, timeoutMs}             -> ok: {results[], hooks}
+ *   tool    {op, instanceId, name, args, timeoutMs}                  -> ok: value
+ *
+ * load also takes `pi` {id, version, events[]} (the `pi` global is installed from it before
+ * the plugin's code runs) and answers `hooks` {event: handler count} beside `ok`, as do
+ * hook and tool (inside ok for hook), so the host learns subscriptions as they change.
  *
  * Every response is {ok: value, stats} or {error: {code, message, path?, line?}, stats},
  * with the contract's code strings ("VM_TIMEOUT") and stats {elapsedUs, interrupted,
@@ -32,6 +38,8 @@ typedef struct wk_table wk_table;
 /* alloc may be NULL (C library); it is used for every VM heap the table creates. */
 wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud);
 void wk_table_free(wk_table *t);
+/* Where the VMs this table creates send their hostcalls (see common.h); NULL: none. */
+void wk_table_set_hostcall(wk_table *t, hostcall_fn fn, void *user);
 size_t wk_table_count(const wk_table *t);
 
 /* Executes one request. Returns a new response; NULL only when out of memory. */

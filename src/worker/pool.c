@@ -213,10 +213,13 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
     pthread_cond_init(&w->cond, NULL);
     if (cfg->kind == POOL_PROCESS) {
       wp_config wc = {.worker_path = cfg->worker_path, .address_space_bytes = cfg->address_space_bytes,
-                      .grace_ms = cfg->grace_ms};
+                      .grace_ms = cfg->grace_ms, .hostcall = cfg->hostcall,
+                      .hostcall_user = cfg->hostcall_user};
       if (!(w->proc = wp_new(&wc))) goto nomem;
     } else if (!(w->table = wk_table_new(cfg->alloc, cfg->alloc_ud))) {
       goto nomem;
+    } else {
+      wk_table_set_hostcall(w->table, cfg->hostcall, cfg->hostcall_user);
     }
   }
   if (cfg->kind != POOL_INLINE) {

@@ -34,6 +34,9 @@ typedef struct pool_config {
   void *alloc_ud;
   const char *worker_path;   /* POOL_PROCESS: airlock-worker; NULL: wp_default_path() */
   size_t address_space_bytes; /* POOL_PROCESS: the worker's RLIMIT_AS; 0: none */
+  hostcall_fn hostcall;      /* answers the VMs' hostcalls (thread, inline: on the worker's
+                                thread; process: on its driver thread); NULL: refused */
+  void *hostcall_user;
 } pool_config;
 
 

@@ -33,6 +33,35 @@ const char *__lsan_default_options(void) { return "detect_leaks=0"; }
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "handle_segv=0:handle_sigbus=0:handle_abort=0"; }
 
+/* Hostcalls go to the host over the same socket, in the middle of the request being
+ * served: the host answers each with one hostreply frame before it sends anything else. */
+typedef struct wm_link {
+  int fd;
+  ipc_reader *rd;
+} wm_link;
+
+static int wm_hostcall(void *user, const char *instance_id, const char *method, const json_t *args,
+                       uint32_t timeout_ms, json_t **result, al_error *err) {
+  (void)instance_id; /* the host knows which instance it asked; it does not take ours */
+  wm_link *l = user;
+  *result = NULL;
+  json_t *msg = json_pack("{s:{s:s,s:O,s:I}}", "hostcall", "method", method, "args", args,
+                          "timeoutMs", (json_int_t)timeout_ms);
+  int rc = msg ? ipc_send(l->fd, msg, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  json_decref(msg);
+  if (rc) return rc;
+  json_t *reply = NULL;
+  if (ipc_recv(l->fd, l->rd, &reply, err) != 1) {
+    json_decref(reply);
+    return err_set(err, AL_EIO, NULL, "the host did not answer the hostcall");
+  }
+  const json_t *v = NULL;
+  rc = wk_response_result(json_object_get(reply, "hostreply"), &v, err);
+  if (!rc) *result = json_incref((json_t *)v);
+  json_decref(reply);
+  return rc;
+}
+
 static int die(const char *msg) {
   /* stderr is /dev/null once sandboxed; before that, it is the host's */
   fprintf(stderr, "airlock-worker: %s\n", msg);
@@ -82,6 +111,8 @@ int main(int argc, char **argv) {
 
   ipc_reader rd;
   ipc_reader_init(&rd);
+  wm_link link = {fd, &rd};
+  wk_table_set_hostcall(t, wm_hostcall, &link);
   for (;;) {
     json_t *req = NULL;
     int rc = ipc_recv(fd, &rd, &req, &err);

@@ -211,7 +211,35 @@ static void count_crash(wp_child *c, const char *id, const char *what) {
   json_object_set_new(c->crashes, id, recent);
 }
 
-/* Sends one request and waits for its answer; handles death and the watchdog. */
+/* Answers one hostcall frame for the instance the in-flight request names. Returns 0, or
+ * AL_EIO when the reply could not be sent. */
+static int answer_hostcall(wp_child *c, const json_t *req, const json_t *call, uint64_t deadline) {
+  const char *id = json_string_value(json_object_get(req, "instanceId"));
+  const char *method = json_string_value(json_object_get(call, "method"));
+  json_int_t want = json_integer_value(json_object_get(call, "timeoutMs"));
+  uint64_t now = clock_mono_ns();
+  uint64_t left = deadline > now ? (deadline - now) / 1000000u : 0;
+  uint32_t ms = (uint32_t)(want > 0 && (uint64_t)want < left ? (uint64_t)want : left);
+  json_t *res = NULL, *reply;
+  al_error e = {0};
+  int rc;
+  if (!id || !method) rc = err_set(&e, AL_EINVALID_ARGUMENT, NULL, "malformed hostcall");
+  else if (!c->cfg.hostcall) rc = err_set(&e, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  else if (!ms) rc = err_set(&e, AL_ETIMEOUT, NULL, "the call's deadline passed before the hostcall");
+  else rc = c->cfg.hostcall(c->cfg.hostcall_user, id, method, json_object_get(call, "args"), ms, &res, &e);
+  if (rc) {
+    json_decref(res);
+    reply = json_pack("{s:o}", "hostreply", wk_error_response(&e));
+  } else {
+    reply = json_pack("{s:{s:o}}", "hostreply", "ok", res ? res : json_null());
+  }
+  int r = reply ? ipc_send(c->fd, reply, NULL) : AL_ENO_MEMORY;
+  json_decref(reply);
+  return r ? AL_EIO : 0;
+}
+
+/* Sends one request and waits for its answer, serving the hostcalls it makes meanwhile;
+ * handles death and the watchdog. */
 static json_t *roundtrip(wp_child *c, const json_t *req, uint32_t timeout_ms, bool *died) {
   *died = false;
   uint64_t deadline = clock_mono_ns() + (uint64_t)(timeout_ms + c->cfg.grace_ms) * 1000000u;
@@ -219,6 +247,12 @@ static json_t *roundtrip(wp_child *c, const json_t *req, uint32_t timeout_ms, bo
   int r = ipc_send(c->fd, req, NULL);
   if (r == 0) r = recv_until(c, deadline, &resp);
   else r = AL_EIO;
+  while (r == 1 && json_object_get(resp, "hostcall")) {
+    r = answer_hostcall(c, req, json_object_get(resp, "hostcall"), deadline);
+    json_decref(resp);
+    resp = NULL;
+    if (r == 0) r = recv_until(c, deadline, &resp);
+  }
   if (r == 1) return resp;
   *died = true;
   if (r == 0) {

@@ -13,6 +13,12 @@
  *     module-level variables start over. An instance that crashed its worker 3 times in
  *     60 s is not reloaded: its calls answer PLUGIN_CRASHED until it is loaded again.
  *
+ * Hostcalls: while a request is in flight the worker may send {hostcall: {method, args,
+ * timeoutMs}} frames; the driver thread answers each with {hostreply: {ok}|{error}} from
+ * wp_config.hostcall, on behalf of the instance the in-flight request names (never one the
+ * worker names), within the request's deadline. The worker itself keeps no file or network
+ * access: everything it may reach goes through here and the capability chain.
+ *
  * Threading: one thread per wp_child.
  */
 #ifndef AL_WORKER_PROCESS_H
@@ -24,6 +30,8 @@ typedef struct wp_config {
   const char *worker_path;     /* the airlock-worker executable */
   size_t address_space_bytes;  /* RLIMIT_AS for the worker; 0: none */
   uint32_t grace_ms;           /* watchdog grace over a call's timeout */
+  hostcall_fn hostcall;        /* answers the worker's hostcall frames; NULL: refused */
+  void *hostcall_user;
 } wp_config;
 
 typedef struct wp_child wp_child;

@@ -1,0 +1,178 @@
+/*
+ * cmd_emit.c: `airlock emit <event> [payload.json | -]`: load the enabled installed
+ * packages from the host database, emit one event, print the aggregate with every
+ * handler's result as JSON, and exit 2 when the aggregate is block or deny, so the
+ * command can serve as another program's hook. Also the host set-up `airlock tool`
+ * shares (cli_hooks_host).
+ *
+ * A package that fails to load is reported on stderr and skipped: one broken plugin must
+ * not take every other one's verdict away. With AIRLOCK_DISABLE_PLUGINS the answer is
+ * "continue" with `disabled` saying why, exit 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "pkg/db.h"
+#include "util.h"
+
+static void emit_usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock emit <event> [payload.json | -] [options]\n"
+          "  --home DIR              host database and packages (default: $AIRLOCK_HOME,\n"
+          "                          else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock)\n"
+          "  --isolation MODE        process (default), thread or inline\n"
+          "  --policy FILE           capability policy JSON\n"
+          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
+          "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n");
+}
+
+const char *cli_default_home(char *buf, size_t cap) {
+  const char *h = getenv("AIRLOCK_HOME"), *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+  if (h && *h) snprintf(buf, cap, "%s", h);
+  else if (x && *x) snprintf(buf, cap, "%s/airlock", x);
+  else snprintf(buf, cap, "%s/.local/share/airlock", home && *home ? home : ".");
+  return buf;
+}
+
+/* Reads a JSON argument from a file or stdin ("-"); NULL path: "{}". malloc()ed. */
+char *cli_read_json_arg(const char *path) {
+  if (!path) return strdup("{}");
+  if (strcmp(path, "-")) {
+    size_t n;
+    char *t = cli_read_file(path, &n);
+    if (!t) fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", path, strerror(errno));
+    return t;
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while (buf && (got = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
+    n += got;
+    if (n + 1 == cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) free(buf);
+      buf = nb;
+    }
+  }
+  if (buf) buf[n] = '\0';
+  return buf;
+}
+
+int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
+                   const char *const *dirs, int ndirs, al_host **out) {
+  *out = NULL;
+  char *policy = NULL;
+  if (policy_file && !(policy = cli_read_json_arg(policy_file))) return 1;
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.home = home;
+  cfg.policy_json = policy;
+  al_error err;
+  int rc = al_host_new(&cfg, out, &err);
+  free(policy);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  /* The enabled packages, in id order. The database is opened once more here only to
+   * list them; the host keeps its own connection. */
+  pkg_db *db = NULL;
+  json_t *list = NULL;
+  if (pkg_db_open(home, &db, &err) || pkg_db_package_list(db, &list, &err)) {
+    cli_print_error(&err);
+    pkg_db_close(db);
+    al_host_free(*out);
+    *out = NULL;
+    return 1;
+  }
+  pkg_db_close(db);
+  size_t i;
+  json_t *p;
+  json_array_foreach(list, i, p) {
+    if (!json_is_true(json_object_get(p, "enabled"))) continue;
+    const char *id = json_string_value(json_object_get(p, "id"));
+    rc = al_load_package(*out, id, NULL, NULL, 0, &err);
+    if (rc == AL_EPLUGINS_DISABLED) break;
+    if (rc) fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
+  }
+  json_decref(list);
+  for (int d = 0; d < ndirs; d++) {
+    rc = al_load_package(*out, dirs[d], NULL, NULL, 0, &err);
+    if (rc == AL_EPLUGINS_DISABLED) break;
+    if (rc) fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", dirs[d], al_err_name(rc), err.message);
+  }
+  return 0;
+}
+
+int cmd_emit(int argc, char **argv) {
+  const char *event = NULL, *payload_path = NULL, *home = NULL, *policy = NULL;
+  const char *dirs[64];
+  int ndirs = 0;
+  al_isolation iso = AL_ISOLATION_PROCESS;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    bool has_val = i + 1 < argc;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      emit_usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--home") && has_val) home = argv[++i];
+    else if (!strcmp(a, "--policy") && has_val) policy = argv[++i];
+    else if (!strcmp(a, "--plugin") && has_val && ndirs < 64) dirs[ndirs++] = argv[++i];
+    else if (!strcmp(a, "--isolation") && has_val) {
+      if (cli_isolation(argv[++i], &iso)) return 2;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
+      emit_usage(stderr);
+      return 2;
+    } else if (!event) event = a;
+    else if (!payload_path) payload_path = a;
+    else {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", a);
+      return 2;
+    }
+  }
+  if (!event) {
+    emit_usage(stderr);
+    return 2;
+  }
+  char hb[4096];
+  if (!home) home = cli_default_home(hb, sizeof hb);
+  char *payload = cli_read_json_arg(payload_path);
+  if (!payload) return 1;
+  al_host *h = NULL;
+  int status = cli_hooks_host(home, iso, policy, dirs, ndirs, &h);
+  if (status) {
+    free(payload);
+    return status;
+  }
+  char *out = NULL;
+  al_error err;
+  int rc = al_emit(h, event, payload, &out, &err);
+  if (rc == AL_EPLUGINS_DISABLED) {
+    json_t *v = json_pack("{s:s,s:s,s:s,s:[]}", "event", event, "action", "continue", "disabled",
+                          "AIRLOCK_DISABLE_PLUGINS is set", "results");
+    out = json_dumps(v, JSON_INDENT(2));
+    json_decref(v);
+    rc = 0;
+  }
+  if (rc) {
+    cli_print_error(&err);
+    status = 1;
+  } else {
+    json_t *v = json_loads(out, 0, NULL);
+    const char *action = json_string_value(json_object_get(v, "action"));
+    char *pretty = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", pretty ? pretty : out);
+    free(pretty);
+    status = action && (!strcmp(action, "block") || !strcmp(action, "deny")) ? 2 : 0;
+    json_decref(v);
+  }
+  free(out);
+  free(payload);
+  al_host_free(h);
+  return status;
+}

@@ -1,0 +1,568 @@
+/*
+ * cmd_plugin.c: `airlock plugin install|list|info|enable|disable|remove|audit|doctor`:
+ * the package manager's face. Everything goes through the host database (src/pkg/db.h) in
+ * the home directory (--home DIR, else $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else
+ * ~/.local/share/airlock), so what `plugin list` shows is exactly what `airlock emit` and
+ * al_load_package() will load.
+ *
+ * `config` stores setting overrides, checked against the manifest recorded at install; the
+ * plugin reads the resolved value (override, else env, else default) with pi.getConfig.
+ *
+ * Exit status: 0 done, 1 the operation failed (the message says why), 2 usage error.
+ * `doctor` exits 1 when a problem remains (after --fix, when given).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "hooks/audit.h"
+#include "hooks/killswitch.h"
+#include "pkg/db.h"
+#include "pkg/install.h"
+#include "util.h"
+
+static void plugin_usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock plugin <command> [--home DIR] [--json]\n"
+          "  install <dir | file.tgz | npm-name[@version]>\n"
+          "                    validate, preflight and record a package (enabled)\n"
+          "  list              installed packages\n"
+          "  info <id>         one package: version, directory, capabilities, settings\n"
+          "  enable <id>, disable <id>\n"
+          "  remove <id>       forget the package, its kv data and settings; delete its files\n"
+          "  audit [--recent N]\n"
+          "                    the audit trail (<home>/audit.jsonl), newest first\n"
+          "  doctor [--fix]    database integrity, missing package directories, kill switches\n"
+          "  config <id> [KEY [JSON | --unset]]\n"
+          "                    resolved settings (secrets hidden), or store / drop an override\n"
+          "--home DIR: default $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock\n");
+}
+
+typedef struct plugin_args {
+  const char *sub, *arg, *home;
+  const char *key, *value; /* config */
+  bool json, fix, unset;
+  size_t recent;
+} plugin_args;
+
+static void print_json(const json_t *v) {
+  char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+  puts(s ? s : "null");
+  free(s);
+}
+
+static int open_db(const plugin_args *a, pkg_db **db) {
+  al_error err;
+  if (pkg_db_open(a->home, db, &err)) {
+    cli_print_error(&err);
+    return 1;
+  }
+  return 0;
+}
+
+static void print_findings(const json_t *report, const char *indent) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(report, "findings"), i, f) {
+    const char *sev = json_string_value(json_object_get(f, "severity"));
+    bool allowed = json_is_true(json_object_get(f, "allowed"));
+    printf("%s%lld:%lld  %-5s %s: %s\n", indent, (long long)json_integer_value(json_object_get(f, "line")),
+           (long long)json_integer_value(json_object_get(f, "column")), allowed ? "allow" : sev,
+           json_string_value(json_object_get(f, "rule")), json_string_value(json_object_get(f, "message")));
+    printf("%s      fix: %s\n", indent, json_string_value(json_object_get(f, "remediation")));
+  }
+}
+
+static int do_install(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *report = NULL;
+  al_error err;
+  int rc = pkg_install(db, a->arg, &report, &err);
+  pkg_db_close(db);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  if (a->json) {
+    print_json(report);
+  } else {
+    printf("installed %s@%s (%s) into %s\n", json_string_value(json_object_get(report, "id")),
+           json_string_value(json_object_get(report, "version")), json_string_value(json_object_get(report, "source")),
+           json_string_value(json_object_get(report, "dir")));
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(report, "warnings"), i, w) printf("warning: %s\n", json_string_value(w));
+    json_t *pre = json_object_get(report, "preflight");
+    size_t n = json_array_size(json_object_get(pre, "findings"));
+    if (n) {
+      printf("preflight: %zu finding%s\n", n, n == 1 ? "" : "s");
+      print_findings(pre, "  ");
+    }
+  }
+  json_decref(report);
+  return 0;
+}
+
+static int do_list(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *list = NULL;
+  al_error err;
+  int rc = pkg_db_package_list(db, &list, &err);
+  pkg_db_close(db);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  if (a->json) {
+    json_t *brief = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+      json_t *o = json_deep_copy(p);
+      json_object_del(o, "manifest");
+      json_array_append_new(brief, o);
+    }
+    print_json(brief);
+    json_decref(brief);
+  } else if (!json_array_size(list)) {
+    printf("no plugins installed in %s\n", a->home);
+  } else {
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+      printf("%-32s %-12s %-8s %s\n", json_string_value(json_object_get(p, "id")),
+             json_string_value(json_object_get(p, "version")),
+             json_is_true(json_object_get(p, "enabled")) ? "enabled" : "disabled",
+             json_string_value(json_object_get(p, "dir")));
+    }
+  }
+  json_decref(list);
+  return 0;
+}
+
+static void print_names(const char *label, const json_t *arr) {
+  if (!json_array_size(arr)) return;
+  printf("  %-14s", label);
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
+  putchar('\n');
+}
+
+static int do_info(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *rec = NULL, *stored = NULL;
+  al_error err;
+  int rc = pkg_db_package_get(db, a->arg, &rec, &err);
+  if (!rc) rc = pkg_db_setting_get(db, a->arg, &stored, &err);
+  pkg_db_close(db);
+  if (rc) {
+    json_decref(rec);
+    cli_print_error(&err);
+    return 1;
+  }
+  json_t *m = json_object_get(rec, "manifest");
+  /* secrets are never printed */
+  json_t *settings = json_object();
+  const char *key;
+  json_t *spec;
+  json_object_foreach(json_object_get(m, "settings"), key, spec) {
+    json_t *v = json_object_get(stored, key);
+    if (!v) continue;
+    json_object_set_new(settings, key, json_is_true(json_object_get(spec, "secret")) ? json_string("(secret)") : json_incref(v));
+  }
+  if (a->json) {
+    json_object_set(rec, "settings", settings);
+    print_json(rec);
+  } else {
+    printf("%s@%s  %s\n", json_string_value(json_object_get(rec, "id")), json_string_value(json_object_get(rec, "version")),
+           json_is_true(json_object_get(rec, "enabled")) ? "enabled" : "disabled");
+    const char *t = json_string_value(json_object_get(m, "title")), *d = json_string_value(json_object_get(m, "description"));
+    if (t) printf("  %-14s%s\n", "title", t);
+    if (d) printf("  %-14s%s\n", "description", d);
+    printf("  %-14s%s\n", "directory", json_string_value(json_object_get(rec, "dir")));
+    printf("  %-14s%s\n", "entry", json_string_value(json_object_get(m, "entry")) ? json_string_value(json_object_get(m, "entry")) : "index.js");
+    json_t *caps = json_object_get(m, "capabilities");
+    if (!json_object_size(caps)) printf("  %-14s(none)\n", "capabilities");
+    json_t *v;
+    json_object_foreach(caps, key, v) {
+      char label[64];
+      snprintf(label, sizeof label, "cap %s", key);
+      if (json_is_array(v)) print_names(label, v);
+      else printf("  %-14s%s\n", label, json_is_true(v) ? "yes" : "no");
+    }
+    print_names("shared read", json_object_get(json_object_get(m, "shared"), "read"));
+    print_names("shared write", json_object_get(json_object_get(m, "shared"), "write"));
+    json_object_foreach(settings, key, v) {
+      char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+      char label[300];
+      snprintf(label, sizeof label, "setting %s", key);
+      printf("  %-14s %s\n", label, s ? s : "?");
+      free(s);
+    }
+  }
+  json_decref(settings);
+  json_decref(stored);
+  json_decref(rec);
+  return 0;
+}
+
+static int do_enable(const plugin_args *a, bool on) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  al_error err;
+  int rc = pkg_db_package_enable(db, a->arg, on, &err);
+  pkg_db_close(db);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  printf("%s %s\n", on ? "enabled" : "disabled", a->arg);
+  return 0;
+}
+
+/* True when `dir` is home/packages/<something>: only those are ours to delete. */
+static bool ours(const char *home, const char *dir) {
+  char pk[PATH_MAX], real_pk[PATH_MAX], real_dir[PATH_MAX];
+  snprintf(pk, sizeof pk, "%s/packages", home);
+  if (!realpath(pk, real_pk) || !realpath(dir, real_dir)) return false;
+  size_t n = strlen(real_pk);
+  return !strncmp(real_dir, real_pk, n) && real_dir[n] == '/' && real_dir[n + 1];
+}
+
+static int do_remove(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *rec = NULL;
+  al_error err;
+  int rc = pkg_db_package_get(db, a->arg, &rec, &err);
+  char *dir = rec ? strdup(json_string_value(json_object_get(rec, "dir"))) : NULL;
+  if (!rc) rc = pkg_db_package_remove(db, a->arg, &err);
+  if (!rc && dir && ours(a->home, dir)) {
+    rc = pkg_rmtree(dir, &err);
+    char *slash = a->arg[0] == '@' ? strrchr(dir, '/') : NULL;
+    if (!rc && slash) { /* the @scope directory goes when its last package does */
+      *slash = 0;
+      (void)rmdir(dir);
+    }
+  }
+  pkg_db_close(db);
+  json_decref(rec);
+  free(dir);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  printf("removed %s\n", a->arg);
+  return 0;
+}
+
+static int do_audit(const plugin_args *a) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/audit.jsonl", a->home);
+  json_t *recs = NULL;
+  size_t skipped = 0;
+  al_error err;
+  if (hk_audit_read_file(path, a->recent, &recs, &skipped, &err)) {
+    cli_print_error(&err);
+    return 1;
+  }
+  if (a->json) {
+    print_json(recs);
+  } else if (!json_array_size(recs)) {
+    printf("no audit records in %s\n", path);
+  } else {
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+      printf("%s  %-20s %-14s %-8s %s  (%s)\n", json_string_value(json_object_get(r, "timestamp")),
+             json_string_value(json_object_get(r, "plugin_id")), json_string_value(json_object_get(r, "action")),
+             json_string_value(json_object_get(r, "decision")), json_string_value(json_object_get(r, "resource")),
+             json_string_value(json_object_get(r, "reason")));
+    }
+  }
+  if (skipped) fprintf(stderr, "warning: %zu unreadable line%s skipped in %s\n", skipped, skipped == 1 ? "" : "s", path);
+  json_decref(recs);
+  return 0;
+}
+
+/* doctor: each check appends {check, ok, detail, fixed?} to `checks`. */
+static void check(json_t *checks, const char *name, bool ok, const char *detail, bool fixed) {
+  json_t *c = json_pack("{s:s,s:b,s:s}", "check", name, "ok", ok || fixed, "detail", detail);
+  if (fixed) json_object_set_new(c, "fixed", json_true());
+  json_array_append_new(checks, c);
+}
+
+static int do_doctor(const plugin_args *a) {
+  json_t *checks = json_array();
+  pkg_db *db = NULL;
+  al_error err;
+  char detail[PATH_MAX * 2 + 512];
+  if (pkg_db_open(a->home, &db, &err)) {
+    check(checks, "database", false, err.message, false);
+  } else {
+    bool ok = false;
+    char *why = NULL;
+    if (pkg_db_check(db, &ok, &why, &err)) check(checks, "database", false, err.message, false);
+    else {
+      snprintf(detail, sizeof detail, ok ? "%s/airlock.db: integrity ok" : "%s/airlock.db: %s", a->home, why ? why : "");
+      check(checks, "database", ok, detail, false);
+    }
+    free(why);
+    json_t *list = NULL;
+    if (!pkg_db_package_list(db, &list, &err)) {
+      size_t i;
+      json_t *p;
+      json_array_foreach(list, i, p) {
+        const char *id = json_string_value(json_object_get(p, "id")), *dir = json_string_value(json_object_get(p, "dir"));
+        char name[300];
+        snprintf(name, sizeof name, "package %s", id);
+        struct stat st;
+        if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+          bool fixed = a->fix && !pkg_db_package_remove(db, id, NULL);
+          snprintf(detail, sizeof detail, "directory %s is missing%s", dir,
+                   fixed ? "; record removed" : a->fix ? "" : " (--fix removes the record)");
+          check(checks, name, false, detail, fixed);
+          continue;
+        }
+        pkg_manifest *m = NULL;
+        al_error merr;
+        if (pkg_manifest_load_dir(dir, false, &m, NULL, &merr)) {
+          snprintf(detail, sizeof detail, "%s", merr.message);
+          check(checks, name, false, detail, false);
+        } else if (strcmp(m->version, json_string_value(json_object_get(p, "version")))) {
+          snprintf(detail, sizeof detail, "files are version %s, the database says %s (reinstall it)", m->version,
+                   json_string_value(json_object_get(p, "version")));
+          check(checks, name, false, detail, false);
+        } else {
+          check(checks, name, true, "ok", false);
+        }
+        pkg_manifest_free(m);
+      }
+    } else {
+      check(checks, "packages", false, err.message, false);
+    }
+    json_decref(list);
+    /* staging directories left by an interrupted install */
+    char pk[PATH_MAX];
+    snprintf(pk, sizeof pk, "%s/packages", a->home);
+    DIR *d = opendir(pk);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (strncmp(e->d_name, ".staging-", 9)) continue;
+      char p[PATH_MAX + 300];
+      snprintf(p, sizeof p, "%s/%s", pk, e->d_name);
+      bool fixed = a->fix && !pkg_rmtree(p, NULL);
+      snprintf(detail, sizeof detail, "%s left by an interrupted install%s", p,
+               fixed ? "; removed" : a->fix ? "" : " (--fix removes it)");
+      check(checks, "staging", false, detail, fixed);
+    }
+    if (d) closedir(d);
+    pkg_db_close(db);
+  }
+  hk_switches sw;
+  al_error serr;
+  int src = hk_switches_from_env(&sw, &serr);
+  json_t *swj = hk_switches_json(&sw);
+  {
+    char buf[256] = "";
+    size_t n = 0;
+    if (sw.disable) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_DISABLE_PLUGINS ");
+    if (sw.skip) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_SKIP_PLUGINS ");
+    if (sw.force_deny) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_FORCE_DENY ");
+    if (sw.mode >= 0) {
+      const char *mode = json_string_value(json_object_get(swj, "mode"));
+      snprintf(buf + n, sizeof buf - n, "AIRLOCK_PLUGIN_MODE=%s ", mode ? mode : "?");
+    }
+    if (src) check(checks, "kill switches", false, serr.message, false);
+    else {
+      snprintf(detail, sizeof detail, buf[0] ? "in effect: %s" : "none in effect", buf);
+      if (buf[0]) detail[strlen(detail) - 1] = 0; /* the trailing space */
+      check(checks, "kill switches", true, detail, false);
+    }
+  }
+  size_t bad = 0, i;
+  json_t *c;
+  json_array_foreach(checks, i, c) if (!json_is_true(json_object_get(c, "ok"))) bad++;
+  if (a->json) {
+    json_t *out = json_pack("{s:s,s:O,s:O,s:b}", "home", a->home, "checks", checks, "switches", swj ? swj : json_null(),
+                            "ok", bad == 0);
+    print_json(out);
+    json_decref(out);
+  } else {
+    json_array_foreach(checks, i, c) {
+      bool ok = json_is_true(json_object_get(c, "ok")), fixed = json_is_true(json_object_get(c, "fixed"));
+      printf("%-6s %-28s %s\n", fixed ? "FIXED" : ok ? "ok" : "FAIL", json_string_value(json_object_get(c, "check")),
+             json_string_value(json_object_get(c, "detail")));
+    }
+    printf("%zu problem%s\n", bad, bad == 1 ? "" : "s");
+  }
+  json_decref(swj);
+  json_decref(checks);
+  return bad ? 1 : 0;
+}
+
+/* config: the manifest stored at install is the schema overrides are checked against. */
+static int do_config(const plugin_args *a) {
+  pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  json_t *rec = NULL, *stored = NULL, *value = NULL, *resolved = NULL;
+  pkg_manifest *m = NULL;
+  char *mtext = NULL;
+  al_error err;
+  int status = 1;
+  if (pkg_db_package_get(db, a->arg, &rec, &err)) {
+    cli_print_error(&err);
+    goto done;
+  }
+  mtext = json_text(json_object_get(rec, "manifest"));
+  if (!mtext || pkg_manifest_parse(mtext, strlen(mtext), false, false, &m, NULL, &err)) {
+    if (!mtext) fprintf(stderr, "error: INTERNAL_ERROR: the stored manifest of %s is unreadable\n", a->arg);
+    else cli_print_error(&err);
+    goto done;
+  }
+  if (a->key && (a->value || a->unset)) {
+    if (!json_object_get(m->settings, a->key)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
+      goto done;
+    }
+    if (a->value) {
+      json_error_t je;
+      value = json_loads(a->value, JSON_DECODE_ANY, &je);
+      if (!value) value = json_string(a->value); /* a bare word is a string */
+      if (pkg_setting_check(m, a->key, value, &err)) {
+        cli_print_error(&err);
+        goto done;
+      }
+    }
+    if (pkg_db_setting_set(db, m->id, a->key, value, &err)) {
+      cli_print_error(&err);
+      goto done;
+    }
+    printf("%s %s.%s\n", value ? "set" : "unset", m->id, a->key);
+    status = 0;
+    goto done;
+  }
+  if (pkg_db_setting_get(db, m->id, &stored, &err)) {
+    cli_print_error(&err);
+    goto done;
+  }
+  resolved = pkg_settings_resolve(m, stored);
+  const char *key;
+  json_t *spec;
+  json_object_foreach(m->settings, key, spec) {
+    if (json_object_get(resolved, key) && json_is_true(json_object_get(spec, "secret")))
+      json_object_set_new(resolved, key, json_string("(secret)"));
+  }
+  if (a->key) {
+    json_t *v = json_object_get(resolved, a->key);
+    if (!json_object_get(m->settings, a->key)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
+      goto done;
+    }
+    char *t = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    puts(t ? t : "undefined");
+    free(t);
+  } else {
+    print_json(resolved);
+  }
+  status = 0;
+done:
+  json_decref(resolved);
+  json_decref(value);
+  json_decref(stored);
+  json_decref(rec);
+  pkg_manifest_free(m);
+  free(mtext);
+  pkg_db_close(db);
+  return status;
+}
+
+int cmd_plugin(int argc, char **argv) {
+  plugin_args a = {0};
+  char home[PATH_MAX];
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    if (!strcmp(s, "--json")) a.json = true;
+    else if (!strcmp(s, "--fix")) a.fix = true;
+    else if (!strcmp(s, "--unset")) a.unset = true;
+    else if (!strcmp(s, "--home") && i + 1 < argc) a.home = argv[++i];
+    else if (!strcmp(s, "--recent") && i + 1 < argc) {
+      char *end;
+      long n = strtol(argv[++i], &end, 10);
+      if (*end || n < 0) {
+        fprintf(stderr, "error: INVALID_ARGUMENT: --recent needs a count, not '%s'\n", argv[i]);
+        return 2;
+      }
+      a.recent = (size_t)n;
+    } else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+      plugin_usage(stdout);
+      return 0;
+    } else if (s[0] == '-' && s[1]) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", s);
+      return 2;
+    } else if (!a.sub) a.sub = s;
+    else if (!a.arg) a.arg = s;
+    else if (!strcmp(a.sub, "config") && !a.key) a.key = s;
+    else if (!strcmp(a.sub, "config") && !a.value) a.value = s;
+    else {
+      fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", s);
+      return 2;
+    }
+  }
+  if (!a.sub) {
+    plugin_usage(stderr);
+    return 2;
+  }
+  if (!a.home) a.home = cli_default_home(home, sizeof home);
+  static const char *const need_arg[] = {"install", "info", "enable", "disable", "remove", "config"};
+  static const char *const no_arg[] = {"list", "audit", "doctor"};
+  bool known = false;
+  for (size_t k = 0; k < 6; k++)
+    if (!strcmp(a.sub, need_arg[k])) {
+      known = true;
+      if (!a.arg) {
+        fprintf(stderr, "error: INVALID_ARGUMENT: 'airlock plugin %s' needs %s\n", a.sub,
+                k == 0 ? "a directory, a .tgz file or an npm package name" : "a package id");
+        return 2;
+      }
+    }
+  for (size_t k = 0; k < 3; k++)
+    if (!strcmp(a.sub, no_arg[k])) {
+      known = true;
+      if (a.arg) {
+        fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", a.arg);
+        return 2;
+      }
+    }
+  if (!known) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: unknown plugin command '%s'\n", a.sub);
+    plugin_usage(stderr);
+    return 2;
+  }
+  if (!strcmp(a.sub, "install")) return do_install(&a);
+  if (!strcmp(a.sub, "list")) return do_list(&a);
+  if (!strcmp(a.sub, "info")) return do_info(&a);
+  if (!strcmp(a.sub, "enable")) return do_enable(&a, true);
+  if (!strcmp(a.sub, "disable")) return do_enable(&a, false);
+  if (!strcmp(a.sub, "remove")) return do_remove(&a);
+  if (!strcmp(a.sub, "audit")) return do_audit(&a);
+  if (!strcmp(a.sub, "config")) {
+    if (a.unset && (!a.key || a.value)) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: --unset takes a KEY and no value\n");
+      return 2;
+    }
+    return do_config(&a);
+  }
+  return do_doctor(&a);
+}

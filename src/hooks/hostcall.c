@@ -1,0 +1,405 @@
+/*
+ * hostcall.c: the host services behind the `pi` API (see hostcall.h).
+ *
+ * Every method follows one path: look up the calling instance's plugin record, ask the
+ * capability chain (hk_decide) about (plugin, action, resource), turn "needs approval"
+ * into an answer through the host's approve callback (none: denied), record the decision
+ * in the audit trail, and only then perform the call. A refusal is CAPABILITY_DENIED
+ * naming the action, the resource and the chain's reason, so a plugin author can tell
+ * which rule said no.
+ *
+ * The plugin records and the tool table are small jansson objects under one mutex, held
+ * only to read or replace entries, never across a decision or an I/O call; the records'
+ * capability and settings objects are never modified after hc_plugin_add, so a reader may
+ * keep a reference to them after unlocking (jansson's reference counts are atomic).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hooks/audit.h"
+#include "hooks/capability.h"
+#include "hooks/fsops.h"
+#include "hooks/hostcall.h"
+#include "hooks/http.h"
+#include "hooks/killswitch.h"
+#include "pkg/db.h"
+
+struct hc_services {
+  hc_config cfg;
+  hk_policy *policy;
+  hk_audit *audit;
+  pkg_db *db;
+  hk_switches sw;
+  pthread_mutex_t mu;       /* plugins, tools */
+  pthread_mutex_t approve;  /* serialises the host's approve callback */
+  json_t *plugins;          /* instanceId -> {pluginId, caps, settings} */
+  json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
+  char *home_env, *cwd;
+};
+
+/* One call's view of its plugin, references held outside the lock. */
+typedef struct hc_rec {
+  const char *instance_id;
+  char plugin_id[AL_INSTANCE_ID_MAX];
+  json_t *caps, *settings;
+  char *data_dir;
+} hc_rec;
+
+static void hc_log_line(hc_services *s, const char *plugin, const char *level, const char *msg) {
+  if (s->cfg.log) s->cfg.log(s->cfg.log_user, plugin, level, msg);
+  else fprintf(stderr, "[%s] %s: %s\n", plugin, level, msg);
+}
+
+void hc_log(hc_services *s, const char *plugin_id, const char *level, const char *message) {
+  hc_log_line(s, plugin_id, level, message);
+}
+
+void hc_audit(hc_services *s, const char *plugin_id, const char *action, const char *resource,
+              const char *decision, const char *reason) {
+  if (s) hk_audit_record(s->audit, plugin_id, action, resource, decision, reason);
+}
+
+json_t *hc_audit_recent(hc_services *s, size_t n) { return hk_audit_recent(s ? s->audit : NULL, n); }
+
+/* Each switch in effect is logged once, here, and audited. */
+static void hc_announce_switches(hc_services *s, const al_error *mode_err) {
+  static const struct {
+    size_t off;
+    const char *var, *effect;
+  } sw[] = {
+      {offsetof(hk_switches, disable), "AIRLOCK_DISABLE_PLUGINS", "no plugin is loaded; plugin operations answer PLUGINS_DISABLED"},
+      {offsetof(hk_switches, skip), "AIRLOCK_SKIP_PLUGINS", "emits run no handler; tools answer PLUGINS_DISABLED"},
+      {offsetof(hk_switches, force_deny), "AIRLOCK_FORCE_DENY", "every capability check is denied; permission events answer deny"},
+  };
+  for (size_t i = 0; i < sizeof sw / sizeof sw[0]; i++) {
+    if (!*(const bool *)((const char *)&s->sw + sw[i].off)) continue;
+    char line[256];
+    snprintf(line, sizeof line, "%s is set: %s", sw[i].var, sw[i].effect);
+    hc_log_line(s, "airlock", "warn", line);
+    hc_audit(s, "host", "killswitch", sw[i].var, "enabled", sw[i].effect);
+  }
+  if (mode_err) {
+    hc_log_line(s, "airlock", "error", mode_err->message);
+    hc_audit(s, "host", "killswitch", "AIRLOCK_PLUGIN_MODE", "enabled", mode_err->message);
+  } else if (s->sw.mode >= 0) {
+    char line[128];
+    snprintf(line, sizeof line, "AIRLOCK_PLUGIN_MODE is set: mode '%s' overrides the policy",
+             hk_mode_name((hk_mode)s->sw.mode));
+    hc_log_line(s, "airlock", "warn", line);
+    hc_audit(s, "host", "killswitch", "AIRLOCK_PLUGIN_MODE", "enabled", line);
+  }
+}
+
+int hc_new(const hc_config *cfg, hc_services **out, al_error *err) {
+  *out = NULL;
+  hc_services *s = calloc(1, sizeof *s);
+  if (!s) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  s->cfg = *cfg;
+  if (!s->cfg.kv_quota_bytes) s->cfg.kv_quota_bytes = (size_t)1 << 20;
+  if (!s->cfg.http_max_bytes) s->cfg.http_max_bytes = (size_t)4 << 20;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->approve, NULL);
+  s->plugins = json_object();
+  s->tools = json_object();
+  const char *home = getenv("HOME");
+  s->home_env = home ? strdup(home) : NULL;
+  s->cwd = getcwd(NULL, 0);
+  json_t *pj = NULL;
+  int rc = 0;
+  if (!s->plugins || !s->tools) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && cfg->policy_json) {
+    json_error_t je;
+    if (!(pj = json_loads(cfg->policy_json, 0, &je)))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, "policy", "policy is not valid JSON: %s (line %d)", je.text, je.line);
+  }
+  if (!rc) rc = hk_policy_new(pj, &s->policy, err);
+  if (!rc) rc = hk_audit_new(cfg->audit_capacity, cfg->audit_path, &s->audit, err);
+  if (!rc && cfg->home) rc = pkg_db_open(cfg->home, &s->db, err);
+  json_decref(pj);
+  if (rc) {
+    hc_free(s);
+    return rc;
+  }
+  al_error me = {0};
+  bool bad_mode = hk_switches_from_env(&s->sw, &me) != 0;
+  hc_announce_switches(s, bad_mode ? &me : NULL);
+  *out = s;
+  return 0;
+}
+
+void hc_free(hc_services *s) {
+  if (!s) return;
+  hk_policy_free(s->policy);
+  hk_audit_free(s->audit);
+  pkg_db_close(s->db);
+  json_decref(s->plugins);
+  json_decref(s->tools);
+  free(s->home_env);
+  free(s->cwd);
+  pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->approve);
+  free(s);
+}
+
+bool hc_disabled(const hc_services *s) { return s->sw.disable; }
+bool hc_skip(const hc_services *s) { return s->sw.skip; }
+bool hc_force_deny(const hc_services *s) { return s->sw.force_deny; }
+json_t *hc_switches(const hc_services *s) { return hk_switches_json(&s->sw); }
+struct pkg_db *hc_db(hc_services *s) { return s->db; }
+
+int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
+                  const json_t *caps, const json_t *settings, al_error *err) {
+  json_t *rec = json_pack("{s:s,s:o,s:o}", "pluginId", plugin_id, "caps",
+                          caps ? json_deep_copy(caps) : json_object(), "settings",
+                          settings ? json_deep_copy(settings) : json_object());
+  if (!rec) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  pthread_mutex_lock(&s->mu);
+  int r = json_object_set_new(s->plugins, instance_id, rec);
+  pthread_mutex_unlock(&s->mu);
+  return r ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory") : 0;
+}
+
+void hc_plugin_remove(hc_services *s, const char *instance_id) {
+  pthread_mutex_lock(&s->mu);
+  json_object_del(s->plugins, instance_id);
+  const char *k;
+  json_t *v, *tmp;
+  json_object_foreach_safe(s->tools, tmp, k, v)
+    if (!strcmp(json_string_value(json_object_get(v, "instanceId")), instance_id))
+      json_object_del(s->tools, k);
+  pthread_mutex_unlock(&s->mu);
+}
+
+json_t *hc_tools(hc_services *s) {
+  json_t *a = json_array();
+  pthread_mutex_lock(&s->mu);
+  const char *k;
+  json_t *v;
+  json_object_foreach(s->tools, k, v) json_array_append_new(a, json_deep_copy(v));
+  pthread_mutex_unlock(&s->mu);
+  return a;
+}
+
+int hc_tool_owner(hc_services *s, const char *name, char *id_out, size_t cap, al_error *err) {
+  pthread_mutex_lock(&s->mu);
+  const char *id = json_string_value(json_object_get(json_object_get(s->tools, name ? name : ""), "instanceId"));
+  if (id) snprintf(id_out, cap, "%s", id);
+  pthread_mutex_unlock(&s->mu);
+  return id ? 0 : err_set(err, AL_EINVALID_ARGUMENT, NULL, "no tool named '%.80s' is registered", name ? name : "(null)");
+}
+
+/* ---- the chain ------------------------------------------------------------------------- */
+
+static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_error *err) {
+  memset(r, 0, sizeof *r);
+  r->instance_id = instance_id;
+  pthread_mutex_lock(&s->mu);
+  json_t *rec = json_object_get(s->plugins, instance_id ? instance_id : "");
+  if (rec) {
+    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", json_string_value(json_object_get(rec, "pluginId")));
+    r->caps = json_incref(json_object_get(rec, "caps"));
+    r->settings = json_incref(json_object_get(rec, "settings"));
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (!rec) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
+  /* $PLUGIN_DATA: <home>/data/<id>, a scoped id's '/' spelled '+' so it stays one level */
+  if (s->db && asprintf(&r->data_dir, "%s/data/%s", pkg_db_home(s->db), r->plugin_id) < 0) r->data_dir = NULL;
+  for (char *p = r->data_dir ? r->data_dir + strlen(pkg_db_home(s->db)) + 6 : NULL; p && *p; p++)
+    if (*p == '/') *p = '+';
+  return 0;
+}
+
+static void hc_rec_clear(hc_rec *r) {
+  json_decref(r->caps);
+  json_decref(r->settings);
+  free(r->data_dir);
+}
+
+/* Decides, asks, audits. Returns 0 when allowed, else CAPABILITY_DENIED with the reason. */
+static int hc_decide(hc_services *s, const hc_rec *r, const char *action, const char *resource,
+                     al_error *err) {
+  hk_path_vars vars = {r->data_dir, s->home_env, s->cwd};
+  const char *reason = NULL;
+  hk_verdict v = hk_decide(s->policy, s->sw.mode, s->sw.force_deny, r->plugin_id, r->caps, action,
+                           resource, &vars, &reason);
+  char why[160];
+  snprintf(why, sizeof why, "%s", reason ? reason : "");
+  if (v == HK_ASK) {
+    int answer = AL_APPROVE_DENY;
+    if (s->cfg.approve) {
+      pthread_mutex_lock(&s->approve);
+      answer = s->cfg.approve(s->cfg.approve_user, r->plugin_id, action, resource);
+      pthread_mutex_unlock(&s->approve);
+      snprintf(why, sizeof why, "%s: %s", HK_REASON_ASK,
+               answer == AL_APPROVE_ALLOW ? "approved by the user" : "refused by the user");
+    } else {
+      snprintf(why, sizeof why, "%s: no one to ask (headless), denied", HK_REASON_ASK);
+    }
+    v = answer == AL_APPROVE_ALLOW ? HK_ALLOWED : HK_DENIED;
+  }
+  hc_audit(s, r->plugin_id, action, resource, hk_verdict_name(v), why);
+  if (v == HK_ALLOWED) return 0;
+  return err_set(err, AL_ECAPABILITY_DENIED, NULL, "%s '%.200s' denied: %s", action, resource, why);
+}
+
+/* ---- methods ---------------------------------------------------------------------------- */
+
+static const char *arg_str(const json_t *args, const char *k) {
+  return json_string_value(json_object_get(args, k));
+}
+
+static int need(const char *v, const char *method, const char *k, al_error *err) {
+  return v ? 0 : err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s needs a string '%s'", method, k);
+}
+
+static int hc_kv(hc_services *s, const hc_rec *r, const char *method, const json_t *args,
+                 json_t **result, al_error *err) {
+  const char *key = arg_str(args, !strcmp(method, "kv.list") ? "prefix" : "key");
+  int rc = need(key, method, !strcmp(method, "kv.list") ? "prefix" : "key", err);
+  if (!rc) rc = hc_decide(s, r, "kv", key, err);
+  if (rc) return rc;
+  if (!s->db)
+    return err_set(err, AL_ECAPABILITY_DENIED, NULL, "pi.kv needs a host database (al_config.home); this host has none");
+  if (!strcmp(method, "kv.get")) {
+    char *text = NULL;
+    if ((rc = pkg_db_kv_get(s->db, r->plugin_id, key, &text, err))) return rc;
+    *result = text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
+    free(text);
+  } else if (!strcmp(method, "kv.set")) {
+    char *text = json_text(json_object_get(args, "value") ? json_object_get(args, "value") : json_null());
+    if (!text) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    rc = pkg_db_kv_set(s->db, r->plugin_id, key, text, s->cfg.kv_quota_bytes, err);
+    free(text);
+    if (!rc) *result = json_true();
+  } else if (!strcmp(method, "kv.delete")) {
+    bool existed = false;
+    if (!(rc = pkg_db_kv_delete(s->db, r->plugin_id, key, &existed, err))) *result = json_boolean(existed);
+  } else {
+    rc = pkg_db_kv_list(s->db, r->plugin_id, key, result, err);
+  }
+  return rc;
+}
+
+static int hc_fs(hc_services *s, const hc_rec *r, const char *method, const json_t *args,
+                 json_t **result, al_error *err) {
+  const char *path = arg_str(args, "path");
+  int rc = need(path, method, "path", err);
+  if (rc) return rc;
+  hk_path_vars vars = {r->data_dir, s->home_env, s->cwd};
+  char *canon = NULL;
+  bool write = !strcmp(method, "fs.writeText");
+  if (r->data_dir && !strncmp(path, "$PLUGIN_DATA", 12)) {
+    /* The plugin's data directory exists from its first use on; creating it grants
+     * nothing: what may be read or written there is still the chain's decision. A failure
+     * here shows up as the operation's own error below. */
+    char *dd = NULL;
+    if (!hk_path_canon(r->data_dir, &dd, NULL)) (void)hk_fs_ensure_dir(dd, NULL);
+    free(dd);
+  }
+  if ((rc = hk_path_resolve(path, &vars, &canon, err))) {
+    hc_audit(s, r->plugin_id, write ? "fs_write" : "fs_read", path, "denied", HK_REASON_BAD_RESOURCE);
+    return rc;
+  }
+  rc = hc_decide(s, r, write ? "fs_write" : "fs_read", canon, err);
+  if (!rc && !strcmp(method, "fs.readText")) {
+    char *text = NULL;
+    size_t len = 0;
+    if (!(rc = hk_fs_read_text(canon, 0, &text, &len, err))) {
+      *result = json_stringn(text, len);
+      if (!*result) rc = err_set(err, AL_EIO, NULL, "%s is not UTF-8 text", path);
+    }
+    free(text);
+  } else if (!rc && write) {
+    const char *text = arg_str(args, "text");
+    if (!(rc = need(text, method, "text", err)) &&
+        !(rc = hk_fs_write_text(canon, text, strlen(text), 0, err)))
+      *result = json_true();
+  } else if (!rc && !strcmp(method, "fs.exists")) {
+    bool ex = false;
+    if (!(rc = hk_fs_exists(canon, &ex, err))) *result = json_boolean(ex);
+  } else if (!rc) {
+    rc = hk_fs_list(canon, 0, result, err);
+  }
+  free(canon);
+  return rc;
+}
+
+static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args, json_t **result,
+                            al_error *err) {
+  const char *name = arg_str(args, "name");
+  int rc = need(name, "tools.register", "name", err);
+  if (!rc) rc = hc_decide(s, r, "register_tools", name, err);
+  if (rc) return rc;
+  json_t *t = json_pack("{s:s,s:s,s:s,s:s,s:O}", "name", name, "pluginId", r->plugin_id,
+                        "instanceId", r->instance_id, "description",
+                        arg_str(args, "description") ? arg_str(args, "description") : "",
+                        "parameters", json_object_get(args, "parameters") ? json_object_get(args, "parameters") : json_null());
+  if (!t) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  pthread_mutex_lock(&s->mu);
+  json_t *old = json_object_get(s->tools, name);
+  const char *owner = json_string_value(json_object_get(old, "instanceId"));
+  if (old && strcmp(owner, r->instance_id))
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "a tool named '%.80s' is already registered by plugin '%s'",
+                 name, json_string_value(json_object_get(old, "pluginId")));
+  else json_object_set(s->tools, name, t);
+  pthread_mutex_unlock(&s->mu);
+  json_decref(t);
+  if (!rc) *result = json_true();
+  return rc;
+}
+
+int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
+            uint32_t timeout_ms, json_t **result, al_error *err) {
+  hc_services *s = user;
+  *result = NULL;
+  hc_rec r;
+  int rc = hc_rec_get(s, instance_id, &r, err);
+  if (rc) return rc;
+  if (!json_is_object(args)) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: arguments must be an object", method);
+  } else if (!strcmp(method, "log")) {
+    const char *lvl = arg_str(args, "level"), *msg = arg_str(args, "message");
+    if (!lvl || (strcmp(lvl, "debug") && strcmp(lvl, "info") && strcmp(lvl, "warn") && strcmp(lvl, "error")))
+      lvl = "info";
+    hc_log_line(s, r.plugin_id, lvl, msg ? msg : "");
+    *result = json_null();
+  } else if (!strcmp(method, "events.subscribe")) {
+    const char *ev = arg_str(args, "event");
+    if (!(rc = need(ev, method, "event", err)) && !(rc = hc_decide(s, &r, "events", ev, err)))
+      *result = json_true();
+  } else if (!strcmp(method, "tools.register")) {
+    rc = hc_tool_register(s, &r, args, result, err);
+  } else if (!strcmp(method, "config.get")) {
+    const char *key = arg_str(args, "key");
+    if (!(rc = need(key, method, "key", err)) && !(rc = hc_decide(s, &r, "read_config", key, err))) {
+      json_t *v = json_object_get(r.settings, key);
+      *result = v ? json_deep_copy(v) : json_null();
+    }
+  } else if (!strncmp(method, "kv.", 3) &&
+             (!strcmp(method + 3, "get") || !strcmp(method + 3, "set") ||
+              !strcmp(method + 3, "delete") || !strcmp(method + 3, "list"))) {
+    rc = hc_kv(s, &r, method, args, result, err);
+  } else if (!strcmp(method, "http.request")) {
+    const char *url = arg_str(args, "url"), *m = arg_str(args, "method"), *body = arg_str(args, "body");
+    if (!(rc = need(url, method, "url", err)) && !(rc = hc_decide(s, &r, "network", url, err)))
+      rc = hk_http_request(m ? m : "GET", url, body, body ? strlen(body) : 0,
+                           json_object_get(args, "headers"), timeout_ms, s->cfg.http_max_bytes,
+                           result, err);
+  } else if (!strcmp(method, "fs.readText") || !strcmp(method, "fs.writeText") ||
+             !strcmp(method, "fs.exists") || !strcmp(method, "fs.list")) {
+    rc = hc_fs(s, &r, method, args, result, err);
+  } else {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown hostcall '%.60s'", method);
+  }
+  if (!rc && !*result) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc) {
+    json_decref(*result);
+    *result = NULL;
+  }
+  hc_rec_clear(&r);
+  return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * hostcall.h: the host side of every call a plugin makes outside its VM (the `pi` API).
+ *
+ * A VM (on a worker thread, on the host thread with inline isolation, or in a worker
+ * process whose driver thread relays the call) calls hc_call() with its instance id, a
+ * method and JSON args. The dispatcher finds the instance's plugin record (plugin id,
+ * manifest capabilities, resolved settings), runs the capability chain (capability.h),
+ * asks the host's approve callback when the chain says "needs approval", writes the
+ * decision to the audit trail, and only then performs the call through the database (kv),
+ * the HTTP client, the fs operations, the logger or the settings.
+ *
+ * Methods and args:
+ *   events.subscribe {event}            -> true          (capability "events")
+ *   tools.register   {name, description, parameters}  -> true   ("register_tools"; names
+ *                                        are unique host-wide)
+ *   tools.unregister {name}             -> true
+ *   config.get       {key}              -> value|null    ("read_config")
+ *   kv.get {key} | kv.set {key, value} | kv.delete {key} | kv.list {prefix?}  ("kv")
+ *   log              {level, message}   -> null
+ *   http.request     {method, url, body?, headers?}   -> {status, headers, body} ("network")
+ *   fs.readText {path} | fs.exists {path} | fs.list {path}  ("fs_read")
+ *   fs.writeText {path, text}                           ("fs_write")
+ *
+ * Threading: every function is thread-safe. Plugin records and tools are guarded by one
+ * mutex; the approve callback is serialised by another, so a host's callback never runs
+ * twice at once; the database, audit and policy are thread-safe (or immutable) themselves.
+ */
+#ifndef AL_HOOKS_HOSTCALL_H
+#define AL_HOOKS_HOSTCALL_H
+
+#include "common.h"
+
+typedef struct hc_services hc_services;
+
+typedef struct hc_config {
+  const char *home;             /* NULL: no database, kv answers CAPABILITY_DENIED */
+  const char *policy_json;      /* NULL: mode all, default deny */
+  uint32_t audit_capacity;      /* 0: 1000 */
+  const char *audit_path;       /* NULL: ring buffer only */
+  al_approve_fn approve;        /* NULL: needs-approval means denied (headless) */
+  void *approve_user;
+  al_log_fn log;                /* NULL: stderr */
+  void *log_user;
+  size_t kv_quota_bytes;        /* 0: 1 MiB */
+  size_t http_max_bytes;        /* 0: 4 MiB */
+} hc_config;
+
+/* Creates the services: opens the database (when home is set), builds the policy, the
+ * audit trail and reads the kill switches from the environment (each in effect is logged
+ * once and audited). Free with hc_free (NULL harmless). */
+int hc_new(const hc_config *cfg, hc_services **out, al_error *err);
+void hc_free(hc_services *s);
+
+/* Kill switches read at hc_new. */
+bool hc_disabled(const hc_services *s);     /* AIRLOCK_DISABLE_PLUGINS */
+bool hc_skip(const hc_services *s);         /* AIRLOCK_SKIP_PLUGINS */
+bool hc_force_deny(const hc_services *s);   /* AIRLOCK_FORCE_DENY */
+json_t *hc_switches(const hc_services *s);  /* new {disable, skip, forceDeny, mode} */
+
+/* The host database, or NULL without a home. Borrowed; thread-safe itself. */
+struct pkg_db *hc_db(hc_services *s);
+
+/* Registers an instance's plugin record before its code runs. `caps` and `settings`
+ * (borrowed, copied; may be NULL) are the manifest's capabilities and the resolved
+ * settings. */
+int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
+                  const json_t *caps, const json_t *settings, al_error *err);
+/* Forgets the instance and every tool it registered. Unknown ids are ignored. */
+void hc_plugin_remove(hc_services *s, const char *instance_id);
+
+/* The hostcall entry point (matches hostcall_fn in common.h; `user` is the hc_services).
+ * `timeout_ms` is what is left of the calling event's deadline. On success *result is a
+ * new reference; on failure the code and message are in err (CAPABILITY_DENIED, IO_ERROR,
+ * INVALID_ARGUMENT, TIMEOUT...). */
+int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
+            uint32_t timeout_ms, json_t **result, al_error *err);
+
+/* Tools: the registered tools [{name, pluginId, instanceId, description, parameters}]
+ * (new reference), and the instance that owns `name` (copied into id_out). */
+json_t *hc_tools(hc_services *s);
+int hc_tool_owner(hc_services *s, const char *name, char *id_out, size_t cap, al_error *err);
+
+/* Writes one line to the host's log (al_config.log, else stderr); thread-safe. */
+void hc_log(hc_services *s, const char *plugin_id, const char *level, const char *message);
+
+/* Records an audit entry (plugin id may be "host"); thread-safe. */
+void hc_audit(hc_services *s, const char *plugin_id, const char *action, const char *resource,
+              const char *decision, const char *reason);
+/* The newest n audit records (0: all), newest first; new reference. */
+json_t *hc_audit_recent(hc_services *s, size_t n);
+
+#endif

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# test_plugin.sh AIRLOCK SRC_DIR: `airlock plugin ...` and `airlock check` on packages,
+# against a temporary AIRLOCK_HOME: install (directory, tarball, npm through a stand-in npm),
+# list, info, enable/disable, remove, audit, doctor; bad manifests, blocked preflight, and
+# hostile tarballs (`..`, absolute paths, links) refused without writing anything outside.
+set -u
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export AIRLOCK_HOME="$tmp/home"
+unset XDG_DATA_HOME AIRLOCK_DISABLE_PLUGINS AIRLOCK_SKIP_PLUGINS AIRLOCK_FORCE_DENY AIRLOCK_PLUGIN_MODE
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect STATUS PATTERN -- cmd...: runs cmd, checks exit status and that stdout+stderr match
+expect() {
+  local want=$1 pat=$2
+  shift 3
+  local out st
+  out=$("$@" 2>&1)
+  st=$?
+  if [ "$st" -ne "$want" ]; then bad "exit $st (want $want): $*"; echo "$out" | head -20; return; fi
+  if ! grep -qE -- "$pat" <<<"$out"; then bad "no /$pat/ in output of: $*"; echo "$out" | head -20; return; fi
+  ok
+}
+# nothing but the expected entries may exist in home/packages (no staging leftovers)
+packages_are() {
+  local got
+  got=$(ls -A "$AIRLOCK_HOME/packages" 2>/dev/null | tr '\n' ' ')
+  if [ "$got" = "$1" ]; then ok; else bad "home/packages holds '$got', want '$1'"; fi
+}
+
+# a good package
+mkdir -p "$tmp/hello"
+cat >"$tmp/hello/airlock.json" <<'JSON'
+{"id": "hello", "version": "1.0.0", "title": "Hello", "description": "says hello",
+ "capabilities": {"kv": true, "events": ["SessionStart"]},
+ "settings": {"greeting": {"type": "string", "description": "what to say", "default": "hi"}}}
+JSON
+cat >"$tmp/hello/index.js" <<'JS'
+pi.on("SessionStart", () => pi.kv.set("seen", true)); // rm -rf / in a comment is fine
+JS
+
+expect 2 'usage: airlock plugin' -- "$bin" plugin
+expect 2 "unknown plugin command 'frobnicate'" -- "$bin" plugin frobnicate
+expect 2 "needs a package id" -- "$bin" plugin info
+expect 0 "no plugins installed" -- "$bin" plugin list
+expect 0 "^installed hello@1.0.0 \(directory\) into $AIRLOCK_HOME/packages/hello" -- "$bin" plugin install "$tmp/hello"
+expect 0 "^hello +1.0.0 +enabled" -- "$bin" plugin list
+expect 0 "title +Hello" -- "$bin" plugin info hello
+expect 0 '"enabled": true' -- "$bin" plugin info hello --json
+expect 0 "disabled hello" -- "$bin" plugin disable hello
+expect 0 "^hello +1.0.0 +disabled" -- "$bin" plugin list
+expect 0 '"enabled": false' -- "$bin" plugin list --json
+expect 0 "enabled hello" -- "$bin" plugin enable hello
+expect 1 "^error: INVALID_ARGUMENT: no package 'nope' is installed" -- "$bin" plugin info nope
+expect 1 "no package 'nope' is installed" -- "$bin" plugin enable nope
+# the installed copy is independent of the source directory
+rm "$tmp/hello/index.js"
+expect 0 "ok +package hello" -- "$bin" plugin doctor
+printf 'pi.on("SessionStart", () => {});\n' >"$tmp/hello/index.js"
+# settings overrides are checked against the manifest; secrets are never printed
+cat >"$tmp/hello/airlock.json" <<'JSON'
+{"id": "hello", "version": "1.0.0", "title": "Hello", "capabilities": {"read_config": true},
+ "settings": {"port": {"type": "number", "description": "p", "min": 1, "max": 10, "default": 2},
+              "token": {"type": "string", "description": "t", "secret": true}}}
+JSON
+expect 0 "installed hello" -- "$bin" plugin install "$tmp/hello"
+expect 0 '"port": 2' -- "$bin" plugin config hello
+expect 0 "set hello.port" -- "$bin" plugin config hello port 5
+expect 0 "^5$" -- "$bin" plugin config hello port
+expect 1 "settings.port: not a valid number \(within min/max\)" -- "$bin" plugin config hello port 50
+expect 1 "settings.nope: no such setting in hello's manifest" -- "$bin" plugin config hello nope 1
+expect 0 "set hello.token" -- "$bin" plugin config hello token s3cr3t
+out=$("$bin" plugin config hello; "$bin" plugin info hello; "$bin" plugin info hello --json)
+if grep -q s3cr3t <<<"$out"; then bad "a secret setting was printed"; else ok; fi
+expect 0 "unset hello.port" -- "$bin" plugin config hello port --unset
+expect 0 "^2$" -- "$bin" plugin config hello port
+expect 2 "--unset takes a KEY" -- "$bin" plugin config hello --unset
+# --home wins over AIRLOCK_HOME
+expect 0 "no plugins installed in $tmp/other" -- "$bin" plugin list --home "$tmp/other"
+expect 0 "removed hello" -- "$bin" plugin remove hello
+expect 0 "no plugins installed" -- "$bin" plugin list
+packages_are ""
+expect 1 "no package 'hello' is installed" -- "$bin" plugin remove hello
+
+# a scoped id lives in an @scope directory, which goes with its last package
+mkdir -p "$tmp/scoped"
+printf '{"name": "@acme/tool", "version": "2.0.0-rc.1", "airlock": {"entry": "main.js"}}' >"$tmp/scoped/package.json"
+printf 'pi.on("SessionStart", () => {});\n' >"$tmp/scoped/main.js"
+expect 0 "^installed @acme/tool@2.0.0-rc.1 \(directory\) into $AIRLOCK_HOME/packages/@acme/tool" -- "$bin" plugin install "$tmp/scoped"
+expect 0 "^@acme/tool +2.0.0-rc.1 +enabled" -- "$bin" plugin list
+expect 0 "removed @acme/tool" -- "$bin" plugin remove @acme/tool
+packages_are ""
+
+# bad manifests name the field and the rule; nothing is installed
+mkdir -p "$tmp/badver"
+printf '{"id": "badver", "version": "1.2"}' >"$tmp/badver/airlock.json"
+printf '1;' >"$tmp/badver/index.js"
+expect 1 "manifest.version: '1.2' is not semver MAJOR.MINOR.PATCH" -- "$bin" plugin install "$tmp/badver"
+printf '{"id": "BadId", "version": "1.0.0"}' >"$tmp/badver/airlock.json"
+expect 1 "manifest.id: 'BadId' must be lowercase" -- "$bin" plugin install "$tmp/badver"
+printf '{"id": "badver", "version": "1.0.0", "entry": "../../etc/passwd"}' >"$tmp/badver/airlock.json"
+expect 1 "manifest.entry: '../../etc/passwd' must be a relative path inside the package" -- "$bin" plugin install "$tmp/badver"
+printf '{"id": "badver", "version": "1.0.0", "engines": {"airlock": ">=99"}}' >"$tmp/badver/airlock.json"
+expect 1 "PLUGIN_LOAD_ERROR: manifest.engines.airlock: badver needs airlock >=99" -- "$bin" plugin install "$tmp/badver"
+printf '{"id": "badver", "version": "1.0.0", "colour": "red"}' >"$tmp/badver/airlock.json"
+expect 1 "manifest +FAIL +INVALID_ARGUMENT: .*manifest.colour: unknown field" -- "$bin" check "$tmp/badver"
+expect 0 "warning: manifest.colour: unknown field \(ignored\)" -- "$bin" plugin install "$tmp/badver"
+expect 0 "removed badver" -- "$bin" plugin remove badver
+expect 1 "no airlock.json or package.json" -- "$bin" plugin install "$tmp"
+expect 1 "is not a directory, a .tgz/.tar file or an npm package name" -- "$bin" plugin install "Not A Name"
+
+# preflight: a destructive command passed to a call blocks the install
+mkdir -p "$tmp/wiper"
+printf '{"id": "wiper", "version": "1.0.0"}' >"$tmp/wiper/airlock.json"
+printf 'pi.on("SessionStart", () => exec("rm -rf /"));\n' >"$tmp/wiper/index.js"
+expect 1 "^error: PREFLIGHT_BLOCKED: preflight blocked the plugin: shell-destructive string 'rm -rf' passed to a call at 1:34" -- "$bin" plugin install "$tmp/wiper"
+expect 1 "1:34 +block shell-destructive" -- "$bin" check "$tmp/wiper"
+printf '{"id": "wiper", "version": "1.0.0", "preflight": {"allow": ["rm -rf"]}}' >"$tmp/wiper/airlock.json"
+expect 0 "1:34 +allow shell-destructive" -- "$bin" plugin install "$tmp/wiper"
+expect 0 "removed wiper" -- "$bin" plugin remove wiper
+packages_are ""
+
+# tarballs: npm's layout (package/...) installs
+mkdir -p "$tmp/tar/package"
+cp "$tmp/hello/airlock.json" "$tmp/hello/index.js" "$tmp/tar/package/"
+tar -czf "$tmp/hello.tgz" -C "$tmp/tar" package
+expect 0 "^installed hello@1.0.0 \(tarball\)" -- "$bin" plugin install "$tmp/hello.tgz"
+expect 0 "removed hello" -- "$bin" plugin remove hello
+
+# hostile tarballs are refused and write nothing outside (nor inside) the home
+mkdir -p "$tmp/evilsrc"
+cp "$tmp/hello/airlock.json" "$tmp/hello/index.js" "$tmp/evilsrc/"
+printf 'pwned' >"$tmp/evilsrc/payload"
+tar -czPf "$tmp/dotdot.tgz" -C "$tmp/evilsrc" --transform 's,^payload$,../../../evil,' airlock.json index.js payload
+expect 1 "tarball entry '../../../evil': path escapes the package" -- "$bin" plugin install "$tmp/dotdot.tgz"
+tar -czPf "$tmp/abs.tgz" -C "$tmp/evilsrc" --transform "s,^payload\$,$tmp/abs-evil," airlock.json index.js payload
+expect 1 "tarball entry '$tmp/abs-evil': absolute path" -- "$bin" plugin install "$tmp/abs.tgz"
+ln -s /etc/passwd "$tmp/evilsrc/link"
+tar -czf "$tmp/link.tgz" -C "$tmp/evilsrc" airlock.json index.js link
+expect 1 "tarball entry 'link': links are not allowed in a package" -- "$bin" plugin install "$tmp/link.tgz"
+# a symlink in a package directory is refused the same way
+expect 1 "package file 'link': links are not allowed in a package" -- "$bin" plugin install "$tmp/evilsrc"
+for f in "$tmp/evil" "$tmp/abs-evil" "$AIRLOCK_HOME/evil" "$AIRLOCK_HOME/packages/evil" "$(dirname "$tmp")/evil"; do
+  if [ -e "$f" ]; then bad "$f was written"; else ok; fi
+done
+packages_are ""
+expect 0 "no plugins installed" -- "$bin" plugin list
+
+# npm: a stand-in npm packs a fixture and reports its integrity the way npm does; the
+# tarball is verified against it
+mkdir -p "$tmp/fakenpm"
+cat >"$tmp/fakenpm/npm" <<SH
+#!/usr/bin/env bash
+# npm pack <spec> --json --pack-destination DIR
+dest=\$5
+tar -czf "\$dest/hello-1.0.0.tgz" -C "$tmp/tar" package
+[ -n "\${CORRUPT:-}" ] && printf 'x' >>"\$dest/hello-1.0.0.tgz"
+integ=\$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "\$dest/hello-1.0.0.tgz")
+[ -n "\${CORRUPT:-}" ] && integ="sha512-\$(printf 'other' | node -e 'process.stdout.write(require("crypto").createHash("sha512").update(require("fs").readFileSync(0)).digest("base64"))')"
+echo "npm notice lifecycle output before the document"
+printf '[{"id":"hello@1.0.0","name":"hello","version":"1.0.0","filename":"hello-1.0.0.tgz","integrity":"%s"}]\n' "\$integ"
+SH
+chmod +x "$tmp/fakenpm/npm"
+export AIRLOCK_NPM="$tmp/fakenpm/npm"
+if command -v node >/dev/null; then
+  expect 0 "^installed hello@1.0.0 \(npm\)" -- "$bin" plugin install hello@1.0.0
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  expect 1 "tarball integrity mismatch" -- env CORRUPT=1 "$bin" plugin install hello
+  packages_are ""
+fi
+export AIRLOCK_NPM="$tmp/no-such-npm"
+expect 1 "cannot run $tmp/no-such-npm" -- "$bin" plugin install hello
+unset AIRLOCK_NPM
+
+# audit: reads <home>/audit.jsonl, newest first
+cat >"$AIRLOCK_HOME/audit.jsonl" <<'JSONL'
+{"timestamp":"2026-01-01T00:00:00.000001Z","plugin_id":"a","action":"network","resource":"https://x.com/","decision":"denied","reason":"Denied by default"}
+{"timestamp":"2026-01-01T00:00:01.000001Z","plugin_id":"b","action":"kv","resource":"k","decision":"allowed","reason":"Allowed by plugin allow list"}
+JSONL
+out=$("$bin" plugin audit 2>&1)
+if [ "$(head -1 <<<"$out" | grep -c 'Allowed by plugin allow list')" = 1 ] && grep -q 'Denied by default' <<<"$out"; then ok; else bad "audit order: $out"; fi
+expect 0 '^\[' -- "$bin" plugin audit --json
+out=$("$bin" plugin audit --recent 1 2>&1)
+if [ "$(wc -l <<<"$out")" = 1 ] && grep -q '"*b' <<<"$out"; then ok; else bad "audit --recent 1: $out"; fi
+expect 2 "--recent needs a count" -- "$bin" plugin audit --recent x
+
+# doctor: a package whose directory vanished is a problem --fix resolves; kill switches
+expect 0 "installed hello" -- "$bin" plugin install "$tmp/hello"
+rm -rf "$AIRLOCK_HOME/packages/hello"
+mkdir -p "$AIRLOCK_HOME/packages/.staging-leftover"
+expect 1 "FAIL +package hello +directory .* is missing \(--fix removes the record\)" -- "$bin" plugin doctor
+expect 0 "FIXED +package hello" -- "$bin" plugin doctor --fix
+expect 0 "0 problems" -- "$bin" plugin doctor
+packages_are ""
+expect 0 "no plugins installed" -- "$bin" plugin list
+expect 0 "in effect: AIRLOCK_DISABLE_PLUGINS AIRLOCK_FORCE_DENY" -- env AIRLOCK_DISABLE_PLUGINS=1 AIRLOCK_FORCE_DENY=TRUE "$bin" plugin doctor
+expect 0 '"ok": true' -- "$bin" plugin doctor --json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,263 @@
+/*
+ * httpd_test.c: the loopback test server (httpd_test.h).
+ *
+ * One thread polls the listening socket and a stop pipe; each connection is read until
+ * the end of its headers plus Content-Length bytes, answered, and closed. A delayed
+ * response waits on the stop pipe, so stopping never hangs behind a timeout test.
+ */
+#define _GNU_SOURCE
+#include "integration/httpd_test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_ROUTES 32
+#define REQ_MAX (1 << 20)
+
+typedef struct route {
+  char *path, *headers, *body;
+  size_t body_len;
+  int status;
+  unsigned delay_ms;
+} route;
+
+struct httpd_test {
+  int lfd, stop[2], port;
+  pthread_t th;
+  pthread_mutex_t mu;
+  route routes[MAX_ROUTES];
+  size_t nroutes;
+  char *last_method, *last_path, *last_headers, *last_body;
+  unsigned count;
+};
+
+static char *dupn(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return; /* the client went away (a response-cap test): fine */
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+static const char *reason_of(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 404: return "Not Found";
+  case 500: return "Internal Server Error";
+  default: return "Status";
+  }
+}
+
+/* Reads one request; false when the connection or stop ended first. */
+static bool read_request(httpd_test *s, int c, char **buf, size_t *hdr_end, size_t *total) {
+  size_t cap = 8192, len = 0;
+  char *b = malloc(cap);
+  if (!b) return false;
+  size_t need = 0; /* total bytes once the headers are known */
+  for (;;) {
+    struct pollfd p[2] = {{c, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (poll(p, 2, 5000) <= 0 || p[1].revents) break;
+    if (len + 4096 > cap) {
+      if (cap >= REQ_MAX) break;
+      char *nb = realloc(b, cap * 2);
+      if (!nb) break;
+      b = nb, cap *= 2;
+    }
+    ssize_t r = recv(c, b + len, cap - len - 1, 0);
+    if (r <= 0) break;
+    len += (size_t)r;
+    b[len] = '\0';
+    if (!need) {
+      char *end = strstr(b, "\r\n\r\n");
+      if (!end) continue;
+      *hdr_end = (size_t)(end - b) + 4;
+      size_t cl = 0;
+      char *h = strcasestr(b, "\r\ncontent-length:");
+      if (h && h < end) cl = strtoul(h + 17, NULL, 10);
+      need = *hdr_end + cl;
+    }
+    if (need && len >= need) {
+      *buf = b;
+      *total = need;
+      return true;
+    }
+  }
+  free(b);
+  return false;
+}
+
+static void serve(httpd_test *s, int c) {
+  char *req = NULL;
+  size_t hdr_end = 0, total = 0;
+  if (!read_request(s, c, &req, &hdr_end, &total)) return;
+  char *sp1 = strchr(req, ' ');
+  char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+  char *eol = strstr(req, "\r\n");
+  if (!sp1 || !sp2 || !eol || sp2 > eol) {
+    free(req);
+    return;
+  }
+  char *method = dupn(req, (size_t)(sp1 - req));
+  char *path = dupn(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+  char *headers = dupn(eol + 2, hdr_end - (size_t)(eol + 2 - req));
+  char *body = dupn(req + hdr_end, total - hdr_end);
+  size_t plen = strcspn(path ? path : "", "?");
+
+  pthread_mutex_lock(&s->mu);
+  free(s->last_method), free(s->last_path), free(s->last_headers), free(s->last_body);
+  s->last_method = method, s->last_path = path, s->last_headers = headers, s->last_body = body;
+  route r = {NULL, NULL, NULL, 9, 404, 0};
+  for (size_t i = 0; path && i < s->nroutes; i++)
+    if (strlen(s->routes[i].path) == plen && strncmp(s->routes[i].path, path, plen) == 0) {
+      r = s->routes[i];
+      r.headers = r.headers ? strdup(r.headers) : NULL;
+      r.body = dupn(r.body, r.body_len);
+    }
+  if (!r.body) r.body = dupn("not found", 9), r.body_len = 9;
+  pthread_mutex_unlock(&s->mu);
+
+  bool stopped = false;
+  if (r.delay_ms) {
+    /* the client hanging up (a timeout test) ends the wait too: readable means EOF here */
+    struct pollfd p[2] = {{s->stop[0], POLLIN, 0}, {c, POLLIN, 0}};
+    stopped = poll(p, 2, (int)r.delay_ms) > 0;
+  }
+  if (!stopped && r.body) {
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+                     r.status, reason_of(r.status), r.body_len, r.headers ? r.headers : "");
+    write_all(c, head, (size_t)n);
+    if (strcmp(method ? method : "", "HEAD") != 0) write_all(c, r.body, r.body_len);
+  }
+  pthread_mutex_lock(&s->mu);
+  s->count++;
+  pthread_mutex_unlock(&s->mu);
+  free(r.headers);
+  free(r.body);
+  free(req);
+}
+
+static void *loop(void *arg) {
+  httpd_test *s = arg;
+  for (;;) {
+    struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents) break;
+    int c = accept(s->lfd, NULL, NULL);
+    if (c < 0) continue;
+    serve(s, c);
+    shutdown(c, SHUT_WR);
+    close(c);
+  }
+  return NULL;
+}
+
+int httpd_test_start(httpd_test **out) {
+  *out = NULL;
+  httpd_test *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t al = sizeof a;
+  if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 16) ||
+      getsockname(s->lfd, (struct sockaddr *)&a, &al) || pipe(s->stop)) {
+    if (s->lfd >= 0) close(s->lfd);
+    free(s);
+    return -1;
+  }
+  s->port = ntohs(a.sin_port);
+  pthread_mutex_init(&s->mu, NULL);
+  if (pthread_create(&s->th, NULL, loop, s)) {
+    close(s->lfd), close(s->stop[0]), close(s->stop[1]);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+void httpd_test_stop(httpd_test *s) {
+  if (!s) return;
+  ssize_t w = write(s->stop[1], "x", 1);
+  (void)w;
+  pthread_join(s->th, NULL);
+  close(s->lfd), close(s->stop[0]), close(s->stop[1]);
+  for (size_t i = 0; i < s->nroutes; i++)
+    free(s->routes[i].path), free(s->routes[i].headers), free(s->routes[i].body);
+  free(s->last_method), free(s->last_path), free(s->last_headers), free(s->last_body);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+int httpd_test_port(const httpd_test *s) { return s->port; }
+
+void httpd_test_route(httpd_test *s, const char *path, int status, const char *headers,
+                      const char *body, size_t body_len, unsigned delay_ms) {
+  route r = {strdup(path), headers ? strdup(headers) : NULL, malloc(body_len + 1), body_len,
+             status, delay_ms};
+  if (r.body) {
+    if (body) memcpy(r.body, body, body_len);
+    else memset(r.body, 'x', body_len);
+  }
+  pthread_mutex_lock(&s->mu);
+  size_t i = 0;
+  while (i < s->nroutes && strcmp(s->routes[i].path, path) != 0) i++;
+  if (i < s->nroutes) {
+    free(s->routes[i].path), free(s->routes[i].headers), free(s->routes[i].body);
+    s->routes[i] = r;
+  } else if (s->nroutes < MAX_ROUTES) {
+    s->routes[s->nroutes++] = r;
+  } else {
+    free(r.path), free(r.headers), free(r.body);
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+bool httpd_test_last(httpd_test *s, char **method, char **path, char **headers, char **body) {
+  pthread_mutex_lock(&s->mu);
+  bool seen = s->last_method != NULL;
+  if (method) *method = seen ? strdup(s->last_method) : NULL;
+  if (path) *path = seen ? strdup(s->last_path) : NULL;
+  if (headers) *headers = seen ? strdup(s->last_headers) : NULL;
+  if (body) *body = seen ? strdup(s->last_body) : NULL;
+  pthread_mutex_unlock(&s->mu);
+  return seen;
+}
+
+unsigned httpd_test_count(httpd_test *s) {
+  pthread_mutex_lock(&s->mu);
+  unsigned n = s->count;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}

@@ -1,0 +1,244 @@
+/*
+ * test_audit.c: the audit ring buffer (default 1000, newest first), its JSON Lines file
+ * written from several threads at once, and reading the file back newest first with a
+ * bound, past torn and foreign lines.
+ */
+#define _XOPEN_SOURCE 700 /* mkstemp */
+#include "helpers.h"
+
+#include <pthread.h>
+#include <regex.h>
+#include <unistd.h>
+
+#include "hooks/audit.h"
+
+static bool ts_ok(const char *ts) {
+  regex_t re;
+  assert_int_equal(regcomp(&re,
+                           "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
+                           REG_EXTENDED | REG_NOSUB), 0);
+  bool ok = regexec(&re, ts, 0, NULL, 0) == 0;
+  regfree(&re);
+  return ok;
+}
+
+static const char *field(const json_t *arr, size_t i, const char *key) {
+  return json_string_value(json_object_get(json_array_get(arr, i), key));
+}
+
+static void test_ring_default_capacity(void **state) {
+  (void)state;
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(0, NULL, &a, NULL), 0);
+  char res[32];
+  for (int i = 0; i < 1500; i++) {
+    snprintf(res, sizeof res, "r%d", i);
+    hk_audit_record(a, "p", "kv", res, "allowed", "Allowed by plugin allow list");
+  }
+  json_t *all = hk_audit_recent(a, 0);
+  assert_int_equal(json_array_size(all), HK_AUDIT_DEFAULT_CAPACITY);
+  assert_string_equal(field(all, 0, "resource"), "r1499");
+  assert_string_equal(field(all, 999, "resource"), "r500");
+  json_t *rec = json_array_get(all, 0);
+  assert_int_equal(json_object_size(rec), 6);
+  assert_true(ts_ok(field(all, 0, "timestamp")));
+  assert_string_equal(field(all, 0, "plugin_id"), "p");
+  assert_string_equal(field(all, 0, "action"), "kv");
+  assert_string_equal(field(all, 0, "decision"), "allowed");
+  assert_string_equal(field(all, 0, "reason"), "Allowed by plugin allow list");
+  json_decref(all);
+  json_t *three = hk_audit_recent(a, 3);
+  assert_int_equal(json_array_size(three), 3);
+  assert_string_equal(field(three, 2, "resource"), "r1497");
+  json_decref(three);
+  hk_audit_stats st;
+  hk_audit_stats_get(a, &st);
+  assert_int_equal(st.recorded, 1500);
+  assert_int_equal(st.file_errors, 0);
+  hk_audit_free(a);
+  hk_audit_free(NULL);
+  hk_audit_record(NULL, "p", "a", "r", "d", "x"); /* harmless */
+  json_t *none = hk_audit_recent(NULL, 5);
+  assert_int_equal(json_array_size(none), 0);
+  json_decref(none);
+}
+
+static void test_fields_bounded_and_utf8(void **state) {
+  (void)state;
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(4, NULL, &a, NULL), 0);
+  char *big = malloc(10001);
+  assert_non_null(big);
+  memset(big, 'x', 10000);
+  big[10000] = '\0';
+  hk_audit_record(a, NULL, "network", big, "denied", NULL);
+  hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "denied", "r");
+  json_t *r = hk_audit_recent(a, 0);
+  assert_int_equal(json_array_size(r), 2);
+  json_decref(r);
+  /* credentials in a network URL are not recorded; other actions are left alone */
+  hk_audit_record(a, "p", "network", "https://user:pw@a@b.example/x?u=v@w", "denied", "r");
+  hk_audit_record(a, "p", "network", "https://b.example/x?u=v@w", "denied", "r");
+  hk_audit_record(a, "p", "kv", "https://user:pw@b.example/", "denied", "r");
+  r = hk_audit_recent(a, 3);
+  assert_string_equal(field(r, 2, "resource"), "https://***@b.example/x?u=v@w");
+  assert_string_equal(field(r, 1, "resource"), "https://b.example/x?u=v@w");
+  assert_string_equal(field(r, 0, "resource"), "https://user:pw@b.example/");
+  json_decref(r);
+  hk_audit_record(a, NULL, "network", big, "denied", NULL);
+  hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "denied", "r");
+  r = hk_audit_recent(a, 2);
+  assert_string_equal(field(r, 0, "resource"), "/tmp/\xef\xbf\xbd\xef\xbf\xbd-\xc3\xa9");
+  assert_int_equal(strlen(field(r, 1, "resource")), 4096);
+  assert_string_equal(field(r, 1, "plugin_id"), "");
+  assert_string_equal(field(r, 1, "reason"), "");
+  json_decref(r);
+  free(big);
+  hk_audit_free(a);
+}
+
+typedef struct writer {
+  hk_audit *a;
+  int id;
+} writer;
+
+static void *write_many(void *arg) {
+  writer *w = arg;
+  char res[32], plugin[16];
+  snprintf(plugin, sizeof plugin, "t%d", w->id);
+  for (int i = 0; i < 500; i++) {
+    snprintf(res, sizeof res, "%d", i);
+    hk_audit_record(w->a, plugin, "kv", res, "denied", "Denied by default");
+  }
+  return NULL;
+}
+
+static void temp_path(char *buf, size_t cap) {
+  snprintf(buf, cap, "/tmp/al_audit_%ld_XXXXXX", (long)getpid());
+  int fd = mkstemp(buf);
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(buf);
+}
+
+static void test_threads_and_file(void **state) {
+  (void)state;
+  char path[64];
+  temp_path(path, sizeof path);
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(100, path, &a, NULL), 0);
+  pthread_t th[4];
+  writer w[4];
+  for (int i = 0; i < 4; i++) {
+    w[i] = (writer){a, i};
+    assert_int_equal(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  hk_audit_stats st;
+  hk_audit_stats_get(a, &st);
+  assert_int_equal(st.recorded, 2000);
+  json_t *ring = hk_audit_recent(a, 0);
+  assert_int_equal(json_array_size(ring), 100);
+  json_decref(ring);
+  hk_audit_free(a);
+
+  /* every line in the file is a whole record, and each thread's 500 are in order */
+  json_t *all = NULL;
+  size_t skipped = 99;
+  assert_int_equal(hk_audit_read_file(path, 0, &all, &skipped, NULL), 0);
+  assert_int_equal(skipped, 0);
+  assert_int_equal(json_array_size(all), 2000);
+  int next[4] = {499, 499, 499, 499}, out_of_order = 0; /* newest first: counting down */
+  for (size_t i = 0; i < 2000; i++) {
+    int t = field(all, i, "plugin_id")[1] - '0';
+    if (atoi(field(all, i, "resource")) != next[t]) out_of_order++;
+    next[t]--;
+  }
+  assert_int_equal(out_of_order, 0);
+  json_decref(all);
+
+  /* a torn last line (a crash mid-write) and a foreign line are skipped */
+  FILE *f = fopen(path, "a");
+  assert_non_null(f);
+  fputs("{\"not\":\"a record\"}\n{\"timestamp\":\"2026-01-01T00:00:00.000000Z\",\"plu", f);
+  fclose(f);
+  json_t *five = NULL;
+  assert_int_equal(hk_audit_read_file(path, 5, &five, &skipped, NULL), 0);
+  assert_int_equal(json_array_size(five), 5);
+  assert_int_equal(skipped, 2);
+  assert_string_equal(field(five, 0, "resource"), "499");
+  json_decref(five);
+  unlink(path);
+}
+
+/* The newest N from a file larger than the first tail chunk. */
+static void test_read_file_tail(void **state) {
+  (void)state;
+  char path[64];
+  temp_path(path, sizeof path);
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(10, path, &a, NULL), 0);
+  char res[64];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(res, sizeof res, "https://example.com/item/%d", i);
+    hk_audit_record(a, "p", "network", res, "allowed", "Allowed by default");
+  }
+  hk_audit_free(a);
+  for (size_t n = 1; n <= 4000; n *= 4) {
+    json_t *out = NULL;
+    assert_int_equal(hk_audit_read_file(path, n, &out, NULL, NULL), 0);
+    assert_int_equal(json_array_size(out), n);
+    snprintf(res, sizeof res, "https://example.com/item/%d", 4999);
+    assert_string_equal(field(out, 0, "resource"), res);
+    snprintf(res, sizeof res, "https://example.com/item/%d", (int)(5000 - n));
+    assert_string_equal(field(out, n - 1, "resource"), res);
+    json_decref(out);
+  }
+  json_t *out = NULL;
+  assert_int_equal(hk_audit_read_file(path, 9999, &out, NULL, NULL), 0);
+  assert_int_equal(json_array_size(out), 5000);
+  json_decref(out);
+  unlink(path);
+
+  /* missing file: empty; unopenable path: IO error naming it */
+  assert_int_equal(hk_audit_read_file(path, 5, &out, NULL, NULL), 0);
+  assert_int_equal(json_array_size(out), 0);
+  json_decref(out);
+  al_error err;
+  assert_int_equal(hk_audit_new(0, "/nonexistent-dir/audit.jsonl", &a, &err), AL_EIO);
+  assert_null(a);
+  assert_non_null(strstr(err.message, "/nonexistent-dir/audit.jsonl"));
+  assert_int_equal(hk_audit_read_file("/", 5, &out, NULL, &err), AL_EIO);
+  assert_null(out);
+}
+
+static void test_parse_text(void **state) {
+  (void)state;
+  const char *text =
+      "{\"timestamp\":\"t1\",\"plugin_id\":\"a\",\"action\":\"kv\",\"resource\":\"\","
+      "\"decision\":\"allowed\",\"reason\":\"x\",\"extra\":1}\r\n"
+      "\n"
+      "[1,2]\n"
+      "{\"timestamp\":\"t2\",\"plugin_id\":\"b\",\"action\":\"kv\",\"resource\":\"\","
+      "\"decision\":\"denied\",\"reason\":\"y\"}";
+  json_t *out = NULL;
+  size_t skipped = 0;
+  assert_int_equal(hk_audit_parse(text, strlen(text), 0, &out, &skipped, NULL), 0);
+  assert_true(tj_is(out, "[{'timestamp':'t2','plugin_id':'b','action':'kv','resource':'',"
+                         "'decision':'denied','reason':'y'},"
+                         "{'timestamp':'t1','plugin_id':'a','action':'kv','resource':'',"
+                         "'decision':'allowed','reason':'x'}]"));
+  assert_int_equal(skipped, 1);
+  json_decref(out);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ring_default_capacity),
+      cmocka_unit_test(test_fields_bounded_and_utf8),
+      cmocka_unit_test(test_threads_and_file),
+      cmocka_unit_test(test_read_file_tail),
+      cmocka_unit_test(test_parse_text),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
