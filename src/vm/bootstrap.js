@@ -199,7 +199,9 @@ var definePlugin;
       return settle({ state: 0 }, t.call(undefined, args), null);
     },
     // Fires due timers; answers 0 if any fired, else ms until the next one, or -1 if none.
-    timers() {
+    // timers(true) forgets them all unfired: the call that set them was abandoned.
+    timers(drop) {
+      if (drop === true) timers.length = 0;
       if (!timers.length) return -1;
       const t = native.now();
       let next = -1, fired = false;

@@ -145,12 +145,27 @@ static void call_begin(vm_instance *vm, uint64_t deadline_ns) {
   JS_UpdateStackTop(vm->rt);
 }
 
+/* Forgets pending pi.sleep timers, whose resolution would resume an abandoned call. Runs
+ * only our bootstrap's code, so the deadline is lifted to keep the interrupt handler (the
+ * call's deadline has passed) from cutting it short. */
+static void vm_drop_timers(vm_instance *vm) {
+  if (JS_IsUndefined(vm->fn_timers)) return;
+  uint64_t deadline = vm->deadline_ns;
+  vm->deadline_ns = UINT64_MAX;
+  JSValue drop = JS_TRUE;
+  JSValue r = JS_Call(vm->ctx, vm->fn_timers, vm->entry, 1, &drop);
+  if (JS_IsException(r)) JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  JS_FreeValue(vm->ctx, r);
+  vm->deadline_ns = deadline;
+}
+
 static void call_end(vm_instance *vm) {
   /* An abandoned call's queued jobs are dropped, not left for the next call to run: a
    * microtask loop would otherwise go on inside every later call that waits on a promise
    * (and keep whatever it was growing). */
   if (vm->interrupted || vm->oom) {
     JS_DiscardPendingJobs(vm->rt);
+    vm_drop_timers(vm);
     JS_RunGC(vm->rt); /* give back what the failed call held */
   }
   vm->last.elapsed_us = (clock_mono_ns() - vm->call_start_ns) / 1000u;

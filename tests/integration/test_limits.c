@@ -7,7 +7,7 @@
 #include "testutil.h"
 
 static const char *SPIN =
-    "let calls = 0;"
+    "let calls = 0, resumed = 0;"
     "definePlugin(({ ui }) => ({ reducers: { slow(s) { for (;;) {} } },"
     "  widgets: { main: {"
     "    render({ pluginState }) { calls++;"
@@ -21,6 +21,8 @@ static const char *SPIN =
     "        case 'microtasks': return new Promise(() => { const f = () => { Promise.resolve().then(f); }; f(); });"
     "        case 'microtask-chain': return new Promise(() => { const f = () => Promise.resolve().then(f); f(); });"
     "        case 'never': return new Promise(() => {});"
+    "        case 'sleep-abandon': return (async () => { pi.sleep(1).then(() => { resumed++; }); for (;;) {} })();"
+    "        case 'sleep-ok': return (async () => { await pi.sleep(5); return ui.text('resumed ' + resumed); })();"
     "        case 'async-ok': return (async () => { await null; return ui.text('async ok'); })();"
     "        case 'regexp-ok': return ui.text(String(/a+$/.test('aaaa')));"
     "        default: return ui.text('alive ' + calls);"
@@ -97,6 +99,13 @@ static void test_limits(void **st) {
    * plugin's error instead of spinning someone else's loop until the deadline. */
   set_mode(h, id, "never");
   expect_code(h, id, AL_EPLUGIN);
+  /* Nor does a pi.sleep timer set by an abandoned call fire later and resume it. */
+  set_mode(h, id, "sleep-abandon");
+  expect_code(h, id, AL_ETIMEOUT);
+  set_mode(h, id, "sleep-ok");
+  json_t *slept = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(slept, "text")), "resumed 0");
+  json_decref(slept);
   set_mode(h, id, "regexp-ok");
   json_t *t = t_render(h, id, "main");
   json_decref(t);
