@@ -46,6 +46,7 @@ export class Editor {
     this.errorBox = root.querySelector("[data-testid=editor-error]");
     this.status = root.querySelector("[data-role=status]");
     this.lineCount = 0;
+    this.root = root;
 
     this.area.addEventListener("input", () => this.onInput());
     this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
@@ -273,6 +274,9 @@ export class Editor {
   drawBar() {
     const tab = this.activeTab();
     const running = !!tab?.instanceId;
+    // Lets automation (and CSS) see which instance the visible code runs in.
+    this.root.dataset.instance = tab?.instanceId ?? "";
+    this.root.dataset.busy = String(this.busy);
     this.title.textContent = tab ? (running ? tab.instanceId : tab.packageId + " \u00b7 not running") : "No plugin open";
     this.runButton.hidden = running;
     this.reloadButton.hidden = !running;
