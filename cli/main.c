@@ -19,6 +19,8 @@ static void usage(FILE *out) {
           "                       run conformance cases; closes with 'N passed, N failed'\n"
           "                       (MODE: thread, inline or process; also for run)\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
+          "  serve [--port N] [--host ADDR] [--no-open] [--home DIR] [--isolation MODE]\n"
+          "                       the workbench: prints its URL (with a per-run token)\n"
           "  version              print the version\n"
           "\n"
           "Run 'airlock <command> --help' for a command's options.\n");
@@ -34,6 +36,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "conform")) return cmd_conform(argc - 1, argv + 1);
   if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("airlock %s\n", al_version());
     return 0;
