@@ -30,11 +30,12 @@ const WRITER = `definePlugin(({ ui }) => ({
 }));
 `;
 
-/** The dashboard table's value for a metric row ("Total value", "Instances", ...). */
-async function dashboardValue(page, dashboard, metric) {
+/** The value cell of a dashboard table row ("Total value", "Instances", ...). */
+function dashboardCell(page, dashboard, metric) {
   const row = card(page, dashboard).locator("[data-kind=table] tr", { has: page.locator("td", { hasText: metric }) });
-  return row.locator("td").nth(1).innerText();
+  return row.locator("td").nth(1);
 }
+const dashboardValue = (page, dashboard, metric) => dashboardCell(page, dashboard, metric).innerText();
 
 test("a custom plugin's shared write is denied until write is granted", { timeout: TEST_TIMEOUT }, async (t) => {
   const wb = await startWorkbench();
@@ -64,7 +65,11 @@ test("a custom plugin's shared write is denied until write is granted", { timeou
   await denied.locator("td", { hasText: "missing-write-grant:counter-summary" }).waitFor();
   // The local action in the same event still applied, and the shared total did not move.
   assert.equal(await timelineRows(page, { instance: writer, action: "state/merge", outcome: "applied" }).count(), 1);
+  // The dashboard also reads runtime-metrics, so it re-renders after the denied dispatch:
+  // once it shows that dispatch, the same tree must still show a total of 0.
+  await dashboardCell(page, dashboard, "Last reason").filter({ hasText: "missing-write-grant:counter-summary" }).waitFor();
   assert.equal(await dashboardValue(page, dashboard, "Total value"), "0");
+  assert.equal(await dashboardValue(page, dashboard, "Instances"), "0");
 
   // Grant write in the Grants tab: recorded in the timeline, effective on the next call.
   await showDevtools(page, "grants");
@@ -82,7 +87,7 @@ test("a custom plugin's shared write is denied until write is granted", { timeou
   await waitForCount(writes, 2);
   // Newest first: the second write applied.
   assert.equal(await writes.first().getAttribute("data-outcome"), "applied");
-  await card(page, dashboard).locator("[data-kind=table] td", { hasText: /^5$/ }).waitFor();
+  await dashboardCell(page, dashboard, "Total value").filter({ hasText: /^5$/ }).waitFor();
   assert.equal(await dashboardValue(page, dashboard, "Total value"), "5");
   assert.deepEqual(wb.pageErrors, []);
 });

@@ -107,7 +107,11 @@ const statePanel = new StatePanel(panel("state"), store, (instanceId) => {
 });
 new SharedPanel(panel("shared"), store);
 new GrantsPanel(panel("grants"), store, async (instanceId, grants) => {
-  await conn.request("grants.set", { instanceId, grants });
+  const ok = await conn.request("grants.set", { instanceId, grants });
+  // The answer holds the normalised grants; the `instance` push that also carries them
+  // may come later, and the panel redraws from the store as soon as this resolves.
+  const inst = store.instances.get(instanceId);
+  if (inst && ok?.grants) store.putInstance({ ...inst, grants: ok.grants });
 });
 new ErrorsPanel(panel("errors"), store);
 new MetricsPanel(panel("metrics"), store);
