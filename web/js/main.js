@@ -136,7 +136,9 @@ showPanel("timeline");
 function drawToolbar() {
   const m = store.metrics;
   $("[data-testid=toolbar-instances]").textContent = String(store.instances.size);
-  $("[data-testid=toolbar-dispatches]").textContent = String(m?.dispatchCount ?? store.timeline.length);
+  // Metrics arrive at most once a second; timeline pushes arrive with each dispatch, so
+  // between two metrics bodies the entries seen are the fresher count.
+  $("[data-testid=toolbar-dispatches]").textContent = String(Math.max(m?.dispatchCount ?? 0, store.timeline.length));
   const health = store.conn !== "connected" ? "offline" : (m?.health ?? "ok");
   const hEl = $("[data-testid=toolbar-health]");
   hEl.textContent = health;
