@@ -235,8 +235,13 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     bool ok = lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) > 0 && !strcmp(path, "/ws") &&
               headers_ok(s, wsi) && token_ok(s, wsi);
     if (ok) return 0;
-    /* Refuse with a real 403 the client can read, then drop the connection. */
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+    /* Refuse with a real 403 (our headers, CSP included) the client can read, then
+     * drop the connection. */
+    size_t n = sizeof forbidden_body - 1;
+    unsigned char buf[LWS_PRE + sizeof forbidden_body];
+    memcpy(buf + LWS_PRE, forbidden_body, n);
+    if (!send_headers(wsi, 403, "text/plain; charset=utf-8", n))
+      lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
     return -1;
   }
   case LWS_CALLBACK_ESTABLISHED:

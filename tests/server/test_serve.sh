@@ -58,6 +58,8 @@ curl -s -D - -o /dev/null -H 'Host: evil.example' "http://$hp/" | grep -qi "^con
 check "CSP on a refusal too" $?
 
 [ "$(ws "http://$hp/ws")" = 403 ]; check "WebSocket without token 403" $?
+ws -D "$tmp/wsh" "http://$hp/ws" >/dev/null; grep -qi "^content-security-policy: default-src 'self'" "$tmp/wsh"
+check "CSP on a WebSocket refusal" $?
 [ "$(ws "http://$hp/ws?token=${token%?}0")" = 403 ] || [ "${token: -1}" = 0 ]; check "WebSocket wrong token 403" $?
 [ "$(ws "http://$hp/ws?token=")" = 403 ]; check "WebSocket empty token 403" $?
 [ "$(ws "http://$hp/ws?token=${token}x")" = 403 ]; check "WebSocket longer token 403" $?
