@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
@@ -57,6 +58,7 @@ typedef struct srv {
   char token[33];
   char host_port[80], local_port[80];
   lws_sorted_usec_list_t tick;
+  pid_t opener; /* xdg-open, reaped by the tick */
 } srv;
 
 static volatile sig_atomic_t srv_stop;
@@ -282,6 +284,7 @@ static const struct lws_protocols srv_protocols[] = {
 
 static void on_tick(lws_sorted_usec_list_t *sul) {
   srv *s = lws_container_of(sul, srv, tick);
+  if (s->opener > 0 && waitpid(s->opener, NULL, WNOHANG) != 0) s->opener = 0;
   sess_dispatch(s->sess);
   sess_tick(s->sess);
   lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, LWS_US_PER_SEC);
@@ -308,17 +311,20 @@ static int make_token(char out[33]) {
   return 0;
 }
 
-static void open_browser(const char *url) {
-  if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) return;
+static pid_t open_browser(const char *url) {
+  if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) return 0;
   posix_spawn_file_actions_t fa;
-  if (posix_spawn_file_actions_init(&fa)) return;
+  if (posix_spawn_file_actions_init(&fa)) return 0;
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   char *argv[] = {"xdg-open", (char *)url, NULL};
-  pid_t pid;
-  if (posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ))
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ)) {
     fprintf(stderr, "airlock serve: could not run xdg-open; open the URL yourself\n");
+    pid = 0;
+  }
   posix_spawn_file_actions_destroy(&fa);
+  return pid;
 }
 
 int srv_run(const srv_config *cfg) {
@@ -402,7 +408,7 @@ int srv_run(const srv_config *cfg) {
   snprintf(url, sizeof url, "http://%s/?token=%s", s.host_port, s.token);
   printf("airlock serve: %s\n", url);
   fflush(stdout);
-  if (s.cfg.open_browser) open_browser(url);
+  if (s.cfg.open_browser) s.opener = open_browser(url);
 
   while (!srv_stop)
     if (lws_service(s.ctx, 0) < 0) break;
