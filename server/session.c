@@ -93,14 +93,41 @@ static void reply_ok(sess *s, uint64_t client, json_t *id, json_t *ok /* stolen 
   send_json(s, client, json_pack("{s:O,s:o}", "re", id ? id : json_null(), "ok", ok ? ok : json_object()));
 }
 
+/* A JSON string from text that may not be UTF-8: error messages quote plugin strings and
+ * are cut to a fixed size, possibly inside a character. Bytes that do not decode become
+ * '?', so the answer is still sent. */
+static json_t *text_json(const char *t) {
+  json_t *v = json_string(t);
+  if (v) return v;
+  char buf[sizeof ((al_error *)0)->message];
+  size_t n = strlen(t), i = 0;
+  if (n >= sizeof buf) n = sizeof buf - 1;
+  while (i < n) {
+    size_t len = 1;
+    unsigned char c = (unsigned char)t[i];
+    if (c >= 0xC0 && c < 0xF8) len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    json_t *one = i + len <= n && c >= 0x80 ? json_stringn(t + i, len) : NULL;
+    if (c < 0x80 || one) {
+      memcpy(buf + i, t + i, len);
+    } else {
+      len = 1;
+      buf[i] = '?';
+    }
+    json_decref(one);
+    i += len;
+  }
+  buf[n] = 0;
+  return json_string(buf);
+}
+
 /* The wire form of an error: {code, message, line?, path?, instanceId?}. */
 static json_t *error_json(int code, const al_error *e) {
-  json_t *o = json_pack("{s:s,s:s}", "code", al_err_name(code), "message",
-                        e && e->message[0] ? e->message : al_strerror(code));
+  json_t *o = json_pack("{s:s,s:o}", "code", al_err_name(code), "message",
+                        text_json(e && e->message[0] ? e->message : al_strerror(code)));
   if (o && e) {
     if (e->line > 0) json_object_set_new(o, "line", json_integer(e->line));
-    if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
-    if (e->instance_id[0]) json_object_set_new(o, "instanceId", json_string(e->instance_id));
+    if (e->path[0]) json_object_set_new(o, "path", text_json(e->path));
+    if (e->instance_id[0]) json_object_set_new(o, "instanceId", text_json(e->instance_id));
   }
   return o;
 }

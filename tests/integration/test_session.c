@@ -396,6 +396,23 @@ static void test_bad_messages(void **st) {
   free(big);
 }
 
+/* A plugin error quoting a long non-ASCII string is cut inside a character by the fixed
+ * message size; the answer must still be sent, as valid JSON. */
+static void test_error_cut_inside_character(void **st) {
+  fixture *f = *st;
+  const char *src = "definePlugin(({ ui }) => ({ widgets: { main: { render() { return ui.text('x'); },"
+                    "  handlers: { boom() { throw new Error('\u00e9'.repeat(400)); } } } } }));";
+  char *id = load(f, "thrower", src);
+  for (int pad = 0; pad < 2; pad++) { /* both parities of the cut */
+    json_t *ans = request(f, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "event", "instanceId", id,
+                                       "widgetId", "main", "handler", "boom", "pad", pad ? "x" : ""));
+    json_t *e = json_object_get(ans, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "PLUGIN_ERROR");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "\xc3\xa9"));
+  }
+  free(id);
+}
+
 static void test_tabs_persist(void **st) {
   (void)st;
   char dir[] = "/tmp/airlock-tabs-XXXXXX";
@@ -432,6 +449,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reload_keeps_state_and_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeouts_contained, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_error_cut_inside_character, setup, teardown),
       cmocka_unit_test(test_tabs_persist),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
