@@ -135,3 +135,25 @@ test("an edited example runs with no grants", { timeout: TEST_TIMEOUT }, async (
   await card(page, id).locator("[data-kind=badge]", { hasText: "Shared: no access" }).waitFor();
   assert.deepEqual(wb.pageErrors, []);
 });
+
+test("tabs and their edits survive a page reload, still linked to their instance", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  const id = await runExample(page, "counter");
+  await clickButton(page, id, "Increment");
+  await waitForText(page, id, "Counter: 1");
+  const edited = (await editorArea(page).inputValue()) + "\n// unsaved thought\n";
+  await editorArea(page).fill(edited);
+  // Saving is debounced; data-saved turns true once the server has acknowledged it.
+  await page.locator("[data-role=editor][data-saved=true]").waitFor();
+
+  await page.reload();
+  await page.locator("[data-testid=conn-status][data-status=connected]").waitFor();
+  await page.locator(`[data-role=editor][data-instance="${id}"]`).waitFor();
+  assert.equal(await editorArea(page).inputValue(), edited);
+  await page.locator("[data-testid=reload]").waitFor({ state: "visible" });
+  await waitForText(page, id, "Counter: 1");
+  assert.deepEqual(wb.pageErrors, []);
+});

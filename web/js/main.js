@@ -29,14 +29,21 @@ let customCount = 0;
 // ---- editor tabs, saved on the server so no edit is lost across restarts ----------------
 
 let saveTimer = null;
+let saveSeq = 0;
+/** Debounced tabs.save; the editor's data-saved says whether the server has the latest. */
 function saveTabs(tabs) {
+  const root = $("[data-role=editor]");
+  const seq = ++saveSeq;
+  root.dataset.saved = "false";
   clearTimeout(saveTimer);
   saveTimer = setTimeout(() => {
     const payload = tabs.map((t) => ({
       tabId: t.tabId, packageId: t.packageId, title: t.title, source: t.source,
       ...(t.instanceId ? { instanceId: t.instanceId } : {}),
     }));
-    conn.request("tabs.save", { tabs: payload }).catch(() => { /* retried on the next edit */ });
+    conn.request("tabs.save", { tabs: payload })
+      .then(() => { if (seq === saveSeq) root.dataset.saved = "true"; })
+      .catch(() => { /* stays unsaved; the next edit or reconnect saves again */ });
   }, TABS_SAVE_DELAY_MS);
 }
 
@@ -177,6 +184,7 @@ async function hello() {
     // newer than anything saved, so only their instance links are checked.
     if (!helloDone) editor.restore(ok.tabs, new Set(store.instances.keys()));
     else for (const t of editor.tabs) if (t.instanceId && !store.instances.has(t.instanceId)) editor.forgetInstance(t.instanceId);
+    if (helloDone && $("[data-role=editor]").dataset.saved === "false") saveTabs(editor.tabs);
     helloDone = true;
     editor.draw();
     if (store.selected) statePanel.refetch();

@@ -89,7 +89,9 @@ export function renderNode(node, emit, path = "root") {
   } else if (kind === "input") {
     e = el("input", "ui-input");
     e.type = "text";
-    e.value = String(props.value ?? "");
+    // As the attribute (the default value), so the DOM records what the tree said even
+    // after the user types; a fresh element shows it as its value too.
+    e.setAttribute("value", String(props.value ?? ""));
     if (typeof props.placeholder === "string") e.placeholder = props.placeholder;
     if (isRef(props.onChange)) {
       // A change is sent when the edit is committed (Enter or leaving the field), not per
