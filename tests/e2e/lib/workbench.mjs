@@ -5,7 +5,9 @@
 // launches Debian's /usr/bin/chromium through playwright-core (a browser download cannot
 // work on our machines, so the executable is always given) and opens the page at
 // 1280x800. close() tears down all three (browser, server, tmpdir) and is safe to call
-// twice; tests register it with t.after() so it runs on failure too.
+// twice; tests register it with t.after() so it runs on failure too. It also fails the
+// test if the server did not exit 0 on SIGTERM or printed a sanitizer report, which makes
+// these tests a leak and UB check of the server when AIRLOCK_BIN is an ASan build.
 //
 // Nothing here sleeps for a fixed time: every wait is for a line of output, a selector or
 // a condition in the page, bounded by a generous timeout (AIRLOCK_E2E_TIMEOUT_MS, default
@@ -26,6 +28,8 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const TIMEOUT = Number(process.env.AIRLOCK_E2E_TIMEOUT_MS ?? 30000);
 /** For node:test's per-test timeout: room for several waits plus startup. */
 export const TEST_TIMEOUT = TIMEOUT * 6;
+
+const SANITIZER = /AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/;
 
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--no-first-run"];
@@ -79,12 +83,21 @@ export async function startWorkbench() {
   const home = mkdtempSync(path.join(tmpdir(), "airlock-e2e-"));
   let server = null, browser = null;
   let closed = false;
+  // Throws (failing the test that registered it) if the server did not stop cleanly on
+  // SIGTERM or printed a sanitizer report: under ASan/UBSan this is the leak and UB check.
   const close = async () => {
     if (closed) return;
     closed = true;
     if (browser) await browser.close().catch(() => {});
     if (server) await stopServer(server.proc);
     rmSync(home, { recursive: true, force: true });
+    if (!server) return;
+    const { exitCode, signalCode } = server.proc;
+    const report = SANITIZER.exec(server.output());
+    if (report || exitCode !== 0) {
+      throw new Error("airlock serve " + (report ? "reported " + report[0] : "exited with " + (signalCode ?? exitCode))
+        + "\n--- server output ---\n" + server.output());
+    }
   };
   try {
     server = await startServer(home);
