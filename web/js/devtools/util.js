@@ -41,7 +41,7 @@ export function select(options, current, onChange, testid) {
   return s;
 }
 
-/** An instance picker over the store's instances; "" when there are none. */
+/** [instanceId, label] options for an instance picker, in load order (empty when none run). */
 export function instanceOptions(store) {
   return [...store.instances.values()].map((i) => [i.instanceId, i.instanceId + " \u2014 " + String(i.title ?? "")]);
 }
