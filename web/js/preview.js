@@ -38,11 +38,17 @@ export class Preview {
     for (const [id, c] of this.cards) {
       if (!this.store.instances.has(id)) { c.card.remove(); this.cards.delete(id); }
     }
+    const order = [];
     for (const [id, inst] of this.store.instances) {
-      let c = this.cards.get(id);
-      if (!c) c = this.makeCard(id);
+      const c = this.cards.get(id) ?? this.makeCard(id);
       this.updateCard(c, inst);
-      this.root.appendChild(c.card);  // moves it into order; a no-op when already there
+      order.push(c.card);
+    }
+    // Moving a card in the DOM blurs whatever is focused inside it, so cards are only
+    // re-appended when the order really changed (a card was added, or after a reconnect).
+    const current = [...this.root.querySelectorAll(":scope > .card")];
+    if (current.length !== order.length || current.some((el, i) => el !== order[i])) {
+      for (const card of order) this.root.appendChild(card);
     }
     const empty = this.root.querySelector("[data-role=empty]");
     if (empty) empty.hidden = this.store.instances.size > 0;
