@@ -1,6 +1,7 @@
 // editor.js: editor tabs and the code area.
 //
-// One tab per opened plugin: {tabId, packageId, title, source, instanceId, error}. A tab
+// One tab per opened plugin: {tabId, packageId, title, source, instanceId, error, status}
+// (status: the last run's outcome, shown beside the Run button). A tab
 // knows the instance its code runs in, which is what makes Run mean two things: a tab
 // without an instance loads one, a tab with one reloads it in place (same instanceId, same
 // local state and grants, new code), so editing never leaks instances.
@@ -112,6 +113,7 @@ export class Editor {
     const tab = this.tabOf(instanceId);
     if (!tab) return;
     tab.instanceId = null;
+    tab.status = "Unloaded";
     this.draw();
     this.hooks.changed(this.tabs);
   }
@@ -123,24 +125,23 @@ export class Editor {
     this.busy = true;
     this.drawBar();
     const reloading = tab.instanceId !== null;
-    this.setStatus(reloading ? "Reloading\u2026" : "Running\u2026");
+    tab.status = reloading ? "Reloading\u2026" : "Loading\u2026";
+    this.drawBar();
     try {
       const inst = reloading ? await this.hooks.reload(tab) : await this.hooks.run(tab);
       tab.instanceId = inst.instanceId;
       tab.error = null;
       if (inst.title) tab.title = String(inst.title);
-      this.setStatus(reloading ? "Reloaded in place" : "Running");
+      tab.status = reloading ? "Reloaded in place" : "Running";
     } catch (err) {
       tab.error = { code: err.code ?? "INTERNAL_ERROR", message: err.message, line: err.line };
-      this.setStatus(reloading ? "Reload failed; the previous code keeps running" : "Load failed");
+      tab.status = reloading ? "Reload failed; the previous code keeps running" : "Load failed";
     } finally {
       this.busy = false;
       this.draw();
       this.hooks.changed(this.tabs);
     }
   }
-
-  setStatus(text) { this.status.textContent = text; }
 
   onInput() {
     const tab = this.activeTab();
@@ -281,7 +282,8 @@ export class Editor {
     this.runButton.hidden = running;
     this.reloadButton.hidden = !running;
     this.runButton.disabled = this.reloadButton.disabled = !tab || this.busy;
-    if (!tab) this.setStatus("Open an example from the catalog, or start a new plugin.");
+    this.status.textContent = !tab ? "Open an example from the catalog, or start a new plugin."
+      : tab.status ?? (running ? "Running" : "Ctrl+Enter runs");
   }
 
   drawGutter() {
