@@ -274,6 +274,12 @@ AL_API int al_load_async(al_host *h, const char *package_id, const char *code, s
                          al_result_fn cb, void *user, al_error *err);
 AL_API int al_reload_async(al_host *h, const char *instance_id, const char *code, size_t len,
                            const al_load_opts *opts, al_result_fn cb, void *user, al_error *err);
+/* al_unload without waiting for the instance's worker: the instance is gone from the host
+ * at once (later calls answer INSTANCE_NOT_FOUND, subscribers are notified), and its VM is
+ * freed when the worker reaches the dispose, behind any call still running there. `cb`
+ * (may be NULL) then runs from al_host_dispatch() with rc 0 and json NULL. */
+AL_API int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
+                           al_error *err);
 /* A descriptor that is readable while answered async calls wait for al_host_dispatch(),
  * for poll/epoll loops; -1 with AL_ISOLATION_INLINE (answers are ready at once). */
 AL_API int al_host_fd(const al_host *h);

@@ -714,7 +714,7 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
   const char *iid = need_str(s, client, id, req, type, "instanceId", AL_INSTANCE_ID_MAX - 1);
   if (!iid) return;
   if (!strcmp(type, "unload")) {
-    if (!(rc = al_unload(s->h, iid, &e))) {
+    if (!(rc = al_unload_async(s->h, iid, NULL, NULL, &e))) {
       json_object_del(s->tab_of, iid);
       json_object_del(s->records, iid);
       push(s, json_pack("{s:s,s:s}", "type", "unload", "instanceId", iid));

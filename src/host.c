@@ -519,6 +519,39 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
   return rc;
 }
 
+static int submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
+                        uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
+                        al_error *err);
+
+int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
+                    al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  char id[AL_INSTANCE_ID_MAX];
+  memcpy(id, inst->id, strlen(inst->id) + 1);
+  store_changes ch;
+  if (store_changes_init(&ch)) {
+    store_changes_clear(&ch);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  int worker = -1;
+  int rc = store_remove(h->store, id, &worker, &ch, err);
+  if (!rc) {
+    /* As in al_unload, host state goes first; the VM is freed when the worker reaches the
+     * dispose, behind whatever the instance was still running. */
+    /* A full queue (BUSY) leaves the VM to pool_free(), as al_unload's ignored answer
+     * does; the instance is gone for the host either way. */
+    submit_async(h, worker, id, HOST_DROP,
+                 json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id), 1000, cb, user, NULL,
+                 NULL);
+    pool_release(h->pool, worker);
+    notify(h, "unload", NULL, &ch);
+  }
+  store_changes_clear(&ch);
+  return rc;
+}
+
 int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_error *err) {
   if (json_out) *json_out = NULL;
   store_instance *inst = h ? find(h, instance_id, err) : NULL;
@@ -783,7 +816,7 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
     if (pd->cb) pd->cb(pd->user, rc, text, rc ? &e : NULL);
     al_free(text);
     load_free(pd->load);
-    bool counted = pd->op != HOST_DROP;
+    bool counted = pd->cb != NULL;
     free(pd);
     if (counted) ran++;
   }

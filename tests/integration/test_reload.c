@@ -219,6 +219,36 @@ static void test_async_thread(void **st) { (void)st; async_load(AL_ISOLATION_THR
 static void test_async_inline(void **st) { (void)st; async_load(AL_ISOLATION_INLINE); }
 static void test_async_process(void **st) { (void)st; async_load(AL_ISOLATION_PROCESS); }
 
+/* Unloading an instance whose worker is busy does not wait for it. */
+static void test_unload_async(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_THREAD);
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", V1, NULL, id);
+  done dl = {0}, du = {0};
+  al_error e;
+  /* a reload that spins to its 300 ms deadline occupies the instance's worker */
+  assert_int_equal(al_reload_async(h, id, SPIN, strlen(SPIN), NULL, on_done, &dl, &e), 0);
+  assert_int_equal(al_unload_async(h, id, on_done, &du, &e), 0);
+  assert_int_equal(al_plugin_info(h, id, NULL, &e), AL_EINSTANCE_NOT_FOUND); /* gone at once */
+  assert_int_equal(du.calls, 0);
+  assert_int_equal(al_unload_async(h, id, NULL, NULL, &e), AL_EINSTANCE_NOT_FOUND);
+  wait_for(h, &du);
+  assert_int_equal(du.rc, 0);
+  assert_int_equal(dl.calls, 1); /* answered first, in queue order */
+  assert_int_equal(dl.rc, AL_ETIMEOUT);
+  char *ids = NULL;
+  assert_int_equal(al_instances(h, &ids, NULL), 0);
+  assert_string_equal(ids, "[]");
+  al_free(ids);
+  /* without a callback: dispatch consumes the answer, nothing is left pending */
+  t_load(h, "p", V1, NULL, id);
+  assert_int_equal(al_unload_async(h, id, NULL, NULL, &e), 0);
+  for (int i = 0; i < 100 && al_host_pending(h); i++) al_host_dispatch(h, 100);
+  assert_int_equal(al_host_pending(h), 0);
+  al_host_free(h);
+}
+
 /* Left pending at al_host_free: freed, not leaked, callbacks never run. */
 static void test_free_with_pending_load(void **st) {
   (void)st;
@@ -257,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_async_thread),
       cmocka_unit_test(test_async_inline),
       cmocka_unit_test(test_async_process),
+      cmocka_unit_test(test_unload_async),
       cmocka_unit_test(test_free_with_pending_load),
       cmocka_unit_test(test_package_grants),
   };
