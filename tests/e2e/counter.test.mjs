@@ -37,7 +37,7 @@ test("counter: Increment twice shows Counter: 2 and two increment rows", { timeo
 
   // Expanding a row shows its payload.
   await shared.first().click();
-  await page.locator("[data-testid=timeline-payload]").filter({ hasText: '"value": 2' }).waitFor();
+  await page.locator("[data-testid=timeline-payload]").filter({ hasText: '{"value":2}' }).waitFor();
 
   // The counter's manifest grants counter-summary, so its own write shows in its render.
   await card(page, id).locator("[data-kind=badge]", { hasText: "Shared total: 2" }).waitFor();

@@ -3,7 +3,7 @@
 // Run by scripts/screenshots.sh. Uses the tests' helper, so it starts `airlock serve`
 // (AIRLOCK_BIN) and /usr/bin/chromium the same way, at 1280x800, and waits for what each
 // picture shows rather than for a fixed time:
-//   docs/workbench-counter.png     counter after two increments, its timeline rows
+//   docs/workbench-counter.png     counter after two increments, its timeline rows, one expanded
 //   docs/workbench-calculator.png  calculator mid-calculation, beside the counter
 //   docs/workbench-error.png       a syntax error inline in the editor, gutter line marked
 
@@ -25,7 +25,11 @@ try {
   await clickButton(page, counter, "Increment");
   await waitForText(page, counter, "Counter: 2");
   await waitForCount(timelineRows(page, { instance: counter }), 4);
+  // Expand the newest row, the shared write, to show its payload.
+  await timelineRows(page, { instance: counter, action: "set-instance" }).first().click();
+  await page.locator("[data-testid=timeline-payload]").waitFor();
   await page.screenshot({ path: out("workbench-counter.png") });
+  await timelineRows(page, { instance: counter, action: "set-instance" }).first().click();
 
   const calc = await runExample(page, "calculator");
   for (const key of ["1", "2", "*", "3"]) {

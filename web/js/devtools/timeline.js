@@ -97,9 +97,13 @@ export class TimelinePanel {
       rows.push(tr);
       if (open) {
         const detail = h("pre", { cls: "payload", data: { testid: "timeline-payload" } });
-        detail.textContent = "source: " + String(e.source ?? "-") + "\npayload"
-          + (e.payloadTruncated ? " (truncated to 4 KiB)" : "") + ":\n"
-          + (e.payloadTruncated ? String(e.payload) : pretty(e.payload));
+        // Short payloads stay on one line so an expanded row does not push the rest away.
+        const compact = e.payloadTruncated ? null : JSON.stringify(e.payload ?? null);
+        const body = e.payloadTruncated ? String(e.payload)
+          : compact.length <= 100 ? compact : pretty(e.payload);
+        detail.textContent = "source: " + String(e.source ?? "-") + "   payload"
+          + (e.payloadTruncated ? " (truncated to 4 KiB)" : "") + ": "
+          + (body.includes("\n") ? "\n" : "") + body;
         const td = h("td", {}, [detail]);
         td.colSpan = 8;
         rows.push(h("tr", { cls: "detail" }, [td]));
