@@ -120,6 +120,18 @@ test("Tab indents, Shift+Tab dedents, and the gutter follows the lines", { timeo
   await area.press("End");
   await area.press("Enter");
   assert.equal(await page.locator(".editor__gutter > div").count(), 4);
+
+  // Scrolled to the very end, the gutter follows the code beside it. (Headless chromium
+  // hides scrollbars, so the stylesheet's room for a horizontal one is not exercised here.)
+  await area.fill(Array.from({ length: 300 }, (_, i) => "line " + (i + 1)).join("\n"));
+  const offsets = await area.evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+    el.dispatchEvent(new Event("scroll"));
+    const gutter = document.querySelector(".editor__gutter");
+    return [el.scrollTop, gutter.scrollTop];
+  });
+  assert.ok(offsets[0] > 0);
+  assert.equal(offsets[1], offsets[0]);
   assert.deepEqual(wb.pageErrors, []);
 });
 

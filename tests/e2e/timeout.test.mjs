@@ -111,8 +111,10 @@ test("a render that never returns shows VM_TIMEOUT in place of its widget", { ti
   await err.waitFor();
   assert.equal(await err.getAttribute("data-code"), "VM_TIMEOUT");
   await card(page, id).locator("[data-testid=status]", { hasText: "error" }).waitFor();
-  // Shown inline in the editor too, as the tab's render error.
+  // Shown inline in the editor too, as the tab's render error, and the toolbar's health
+  // turns degraded while an instance is in error.
   await page.locator("[data-testid=editor-error][data-code=VM_TIMEOUT]").waitFor();
+  await page.locator("[data-testid=toolbar-health]", { hasText: "degraded" }).waitFor();
   await clickButton(page, counter, "Increment");
   await waitForText(page, counter, "Counter: 1");
   assert.deepEqual(wb.pageErrors, []);
