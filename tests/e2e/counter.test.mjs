@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startWorkbench, runExample, clickButton, waitForText, card, timelineRows, waitForCount,
+  startWorkbench, runExample, runCustom, clickButton, waitForText, card, timelineRows, waitForCount,
   showDevtools, TEST_TIMEOUT,
 } from "./lib/workbench.mjs";
 
@@ -93,5 +93,35 @@ test("calculator: 12 + 3 = 15 through button args", { timeout: TEST_TIMEOUT }, a
     if (shows) await waitForText(page, id, shows);
     else await card(page, id).locator("[data-kind=badge]", { hasText: "Pending: 12 +" }).waitFor();
   }
+  assert.deepEqual(wb.pageErrors, []);
+});
+
+test("the timeline draws the newest 200 rows, newest first, as entries stream in", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  // Each click dispatches 30 actions.
+  const id = await runCustom(page, `definePlugin(({ ui }) => ({
+    initialState: { n: 0 },
+    widgets: { main: {
+      render({ pluginState }) { return ui.panel([ui.text("n=" + pluginState.n), ui.button("Burst", { onClick: { handler: "burst" } })]); },
+      handlers: { burst({ pluginState, dispatchPluginAction }) {
+        for (let i = 1; i <= 30; i++) dispatchPluginAction("state/merge", { n: pluginState.n + i });
+      } },
+    } },
+  }));`);
+  for (let click = 1; click <= 8; click++) {
+    await clickButton(page, id, "Burst");
+    await waitForText(page, id, "n=" + click * 30);
+  }
+  const rows = timelineRows(page, { instance: id });
+  await waitForCount(rows, 200);
+  const ids = await rows.evaluateAll((els) => els.map((e) => e.dataset.dispatchId));
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] > ids[i], "newest first at row " + i);
+  // The newest drawn row is the newest entry: the 240th payload.
+  await rows.first().click();
+  await page.locator("[data-testid=timeline-payload]", { hasText: '{"n":240}' }).waitFor();
+  assert.match(await page.locator("[data-testid=panel-timeline]").innerText(), /200 of 240/);
   assert.deepEqual(wb.pageErrors, []);
 });

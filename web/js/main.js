@@ -106,7 +106,7 @@ new Preview($("[data-role=cards]"), store, {
 // ---- devtools ----------------------------------------------------------------------------
 
 const panel = (name) => $(".devtools__panel[data-panel=" + name + "]");
-new TimelinePanel(panel("timeline"), store);
+const timelinePanel = new TimelinePanel(panel("timeline"), store);
 const statePanel = new StatePanel(panel("state"), store, (instanceId) => {
   conn.request("state.get", { instanceId })
     .then((ok) => store.putState(instanceId, ok.state, ok.globalState))
@@ -131,6 +131,7 @@ function showPanel(name) {
   }
   for (const p of document.querySelectorAll(".devtools__panel")) p.hidden = p.dataset.panel !== name;
   if (name === "docs") docsPanel.show();
+  if (name === "timeline") timelinePanel.shown();
   if (name === "state") statePanel.refetch();
 }
 for (const b of document.querySelectorAll(".devtools__tabs button")) {
