@@ -101,7 +101,7 @@ export class TimelinePanel {
       h("td", { cls: "mono", text: e.instanceId ?? "" }),
       h("td", { text: e.domain ?? "" }),
       h("td", {}, [h("span", { cls: "outcome outcome--" + e.outcome, text: e.outcome })]),
-      h("td", { cls: "mono", text: e.reason ?? "" }),
+      h("td", { cls: "mono", text: e.reason ?? "", title: e.reason ?? undefined }),
     ]);
     tr.addEventListener("click", () => {
       if (this.expanded.has(e.dispatchId)) this.expanded.delete(e.dispatchId);
