@@ -24,11 +24,13 @@ static const char *SPIN =
     "      } },"
     "    handlers: { slow({ dispatchPluginAction }) { dispatchPluginAction('slow'); dispatchPluginAction('state/merge', { after: 1 }); } } } } }));";
 
-static void expect_code(al_host *h, const char *id, int code) {
+/* `alt` (0: none) is a second acceptable code, for a plugin that two limits race to stop. */
+static void expect_code(al_host *h, const char *id, int code, int alt) {
   char *out = NULL;
   al_error e;
   int rc = al_render(h, id, "main", &out, &e);
-  if (rc != code) fail_msg("expected %s got %s: %s", al_err_name(code), al_err_name(rc), e.message);
+  if (rc != code && (!alt || rc != alt))
+    fail_msg("expected %s got %s: %s", al_err_name(code), al_err_name(rc), e.message);
   assert_null(out);
   /* the instance stays usable */
   rc = al_render(h, id, "main", &out, &e);
@@ -68,16 +70,19 @@ static void test_limits(void **st) {
     const char *mode;
     int code;
     bool roomy;
+    int alt;
   } cases[] = {
-      {"loop", AL_ETIMEOUT, false},           {"catch", AL_ETIMEOUT, false},
-      {"recurse", AL_ESTACK_OVERFLOW, true},  {"hog", AL_EMEMORY_LIMIT, true},
-      {"buffer", AL_EMEMORY_LIMIT, true},     {"async-loop", AL_ETIMEOUT, false},
-      {"microtasks", AL_ETIMEOUT, false},
+      {"loop", AL_ETIMEOUT, false, 0},           {"catch", AL_ETIMEOUT, false, 0},
+      {"recurse", AL_ESTACK_OVERFLOW, true, 0},  {"hog", AL_EMEMORY_LIMIT, true, 0},
+      {"buffer", AL_EMEMORY_LIMIT, true, 0},     {"async-loop", AL_ETIMEOUT, false, 0},
+      /* each reaction's promise is resolved with the next: the chain grows until the
+       * deadline or the 16 MiB heap ends it, whichever a machine's speed makes first */
+      {"microtasks", AL_ETIMEOUT, false, AL_EMEMORY_LIMIT},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *which = cases[i].roomy ? roomy : id;
     set_mode(h, which, cases[i].mode);
-    expect_code(h, which, cases[i].code);
+    expect_code(h, which, cases[i].code, cases[i].alt);
     alive(h, which);
   }
   set_mode(h, id, "regexp-ok");
@@ -172,7 +177,7 @@ static void test_allocator_hook(void **st) {
   assert_true(c.total > 0);
   assert_true(c.live > 0);
   set_mode(h, id, "hog");
-  expect_code(h, id, AL_EMEMORY_LIMIT);
+  expect_code(h, id, AL_EMEMORY_LIMIT, 0);
   alive(h, id);
   al_host_free(h);
   assert_int_equal(c.live, 0); /* every block came back */
