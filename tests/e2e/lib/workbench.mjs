@@ -76,8 +76,8 @@ function stopServer(proc) {
 
 /**
  * Starts a server and a browser page on it. Returns {page, browser, server, url, home,
- * pageErrors, close}. `pageErrors` collects uncaught exceptions in the page, which
- * tests assert stay empty.
+ * pageErrors, close}. `pageErrors` collects uncaught exceptions in the page and CSP
+ * refusals, which tests assert stay empty.
  */
 export async function startWorkbench() {
   const home = mkdtempSync(path.join(tmpdir(), "airlock-e2e-"));
@@ -109,6 +109,8 @@ export async function startWorkbench() {
     page.setDefaultTimeout(TIMEOUT);
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
+    // A CSP refusal (inline script or style, another origin) is an error of the page too.
+    page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
     await page.goto(server.url);
     await page.locator("[data-testid=conn-status][data-status=connected]").waitFor();
     await page.locator("[data-testid^=catalog-]").first().waitFor();
