@@ -6,6 +6,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_tool(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);

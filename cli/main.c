@@ -26,6 +26,8 @@ static void usage(FILE *out) {
           "  plugin install|list|info|enable|disable|remove|config|audit|doctor [--home DIR]\n"
           "                       manage installed plugin packages (airlock plugin --help)\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
+          "  serve [--port N] [--host ADDR] [--no-open] [--home DIR] [--isolation MODE]\n"
+          "                       the workbench: prints its URL (with a per-run token)\n"
           "  version              print the version\n"
           "\n"
           "Run 'airlock <command> --help' for a command's options.\n");
@@ -44,6 +46,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "emit")) return cmd_emit(argc - 1, argv + 1);
   if (!strcmp(cmd, "tool")) return cmd_tool(argc - 1, argv + 1);
   if (!strcmp(cmd, "plugin")) return cmd_plugin(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("airlock %s\n", al_version());
     return 0;

@@ -223,6 +223,17 @@ typedef struct al_load_opts {
 AL_API int al_load(al_host *h, const char *package_id, const char *code, size_t len,
                    const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err);
 
+/* Hot reload: evaluates new `code` for an existing instance in a fresh VM on the
+ * instance's own worker, under the limits it was loaded with. On success the new VM
+ * replaces the old one in place: the instance keeps its id, local state (initialState is
+ * not re-applied) and grants, its record takes the new title, description and widgets,
+ * its status becomes "loaded", and subscribers hear cause "reload" naming it. On failure
+ * (PLUGIN_LOAD_ERROR with err->line when the engine reported one, VM_TIMEOUT, ...) the
+ * old code keeps running untouched. Calls made before al_reload() returns see the old
+ * code, later ones the new. Of `opts` only source_name is used; NULL is fine. */
+AL_API int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
+                     const al_load_opts *opts, al_error *err);
+
 /* Disposes an instance: its VM, state, grants and shared-domain contributions. */
 AL_API int al_unload(al_host *h, const char *instance_id, al_error *err);
 
@@ -280,6 +291,24 @@ AL_API int al_render_async(al_host *h, const char *instance_id, const char *widg
                            al_result_fn cb, void *user);
 AL_API int al_event_async(al_host *h, const char *instance_id, const char *widget_id,
                           const char *handler, const char *args_json, al_result_fn cb, void *user);
+/* al_load / al_reload without waiting for the plugin's top-level code, which may run up
+ * to its load deadline. Arguments are checked at once (an error is returned, with `err`
+ * filled, and the callback never runs); on 0 the id is already chosen (al_load_async
+ * writes it to id_out, which may be NULL) and the callback receives the instance's record
+ * (as al_plugin_info) or the error. Until then the instance does not exist for other
+ * calls, but its id is reserved. A reload completes in order with the instance's other
+ * calls. `err` may be NULL. */
+AL_API int al_load_async(al_host *h, const char *package_id, const char *code, size_t len,
+                         const al_load_opts *opts, char *id_out, size_t id_cap,
+                         al_result_fn cb, void *user, al_error *err);
+AL_API int al_reload_async(al_host *h, const char *instance_id, const char *code, size_t len,
+                           const al_load_opts *opts, al_result_fn cb, void *user, al_error *err);
+/* al_unload without waiting for the instance's worker: the instance is gone from the host
+ * at once (later calls answer INSTANCE_NOT_FOUND, subscribers are notified), and its VM is
+ * freed when the worker reaches the dispose, behind any call still running there. `cb`
+ * (may be NULL) then runs from al_host_dispatch() with rc 0 and json NULL. */
+AL_API int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
+                           al_error *err);
 /* A descriptor that is readable while answered async calls wait for al_host_dispatch(),
  * for poll/epoll loops; -1 with AL_ISOLATION_INLINE (answers are ready at once). */
 AL_API int al_host_fd(const al_host *h);
@@ -313,11 +342,18 @@ AL_API int al_grants_get(al_host *h, const char *instance_id, char **json_out, a
 AL_API int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
                          const char *source, al_error *err);
 
+/* The grants an instance of `package_id` gets at load when al_load_opts.grants_json is
+ * NULL: the package's manifest grants (the workbench profile's examples), else none. */
+AL_API int al_package_grants(al_host *h, const char *package_id, char **json_out, al_error *err);
+
 /* trace {count, lastDispatchId, lastTimestamp, lastScope, lastActionType, lastOutcome,
  * lastReason}. */
 AL_API int al_trace(al_host *h, char **json_out, al_error *err);
 /* The timeline, oldest first: [{dispatchId, timestamp, scope, actionType, instanceId,
- * domain, outcome, reason, source}]. */
+ * domain, outcome, reason, source, payload?, payloadTruncated?}]. `payload` is the
+ * intent's payload (for grants/set, the new grants), absent when it had none; when its
+ * JSON text is over 4 KiB it is replaced by the first 4 KiB of that text, as a string,
+ * and payloadTruncated is true. */
 AL_API int al_timeline(al_host *h, char **json_out, al_error *err);
 /* Per-call telemetry, oldest first: [{instanceId, op, start, elapsedUs, outcome,
  * interrupted, memoryBytes}]. */
@@ -331,7 +367,8 @@ AL_API int al_telemetry(al_host *h, char **json_out, al_error *err);
  * render inputs (own local state, or a shared domain they may read) changed; the host
  * re-renders nothing by itself. Arrays are borrowed for the callback's duration. */
 typedef struct al_change {
-  const char *cause;              /* "event", "state", "grants", "load", "unload" */
+  const char *cause;              /* "event", "state", "grants", "load", "reload",
+                                     "unload", "status" */
   const char *origin_instance_id; /* instance whose call caused it, or NULL */
   const char *const *instance_ids;
   size_t instance_count;

@@ -7,10 +7,10 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
-mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks"
+mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -37,7 +37,12 @@ printf '\001{"method":"config.get","args":{"key":"k"},"settings":{"k":1}}' >"$se
 printf '\001{"method":"tools.register","args":{"name":"t","parameters":{"type":"object"}}}' >"$seeds/hooks/tool"
 printf '\000{"method":"http.request","args":{"method":"GET","url":"http://127.0.0.1:1/"}}' >"$seeds/hooks/http"
 printf '\000{"block":"no","decision":"deny","modified_input":{"a":1},"additional_system_prompt":["x"]}' >"$seeds/hooks/result"
-for t in validate plugin ipc capability manifest preflight tar hooks; do
+printf '{"id":1,"type":"hello"}' >"$seeds/wsmsg/hello"
+printf '{"id":2,"type":"load","packageId":"p","source":"definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")},handlers:{h({dispatchSharedAction}){dispatchSharedAction(\\"counter-summary\\",\\"set-instance\\",{value:1})}}}}}))"}' >"$seeds/wsmsg/load"
+printf '{"id":3,"type":"event","instanceId":"p@x","widgetId":"w","handler":"h","args":[1]}' >"$seeds/wsmsg/event"
+printf '{"id":"g","type":"grants.set","instanceId":"p@x","grants":{"writeShared":["counter-summary"]}}' >"$seeds/wsmsg/grants"
+printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >"$seeds/wsmsg/reload"
+for t in validate plugin ipc capability manifest preflight tar hooks wsmsg; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

@@ -2,7 +2,8 @@
 # The one test command (README, .ci/run): installs what is missing, builds the release
 # tree (build/), the ThreadSanitizer tree (build-tsan/) and the ASan+UBSan tree
 # (build-asan/), runs every parser's fuzz target for a bounded time, the thread-mode tests
-# under TSan, then every test under ASan+UBSan (whose ctest summary closes the output).
+# under TSan, the workbench's end-to-end tests (chromium) against the release build, then
+# every test under ASan+UBSan (whose ctest summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
@@ -11,7 +12,16 @@ bash scripts/build.sh tsan
 bash scripts/build.sh asan
 bash scripts/fuzz.sh "${AIRLOCK_FUZZ_SECONDS:-20}"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
-  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|test_regexp|conform_shared|conform_shared_process)$')
+  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|test_regexp|test_reload|test_session|serve_http|conform_shared|conform_shared_process)$')
+# The workbench end to end: node --test + playwright-core driving Debian's chromium.
+if ! node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)'; then
+  echo "test: the e2e tests' playwright-core needs node >= 20, this is $(node --version)" >&2
+  exit 1
+fi
+[ -d tests/e2e/node_modules/playwright-core ] || npm ci --prefix tests/e2e --no-audit --no-fund
+e2e_flags=()
+node --help | grep -q -- --test-concurrency && e2e_flags+=(--test-concurrency=1)
+AIRLOCK_BIN=build/airlock node --test "${e2e_flags[@]}" tests/e2e/
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan

@@ -37,7 +37,23 @@ typedef struct host_sub {
   void (*finalizer)(void *);
 } host_sub;
 
-typedef enum host_op { HOST_RENDER, HOST_EVENT } host_op;
+/* HOST_DROP: a request the host sends for its own bookkeeping (disposing a VM it refused,
+ * a hot reload's swap) whose answer nobody waits for. */
+typedef enum host_op { HOST_RENDER, HOST_EVENT, HOST_LOAD, HOST_RELOAD, HOST_DROP } host_op;
+
+/* A load or hot reload between its request and its answer: what finishing it needs. A
+ * reload loads the new code under a temporary id (`vm_id`) on the instance's worker, so
+ * the old VM keeps serving until the host has accepted the new one. */
+typedef struct host_load {
+  char id[AL_INSTANCE_ID_MAX];
+  char vm_id[AL_INSTANCE_ID_MAX + 24];
+  char *package_id;
+  json_t *grants; /* load only */
+  json_t *pi;     /* what the VM's `pi` is told: {id, version, events} */
+  al_limits lim;
+  int worker;
+  bool reload;
+} host_load;
 
 /* An async call waiting for its answer. */
 typedef struct host_pending {
@@ -47,6 +63,7 @@ typedef struct host_pending {
   uint64_t start_ms;
   al_result_fn cb;
   void *user;
+  host_load *load; /* HOST_LOAD, HOST_RELOAD */
   struct host_pending *next;
 } host_pending;
 
@@ -65,9 +82,18 @@ struct al_host {
   hc_services *hc;
   ev_registry *events;
   _Atomic(ev_snapshot *) snap;
-  json_t *hooked; /* [{instanceId, pluginId, worker, hooks}] in load order */
+  json_t *hooked; /* [{instanceId, pluginId, worker, pi, hooks}] in load order */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
+  uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
 };
+
+static void load_free(host_load *ld) {
+  if (!ld) return;
+  free(ld->package_id);
+  json_decref(ld->grants);
+  json_decref(ld->pi);
+  free(ld);
+}
 
 void al_config_init(al_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -157,6 +183,7 @@ void al_host_free(al_host *h) {
   json_decref(h->hooked);
   for (host_pending *pd = h->pending; pd;) {
     host_pending *nx = pd->next;
+    load_free(pd->load);
     free(pd);
     pd = nx;
   }
@@ -258,17 +285,56 @@ static uint32_t inst_timeout(const store_instance *inst, const char *key) {
   return (uint32_t)json_integer_value(json_object_get(l, key));
 }
 
-/* Hooks side of a load and unload (defined in the hooks section at the end). */
+/* Hooks side of a load, reload and unload (defined in the hooks section at the end). */
 static int hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
                          size_t len, const al_load_opts *o, json_t **grants, al_limits *lim,
                          json_t **pi, al_error *err);
-static void hooks_loaded(al_host *h, const char *id, const char *plugin_id, int worker,
+static void hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
                          const json_t *resp);
+static json_t *hooks_pi(al_host *h, const char *id);
+static void hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp);
 static void hooks_unloaded(al_host *h, const char *id);
 static void hooks_note_workers(al_host *h);
 
-int al_load(al_host *h, const char *package_id, const char *code, size_t len,
-            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+/* Whether `id` names an instance or one whose async load is in flight. */
+static bool id_taken(const al_host *h, const char *id) {
+  if (store_find(h->store, id)) return true;
+  for (const host_pending *pd = h->pending; pd; pd = pd->next)
+    if (pd->op == HOST_LOAD && strcmp(pd->instance_id, id) == 0) return true;
+  return false;
+}
+
+/* The worker request that evaluates `code` as `vm_id` under `lim`, with the `pi` record
+ * (borrowed) its VM installs. */
+static json_t *load_request(const al_host *h, const char *vm_id, const char *code, size_t len,
+                            const char *source_name, const al_limits *lim, const json_t *pi,
+                            al_error *err) {
+  /* The source travels as JSON text to the worker, so it must be UTF-8. */
+  json_t *src = json_stringn(code ? code : "", len);
+  if (!src) {
+    err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
+    return NULL;
+  }
+  json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", vm_id,
+                          "code", src, "sourceName", source_name ? source_name : "<plugin>",
+                          "limits", limits_json(lim), "maxValueBytes",
+                          (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
+                          (json_int_t)(h->cfg.budgets.max_bytes + 1024));
+  if (req && pi && json_object_set(req, "pi", (json_t *)pi)) {
+    json_decref(req);
+    req = NULL;
+  }
+  if (!req) err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  return req;
+}
+
+/* Checks a load's arguments, picks its id and grants, and builds its request. On success
+ * *ld_out is owned by the caller (load_free) and *req is a new reference. */
+static int load_prepare(al_host *h, const char *package_id, const char *code, size_t len,
+                        const al_load_opts *opts, char *id_out, size_t id_cap,
+                        host_load **ld_out, json_t **req, al_error *err) {
+  *ld_out = NULL;
+  *req = NULL;
   if (!h || !package_id || !*package_id || (!code && len))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load needs a host, a package id and code");
   if (hc_disabled(h->hc))
@@ -279,94 +345,219 @@ int al_load(al_host *h, const char *package_id, const char *code, size_t len,
                    AL_INSTANCE_ID_MAX - 10);
   al_load_opts o = {0};
   if (opts) o = *opts;
-
-  char id[AL_INSTANCE_ID_MAX];
-  if (o.instance_id) {
-    if (strlen(o.instance_id) >= sizeof id || !*o.instance_id)
-      return err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id must be 1 to %d characters",
-                     AL_INSTANCE_ID_MAX - 1);
-    if (store_find(h->store, o.instance_id)) {
-      err_set(err, AL_EINSTANCE_EXISTS, NULL, "an instance with id '%s' already exists",
-              o.instance_id);
-      err_instance(err, o.instance_id);
-      return AL_EINSTANCE_EXISTS;
-    }
-    memcpy(id, o.instance_id, strlen(o.instance_id) + 1);
-  } else {
-    do id_instance(package_id, id, sizeof id);
-    while (store_find(h->store, id));
+  host_load *ld = calloc(1, sizeof *ld);
+  if (!ld || !(ld->package_id = strdup(package_id))) {
+    free(ld);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
-  if (id_out && id_cap < strlen(id) + 1)
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "id_out is too small for '%s'", id);
-
-  json_t *grants = NULL, *resp = NULL, *src = NULL, *meta = NULL, *pi = NULL;
   int rc = 0;
-  al_limits lim = {0};
-  if (o.limits) lim = *o.limits;
-  if ((rc = hooks_prepare(h, id, package_id, code, len, &o, &grants, &lim, &pi, err))) goto done;
-  if (grants) {
+  if (o.instance_id) {
+    if (strlen(o.instance_id) >= sizeof ld->id || !*o.instance_id) {
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id must be 1 to %d characters",
+                   AL_INSTANCE_ID_MAX - 1);
+      goto fail;
+    }
+    if (id_taken(h, o.instance_id)) {
+      rc = err_set(err, AL_EINSTANCE_EXISTS, NULL, "an instance with id '%s' already exists",
+                   o.instance_id);
+      err_instance(err, o.instance_id);
+      goto fail;
+    }
+    memcpy(ld->id, o.instance_id, strlen(o.instance_id) + 1);
+  } else {
+    do id_instance(package_id, ld->id, sizeof ld->id);
+    while (id_taken(h, ld->id));
+  }
+  if (id_out && id_cap < strlen(ld->id) + 1) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "id_out is too small for '%s'", ld->id);
+    goto fail;
+  }
+  memcpy(ld->vm_id, ld->id, strlen(ld->id) + 1);
+  if (o.limits) ld->lim = *o.limits;
+  /* A manifest brings its own grants and may tighten the limits; preflight runs here. */
+  if ((rc = hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->lim, &ld->pi,
+                          err)))
+    goto fail;
+  if (ld->grants) {
     /* the manifest's shared grants */
   } else if (o.grants_json) {
-    if ((rc = parse_arg(o.grants_json, "grants", &grants, err))) goto done;
-    if ((rc = ui_validate_grants(grants, err))) goto done;
-  } else {
-    grants = store_default_grants(h->store, package_id);
-  }
-  /* The source travels as JSON text to the worker, so it must be UTF-8. */
-  if (!(src = json_stringn(code ? code : "", len))) {
-    rc = err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
-    goto done;
-  }
-  limits_fill(&lim, &h->cfg.limits);
-  json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I,s:O}", "op", "load", "instanceId", id, "code",
-                          src, "sourceName", o.source_name ? o.source_name : "<plugin>",
-                          "limits", limits_json(&lim), "maxValueBytes",
-                          (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
-                          (json_int_t)(h->cfg.budgets.max_bytes + 1024), "pi", pi);
-  src = NULL;
-  if (!req) {
+    if ((rc = parse_arg(o.grants_json, "grants", &ld->grants, err))) goto fail;
+    if ((rc = ui_validate_grants(ld->grants, err))) goto fail;
+  } else if (!(ld->grants = store_default_grants(h->store, package_id))) {
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-    goto done;
+    goto fail;
   }
-  int worker = pool_assign(h->pool);
-  uint64_t start = clock_wall_ms();
-  rc = pool_call(h->pool, worker, req, lim.load_ms, &resp, err);
+  limits_fill(&ld->lim, &h->cfg.limits);
+  if (!(*req = load_request(h, ld->vm_id, code, len, o.source_name, &ld->lim, ld->pi, err))) {
+    rc = err ? err->code : AL_EPLUGIN_LOAD;
+    goto fail;
+  }
+  if (id_out) memcpy(id_out, ld->id, strlen(ld->id) + 1);
+  *ld_out = ld;
+  return 0;
+fail:
+  if (rc != AL_EINSTANCE_EXISTS) {
+    err_instance(err, ld->id[0] ? ld->id : NULL);
+    if (ld->id[0]) hc_plugin_remove(h->hc, ld->id);
+  }
+  load_free(ld);
+  return rc;
+}
+
+/* Same for a hot reload of `instance_id`: a new VM on the instance's own worker, under a
+ * temporary id, with the limits the instance was loaded with. The new VM acts for the
+ * instance towards the host's services (hc_plugin_stage) until it replaces the old one. */
+static int reload_prepare(al_host *h, const char *instance_id, const char *code, size_t len,
+                          const al_load_opts *opts, host_load **ld_out, json_t **req,
+                          al_error *err) {
+  *ld_out = NULL;
+  *req = NULL;
+  if (!h || (!code && len))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload needs a host and code");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  host_load *ld = calloc(1, sizeof *ld);
+  if (!ld || !(ld->package_id = strdup(inst->package_id))) {
+    free(ld);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  ld->reload = true;
+  ld->worker = inst->worker;
+  memcpy(ld->id, inst->id, strlen(inst->id) + 1);
+  /* '#' cannot start a generated id, and the sequence keeps two reloads in flight apart. */
+  snprintf(ld->vm_id, sizeof ld->vm_id, "%s#reload%llu", inst->id,
+           (unsigned long long)++h->reload_seq);
+  json_t *l = json_object_get(inst->record, "limits");
+  ld->lim = (al_limits){.memory_bytes = (size_t)json_integer_value(json_object_get(l, "memoryBytes")),
+                        .stack_bytes = (size_t)json_integer_value(json_object_get(l, "stackBytes")),
+                        .load_ms = inst_timeout(inst, "loadMs"),
+                        .render_ms = inst_timeout(inst, "renderMs"),
+                        .event_ms = inst_timeout(inst, "eventMs")};
+  limits_fill(&ld->lim, &h->cfg.limits);
+  ld->pi = hooks_pi(h, inst->id);
+  int rc = hc_plugin_stage(h->hc, ld->vm_id, inst->id, err);
+  if (!rc && !(*req = load_request(h, ld->vm_id, code, len, opts ? opts->source_name : NULL,
+                                   &ld->lim, ld->pi, err)))
+    rc = err ? err->code : AL_EPLUGIN_LOAD;
+  if (rc) {
+    hc_plugin_remove(h->hc, ld->vm_id);
+    err_instance(err, inst->id);
+    load_free(ld);
+    return rc;
+  }
+  *ld_out = ld;
+  return 0;
+}
+
+/* Sends a bookkeeping request to `worker`: waits for it when the caller is synchronous;
+ * otherwise queues it and lets al_host_dispatch() drop the answer, so the host thread
+ * never waits behind plugin code. Returns 0 or the submit error. */
+static int host_send(al_host *h, int worker, json_t *req, bool async, al_error *err) {
+  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!async) {
+    json_t *resp = NULL;
+    int rc = pool_call(h->pool, worker, req, 1000, &resp, err);
+    if (!rc) rc = wk_response_result(resp, NULL, err);
+    json_decref(resp);
+    return rc;
+  }
+  host_pending *pd = calloc(1, sizeof *pd);
+  if (!pd) {
+    json_decref(req);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  pd->op = HOST_DROP;
+  int rc = pool_submit(h->pool, worker, req, 1000, true, &pd->ticket, err);
+  if (rc) {
+    free(pd);
+    return rc;
+  }
+  pd->next = h->pending;
+  h->pending = pd;
+  h->npending++;
+  return 0;
+}
+
+/* Finishes a load or reload from the worker's answer (NULL when the call itself failed,
+ * with `call_rc`): validates the metadata and adds the instance, or, for a reload, swaps
+ * the new VM in and updates the record. A failure leaves no trace: a refused VM is
+ * disposed and a reloaded instance keeps its old code. *record_out (may be NULL) gets
+ * the instance's record. */
+static int load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, const json_t *resp,
+                       bool async, char **record_out, al_error *err) {
+  json_t *meta = NULL;
   const json_t *m = NULL;
-  if (!rc) rc = call_result(h, NULL, id, "load", start, resp, &m, err);
+  store_changes ch = {0};
+  store_instance *inst = ld->reload ? store_find(h->store, ld->id) : NULL;
+  int rc = call_rc;
+  if (!rc) rc = call_result(h, inst, ld->id, ld->reload ? "reload" : "load", start, resp, &m, err);
   if (!rc && !(meta = json_deep_copy(m))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc) rc = ui_validate_metadata(meta, err);
-  store_changes ch = {0};
   if (!rc && (rc = store_changes_init(&ch))) err_set(err, rc, NULL, "out of memory");
-  store_instance *inst = NULL;
-  if (!rc) rc = store_add(h->store, id, package_id, meta, grants, &inst, &ch, err);
+  if (!rc && ld->reload && !inst) /* unloaded while its new code was loading */
+    rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", ld->id);
+  if (!rc && ld->reload) {
+    /* Queued behind every call already made to the instance and ahead of every later
+     * one, so calls see either the old code or the new, never a mix. */
+    rc = host_send(h, ld->worker,
+                   json_pack("{s:s,s:s,s:s}", "op", "swap", "instanceId", ld->id, "from", ld->vm_id),
+                   async, err);
+    if (!rc && (rc = store_replace_meta(h->store, inst, meta, &ch)))
+      err_set(err, rc, NULL, "out of memory");
+  } else if (!rc) {
+    rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &inst, &ch, err);
+    if (!rc) {
+      inst->worker = ld->worker;
+      json_object_set_new(inst->record, "limits", limits_json(&ld->lim));
+    }
+  }
   if (!rc) {
-    inst->worker = worker;
-    json_object_set_new(inst->record, "limits", limits_json(&lim));
     inst->memory_bytes = (size_t)json_integer_value(
         json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
-    if (id_out) memcpy(id_out, id, strlen(id) + 1);
-    hooks_loaded(h, id, json_string_value(json_object_get(pi, "id")), worker, resp);
-    notify(h, "load", id, &ch);
+    if (ld->reload) hooks_reloaded(h, ld->id, ld->vm_id, resp);
+    else hooks_loaded(h, ld->id, ld->pi, ld->worker, resp);
+    notify(h, ld->reload ? "reload" : "load", ld->id, &ch);
+    if (record_out) rc = al_plugin_info(h, ld->id, record_out, err);
   } else {
     /* The worker may hold a VM for a load the host refused (bad metadata): drop it. */
-    json_t *dr = NULL;
-    if (resp && !json_object_get(resp, "error") &&
-        !pool_call(h->pool, worker, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id),
-                   lim.load_ms, &dr, NULL))
-      json_decref(dr);
-    pool_release(h->pool, worker);
+    if (resp && !json_object_get(resp, "error"))
+      host_send(h, ld->worker, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", ld->vm_id),
+                async, NULL);
+    if (!ld->reload) pool_release(h->pool, ld->worker);
+    hc_plugin_remove(h->hc, ld->vm_id);
+    err_instance(err, ld->id);
   }
   store_changes_clear(&ch);
-done:
-  if (rc) {
-    err_instance(err, id);
-    hc_plugin_remove(h->hc, id);
-  }
-  json_decref(pi);
-  json_decref(src);
-  json_decref(grants);
-  json_decref(resp);
   json_decref(meta);
+  return rc;
+}
+
+int al_load(al_host *h, const char *package_id, const char *code, size_t len,
+            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+  host_load *ld;
+  json_t *req, *resp = NULL;
+  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  if (rc) return rc;
+  ld->worker = pool_assign(h->pool);
+  uint64_t start = clock_wall_ms();
+  rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
+  rc = load_finish(h, ld, rc, start, resp, false, NULL, err);
+  json_decref(resp);
+  load_free(ld);
+  return rc;
+}
+
+int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
+              const al_load_opts *opts, al_error *err) {
+  host_load *ld;
+  json_t *req, *resp = NULL;
+  int rc = reload_prepare(h, instance_id, code, len, opts, &ld, &req, err);
+  if (rc) return rc;
+  uint64_t start = clock_wall_ms();
+  rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
+  rc = load_finish(h, ld, rc, start, resp, false, NULL, err);
+  json_decref(resp);
+  load_free(ld);
   return rc;
 }
 
@@ -392,6 +583,40 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
     notify(h, "unload", NULL, &ch);
   }
   json_decref(req);
+  store_changes_clear(&ch);
+  return rc;
+}
+
+static int submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
+                        uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
+                        al_error *err);
+
+int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
+                    al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  store_instance *inst = find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  char id[AL_INSTANCE_ID_MAX];
+  memcpy(id, inst->id, strlen(inst->id) + 1);
+  store_changes ch;
+  if (store_changes_init(&ch)) {
+    store_changes_clear(&ch);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  int worker = -1;
+  int rc = store_remove(h->store, id, &worker, &ch, err);
+  if (!rc) {
+    /* As in al_unload, host state goes first; the VM is freed when the worker reaches the
+     * dispose, behind whatever the instance was still running. */
+    /* A full queue (BUSY) leaves the VM to pool_free(), as al_unload's ignored answer
+     * does; the instance is gone for the host either way. */
+    hooks_unloaded(h, id);
+    submit_async(h, worker, id, HOST_DROP,
+                 json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id), 1000, cb, user, NULL,
+                 NULL);
+    pool_release(h->pool, worker);
+    notify(h, "unload", NULL, &ch);
+  }
   store_changes_clear(&ch);
   return rc;
 }
@@ -547,8 +772,9 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
 
 /* ---- asynchronous calls --------------------------------------------------------------- */
 
-static int submit_async(al_host *h, store_instance *inst, host_op op, json_t *req, uint32_t timeout,
-                        al_result_fn cb, void *user, al_error *err) {
+static int submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
+                        uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
+                        al_error *err) {
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   host_pending *pd = calloc(1, sizeof *pd);
   if (!pd) {
@@ -559,11 +785,12 @@ static int submit_async(al_host *h, store_instance *inst, host_op op, json_t *re
   pd->cb = cb;
   pd->user = user;
   pd->start_ms = clock_wall_ms();
-  memcpy(pd->instance_id, inst->id, strlen(inst->id) + 1);
-  int rc = pool_submit(h->pool, inst->worker, req, timeout, true, &pd->ticket, err);
+  pd->load = ld;
+  memcpy(pd->instance_id, id, strlen(id) + 1);
+  int rc = pool_submit(h->pool, worker, req, timeout, true, &pd->ticket, err);
   if (rc) {
     free(pd);
-    err_instance(err, inst->id);
+    err_instance(err, id);
     return rc;
   }
   pd->next = h->pending;
@@ -577,8 +804,9 @@ int al_render_async(al_host *h, const char *instance_id, const char *widget_id, 
   if (!h || !widget_id || !cb) return AL_EINVALID_ARGUMENT;
   store_instance *inst = find(h, instance_id, NULL);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
-  return submit_async(h, inst, HOST_RENDER, call_request(h, inst, "render", widget_id, NULL, NULL),
-                      inst_timeout(inst, "renderMs"), cb, user, NULL);
+  return submit_async(h, inst->worker, inst->id, HOST_RENDER,
+                      call_request(h, inst, "render", widget_id, NULL, NULL),
+                      inst_timeout(inst, "renderMs"), cb, user, NULL, NULL);
 }
 
 int al_event_async(al_host *h, const char *instance_id, const char *widget_id, const char *handler,
@@ -588,8 +816,38 @@ int al_event_async(al_host *h, const char *instance_id, const char *widget_id, c
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   json_t *args = NULL;
   if (args_json && parse_arg(args_json, "args", &args, NULL)) return AL_EINVALID_ARGUMENT;
-  return submit_async(h, inst, HOST_EVENT, call_request(h, inst, "event", widget_id, handler, args),
-                      inst_timeout(inst, "eventMs"), cb, user, NULL);
+  return submit_async(h, inst->worker, inst->id, HOST_EVENT,
+                      call_request(h, inst, "event", widget_id, handler, args),
+                      inst_timeout(inst, "eventMs"), cb, user, NULL, NULL);
+}
+
+int al_load_async(al_host *h, const char *package_id, const char *code, size_t len,
+                  const al_load_opts *opts, char *id_out, size_t id_cap, al_result_fn cb,
+                  void *user, al_error *err) {
+  if (!cb) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_async needs a callback");
+  host_load *ld;
+  json_t *req;
+  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  if (rc) return rc;
+  ld->worker = pool_assign(h->pool);
+  rc = submit_async(h, ld->worker, ld->id, HOST_LOAD, req, ld->lim.load_ms, cb, user, ld, err);
+  if (rc) {
+    pool_release(h->pool, ld->worker);
+    load_free(ld);
+  }
+  return rc;
+}
+
+int al_reload_async(al_host *h, const char *instance_id, const char *code, size_t len,
+                    const al_load_opts *opts, al_result_fn cb, void *user, al_error *err) {
+  if (!cb) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload_async needs a callback");
+  host_load *ld;
+  json_t *req;
+  int rc = reload_prepare(h, instance_id, code, len, opts, &ld, &req, err);
+  if (rc) return rc;
+  rc = submit_async(h, ld->worker, ld->id, HOST_RELOAD, req, ld->lim.load_ms, cb, user, ld, err);
+  if (rc) load_free(ld);
+  return rc;
 }
 
 int al_host_fd(const al_host *h) { return h ? pool_fd(h->pool) : -1; }
@@ -615,13 +873,21 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
     h->npending--;
     al_error e = {0};
     char *text = NULL;
-    int rc = pd->op == HOST_RENDER ? render_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e)
-                                   : event_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e);
+    int rc = 0;
+    switch (pd->op) {
+    case HOST_RENDER: rc = render_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
+    case HOST_EVENT: rc = event_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
+    case HOST_LOAD:
+    case HOST_RELOAD: rc = load_finish(h, pd->load, 0, pd->start_ms, resp, true, &text, &e); break;
+    case HOST_DROP: break;
+    }
     json_decref(resp);
-    pd->cb(pd->user, rc, text, rc ? &e : NULL);
+    if (pd->cb) pd->cb(pd->user, rc, text, rc ? &e : NULL);
     al_free(text);
+    load_free(pd->load);
+    bool counted = pd->cb != NULL;
     free(pd);
-    ran++;
+    if (counted) ran++;
   }
   return ran;
 }
@@ -748,6 +1014,14 @@ int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
   }
   json_decref(g);
   return rc;
+}
+
+int al_package_grants(al_host *h, const char *package_id, char **json_out, al_error *err) {
+  if (json_out) *json_out = NULL;
+  if (!h || !package_id)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_package_grants needs a host and a package id");
+  json_t *g = store_default_grants(h->store, package_id);
+  return g ? out_json(g, json_out, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
 }
 
 int al_trace(al_host *h, char **json_out, al_error *err) {
@@ -984,14 +1258,38 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
   return rc;
 }
 
-static void hooks_loaded(al_host *h, const char *id, const char *plugin_id, int worker,
+static void hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
                          const json_t *resp) {
   json_t *hooks = json_object_get(resp, "hooks");
-  json_t *e = json_pack("{s:s,s:s,s:i,s:o}", "instanceId", id, "pluginId", plugin_id ? plugin_id : id,
-                        "worker", worker, "hooks", json_is_object(hooks) ? json_incref(hooks) : json_object());
+  const char *plugin_id = json_string_value(json_object_get(pi, "id"));
+  json_t *e = json_pack("{s:s,s:s,s:i,s:O,s:o}", "instanceId", id, "pluginId",
+                        plugin_id ? plugin_id : id, "worker", worker, "pi", pi ? pi : json_null(),
+                        "hooks", json_is_object(hooks) ? json_incref(hooks) : json_object());
   if (!e) return;
   json_array_append_new(h->hooked, e);
   if (json_object_size(hooks)) hooks_publish(h);
+}
+
+/* The `pi` record an instance was loaded with, for its hot reloads (new reference). */
+static json_t *hooks_pi(al_host *h, const char *id) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(h->hooked, i, e)
+    if (!strcmp(json_string_value(json_object_get(e, "instanceId")), id)) {
+      json_t *pi = json_object_get(e, "pi");
+      return json_is_object(pi) ? json_incref(pi) : NULL;
+    }
+  return NULL;
+}
+
+/* A hot reload replaced the instance's VM: its subscriptions are the new code's, and the
+ * tools the new code registered take the place of the old ones. */
+static void hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp) {
+  hc_plugin_commit(h->hc, vm_id);
+  const json_t *hooks = json_object_get(resp, "hooks");
+  json_t *empty = json_object();
+  if (hooks_set(h, id, json_is_object(hooks) ? hooks : empty)) hooks_publish(h);
+  json_decref(empty);
 }
 
 static void hooks_unloaded(al_host *h, const char *id) {

@@ -38,12 +38,14 @@ struct hc_services {
   pthread_mutex_t approve;  /* serialises the host's approve callback */
   json_t *plugins;          /* instanceId -> {pluginId, caps, settings} */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
+  json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
   char *home_env, *cwd;
 };
 
 /* One call's view of its plugin, references held outside the lock. */
 typedef struct hc_rec {
   const char *instance_id;
+  char owner[AL_INSTANCE_ID_MAX]; /* the instance this VM acts for (itself, or a reload's) */
   char plugin_id[AL_INSTANCE_ID_MAX];
   json_t *caps, *settings;
   char *data_dir;
@@ -105,12 +107,13 @@ int hc_new(const hc_config *cfg, hc_services **out, al_error *err) {
   pthread_mutex_init(&s->approve, NULL);
   s->plugins = json_object();
   s->tools = json_object();
+  s->staged = json_object();
   const char *home = getenv("HOME");
   s->home_env = home ? strdup(home) : NULL;
   s->cwd = getcwd(NULL, 0);
   json_t *pj = NULL;
   int rc = 0;
-  if (!s->plugins || !s->tools) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!s->plugins || !s->tools || !s->staged) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && cfg->policy_json) {
     json_error_t je;
     if (!(pj = json_loads(cfg->policy_json, 0, &je)))
@@ -138,6 +141,7 @@ void hc_free(hc_services *s) {
   pkg_db_close(s->db);
   json_decref(s->plugins);
   json_decref(s->tools);
+  json_decref(s->staged);
   free(s->home_env);
   free(s->cwd);
   pthread_mutex_destroy(&s->mu);
@@ -166,11 +170,46 @@ int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id
 void hc_plugin_remove(hc_services *s, const char *instance_id) {
   pthread_mutex_lock(&s->mu);
   json_object_del(s->plugins, instance_id);
+  json_object_del(s->staged, instance_id);
   const char *k;
   json_t *v, *tmp;
   json_object_foreach_safe(s->tools, tmp, k, v)
     if (!strcmp(json_string_value(json_object_get(v, "instanceId")), instance_id))
       json_object_del(s->tools, k);
+  pthread_mutex_unlock(&s->mu);
+}
+
+int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_id,
+                    al_error *err) {
+  pthread_mutex_lock(&s->mu);
+  json_t *rec = json_object_get(s->plugins, instance_id);
+  json_t *copy = rec ? json_copy(rec) : NULL;
+  int rc = 0;
+  if (!rec) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", instance_id);
+  else if (!copy || json_object_set_new(copy, "owner", json_string(instance_id)) ||
+           json_object_set_new(s->plugins, stage_id, copy))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  else copy = NULL;
+  pthread_mutex_unlock(&s->mu);
+  json_decref(copy);
+  return rc;
+}
+
+void hc_plugin_commit(hc_services *s, const char *stage_id) {
+  pthread_mutex_lock(&s->mu);
+  const char *owner = json_string_value(json_object_get(json_object_get(s->plugins, stage_id), "owner"));
+  if (owner) {
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(s->tools, tmp, k, v)
+      if (!strcmp(json_string_value(json_object_get(v, "instanceId")), owner))
+        json_object_del(s->tools, k);
+    /* A name another plugin took while the reload ran stays theirs (first come). */
+    json_object_foreach(json_object_get(s->staged, stage_id), k, v)
+      if (!json_object_get(s->tools, k)) json_object_set(s->tools, k, v);
+  }
+  json_object_del(s->staged, stage_id);
+  json_object_del(s->plugins, stage_id);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -201,6 +240,8 @@ static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_err
   json_t *rec = json_object_get(s->plugins, instance_id ? instance_id : "");
   if (rec) {
     snprintf(r->plugin_id, sizeof r->plugin_id, "%s", json_string_value(json_object_get(rec, "pluginId")));
+    const char *owner = json_string_value(json_object_get(rec, "owner"));
+    snprintf(r->owner, sizeof r->owner, "%s", owner ? owner : instance_id);
     r->caps = json_incref(json_object_get(rec, "caps"));
     r->settings = json_incref(json_object_get(rec, "settings"));
   }
@@ -335,17 +376,24 @@ static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args,
   if (!rc) rc = hc_decide(s, r, "register_tools", name, err);
   if (rc) return rc;
   json_t *t = json_pack("{s:s,s:s,s:s,s:s,s:O}", "name", name, "pluginId", r->plugin_id,
-                        "instanceId", r->instance_id, "description",
+                        "instanceId", r->owner, "description",
                         arg_str(args, "description") ? arg_str(args, "description") : "",
                         "parameters", json_object_get(args, "parameters") ? json_object_get(args, "parameters") : json_null());
   if (!t) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_lock(&s->mu);
   json_t *old = json_object_get(s->tools, name);
   const char *owner = json_string_value(json_object_get(old, "instanceId"));
-  if (old && strcmp(owner, r->instance_id))
+  bool staged = strcmp(r->owner, r->instance_id) != 0;
+  json_t *into = s->tools;
+  if (staged && !(into = json_object_get(s->staged, r->instance_id)) &&
+      (json_object_set_new(s->staged, r->instance_id, json_object()) ||
+       !(into = json_object_get(s->staged, r->instance_id))))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  else if (old && strcmp(owner, r->owner))
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "a tool named '%.80s' is already registered by plugin '%s'",
                  name, json_string_value(json_object_get(old, "pluginId")));
-  else json_object_set(s->tools, name, t);
+  else if (json_object_set(into, name, t))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_unlock(&s->mu);
   json_decref(t);
   if (!rc) *result = json_true();

@@ -65,8 +65,17 @@ struct pkg_db *hc_db(hc_services *s);
  * settings. */
 int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
                   const json_t *caps, const json_t *settings, al_error *err);
-/* Forgets the instance and every tool it registered. Unknown ids are ignored. */
+/* Forgets the instance and every tool it registered (or staged). Unknown ids are ignored. */
 void hc_plugin_remove(hc_services *s, const char *instance_id);
+/* A hot reload evaluates the new code in a second VM, `stage_id`, before it replaces the
+ * instance's VM. That VM acts for `instance_id`: it gets a copy of the instance's record,
+ * and the tools it registers are staged instead of replacing the instance's, which keep
+ * working while the reload may still fail. hc_plugin_commit() (the swap happened) puts
+ * the staged tools in place of the instance's and forgets `stage_id`; hc_plugin_remove()
+ * (the reload failed) drops them. */
+int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_id,
+                    al_error *err);
+void hc_plugin_commit(hc_services *s, const char *stage_id);
 
 /* The hostcall entry point (matches hostcall_fn in common.h; `user` is the hc_services).
  * `timeout_ms` is what is left of the calling event's deadline. On success *result is a

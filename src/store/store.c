@@ -299,6 +299,32 @@ nomem:
   return err_set(err, AL_ENO_MEMORY, NULL, "out of memory adding an instance");
 }
 
+int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store_changes *ch) {
+  /* Only what the plugin's definition supplies is replaced: the id, package, limits and
+   * local state are the host's and survive a hot reload. */
+  static const char *const plugin_keys[] = {"declaredId", "title", "description",
+                                            "initialState", "widgets"};
+  json_t *rec = json_deep_copy(inst->record);
+  if (!rec) return AL_ENO_MEMORY;
+  for (size_t i = 0; i < sizeof plugin_keys / sizeof plugin_keys[0]; i++) {
+    json_t *v = json_object_get(meta, plugin_keys[i]);
+    if (!v) {
+      json_object_del(rec, plugin_keys[i]);
+    } else if (json_object_set(rec, plugin_keys[i], v)) {
+      json_decref(rec);
+      return AL_ENO_MEMORY;
+    }
+  }
+  json_object_set_new(rec, "status", json_string("loaded"));
+  json_object_del(rec, "error");
+  json_decref(inst->record);
+  inst->record = rec;
+  registry_changed(s, ch);
+  /* New code renders differently from the same state: every widget is stale. */
+  mark_instance(ch, inst->id);
+  return 0;
+}
+
 static json_t *project(const store *s, const store_domain *d) {
   return d->ops.project ? d->ops.project(d->user, d->state, s) : json_incref(d->state);
 }
@@ -402,9 +428,35 @@ static void metrics_changed(store *s, store_changes *ch) {
 
 /* Stamps and records one action: trace, timeline ring, derived metrics. Returns the
  * action (new reference). */
+/* The timeline's copy of an action, carrying the payload (NULL: none) so a person can
+ * inspect it. Payloads over STORE_PAYLOAD_MAX bytes of JSON text are kept as a prefix of
+ * that text, cut on a UTF-8 boundary and marked payloadTruncated, so one huge intent
+ * cannot make the timeline hold megabytes. */
+static json_t *timeline_entry(json_t *a, const json_t *payload) {
+  if (!payload) return json_incref(a);
+  json_t *t = json_copy(a);
+  char *text = t ? json_text(payload) : NULL;
+  if (!text) {
+    json_decref(t);
+    return json_incref(a);
+  }
+  size_t n = strlen(text);
+  if (n <= STORE_PAYLOAD_MAX) {
+    json_object_set(t, "payload", (json_t *)payload);
+  } else {
+    n = STORE_PAYLOAD_MAX;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    json_object_set_new(t, "payload", json_stringn(text, n));
+    json_object_set_new(t, "payloadTruncated", json_true());
+  }
+  free(text);
+  return t;
+}
+
 static json_t *record_action(store *s, const char *scope, const char *action,
                              const char *instance_id, const char *domain, const char *outcome,
-                             const char *reason, const char *source, store_changes *ch) {
+                             const char *reason, const char *source, const json_t *payload,
+                             store_changes *ch) {
   char id[ID_DISPATCH_LEN + 1];
   uint64_t ms;
   id_dispatch(&s->ids, id, &ms);
@@ -422,7 +474,7 @@ static json_t *record_action(store *s, const char *scope, const char *action,
   json_object_set_new(s->trace, "lastOutcome", json_string(outcome));
   json_object_set_new(s->trace, "lastReason", reason ? json_string(reason) : json_null());
   json_decref(s->timeline[s->tl_head]);
-  s->timeline[s->tl_head] = json_incref(a);
+  s->timeline[s->tl_head] = timeline_entry(a, payload);
   s->tl_head = (s->tl_head + 1) % s->tl_cap;
   if (s->tl_len < s->tl_cap) s->tl_len++;
   metrics_changed(s, ch);
@@ -449,7 +501,8 @@ int store_set_grants(store *s, store_instance *inst, const json_t *grants, const
   bool same = json_equal(g, inst->grants);
   json_decref(inst->grants);
   inst->grants = g;
-  json_t *a = record_action(s, "host", "grants/set", inst->id, NULL, "applied", NULL, source, ch);
+  json_t *a = record_action(s, "host", "grants/set", inst->id, NULL, "applied", NULL, source, g,
+                           ch);
   json_decref(a);
   /* What the instance may read changed, so its globalState did. */
   if (!same) mark_instance(ch, inst->id);
@@ -582,7 +635,8 @@ int store_apply(store *s, store_instance *inst, const json_t *intents, const cha
       }
     }
     json_decref(null_payload);
-    json_t *a = record_action(s, scope, action, inst->id, domain, outcome, reason, source, ch);
+    json_t *a = record_action(s, scope, action, inst->id, domain, outcome, reason, source,
+                              json_object_get(it, "payload"), ch);
     if (!a || json_array_append_new(out, a)) {
       json_decref(out);
       return err_set(err, AL_ENO_MEMORY, NULL, "out of memory recording an action");

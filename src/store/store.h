@@ -79,6 +79,10 @@ json_t *store_default_grants(const store *s, const char *package_id);
 /* Adds an instance from validated load metadata. meta and grants are borrowed. */
 int store_add(store *s, const char *id, const char *package_id, const json_t *meta,
               const json_t *grants, store_instance **out, store_changes *ch, al_error *err);
+/* Hot reload: replaces the record's plugin-supplied fields (declaredId, title,
+ * description, initialState, widgets) from validated `meta` (borrowed) and sets status
+ * "loaded"; id, package, grants and local state stay. Returns 0 or AL_ENO_MEMORY. */
+int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store_changes *ch);
 /* Removes an instance and its shared-domain contributions; *worker_out (may be NULL)
  * receives the worker that owned its VM. */
 int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, al_error *err);
@@ -92,7 +96,10 @@ json_t *store_global_state(const store *s, const store_instance *inst);
 int store_projection(const store *s, const char *domain, json_t **out, al_error *err);
 json_t *store_domain_names(const store *s);
 json_t *store_trace(const store *s);
+/* Oldest first. Entries carry the action's payload (capped at STORE_PAYLOAD_MAX bytes of
+ * JSON text, then a string prefix with payloadTruncated: true). */
 json_t *store_timeline(const store *s);
+#define STORE_PAYLOAD_MAX 4096
 
 /* Host writes. state is stolen. */
 int store_set_state(store *s, store_instance *inst, json_t *state, store_changes *ch);

@@ -291,6 +291,10 @@ static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_erro
     int r = JS_ExecutePendingJob(vm->rt, &jctx);
     if (r < 0) return vm_fail_pending(vm, plugin_code, err);
     if (r == 0 && rec_state(vm, rec) == 0) {
+      /* The deadline can fire inside a promise reaction, which QuickJS turns into a
+       * rejection of that reaction's promise: the chain then ends without settling ours.
+       * That is a timeout, not a plugin bug. */
+      if (vm->interrupted || vm->oom) return vm_fail(vm, JS_UNDEFINED, plugin_code, err);
       /* No job is runnable: a pi.sleep timer may still be pending. Wait for it, never
        * past the deadline (the next turn of the loop reports that). */
       int64_t wait_ms = vm_timers(vm);

@@ -177,6 +177,24 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
     while (ms > 0 && nanosleep(&ts, &ts) != 0) {}
     return respond(0, json_pack("{s:I}", "stalledMs", ms), &err, NULL);
   }
+  if (!strcmp(op, "swap")) {
+    /* Hot reload's second half: the VM loaded under the temporary id `from` takes over
+     * `instanceId`, and the old VM is freed. Run in queue order, so every call made
+     * after the host accepted the new code reaches the new VM. */
+    const char *id = str(req, "instanceId"), *from = str(req, "from");
+    vm_instance *nvm = table_get(t, from), *old = table_get(t, id);
+    if (!id || !nvm) {
+      err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", from ? from : "(none)");
+      return respond(err.code, NULL, &err, NULL);
+    }
+    if (json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)nvm))) {
+      err_set(&err, AL_ENO_MEMORY, NULL, "out of memory");
+      return respond(err.code, NULL, &err, NULL);
+    }
+    json_object_del(t->vms, from);
+    vm_free(old);
+    return respond(0, json_pack("{s:b}", "swapped", 1), &err, nvm);
+  }
   if (!strcmp(op, "health")) {
     json_t *ids = json_array();
     const char *k;

@@ -13,6 +13,8 @@
  *            globalState}                                          -> ok: intents
  *   reduce  {op, instanceId, actionType, state, payload}           -> ok: {handled, next?}
  *   dispose {op, instanceId}                                       -> ok: {disposed}
+ *   swap    {op, instanceId, from}  the VM loaded as `from` replaces
+ *           instanceId's (hot reload)                              -> ok: {swapped}
  *   health  {op}                                                   -> ok: {ready, instances}
  *   stall   {op, ms}   host-only diagnostic: blocks the worker       -> ok: {stalledMs}
  *   hook    {op, instanceId, event, payload, timeoutMs}             -> ok: {results[], hooks}

@@ -330,6 +330,14 @@ json_t *wp_exec(wp_child *c, const json_t *req, uint32_t timeout_ms) {
   c->recent_deaths = 0;
   if (op && id && !json_object_get(resp, "error")) {
     if (!strcmp(op, "load")) json_object_set(c->loads, id, (json_t *)req);
+    else if (!strcmp(op, "swap")) { /* a crash now reloads the new code under the old id */
+      const char *from = json_string_value(json_object_get(req, "from"));
+      json_t *load = from ? json_copy(json_object_get(c->loads, from)) : NULL;
+      if (load && !json_object_set_new(load, "instanceId", json_string(id)))
+        json_object_set(c->loads, id, load);
+      json_decref(load);
+      if (from) json_object_del(c->loads, from);
+    }
     else if (!strcmp(op, "dispose")) {
       json_object_del(c->loads, id);
       json_object_del(c->crashes, id);

@@ -847,6 +847,45 @@ static void test_trace_and_timeline_capacity(void **state) {
   store_free(s);
 }
 
+/* A huge payload is kept in the timeline as a capped prefix of its JSON text, cut on a
+ * character boundary, and marked; the action itself is unaffected. */
+static void test_timeline_payload_cap(void **state) {
+  store *s = *state;
+  store_instance *c = add(s, "todo@AAAAAAAA", "todo", "{'title':'T','widgets':['w']}");
+  size_t n = 3 * STORE_PAYLOAD_MAX;
+  char *big = malloc(n + 1);
+  assert_non_null(big);
+  for (size_t i = 0; i < n; i += 2) memcpy(big + i, "\xc3\xa9", 2); /* two-byte characters */
+  big[n] = 0;
+  json_t *intents = json_pack("[{s:s,s:s,s:{s:s}}]", "scope", "plugin", "actionType",
+                              "state/merge", "payload", "text", big);
+  json_t *actions = NULL;
+  assert_int_equal(store_apply(s, c, intents, "vm", NULL, NULL, &actions, NULL, NULL), 0);
+  assert_null(json_object_get(json_array_get(actions, 0), "payload"));
+  json_t *tl = store_timeline(s);
+  json_t *e = json_array_get(tl, json_array_size(tl) - 1);
+  json_t *p = json_object_get(e, "payload");
+  assert_true(json_is_string(p)); /* json_string validated the cut as UTF-8 */
+  assert_true(json_string_length(p) <= STORE_PAYLOAD_MAX);
+  assert_true(json_string_length(p) > STORE_PAYLOAD_MAX - 4);
+  assert_true(json_is_true(json_object_get(e, "payloadTruncated")));
+  assert_memory_equal(json_string_value(p), "{\"text\":\"", 9);
+  /* a small one is kept as it was, unmarked */
+  json_t *small = tj("[{'scope':'plugin','actionType':'state/merge','payload':{'a':[1,2]}}]");
+  json_decref(actions);
+  assert_int_equal(store_apply(s, c, small, "vm", NULL, NULL, &actions, NULL, NULL), 0);
+  json_decref(tl);
+  tl = store_timeline(s);
+  e = json_array_get(tl, json_array_size(tl) - 1);
+  assert_true(json_equal(json_object_get(e, "payload"), json_object_get(json_array_get(small, 0), "payload")));
+  assert_null(json_object_get(e, "payloadTruncated"));
+  json_decref(tl);
+  json_decref(small);
+  json_decref(actions);
+  json_decref(intents);
+  free(big);
+}
+
 static void test_dispatch_stamping(void **state) {
   store *s = *state;
   store_instance *c = add(s, "counter@AAAAAAAA", "counter", counter_meta);
@@ -886,11 +925,18 @@ static void test_dispatch_stamping(void **state) {
   assert_string_equal(tj_str(a1, "domain"), "counter-summary");
   assert_true(json_is_null(json_object_get(a2, "domain")));
 
-  /* the timeline holds the same stamped entries */
+  /* the timeline holds the same stamped entries, plus each intent's payload */
   json_t *tl = store_timeline(s);
   assert_int_equal(json_array_size(tl), 3);
-  for (size_t i = 0; i < 3; i++)
-    assert_true(json_equal(json_array_get(tl, i), json_array_get(actions, i)));
+  for (size_t i = 0; i < 3; i++) {
+    json_t *e = json_copy(json_array_get(tl, i));
+    json_object_del(e, "payload");
+    assert_true(json_equal(e, json_array_get(actions, i)));
+    json_decref(e);
+  }
+  assert_null(json_object_get(json_array_get(tl, 0), "payload"));
+  assert_int_equal(json_integer_value(json_object_get(
+                       json_object_get(json_array_get(tl, 1), "payload"), "value")), 1);
   json_decref(tl);
   json_decref(actions);
 
@@ -1141,6 +1187,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_set_grants, setup, teardown),
       cmocka_unit_test(test_trace_and_timeline_capacity),
       cmocka_unit_test_setup_teardown(test_dispatch_stamping, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeline_payload_cap, setup, teardown),
       cmocka_unit_test_setup_teardown(test_affected, setup, teardown),
       cmocka_unit_test_setup_teardown(test_add_remove, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_instances, setup, teardown),

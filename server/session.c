@@ -1,0 +1,843 @@
+/*
+ * session.c: the workbench protocol over one al_host (see session.h and
+ * docs/workbench-protocol.md).
+ *
+ * Requests become host calls; plugin calls go through the *_async API with a sess_call
+ * carrying who asked, so the answer reaches the right page from inside sess_dispatch().
+ * Pushes are derived, never guessed: the change subscription only marks what the host
+ * said changed (instances whose render inputs changed, records, shared domains), and
+ * flush() turns those marks into messages and re-renders after each step. Timeline pushes
+ * send the entries whose dispatchId (sortable by time) is past the last one sent.
+ *
+ * Everything sent is built as jansson values and serialised once per message; nothing is
+ * pieced together as text, so no plugin string can break a frame.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "assets.h"
+#include "session.h"
+#include "tabs.h"
+
+#define SESS_ERRORS_KEPT 200
+#define SESS_EXAMPLES "examples/plugins/"
+
+/* One request (or internal render) waiting for its async answer. */
+typedef struct sess_call {
+  struct sess_call *prev, *next;
+  struct sess *s;
+  uint64_t client;
+  json_t *req_id; /* NULL: nobody to answer (a re-render the session started) */
+  char op[16];
+  char instance_id[AL_INSTANCE_ID_MAX];
+  char widget_id[128];
+  char handler[128];
+  char package_id[AL_INSTANCE_ID_MAX];
+} sess_call;
+
+struct sess {
+  sess_config cfg;
+  char *home, *worker_path;
+  al_host *h;
+  json_t *catalog;      /* [catalog entry] */
+  json_t *tabs;         /* as the page last saved them */
+  json_t *tab_of;       /* instanceId -> tabId */
+  json_t *dirty;        /* instanceId -> true: render inputs changed */
+  json_t *records;      /* instanceId -> true: record (status, grants, code) changed */
+  bool domains_changed;
+  json_t *errors;       /* newest SESS_ERRORS_KEPT error entries */
+  size_t errors_sent;   /* how many of `errors` were pushed (from the end) */
+  json_t *errors_new;   /* not pushed yet */
+  json_int_t trace_count;
+  char last_dispatch[64];
+  char *last_metrics;
+  unsigned last_worker_crashes;
+  uint64_t crash_seen_ms;
+  sess_call *calls;
+  size_t ncalls;
+};
+
+static uint64_t time_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Takes text the library returned and parses it; NULL on failure. */
+static json_t *take_json(char *text) {
+  json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+  al_free(text);
+  return v;
+}
+
+/* ---- sending -------------------------------------------------------------------------- */
+
+static void send_json(sess *s, uint64_t client, json_t *msg /* stolen */) {
+  if (!msg) return;
+  char *text = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+  json_decref(msg);
+  if (!text) return;
+  s->cfg.send(s->cfg.send_ud, client, text, strlen(text));
+  free(text);
+}
+
+static void push(sess *s, json_t *msg) { send_json(s, SESS_BROADCAST, msg); }
+
+static void reply_ok(sess *s, uint64_t client, json_t *id, json_t *ok /* stolen */) {
+  send_json(s, client, json_pack("{s:O,s:o}", "re", id ? id : json_null(), "ok", ok ? ok : json_object()));
+}
+
+/* A JSON string from text that may not be UTF-8: error messages quote plugin strings and
+ * are cut to a fixed size, possibly inside a character. Bytes that do not decode become
+ * '?', so the answer is still sent. */
+static json_t *text_json(const char *t) {
+  json_t *v = json_string(t);
+  if (v) return v;
+  char buf[sizeof ((al_error *)0)->message];
+  size_t n = strlen(t), i = 0;
+  if (n >= sizeof buf) n = sizeof buf - 1;
+  while (i < n) {
+    size_t len = 1;
+    unsigned char c = (unsigned char)t[i];
+    if (c >= 0xC0 && c < 0xF8) len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    json_t *one = i + len <= n && c >= 0x80 ? json_stringn(t + i, len) : NULL;
+    if (c < 0x80 || one) {
+      memcpy(buf + i, t + i, len);
+    } else {
+      len = 1;
+      buf[i] = '?';
+    }
+    json_decref(one);
+    i += len;
+  }
+  buf[n] = 0;
+  return json_string(buf);
+}
+
+/* The wire form of an error: {code, message, line?, path?, instanceId?}. */
+static json_t *error_json(int code, const al_error *e) {
+  json_t *o = json_pack("{s:s,s:o}", "code", al_err_name(code), "message",
+                        text_json(e && e->message[0] ? e->message : al_strerror(code)));
+  if (o && e) {
+    if (e->line > 0) json_object_set_new(o, "line", json_integer(e->line));
+    if (e->path[0]) json_object_set_new(o, "path", text_json(e->path));
+    if (e->instance_id[0]) json_object_set_new(o, "instanceId", text_json(e->instance_id));
+  }
+  return o;
+}
+
+static void reply_error(sess *s, uint64_t client, json_t *id, int code, const al_error *e) {
+  send_json(s, client, json_pack("{s:O,s:o}", "re", id ? id : json_null(), "error", error_json(code, e)));
+}
+
+/* Answers INVALID_ARGUMENT with a formatted message naming what was wrong. */
+static void reply_bad(sess *s, uint64_t client, json_t *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void reply_bad(sess *s, uint64_t client, json_t *id, const char *fmt, ...) {
+  al_error e = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e.message, sizeof e.message, fmt, ap);
+  va_end(ap);
+  reply_error(s, client, id, AL_EINVALID_ARGUMENT, &e);
+}
+
+/* Records a failed plugin call for the Errors tab; pushed by the next flush. */
+static void note_error(sess *s, const sess_call *c, int code, const al_error *e) {
+  json_t *entry = error_json(code, e);
+  if (!entry) return;
+  json_object_set_new(entry, "time", json_integer((json_int_t)time_ms()));
+  json_object_set_new(entry, "op", json_string(c->op));
+  if (c->instance_id[0]) json_object_set_new(entry, "instanceId", json_string(c->instance_id));
+  if (c->widget_id[0]) json_object_set_new(entry, "widgetId", json_string(c->widget_id));
+  if (c->handler[0]) json_object_set_new(entry, "handler", json_string(c->handler));
+  if (c->package_id[0]) json_object_set_new(entry, "packageId", json_string(c->package_id));
+  json_array_append(s->errors, entry);
+  if (json_array_size(s->errors) > SESS_ERRORS_KEPT) json_array_remove(s->errors, 0);
+  json_array_append_new(s->errors_new, entry);
+}
+
+/* ---- calls in flight ------------------------------------------------------------------ */
+
+static sess_call *call_new(sess *s, uint64_t client, json_t *req_id, const char *op) {
+  sess_call *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->s = s;
+  c->client = client;
+  c->req_id = req_id ? json_incref(req_id) : NULL;
+  snprintf(c->op, sizeof c->op, "%s", op);
+  c->next = s->calls;
+  if (s->calls) s->calls->prev = c;
+  s->calls = c;
+  s->ncalls++;
+  return c;
+}
+
+static void call_free(sess_call *c) {
+  sess *s = c->s;
+  if (c->prev) c->prev->next = c->next;
+  else s->calls = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->ncalls--;
+  json_decref(c->req_id);
+  free(c);
+}
+
+/* ---- records -------------------------------------------------------------------------- */
+
+/* The page's instance record: the host's, plus grants, local state and tab. */
+static json_t *instance_record(sess *s, const char *id) {
+  char *text = NULL;
+  if (al_plugin_info(s->h, id, &text, NULL)) return NULL;
+  json_t *rec = take_json(text);
+  if (!rec) return NULL;
+  if (!al_grants_get(s->h, id, &text, NULL)) json_object_set_new(rec, "grants", take_json(text));
+  if (!al_state_get(s->h, id, &text, NULL)) json_object_set_new(rec, "state", take_json(text));
+  json_t *tab = json_object_get(s->tab_of, id);
+  if (tab) json_object_set(rec, "tabId", tab);
+  return rec;
+}
+
+static json_t *shared_all(sess *s) {
+  char *text = NULL;
+  json_t *out = json_object();
+  if (al_shared_domains(s->h, &text, NULL)) return out;
+  json_t *names = take_json(text);
+  size_t i;
+  json_t *n;
+  json_array_foreach(names, i, n) {
+    if (!al_shared_get(s->h, json_string_value(n), &text, NULL))
+      json_object_set_new(out, json_string_value(n), take_json(text));
+  }
+  json_decref(names);
+  return out;
+}
+
+/* ---- change notification -> marks ----------------------------------------------------- */
+
+static void on_change(void *user, const al_change *c) {
+  sess *s = user;
+  for (size_t i = 0; i < c->instance_count; i++)
+    json_object_set_new(s->dirty, c->instance_ids[i], json_true());
+  if (c->domain_count) s->domains_changed = true;
+  if (c->origin_instance_id && strcmp(c->cause, "event") != 0)
+    json_object_set_new(s->records, c->origin_instance_id, json_true());
+}
+
+/* ---- rendering ------------------------------------------------------------------------ */
+
+static void render_done(void *user, int rc, const char *json, const al_error *err) {
+  sess_call *c = user;
+  sess *s = c->s;
+  json_t *msg = json_pack("{s:s,s:s,s:s}", "type", "tree", "instanceId", c->instance_id,
+                          "widgetId", c->widget_id);
+  if (!rc) {
+    json_t *tree = json_loads(json, JSON_DECODE_ANY, NULL);
+    json_object_set_new(msg, "tree", tree ? tree : json_null());
+    if (c->req_id) reply_ok(s, c->client, c->req_id, json_pack("{s:O}", "tree", tree ? tree : json_null()));
+  } else {
+    json_object_set_new(msg, "error", error_json(rc, err));
+    if (c->req_id) reply_error(s, c->client, c->req_id, rc, err);
+    if (rc != AL_EINSTANCE_NOT_FOUND) note_error(s, c, rc, err);
+  }
+  push(s, msg);
+  call_free(c);
+}
+
+static int render_one(sess *s, uint64_t client, json_t *req_id, const char *id, const char *widget) {
+  sess_call *c = call_new(s, client, req_id, "render");
+  if (!c) return AL_ENO_MEMORY;
+  snprintf(c->instance_id, sizeof c->instance_id, "%s", id);
+  snprintf(c->widget_id, sizeof c->widget_id, "%s", widget);
+  int rc = al_render_async(s->h, id, widget, render_done, c);
+  if (rc) call_free(c);
+  return rc;
+}
+
+/* Every widget of `id`, as the instance's record lists them. */
+static void render_all(sess *s, const char *id) {
+  char *text = NULL;
+  if (al_plugin_info(s->h, id, &text, NULL)) return;
+  json_t *rec = take_json(text);
+  size_t i;
+  json_t *w;
+  json_array_foreach(json_object_get(rec, "widgets"), i, w) {
+    int rc = render_one(s, 0, NULL, id, json_string_value(w));
+    if (rc) { /* BUSY: the page shows it in place rather than a stale tree */
+      al_error e = {0};
+      snprintf(e.message, sizeof e.message, "%s", al_strerror(rc));
+      push(s, json_pack("{s:s,s:s,s:s,s:o}", "type", "tree", "instanceId", id, "widgetId",
+                        json_string_value(w), "error", error_json(rc, &e)));
+    }
+  }
+  json_decref(rec);
+}
+
+/* ---- pushes derived from the marks ---------------------------------------------------- */
+
+static void flush_timeline(sess *s) {
+  char *text = NULL;
+  if (al_trace(s->h, &text, NULL)) return;
+  json_t *tr = take_json(text);
+  json_int_t count = json_integer_value(json_object_get(tr, "count"));
+  json_decref(tr);
+  if (count == s->trace_count) return;
+  s->trace_count = count;
+  if (al_timeline(s->h, &text, NULL)) return;
+  json_t *all = take_json(text), *fresh = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(all, i, e) {
+    const char *d = json_string_value(json_object_get(e, "dispatchId"));
+    if (d && strcmp(d, s->last_dispatch) > 0) json_array_append(fresh, e);
+  }
+  json_t *last = json_array_get(fresh, json_array_size(fresh) - 1);
+  if (last)
+    snprintf(s->last_dispatch, sizeof s->last_dispatch, "%s",
+             json_string_value(json_object_get(last, "dispatchId")));
+  json_decref(all);
+  if (json_array_size(fresh)) push(s, json_pack("{s:s,s:o}", "type", "timeline", "entries", fresh));
+  else json_decref(fresh);
+}
+
+/* Turns what changed into pushes and re-renders. Renders answer later, and may change
+ * status, which marks records again: each dispatch flushes, so it converges. */
+static void flush(sess *s) {
+  flush_timeline(s);
+  if (json_array_size(s->errors_new)) {
+    push(s, json_pack("{s:s,s:O}", "type", "errors", "entries", s->errors_new));
+    json_array_clear(s->errors_new);
+  }
+  const char *id;
+  json_t *v, *tmp;
+  json_object_foreach_safe(s->records, tmp, id, v) {
+    json_t *rec = instance_record(s, id);
+    if (rec) push(s, json_pack("{s:s,s:o}", "type", "instance", "instance", rec));
+    json_object_del(s->records, id);
+  }
+  if (s->domains_changed) {
+    s->domains_changed = false;
+    push(s, json_pack("{s:s,s:o}", "type", "shared", "domains", shared_all(s)));
+  }
+  json_t *dirty = s->dirty;
+  s->dirty = json_object();
+  json_object_foreach(dirty, id, v) {
+    char *st = NULL, *gs = NULL;
+    if (al_state_get(s->h, id, &st, NULL)) continue; /* gone */
+    if (al_global_state(s->h, id, &gs, NULL)) gs = NULL;
+    push(s, json_pack("{s:s,s:s,s:o,s:o}", "type", "state", "instanceId", id, "state",
+                      take_json(st), "globalState", gs ? take_json(gs) : json_null()));
+    render_all(s, id);
+  }
+  json_decref(dirty);
+}
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* p-th percentile (nearest rank) of n sorted values; 0 when empty. */
+static uint64_t pct(const uint64_t *v, size_t n, unsigned p) {
+  if (!n) return 0;
+  size_t k = (n * p + 99) / 100;
+  return v[k ? k - 1 : 0];
+}
+
+/* Calls, latencies, timeouts and crashes over the telemetry window, filtered to one
+ * instance when `id` is not NULL. */
+static json_t *call_stats(const json_t *tel, const char *id) {
+  size_t n = json_array_size(tel), m = 0, i;
+  uint64_t *lat = calloc(n ? n : 1, sizeof *lat);
+  json_int_t timeouts = 0, crashes = 0;
+  json_t *t;
+  json_array_foreach(tel, i, t) {
+    if (id && strcmp(id, json_string_value(json_object_get(t, "instanceId")) ? json_string_value(json_object_get(t, "instanceId")) : "") != 0) continue;
+    const char *outcome = json_string_value(json_object_get(t, "outcome"));
+    if (outcome && !strcmp(outcome, "VM_TIMEOUT")) timeouts++;
+    if (outcome && !strcmp(outcome, "PLUGIN_CRASHED")) crashes++;
+    if (lat) lat[m++] = (uint64_t)json_integer_value(json_object_get(t, "elapsedUs"));
+  }
+  if (lat) qsort(lat, m, sizeof *lat, cmp_u64);
+  json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "calls", (json_int_t)m, "p50Us",
+                        (json_int_t)(lat ? pct(lat, m, 50) : 0), "p99Us",
+                        (json_int_t)(lat ? pct(lat, m, 99) : 0), "timeouts", timeouts, "crashes",
+                        crashes);
+  free(lat);
+  return o;
+}
+
+static json_t *metrics(sess *s) {
+  char *text = NULL;
+  json_t *tel = al_telemetry(s->h, &text, NULL) ? json_array() : take_json(text);
+  json_t *health = al_health(s->h, &text, NULL) ? json_object() : take_json(text);
+  json_t *trace = al_trace(s->h, &text, NULL) ? json_object() : take_json(text);
+  json_t *m = call_stats(tel, NULL);
+  json_t *we = json_object_get(health, "workerEvents");
+  unsigned crashes = (unsigned)json_integer_value(json_object_get(we, "crashes"));
+  if (crashes != s->last_worker_crashes) {
+    s->last_worker_crashes = crashes;
+    s->crash_seen_ms = time_ms();
+  }
+  bool degraded = s->crash_seen_ms && time_ms() - s->crash_seen_ms < 60000;
+  json_t *list = json_array();
+  size_t i;
+  json_t *inst;
+  json_array_foreach(json_object_get(health, "instances"), i, inst) {
+    const char *id = json_string_value(json_object_get(inst, "instanceId"));
+    const char *status = json_string_value(json_object_get(inst, "status"));
+    if (status && strcmp(status, "loaded")) degraded = true;
+    json_t *row = call_stats(tel, id);
+    json_object_set(row, "instanceId", json_object_get(inst, "instanceId"));
+    json_object_set(row, "packageId", json_object_get(inst, "packageId"));
+    json_object_set(row, "status", json_object_get(inst, "status"));
+    json_object_set(row, "memoryBytes", json_object_get(inst, "memoryBytes"));
+    json_array_append_new(list, row);
+  }
+  json_object_set_new(m, "dispatchCount", json_integer(json_integer_value(json_object_get(trace, "count"))));
+  json_object_set_new(m, "instanceCount", json_integer((json_int_t)json_array_size(list)));
+  json_object_set_new(m, "health", json_string(degraded ? "degraded" : "ok"));
+  json_object_set(m, "workerEvents", we ? we : json_object());
+  json_object_set_new(m, "instances", list);
+  json_decref(tel);
+  json_decref(health);
+  json_decref(trace);
+  return m;
+}
+
+void sess_tick(sess *s) {
+  if (!s) return;
+  json_t *m = metrics(s);
+  char *text = json_dumps(m, JSON_COMPACT);
+  json_decref(m);
+  if (!text) return;
+  if (s->last_metrics && !strcmp(text, s->last_metrics)) {
+    free(text);
+    return;
+  }
+  free(s->last_metrics);
+  s->last_metrics = text;
+  size_t n = strlen(text);
+  /* {"type":"metrics",<body's members>}: the body is an object, so splice its braces. */
+  char *msg = malloc(n + 32);
+  if (!msg) return;
+  int k = snprintf(msg, n + 32, "{\"type\":\"metrics\"%s%s", n > 2 ? "," : "", text + 1);
+  s->cfg.send(s->cfg.send_ud, SESS_BROADCAST, msg, (size_t)k);
+  free(msg);
+}
+
+/* ---- catalog -------------------------------------------------------------------------- */
+
+/* Reads each bundled example's metadata by loading it once in a scratch inline host (our
+ * own code, run once at start) and pairs it with its package's manifest grants. */
+static json_t *build_catalog(sess *s) {
+  json_t *cat = json_array();
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_INLINE;
+  al_host *scratch = NULL;
+  if (!cat || al_host_new(&cfg, &scratch, NULL)) return cat;
+  size_t plen = strlen(SESS_EXAMPLES);
+  for (size_t i = 0; i < asset_count; i++) {
+    const asset_file *a = &asset_table[i];
+    size_t n = strlen(a->name);
+    if (strncmp(a->name, SESS_EXAMPLES, plen) || n < plen + 4 || strcmp(a->name + n - 3, ".js")) continue;
+    const char *file = a->name + plen;
+    char id[AL_INSTANCE_ID_MAX], *text = NULL;
+    al_error e;
+    al_load_opts o = {.source_name = file};
+    if (al_load(scratch, "example", (const char *)a->data, a->len, &o, id, sizeof id, &e)) {
+      fprintf(stderr, "airlock serve: example %s does not load: %s: %s\n", file, al_err_name(e.code), e.message);
+      continue;
+    }
+    json_t *rec = al_plugin_info(scratch, id, &text, NULL) ? NULL : take_json(text);
+    al_unload(scratch, id, NULL);
+    if (!rec) continue;
+    char pkg[AL_INSTANCE_ID_MAX];
+    const char *declared = json_string_value(json_object_get(rec, "declaredId"));
+    if (declared && *declared && !strchr(declared, '@') && strlen(declared) < 80)
+      snprintf(pkg, sizeof pkg, "%s", declared);
+    else
+      snprintf(pkg, sizeof pkg, "%.*s", (int)(strlen(file) - 3), file);
+    json_t *grants = al_package_grants(s->h, pkg, &text, NULL) ? json_object() : take_json(text);
+    json_t *entry = json_pack("{s:s,s:s,s:O,s:O,s:o,s:s%}", "packageId", pkg, "file", file,
+                              "title", json_object_get(rec, "title"), "widgets",
+                              json_object_get(rec, "widgets"), "grants", grants, "source",
+                              (const char *)a->data, a->len);
+    json_t *desc = json_object_get(rec, "description");
+    if (entry && desc) json_object_set(entry, "description", desc);
+    if (entry) json_array_append_new(cat, entry);
+    json_decref(rec);
+  }
+  al_host_free(scratch);
+  return cat;
+}
+
+/* The catalog entry whose source is exactly `src`, for package `pkg`: only unchanged
+ * bundled code gets its manifest's grants. */
+static bool is_bundled(const sess *s, const char *pkg, const char *src, size_t len) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(s->catalog, i, e) {
+    json_t *source = json_object_get(e, "source");
+    if (!strcmp(json_string_value(json_object_get(e, "packageId")), pkg) &&
+        json_string_length(source) == len && !memcmp(json_string_value(source), src, len))
+      return true;
+  }
+  return false;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+int sess_new(const sess_config *cfg, sess **out, al_error *err) {
+  *out = NULL;
+  sess *s = calloc(1, sizeof *s);
+  if (!s) goto nomem;
+  s->cfg = *cfg;
+  s->home = cfg->home ? strdup(cfg->home) : NULL;
+  s->worker_path = cfg->worker_path ? strdup(cfg->worker_path) : NULL;
+  s->cfg.home = s->home;
+  s->cfg.worker_path = s->worker_path;
+  s->tab_of = json_object();
+  s->dirty = json_object();
+  s->records = json_object();
+  s->errors = json_array();
+  s->errors_new = json_array();
+  if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new ||
+      (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
+    goto nomem;
+  al_config hc;
+  al_config_init(&hc);
+  hc.profile = AL_PROFILE_WORKBENCH;
+  hc.isolation = cfg->isolation;
+  hc.workers = cfg->workers;
+  hc.worker_path = s->worker_path;
+  int rc = al_host_new(&hc, &s->h, err);
+  if (rc) {
+    sess_free(s);
+    return rc;
+  }
+  if (al_subscribe(s->h, on_change, s, NULL) < 0) goto nomem;
+  s->catalog = build_catalog(s);
+  const char *why = NULL;
+  s->tabs = s->home ? tabs_load(s->home, &why) : json_array();
+  if (why) fprintf(stderr, "airlock serve: %s\n", why);
+  if (!s->catalog || !s->tabs) goto nomem;
+  *out = s;
+  return 0;
+nomem:
+  sess_free(s);
+  if (err) {
+    memset(err, 0, sizeof *err);
+    err->code = AL_ENO_MEMORY;
+    snprintf(err->message, sizeof err->message, "out of memory starting the workbench");
+  }
+  return AL_ENO_MEMORY;
+}
+
+void sess_free(sess *s) {
+  if (!s) return;
+  /* The host first: its pending callbacks will never run, so their calls are ours. */
+  al_host_free(s->h);
+  while (s->calls) call_free(s->calls);
+  json_decref(s->catalog);
+  json_decref(s->tabs);
+  json_decref(s->tab_of);
+  json_decref(s->dirty);
+  json_decref(s->records);
+  json_decref(s->errors);
+  json_decref(s->errors_new);
+  free(s->last_metrics);
+  free(s->home);
+  free(s->worker_path);
+  free(s);
+}
+
+int sess_host_fd(const sess *s) { return s ? al_host_fd(s->h) : -1; }
+size_t sess_pending(const sess *s) { return s ? s->ncalls : 0; }
+
+void sess_dispatch(sess *s) {
+  if (!s) return;
+  /* Bounded: a burst of answers is handled in slices so sockets get serviced too. */
+  for (int i = 0; i < 64 && al_host_dispatch(s->h, 0) > 0; i++) {}
+  flush(s);
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+/* A required string field, 1 to `max` bytes; NULL after answering the error. */
+static const char *need_str(sess *s, uint64_t client, json_t *id, const json_t *req,
+                            const char *type, const char *key, size_t max) {
+  const json_t *v = json_object_get(req, key);
+  if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max ||
+      strlen(json_string_value(v)) != json_string_length(v)) {
+    reply_bad(s, client, id, "%s: '%s' must be a string of 1 to %zu characters", type, key, max);
+    return NULL;
+  }
+  return json_string_value(v);
+}
+
+static void load_done(void *user, int rc, const char *json, const al_error *err) {
+  sess_call *c = user;
+  sess *s = c->s;
+  if (!rc) {
+    json_t *rec = instance_record(s, c->instance_id);
+    (void)json;
+    if (rec) push(s, json_pack("{s:s,s:O}", "type", "instance", "instance", rec));
+    json_object_del(s->records, c->instance_id); /* just sent */
+    reply_ok(s, c->client, c->req_id, json_pack("{s:o}", "instance", rec ? rec : json_null()));
+  } else {
+    if (!strcmp(c->op, "load")) json_object_del(s->tab_of, c->instance_id);
+    reply_error(s, c->client, c->req_id, rc, err);
+    note_error(s, c, rc, err);
+  }
+  call_free(c);
+}
+
+static void do_load(sess *s, uint64_t client, json_t *id, const json_t *req) {
+  const char *pkg = need_str(s, client, id, req, "load", "packageId", 80);
+  if (!pkg) return;
+  const json_t *src = json_object_get(req, "source");
+  if (!json_is_string(src)) {
+    reply_bad(s, client, id, "load: 'source' must be a string");
+    return;
+  }
+  const json_t *tab = json_object_get(req, "tabId");
+  if (tab && !json_is_string(tab)) {
+    reply_bad(s, client, id, "load: 'tabId' must be a string");
+    return;
+  }
+  char name[128];
+  const char *sn = json_string_value(json_object_get(req, "sourceName"));
+  snprintf(name, sizeof name, "%.100s", sn ? sn : pkg);
+  if (!sn) snprintf(name, sizeof name, "%.100s.js", pkg);
+  sess_call *c = call_new(s, client, id, "load");
+  if (!c) return;
+  snprintf(c->package_id, sizeof c->package_id, "%s", pkg);
+  const char *code = json_string_value(src);
+  size_t len = json_string_length(src);
+  /* Custom code, an edited example included, starts with no grants (spec sec. 5). */
+  al_load_opts o = {.source_name = name, .grants_json = is_bundled(s, pkg, code, len) ? NULL : "{}"};
+  al_error e = {0};
+  int rc = al_load_async(s->h, pkg, code, len, &o, c->instance_id, sizeof c->instance_id,
+                         load_done, c, &e);
+  if (rc) {
+    reply_error(s, client, id, rc, &e);
+    note_error(s, c, rc, &e);
+    call_free(c);
+    return;
+  }
+  if (tab) json_object_set(s->tab_of, c->instance_id, (json_t *)tab);
+}
+
+static void do_reload(sess *s, uint64_t client, json_t *id, const json_t *req) {
+  const char *iid = need_str(s, client, id, req, "reload", "instanceId", AL_INSTANCE_ID_MAX - 1);
+  if (!iid) return;
+  const json_t *src = json_object_get(req, "source");
+  if (!json_is_string(src)) {
+    reply_bad(s, client, id, "reload: 'source' must be a string");
+    return;
+  }
+  sess_call *c = call_new(s, client, id, "reload");
+  if (!c) return;
+  snprintf(c->instance_id, sizeof c->instance_id, "%s", iid);
+  char *text = NULL, name[128] = "<plugin>";
+  json_t *rec = al_plugin_info(s->h, iid, &text, NULL) ? NULL : take_json(text);
+  if (rec) {
+    snprintf(c->package_id, sizeof c->package_id, "%s", json_string_value(json_object_get(rec, "packageId")));
+    snprintf(name, sizeof name, "%.100s.js", c->package_id);
+  }
+  json_decref(rec);
+  al_load_opts o = {.source_name = name};
+  al_error e = {0};
+  int rc = al_reload_async(s->h, iid, json_string_value(src), json_string_length(src), &o,
+                           load_done, c, &e);
+  if (rc) {
+    reply_error(s, client, id, rc, &e);
+    note_error(s, c, rc, &e);
+    call_free(c);
+  }
+}
+
+static void event_done(void *user, int rc, const char *json, const al_error *err) {
+  sess_call *c = user;
+  if (!rc) {
+    json_t *res = json_loads(json, 0, NULL);
+    reply_ok(c->s, c->client, c->req_id, res);
+  } else {
+    reply_error(c->s, c->client, c->req_id, rc, err);
+    note_error(c->s, c, rc, err);
+  }
+  call_free(c);
+}
+
+static void do_event(sess *s, uint64_t client, json_t *id, const json_t *req) {
+  const char *iid = need_str(s, client, id, req, "event", "instanceId", AL_INSTANCE_ID_MAX - 1);
+  const char *w = iid ? need_str(s, client, id, req, "event", "widgetId", 120) : NULL;
+  const char *hd = w ? need_str(s, client, id, req, "event", "handler", 120) : NULL;
+  if (!hd) return;
+  const json_t *args = json_object_get(req, "args");
+  char *args_text = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  sess_call *c = call_new(s, client, id, "event");
+  if (!c || (args && !args_text)) {
+    free(args_text);
+    if (c) call_free(c);
+    return;
+  }
+  snprintf(c->instance_id, sizeof c->instance_id, "%s", iid);
+  snprintf(c->widget_id, sizeof c->widget_id, "%s", w);
+  snprintf(c->handler, sizeof c->handler, "%s", hd);
+  int rc = al_event_async(s->h, iid, w, hd, args_text, event_done, c);
+  free(args_text);
+  if (rc) {
+    al_error e = {0};
+    snprintf(e.message, sizeof e.message, "%s: %s", al_strerror(rc), iid);
+    reply_error(s, client, id, rc, &e);
+    call_free(c);
+  }
+}
+
+/* Host-only requests: answered at once. */
+static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, const json_t *req) {
+  al_error e = {0};
+  char *text = NULL;
+  int rc = 0;
+  const char *iid = need_str(s, client, id, req, type, "instanceId", AL_INSTANCE_ID_MAX - 1);
+  if (!iid) return;
+  if (!strcmp(type, "unload")) {
+    if (!(rc = al_unload_async(s->h, iid, NULL, NULL, &e))) {
+      json_object_del(s->tab_of, iid);
+      json_object_del(s->records, iid);
+      push(s, json_pack("{s:s,s:s}", "type", "unload", "instanceId", iid));
+      reply_ok(s, client, id, NULL);
+    }
+  } else if (!strcmp(type, "render")) {
+    const char *w = need_str(s, client, id, req, type, "widgetId", 120);
+    if (!w) return;
+    rc = render_one(s, client, id, iid, w);
+    if (rc) snprintf(e.message, sizeof e.message, "%s: %s", al_strerror(rc), iid);
+  } else if (!strcmp(type, "state.get")) {
+    char *gs = NULL;
+    if (!(rc = al_state_get(s->h, iid, &text, &e)) && !(rc = al_global_state(s->h, iid, &gs, &e)))
+      reply_ok(s, client, id, json_pack("{s:o,s:o}", "state", take_json(text), "globalState", take_json(gs)));
+    else al_free(text);
+  } else if (!strcmp(type, "state.set")) {
+    const json_t *st = json_object_get(req, "state");
+    char *st_text = st ? json_dumps(st, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (!st_text) {
+      reply_bad(s, client, id, "state.set: 'state' is required");
+      return;
+    }
+    if (!(rc = al_state_set(s->h, iid, st_text, &e))) reply_ok(s, client, id, NULL);
+    free(st_text);
+  } else if (!strcmp(type, "grants.get")) {
+    if (!(rc = al_grants_get(s->h, iid, &text, &e)))
+      reply_ok(s, client, id, json_pack("{s:o}", "grants", take_json(text)));
+  } else if (!strcmp(type, "grants.set")) {
+    const json_t *g = json_object_get(req, "grants");
+    char *g_text = json_is_object(g) ? json_dumps(g, JSON_COMPACT) : NULL;
+    if (!g_text) {
+      reply_bad(s, client, id, "grants.set: 'grants' must be an object {readShared, writeShared, systemCommands}");
+      return;
+    }
+    if (!(rc = al_grants_set(s->h, iid, g_text, "workbench", &e))) {
+      json_object_set_new(s->records, iid, json_true());
+      if (!al_grants_get(s->h, iid, &text, NULL))
+        reply_ok(s, client, id, json_pack("{s:o}", "grants", take_json(text)));
+    }
+    free(g_text);
+  }
+  if (rc) reply_error(s, client, id, rc, &e);
+}
+
+static void do_hello(sess *s, uint64_t client, json_t *id) {
+  char *text = NULL;
+  json_t *instances = json_array();
+  json_t *ids = al_instances(s->h, &text, NULL) ? json_array() : take_json(text);
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    json_t *rec = instance_record(s, json_string_value(v));
+    if (rec) json_array_append_new(instances, rec);
+    json_object_set_new(s->dirty, json_string_value(v), json_true()); /* trees follow */
+  }
+  json_decref(ids);
+  json_t *timeline = al_timeline(s->h, &text, NULL) ? json_array() : take_json(text);
+  static const char *iso[] = {[AL_ISOLATION_THREAD] = "thread", [AL_ISOLATION_INLINE] = "inline",
+                              [AL_ISOLATION_PROCESS] = "process"};
+  al_config d;
+  al_config_init(&d);
+  json_t *ok = json_pack(
+      "{s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:O,s:O,s:o,s:o,s:o,s:O,s:o}", "version", al_version(),
+      "isolation", iso[s->cfg.isolation <= AL_ISOLATION_PROCESS ? s->cfg.isolation : 0], "limits",
+      "memoryBytes", (json_int_t)d.limits.memory_bytes, "stackBytes",
+      (json_int_t)d.limits.stack_bytes, "loadMs", (json_int_t)d.limits.load_ms, "renderMs",
+      (json_int_t)d.limits.render_ms, "eventMs", (json_int_t)d.limits.event_ms, "catalog",
+      s->catalog, "tabs", s->tabs, "instances", instances, "domains", shared_all(s), "timeline",
+      timeline, "errors", s->errors, "metrics", metrics(s));
+  reply_ok(s, client, id, ok);
+}
+
+void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
+  if (!s) return;
+  json_error_t je;
+  json_t *req = len <= SESS_MAX_MESSAGE ? json_loadb(msg, len, 0, &je) : NULL;
+  json_t *id = json_object_get(req, "id");
+  if (id && !json_is_string(id) && !json_is_integer(id)) id = NULL;
+  const char *type = json_string_value(json_object_get(req, "type"));
+  if (len > SESS_MAX_MESSAGE) {
+    reply_bad(s, client, NULL, "message is %zu bytes, over the %zu-byte limit", len, SESS_MAX_MESSAGE);
+  } else if (!req) {
+    reply_bad(s, client, NULL, "message is not valid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+  } else if (!json_is_object(req)) {
+    reply_bad(s, client, NULL, "message must be a JSON object {id, type, ...}");
+  } else if (!type) {
+    reply_bad(s, client, id, "message has no 'type' string");
+  } else if (!strcmp(type, "hello")) {
+    do_hello(s, client, id);
+  } else if (!strcmp(type, "catalog")) {
+    reply_ok(s, client, id, json_pack("{s:O}", "plugins", s->catalog));
+  } else if (!strcmp(type, "load")) {
+    do_load(s, client, id, req);
+  } else if (!strcmp(type, "reload")) {
+    do_reload(s, client, id, req);
+  } else if (!strcmp(type, "event")) {
+    do_event(s, client, id, req);
+  } else if (!strcmp(type, "unload") || !strcmp(type, "render") || !strcmp(type, "state.get") ||
+             !strcmp(type, "state.set") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
+    do_sync(s, client, id, type, req);
+  } else if (!strcmp(type, "shared.get")) {
+    reply_ok(s, client, id, json_pack("{s:o}", "domains", shared_all(s)));
+  } else if (!strcmp(type, "timeline")) {
+    char *text = NULL;
+    reply_ok(s, client, id, json_pack("{s:o}", "entries", al_timeline(s->h, &text, NULL) ? json_array() : take_json(text)));
+  } else if (!strcmp(type, "metrics")) {
+    reply_ok(s, client, id, metrics(s));
+  } else if (!strcmp(type, "tabs.save")) {
+    json_t *tabs = json_object_get(req, "tabs");
+    if (!json_is_array(tabs)) {
+      reply_bad(s, client, id, "tabs.save: 'tabs' must be an array");
+    } else if (s->home && tabs_save(s->home, tabs)) {
+      al_error e = {0};
+      snprintf(e.message, sizeof e.message, "could not save the tabs under %.400s", s->home);
+      reply_error(s, client, id, AL_EIO, &e);
+    } else {
+      json_decref(s->tabs);
+      s->tabs = json_incref(tabs);
+      reply_ok(s, client, id, NULL);
+    }
+  } else {
+    reply_bad(s, client, id, "unknown message type '%.60s'", type);
+  }
+  json_decref(req);
+  sess_dispatch(s);
+}

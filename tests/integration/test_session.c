@@ -1,0 +1,456 @@
+/*
+ * test_session.c: the workbench protocol (docs/workbench-protocol.md) end to end, without
+ * sockets: messages go into a session and everything it sends is captured per client.
+ * Covers the acceptance flows at the protocol level (the page tests repeat them through a
+ * browser): counter increments with timeline rows, custom code denied a shared write
+ * until granted, hot reload keeping state, a syntax error naming its line and a fix
+ * recovering, a spinning load not holding up other requests, and bad messages answered.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "session.h"
+
+typedef struct sent {
+  uint64_t client;
+  json_t *msg;
+} sent;
+
+typedef struct capture {
+  sent *v;
+  size_t n, cap;
+} capture;
+
+static void on_send(void *ud, uint64_t client, const char *text, size_t len) {
+  capture *c = ud;
+  json_error_t je;
+  json_t *m = json_loadb(text, len, 0, &je);
+  if (!m) fail_msg("session sent invalid JSON: %s: %.*s", je.text, (int)len, text);
+  if (c->n == c->cap) {
+    c->cap = c->cap ? 2 * c->cap : 64;
+    c->v = realloc(c->v, c->cap * sizeof *c->v);
+    assert_non_null(c->v);
+  }
+  c->v[c->n++] = (sent){client, m};
+}
+
+static void capture_clear(capture *c) {
+  for (size_t i = 0; i < c->n; i++) json_decref(c->v[i].msg);
+  c->n = 0;
+}
+
+typedef struct fixture {
+  sess *s;
+  capture cap;
+  int next_id;
+} fixture;
+
+static int setup(void **st) {
+  fixture *f = calloc(1, sizeof *f);
+  sess_config cfg = {.isolation = AL_ISOLATION_THREAD, .workers = 2, .send = on_send,
+                     .send_ud = &f->cap};
+  al_error e;
+  if (sess_new(&cfg, &f->s, &e)) fail_msg("sess_new: %s", e.message);
+  *st = f;
+  return 0;
+}
+
+static int teardown(void **st) {
+  fixture *f = *st;
+  sess_free(f->s);
+  capture_clear(&f->cap);
+  free(f->cap.v);
+  free(f);
+  return 0;
+}
+
+/* Runs dispatches until nothing is pending (bounded). */
+static void settle(fixture *f) {
+  for (int i = 0; i < 500 && sess_pending(f->s); i++) {
+    struct timespec ts = {0, 5 * 1000000L};
+    nanosleep(&ts, NULL);
+    sess_dispatch(f->s);
+  }
+  assert_int_equal(sess_pending(f->s), 0);
+}
+
+/* Sends a request from client 1, settles, and returns its answer (borrowed from the
+ * capture, valid until the next capture_clear). */
+static json_t *request(fixture *f, json_t *req /* stolen */) {
+  int id = ++f->next_id;
+  json_object_set_new(req, "id", json_integer(id));
+  char *text = json_dumps(req, JSON_COMPACT);
+  json_decref(req);
+  sess_message(f->s, 1, text, strlen(text));
+  free(text);
+  settle(f);
+  for (size_t i = 0; i < f->cap.n; i++) {
+    json_t *re = json_object_get(f->cap.v[i].msg, "re");
+    if (re && json_integer_value(re) == id) {
+      assert_int_equal(f->cap.v[i].client, 1);
+      return f->cap.v[i].msg;
+    }
+  }
+  fail_msg("no answer to request %d", id);
+  return NULL;
+}
+
+static json_t *ok_of(json_t *answer) {
+  json_t *ok = json_object_get(answer, "ok");
+  if (!ok) {
+    char *t = json_dumps(answer, 0);
+    fail_msg("expected ok, got %s", t);
+  }
+  return ok;
+}
+
+/* The newest push of `type` (for `instance_id`, when not NULL) since the last clear. */
+static json_t *last_push(fixture *f, const char *type, const char *instance_id) {
+  for (size_t i = f->cap.n; i-- > 0;) {
+    json_t *m = f->cap.v[i].msg;
+    if (json_object_get(m, "re") || strcmp(json_string_value(json_object_get(m, "type")), type)) continue;
+    json_t *iid = json_object_get(m, "instanceId");
+    if (!iid) iid = json_object_get(json_object_get(m, "instance"), "instanceId");
+    if (instance_id && (!iid || strcmp(json_string_value(iid), instance_id))) continue;
+    assert_int_equal(f->cap.v[i].client, SESS_BROADCAST);
+    return m;
+  }
+  return NULL;
+}
+
+/* The text of the first text node of a pushed tree. */
+static const char *first_text(json_t *tree) {
+  if (!tree) return NULL;
+  if (!strcmp(json_string_value(json_object_get(tree, "kind")), "text"))
+    return json_string_value(json_object_get(tree, "text"));
+  size_t i;
+  json_t *ch;
+  json_array_foreach(json_object_get(tree, "children"), i, ch) {
+    const char *t = first_text(ch);
+    if (t) return t;
+  }
+  return NULL;
+}
+
+static const char *catalog_source(fixture *f, const char *pkg) {
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "catalog")));
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(ok, "plugins"), i, e)
+    if (!strcmp(json_string_value(json_object_get(e, "packageId")), pkg))
+      return json_string_value(json_object_get(e, "source"));
+  fail_msg("no %s in the catalog", pkg);
+  return NULL;
+}
+
+static char *load(fixture *f, const char *pkg, const char *src) {
+  json_t *ok = ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "load", "packageId", pkg,
+                                         "source", src, "tabId", "tab-1")));
+  json_t *inst = json_object_get(ok, "instance");
+  assert_string_equal(json_string_value(json_object_get(inst, "tabId")), "tab-1");
+  return strdup(json_string_value(json_object_get(inst, "instanceId")));
+}
+
+static void event(fixture *f, const char *id, const char *widget, const char *handler) {
+  ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "event", "instanceId", id, "widgetId",
+                             widget, "handler", handler)));
+}
+
+static void test_hello_and_catalog(void **st) {
+  fixture *f = *st;
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "hello")));
+  assert_string_equal(json_string_value(json_object_get(ok, "isolation")), "thread");
+  json_t *cat = json_object_get(ok, "catalog");
+  assert_true(json_array_size(cat) >= 6);
+  size_t i;
+  json_t *e;
+  bool saw_counter = false;
+  json_array_foreach(cat, i, e) {
+    assert_non_null(json_string_value(json_object_get(e, "source")));
+    assert_non_null(json_string_value(json_object_get(e, "title")));
+    if (strcmp(json_string_value(json_object_get(e, "packageId")), "counter")) continue;
+    saw_counter = true;
+    json_t *g = json_object_get(e, "grants");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(g, "writeShared"), 0)), "counter-summary");
+    assert_string_equal(json_string_value(json_object_get(e, "file")), "counter.js");
+  }
+  assert_true(saw_counter);
+  assert_true(json_is_array(json_object_get(ok, "tabs")));
+  assert_true(json_is_object(json_object_get(json_object_get(ok, "domains"), "counter-summary")));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(ok, "metrics"), "health")), "ok");
+}
+
+static void test_counter_twice(void **st) {
+  fixture *f = *st;
+  char *id = load(f, "counter", catalog_source(f, "counter"));
+  json_t *t = last_push(f, "tree", id);
+  assert_non_null(t);
+  assert_string_equal(first_text(json_object_get(t, "tree")), "Counter: 0");
+  capture_clear(&f->cap);
+  event(f, id, "counter", "increment");
+  event(f, id, "counter", "increment");
+  t = last_push(f, "tree", id);
+  assert_string_equal(json_string_value(json_object_get(t, "widgetId")), "counter");
+  assert_string_equal(first_text(json_object_get(t, "tree")), "Counter: 2");
+  json_t *s = last_push(f, "state", id);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "state"), "value")), 2);
+  /* two events, two intents each: four timeline rows, with their payloads */
+  size_t rows = 0;
+  for (size_t i = 0; i < f->cap.n; i++) {
+    json_t *m = f->cap.v[i].msg;
+    if (json_object_get(m, "re") || strcmp(json_string_value(json_object_get(m, "type")), "timeline")) continue;
+    size_t k;
+    json_t *e;
+    json_array_foreach(json_object_get(m, "entries"), k, e) {
+      rows++;
+      assert_string_equal(json_string_value(json_object_get(e, "outcome")), "applied");
+      if (json_is_string(json_object_get(e, "domain")))
+        assert_true(json_is_object(json_object_get(e, "payload")));
+    }
+  }
+  assert_int_equal(rows, 4);
+  json_t *sh = last_push(f, "shared", NULL);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(sh, "domains"),
+                                                                      "counter-summary"), "totalValue")), 2);
+  free(id);
+}
+
+static void test_two_instances_independent(void **st) {
+  fixture *f = *st;
+  const char *src = catalog_source(f, "counter");
+  char *a = load(f, "counter", src), *b = load(f, "counter", src);
+  assert_string_not_equal(a, b);
+  event(f, a, "counter", "increment");
+  json_t *ok = ok_of(request(f, json_pack("{s:s,s:s}", "type", "state.get", "instanceId", b)));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(ok, "state"), "value")), 0);
+  ok = ok_of(request(f, json_pack("{s:s,s:s}", "type", "state.get", "instanceId", a)));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(ok, "state"), "value")), 1);
+  free(a);
+  free(b);
+}
+
+static const char *CUSTOM =
+    "definePlugin(({ ui }) => ({ title: 'Custom', initialState: { n: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('n=' + pluginState.n); },"
+    "  handlers: { write({ pluginState, dispatchPluginAction, dispatchSharedAction }) {"
+    "    dispatchPluginAction('state/merge', { n: pluginState.n + 1 });"
+    "    dispatchSharedAction('counter-summary', 'set-instance', { value: 5 }); } } } } }));";
+
+static void test_custom_denied_until_granted(void **st) {
+  fixture *f = *st;
+  char *id = load(f, "custom", CUSTOM);
+  json_t *g = ok_of(request(f, json_pack("{s:s,s:s}", "type", "grants.get", "instanceId", id)));
+  assert_int_equal(json_array_size(json_object_get(json_object_get(g, "grants"), "writeShared")), 0);
+  capture_clear(&f->cap);
+  event(f, id, "main", "write");
+  json_t *tl = last_push(f, "timeline", NULL);
+  json_t *e = json_array_get(json_object_get(tl, "entries"), 1);
+  assert_string_equal(json_string_value(json_object_get(e, "outcome")), "denied");
+  assert_string_equal(json_string_value(json_object_get(e, "reason")), "missing-write-grant:counter-summary");
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "shared.get")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(ok, "domains"),
+                                                                      "counter-summary"), "totalValue")), 0);
+  /* a person grants write: recorded, and the next write applies */
+  capture_clear(&f->cap);
+  ok = ok_of(request(f, json_pack("{s:s,s:s,s:{s:[s]}}", "type", "grants.set", "instanceId", id,
+                                  "grants", "writeShared", "counter-summary")));
+  assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(ok, "grants"), "writeShared"), 0)),
+                      "counter-summary");
+  tl = last_push(f, "timeline", NULL);
+  e = json_array_get(json_object_get(tl, "entries"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "actionType")), "grants/set");
+  assert_string_equal(json_string_value(json_object_get(e, "source")), "workbench");
+  assert_non_null(last_push(f, "instance", NULL));
+  event(f, id, "main", "write");
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "shared.get")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(ok, "domains"),
+                                                                      "counter-summary"), "totalValue")), 5);
+  /* an edited example is custom code too: no manifest grants */
+  char *edited = load(f, "counter", "// edited\n" /* same package, different bytes */
+                      "definePlugin(({ ui }) => ({ widgets: { counter: { render() { return ui.text('x'); } } } }));");
+  g = ok_of(request(f, json_pack("{s:s,s:s}", "type", "grants.get", "instanceId", edited)));
+  assert_int_equal(json_array_size(json_object_get(json_object_get(g, "grants"), "writeShared")), 0);
+  free(edited);
+  free(id);
+}
+
+static void test_reload_keeps_state_and_errors(void **st) {
+  fixture *f = *st;
+  char *id = load(f, "custom", CUSTOM);
+  event(f, id, "main", "write");
+  event(f, id, "main", "write");
+  capture_clear(&f->cap);
+  const char *v2 = "definePlugin(({ ui }) => ({ title: 'Custom v2', widgets: { main: {"
+                   "  render({ pluginState }) { return ui.text('v2 n=' + pluginState.n); } } } }));";
+  json_t *ok = ok_of(request(f, json_pack("{s:s,s:s,s:s}", "type", "reload", "instanceId", id, "source", v2)));
+  json_t *inst = json_object_get(ok, "instance");
+  assert_string_equal(json_string_value(json_object_get(inst, "instanceId")), id);
+  assert_string_equal(json_string_value(json_object_get(inst, "title")), "Custom v2");
+  assert_string_equal(first_text(json_object_get(last_push(f, "tree", id), "tree")), "v2 n=2");
+
+  /* a syntax error on line 2: answered with the line, pushed to Errors, old code kept */
+  capture_clear(&f->cap);
+  const char *bad = "definePlugin(({ ui }) => ({\n  widgets: { main: { render() { return ui.text('x') } ,, } } }));";
+  json_t *ans = request(f, json_pack("{s:s,s:s,s:s}", "type", "reload", "instanceId", id, "source", bad));
+  json_t *err = json_object_get(ans, "error");
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "PLUGIN_LOAD_ERROR");
+  assert_int_equal(json_integer_value(json_object_get(err, "line")), 2);
+  json_t *errs = last_push(f, "errors", NULL);
+  assert_non_null(errs);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(errs, "entries"), 0), "op")), "reload");
+  json_t *r = ok_of(request(f, json_pack("{s:s,s:s,s:s}", "type", "render", "instanceId", id, "widgetId", "main")));
+  assert_string_equal(first_text(json_object_get(r, "tree")), "v2 n=2");
+  /* fixing it recovers */
+  ok_of(request(f, json_pack("{s:s,s:s,s:s}", "type", "reload", "instanceId", id, "source", CUSTOM)));
+  r = ok_of(request(f, json_pack("{s:s,s:s,s:s}", "type", "render", "instanceId", id, "widgetId", "main")));
+  assert_string_equal(first_text(json_object_get(r, "tree")), "n=2");
+  /* unload: pushed, and the id is gone */
+  ok_of(request(f, json_pack("{s:s,s:s}", "type", "unload", "instanceId", id)));
+  assert_non_null(last_push(f, "unload", id));
+  ans = request(f, json_pack("{s:s,s:s}", "type", "state.get", "instanceId", id));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(ans, "error"), "code")), "INSTANCE_NOT_FOUND");
+  free(id);
+}
+
+/* A widget whose render loops shows VM_TIMEOUT in place; other instances keep working,
+ * and a load that spins does not delay an answer to another request. */
+static void test_timeouts_contained(void **st) {
+  fixture *f = *st;
+  const char *loop = "definePlugin(({ ui }) => ({ widgets: { main: { render() { for (;;) {} } } } }));";
+  char *bad = load(f, "looper", loop);
+  json_t *t = last_push(f, "tree", bad);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(t, "error"), "code")), "VM_TIMEOUT");
+  json_t *rec = last_push(f, "instance", bad);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "instance"), "status")), "error");
+  char *good = load(f, "counter", catalog_source(f, "counter"));
+  event(f, good, "counter", "increment");
+  assert_string_equal(first_text(json_object_get(last_push(f, "tree", good), "tree")), "Counter: 1");
+
+  /* the spinning load is answered after the state request sent behind it */
+  capture_clear(&f->cap);
+  const char *spin = "{\"id\":900,\"type\":\"load\",\"packageId\":\"spin\",\"source\":\"for(;;){}\"}";
+  sess_message(f->s, 1, spin, strlen(spin));
+  char q[256];
+  snprintf(q, sizeof q, "{\"id\":901,\"type\":\"state.get\",\"instanceId\":\"%s\"}", good);
+  sess_message(f->s, 1, q, strlen(q));
+  bool got900 = false, got901 = false;
+  for (size_t i = 0; i < f->cap.n; i++) {
+    json_int_t re = json_integer_value(json_object_get(f->cap.v[i].msg, "re"));
+    got900 |= re == 900;
+    got901 |= re == 901;
+  }
+  assert_true(got901);
+  assert_false(got900);
+  settle(f);
+  json_t *last = f->cap.v[f->cap.n - 1].msg;
+  for (size_t i = 0; i < f->cap.n; i++)
+    if (json_integer_value(json_object_get(f->cap.v[i].msg, "re")) == 900) last = f->cap.v[i].msg;
+  assert_string_equal(json_string_value(json_object_get(json_object_get(last, "error"), "code")), "VM_TIMEOUT");
+  free(bad);
+  free(good);
+}
+
+static void expect_bad(fixture *f, const char *text, const char *needle) {
+  capture_clear(&f->cap);
+  sess_message(f->s, 7, text, strlen(text));
+  settle(f);
+  assert_true(f->cap.n >= 1);
+  json_t *m = f->cap.v[0].msg;
+  assert_int_equal(f->cap.v[0].client, 7);
+  json_t *e = json_object_get(m, "error");
+  assert_string_equal(json_string_value(json_object_get(e, "code")), "INVALID_ARGUMENT");
+  const char *msg = json_string_value(json_object_get(e, "message"));
+  if (!strstr(msg, needle)) fail_msg("'%s' does not mention '%s'", msg, needle);
+}
+
+static void test_bad_messages(void **st) {
+  fixture *f = *st;
+  expect_bad(f, "not json", "not valid JSON");
+  expect_bad(f, "[1]", "must be a JSON object");
+  expect_bad(f, "{\"id\":1}", "no 'type'");
+  expect_bad(f, "{\"id\":1,\"type\":\"frobnicate\"}", "unknown message type 'frobnicate'");
+  expect_bad(f, "{\"id\":1,\"type\":\"load\",\"source\":\"x\"}", "'packageId'");
+  expect_bad(f, "{\"id\":1,\"type\":\"load\",\"packageId\":\"p\"}", "'source'");
+  expect_bad(f, "{\"id\":1,\"type\":\"event\",\"instanceId\":\"a\",\"widgetId\":\"w\"}", "'handler'");
+  expect_bad(f, "{\"id\":1,\"type\":\"grants.set\",\"instanceId\":\"a\",\"grants\":3}", "'grants'");
+  expect_bad(f, "{\"id\":1,\"type\":\"tabs.save\",\"tabs\":{}}", "'tabs'");
+  /* an id that is neither a number nor a string is not echoed */
+  capture_clear(&f->cap);
+  sess_message(f->s, 7, "{\"id\":[1],\"type\":\"x\"}", 22);
+  assert_true(json_is_null(json_object_get(f->cap.v[0].msg, "re")));
+  /* the id is echoed as sent */
+  capture_clear(&f->cap);
+  sess_message(f->s, 7, "{\"id\":\"abc\",\"type\":\"metrics\"}", 29);
+  assert_string_equal(json_string_value(json_object_get(f->cap.v[0].msg, "re")), "abc");
+  /* over the cap */
+  size_t n = SESS_MAX_MESSAGE + 10;
+  char *big = malloc(n);
+  memset(big, ' ', n);
+  expect_bad(f, "", "not valid JSON");
+  capture_clear(&f->cap);
+  sess_message(f->s, 7, big, n);
+  assert_non_null(strstr(json_string_value(json_object_get(json_object_get(f->cap.v[0].msg, "error"), "message")),
+                         "over the"));
+  free(big);
+}
+
+/* A plugin error quoting a long non-ASCII string is cut inside a character by the fixed
+ * message size; the answer must still be sent, as valid JSON. */
+static void test_error_cut_inside_character(void **st) {
+  fixture *f = *st;
+  const char *src = "definePlugin(({ ui }) => ({ widgets: { main: { render() { return ui.text('x'); },"
+                    "  handlers: { boom() { throw new Error('\u00e9'.repeat(400)); } } } } }));";
+  char *id = load(f, "thrower", src);
+  for (int pad = 0; pad < 2; pad++) { /* both parities of the cut */
+    json_t *ans = request(f, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "event", "instanceId", id,
+                                       "widgetId", "main", "handler", "boom", "pad", pad ? "x" : ""));
+    json_t *e = json_object_get(ans, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "PLUGIN_ERROR");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "\xc3\xa9"));
+  }
+  free(id);
+}
+
+static void test_tabs_persist(void **st) {
+  (void)st;
+  char dir[] = "/tmp/airlock-tabs-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  capture cap = {0};
+  sess_config cfg = {.isolation = AL_ISOLATION_INLINE, .home = dir, .send = on_send, .send_ud = &cap};
+  sess *s = NULL;
+  assert_int_equal(sess_new(&cfg, &s, NULL), 0);
+  const char *save = "{\"id\":1,\"type\":\"tabs.save\",\"tabs\":[{\"tabId\":\"t1\",\"packageId\":\"p\",\"source\":\"// \\u00e9dit\"}]}";
+  sess_message(s, 1, save, strlen(save));
+  assert_non_null(json_object_get(cap.v[cap.n - 1].msg, "ok"));
+  sess_free(s);
+  capture_clear(&cap);
+  assert_int_equal(sess_new(&cfg, &s, NULL), 0); /* a restart */
+  sess_message(s, 1, "{\"id\":2,\"type\":\"hello\"}", 23);
+  json_t *tabs = json_object_get(json_object_get(cap.v[0].msg, "ok"), "tabs");
+  assert_int_equal(json_array_size(tabs), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(tabs, 0), "source")), "// \xc3\xa9" "dit");
+  sess_free(s);
+  capture_clear(&cap);
+  free(cap.v);
+  char path[128];
+  snprintf(path, sizeof path, "%s/workbench-tabs.json", dir);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_hello_and_catalog, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_counter_twice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_two_instances_independent, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_custom_denied_until_granted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_keeps_state_and_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeouts_contained, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_error_cut_inside_character, setup, teardown),
+      cmocka_unit_test(test_tabs_persist),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
