@@ -10,6 +10,7 @@ if [ ! -x "$bin" ]; then
   echo "screenshots: $bin not found; build first (bash scripts/build.sh) or set AIRLOCK_BIN" >&2
   exit 1
 fi
+PATH="$(bash scripts/node.sh):$PATH"
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   npm ci --prefix tests/e2e --no-audit --no-fund
 fi
