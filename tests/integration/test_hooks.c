@@ -379,6 +379,62 @@ static void test_crash_restart(void **st) {
   al_host_free(h);
 }
 
+/* A hot reload swaps a hook plugin's code in place: the tools and subscriptions become the
+ * new code's only when the reload succeeds; a failed one leaves the old ones working. */
+static void reload_case(al_isolation iso) {
+  al_host *h = mk(iso, 1);
+  static const char *MANIFEST =
+      "{\"id\":\"hot\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true}}";
+  static const char *V1 = "pi.registerTool({ name: 'which', handler: () => 'v1' });"
+                          "pi.on('SessionEnd', () => ({ from: 'v1' }));";
+  static const char *V2 = "pi.registerTool({ name: 'which', handler: () => 'v2' });"
+                          "pi.on('TurnEnd', () => ({ from: 'v2' }));";
+  static const char *BROKEN = "pi.registerTool({ name: 'which', handler: () => 'broken' });"
+                              "throw new Error('half way');";
+  char id[AL_INSTANCE_ID_MAX], *out = NULL;
+  al_error e;
+  load(h, "hot", V1, MANIFEST, id);
+  assert_int_equal(al_tool_call(h, "which", "{}", &out, &e), 0);
+  assert_string_equal(out, "\"v1\"");
+  al_free(out);
+
+  assert_int_equal(al_reload(h, id, BROKEN, strlen(BROKEN), NULL, &e), AL_EPLUGIN_LOAD);
+  assert_int_equal(al_tool_call(h, "which", "{}", &out, &e), 0);
+  assert_string_equal(out, "\"v1\""); /* the staged tool died with the failed reload */
+  al_free(out);
+  assert_int_equal(al_hook_subscribed(h, "SessionEnd"), 1);
+
+  assert_int_equal(al_reload(h, id, V2, strlen(V2), NULL, &e), 0);
+  assert_int_equal(al_tool_call(h, "which", "{}", &out, &e), 0);
+  assert_string_equal(out, "\"v2\"");
+  al_free(out);
+  assert_int_equal(al_hook_subscribed(h, "SessionEnd"), 0);
+  assert_int_equal(al_hook_subscribed(h, "TurnEnd"), 1);
+  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *x = json_array_get(json_object_get(r, "results"), 0);
+  assert_string_equal(json_string_value(json_object_get(x, "instanceId")), id);
+  json_decref(r);
+  assert_int_equal(al_tools(h, &out, &e), 0);
+  json_t *tools = t_json(out);
+  assert_int_equal(json_array_size(tools), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "instanceId")), id);
+  json_decref(tools);
+  assert_int_equal(al_unload(h, id, NULL), 0);
+  assert_int_equal(al_tool_call(h, "which", "{}", NULL, &e), AL_EINVALID_ARGUMENT);
+  assert_int_equal(al_hook_subscribed(h, "TurnEnd"), 0);
+  al_host_free(h);
+}
+
+static void test_reload_thread(void **st) {
+  (void)st;
+  reload_case(AL_ISOLATION_THREAD);
+}
+
+static void test_reload_process(void **st) {
+  (void)st;
+  reload_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_block_and_continue),
@@ -392,6 +448,8 @@ int main(void) {
       cmocka_unit_test(test_register_event),
       cmocka_unit_test(test_crash_restart),
       cmocka_unit_test(test_sleep_deadline),
+      cmocka_unit_test(test_reload_thread),
+      cmocka_unit_test(test_reload_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
