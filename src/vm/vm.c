@@ -10,9 +10,16 @@
  *
  * Plugin code reaches the host only through the bootstrap's private entry points (see
  * bootstrap.js), whose results are converted by convert.c and validated by the caller.
+ *
+ * The bootstrap is parsed once per process, not once per instance: the first vm_new
+ * compiles it in a scratch runtime and keeps the bytecode (JS_WriteObject), and every
+ * instance evaluates that (JS_ReadObject), which skips the parser, most of a cold load.
+ * Only this bytecode, which we produced ourselves in this process, is ever read: plugin
+ * code always arrives as source and goes through the parser.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +300,43 @@ static int vm_args(vm_instance *vm, JSValue *argv, int n, const json_t *const *v
   return 0;
 }
 
+/* ---- the bootstrap's bytecode --------------------------------------------------------- */
+
+static pthread_once_t vm_boot_once = PTHREAD_ONCE_INIT;
+static uint8_t *vm_boot_code; /* owned by the process; NULL: compile failed, parse instead */
+static size_t vm_boot_len;
+
+static void vm_boot_compile(void) {
+  JSRuntime *rt = JS_NewRuntime();
+  JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
+  if (ctx) {
+    JSValue fn = JS_Eval(ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
+                         JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (!JS_IsException(fn)) {
+      size_t len = 0;
+      uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
+      if (buf && (vm_boot_code = malloc(len))) {
+        memcpy(vm_boot_code, buf, len);
+        vm_boot_len = len;
+      }
+      js_free(ctx, buf);
+    }
+    JS_FreeValue(ctx, fn);
+    JS_FreeContext(ctx);
+  }
+  if (rt) JS_FreeRuntime(rt);
+}
+
+/* Evaluates the bootstrap in vm's context: its bytecode when we have it, else the source. */
+static JSValue vm_boot_eval(vm_instance *vm) {
+  pthread_once(&vm_boot_once, vm_boot_compile);
+  if (!vm_boot_code)
+    return JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>", JS_EVAL_TYPE_GLOBAL);
+  JSValue fn = JS_ReadObject(vm->ctx, vm_boot_code, vm_boot_len, JS_READ_OBJ_BYTECODE);
+  if (JS_IsException(fn)) return fn;
+  return JS_EvalFunction(vm->ctx, fn); /* frees fn */
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
@@ -312,8 +356,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   if (!vm->ctx) goto nomem;
 
   call_begin(vm, deadline_in(cfg->limits.load_ms));
-  vm->entry = JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
-                      JS_EVAL_TYPE_GLOBAL);
+  vm->entry = vm_boot_eval(vm);
   if (JS_IsException(vm->entry)) {
     int rc = vm_fail_pending(vm, AL_EINTERNAL, err);
     vm->entry = JS_UNDEFINED;
