@@ -376,6 +376,27 @@ nomem:
   return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating an instance's runtime");
 }
 
+int vm_new_spare(al_alloc_fn alloc, void *alloc_ud, vm_instance **out, al_error *err) {
+  vm_config c = {.limits = {.memory_bytes = 32u << 20, .stack_bytes = 1u << 20, .load_ms = 1000,
+                            .render_ms = 100, .event_ms = 100},
+                 .alloc = alloc, .alloc_ud = alloc_ud,
+                 .max_value_bytes = 16u << 20, .max_tree_bytes = (1u << 20) + 1024};
+  return vm_new(&c, out, err);
+}
+
+bool vm_adopt(vm_instance *vm, const vm_config *cfg) {
+  /* The bootstrap allocates the same few tens of KiB every time and needs little stack;
+   * with half the heap limit to spare and a normal stack, vm_new(cfg) would have
+   * succeeded just the same, so the spare is indistinguishable from a fresh instance. */
+  if (cfg->alloc != vm->cfg.alloc || cfg->alloc_ud != vm->cfg.alloc_ud) return false;
+  if (vm->heap_bytes * 2 > cfg->limits.memory_bytes || cfg->limits.stack_bytes < (256u << 10))
+    return false;
+  vm->cfg = *cfg;
+  JS_SetMemoryLimit(vm->rt, cfg->limits.memory_bytes);
+  JS_SetMaxStackSize(vm->rt, cfg->limits.stack_bytes);
+  return true;
+}
+
 void vm_free(vm_instance *vm) {
   if (!vm) return;
   if (vm->ctx) {

@@ -5,12 +5,22 @@
  * integers: a worker owns at most a few thousand instances, and jansson's hashtable is
  * already there. Nothing here touches host state; it only turns requests into calls on
  * vm.c and results into responses.
+ *
+ * Most of a load is making the runtime and context and evaluating the bootstrap, which do
+ * not depend on the plugin. With wk_table_prewarm a maker thread does that ahead of time:
+ * it keeps one spare VM in an atomic slot, the worker takes it on load (vm_adopt gives it
+ * the load's limits) and wakes the maker to make the next one.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <quickjs.h>
 
@@ -21,6 +31,12 @@ struct wk_table {
   json_t *vms; /* instanceId -> integer(pointer) */
   al_alloc_fn alloc;
   void *alloc_ud;
+  /* the spare maker (wk_table_prewarm) */
+  _Atomic(vm_instance *) spare;
+  bool maker_started, maker_stop;
+  pthread_t maker;
+  pthread_mutex_t mk_mu;
+  pthread_cond_t mk_cond;
 };
 
 static pthread_once_t wk_once = PTHREAD_ONCE_INIT;
@@ -49,7 +65,60 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
   }
   t->alloc = alloc;
   t->alloc_ud = alloc_ud;
+  atomic_init(&t->spare, NULL);
+  pthread_mutex_init(&t->mk_mu, NULL);
+  pthread_cond_init(&t->mk_cond, NULL);
   return t;
+}
+
+static void *maker_main(void *arg) {
+  wk_table *t = arg;
+  /* Making spares is background work: the calls being served come first. */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+  pthread_mutex_lock(&t->mk_mu);
+  while (!t->maker_stop) {
+    if (atomic_load(&t->spare)) {
+      pthread_cond_wait(&t->mk_cond, &t->mk_mu);
+      continue;
+    }
+    pthread_mutex_unlock(&t->mk_mu);
+    vm_instance *vm = NULL, *none = NULL;
+    int rc = vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL);
+    if (!rc && !atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
+    pthread_mutex_lock(&t->mk_mu);
+    if (rc && !t->maker_stop) { /* out of memory: try again later, never spin */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&t->mk_mu);
+  return NULL;
+}
+
+int wk_table_prewarm(wk_table *t) {
+  if (t->maker_started) return 0;
+  if (pthread_create(&t->maker, NULL, maker_main, t)) return AL_EINTERNAL;
+  t->maker_started = true;
+  return 0;
+}
+
+/* Takes the spare for `vc`, or NULL when there is none that fits. */
+static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
+  if (!t->maker_started) return NULL;
+  vm_instance *vm = atomic_exchange(&t->spare, NULL);
+  if (vm && !vm_adopt(vm, vc)) {
+    vm_instance *none = NULL; /* put it back for a load it fits */
+    if (!atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
+    return NULL;
+  }
+  if (vm) {
+    pthread_mutex_lock(&t->mk_mu);
+    pthread_cond_signal(&t->mk_cond);
+    pthread_mutex_unlock(&t->mk_mu);
+  }
+  return vm;
 }
 
 static vm_instance *table_get(const wk_table *t, const char *id) {
@@ -59,6 +128,16 @@ static vm_instance *table_get(const wk_table *t, const char *id) {
 
 void wk_table_free(wk_table *t) {
   if (!t) return;
+  if (t->maker_started) {
+    pthread_mutex_lock(&t->mk_mu);
+    t->maker_stop = true;
+    pthread_cond_signal(&t->mk_cond);
+    pthread_mutex_unlock(&t->mk_mu);
+    pthread_join(t->maker, NULL);
+  }
+  vm_free(atomic_exchange(&t->spare, NULL));
+  pthread_mutex_destroy(&t->mk_mu);
+  pthread_cond_destroy(&t->mk_cond);
   const char *k;
   json_t *v;
   json_object_foreach(t->vms, k, v) vm_free((vm_instance *)(uintptr_t)json_integer_value(v));
@@ -137,8 +216,8 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
                   .alloc = t->alloc, .alloc_ud = t->alloc_ud,
                   .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
                   .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024)};
-  vm_instance *vm = NULL;
-  int rc = vm_new(&vc, &vm, err);
+  vm_instance *vm = take_spare(t, &vc);
+  int rc = vm ? 0 : vm_new(&vc, &vm, err);
   if (rc) return respond(rc, NULL, err, NULL);
   json_t *meta = NULL;
   rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
