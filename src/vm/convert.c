@@ -18,6 +18,7 @@
 #include "convert.h"
 
 #define CV_STACK_MAX 1024
+#define CV_STACK_SMALL 32 /* frames kept in the walk itself; deeper values grow to the heap */
 
 typedef struct cv_frame {
   void *obj;      /* object being walked, for cycle detection */
@@ -32,8 +33,9 @@ typedef struct cv_walk {
   const cv_limits *lim;
   const char *root;
   size_t bytes;
-  uint32_t depth;
-  cv_frame stack[CV_STACK_MAX];
+  uint32_t depth, cap;
+  cv_frame *stack; /* `small`, or a heap array once deeper than CV_STACK_SMALL */
+  cv_frame small[CV_STACK_SMALL];
   al_error *err;
 } cv_walk;
 
@@ -137,6 +139,15 @@ static int cv_push(cv_walk *w, JSValueConst obj, bool is_array) {
     snprintf(what, sizeof what, "nests deeper than %u levels", max);
     return cv_fail(w, what);
   }
+  if (w->depth == w->cap) {
+    uint32_t cap = w->cap * 4 < CV_STACK_MAX ? w->cap * 4 : CV_STACK_MAX;
+    cv_frame *ns = malloc(cap * sizeof *ns);
+    if (!ns) return AL_ENO_MEMORY;
+    memcpy(ns, w->stack, w->depth * sizeof *ns);
+    if (w->stack != w->small) free(w->stack);
+    w->stack = ns;
+    w->cap = cap;
+  }
   w->stack[w->depth++] =
       (cv_frame){.obj = p, .key = JS_ATOM_NULL, .index = UINT32_MAX, .is_array = is_array};
   return 0;
@@ -155,9 +166,10 @@ static int cv_array(cv_walk *w, JSValueConst v, json_t **out) {
   if ((rc = cv_add_bytes(w, 2 + (size_t)len))) return rc; /* brackets + commas, bounds len */
   json_t *arr = json_array();
   if (!arr) return AL_ENO_MEMORY;
-  cv_frame *f = &w->stack[w->depth - 1];
+  /* this value's frame, by index: the stack may move when a child grows it */
+  uint32_t fi = w->depth - 1;
   for (int64_t i = 0; i < len; i++) {
-    f->index = (uint32_t)i;
+    w->stack[fi].index = (uint32_t)i;
     JSValue e = JS_GetPropertyUint32(ctx, v, (uint32_t)i);
     if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
     json_t *je = NULL;
@@ -181,9 +193,9 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
   int rc = cv_add_bytes(w, 2 + n);
   json_t *obj = rc ? NULL : json_object();
   if (!rc && !obj) rc = AL_ENO_MEMORY;
-  cv_frame *f = &w->stack[w->depth - 1];
+  uint32_t fi = w->depth - 1; /* by index: the stack may move when a child grows it */
   for (uint32_t i = 0; !rc && i < n; i++) {
-    f->key = tab[i].atom;
+    w->stack[fi].key = tab[i].atom;
     JSValue e = JS_GetProperty(ctx, v, tab[i].atom);
     if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
     json_t *je = NULL;
@@ -214,7 +226,7 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
     else if (rc) json_decref(je);
     json_decref(kj);
   }
-  f->key = JS_ATOM_NULL;
+  w->stack[fi].key = JS_ATOM_NULL;
   for (uint32_t i = 0; i < n; i++) JS_FreeAtom(ctx, tab[i].atom);
   js_free(ctx, tab);
   if (rc) { json_decref(obj); return rc; }
@@ -288,8 +300,11 @@ static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson)
 
 int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits *lim,
                json_t **out, al_error *err) {
-  cv_walk *w = malloc(sizeof *w);
-  if (!w) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory converting %s", root);
+  /* The walk lives on the C stack (a few hundred bytes): a 24 KiB heap block per
+   * conversion made glibc consolidate its free lists on every render. */
+  cv_walk walk, *w = &walk;
+  w->stack = w->small;
+  w->cap = CV_STACK_SMALL;
   w->ctx = ctx;
   w->lim = lim;
   w->root = root;
@@ -303,7 +318,7 @@ int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits
                                                                         : cv_value(w, v, out, true);
   JS_FreeAtom(ctx, w->at_tojson);
   JS_FreeAtom(ctx, w->at_length);
-  free(w);
+  if (w->stack != w->small) free(w->stack);
   if (rc == AL_ENO_MEMORY) err_set(err, rc, NULL, "out of memory converting %s", root);
   if (rc) {
     json_decref(*out);
