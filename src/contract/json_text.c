@@ -26,7 +26,7 @@ typedef struct jt_buf {
   bool failed;
 } jt_buf;
 
-static bool jt_reserve(jt_buf *b, size_t n) {
+static inline bool jt_reserve(jt_buf *b, size_t n) {
   if (b->failed) return false;
   if (b->len + n + 1 <= b->cap) return true;
   size_t cap = b->cap ? b->cap : 256;
@@ -41,13 +41,13 @@ static bool jt_reserve(jt_buf *b, size_t n) {
   return true;
 }
 
-static void jt_put(jt_buf *b, const char *s, size_t n) {
+static inline void jt_put(jt_buf *b, const char *s, size_t n) {
   if (!jt_reserve(b, n)) return;
   memcpy(b->p + b->len, s, n);
   b->len += n;
 }
 
-static void jt_ch(jt_buf *b, char c) {
+static inline void jt_ch(jt_buf *b, char c) {
   if (!jt_reserve(b, 1)) return;
   b->p[b->len++] = c;
 }
