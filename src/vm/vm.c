@@ -16,6 +16,15 @@
  * instance evaluates that (JS_ReadObject), which skips the parser, most of a cold load.
  * Only this bytecode, which we produced ourselves in this process, is ever read: plugin
  * code always arrives as source and goes through the parser.
+ *
+ * Plugin code is compiled the same way: the parser's output is written out as bytecode
+ * and kept in a small process-wide cache keyed by the exact source text and file name,
+ * and every instance, the first included, evaluates the bytecode read back from it. So
+ * a second instance of a plugin skips the parser, and all instances behave alike. What
+ * is cached is only ever what our own compiler produced from source in this process.
+ * Bytecode does not carry the source text (QuickJS keeps it only for
+ * Function.prototype.toString, which then prints "[native code]" bodies), which also
+ * spares each instance a copy of its plugin's source per function.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -337,6 +346,120 @@ static JSValue vm_boot_eval(vm_instance *vm) {
   return JS_EvalFunction(vm->ctx, fn); /* frees fn */
 }
 
+/* ---- plugin bytecode cache ------------------------------------------------------------ */
+
+typedef struct vm_code {
+  uint64_t hash;
+  char *name;
+  char *src;
+  size_t len;
+  uint8_t *bc;
+  size_t bc_len;
+  uint64_t used; /* tick of the last hit, for eviction */
+  struct vm_code *next;
+} vm_code;
+
+#define VM_CODE_MAX_BYTES ((size_t)16 << 20) /* sources + bytecode kept, process-wide */
+
+static pthread_mutex_t vm_code_mu = PTHREAD_MUTEX_INITIALIZER;
+static vm_code *vm_codes;
+static size_t vm_code_bytes;
+static uint64_t vm_code_tick;
+
+static uint64_t vm_hash(const char *s, size_t n, uint64_t h) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u; /* FNV-1a */
+  return h;
+}
+
+static void vm_code_free(vm_code *c) {
+  free(c->name);
+  free(c->src);
+  free(c->bc);
+  free(c);
+}
+
+/* A malloc()ed copy of the cached bytecode for (name, src), or NULL. */
+static uint8_t *vm_code_get(uint64_t hash, const char *name, const char *src, size_t len,
+                            size_t *bc_len) {
+  uint8_t *copy = NULL;
+  pthread_mutex_lock(&vm_code_mu);
+  for (vm_code *c = vm_codes; c; c = c->next) {
+    if (c->hash != hash || c->len != len || strcmp(c->name, name) || memcmp(c->src, src, len))
+      continue;
+    if ((copy = malloc(c->bc_len))) {
+      memcpy(copy, c->bc, c->bc_len);
+      *bc_len = c->bc_len;
+      c->used = ++vm_code_tick;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&vm_code_mu);
+  return copy;
+}
+
+/* Keeps a copy of bytecode just compiled from (name, src); drops the least recently used
+ * entries past VM_CODE_MAX_BYTES. Failing to keep it costs only a later parse. */
+static void vm_code_put(uint64_t hash, const char *name, const char *src, size_t len,
+                        const uint8_t *bc, size_t bc_len) {
+  size_t cost = len + bc_len + strlen(name);
+  if (cost > VM_CODE_MAX_BYTES / 4) return;
+  vm_code *c = calloc(1, sizeof *c);
+  if (!c || !(c->name = strdup(name)) || !(c->src = malloc(len ? len : 1)) ||
+      !(c->bc = malloc(bc_len))) {
+    if (c) vm_code_free(c);
+    return;
+  }
+  memcpy(c->src, src, len);
+  memcpy(c->bc, bc, bc_len);
+  c->hash = hash;
+  c->len = len;
+  c->bc_len = bc_len;
+  pthread_mutex_lock(&vm_code_mu);
+  while (vm_codes && vm_code_bytes + cost > VM_CODE_MAX_BYTES) {
+    vm_code **oldest = &vm_codes;
+    for (vm_code **pp = &vm_codes; *pp; pp = &(*pp)->next)
+      if ((*pp)->used < (*oldest)->used) oldest = pp;
+    vm_code *o = *oldest;
+    *oldest = o->next;
+    vm_code_bytes -= o->len + o->bc_len + strlen(o->name);
+    vm_code_free(o);
+  }
+  c->used = ++vm_code_tick;
+  c->next = vm_codes;
+  vm_codes = c;
+  vm_code_bytes += cost;
+  pthread_mutex_unlock(&vm_code_mu);
+}
+
+/* The plugin's top-level code as a function object ready for JS_EvalFunction: read from
+ * bytecode this process compiled from the same source, compiling it first if needed.
+ * `src` is NUL-terminated. Returns JS_EXCEPTION (pending) on a syntax error. */
+static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
+  uint64_t hash = vm_hash(vm->source_name, strlen(vm->source_name), vm_hash(src, len, 14695981039346656037u));
+  size_t bc_len = 0;
+  uint8_t *bc = vm_code_get(hash, vm->source_name, src, len, &bc_len);
+  if (bc) {
+    JSValue fn = JS_ReadObject(vm->ctx, bc, bc_len, JS_READ_OBJ_BYTECODE);
+    free(bc);
+    return fn;
+  }
+  JSValue fn = JS_Eval(vm->ctx, src, len, vm->source_name,
+                       JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  if (JS_IsException(fn)) return fn;
+  uint8_t *out = JS_WriteObject(vm->ctx, &bc_len, fn, JS_WRITE_OBJ_BYTECODE);
+  if (!out) {
+    JS_FreeValue(vm->ctx, fn);
+    return JS_EXCEPTION;
+  }
+  JS_FreeValue(vm->ctx, fn);
+  vm_code_put(hash, vm->source_name, src, len, out, bc_len);
+  /* The first instance runs the read-back bytecode too, so that every instance of a
+   * plugin behaves the same whether or not it was the first. */
+  fn = JS_ReadObject(vm->ctx, out, bc_len, JS_READ_OBJ_BYTECODE);
+  js_free(vm->ctx, out);
+  return fn;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
@@ -429,8 +552,9 @@ int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_na
   memcpy(src, code, len);
   src[len] = '\0';
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
-  JSValue r = JS_Eval(vm->ctx, src, len, vm->source_name, JS_EVAL_TYPE_GLOBAL);
+  JSValue fn = vm_compile(vm, src, len);
   free(src);
+  JSValue r = JS_IsException(fn) ? JS_EXCEPTION : JS_EvalFunction(vm->ctx, fn); /* frees fn */
   int rc = 0;
   if (JS_IsException(r)) {
     /* definePlugin's own refusal is reported with its exact contract message. */
