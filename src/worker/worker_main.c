@@ -84,6 +84,9 @@ int main(int argc, char **argv) {
   ipc_reader_init(&rd);
   for (;;) {
     json_t *req = NULL;
+    /* The host's next call usually follows within microseconds: look for it briefly
+     * before sleeping in read() (a sleep and wake-up costs more than a small call). */
+    ipc_spin_readable(fd, &rd, 50000u);
     int rc = ipc_recv(fd, &rd, &req, &err);
     if (rc <= 0) break; /* host closed the socket, or spoke nonsense: either way, leave */
     const char *op = json_string_value(json_object_get(req, "op"));
