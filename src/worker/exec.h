@@ -34,7 +34,8 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud);
 void wk_table_free(wk_table *t);
 /* Starts a thread that keeps one spare VM ready for this table's next load, so a load
  * costs only the plugin's own evaluation (thread back end; the thread runs at a lower
- * priority and sleeps while the spare is unused). Returns 0 or AL_EINTERNAL. */
+ * priority and sleeps while the spare is unused). The thread allocates with the table's
+ * allocator, so that must be thread-safe. Returns 0 or AL_EINTERNAL. */
 int wk_table_prewarm(wk_table *t);
 size_t wk_table_count(const wk_table *t);
 

@@ -268,7 +268,9 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
       if (!(w->proc = wp_new(&wc))) goto nomem;
     } else if (!(w->table = wk_table_new(cfg->alloc, cfg->alloc_ud))) {
       goto nomem;
-    } else if (cfg->kind == POOL_THREAD && wk_table_prewarm(w->table)) {
+    } else if (cfg->kind == POOL_THREAD && !cfg->alloc && wk_table_prewarm(w->table)) {
+      /* (Not with a host allocator: a spare maker would call it from one more thread
+       * than the host's workers, which the host may not expect.) */
       pool_free(p);
       return err_set(err, AL_EINTERNAL, NULL, "cannot start worker %u's spare maker", i);
     }
