@@ -185,7 +185,10 @@ static void json_stat(const char *key, const bench_stat *s, int have) {
 /* ---- workloads ------------------------------------------------------------------------ */
 
 /* Cold load to first validated render: al_load + al_render of a fresh instance on an
- * already-created host. The unload after each sample is not timed. */
+ * already-created host. The unload after each sample is not timed, and samples are
+ * COLD_GAP_MS apart, as loads come to a host that is otherwise idle (bench/original
+ * spaces its samples the same way). */
+#define COLD_GAP_MS 3
 static void wl_cold_load(const bench_opts *o, bench_report *r) {
   size_t n = o->quick ? 200 : 1000;
   double *v = calloc(n, sizeof *v);
@@ -198,6 +201,8 @@ static void wl_cold_load(const bench_opts *o, bench_report *r) {
     double dt = now_us() - t0;
     if (i >= 20) v[i - 20] = dt; /* the first few warm caches and worker threads */
     al_unload(h, id, NULL);
+    struct timespec gap = {0, COLD_GAP_MS * 1000000L};
+    nanosleep(&gap, NULL);
   }
   al_host_free(h);
   r->cold_load_us = stat_of(v, n);

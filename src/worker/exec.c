@@ -9,7 +9,12 @@
  * Most of a load is making the runtime and context and evaluating the bootstrap, which do
  * not depend on the plugin. With wk_table_prewarm a maker thread does that ahead of time:
  * it keeps one spare VM in an atomic slot, the worker takes it on load (vm_adopt gives it
- * the load's limits) and wakes the maker to make the next one.
+ * the load's limits) and wakes the maker to make the next one. The maker waits until the
+ * worker has been quiet for WK_QUIET_NS first: measured, a spare made at once competed
+ * with the new instance's first render for the CPU and cost as much as it saved, whereas
+ * under a storm of loads the maker simply stays out of the way (loads then make their own
+ * VM, as without a maker). A worker process has no maker thread; it calls
+ * wk_table_make_spare itself when it finds itself idle.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -33,6 +38,8 @@ struct wk_table {
   void *alloc_ud;
   /* the spare maker (wk_table_prewarm) */
   _Atomic(vm_instance *) spare;
+  _Atomic uint64_t last_exec_ns; /* when the worker last finished a request */
+  atomic_bool busy;              /* the worker is executing a request */
   bool maker_started, maker_stop;
   pthread_t maker;
   pthread_mutex_t mk_mu;
@@ -66,9 +73,27 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
   t->alloc = alloc;
   t->alloc_ud = alloc_ud;
   atomic_init(&t->spare, NULL);
+  atomic_init(&t->last_exec_ns, 0);
+  atomic_init(&t->busy, false);
   pthread_mutex_init(&t->mk_mu, NULL);
   pthread_cond_init(&t->mk_cond, NULL);
   return t;
+}
+
+#define WK_QUIET_NS 1000000u /* 1 ms */
+
+/* Waits (under mk_mu) until the worker has been idle for WK_QUIET_NS or the maker stops. */
+static void maker_wait_quiet(wk_table *t) {
+  while (!t->maker_stop) {
+    uint64_t idle = atomic_load(&t->busy) ? 0 : clock_mono_ns() - atomic_load(&t->last_exec_ns);
+    if (idle >= WK_QUIET_NS) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (WK_QUIET_NS - idle);
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
+  }
 }
 
 static void *maker_main(void *arg) {
@@ -81,6 +106,8 @@ static void *maker_main(void *arg) {
       pthread_cond_wait(&t->mk_cond, &t->mk_mu);
       continue;
     }
+    maker_wait_quiet(t);
+    if (t->maker_stop) break;
     pthread_mutex_unlock(&t->mk_mu);
     vm_instance *vm = NULL, *none = NULL;
     int rc = vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL);
@@ -104,16 +131,23 @@ int wk_table_prewarm(wk_table *t) {
   return 0;
 }
 
+void wk_table_make_spare(wk_table *t) {
+  if (atomic_load(&t->spare)) return;
+  vm_instance *vm = NULL, *none = NULL;
+  if (!vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL) &&
+      !atomic_compare_exchange_strong(&t->spare, &none, vm))
+    vm_free(vm);
+}
+
 /* Takes the spare for `vc`, or NULL when there is none that fits. */
 static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
-  if (!t->maker_started) return NULL;
   vm_instance *vm = atomic_exchange(&t->spare, NULL);
   if (vm && !vm_adopt(vm, vc)) {
     vm_instance *none = NULL; /* put it back for a load it fits */
     if (!atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
     return NULL;
   }
-  if (vm) {
+  if (vm && t->maker_started) {
     pthread_mutex_lock(&t->mk_mu);
     pthread_cond_signal(&t->mk_cond);
     pthread_mutex_unlock(&t->mk_mu);
@@ -226,7 +260,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   return resp;
 }
 
-json_t *wk_exec(wk_table *t, const json_t *req) {
+static json_t *exec_op(wk_table *t, const json_t *req) {
   al_error err = {0};
   const char *op = str(req, "op");
   if (!op) {
@@ -280,4 +314,12 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
     return respond(err.code, NULL, &err, NULL);
   }
   return respond(rc, out, &err, vm);
+}
+
+json_t *wk_exec(wk_table *t, const json_t *req) {
+  atomic_store(&t->busy, true);
+  json_t *resp = exec_op(t, req);
+  atomic_store(&t->last_exec_ns, clock_mono_ns());
+  atomic_store(&t->busy, false);
+  return resp;
 }

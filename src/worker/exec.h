@@ -37,6 +37,9 @@ void wk_table_free(wk_table *t);
  * priority and sleeps while the spare is unused). The thread allocates with the table's
  * allocator, so that must be thread-safe. Returns 0 or AL_EINTERNAL. */
 int wk_table_prewarm(wk_table *t);
+/* Makes the spare VM now, on the calling thread, if the table has none: for a worker
+ * process, which has no second thread, to call when it finds itself idle. */
+void wk_table_make_spare(wk_table *t);
 size_t wk_table_count(const wk_table *t);
 
 /* Executes one request. Returns a new response; NULL only when out of memory. */
