@@ -457,8 +457,12 @@ static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
   if (JS_IsException(fn)) return fn;
   uint8_t *out = JS_WriteObject(vm->ctx, &bc_len, fn, JS_WRITE_OBJ_BYTECODE);
   if (!out) {
-    JS_FreeValue(vm->ctx, fn);
-    return JS_EXCEPTION;
+    /* No room to write it out under the instance's memory limit (the bytecode is held
+     * twice for a moment: as a function and as bytes): run it uncached, and forget the
+     * failed allocation so it does not colour how a later failure is classified. */
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+    vm->oom = false;
+    return fn;
   }
   JS_FreeValue(vm->ctx, fn);
   vm_code_put(hash, vm->source_name, src, len, out, bc_len);
@@ -466,6 +470,12 @@ static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
    * plugin behaves the same whether or not it was the first. */
   fn = JS_ReadObject(vm->ctx, out, bc_len, JS_READ_OBJ_BYTECODE);
   js_free(vm->ctx, out);
+  if (JS_IsException(fn) && vm->oom && !vm->interrupted) {
+    /* the bytes and the function did not fit side by side: compile it once more */
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+    vm->oom = false;
+    fn = JS_Eval(vm->ctx, src, len, vm->source_name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  }
   return fn;
 }
 

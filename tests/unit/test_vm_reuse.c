@@ -147,6 +147,52 @@ static void test_cache_keyed_by_source_and_name(void **state) {
   }
 }
 
+/* A plugin whose code is a large share of its memory limit still loads: when there is no
+ * room to write its bytecode out for the cache, it runs uncached. */
+static void test_big_plugin_near_the_limit(void **state) {
+  (void)state;
+  size_t n = 700u << 10;
+  char *src = malloc(n + 256);
+  assert_non_null(src);
+  size_t o = (size_t)sprintf(src, "const blob = '");
+  memset(src + o, 'x', n);
+  o += n;
+  o += (size_t)sprintf(src + o, "';\ndefinePlugin(({ ui }) => ({ widgets: { main: { render() {"
+                                 " return ui.text(String(blob.length)); } } } }));\n");
+  src[o] = '\0';
+  /* 2 MiB: the code is compiled but there is no room to write it out, so it runs
+   * uncached; 3 MiB: it is compiled and cached; 4 MiB: read from the cache */
+  for (size_t mib = 2; mib <= 4; mib++) {
+    vm_config c = config(mib << 20, 1u << 20);
+    vm_instance *vm = NULL;
+    assert_int_equal(vm_new(&c, &vm, NULL), 0);
+    al_error e;
+    int rc = load_render(vm, src, "big.js", &e);
+    if (rc) fail_msg("%zu MiB: %s: %s", mib, al_err_name(rc), e.message);
+    vm_free(vm);
+  }
+  /* A sweep of limits over a fresh source each time, across the points where writing the
+   * bytecode out, then reading it back, stop fitting: a load either succeeds or is a
+   * memory-limit hit, and once it fits it fits at every larger limit. */
+  bool fitted = false;
+  for (size_t kib = 1024; kib <= 3072; kib += 32) {
+    memcpy(src + 14, "yyyyyyyy", 8); /* inside the blob: a source never seen before */
+    snprintf(src + 22, 9, "%08zu", kib);
+    src[30] = 'x';
+    vm_config c = config(kib << 10, 1u << 20);
+    vm_instance *vm = NULL;
+    assert_int_equal(vm_new(&c, &vm, NULL), 0);
+    al_error e;
+    int rc = load_render(vm, src, "sweep.js", &e);
+    if (rc && rc != AL_EMEMORY_LIMIT) fail_msg("%zu KiB: %s: %s", kib, al_err_name(rc), e.message);
+    if (rc && fitted) fail_msg("%zu KiB: refused after a smaller limit fitted", kib);
+    if (!rc) fitted = true;
+    vm_free(vm);
+  }
+  assert_true(fitted);
+  free(src);
+}
+
 static void test_table_prewarm_loads_get_their_limits(void **state) {
   (void)state;
   wk_table *t = wk_table_new(NULL, NULL);
@@ -184,6 +230,7 @@ int main(void) {
       cmocka_unit_test(test_spare_refused_when_it_could_differ),
       cmocka_unit_test(test_cached_instances_behave_alike),
       cmocka_unit_test(test_cache_keyed_by_source_and_name),
+      cmocka_unit_test(test_big_plugin_near_the_limit),
       cmocka_unit_test(test_table_prewarm_loads_get_their_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
