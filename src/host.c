@@ -391,9 +391,13 @@ static int render_finish(al_host *h, const char *id, uint64_t start, const json_
       rc = err_set(err, AL_ECONTRACT, "root", "root serializes to %zu bytes, over the %zu-byte budget",
                    strlen(text), h->cfg.budgets.max_bytes);
   }
-  /* The store records render failures as the instance's status (the original never did). */
+  /* The store records render failures as the instance's status (the original never did).
+   * A success on an instance that is not in error changes nothing: skip the bookkeeping
+   * (it is on every render's path). */
+  const char *status = json_string_value(json_object_get(inst->record, "status"));
+  bool status_may_change = rc || (status && strcmp(status, "error") == 0);
   store_changes ch = {0};
-  if (rc != AL_EWIDGET_NOT_FOUND && !store_changes_init(&ch)) {
+  if (rc != AL_EWIDGET_NOT_FOUND && status_may_change && !store_changes_init(&ch)) {
     char msg[sizeof err->message + 40];
     if (rc) snprintf(msg, sizeof msg, "%s: %s", al_err_name(rc), err ? err->message : "");
     store_set_status(h->store, inst, rc ? msg : NULL, &ch);
