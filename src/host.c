@@ -55,6 +55,16 @@ typedef struct host_load {
   bool reload;
 } host_load;
 
+/* One call's telemetry, kept as plain fields: recording one is on every call's path, so
+ * the JSON is built only when al_telemetry asks. `op` and `outcome` are static strings. */
+typedef struct host_tm {
+  char instance_id[AL_INSTANCE_ID_MAX];
+  const char *op, *outcome;
+  uint64_t start_ms;
+  json_int_t elapsed_us, memory_bytes;
+  bool interrupted;
+} host_tm;
+
 /* An async call waiting for its answer. */
 typedef struct host_pending {
   uint64_t ticket;
@@ -76,7 +86,7 @@ struct al_host {
   host_sub *subs;
   size_t nsubs;
   int next_sub;
-  json_t **telemetry; /* ring */
+  host_tm *telemetry; /* ring */
   uint32_t tm_head, tm_len;
   /* hooks (see the "hooks" section at the end of this file) */
   hc_services *hc;
@@ -191,8 +201,6 @@ void al_host_free(al_host *h) {
   for (size_t i = 0; i < h->nsubs; i++)
     if (h->subs[i].finalizer) h->subs[i].finalizer(h->subs[i].user);
   free(h->subs);
-  if (h->telemetry)
-    for (uint32_t i = 0; i < h->cfg.telemetry_capacity; i++) json_decref(h->telemetry[i]);
   free(h->telemetry);
   free(h);
 }
@@ -235,17 +243,16 @@ static int call_result(al_host *h, store_instance *inst, const char *id, const c
   const json_t *st = json_object_get(resp, "stats");
   json_int_t mem = json_integer_value(json_object_get(st, "memoryBytes"));
   if (inst && mem > 0) inst->memory_bytes = (size_t)mem;
-  json_t *t = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "instanceId", id, "op", op, "start",
-                        (json_int_t)start_ms, "elapsedUs",
-                        json_integer_value(json_object_get(st, "elapsedUs")), "outcome",
-                        rc ? al_err_name(rc) : "OK", "interrupted",
-                        json_is_true(json_object_get(st, "interrupted")), "memoryBytes", mem);
-  if (t) {
-    json_decref(h->telemetry[h->tm_head]);
-    h->telemetry[h->tm_head] = t;
-    h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
-    if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
-  }
+  host_tm *t = &h->telemetry[h->tm_head];
+  snprintf(t->instance_id, sizeof t->instance_id, "%s", id);
+  t->op = op;
+  t->outcome = rc ? al_err_name(rc) : "OK";
+  t->start_ms = start_ms;
+  t->elapsed_us = json_integer_value(json_object_get(st, "elapsedUs"));
+  t->interrupted = json_is_true(json_object_get(st, "interrupted"));
+  t->memory_bytes = mem;
+  h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
+  if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
   return rc;
 }
 
@@ -658,9 +665,13 @@ static int render_finish(al_host *h, const char *id, uint64_t start, const json_
       rc = err_set(err, AL_ECONTRACT, "root", "root serializes to %zu bytes, over the %zu-byte budget",
                    strlen(text), h->cfg.budgets.max_bytes);
   }
-  /* The store records render failures as the instance's status (the original never did). */
+  /* The store records render failures as the instance's status (the original never did).
+   * A success on an instance that is not in error changes nothing: skip the bookkeeping
+   * (it is on every render's path). */
+  const char *status = json_string_value(json_object_get(inst->record, "status"));
+  bool status_may_change = rc || (status && strcmp(status, "error") == 0);
   store_changes ch = {0};
-  if (rc != AL_EWIDGET_NOT_FOUND && !store_changes_init(&ch)) {
+  if (rc != AL_EWIDGET_NOT_FOUND && status_may_change && !store_changes_init(&ch)) {
     char msg[sizeof err->message + 40];
     if (rc) snprintf(msg, sizeof msg, "%s: %s", al_err_name(rc), err ? err->message : "");
     store_set_status(h->store, inst, rc ? msg : NULL, &ch);
@@ -1038,8 +1049,18 @@ int al_telemetry(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   json_t *a = json_array();
   uint32_t cap = h->cfg.telemetry_capacity;
-  for (uint32_t i = 0; i < h->tm_len; i++)
-    json_array_append(a, h->telemetry[(h->tm_head + cap - h->tm_len + i) % cap]);
+  for (uint32_t i = 0; a && i < h->tm_len; i++) {
+    const host_tm *t = &h->telemetry[(h->tm_head + cap - h->tm_len + i) % cap];
+    json_t *r = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "instanceId", t->instance_id, "op",
+                          t->op, "start", (json_int_t)t->start_ms, "elapsedUs", t->elapsed_us,
+                          "outcome", t->outcome, "interrupted", t->interrupted, "memoryBytes",
+                          t->memory_bytes);
+    if (!r || json_array_append_new(a, r)) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   return out_json(a, json_out, err);
 }
 

@@ -125,7 +125,3 @@ uint64_t clock_wall_ms(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
-
-char *json_text(const json_t *v) {
-  return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}

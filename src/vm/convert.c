@@ -4,6 +4,11 @@
  * The walk keeps its ancestors on a fixed stack: that stack detects cycles (an object
  * that is its own ancestor) and, only when something fails, spells out the path, so a
  * successful conversion formats no strings.
+ *
+ * A render result is mostly short ASCII keys and strings, so those take a fast path:
+ * ASCII text is already valid UTF-8 and goes to jansson without a second check or copy,
+ * and the atoms the walk looks up on every object ("toJSON", "length") are made once
+ * per conversion instead of once per lookup.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include "convert.h"
 
 #define CV_STACK_MAX 1024
+#define CV_STACK_SMALL 32 /* frames kept in the walk itself; deeper values grow to the heap */
 
 typedef struct cv_frame {
   void *obj;      /* object being walked, for cycle detection */
@@ -23,11 +29,13 @@ typedef struct cv_frame {
 
 typedef struct cv_walk {
   JSContext *ctx;
+  JSAtom at_tojson, at_length;
   const cv_limits *lim;
   const char *root;
   size_t bytes;
-  uint32_t depth;
-  cv_frame stack[CV_STACK_MAX];
+  uint32_t depth, cap;
+  cv_frame *stack; /* `small`, or a heap array once deeper than CV_STACK_SMALL */
+  cv_frame small[CV_STACK_SMALL];
   al_error *err;
 } cv_walk;
 
@@ -96,6 +104,21 @@ json_t *cv_string(const char *s, size_t len) {
 
 static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson);
 
+/* True when s[0..len) is ASCII without NUL: valid UTF-8 as it stands. */
+static bool cv_plain_ascii(const char *s, size_t len) {
+  unsigned char acc = 0, nul = 1;
+  for (size_t i = 0; i < len; i++) {
+    acc |= (unsigned char)s[i];
+    nul &= s[i] != 0;
+  }
+  return acc < 0x80 && nul;
+}
+
+/* cv_string, skipping jansson's UTF-8 check when the text is plain ASCII. */
+static json_t *cv_string_fast(const char *s, size_t len) {
+  return cv_plain_ascii(s, len) ? json_stringn_nocheck(s, len) : cv_string(s, len);
+}
+
 static int cv_add_bytes(cv_walk *w, size_t n) {
   w->bytes += n;
   if (w->bytes > w->lim->max_bytes) {
@@ -116,6 +139,15 @@ static int cv_push(cv_walk *w, JSValueConst obj, bool is_array) {
     snprintf(what, sizeof what, "nests deeper than %u levels", max);
     return cv_fail(w, what);
   }
+  if (w->depth == w->cap) {
+    uint32_t cap = w->cap * 4 < CV_STACK_MAX ? w->cap * 4 : CV_STACK_MAX;
+    cv_frame *ns = malloc(cap * sizeof *ns);
+    if (!ns) return AL_ENO_MEMORY;
+    memcpy(ns, w->stack, w->depth * sizeof *ns);
+    if (w->stack != w->small) free(w->stack);
+    w->stack = ns;
+    w->cap = cap;
+  }
   w->stack[w->depth++] =
       (cv_frame){.obj = p, .key = JS_ATOM_NULL, .index = UINT32_MAX, .is_array = is_array};
   return 0;
@@ -124,7 +156,7 @@ static int cv_push(cv_walk *w, JSValueConst obj, bool is_array) {
 static int cv_array(cv_walk *w, JSValueConst v, json_t **out) {
   JSContext *ctx = w->ctx;
   int64_t len = 0;
-  JSValue lv = JS_GetPropertyStr(ctx, v, "length");
+  JSValue lv = JS_GetProperty(ctx, v, w->at_length);
   if (JS_IsException(lv)) return AL_EPLUGIN;
   int rc = JS_ToInt64(ctx, &len, lv);
   JS_FreeValue(ctx, lv);
@@ -134,9 +166,10 @@ static int cv_array(cv_walk *w, JSValueConst v, json_t **out) {
   if ((rc = cv_add_bytes(w, 2 + (size_t)len))) return rc; /* brackets + commas, bounds len */
   json_t *arr = json_array();
   if (!arr) return AL_ENO_MEMORY;
-  cv_frame *f = &w->stack[w->depth - 1];
+  /* this value's frame, by index: the stack may move when a child grows it */
+  uint32_t fi = w->depth - 1;
   for (int64_t i = 0; i < len; i++) {
-    f->index = (uint32_t)i;
+    w->stack[fi].index = (uint32_t)i;
     JSValue e = JS_GetPropertyUint32(ctx, v, (uint32_t)i);
     if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
     json_t *je = NULL;
@@ -160,9 +193,9 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
   int rc = cv_add_bytes(w, 2 + n);
   json_t *obj = rc ? NULL : json_object();
   if (!rc && !obj) rc = AL_ENO_MEMORY;
-  cv_frame *f = &w->stack[w->depth - 1];
+  uint32_t fi = w->depth - 1; /* by index: the stack may move when a child grows it */
   for (uint32_t i = 0; !rc && i < n; i++) {
-    f->key = tab[i].atom;
+    w->stack[fi].key = tab[i].atom;
     JSValue e = JS_GetProperty(ctx, v, tab[i].atom);
     if (JS_IsException(e)) { rc = AL_EPLUGIN; break; }
     json_t *je = NULL;
@@ -178,6 +211,13 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
      * keys that are not valid UTF-8). jansson keys are NUL-terminated; a key with an
      * embedded NUL is cut there, which can merge two keys: the later one wins, as with
      * any duplicate key. */
+    if (cv_plain_ascii(k, klen)) {
+      rc = cv_add_bytes(w, klen + 4);
+      if (!rc && json_object_setn_new_nocheck(obj, k, klen, je)) rc = AL_ENO_MEMORY;
+      else if (rc) json_decref(je);
+      JS_FreeCString(ctx, k);
+      continue;
+    }
     json_t *kj = cv_string(k, klen);
     JS_FreeCString(ctx, k);
     if (!kj) { json_decref(je); rc = AL_ENO_MEMORY; break; }
@@ -186,7 +226,7 @@ static int cv_object(cv_walk *w, JSValueConst v, json_t **out) {
     else if (rc) json_decref(je);
     json_decref(kj);
   }
-  f->key = JS_ATOM_NULL;
+  w->stack[fi].key = JS_ATOM_NULL;
   for (uint32_t i = 0; i < n; i++) JS_FreeAtom(ctx, tab[i].atom);
   js_free(ctx, tab);
   if (rc) { json_decref(obj); return rc; }
@@ -223,7 +263,7 @@ static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson)
     const char *s = JS_ToCStringLen(ctx, &len, v);
     if (!s) return AL_EPLUGIN;
     int rc = cv_add_bytes(w, len + 2);
-    if (!rc) rc = (*out = cv_string(s, len)) ? 0 : AL_ENO_MEMORY;
+    if (!rc) rc = (*out = cv_string_fast(s, len)) ? 0 : AL_ENO_MEMORY;
     JS_FreeCString(ctx, s);
     return rc;
   }
@@ -236,7 +276,7 @@ static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson)
 
   if (allow_tojson) {
     /* JSON.stringify calls toJSON once and serializes whatever it returns in v's place */
-    JSValue tj = JS_GetPropertyStr(ctx, v, "toJSON");
+    JSValue tj = JS_GetProperty(ctx, v, w->at_tojson);
     if (JS_IsException(tj)) return AL_EPLUGIN;
     if (JS_IsFunction(ctx, tj)) {
       JSValue r = JS_Call(ctx, tj, v, 0, NULL);
@@ -260,17 +300,25 @@ static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson)
 
 int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits *lim,
                json_t **out, al_error *err) {
-  cv_walk *w = malloc(sizeof *w);
-  if (!w) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory converting %s", root);
+  /* The walk lives on the C stack (a few hundred bytes): a 24 KiB heap block per
+   * conversion made glibc consolidate its free lists on every render. */
+  cv_walk walk, *w = &walk;
+  w->stack = w->small;
+  w->cap = CV_STACK_SMALL;
   w->ctx = ctx;
   w->lim = lim;
   w->root = root;
   w->bytes = 0;
   w->depth = 0;
   w->err = err;
+  w->at_tojson = JS_NewAtom(ctx, "toJSON");
+  w->at_length = JS_NewAtom(ctx, "length");
   *out = NULL;
-  int rc = cv_value(w, v, out, true);
-  free(w);
+  int rc = w->at_tojson == JS_ATOM_NULL || w->at_length == JS_ATOM_NULL ? AL_ENO_MEMORY
+                                                                        : cv_value(w, v, out, true);
+  JS_FreeAtom(ctx, w->at_tojson);
+  JS_FreeAtom(ctx, w->at_length);
+  if (w->stack != w->small) free(w->stack);
   if (rc == AL_ENO_MEMORY) err_set(err, rc, NULL, "out of memory converting %s", root);
   if (rc) {
     json_decref(*out);

@@ -10,9 +10,25 @@
  *
  * Plugin code reaches the host only through the bootstrap's private entry points (see
  * bootstrap.js), whose results are converted by convert.c and validated by the caller.
+ *
+ * The bootstrap is parsed once per process, not once per instance: the first vm_new
+ * compiles it in a scratch runtime and keeps the bytecode (JS_WriteObject), and every
+ * instance evaluates that (JS_ReadObject), which skips the parser, most of a cold load.
+ * Only this bytecode, which we produced ourselves in this process, is ever read: plugin
+ * code always arrives as source and goes through the parser.
+ *
+ * Plugin code is compiled the same way: the parser's output is written out as bytecode
+ * and kept in a small process-wide cache keyed by the exact source text and file name,
+ * and every instance, the first included, evaluates the bytecode read back from it. So
+ * a second instance of a plugin skips the parser, and all instances behave alike. What
+ * is cached is only ever what our own compiler produced from source in this process.
+ * Bytecode does not carry the source text (QuickJS keeps it only for
+ * Function.prototype.toString, which then prints "[native code]" bodies), which also
+ * spares each instance a copy of its plugin's source per function.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
@@ -352,6 +368,176 @@ static int vm_args(vm_instance *vm, JSValue *argv, int n, const json_t *const *v
   return 0;
 }
 
+/* ---- the bootstrap's bytecode --------------------------------------------------------- */
+
+static pthread_once_t vm_boot_once = PTHREAD_ONCE_INIT;
+static uint8_t *vm_boot_code; /* owned by the process; NULL: compile failed, parse instead */
+static size_t vm_boot_len;
+
+static void vm_boot_compile(void) {
+  JSRuntime *rt = JS_NewRuntime();
+  JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
+  if (ctx) {
+    JSValue fn = JS_Eval(ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
+                         JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (!JS_IsException(fn)) {
+      size_t len = 0;
+      uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
+      if (buf && (vm_boot_code = malloc(len))) {
+        memcpy(vm_boot_code, buf, len);
+        vm_boot_len = len;
+      }
+      js_free(ctx, buf);
+    }
+    JS_FreeValue(ctx, fn);
+    JS_FreeContext(ctx);
+  }
+  if (rt) JS_FreeRuntime(rt);
+}
+
+/* Evaluates the bootstrap in vm's context: its bytecode when we have it, else the source. */
+static JSValue vm_boot_eval(vm_instance *vm) {
+  pthread_once(&vm_boot_once, vm_boot_compile);
+  if (!vm_boot_code)
+    return JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>", JS_EVAL_TYPE_GLOBAL);
+  JSValue fn = JS_ReadObject(vm->ctx, vm_boot_code, vm_boot_len, JS_READ_OBJ_BYTECODE);
+  if (JS_IsException(fn)) return fn;
+  return JS_EvalFunction(vm->ctx, fn); /* frees fn */
+}
+
+/* ---- plugin bytecode cache ------------------------------------------------------------ */
+
+typedef struct vm_code {
+  uint64_t hash;
+  char *name;
+  char *src;
+  size_t len;
+  uint8_t *bc;
+  size_t bc_len;
+  uint64_t used; /* tick of the last hit, for eviction */
+  struct vm_code *next;
+} vm_code;
+
+#define VM_CODE_MAX_BYTES ((size_t)16 << 20) /* sources + bytecode kept, process-wide */
+
+static pthread_mutex_t vm_code_mu = PTHREAD_MUTEX_INITIALIZER;
+static vm_code *vm_codes;
+static size_t vm_code_bytes;
+static uint64_t vm_code_tick;
+
+/* Eight bytes per step (a multiply-rotate mix), FNV-1a for the tail: a bucket choice for
+ * a handful of entries, each confirmed by comparing the whole source. */
+static uint64_t vm_hash(const char *s, size_t n, uint64_t h) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15u;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  return h;
+}
+
+static void vm_code_free(vm_code *c) {
+  free(c->name);
+  free(c->src);
+  free(c->bc);
+  free(c);
+}
+
+/* A malloc()ed copy of the cached bytecode for (name, src), or NULL. */
+static uint8_t *vm_code_get(uint64_t hash, const char *name, const char *src, size_t len,
+                            size_t *bc_len) {
+  uint8_t *copy = NULL;
+  pthread_mutex_lock(&vm_code_mu);
+  for (vm_code *c = vm_codes; c; c = c->next) {
+    if (c->hash != hash || c->len != len || strcmp(c->name, name) || memcmp(c->src, src, len))
+      continue;
+    if ((copy = malloc(c->bc_len))) {
+      memcpy(copy, c->bc, c->bc_len);
+      *bc_len = c->bc_len;
+      c->used = ++vm_code_tick;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&vm_code_mu);
+  return copy;
+}
+
+/* Keeps a copy of bytecode just compiled from (name, src); drops the least recently used
+ * entries past VM_CODE_MAX_BYTES. Failing to keep it costs only a later parse. */
+static void vm_code_put(uint64_t hash, const char *name, const char *src, size_t len,
+                        const uint8_t *bc, size_t bc_len) {
+  size_t cost = len + bc_len + strlen(name);
+  if (cost > VM_CODE_MAX_BYTES / 4) return;
+  vm_code *c = calloc(1, sizeof *c);
+  if (!c || !(c->name = strdup(name)) || !(c->src = malloc(len ? len : 1)) ||
+      !(c->bc = malloc(bc_len))) {
+    if (c) vm_code_free(c);
+    return;
+  }
+  memcpy(c->src, src, len);
+  memcpy(c->bc, bc, bc_len);
+  c->hash = hash;
+  c->len = len;
+  c->bc_len = bc_len;
+  pthread_mutex_lock(&vm_code_mu);
+  while (vm_codes && vm_code_bytes + cost > VM_CODE_MAX_BYTES) {
+    vm_code **oldest = &vm_codes;
+    for (vm_code **pp = &vm_codes; *pp; pp = &(*pp)->next)
+      if ((*pp)->used < (*oldest)->used) oldest = pp;
+    vm_code *o = *oldest;
+    *oldest = o->next;
+    vm_code_bytes -= o->len + o->bc_len + strlen(o->name);
+    vm_code_free(o);
+  }
+  c->used = ++vm_code_tick;
+  c->next = vm_codes;
+  vm_codes = c;
+  vm_code_bytes += cost;
+  pthread_mutex_unlock(&vm_code_mu);
+}
+
+/* The plugin's top-level code as a function object ready for JS_EvalFunction: read from
+ * bytecode this process compiled from the same source, compiling it first if needed.
+ * `src` is NUL-terminated. Returns JS_EXCEPTION (pending) on a syntax error. */
+static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
+  uint64_t hash = vm_hash(vm->source_name, strlen(vm->source_name), vm_hash(src, len, 14695981039346656037u));
+  size_t bc_len = 0;
+  uint8_t *bc = vm_code_get(hash, vm->source_name, src, len, &bc_len);
+  if (bc) {
+    JSValue fn = JS_ReadObject(vm->ctx, bc, bc_len, JS_READ_OBJ_BYTECODE);
+    free(bc);
+    return fn;
+  }
+  JSValue fn = JS_Eval(vm->ctx, src, len, vm->source_name,
+                       JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  if (JS_IsException(fn)) return fn;
+  uint8_t *out = JS_WriteObject(vm->ctx, &bc_len, fn, JS_WRITE_OBJ_BYTECODE);
+  if (!out) {
+    /* No room to write it out under the instance's memory limit (the bytecode is held
+     * twice for a moment: as a function and as bytes): run it uncached, and forget the
+     * failed allocation so it does not colour how a later failure is classified. */
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+    vm->oom = false;
+    return fn;
+  }
+  JS_FreeValue(vm->ctx, fn);
+  vm_code_put(hash, vm->source_name, src, len, out, bc_len);
+  /* The first instance runs the read-back bytecode too, so that every instance of a
+   * plugin behaves the same whether or not it was the first. */
+  fn = JS_ReadObject(vm->ctx, out, bc_len, JS_READ_OBJ_BYTECODE);
+  js_free(vm->ctx, out);
+  if (JS_IsException(fn) && vm->oom && !vm->interrupted) {
+    /* the bytes and the function did not fit side by side: compile it once more */
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+    vm->oom = false;
+    fn = JS_Eval(vm->ctx, src, len, vm->source_name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  }
+  return fn;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
@@ -363,7 +549,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
       vm->fn_timers = JS_UNDEFINED;
-  snprintf(vm->instance_id, sizeof vm->instance_id, "%s", cfg->instance_id ? cfg->instance_id : "");
+  vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
   if (!vm->rt) goto nomem;
   JS_SetMemoryLimit(vm->rt, cfg->limits.memory_bytes);
@@ -375,8 +561,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   JS_SetContextOpaque(vm->ctx, vm); /* the pi natives find their instance through it */
 
   call_begin(vm, deadline_in(cfg->limits.load_ms));
-  vm->entry = JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
-                      JS_EVAL_TYPE_GLOBAL);
+  vm->entry = vm_boot_eval(vm);
   if (JS_IsException(vm->entry)) {
     int rc = vm_fail_pending(vm, AL_EINTERNAL, err);
     vm->entry = JS_UNDEFINED;
@@ -400,6 +585,33 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
 nomem:
   vm_free(vm);
   return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating an instance's runtime");
+}
+
+void vm_set_instance_id(vm_instance *vm, const char *id) {
+  snprintf(vm->instance_id, sizeof vm->instance_id, "%s", id ? id : "");
+  vm->cfg.instance_id = NULL; /* the copy above is the one in use */
+}
+
+int vm_new_spare(al_alloc_fn alloc, void *alloc_ud, vm_instance **out, al_error *err) {
+  vm_config c = {.limits = {.memory_bytes = 32u << 20, .stack_bytes = 1u << 20, .load_ms = 1000,
+                            .render_ms = 100, .event_ms = 100},
+                 .alloc = alloc, .alloc_ud = alloc_ud,
+                 .max_value_bytes = 16u << 20, .max_tree_bytes = (1u << 20) + 1024};
+  return vm_new(&c, out, err);
+}
+
+bool vm_adopt(vm_instance *vm, const vm_config *cfg) {
+  /* The bootstrap allocates the same few tens of KiB every time and needs little stack;
+   * with half the heap limit to spare and a normal stack, vm_new(cfg) would have
+   * succeeded just the same, so the spare is indistinguishable from a fresh instance. */
+  if (cfg->alloc != vm->cfg.alloc || cfg->alloc_ud != vm->cfg.alloc_ud) return false;
+  if (vm->heap_bytes * 2 > cfg->limits.memory_bytes || cfg->limits.stack_bytes < (256u << 10))
+    return false;
+  vm->cfg = *cfg;
+  vm_set_instance_id(vm, cfg->instance_id);
+  JS_SetMemoryLimit(vm->rt, cfg->limits.memory_bytes);
+  JS_SetMaxStackSize(vm->rt, cfg->limits.stack_bytes);
+  return true;
 }
 
 void vm_free(vm_instance *vm) {
@@ -435,8 +647,9 @@ int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_na
   memcpy(src, code, len);
   src[len] = '\0';
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
-  JSValue r = JS_Eval(vm->ctx, src, len, vm->source_name, JS_EVAL_TYPE_GLOBAL);
+  JSValue fn = vm_compile(vm, src, len);
   free(src);
+  JSValue r = JS_IsException(fn) ? JS_EXCEPTION : JS_EvalFunction(vm->ctx, fn); /* frees fn */
   int rc = 0;
   if (JS_IsException(r)) {
     /* definePlugin's own refusal is reported with its exact contract message. */

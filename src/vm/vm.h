@@ -38,6 +38,18 @@ typedef struct vm_stats {
 int vm_new(const vm_config *cfg, vm_instance **out, al_error *err);
 void vm_free(vm_instance *vm);
 
+/* A spare instance made ahead of time (runtime, context and bootstrap, no plugin), with
+ * default limits until vm_adopt. May be created on one thread and adopted on another,
+ * given a hand-off that orders memory (a lock or an atomic exchange). */
+int vm_new_spare(al_alloc_fn alloc, void *alloc_ud, vm_instance **out, al_error *err);
+/* Gives a spare the configuration `cfg`, as if vm_new(cfg) had made it. False (the spare
+ * unchanged) when it cannot stand in for that: another allocator, or limits so tight
+ * that vm_new itself might have failed under them. */
+bool vm_adopt(vm_instance *vm, const vm_config *cfg);
+/* The instance id the VM's hostcalls name (copied; NULL: ""): set at vm_new/vm_adopt, and
+ * again when a hot reload's VM takes over its instance's id. */
+void vm_set_instance_id(vm_instance *vm, const char *id);
+
 /* Evaluates the plugin and runs its factory. *meta receives {declaredId?, title,
  * description?, initialState?, widgets[]} unvalidated: the caller validates it. */
 int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,

@@ -5,12 +5,27 @@
  * integers: a worker owns at most a few thousand instances, and jansson's hashtable is
  * already there. Nothing here touches host state; it only turns requests into calls on
  * vm.c and results into responses.
+ *
+ * Most of a load is making the runtime and context and evaluating the bootstrap, which do
+ * not depend on the plugin. With wk_table_prewarm a maker thread does that ahead of time:
+ * it keeps one spare VM in an atomic slot, the worker takes it on load (vm_adopt gives it
+ * the load's limits) and wakes the maker to make the next one. The maker waits until the
+ * worker has been quiet for WK_QUIET_NS first: measured, a spare made at once competed
+ * with the new instance's first render for the CPU and cost as much as it saved, whereas
+ * under a storm of loads the maker simply stays out of the way (loads then make their own
+ * VM, as without a maker). A worker process has no maker thread; it calls
+ * wk_table_make_spare itself when it finds itself idle.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <quickjs.h>
 
@@ -23,6 +38,14 @@ struct wk_table {
   void *alloc_ud;
   hostcall_fn hostcall;
   void *hostcall_user;
+  /* the spare maker (wk_table_prewarm) */
+  _Atomic(vm_instance *) spare;
+  _Atomic uint64_t last_exec_ns; /* when the worker last finished a request */
+  atomic_bool busy;              /* the worker is executing a request */
+  bool maker_started, maker_stop;
+  pthread_t maker;
+  pthread_mutex_t mk_mu;
+  pthread_cond_t mk_cond;
 };
 
 static pthread_once_t wk_once = PTHREAD_ONCE_INIT;
@@ -51,7 +74,87 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
   }
   t->alloc = alloc;
   t->alloc_ud = alloc_ud;
+  atomic_init(&t->spare, NULL);
+  atomic_init(&t->last_exec_ns, 0);
+  atomic_init(&t->busy, false);
+  pthread_mutex_init(&t->mk_mu, NULL);
+  pthread_cond_init(&t->mk_cond, NULL);
   return t;
+}
+
+#define WK_QUIET_NS 1000000u /* 1 ms */
+
+/* Waits (under mk_mu) until the worker has been idle for WK_QUIET_NS or the maker stops. */
+static void maker_wait_quiet(wk_table *t) {
+  while (!t->maker_stop) {
+    uint64_t idle = atomic_load(&t->busy) ? 0 : clock_mono_ns() - atomic_load(&t->last_exec_ns);
+    if (idle >= WK_QUIET_NS) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (WK_QUIET_NS - idle);
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
+  }
+}
+
+static void *maker_main(void *arg) {
+  wk_table *t = arg;
+  /* Making spares is background work: the calls being served come first. */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+  pthread_mutex_lock(&t->mk_mu);
+  while (!t->maker_stop) {
+    if (atomic_load(&t->spare)) {
+      pthread_cond_wait(&t->mk_cond, &t->mk_mu);
+      continue;
+    }
+    maker_wait_quiet(t);
+    if (t->maker_stop) break;
+    pthread_mutex_unlock(&t->mk_mu);
+    vm_instance *vm = NULL, *none = NULL;
+    int rc = vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL);
+    if (!rc && !atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
+    pthread_mutex_lock(&t->mk_mu);
+    if (rc && !t->maker_stop) { /* out of memory: try again later, never spin */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&t->mk_mu);
+  return NULL;
+}
+
+int wk_table_prewarm(wk_table *t) {
+  if (t->maker_started) return 0;
+  if (pthread_create(&t->maker, NULL, maker_main, t)) return AL_EINTERNAL;
+  t->maker_started = true;
+  return 0;
+}
+
+void wk_table_make_spare(wk_table *t) {
+  if (atomic_load(&t->spare)) return;
+  vm_instance *vm = NULL, *none = NULL;
+  if (!vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL) &&
+      !atomic_compare_exchange_strong(&t->spare, &none, vm))
+    vm_free(vm);
+}
+
+/* Takes the spare for `vc`, or NULL when there is none that fits. */
+static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
+  vm_instance *vm = atomic_exchange(&t->spare, NULL);
+  if (vm && !vm_adopt(vm, vc)) {
+    vm_instance *none = NULL; /* put it back for a load it fits */
+    if (!atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
+    return NULL;
+  }
+  if (vm && t->maker_started) {
+    pthread_mutex_lock(&t->mk_mu);
+    pthread_cond_signal(&t->mk_cond);
+    pthread_mutex_unlock(&t->mk_mu);
+  }
+  return vm;
 }
 
 static vm_instance *table_get(const wk_table *t, const char *id) {
@@ -61,6 +164,16 @@ static vm_instance *table_get(const wk_table *t, const char *id) {
 
 void wk_table_free(wk_table *t) {
   if (!t) return;
+  if (t->maker_started) {
+    pthread_mutex_lock(&t->mk_mu);
+    t->maker_stop = true;
+    pthread_cond_signal(&t->mk_cond);
+    pthread_mutex_unlock(&t->mk_mu);
+    pthread_join(t->maker, NULL);
+  }
+  vm_free(atomic_exchange(&t->spare, NULL));
+  pthread_mutex_destroy(&t->mk_mu);
+  pthread_cond_destroy(&t->mk_cond);
   const char *k;
   json_t *v;
   json_object_foreach(t->vms, k, v) vm_free((vm_instance *)(uintptr_t)json_integer_value(v));
@@ -145,8 +258,8 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
                   .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
                   .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024),
                   .hostcall = t->hostcall, .hostcall_user = t->hostcall_user, .instance_id = id};
-  vm_instance *vm = NULL;
-  int rc = vm_new(&vc, &vm, err);
+  vm_instance *vm = take_spare(t, &vc);
+  int rc = vm ? 0 : vm_new(&vc, &vm, err);
   if (rc) return respond(rc, NULL, err, NULL);
   json_t *meta = NULL;
   const json_t *pi = json_object_get(req, "pi");
@@ -161,7 +274,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   return resp;
 }
 
-json_t *wk_exec(wk_table *t, const json_t *req) {
+static json_t *exec_op(wk_table *t, const json_t *req) {
   al_error err = {0};
   const char *op = str(req, "op");
   if (!op) {
@@ -192,6 +305,7 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
       return respond(err.code, NULL, &err, NULL);
     }
     json_object_del(t->vms, from);
+    vm_set_instance_id(nvm, id); /* its hostcalls now speak for the instance */
     vm_free(old);
     return respond(0, json_pack("{s:b}", "swapped", 1), &err, nvm);
   }
@@ -243,4 +357,12 @@ json_t *wk_exec(wk_table *t, const json_t *req) {
     return respond(err.code, NULL, &err, NULL);
   }
   return respond(rc, out, &err, vm);
+}
+
+json_t *wk_exec(wk_table *t, const json_t *req) {
+  atomic_store(&t->busy, true);
+  json_t *resp = exec_op(t, req);
+  atomic_store(&t->last_exec_ns, clock_mono_ns());
+  atomic_store(&t->busy, false);
+  return resp;
 }

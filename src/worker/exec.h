@@ -42,6 +42,14 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud);
 void wk_table_free(wk_table *t);
 /* Where the VMs this table creates send their hostcalls (see common.h); NULL: none. */
 void wk_table_set_hostcall(wk_table *t, hostcall_fn fn, void *user);
+/* Starts a thread that keeps one spare VM ready for this table's next load, so a load
+ * costs only the plugin's own evaluation (thread back end; the thread runs at a lower
+ * priority and sleeps while the spare is unused). The thread allocates with the table's
+ * allocator, so that must be thread-safe. Returns 0 or AL_EINTERNAL. */
+int wk_table_prewarm(wk_table *t);
+/* Makes the spare VM now, on the calling thread, if the table has none: for a worker
+ * process, which has no second thread, to call when it finds itself idle. */
+void wk_table_make_spare(wk_table *t);
 size_t wk_table_count(const wk_table *t);
 
 /* Executes one request. Returns a new response; NULL only when out of memory. */

@@ -1,9 +1,9 @@
 /*
  * ipc.c: length-prefixed JSON frames over a socket or pipe (format and contract in ipc.h).
  *
- * Sending builds the frame in one buffer (header slot first, then jansson's output through
- * a callback that gives up as soon as the text passes IPC_MAX_FRAME) or, for text the
- * caller already has, writes header and text as two iovecs so nothing is copied.
+ * Sending builds the frame in one buffer (header slot first, then the text json_text
+ * wrote, refused when it passes IPC_MAX_FRAME) or, for text the caller already has,
+ * writes header and text as two iovecs so nothing is copied.
  *
  * The reader keeps one buffer in which bytes [off, len) are live. Popping a frame only
  * advances `off`, so draining many frames from one feed copies nothing. Live bytes are
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,55 +137,36 @@ static int ipc_write_all(int fd, struct iovec *iov, int cnt, al_error *err) {
   return 0;
 }
 
-typedef struct ipc_out {
-  unsigned char *buf;
-  size_t len, cap;
-  int code; /* why the callback gave up */
-} ipc_out;
-
-static int ipc_out_put(const char *s, size_t n, void *data) {
-  ipc_out *o = data;
-  if (n > IPC_BOUND - o->len) {
-    o->code = AL_EINVALID_ARGUMENT;
-    return -1;
-  }
-  if (n > o->cap - o->len) {
-    size_t cap = o->cap * 2;
-    if (cap < o->len + n) cap = o->len + n;
-    if (cap > IPC_BOUND) cap = IPC_BOUND;
-    unsigned char *nb = realloc(o->buf, cap);
-    if (!nb) {
-      o->code = AL_ENO_MEMORY;
-      return -1;
-    }
-    o->buf = nb;
-    o->cap = cap;
-  }
-  memcpy(o->buf + o->len, s, n);
-  o->len += n;
-  return 0;
-}
-
 int ipc_encode(const json_t *msg, unsigned char **frame, size_t *len, al_error *err) {
   if (frame) *frame = NULL;
   if (len) *len = 0;
   if (!msg || !frame || !len)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ipc_encode: NULL message or output");
-  ipc_out o = {.buf = malloc(256), .len = IPC_HEADER, .cap = 256, .code = 0};
-  if (!o.buf) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory encoding an IPC frame");
-  if (json_dump_callback(msg, ipc_out_put, &o, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-    free(o.buf);
-    if (o.code == AL_ENO_MEMORY)
-      return err_set(err, AL_ENO_MEMORY, NULL, "out of memory encoding an IPC frame");
-    if (o.code == AL_EINVALID_ARGUMENT)
-      return err_set(err, AL_EINVALID_ARGUMENT, NULL,
-                     "IPC message is larger than the %u-byte frame limit", IPC_MAX_FRAME);
-    /* jansson refused the value itself (e.g. a container that contains itself) */
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "IPC message cannot be encoded as JSON");
+  /* json_text is several times faster than jansson's callback dump; the values sent are
+   * bounded by their producers' budgets, so writing the whole text before checking the
+   * frame limit costs at most a transient buffer of that size. */
+  char *text = json_text(msg);
+  if (!text) {
+    /* out of memory, or a container that contains itself */
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "IPC message cannot be encoded as JSON (or out of memory)");
   }
-  ipc_put_be32(o.buf, (uint32_t)(o.len - IPC_HEADER));
-  *frame = o.buf;
-  *len = o.len;
+  size_t n = strlen(text);
+  if (n > IPC_MAX_FRAME) {
+    free(text);
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "IPC message is larger than the %u-byte frame limit", IPC_MAX_FRAME);
+  }
+  unsigned char *buf = malloc(IPC_HEADER + n);
+  if (!buf) {
+    free(text);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory encoding an IPC frame");
+  }
+  ipc_put_be32(buf, (uint32_t)n);
+  memcpy(buf + IPC_HEADER, text, n);
+  free(text);
+  *frame = buf;
+  *len = IPC_HEADER + n;
   return 0;
 }
 
@@ -337,6 +319,19 @@ int ipc_reader_next(ipc_reader *r, json_t **msg, al_error *err) {
   }
   *msg = v;
   return 1;
+}
+
+bool ipc_spin_readable(int fd, const ipc_reader *r, uint64_t ns) {
+  if (r && r->len > r->off) return true;
+  uint64_t until = clock_mono_ns() + ns;
+  for (;;) {
+    char b;
+    ssize_t got = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (got >= 0) return true; /* a byte, or end of file */
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true; /* recv says why */
+    if (clock_mono_ns() >= until) return false;
+    sched_yield();
+  }
 }
 
 int ipc_recv(int fd, ipc_reader *r, json_t **msg, al_error *err) {

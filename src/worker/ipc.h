@@ -84,4 +84,11 @@ int ipc_reader_next(ipc_reader *r, json_t **msg, al_error *err);
  * read error; or ipc_reader_next()'s errors. *msg is NULL unless 1 is returned. */
 int ipc_recv(int fd, ipc_reader *r, json_t **msg, al_error *err);
 
+/* Spins up to `ns` nanoseconds, yielding the CPU between looks, until socket `fd` has bytes
+ * to read or reached end of file, or `r` already holds some. True when ipc_recv() would
+ * not block. For a round trip shorter than a sleep and wake-up; a caller spins once and
+ * then blocks as before. Looks with recv(MSG_PEEK | MSG_DONTWAIT) only, which the worker
+ * sandbox allows (poll() it does not). */
+bool ipc_spin_readable(int fd, const ipc_reader *r, uint64_t ns);
+
 #endif

@@ -6,10 +6,20 @@
  * "what is running where" consistent without lock ordering rules. Worker threads block on
  * their own condition variable; callers waiting for a ticket block on `done_cond`; the
  * host's event loop sleeps on the eventfd.
+ *
+ * A synchronous call is a round trip between two threads, and a futex sleep and wake-up on
+ * each side cost more than a small render itself. So both sides spin for a short while
+ * (POOL_SPIN_NS) before sleeping: a worker that just answered watches its queue, and a
+ * caller waiting for its ticket watches the completion counter, both read without the
+ * lock through atomics that only ever say "look again". Sleeping still follows under the
+ * lock, so no wake-up is lost; a long call costs the caller one short spin. The watchdog
+ * is woken only when a new deadline is earlier than the one it sleeps towards.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +64,7 @@ typedef struct pool_worker {
   uint64_t deadline_ns;
   bool answered; /* the watchdog already answered the running call */
   bool wedged;
+  atomic_uint submitted; /* bumped on every submit: a spinning worker's "look again" */
 } pool_worker;
 
 struct pool {
@@ -70,9 +81,40 @@ struct pool {
   bool stopping;
   pthread_t dog;
   bool dog_started;
+  uint64_t dog_wake_ns;  /* when the watchdog next wakes by itself (under mu) */
+  atomic_uint done_seq;  /* bumped on every completion: a spinning caller's "look again" */
 };
 
+/* How long a thread spins for the other side of a call before sleeping. Long enough to
+ * cover a small call and the host's turnaround between calls, short enough that an idle
+ * worker gives its core back at once. */
+#define POOL_SPIN_NS 50000u
+
 static uint64_t now_ns(void) { return clock_mono_ns(); }
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Spins until *v differs from `seen` or POOL_SPIN_NS pass; true when it changed. */
+static bool spin_for_change(atomic_uint *v, unsigned seen) {
+  uint64_t until = 0;
+  for (unsigned i = 0;; i++) {
+    if (atomic_load_explicit(v, memory_order_acquire) != seen) return true;
+    if ((i & 63) == 0) {
+      uint64_t t = now_ns();
+      if (!until) until = t + POOL_SPIN_NS;
+      else if (t >= until) return false;
+      /* On a busy machine the thread we wait for may be waiting for this core. */
+      sched_yield();
+    }
+    cpu_relax();
+  }
+}
 
 /* Appends a completion and wakes whoever waits for it. Called with p->mu held. */
 static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
@@ -86,6 +128,7 @@ static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
   if (p->done_tail) p->done_tail->next = d;
   else p->done_head = d;
   p->done_tail = d;
+  atomic_fetch_add_explicit(&p->done_seq, 1, memory_order_release);
   if (async) {
     p->async_ready++;
     uint64_t one = 1;
@@ -105,6 +148,13 @@ static void *worker_main(void *arg) {
   pool *p = w->p;
   pthread_mutex_lock(&p->mu);
   for (;;) {
+    if (!w->head && !p->stopping) {
+      /* Spin (unlocked) for the next call before sleeping: see the file comment. */
+      unsigned seen = atomic_load_explicit(&w->submitted, memory_order_acquire);
+      pthread_mutex_unlock(&p->mu);
+      spin_for_change(&w->submitted, seen);
+      pthread_mutex_lock(&p->mu);
+    }
     while (!w->head && !p->stopping) pthread_cond_wait(&w->cond, &p->mu);
     if (!w->head) break; /* stopping and drained */
     pool_req *r = w->head;
@@ -117,7 +167,7 @@ static void *worker_main(void *arg) {
      * threads need the watchdog to answer for them. */
     w->deadline_ns = w->proc ? UINT64_MAX
                              : now_ns() + (uint64_t)(r->timeout_ms + p->cfg.grace_ms) * 1000000u;
-    pthread_cond_signal(&p->dog_cond);
+    if (w->deadline_ns < p->dog_wake_ns) pthread_cond_signal(&p->dog_cond);
     pthread_mutex_unlock(&p->mu);
 
     json_t *resp = w->proc ? wp_exec(w->proc, r->req, r->timeout_ms) : wk_exec(w->table, r->req);
@@ -172,6 +222,7 @@ static void *watchdog_main(void *arg) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t wait = next > now ? next - now : 0;
+    p->dog_wake_ns = next;
     uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + wait;
     ts.tv_sec = (time_t)(abs_ns / 1000000000u);
     ts.tv_nsec = (long)(abs_ns % 1000000000u);
@@ -220,6 +271,12 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
       goto nomem;
     } else {
       wk_table_set_hostcall(w->table, cfg->hostcall, cfg->hostcall_user);
+      /* (No spare maker with a host allocator: it would call it from one more thread
+       * than the host's workers, which the host may not expect.) */
+      if (cfg->kind == POOL_THREAD && !cfg->alloc && wk_table_prewarm(w->table)) {
+        pool_free(p);
+        return err_set(err, AL_EINTERNAL, NULL, "cannot start worker %u's spare maker", i);
+      }
     }
   }
   if (cfg->kind != POOL_INLINE) {
@@ -357,6 +414,7 @@ int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool asyn
   else w->head = r;
   w->tail = r;
   w->qlen++;
+  atomic_fetch_add_explicit(&w->submitted, 1, memory_order_release);
   pthread_cond_signal(&w->cond);
   pthread_mutex_unlock(&p->mu);
   return 0;
@@ -379,7 +437,18 @@ static pool_done *take_done(pool *p, uint64_t ticket) {
 json_t *pool_wait(pool *p, uint64_t ticket) {
   pthread_mutex_lock(&p->mu);
   pool_done *d;
-  while (!(d = take_done(p, ticket))) pthread_cond_wait(&p->done_cond, &p->mu);
+  bool spun = false;
+  while (!(d = take_done(p, ticket))) {
+    if (!spun) { /* once per wait, then sleep: see the file comment */
+      spun = true;
+      unsigned seen = atomic_load_explicit(&p->done_seq, memory_order_acquire);
+      pthread_mutex_unlock(&p->mu);
+      spin_for_change(&p->done_seq, seen);
+      pthread_mutex_lock(&p->mu);
+      continue;
+    }
+    pthread_cond_wait(&p->done_cond, &p->mu);
+  }
   pthread_mutex_unlock(&p->mu);
   json_t *r = d->resp;
   free(d);

@@ -115,6 +115,10 @@ int main(int argc, char **argv) {
   wk_table_set_hostcall(t, wm_hostcall, &link);
   for (;;) {
     json_t *req = NULL;
+    /* The host's next call usually follows within microseconds: look for it briefly
+     * before sleeping in read() (a sleep and wake-up costs more than a small call). A
+     * worker that finds itself idle makes a spare VM for the next load meanwhile. */
+    if (!ipc_spin_readable(fd, &rd, 50000u)) wk_table_make_spare(t);
     int rc = ipc_recv(fd, &rd, &req, &err);
     if (rc <= 0) break; /* host closed the socket, or spoke nonsense: either way, leave */
     const char *op = json_string_value(json_object_get(req, "op"));

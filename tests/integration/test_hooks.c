@@ -384,10 +384,13 @@ static void test_crash_restart(void **st) {
 static void reload_case(al_isolation iso) {
   al_host *h = mk(iso, 1);
   static const char *MANIFEST =
-      "{\"id\":\"hot\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true}}";
+      "{\"id\":\"hot\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true,"
+      "\"read_config\":true}}";
   static const char *V1 = "pi.registerTool({ name: 'which', handler: () => 'v1' });"
                           "pi.on('SessionEnd', () => ({ from: 'v1' }));";
-  static const char *V2 = "pi.registerTool({ name: 'which', handler: () => 'v2' });"
+  /* v2's tool makes a hostcall: the swapped-in VM must speak for the instance's id */
+  static const char *V2 = "pi.registerTool({ name: 'which', handler: async () =>"
+                          "  'v2' + ((await pi.getConfig('k')) ?? '') });"
                           "pi.on('TurnEnd', () => ({ from: 'v2' }));";
   static const char *BROKEN = "pi.registerTool({ name: 'which', handler: () => 'broken' });"
                               "throw new Error('half way');";

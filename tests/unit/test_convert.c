@@ -313,6 +313,24 @@ static void test_depth_limit(void **state) {
   cv_limits huge = {UINT32_MAX, SIZE_MAX};
   assert_true(conv_refused(ctx, "(() => { let v = 1; for (let i = 0; i < 100000; i++) v = {v}; return v; })()",
                            &huge, AL_ECONTRACT, NULL, (const char *const[]){"nests deeper", NULL}));
+
+  /* deeper than the frames the walk keeps inline: the frame stack moves to the heap in
+   * the middle of a walk, and the frames above keep their keys and indexes */
+  cv_limits deep = {500, 1u << 20};
+  assert_int_equal(conv(ctx, "(() => { let v = {x: 1}; for (let i = 0; i < 200; i++) v = {a: [0, v]}; return v; })()",
+                        &deep, &out, &err), 0);
+  json_t *leaf = out;
+  for (int i = 0; i < 200; i++) leaf = json_array_get(json_object_get(leaf, "a"), 1);
+  assert_int_equal(json_integer_value(json_object_get(leaf, "x")), 1);
+  json_decref(out);
+  assert_int_equal(conv(ctx, "(() => { const o = {}; let v = o; for (let i = 0; i < 40; i++) v = v.n = {};"
+                             " v.back = o; return o; })()", &deep, &out, &err), AL_ECONTRACT);
+  assert_null(out);
+  char want[256] = "root";
+  for (int i = 0; i < 40; i++) strcat(want, ".n");
+  strcat(want, ".back");
+  assert_string_equal(err.path, want);
+  assert_non_null(strstr(err.message, "cyclic"));
 }
 
 static void test_byte_limit(void **state) {

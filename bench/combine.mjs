@@ -1,0 +1,83 @@
+// combine.mjs: bench/compare's report: reads the three runs' JSON lines, computes the
+// speedups and checks them against the issue's targets; prints a table or one JSON line.
+//
+//   node combine.mjs original.json thread.json process.json [--json]
+import { readFileSync } from "node:fs";
+import os from "node:os";
+
+const [origPath, threadPath, processPath] = process.argv.slice(2, 5);
+const asJson = process.argv.includes("--json");
+const read = (p) => JSON.parse(readFileSync(p, "utf8").trim().split("\n").pop());
+const o = read(origPath), t = read(threadPath), p = read(processPath);
+const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+const med = (s) => (s ? s.median : null);
+
+function speedups(a) {
+  return {
+    cold_load_speedup: ratio(med(o.original.cold_load_us), med(a.cold_load_us)),
+    render_speedup: ratio(med(o.original.render_us), med(a.render_us)),
+    event_roundtrip_speedup: ratio(med(o.original.event_us), med(a.event_us)),
+    render_speedup_vs_direct: ratio(med(o.direct.render_us), med(a.render_us)),
+    rss_per_instance_kib: a.rss_per_instance_kib,
+    timeout_overshoot_ms_p99: a.timeout_overshoot_ms ? a.timeout_overshoot_ms.p99 : null,
+    throughput_renders_per_s: a.throughput_renders_per_s,
+  };
+}
+const ts = speedups(t), ps = speedups(p);
+const out = {
+  ...ts,
+  emit_noop_ns: t.emit_noop_ns ? t.emit_noop_ns.median : null,
+  emit_10_of_1000_us: t.emit_10_of_1000_us ? t.emit_10_of_1000_us.median : null,
+  ...(t.emit_note ? { emit_note: t.emit_note } : {}),
+  process: { ...ps, worker_rss_per_instance_kib: p.worker_rss_per_instance_kib },
+};
+
+// The issue's targets: [name, value, test, description].
+const targets = [
+  ["cold_load_speedup (thread) >= 10", ts.cold_load_speedup, (v) => v >= 10],
+  ["cold_load_speedup (process) >= 4", ps.cold_load_speedup, (v) => v >= 4],
+  ["render_speedup (thread) >= 20", ts.render_speedup, (v) => v >= 20],
+  ["render_speedup (process) >= 8", ps.render_speedup, (v) => v >= 8],
+  ["render_speedup_vs_direct (thread) >= 2", ts.render_speedup_vs_direct, (v) => v >= 2],
+  ["event_roundtrip_speedup (thread) >= 20", ts.event_roundtrip_speedup, (v) => v >= 20],
+  ["rss_per_instance_kib <= 100", ts.rss_per_instance_kib, (v) => v <= 100],
+  ["emit_noop_ns < 100", out.emit_noop_ns, (v) => v < 100],
+  ["timeout_overshoot_ms_p99 < 2", ts.timeout_overshoot_ms_p99, (v) => v < 2],
+].map(([name, value, ok]) => ({ name, value, met: value === null || value === undefined ? null : ok(value) }));
+out.targets = Object.fromEntries(targets.map((x) => [x.name, x.met]));
+out.raw = { original: o.original, direct: o.direct, thread: t, process: p };
+out.machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length,
+                memory_gib: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
+
+if (asJson) {
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+const f = (x, d = 1) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
+const row = (name, s, unit) => [name, s ? f(s.median) : "-", s ? f(s.p99) : "-", unit];
+const lines = [
+  ["workload (median / p99)", "", "", ""],
+  ...[["original (worker)", o.original], ["engine direct", o.direct], ["airlock thread", t], ["airlock process", p]]
+    .flatMap(([who, r]) => [
+      row(`${who}: cold load -> first render`, r.cold_load_us, "us"),
+      row(`${who}: render round trip`, r.render_us, "us"),
+      row(`${who}: event -> re-render`, r.event_us, "us"),
+    ]),
+];
+console.log(`\n| workload | median | p99 | unit |\n|---|---:|---:|---|`);
+for (const l of lines.slice(1)) console.log(`| ${l.join(" | ")} |`);
+console.log(`| airlock thread: infinite loop, overshoot of 50 ms deadline | ${f(t.timeout_overshoot_ms?.median, 2)} | ${f(t.timeout_overshoot_ms?.p99, 2)} | ms |`);
+console.log(`| airlock process: infinite loop, overshoot of 50 ms deadline | ${f(p.timeout_overshoot_ms?.median, 2)} | ${f(p.timeout_overshoot_ms?.p99, 2)} | ms |`);
+console.log(`| airlock thread: emit, no subscriber, 1,000 plugins | ${f(t.emit_noop_ns?.median)} | ${f(t.emit_noop_ns?.p99)} | ns |`);
+console.log(`| airlock thread: emit, 10 subscribers of 1,000 | ${f(t.emit_10_of_1000_us?.median)} | ${f(t.emit_10_of_1000_us?.p99)} | us |`);
+for (const [who, r] of [["thread", t], ["process", p]])
+  for (const c of r.latency_vs_instances)
+    console.log(`| airlock ${who}: render, ${c.instances} instances loaded | ${f(c.median_us)} | ${f(c.p99_us)} | us |`);
+console.log(`\n| figure | thread | process |\n|---|---:|---:|`);
+for (const k of ["cold_load_speedup", "render_speedup", "event_roundtrip_speedup", "render_speedup_vs_direct",
+                 "rss_per_instance_kib", "throughput_renders_per_s", "timeout_overshoot_ms_p99"])
+  console.log(`| ${k} | ${f(ts[k], 2)} | ${f(ps[k], 2)} |`);
+console.log(`| emit_noop_ns | ${f(out.emit_noop_ns)} | |`);
+if (t.emit_note) console.log(`\n(emit: ${t.emit_note})`);
+console.log(`\n| target | value | met |\n|---|---:|---|`);
+for (const x of targets) console.log(`| ${x.name} | ${f(x.value, 2)} | ${x.met === null ? "n/a" : x.met ? "yes" : "NO"} |`);

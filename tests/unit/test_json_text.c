@@ -1,0 +1,86 @@
+/*
+ * test_json_text.c: json_text, the library's JSON writer. Apart from reals it must be
+ * byte for byte what jansson's compact json_dumps writes (hosts and tests compare text);
+ * reals must be the shortest spelling that reads back as the same double.
+ */
+#include "helpers.h"
+
+#include <math.h>
+
+#include "common.h"
+
+/* json_text and json_dumps agree on `v` (a value without reals). */
+static bool same_as_jansson(const json_t *v) {
+  char *a = json_text(v);
+  char *b = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  bool ok = a && b && strcmp(a, b) == 0;
+  if (!ok) fprintf(stderr, "json_text: %s\njansson:   %s\n", a ? a : "(null)", b ? b : "(null)");
+  free(a);
+  free(b);
+  return ok;
+}
+
+static void test_matches_jansson(void **state) {
+  (void)state;
+  const char *cases[] = {
+      "null", "true", "false", "0", "-1", "9223372036854775807", "-9223372036854775808",
+      "''", "'plain'", "{}", "[]", "[[],{},[[]]]",
+      "{'kind':'panel','children':[{'kind':'text','text':'Counter: 1'},{'kind':'row','children':[]}]}",
+      "{'z':1,'a':2,'m':{'y':[1,2,3],'b':null}}",
+      "'quote \\\" backslash \\\\ slash / nl \\n cr \\r tab \\t bs \\b ff \\f'",
+      "'ctl \\u0001 \\u001f del \\u007f'", "'utf8 \\u00e9 \\u20ac \\ud83d\\ude00'",
+      "{'k\\\"ey\\n':'v'}",
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *v = tj(cases[i]);
+    assert_true(same_as_jansson(v));
+    json_decref(v);
+  }
+  /* an embedded NUL in a string value */
+  json_t *s = json_stringn("a\0b", 3);
+  assert_true(same_as_jansson(s));
+  json_decref(s);
+}
+
+static void test_reals_shortest_round_trip(void **state) {
+  (void)state;
+  struct { double d; const char *want; } cases[] = {
+      {0.1, "0.1"}, {-2.5, "-2.5"}, {1.0 / 3.0, "0.3333333333333333"}, {1e300, "1e300"},
+      {1e-7, "1e-7"}, {-1.5e-300, "-1.5e-300"}, {3.0, "3.0"}, {1e21, "1e21"}, {123.456, "123.456"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *v = json_real(cases[i].d);
+    char *t = json_text(v);
+    assert_non_null(t);
+    assert_string_equal(t, cases[i].want);
+    assert_true(strtod(t, NULL) == cases[i].d);
+    /* jansson reads it back as a real with the same value */
+    json_t *back = json_loads(t, JSON_DECODE_ANY, NULL);
+    assert_true(json_is_real(back));
+    assert_true(json_real_value(back) == cases[i].d);
+    json_decref(back);
+    free(t);
+    json_decref(v);
+  }
+}
+
+static void test_cycle_is_refused(void **state) {
+  (void)state;
+  json_t *a = json_array(), *b = json_array();
+  json_array_append(a, b);
+  json_array_append(b, a); /* jansson lets an indirect cycle through */
+  assert_null(json_text(a));
+  json_array_clear(b);
+  json_decref(a);
+  json_decref(b);
+  assert_null(json_text(NULL));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_matches_jansson),
+      cmocka_unit_test(test_reals_shortest_round_trip),
+      cmocka_unit_test(test_cycle_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
