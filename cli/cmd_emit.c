@@ -61,9 +61,35 @@ char *cli_read_json_arg(const char *path) {
   return buf;
 }
 
-int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
-                   const char *const *dirs, int ndirs, al_host **out) {
+void cli_hooks_opts_init(cli_hooks_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->iso = AL_ISOLATION_PROCESS;
+}
+
+int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
+  const char *a = argv[*i];
+  bool has_val = *i + 1 < argc;
+  if (!strcmp(a, "--home") && has_val) o->home = argv[++*i];
+  else if (!strcmp(a, "--policy") && has_val) o->policy_file = argv[++*i];
+  else if (!strcmp(a, "--isolation") && has_val) return cli_isolation(argv[++*i], &o->iso) ? 2 : 1;
+  else if (!strcmp(a, "--plugin") && has_val) {
+    if (o->ndirs == (int)(sizeof o->dirs / sizeof o->dirs[0])) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: at most %d --plugin directories\n", o->ndirs);
+      return 2;
+    }
+    o->dirs[o->ndirs++] = argv[++*i];
+  } else return 0;
+  return 1;
+}
+
+int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   *out = NULL;
+  char hb[4096];
+  const char *home = o->home ? o->home : cli_default_home(hb, sizeof hb);
+  const char *policy_file = o->policy_file;
+  al_isolation iso = o->iso;
+  const char *const *dirs = o->dirs;
+  int ndirs = o->ndirs;
   char *policy = NULL;
   if (policy_file && !(policy = cli_read_json_arg(policy_file))) return 1;
   al_config cfg;
@@ -109,21 +135,17 @@ int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
 }
 
 int cmd_emit(int argc, char **argv) {
-  const char *event = NULL, *payload_path = NULL, *home = NULL, *policy = NULL;
-  const char *dirs[64];
-  int ndirs = 0;
-  al_isolation iso = AL_ISOLATION_PROCESS;
+  const char *event = NULL, *payload_path = NULL;
+  cli_hooks_opts o;
+  cli_hooks_opts_init(&o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    bool has_val = i + 1 < argc;
+    int taken;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       emit_usage(stdout);
       return 0;
-    } else if (!strcmp(a, "--home") && has_val) home = argv[++i];
-    else if (!strcmp(a, "--policy") && has_val) policy = argv[++i];
-    else if (!strcmp(a, "--plugin") && has_val && ndirs < 64) dirs[ndirs++] = argv[++i];
-    else if (!strcmp(a, "--isolation") && has_val) {
-      if (cli_isolation(argv[++i], &iso)) return 2;
+    } else if ((taken = cli_hooks_opt(argc, argv, &i, &o))) {
+      if (taken == 2) return 2;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
       emit_usage(stderr);
@@ -139,12 +161,10 @@ int cmd_emit(int argc, char **argv) {
     emit_usage(stderr);
     return 2;
   }
-  char hb[4096];
-  if (!home) home = cli_default_home(hb, sizeof hb);
   char *payload = cli_read_json_arg(payload_path);
   if (!payload) return 1;
   al_host *h = NULL;
-  int status = cli_hooks_host(home, iso, policy, dirs, ndirs, &h);
+  int status = cli_hooks_host(&o, &h);
   if (status) {
     free(payload);
     return status;

@@ -21,23 +21,19 @@ static void tool_usage(FILE *out) {
 }
 
 int cmd_tool(int argc, char **argv) {
-  const char *name = NULL, *args_path = NULL, *home = NULL, *policy = NULL;
+  const char *name = NULL, *args_path = NULL;
   bool list = false;
-  const char *dirs[64];
-  int ndirs = 0;
-  al_isolation iso = AL_ISOLATION_PROCESS;
+  cli_hooks_opts o;
+  cli_hooks_opts_init(&o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    bool has_val = i + 1 < argc;
+    int taken;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       tool_usage(stdout);
       return 0;
     } else if (!strcmp(a, "--list")) list = true;
-    else if (!strcmp(a, "--home") && has_val) home = argv[++i];
-    else if (!strcmp(a, "--policy") && has_val) policy = argv[++i];
-    else if (!strcmp(a, "--plugin") && has_val && ndirs < 64) dirs[ndirs++] = argv[++i];
-    else if (!strcmp(a, "--isolation") && has_val) {
-      if (cli_isolation(argv[++i], &iso)) return 2;
+    else if ((taken = cli_hooks_opt(argc, argv, &i, &o))) {
+      if (taken == 2) return 2;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
       tool_usage(stderr);
@@ -53,12 +49,10 @@ int cmd_tool(int argc, char **argv) {
     tool_usage(stderr);
     return 2;
   }
-  char hb[4096];
-  if (!home) home = cli_default_home(hb, sizeof hb);
   char *args = list ? NULL : cli_read_json_arg(args_path);
   if (!list && !args) return 1;
   al_host *h = NULL;
-  int status = cli_hooks_host(home, iso, policy, dirs, ndirs, &h);
+  int status = cli_hooks_host(&o, &h);
   if (status) {
     free(args);
     return status;

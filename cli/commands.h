@@ -18,10 +18,21 @@ const char *cli_default_home(char *buf, size_t cap);
 /* A JSON argument read from a file, or stdin for "-"; NULL path: "{}". malloc()ed; NULL
  * (after printing why) when it cannot be read. */
 char *cli_read_json_arg(const char *path);
-/* A host over `home` with every enabled installed package loaded, then the packages in
- * `dirs` (failures are warnings on stderr). Returns 0 with *out set (al_host_free), or 1
- * after printing the error. */
-int cli_hooks_host(const char *home, al_isolation iso, const char *policy_file,
-                   const char *const *dirs, int ndirs, al_host **out);
+/* The options emit and tool share: --home DIR, --policy FILE, --plugin DIR (repeatable),
+ * --isolation MODE. */
+typedef struct cli_hooks_opts {
+  const char *home, *policy_file;
+  const char *dirs[64];
+  int ndirs;
+  al_isolation iso; /* default AL_ISOLATION_PROCESS */
+} cli_hooks_opts;
+void cli_hooks_opts_init(cli_hooks_opts *o);
+/* Takes argv[*i] (and its value, advancing *i) when it is one of those options. Returns
+ * 1 when taken, 0 when it is not one of them, 2 after printing a usage error. */
+int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o);
+/* A host over o->home (default: cli_default_home) with every enabled installed package
+ * loaded, then the packages in o->dirs (failures are warnings on stderr). Returns 0 with
+ * *out set (al_host_free), or 1 after printing the error. */
+int cli_hooks_host(const cli_hooks_opts *o, al_host **out);
 
 #endif

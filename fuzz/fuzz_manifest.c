@@ -9,18 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "pkg/manifest.h"
 #include "pkg/semver.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                           \
-  do {                                                                                     \
-    if (!(c)) {                                                                            \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
-      abort();                                                                             \
-    }                                                                                      \
-  } while (0)
 
 static void check_manifest(const pkg_manifest *m) {
   semver v;

@@ -15,18 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_check.h"
 #include "pkg/install.h"
 #include "pkg/tarx.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                           \
-  do {                                                                                     \
-    if (!(c)) {                                                                            \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
-      abort();                                                                             \
-    }                                                                                      \
-  } while (0)
 
 static char scratch[64];
 static size_t seen_files;

@@ -13,17 +13,9 @@
 
 #include <jansson.h>
 
+#include "fuzz_check.h"
 #include "session.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                           \
-  do {                                                                                     \
-    if (!(c)) {                                                                            \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
-      abort();                                                                             \
-    }                                                                                      \
-  } while (0)
 
 static void on_send(void *ud, uint64_t client, const char *text, size_t len) {
   (void)ud;
