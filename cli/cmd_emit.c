@@ -10,9 +10,11 @@
  * "continue" with `disabled` saying why, exit 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "pkg/db.h"
@@ -26,6 +28,8 @@ static void emit_usage(FILE *out) {
           "  --isolation MODE        process (default), thread or inline\n"
           "  --policy FILE           capability policy JSON\n"
           "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
+          "  --no-prompt             deny what the policy says needs approval instead of\n"
+          "                          asking on the terminal (the default without one)\n"
           "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n");
 }
 
@@ -72,6 +76,7 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
   if (!strcmp(a, "--home") && has_val) o->home = argv[++*i];
   else if (!strcmp(a, "--policy") && has_val) o->policy_file = argv[++*i];
   else if (!strcmp(a, "--isolation") && has_val) return cli_isolation(argv[++*i], &o->iso) ? 2 : 1;
+  else if (!strcmp(a, "--no-prompt")) o->no_prompt = true;
   else if (!strcmp(a, "--plugin") && has_val) {
     if (o->ndirs == (int)(sizeof o->dirs / sizeof o->dirs[0])) {
       fprintf(stderr, "error: INVALID_ARGUMENT: at most %d --plugin directories\n", o->ndirs);
@@ -80,6 +85,27 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
     o->dirs[o->ndirs++] = argv[++*i];
   } else return 0;
   return 1;
+}
+
+/* What the policy says needs approval is asked on the controlling terminal (the host
+ * serialises its approve calls, so prompts never interleave); without a terminal it is
+ * denied, as for any headless host. The prompt goes to /dev/tty, not stdout or stdin,
+ * which carry the JSON result and payload. The answer must come before the plugin's call
+ * runs out of time: a late "y" finds the call already answered. */
+static int tty_approve(void *user, const char *plugin_id, const char *action,
+                       const char *resource) {
+  (void)user;
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return AL_APPROVE_DENY;
+  char q[1024];
+  int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", plugin_id, action,
+                   resource && *resource ? resource : "(no resource)");
+  char ans[8] = {0};
+  if (n > 0 && write(fd, q, (size_t)n < sizeof q ? (size_t)n : sizeof q - 1) > 0 &&
+      read(fd, ans, sizeof ans - 1) < 0)
+    ans[0] = 0;
+  close(fd);
+  return ans[0] == 'y' || ans[0] == 'Y' ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
 }
 
 int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
@@ -97,6 +123,11 @@ int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   cfg.isolation = iso;
   cfg.home = home;
   cfg.policy_json = policy;
+  /* The same trail `airlock plugin audit` reads. */
+  char audit_path[4200];
+  snprintf(audit_path, sizeof audit_path, "%s/audit.jsonl", home);
+  cfg.audit_path = audit_path;
+  if (!o->no_prompt) cfg.approve = tty_approve;
   al_error err;
   int rc = al_host_new(&cfg, out, &err);
   free(policy);

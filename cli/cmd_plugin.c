@@ -67,6 +67,23 @@ static int open_db(const plugin_args *a, pkg_db **db) {
   return 0;
 }
 
+/* Appends one record to the home's audit trail (<home>/audit.jsonl, what `plugin audit`
+ * and hosts over this home share). The audit is evidence, not a gate: a trail that cannot
+ * be written is reported on stderr and the command goes on. */
+static void audit_note(const plugin_args *a, const char *plugin_id, const char *action,
+                       const char *resource, const char *decision, const char *reason) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/audit.jsonl", a->home);
+  hk_audit *au = NULL;
+  al_error err;
+  if (hk_audit_new(1, path, &au, &err)) {
+    fprintf(stderr, "warning: audit trail not written: %s\n", err.message);
+    return;
+  }
+  hk_audit_record(au, plugin_id, action, resource, decision, reason);
+  hk_audit_free(au);
+}
+
 static void print_findings(const json_t *report, const char *indent) {
   size_t i;
   json_t *f;
@@ -88,8 +105,19 @@ static int do_install(const plugin_args *a) {
   int rc = pkg_install(db, a->arg, &report, &err);
   pkg_db_close(db);
   if (rc) {
+    /* A refusal is a decision worth keeping; an unreadable source is just an error. */
+    if (rc == AL_EPREFLIGHT_BLOCKED || rc == AL_ECAPABILITY_DENIED)
+      audit_note(a, a->arg, "install", a->arg, "denied", err.message);
     cli_print_error(&err);
     return 1;
+  }
+  {
+    const json_t *pre = json_object_get(report, "preflight");
+    char why[128];
+    snprintf(why, sizeof why, "preflight: %zu finding(s), none blocking",
+             json_array_size(json_object_get(pre, "findings")));
+    audit_note(a, json_string_value(json_object_get(report, "id")), "install",
+               json_string_value(json_object_get(report, "dir")), "allowed", why);
   }
   if (a->json) {
     print_json(report);
@@ -227,6 +255,7 @@ static int do_enable(const plugin_args *a, bool on) {
     cli_print_error(&err);
     return 1;
   }
+  audit_note(a, a->arg, on ? "enable" : "disable", a->arg, "changed", "airlock plugin");
   printf("%s %s\n", on ? "enabled" : "disabled", a->arg);
   return 0;
 }
@@ -263,6 +292,7 @@ static int do_remove(const plugin_args *a) {
     cli_print_error(&err);
     return 1;
   }
+  audit_note(a, a->arg, "remove", a->arg, "changed", "airlock plugin");
   printf("removed %s\n", a->arg);
   return 0;
 }

@@ -17,7 +17,8 @@ static void tool_usage(FILE *out) {
           "  --home DIR              host database and packages (as for emit)\n"
           "  --isolation MODE        process (default), thread or inline\n"
           "  --policy FILE           capability policy JSON\n"
-          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n");
+          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
+          "  --no-prompt             deny what needs approval instead of asking on the terminal\n");
 }
 
 int cmd_tool(int argc, char **argv) {

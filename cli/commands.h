@@ -12,6 +12,8 @@ int cmd_tool(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
 
 /* Shared by emit and tool (cmd_emit.c). */
+#include <stdbool.h>
+
 #include "airlock.h"
 /* $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock, into buf. */
 const char *cli_default_home(char *buf, size_t cap);
@@ -19,12 +21,13 @@ const char *cli_default_home(char *buf, size_t cap);
  * (after printing why) when it cannot be read. */
 char *cli_read_json_arg(const char *path);
 /* The options emit and tool share: --home DIR, --policy FILE, --plugin DIR (repeatable),
- * --isolation MODE. */
+ * --isolation MODE, --no-prompt. */
 typedef struct cli_hooks_opts {
   const char *home, *policy_file;
   const char *dirs[64];
   int ndirs;
   al_isolation iso; /* default AL_ISOLATION_PROCESS */
+  bool no_prompt;   /* --no-prompt: never ask on the terminal */
 } cli_hooks_opts;
 void cli_hooks_opts_init(cli_hooks_opts *o);
 /* Takes argv[*i] (and its value, advancing *i) when it is one of those options. Returns

@@ -120,8 +120,9 @@ int hc_new(const hc_config *cfg, hc_services **out, al_error *err) {
       rc = err_set(err, AL_EINVALID_ARGUMENT, "policy", "policy is not valid JSON: %s (line %d)", je.text, je.line);
   }
   if (!rc) rc = hk_policy_new(pj, &s->policy, err);
-  if (!rc) rc = hk_audit_new(cfg->audit_capacity, cfg->audit_path, &s->audit, err);
+  /* The database first: opening it creates the home, where the audit file usually lives. */
   if (!rc && cfg->home) rc = pkg_db_open(cfg->home, &s->db, err);
+  if (!rc) rc = hk_audit_new(cfg->audit_capacity, cfg->audit_path, &s->audit, err);
   json_decref(pj);
   if (rc) {
     hc_free(s);

@@ -52,5 +52,14 @@ if "$AL" plugin install "$GUARD" --home "$HOME_DIR" >/dev/null 2>&1; then
 else
   echo "SKIP installed-package checks: 'airlock plugin install' is not available"
 fi
+# The runs above left their decisions in the home's audit trail, which `plugin audit` reads:
+# the guard's preflight at every load, and the package install.
+out=$("$AL" plugin audit --home "$HOME_DIR" --json 2>&1); st=$?
+check "emit's decisions reach plugin audit" 0 $st '"action": "preflight"' "$out"
+if grep -q '"action": "install"' <<<"$out" || ! "$AL" plugin list --home "$HOME_DIR" 2>/dev/null | grep -q guard; then
+  echo "PASS the install is audited"
+else
+  echo "FAIL the install is not in the audit trail"; fails=$((fails + 1))
+fi
 echo "$fails failed"
 [ $fails -eq 0 ]
