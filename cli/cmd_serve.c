@@ -19,10 +19,13 @@ static void serve_usage(FILE *out) {
           "                       --allow-remote)\n"
           "  --allow-remote       permit a non-loopback --host (prints a warning)\n"
           "  --no-open            do not open a browser\n"
-          "  --home DIR           where editor tabs are kept (default $AIRLOCK_HOME, else\n"
-          "                       $XDG_DATA_HOME/airlock, else ~/.local/share/airlock)\n"
+          "  --home DIR           where editor tabs and the host database (pi.kv) are kept\n"
+          "                       (default $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else\n"
+          "                       ~/.local/share/airlock)\n"
           "  --isolation MODE     process (default: sandboxed workers), thread or inline\n"
           "  --workers N          worker count (default: one per CPU)\n"
+          "  --policy FILE        capability policy JSON (docs/security.md; default: deny what\n"
+          "                       no manifest grants); \"ask\" prompts on the page\n"
           "Prints 'airlock serve: http://127.0.0.1:PORT/?token=...' once listening; the token\n"
           "is new on every run and required by the page's WebSocket. AIRLOCK_WEB_DIR=DIR\n"
           "serves the page from DIR instead of the copy built in (development).\n");
@@ -42,7 +45,7 @@ static int parse_uint(const char *flag, const char *v, long max, long *out) {
 int cmd_serve(int argc, char **argv) {
   srv_config cfg = {.host = "127.0.0.1", .port = 7777, .open_browser = true,
                     .isolation = AL_ISOLATION_PROCESS};
-  const char *home = NULL;
+  const char *home = NULL, *policy_file = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_val = i + 1 < argc;
@@ -60,6 +63,7 @@ int cmd_serve(int argc, char **argv) {
       cfg.workers = (unsigned)n;
     } else if (!strcmp(a, "--host") && has_val) cfg.host = argv[++i];
     else if (!strcmp(a, "--home") && has_val) home = argv[++i];
+    else if (!strcmp(a, "--policy") && has_val) policy_file = argv[++i];
     else if (!strcmp(a, "--isolation") && has_val) {
       if (cli_isolation(argv[++i], &cfg.isolation)) return 2;
     } else {
@@ -78,5 +82,10 @@ int cmd_serve(int argc, char **argv) {
   cfg.home = home;
   const char *web = getenv("AIRLOCK_WEB_DIR");
   cfg.web_dir = web && *web ? web : NULL;
-  return srv_run(&cfg);
+  char *policy = NULL;
+  if (policy_file && !(policy = cli_read_json_arg(policy_file))) return 1;
+  cfg.policy_json = policy;
+  int status = srv_run(&cfg);
+  free(policy);
+  return status;
 }

@@ -9,6 +9,11 @@
  * message (lws buffers what the socket does not take, and holds further writeable
  * callbacks until it has drained). A connection whose queue passes SRV_MAX_QUEUED bytes
  * is not reading: it is closed rather than allowed to grow the server.
+ *
+ * The host's log and approve callbacks run on worker threads; the session gives them
+ * srv_wake(), which only calls lws_cancel_service() (the one lws call that is safe from
+ * another thread), and the EVENT_WAIT_CANCELLED callback it causes runs sess_dispatch()
+ * on the service thread, which pushes what they left.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,6 +177,13 @@ static void srv_send(void *ud, uint64_t client, const char *text, size_t len) {
   }
 }
 
+/* sess_wake_fn, from worker threads. s->ctx is set before any plugin can run: instances
+ * are only loaded by messages, which arrive after the context exists. */
+static void srv_wake(void *ud) {
+  srv *s = ud;
+  if (s->ctx) lws_cancel_service(s->ctx);
+}
+
 static int ws_receive(srv *s, srv_conn *c, struct lws *wsi, const char *in, size_t len) {
   if (c->rx_len + len > SESS_MAX_MESSAGE) {
     static const char why[] = "message over 2 MiB";
@@ -270,6 +282,9 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     return 0;
   case LWS_CALLBACK_RAW_CLOSE_FILE:
     return 0;
+  case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* srv_wake(): a callback left something */
+    if (s && s->sess) sess_dispatch(s->sess);
+    return 0;
   default:
     return 0;
   }
@@ -346,7 +361,8 @@ int srv_run(const srv_config *cfg) {
     return 1;
   }
   sess_config sc = {.isolation = cfg->isolation, .workers = cfg->workers, .home = cfg->home,
-                    .send = srv_send, .send_ud = &s};
+                    .policy_json = cfg->policy_json, .send = srv_send, .send_ud = &s,
+                    .wake = srv_wake, .wake_ud = &s};
   al_error err = {0};
   if (sess_new(&sc, &s.sess, &err)) {
     fprintf(stderr, "error: %s: %s\n", al_err_name(err.code), err.message);

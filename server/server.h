@@ -25,7 +25,8 @@ typedef struct srv_config {
   int port;               /* 0: a free port */
   bool allow_remote;      /* permit a non-loopback host (prints a warning) */
   bool open_browser;      /* run xdg-open on the URL when a display exists */
-  const char *home;       /* tabs persist here; NULL: not persisted */
+  const char *home;       /* tabs and the host database (pi.kv) live here; NULL: neither */
+  const char *policy_json; /* capability policy JSON (docs/security.md); NULL: default deny */
   const char *web_dir;    /* serve web/ from this directory (development); NULL: embedded */
   al_isolation isolation;
   unsigned workers;

@@ -11,7 +11,16 @@
  *
  * Everything sent is built as jansson values and serialised once per message; nothing is
  * pieced together as text, so no plugin string can break a frame.
+ *
+ * The hooks layer: audit pushes send the records newer than the newest one already sent
+ * (a cheap one-record look first, so an idle trail costs one small call per flush). The
+ * log and approve callbacks run on worker threads and share only `inbox` (under `mu`)
+ * with the host thread: they append and wake the loop, flush() takes what is there. An
+ * approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
+ * comes last, so no resource can pose as another plugin's or action's key. Answers are
+ * remembered for the server's run and never written to disk: a restart asks again.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +36,13 @@
 
 #define SESS_ERRORS_KEPT 200
 #define SESS_EXAMPLES "examples/plugins/"
+#define SESS_LOGS_KEPT 500      /* log lines a new page is given */
+#define SESS_LOGS_QUEUED 2000   /* lines waiting for the host thread; more are counted, dropped */
+#define SESS_LOG_MAX 4096       /* bytes of one log line kept */
+#define SESS_AUDIT_PUSH 50      /* records looked at per flush */
+#define SESS_AUDIT_HELLO 200    /* records a new page is given */
+#define SESS_PROMPTS_MAX 50     /* approvals pending at once; past that, denied unasked */
+#define SESS_KEY_MAX 1200       /* an approval key's bytes (a longer resource is denied unasked) */
 
 /* One request (or internal render) waiting for its async answer. */
 typedef struct sess_call {
@@ -61,6 +77,18 @@ struct sess {
   uint64_t crash_seen_ms;
   sess_call *calls;
   size_t ncalls;
+  json_t *logs;         /* newest SESS_LOGS_KEPT log lines (host thread) */
+  json_t *audit_top;    /* the newest audit record pushed; NULL: none yet */
+  /* Shared with the log and approve callbacks (worker threads), under mu. */
+  pthread_mutex_t mu;
+  bool mu_ok;
+  struct {
+    json_t *logs;       /* [line] not pushed yet */
+    size_t dropped;     /* lines past SESS_LOGS_QUEUED since the last flush */
+    json_t *prompts;    /* [prompt] new since the last flush */
+    json_t *pending;    /* key -> prompt: asked, not answered */
+    json_t *answers;    /* key -> prompt + {allow}: remembered for the run */
+  } inbox;
 };
 
 static uint64_t time_ms(void) {
@@ -307,10 +335,164 @@ static void flush_timeline(sess *s) {
   else json_decref(fresh);
 }
 
+/* ---- the hooks layer: audit, logs, approvals ------------------------------------------ */
+
+/* Pushes the audit records newer than the newest one pushed, newest first. */
+static void flush_audit(sess *s) {
+  char *text = NULL;
+  if (al_audit(s->h, 1, &text, NULL)) return;
+  json_t *top = take_json(text);
+  bool same = !json_array_size(top) || (s->audit_top && json_equal(json_array_get(top, 0), s->audit_top));
+  json_decref(top);
+  if (same || al_audit(s->h, SESS_AUDIT_PUSH, &text, NULL)) return;
+  json_t *recs = take_json(text), *fresh = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(recs, i, r) {
+    if (s->audit_top && json_equal(r, s->audit_top)) break;
+    json_array_append(fresh, r);
+  }
+  json_decref(recs);
+  if (!json_array_size(fresh)) {
+    json_decref(fresh);
+    return;
+  }
+  json_decref(s->audit_top);
+  s->audit_top = json_incref(json_array_get(fresh, 0));
+  push(s, json_pack("{s:s,s:o}", "type", "audit", "records", fresh));
+}
+
+/* {pending: [prompt], remembered: [prompt + allow]}, oldest first. Takes mu. */
+static json_t *approvals_json(sess *s) {
+  json_t *pending = json_array(), *remembered = json_array();
+  const char *k;
+  json_t *v;
+  pthread_mutex_lock(&s->mu);
+  json_object_foreach(s->inbox.pending, k, v) json_array_append(pending, v);
+  json_object_foreach(s->inbox.answers, k, v) json_array_append(remembered, v);
+  pthread_mutex_unlock(&s->mu);
+  return json_pack("{s:o,s:o}", "pending", pending, "remembered", remembered);
+}
+
+/* al_log_fn, on a worker thread: queue the line, wake the loop when the queue was empty. */
+static void on_log(void *user, const char *plugin_id, const char *level, const char *message) {
+  sess *s = user;
+  size_t n = strlen(message);
+  json_t *msg = json_stringn(message, n > SESS_LOG_MAX ? SESS_LOG_MAX : n);
+  json_t *line = json_pack("{s:I,s:o,s:o,s:o}", "time", (json_int_t)time_ms(), "pluginId",
+                           text_json(plugin_id), "level", text_json(level), "message",
+                           msg ? msg : text_json(message));
+  bool wake = false;
+  pthread_mutex_lock(&s->mu);
+  if (!line || json_array_size(s->inbox.logs) >= SESS_LOGS_QUEUED) {
+    s->inbox.dropped++;
+  } else {
+    wake = !json_array_size(s->inbox.logs);
+    json_array_append(s->inbox.logs, line);
+  }
+  pthread_mutex_unlock(&s->mu);
+  json_decref(line);
+  if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
+}
+
+/* al_approve_fn, on a worker thread under the call's deadline: a remembered answer, or a
+ * prompt for the pages and "deny" now (a person cannot answer within 100 ms). */
+static int on_approve(void *user, const char *plugin_id, const char *action, const char *resource) {
+  sess *s = user;
+  char key[SESS_KEY_MAX];
+  int n = snprintf(key, sizeof key, "%s\n%s\n%s", plugin_id, action, resource);
+  json_t *k = n > 0 && (size_t)n < sizeof key ? json_string(key) : NULL;
+  if (!k) return AL_APPROVE_DENY; /* too long or not UTF-8: nothing a person could answer */
+  json_decref(k);
+  int answer = AL_APPROVE_DENY;
+  bool wake = false;
+  pthread_mutex_lock(&s->mu);
+  json_t *known = json_object_get(s->inbox.answers, key);
+  if (known) {
+    answer = json_is_true(json_object_get(known, "allow")) ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
+  } else if (!json_object_get(s->inbox.pending, key) && json_object_size(s->inbox.pending) < SESS_PROMPTS_MAX) {
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", key, "pluginId", plugin_id, "action",
+                          action, "resource", resource, "time", (json_int_t)time_ms());
+    if (p && !json_object_set(s->inbox.pending, key, p) && !json_array_append(s->inbox.prompts, p))
+      wake = true;
+    json_decref(p);
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
+  return answer;
+}
+
+/* Pushes what the callbacks left: log lines (kept for new pages too) and new prompts. */
+static void flush_inbox(sess *s) {
+  pthread_mutex_lock(&s->mu);
+  json_t *logs = json_array_size(s->inbox.logs) ? json_copy(s->inbox.logs) : NULL;
+  json_t *prompts = json_array_size(s->inbox.prompts) ? json_copy(s->inbox.prompts) : NULL;
+  size_t dropped = s->inbox.dropped;
+  if (logs) json_array_clear(s->inbox.logs);
+  if (prompts) json_array_clear(s->inbox.prompts);
+  s->inbox.dropped = 0;
+  pthread_mutex_unlock(&s->mu);
+  if (logs || dropped) {
+    if (!logs) logs = json_array();
+    size_t i;
+    json_t *line;
+    json_array_foreach(logs, i, line) json_array_append(s->logs, line);
+    while (json_array_size(s->logs) > SESS_LOGS_KEPT) json_array_remove(s->logs, 0);
+    json_t *msg = json_pack("{s:s,s:o}", "type", "log", "entries", logs);
+    if (msg && dropped) json_object_set_new(msg, "dropped", json_integer((json_int_t)dropped));
+    push(s, msg);
+  }
+  size_t i;
+  json_t *p;
+  json_array_foreach(prompts, i, p) push(s, json_pack("{s:s,s:O}", "type", "approval", "prompt", p));
+  json_decref(prompts);
+}
+
+/* approval.answer {key, allow} and approval.revoke {key}. */
+static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, const json_t *req) {
+  const json_t *key = json_object_get(req, "key");
+  const json_t *allow = json_object_get(req, "allow");
+  bool answer = !strcmp(type, "approval.answer");
+  if (!json_is_string(key)) {
+    reply_bad(s, client, id, "%s: 'key' must be a string (from an approval prompt)", type);
+    return;
+  }
+  if (answer && !json_is_boolean(allow)) {
+    reply_bad(s, client, id, "approval.answer: 'allow' must be true or false");
+    return;
+  }
+  const char *k = json_string_value(key);
+  bool found = false;
+  pthread_mutex_lock(&s->mu);
+  json_t *p = json_object_get(s->inbox.pending, k);
+  if (!p) p = json_object_get(s->inbox.answers, k);
+  if (p && answer) {
+    json_t *a = json_deep_copy(p);
+    json_object_set(a, "allow", (json_t *)allow);
+    json_object_set_new(a, "time", json_integer((json_int_t)time_ms()));
+    found = a && !json_object_set_new(s->inbox.answers, k, a);
+    json_object_del(s->inbox.pending, k);
+  } else if (p) {
+    found = !json_object_del(s->inbox.answers, k);
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (!found) {
+    reply_bad(s, client, id, "%s: no %s approval with key '%.300s'", type,
+              answer ? "pending or remembered" : "remembered", k);
+    return;
+  }
+  json_t *all = approvals_json(s);
+  push(s, json_pack("{s:s,s:O,s:O}", "type", "approvals", "pending", json_object_get(all, "pending"),
+                    "remembered", json_object_get(all, "remembered")));
+  reply_ok(s, client, id, json_pack("{s:o}", "approvals", all));
+}
+
 /* Turns what changed into pushes and re-renders. Renders answer later, and may change
  * status, which marks records again: each dispatch flushes, so it converges. */
 static void flush(sess *s) {
   flush_timeline(s);
+  flush_inbox(s);
+  flush_audit(s);
   if (json_array_size(s->errors_new)) {
     push(s, json_pack("{s:s,s:O}", "type", "errors", "entries", s->errors_new));
     json_array_clear(s->errors_new);
@@ -512,15 +694,30 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->records = json_object();
   s->errors = json_array();
   s->errors_new = json_array();
-  if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new ||
+  s->logs = json_array();
+  s->inbox.logs = json_array();
+  s->inbox.prompts = json_array();
+  s->inbox.pending = json_object();
+  s->inbox.answers = json_object();
+  if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new || !s->logs ||
+      !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers ||
       (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
     goto nomem;
+  if (pthread_mutex_init(&s->mu, NULL)) goto nomem;
+  s->mu_ok = true;
+  s->cfg.policy_json = NULL; /* the host keeps its own copy */
   al_config hc;
   al_config_init(&hc);
   hc.profile = AL_PROFILE_WORKBENCH;
   hc.isolation = cfg->isolation;
   hc.workers = cfg->workers;
   hc.worker_path = s->worker_path;
+  hc.home = s->home;
+  hc.policy_json = cfg->policy_json;
+  hc.log = on_log;
+  hc.log_user = s;
+  hc.approve = on_approve;
+  hc.approve_user = s;
   int rc = al_host_new(&hc, &s->h, err);
   if (rc) {
     sess_free(s);
@@ -556,6 +753,13 @@ void sess_free(sess *s) {
   json_decref(s->records);
   json_decref(s->errors);
   json_decref(s->errors_new);
+  json_decref(s->logs);
+  json_decref(s->audit_top);
+  json_decref(s->inbox.logs);
+  json_decref(s->inbox.prompts);
+  json_decref(s->inbox.pending);
+  json_decref(s->inbox.answers);
+  if (s->mu_ok) pthread_mutex_destroy(&s->mu);
   free(s->last_metrics);
   free(s->home);
   free(s->worker_path);
@@ -784,6 +988,11 @@ static void do_hello(sess *s, uint64_t client, json_t *id) {
       (json_int_t)d.limits.render_ms, "eventMs", (json_int_t)d.limits.event_ms, "catalog",
       s->catalog, "tabs", s->tabs, "instances", instances, "domains", shared_all(s), "timeline",
       timeline, "errors", s->errors, "metrics", metrics(s));
+  if (ok) {
+    json_object_set(ok, "logs", s->logs);
+    json_object_set_new(ok, "audit", al_audit(s->h, SESS_AUDIT_HELLO, &text, NULL) ? json_array() : take_json(text));
+    json_object_set_new(ok, "approvals", approvals_json(s));
+  }
   reply_ok(s, client, id, ok);
 }
 
@@ -820,6 +1029,22 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
   } else if (!strcmp(type, "timeline")) {
     char *text = NULL;
     reply_ok(s, client, id, json_pack("{s:o}", "entries", al_timeline(s->h, &text, NULL) ? json_array() : take_json(text)));
+  } else if (!strcmp(type, "audit")) {
+    const json_t *n = json_object_get(req, "n");
+    char *text = NULL;
+    al_error e = {0};
+    int rc;
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 100000)) {
+      reply_bad(s, client, id, "audit: 'n' must be an integer from 0 (all kept) to 100000");
+    } else if ((rc = al_audit(s->h, n ? (size_t)json_integer_value(n) : SESS_AUDIT_HELLO, &text, &e))) {
+      reply_error(s, client, id, rc, &e);
+    } else {
+      reply_ok(s, client, id, json_pack("{s:o}", "records", take_json(text)));
+    }
+  } else if (!strcmp(type, "approvals")) {
+    reply_ok(s, client, id, json_pack("{s:o}", "approvals", approvals_json(s)));
+  } else if (!strcmp(type, "approval.answer") || !strcmp(type, "approval.revoke")) {
+    do_approval(s, client, id, type, req);
   } else if (!strcmp(type, "metrics")) {
     reply_ok(s, client, id, metrics(s));
   } else if (!strcmp(type, "tabs.save")) {

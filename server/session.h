@@ -13,7 +13,17 @@
  * records, state and shared domains that changed, and fresh trees for exactly the
  * instances whose render inputs changed.
  *
- * Threading: one thread (the host thread) makes every call on a session.
+ * The hooks layer reaches the pages too: the audit trail (pushed as it grows), plugins'
+ * pi.logger lines and the capability chain's requests for approval. A call waits for an
+ * approval under its deadline (100 ms for a widget event), far too short for a person, so
+ * the approve callback never waits: it answers from the answers a person gave earlier in
+ * this run (plugin, action, resource), and otherwise queues a prompt for the pages and
+ * denies at once. The person's answer applies from the next call.
+ *
+ * Threading: one thread (the host thread) makes every call on a session. The host's log
+ * and approve callbacks run on worker (or driver) threads; they only touch the session's
+ * mutex-protected inbox and then call sess_config.wake, so the host thread's next
+ * sess_dispatch() pushes what they left.
  */
 #ifndef AL_SERVER_SESSION_H
 #define AL_SERVER_SESSION_H
@@ -29,14 +39,21 @@
 /* Sends `text` (`len` bytes, borrowed) to client `client`, or to every connected client
  * when it is SESS_BROADCAST. A client that is gone is skipped silently. */
 typedef void (*sess_send_fn)(void *ud, uint64_t client, const char *text, size_t len);
+/* Asks the host thread's loop to call sess_dispatch() soon. Called from worker threads
+ * (never the host thread's own locks held), so it must be thread-safe, e.g.
+ * lws_cancel_service(). */
+typedef void (*sess_wake_fn)(void *ud);
 
 typedef struct sess_config {
   al_isolation isolation;
   unsigned workers;      /* 0: one per CPU */
-  const char *home;      /* where tabs persist; NULL: nowhere */
+  const char *home;      /* where tabs and the host database (pi.kv) live; NULL: nowhere */
   const char *worker_path; /* NULL: the library's default */
+  const char *policy_json; /* capability policy (docs/security.md); NULL: default deny */
   sess_send_fn send;
   void *send_ud;
+  sess_wake_fn wake;     /* NULL: what the callbacks left waits for the next dispatch */
+  void *wake_ud;
 } sess_config;
 
 typedef struct sess sess;
@@ -51,7 +68,8 @@ void sess_free(sess *s);
 void sess_message(sess *s, uint64_t client, const char *msg, size_t len);
 /* Runs the callbacks of answered calls, then pushes what changed. */
 void sess_dispatch(sess *s);
-/* Once a second: pushes metrics when they changed. */
+/* Once a second: pushes metrics when they changed (audit, logs and prompts go out with
+ * every dispatch). */
 void sess_tick(sess *s);
 /* The host's completion descriptor for the event loop (-1: inline, nothing to watch). */
 int sess_host_fd(const sess *s);

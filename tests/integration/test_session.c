@@ -5,7 +5,12 @@
  * browser): counter increments with timeline rows, custom code denied a shared write
  * until granted, hot reload keeping state, a syntax error naming its line and a fix
  * recovering, a spinning load not holding up other requests, and bad messages answered.
+ * The hooks layer: pi.logger lines pushed as `log`, the audit trail as `audit` (a grant
+ * change included), and an approval asked on the page, deduplicated while pending,
+ * remembered once answered and revocable.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -437,7 +442,214 @@ static void test_tabs_persist(void **st) {
   char path[128];
   snprintf(path, sizeof path, "%s/workbench-tabs.json", dir);
   assert_int_equal(unlink(path), 0);
-  assert_int_equal(rmdir(dir), 0);
+  /* the host database (pi.kv) lives beside the tabs */
+  snprintf(path, sizeof path, "%s/airlock.db", dir);
+  assert_int_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "rm -rf %s", dir);
+  assert_int_equal(system(path), 0);
+}
+
+/* ---- the hooks layer ------------------------------------------------------------------ */
+
+static atomic_int wakes;
+static void on_wake(void *ud) {
+  (void)ud;
+  atomic_fetch_add(&wakes, 1);
+}
+
+typedef struct hooks_fixture {
+  fixture f;
+  char home[32];
+} hooks_fixture;
+
+/* A session with a database and a policy whose default is "ask". */
+static int setup_hooks(void **st) {
+  hooks_fixture *hf = calloc(1, sizeof *hf);
+  snprintf(hf->home, sizeof hf->home, "/tmp/airlock-sess-XXXXXX");
+  if (!mkdtemp(hf->home)) fail_msg("mkdtemp");
+  sess_config cfg = {.isolation = AL_ISOLATION_THREAD, .workers = 2, .home = hf->home,
+                     .policy_json = "{\"mode\": \"all\", \"default\": \"ask\"}",
+                     .send = on_send, .send_ud = &hf->f.cap, .wake = on_wake};
+  al_error e;
+  if (sess_new(&cfg, &hf->f.s, &e)) fail_msg("sess_new: %s", e.message);
+  *st = hf;
+  return 0;
+}
+
+static int teardown_hooks(void **st) {
+  hooks_fixture *hf = *st;
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", hf->home);
+  sess_free(hf->f.s);
+  capture_clear(&hf->f.cap);
+  free(hf->f.cap.v);
+  if (system(cmd)) fail_msg("%s failed", cmd);
+  free(hf);
+  return 0;
+}
+
+/* Custom code (no manifest: no kv capability), so pi.kv reaches the policy's default. */
+static const char *KV_PLUGIN =
+    "definePlugin(({ ui }) => ({ title: 'KV', initialState: { n: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('n=' + pluginState.n); },"
+    "  handlers: { async put({ pluginState, dispatchPluginAction }) {"
+    "    pi.logger.info('putting', pluginState.n + 1);"
+    "    await pi.kv.set('count', pluginState.n + 1);"
+    "    dispatchPluginAction('state/merge', { n: pluginState.n + 1 }); } } } } }));";
+
+/* Sends an event and returns the answer (ok or error). */
+static json_t *try_event(fixture *f, const char *id) {
+  return request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "event", "instanceId", id, "widgetId",
+                              "main", "handler", "put"));
+}
+
+/* How many pushes of `type` since the last clear. */
+static size_t count_pushes(fixture *f, const char *type) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->cap.n; i++) {
+    const char *t = json_string_value(json_object_get(f->cap.v[i].msg, "type"));
+    if (!json_object_get(f->cap.v[i].msg, "re") && t && !strcmp(t, type)) n++;
+  }
+  return n;
+}
+
+static const char *audit_field(json_t *rec, const char *k) { return json_string_value(json_object_get(rec, k)); }
+
+static void test_log_audit_and_approval(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  char *id = load(f, "kvdemo", KV_PLUGIN);
+  capture_clear(&f->cap);
+  atomic_store(&wakes, 0);
+
+  /* 1. asked, nobody has answered: denied at once, a prompt and a log line pushed */
+  json_t *ans = try_event(f, id);
+  json_t *err = json_object_get(ans, "error");
+  assert_non_null(err);
+  /* the handler's rejected await: the plugin's error, naming the chain's reason */
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "PLUGIN_ERROR");
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "CAPABILITY_DENIED"));
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "Requires user approval"));
+  assert_true(atomic_load(&wakes) >= 1); /* the callbacks woke the loop */
+  json_t *log = last_push(f, "log", NULL);
+  assert_non_null(log);
+  json_t *line = json_array_get(json_object_get(log, "entries"), 0);
+  assert_string_equal(audit_field(line, "level"), "info");
+  assert_non_null(strstr(audit_field(line, "message"), "putting"));
+  assert_non_null(strstr(audit_field(line, "message"), "1"));
+  const char *plugin = audit_field(line, "pluginId");
+  assert_non_null(plugin);
+  json_t *prompt = json_object_get(last_push(f, "approval", NULL), "prompt");
+  assert_non_null(prompt);
+  assert_string_equal(audit_field(prompt, "pluginId"), plugin);
+  assert_string_equal(audit_field(prompt, "action"), "kv");
+  assert_string_equal(audit_field(prompt, "resource"), "count");
+  char *key = strdup(audit_field(prompt, "key"));
+  json_t *audit = last_push(f, "audit", NULL);
+  assert_non_null(audit);
+  json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
+  assert_string_equal(audit_field(rec, "action"), "kv");
+  assert_string_equal(audit_field(rec, "resource"), "count");
+  assert_string_equal(audit_field(rec, "decision"), "denied");
+  assert_non_null(strstr(audit_field(rec, "reason"), "Requires user approval"));
+
+  /* 2. asked again while pending: denied, but no second prompt; only the new record */
+  capture_clear(&f->cap);
+  assert_non_null(json_object_get(try_event(f, id), "error"));
+  assert_int_equal(count_pushes(f, "approval"), 0);
+  assert_int_equal(json_array_size(json_object_get(last_push(f, "audit", NULL), "records")), 1);
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "approvals")));
+  assert_int_equal(json_array_size(json_object_get(json_object_get(ok, "approvals"), "pending")), 1);
+
+  /* 3. a person allows: remembered, and the same call now succeeds */
+  capture_clear(&f->cap);
+  ok = ok_of(request(f, json_pack("{s:s,s:s,s:b}", "type", "approval.answer", "key", key, "allow", 1)));
+  json_t *appr = json_object_get(ok, "approvals");
+  assert_int_equal(json_array_size(json_object_get(appr, "pending")), 0);
+  json_t *mem = json_array_get(json_object_get(appr, "remembered"), 0);
+  assert_true(json_is_true(json_object_get(mem, "allow")));
+  assert_string_equal(audit_field(mem, "resource"), "count");
+  assert_non_null(last_push(f, "approvals", NULL));
+  ok_of(try_event(f, id));
+  rec = json_array_get(json_object_get(last_push(f, "audit", NULL), "records"), 0);
+  assert_string_equal(audit_field(rec, "decision"), "allowed");
+  assert_non_null(strstr(audit_field(rec, "reason"), "approved by the user"));
+  assert_string_equal(first_text(json_object_get(last_push(f, "tree", id), "tree")), "n=1");
+
+  /* 4. a new page gets the lot in hello */
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "hello")));
+  assert_true(json_array_size(json_object_get(ok, "logs")) >= 3);
+  assert_true(json_array_size(json_object_get(ok, "audit")) >= 3);
+  assert_int_equal(json_array_size(json_object_get(json_object_get(ok, "approvals"), "remembered")), 1);
+  ok = ok_of(request(f, json_pack("{s:s,s:i}", "type", "audit", "n", 2)));
+  assert_int_equal(json_array_size(json_object_get(ok, "records")), 2);
+  assert_string_equal(audit_field(json_array_get(json_object_get(ok, "records"), 0), "decision"), "allowed");
+
+  /* 5. revoked: asked again (a fresh prompt), denied meanwhile */
+  ok_of(request(f, json_pack("{s:s,s:s}", "type", "approval.revoke", "key", key)));
+  capture_clear(&f->cap);
+  assert_non_null(json_object_get(try_event(f, id), "error"));
+  assert_int_equal(count_pushes(f, "approval"), 1);
+
+  /* 6. a deny is remembered too: no more prompts for it */
+  ok_of(request(f, json_pack("{s:s,s:s,s:b}", "type", "approval.answer", "key", key, "allow", 0)));
+  capture_clear(&f->cap);
+  assert_non_null(json_object_get(try_event(f, id), "error"));
+  assert_int_equal(count_pushes(f, "approval"), 0);
+  rec = json_array_get(json_object_get(last_push(f, "audit", NULL), "records"), 0);
+  assert_non_null(strstr(audit_field(rec, "reason"), "refused by the user"));
+  free(key);
+  free(id);
+}
+
+static void test_audit_shows_grant_change(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  char *id = load(f, "custom", CUSTOM);
+  capture_clear(&f->cap);
+  ok_of(request(f, json_pack("{s:s,s:s,s:{s:[s]}}", "type", "grants.set", "instanceId", id,
+                             "grants", "writeShared", "counter-summary")));
+  json_t *rec = json_array_get(json_object_get(last_push(f, "audit", NULL), "records"), 0);
+  assert_non_null(rec);
+  assert_string_equal(audit_field(rec, "action"), "grants");
+  assert_string_equal(audit_field(rec, "resource"), id);
+  assert_string_equal(audit_field(rec, "decision"), "changed");
+  assert_non_null(strstr(audit_field(rec, "reason"), "counter-summary"));
+  free(id);
+}
+
+static void test_hooks_bad_messages(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  static const struct {
+    const char *msg, *needle;
+  } cases[] = {
+      {"{\"id\":1,\"type\":\"approval.answer\",\"key\":\"p\\nkv\\nx\",\"allow\":true}", "no pending or remembered approval"},
+      {"{\"id\":1,\"type\":\"approval.answer\",\"key\":\"k\"}", "'allow' must be true or false"},
+      {"{\"id\":1,\"type\":\"approval.answer\",\"allow\":true}", "'key' must be a string"},
+      {"{\"id\":1,\"type\":\"approval.revoke\",\"key\":\"nope\"}", "no remembered approval"},
+      {"{\"id\":1,\"type\":\"audit\",\"n\":-1}", "'n' must be an integer"},
+      {"{\"id\":1,\"type\":\"audit\",\"n\":\"5\"}", "'n' must be an integer"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    capture_clear(&f->cap);
+    sess_message(f->s, 1, cases[i].msg, strlen(cases[i].msg));
+    json_t *err = json_object_get(f->cap.v[0].msg, "error");
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "code")), "INVALID_ARGUMENT");
+    const char *m = json_string_value(json_object_get(err, "message"));
+    if (!strstr(m, cases[i].needle)) fail_msg("case %zu: '%s' lacks '%s'", i, m, cases[i].needle);
+  }
+}
+
+/* A policy that does not validate fails sess_new with the library's message. */
+static void test_bad_policy(void **st) {
+  (void)st;
+  capture cap = {0};
+  sess_config cfg = {.isolation = AL_ISOLATION_INLINE, .policy_json = "{\"default\": \"maybe\"}",
+                     .send = on_send, .send_ud = &cap};
+  sess *s = NULL;
+  al_error e = {0};
+  assert_int_not_equal(sess_new(&cfg, &s, &e), 0);
+  assert_null(s);
+  assert_non_null(strstr(e.message, "default"));
 }
 
 int main(void) {
@@ -451,6 +663,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_error_cut_inside_character, setup, teardown),
       cmocka_unit_test(test_tabs_persist),
+      cmocka_unit_test_setup_teardown(test_log_audit_and_approval, setup_hooks, teardown_hooks),
+      cmocka_unit_test_setup_teardown(test_audit_shows_grant_change, setup_hooks, teardown_hooks),
+      cmocka_unit_test_setup_teardown(test_hooks_bad_messages, setup_hooks, teardown_hooks),
+      cmocka_unit_test(test_bad_policy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
