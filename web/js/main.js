@@ -17,6 +17,8 @@ import { GrantsPanel } from "./devtools/grants.js";
 import { ErrorsPanel } from "./devtools/errors.js";
 import { MetricsPanel } from "./devtools/metrics.js";
 import { DocsPanel } from "./devtools/docs.js";
+import { AuditPanel } from "./devtools/audit.js";
+import { Approvals } from "./approvals.js";
 
 const TABS_SAVE_DELAY_MS = 400;
 
@@ -121,6 +123,14 @@ new GrantsPanel(panel("grants"), store, async (instanceId, grants) => {
   if (inst && ok?.grants) store.putInstance({ ...inst, grants: ok.grants });
 });
 new ErrorsPanel(panel("errors"), store);
+new AuditPanel(panel("audit"), store, async (key) => {
+  const ok = await conn.request("approval.revoke", { key });
+  store.putApprovals(ok.approvals);
+});
+new Approvals($("[data-role=approvals]"), store, async (key, allow) => {
+  const ok = await conn.request("approval.answer", { key, allow });
+  store.putApprovals(ok.approvals);
+});
 new MetricsPanel(panel("metrics"), store);
 const docsPanel = new DocsPanel(panel("docs"));
 
@@ -175,6 +185,10 @@ conn.on("timeline", (m) => store.addTimeline(m.entries));
 conn.on("errors", (m) => store.addErrors(m.entries));
 conn.on("shared", (m) => store.putShared(m.domains));
 conn.on("state", (m) => store.putState(m.instanceId, m.state, m.globalState));
+conn.on("audit", (m) => store.addAudit(m.records));
+conn.on("log", (m) => store.addLogs(m.entries, m.dropped));
+conn.on("approval", (m) => store.addPrompt(m.prompt));
+conn.on("approvals", (m) => store.putApprovals(m));
 conn.on("metrics", (m) => { const { type, ...body } = m; void type; store.putMetrics(body); });
 
 async function hello() {

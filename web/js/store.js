@@ -3,12 +3,14 @@
 // The server owns every instance and all host state; this is a cache of its answers and
 // pushes, shaped for drawing. Panels read from it and subscribe to topics ("instances",
 // "tree", "timeline", "errors", "shared", "state", "metrics", "catalog", "conn",
-// "select") instead of talking to each other, so a push updates every panel that shows it
+// "select", "audit", "logs", "approvals") instead of talking to each other, so a push updates every panel that shows it
 // and no panel needs to know another exists. Only main.js writes to it, from conn pushes
 // and request answers.
 
 const TIMELINE_KEEP = 1000;  // entries kept on the page; the server keeps its newest 200
 const ERRORS_KEEP = 200;
+const AUDIT_KEEP = 1000;     // like the host's ring buffer
+const LOGS_KEEP = 1000;
 
 export class Store {
   constructor() {
@@ -20,6 +22,10 @@ export class Store {
     this.errors = [];              // oldest first
     this.shared = {};              // domain -> projection
     this.metrics = null;           // the latest metrics body
+    this.audit = [];               // audit records, newest first
+    this.logs = [];                // plugin log lines, oldest first
+    this.logsDropped = 0;          // lines the server could not keep up with
+    this.approvals = { pending: [], remembered: [] };
     this.conn = "connecting";
     this.selected = null;          // instanceId the devtools' per-instance panels show
     this.listeners = new Map();    // topic -> Set of fn(detail)
@@ -49,8 +55,14 @@ export class Store {
     this.addErrors(hello?.errors ?? [], false);
     this.shared = hello?.domains && typeof hello.domains === "object" ? { ...hello.domains } : {};
     this.metrics = hello?.metrics ?? null;
+    this.audit = [];
+    this.addAudit(hello?.audit ?? [], false);
+    this.logs = [];
+    this.logsDropped = 0;
+    this.addLogs(hello?.logs ?? [], 0, false);
+    this.putApprovals(hello?.approvals, false);
     if (this.selected && !this.instances.has(this.selected)) this.selected = null;
-    for (const t of ["catalog", "instances", "timeline", "errors", "shared", "metrics", "select"]) this.emit(t);
+    for (const t of ["catalog", "instances", "timeline", "errors", "shared", "metrics", "select", "audit", "logs", "approvals"]) this.emit(t);
   }
 
   putInstance(inst, notify = true) {
@@ -99,6 +111,39 @@ export class Store {
     this.errors.push(...entries);
     if (this.errors.length > ERRORS_KEEP) this.errors.splice(0, this.errors.length - ERRORS_KEEP);
     if (notify) this.emit("errors");
+  }
+
+  /** Records arrive newest first; a `hello` and a push can overlap, so each is kept once. */
+  addAudit(records, notify = true) {
+    if (!Array.isArray(records) || records.length === 0) return;
+    const seen = new Set(this.audit.slice(0, records.length + 200).map((r) => JSON.stringify(r)));
+    const fresh = records.filter((r) => !seen.has(JSON.stringify(r)));
+    this.audit.unshift(...fresh);
+    if (this.audit.length > AUDIT_KEEP) this.audit.length = AUDIT_KEEP;
+    if (notify) this.emit("audit");
+  }
+
+  addLogs(entries, dropped = 0, notify = true) {
+    if (Array.isArray(entries)) this.logs.push(...entries);
+    if (this.logs.length > LOGS_KEEP) this.logs.splice(0, this.logs.length - LOGS_KEEP);
+    this.logsDropped += Number(dropped) || 0;
+    if (notify) this.emit("logs");
+  }
+
+  /** The server's full lists {pending, remembered} (hello, approvals push, answers). */
+  putApprovals(a, notify = true) {
+    this.approvals = {
+      pending: Array.isArray(a?.pending) ? a.pending : [],
+      remembered: Array.isArray(a?.remembered) ? a.remembered : [],
+    };
+    if (notify) this.emit("approvals");
+  }
+
+  /** One new prompt (an `approval` push); kept once per key. */
+  addPrompt(p) {
+    if (!p || typeof p.key !== "string" || this.approvals.pending.some((q) => q.key === p.key)) return;
+    this.approvals.pending.push(p);
+    this.emit("approvals");
   }
 
   putShared(domains) {

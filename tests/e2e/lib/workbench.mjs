@@ -1,7 +1,7 @@
 // lib/workbench.mjs: start `airlock serve` and a headless chromium for one test.
 //
 // startWorkbench() spawns `<AIRLOCK_BIN> serve --no-open --port 0 --home <fresh tmpdir>`
-// from the repository root, waits for the line `airlock serve: http://...` it prints,
+// (plus any `args` it is given, e.g. ["--policy", file]) from the repository root, waits for the line `airlock serve: http://...` it prints,
 // launches Debian's /usr/bin/chromium through playwright-core (a browser download cannot
 // work on our machines, so the executable is always given) and opens the page at
 // 1280x800. close() tears down all three (browser, server, tmpdir) and is safe to call
@@ -35,9 +35,9 @@ const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disabl
   "--disable-component-update", "--no-first-run"];
 
 /** Spawns the server; resolves {proc, url, output()} once it printed its URL. */
-function startServer(home) {
+function startServer(home, args) {
   const bin = path.resolve(REPO, process.env.AIRLOCK_BIN ?? "build/airlock");
-  const proc = spawn(bin, ["serve", "--no-open", "--port", "0", "--home", home], {
+  const proc = spawn(bin, ["serve", "--no-open", "--port", "0", "--home", home, ...args], {
     cwd: REPO, env: process.env, stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -77,9 +77,9 @@ function stopServer(proc) {
 /**
  * Starts a server and a browser page on it. Returns {page, browser, server, url, home,
  * pageErrors, close}. `pageErrors` collects uncaught exceptions in the page and CSP
- * refusals, which tests assert stay empty.
+ * refusals, which tests assert stay empty. `args` are extra `airlock serve` options.
  */
-export async function startWorkbench() {
+export async function startWorkbench({ args = [] } = {}) {
   const home = mkdtempSync(path.join(tmpdir(), "airlock-e2e-"));
   let server = null, browser = null;
   let closed = false;
@@ -100,7 +100,7 @@ export async function startWorkbench() {
     }
   };
   try {
-    server = await startServer(home);
+    server = await startServer(home, args);
     browser = await chromium.launch({
       executablePath: process.env.AIRLOCK_CHROMIUM ?? "/usr/bin/chromium",
       args: CHROMIUM_FLAGS, timeout: TIMEOUT,

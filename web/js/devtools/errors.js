@@ -1,4 +1,8 @@
-// devtools/errors.js: every failed load, reload, render and event, newest first.
+// devtools/errors.js: every failed load, reload, render and event, newest first, and below
+// them the plugins' own log lines (pi.logger), newest first, tagged with plugin and level.
+//
+// Log lines are plugin-chosen text; like everything else here they only ever reach the
+// DOM through textContent (util.js).
 
 import { h, clock } from "./util.js";
 
@@ -7,15 +11,21 @@ export class ErrorsPanel {
     this.root = root;
     this.store = store;
     store.on("errors", () => this.draw());
+    store.on("logs", () => this.draw());
     this.draw();
   }
 
   draw() {
+    const dropped = this.store.logsDropped;
+    this.root.replaceChildren(
+      h("div", { cls: "panel-controls muted", text: this.store.errors.length + " errors, " + this.store.logs.length + " log lines"
+        + (dropped ? " (" + dropped + " lines dropped: a plugin logged faster than the page could be told)" : "") }),
+      h("div", { cls: "scroll" }, [this.errorsTable(), h("h3", { cls: "panel-heading", text: "Plugin logs" }), this.logsTable()]));
+  }
+
+  errorsTable() {
     const list = this.store.errors;
-    if (list.length === 0) {
-      this.root.replaceChildren(h("p", { cls: "muted", text: "No errors." }));
-      return;
-    }
+    if (list.length === 0) return h("p", { cls: "muted", text: "No errors." });
     const head = h("tr", {}, ["time", "op", "instance", "where", "code", "line", "message"].map((c) => h("th", { text: c })));
     const rows = [];
     for (let i = list.length - 1; i >= 0; i--) {
@@ -31,6 +41,23 @@ export class ErrorsPanel {
         h("td", { cls: "wrap", text: e.message }),
       ]));
     }
-    this.root.replaceChildren(h("div", { cls: "scroll" }, [h("table", { cls: "grid" }, [h("thead", {}, [head]), h("tbody", {}, rows)])]));
+    return h("table", { cls: "grid" }, [h("thead", {}, [head]), h("tbody", {}, rows)]);
+  }
+
+  logsTable() {
+    const list = this.store.logs;
+    if (list.length === 0) return h("p", { cls: "muted", text: "No log lines. A plugin writes here with pi.logger.info(...)." });
+    const head = h("tr", {}, ["time", "plugin", "level", "message"].map((c) => h("th", { text: c })));
+    const rows = [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const l = list[i];
+      rows.push(h("tr", { data: { testid: "log-row", level: l.level, plugin: l.pluginId } }, [
+        h("td", { cls: "mono", text: clock(l.time) }),
+        h("td", { cls: "mono", text: l.pluginId }),
+        h("td", {}, [h("span", { cls: "level level--" + String(l.level), text: l.level })]),
+        h("td", { cls: "wrap", text: l.message }),
+      ]));
+    }
+    return h("table", { cls: "grid" }, [h("thead", {}, [head]), h("tbody", {}, rows)]);
   }
 }
