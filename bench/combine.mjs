@@ -27,6 +27,7 @@ const ts = speedups(t), ps = speedups(p);
 const out = {
   ...ts,
   emit_noop_ns: t.emit_noop_ns ? t.emit_noop_ns.median : null,
+  emit_noop_result_ns: t.emit_noop_result_ns ? t.emit_noop_result_ns.median : null,
   emit_10_of_1000_us: t.emit_10_of_1000_us ? t.emit_10_of_1000_us.median : null,
   ...(t.emit_note ? { emit_note: t.emit_note } : {}),
   process: { ...ps, worker_rss_per_instance_kib: p.worker_rss_per_instance_kib },
@@ -69,6 +70,7 @@ for (const l of lines.slice(1)) console.log(`| ${l.join(" | ")} |`);
 console.log(`| airlock thread: infinite loop, overshoot of 50 ms deadline | ${f(t.timeout_overshoot_ms?.median, 2)} | ${f(t.timeout_overshoot_ms?.p99, 2)} | ms |`);
 console.log(`| airlock process: infinite loop, overshoot of 50 ms deadline | ${f(p.timeout_overshoot_ms?.median, 2)} | ${f(p.timeout_overshoot_ms?.p99, 2)} | ms |`);
 console.log(`| airlock thread: emit, no subscriber, 1,000 plugins | ${f(t.emit_noop_ns?.median)} | ${f(t.emit_noop_ns?.p99)} | ns |`);
+console.log(`| airlock thread: emit, no subscriber, aggregate JSON wanted | ${f(t.emit_noop_result_ns?.median)} | ${f(t.emit_noop_result_ns?.p99)} | ns |`);
 console.log(`| airlock thread: emit, 10 subscribers of 1,000 | ${f(t.emit_10_of_1000_us?.median)} | ${f(t.emit_10_of_1000_us?.p99)} | us |`);
 for (const [who, r] of [["thread", t], ["process", p]])
   for (const c of r.latency_vs_instances)
