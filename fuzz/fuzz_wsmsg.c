@@ -4,7 +4,9 @@
  * "re" and exactly one of "ok" / "error") or a push (with a string "type"), and an input
  * must never crash it. The session lives across inputs, so loads made by one input are
  * there for the next; it is renewed every 16 inputs, since each may hold instances with up
- * to 32 MiB of heap. */
+ * to 32 MiB of heap. The policy's default is "ask", so a plugin's hostcall reaches the
+ * session's approve callback (prompts, remembered answers) and approval.answer/revoke have
+ * something to act on. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!session || ++uses % 16 == 0) {
     sess_free(session);
     session = NULL;
-    sess_config cfg = {.isolation = AL_ISOLATION_INLINE, .send = on_send};
+    sess_config cfg = {.isolation = AL_ISOLATION_INLINE, .send = on_send,
+                       .policy_json = "{\"default\": \"ask\"}"};
     CHECK(sess_new(&cfg, &session, NULL) == 0);
   }
   sess_message(session, 1, (const char *)data, size);
