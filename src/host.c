@@ -92,7 +92,8 @@ struct al_host {
   hc_services *hc;
   ev_registry *events;
   _Atomic(ev_snapshot *) snap;
-  json_t *hooked; /* [{instanceId, pluginId, worker, pi, hooks}] in load order */
+  json_t *hooked; /* [{instanceId, pluginId, version, worker, hooks}] in load order */
+  json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
 };
@@ -191,6 +192,7 @@ void al_host_free(al_host *h) {
   ev_registry_free(h->events);
   ev_snapshot_free(atomic_load(&h->snap));
   json_decref(h->hooked);
+  json_decref(h->event_names);
   for (host_pending *pd = h->pending; pd;) {
     host_pending *nx = pd->next;
     load_free(pd->load);
@@ -1216,9 +1218,12 @@ static bool hooks_set(al_host *h, const char *id, const json_t *hooks) {
   return false;
 }
 
+/* One array of the declared events serves every instance's pi record (they are only read,
+ * and jansson counts references atomically), instead of a copy per instance. */
 static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
-  return json_pack("{s:s,s:s,s:o}", "id", plugin_id, "version", version ? version : "0.0.0",
-                   "events", ev_names(h->events));
+  if (!h->event_names && !(h->event_names = ev_names(h->events))) return NULL;
+  return json_pack("{s:s,s:s,s:O}", "id", plugin_id, "version", version ? version : "0.0.0",
+                   "events", h->event_names);
 }
 
 /* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
@@ -1283,8 +1288,10 @@ static void hooks_loaded(al_host *h, const char *id, const json_t *pi, int worke
                          const json_t *resp) {
   json_t *hooks = json_object_get(resp, "hooks");
   const char *plugin_id = json_string_value(json_object_get(pi, "id"));
-  json_t *e = json_pack("{s:s,s:s,s:i,s:O,s:o}", "instanceId", id, "pluginId",
-                        plugin_id ? plugin_id : id, "worker", worker, "pi", pi ? pi : json_null(),
+  const char *version = json_string_value(json_object_get(pi, "version"));
+  json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:o}", "instanceId", id, "pluginId",
+                        plugin_id ? plugin_id : id, "version", version ? version : "0.0.0",
+                        "worker", worker,
                         "hooks", json_is_object(hooks) ? json_incref(hooks) : json_object());
   if (!e) return;
   json_array_append_new(h->hooked, e);
@@ -1296,10 +1303,9 @@ static json_t *hooks_pi(al_host *h, const char *id) {
   size_t i;
   json_t *e;
   json_array_foreach(h->hooked, i, e)
-    if (!strcmp(json_string_value(json_object_get(e, "instanceId")), id)) {
-      json_t *pi = json_object_get(e, "pi");
-      return json_is_object(pi) ? json_incref(pi) : NULL;
-    }
+    if (!strcmp(json_string_value(json_object_get(e, "instanceId")), id))
+      return pi_info(h, json_string_value(json_object_get(e, "pluginId")),
+                     json_string_value(json_object_get(e, "version")));
   return NULL;
 }
 
@@ -1354,7 +1360,11 @@ int al_hook_register(al_host *h, const al_hook_def *def, al_error *err) {
   if (!rc) rc = ev_register(h->events, def->name, def->timeout_ms ? def->timeout_ms : EV_ACTIONABLE_MS,
                             def->flags, mod, err);
   json_decref(mod);
-  if (!rc) hooks_publish(h); /* the snapshot is sized by the registry */
+  if (!rc) {
+    json_decref(h->event_names); /* records already made keep the list they were given */
+    h->event_names = NULL;
+    hooks_publish(h); /* the snapshot is sized by the registry */
+  }
   return rc;
 }
 

@@ -11,8 +11,9 @@ var definePlugin;
   "use strict";
   const O = Object, A = Array, S = String;
   const hasOwn = Function.prototype.call.bind(O.prototype.hasOwnProperty);
-  const keys = O.keys, isArray = A.isArray, freeze = O.freeze;
+  const keys = O.keys, isArray = A.isArray, freeze = O.freeze, parse = JSON.parse;
   const PromiseResolve = Promise.resolve.bind(Promise);
+  const PromiseReject = Promise.reject.bind(Promise);
   const then = Function.prototype.call.bind(Promise.prototype.then);
 
   const isPlain = (x) => x !== null && typeof x === "object" && !isArray(x);
@@ -75,98 +76,29 @@ var definePlugin;
   }
 
   // ---- the `pi` API (hooks-and-security.md sec. 2) ----------------------------------
-  // Every member that reaches outside the VM goes through `host(method, args)`, a native
-  // function that performs the hostcall synchronously (the host applies the capability
-  // chain) and either returns the result or throws an Error carrying `code`. The public
-  // API wraps those calls in promises; only subscription and tool registration answer
-  // synchronously, so a refusal is an exception at the line that asked.
-  const PromiseReject = Promise.reject.bind(Promise);
-  const handlers = O.create(null); // event -> [{fn, once}] in registration order
-  const tools = O.create(null);    // tool name -> handler
-  const timers = [];               // {due, resolve}, unordered; few at a time
-  let current = [];                // the handler list of the hook being run
-  let native = null;
+  // `pi` and the hook machinery behind it live in pi.js, evaluated in this context the
+  // first time the plugin touches `pi` (or `airlock`): most widget plugins never do, and
+  // an instance should not carry the code and closures of an API it never calls. Until
+  // then the entry points below answer as for a plugin with no hooks.
+  let hk = null;     // what pi.js made: {pi, hookBegin, hook, hooks, tool, timers, any}
+  let native = null; // the host's natives {host, now, uuid}
 
-  const call = (method, args) => {
-    try { return PromiseResolve(native.host(method, args)); } catch (e) { return PromiseReject(e); }
-  };
-  const text = (x) => {
-    if (typeof x === "string") return x;
-    try { const j = JSON.stringify(x); return j === undefined ? S(x) : j; } catch (e) { return S(x); }
-  };
-  const logAt = (level) => (...args) => {
-    native.host("log", { level, message: args.map(text).join(" ") });
-  };
-
-  function installPi(info, host, now, uuid) {
+  // `infoText`: {id, version, events} as JSON text (one string until pi is made);
+  // `loadPi`: evaluates pi.js and returns its factory.
+  function installPi(infoText, host, now, uuid, loadPi) {
     native = freeze({ host, now, uuid });
-    const known = isArray(info.events) ? info.events.slice() : [];
-    const checkEvent = (event) => {
-      if (typeof event !== "string" || !known.includes(event))
-        throw new TypeError("Unknown event '" + S(event) + "'; known events: " + known.join(", "));
+    const get = () => {
+      if (hk === null) {
+        hk = loadPi()({ S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
+                        PromiseReject, native, info: parse(infoText) });
+        // Configurable, so a plugin's own top-level `let pi` is a shadow, not a SyntaxError.
+        O.defineProperty(globalThis, "pi", { value: hk.pi, configurable: true });
+        O.defineProperty(globalThis, "airlock", { value: hk.pi, configurable: true });
+      }
+      return hk.pi;
     };
-    const subscribe = (event, fn, once) => {
-      checkEvent(event);
-      if (typeof fn !== "function") throw new TypeError("pi.on: handler must be a function");
-      host("events.subscribe", { event });
-      (handlers[event] || (handlers[event] = [])).push({ fn, once });
-    };
-    const pi = freeze({
-      id: S(info.id ?? ""),
-      version: S(info.version ?? "0.0.0"),
-      on: (event, fn) => subscribe(event, fn, false),
-      once: (event, fn) => subscribe(event, fn, true),
-      off(event, fn) {
-        checkEvent(event);
-        const l = handlers[event];
-        if (!l) return;
-        if (fn === undefined) l.length = 0;
-        else for (let i = l.length - 1; i >= 0; i--) if (l[i].fn === fn) l.splice(i, 1);
-      },
-      registerTool(t) {
-        if (t === null || typeof t !== "object") throw new TypeError("pi.registerTool needs {name, description, parameters, handler}");
-        const { name, description, parameters, handler } = t;
-        if (typeof name !== "string" || !name) throw new TypeError("pi.registerTool: name must be a non-empty string");
-        if (typeof handler !== "function") throw new TypeError("pi.registerTool: handler must be a function");
-        if (parameters !== undefined && !isPlain(parameters)) throw new TypeError("pi.registerTool: parameters must be a JSON Schema object");
-        host("tools.register", { name, description: S(description ?? ""), parameters: parameters ?? { type: "object" } });
-        tools[name] = handler;
-      },
-      getConfig: (key) => call("config.get", { key: S(key) }).then((v) => (v === null ? undefined : v)),
-      kv: freeze({
-        get: (key) => call("kv.get", { key: S(key) }).then((v) => (v === null ? undefined : v)),
-        set: (key, value) => call("kv.set", { key: S(key), value: value === undefined ? null : value }),
-        delete: (key) => call("kv.delete", { key: S(key) }),
-        list: (prefix) => call("kv.list", { prefix: prefix === undefined ? "" : S(prefix) }),
-      }),
-      logger: freeze({ debug: logAt("debug"), info: logAt("info"), warn: logAt("warn"), error: logAt("error") }),
-      uuid: () => uuid(),
-      sleep(ms) {
-        const n = Number(ms);
-        return new Promise((resolve) => { timers.push({ due: now() + (n > 0 ? n : 0), resolve }); });
-      },
-      http: freeze({
-        get: (url, opts) => call("http.request", { method: "GET", url: S(url), headers: isPlain(opts) && isPlain(opts.headers) ? opts.headers : {} }),
-        post: (url, body, opts) => call("http.request", {
-          method: "POST", url: S(url), body: typeof body === "string" ? body : JSON.stringify(body ?? null),
-          headers: isPlain(opts) && isPlain(opts.headers) ? opts.headers : {} }),
-      }),
-      fs: freeze({
-        readText: (path) => call("fs.readText", { path: S(path) }),
-        writeText: (path, data) => call("fs.writeText", { path: S(path), text: S(data) }),
-        exists: (path) => call("fs.exists", { path: S(path) }),
-        list: (path) => call("fs.list", { path: S(path) }),
-      }),
-    });
-    // Configurable, so a plugin's own top-level `let pi` is a shadow, not a SyntaxError.
-    O.defineProperty(globalThis, "pi", { value: pi, configurable: true });
-    O.defineProperty(globalThis, "airlock", { value: pi, configurable: true });
-  }
-
-  function pi_off_entry(event, entry) {
-    const l = handlers[event];
-    const i = l ? l.indexOf(entry) : -1;
-    if (i >= 0) l.splice(i, 1);
+    O.defineProperty(globalThis, "pi", { get, configurable: true });
+    O.defineProperty(globalThis, "airlock", { get, configurable: true });
   }
 
   function widget(id) {
@@ -178,45 +110,18 @@ var definePlugin;
     loadError: () => loadError,
     installPi,
     // Hooks: the C side snapshots an event's handlers, then runs each under its own deadline.
-    hookBegin(event) {
-      current = (handlers[event] || []).slice();
-      for (const h of current) if (h.once) pi_off_entry(event, h);
-      return current.length;
-    },
-    hook(i, payload) {
-      const h = current[i];
-      if (!h) return { state: 3 };
-      return settle({ state: 0 }, h.fn.call(undefined, payload), null);
-    },
-    hooks() {
-      const out = {};
-      for (const e of keys(handlers)) if (handlers[e].length) out[e] = handlers[e].length;
-      return out;
-    },
-    tool(name, args) {
-      const t = hasOwn(tools, name) ? tools[name] : undefined;
-      if (typeof t !== "function") return { state: 3 };
-      return settle({ state: 0 }, t.call(undefined, args), null);
-    },
-    // Fires due timers; answers 0 if any fired, else ms until the next one, or -1 if none.
-    // timers(true) forgets them all unfired: the call that set them was abandoned.
-    timers(drop) {
-      if (drop === true) timers.length = 0;
-      if (!timers.length) return -1;
-      const t = native.now();
-      let next = -1, fired = false;
-      for (let i = timers.length - 1; i >= 0; i--) {
-        if (timers[i].due <= t) { timers.splice(i, 1)[0].resolve(); fired = true; }
-        else if (next < 0 || timers[i].due - t < next) next = timers[i].due - t;
-      }
-      return fired ? 0 : next; // a fired timer queued jobs: run them before waiting again
-    },
+    hookBegin: (event) => (hk === null ? 0 : hk.hookBegin(event)),
+    hook: (i, payload) => (hk === null ? { state: 3 } : hk.hook(i, payload)),
+    hooks: () => (hk === null ? {} : hk.hooks()),
+    tool: (name, args) => (hk === null ? { state: 3 } : hk.tool(name, args)),
+    // pi.sleep timers: see pi.js; -1 when none is pending.
+    timers: (drop) => (hk === null ? -1 : hk.timers(drop)),
     // Runs the factory and returns metadata; a string result is a contract load error.
     take() {
       if (loadError !== null) return loadError;
       if (factory === null) {
         // A hook plugin need not define widgets: pi.on / pi.registerTool is enough.
-        if (keys(handlers).length || keys(tools).length) return { title: "Untitled Plugin", widgets: [] };
+        if (hk !== null && hk.any()) return { title: "Untitled Plugin", widgets: [] };
         return "Plugin did not register via definePlugin";
       }
       const d = factory({ ui });

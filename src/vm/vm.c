@@ -38,6 +38,7 @@
 #include <quickjs.h>
 
 #include "bootstrap_js.h"
+#include "pi_js.h"
 #include "convert.h"
 #include "vm.h"
 
@@ -368,39 +369,56 @@ static int vm_args(vm_instance *vm, JSValue *argv, int n, const json_t *const *v
   return 0;
 }
 
-/* ---- the bootstrap's bytecode --------------------------------------------------------- */
+/* ---- our scripts' bytecode -----------------------------------------------------------
+ * The bootstrap (every instance) and pi.js (instances whose plugin uses `pi`) are
+ * compiled once per process, without debug information (nothing of theirs needs a line
+ * number, and each instance would carry it), and every instance reads the bytecode. */
 
-static pthread_once_t vm_boot_once = PTHREAD_ONCE_INIT;
-static uint8_t *vm_boot_code; /* owned by the process; NULL: compile failed, parse instead */
-static size_t vm_boot_len;
+typedef struct vm_script {
+  const char *src;
+  size_t len;
+  const char *name;
+  uint8_t *code; /* owned by the process; NULL: compile failed, parse instead */
+  size_t code_len;
+} vm_script;
 
-static void vm_boot_compile(void) {
+static vm_script vm_boot = {al_bootstrap_js, sizeof al_bootstrap_js - 1, "<airlock>", NULL, 0};
+static vm_script vm_pi = {al_pi_js, sizeof al_pi_js - 1, "<airlock-pi>", NULL, 0};
+static pthread_once_t vm_scripts_once = PTHREAD_ONCE_INIT;
+
+static void vm_script_compile(JSContext *ctx, vm_script *sc) {
+  JSValue fn = JS_Eval(ctx, sc->src, sc->len, sc->name,
+                       JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY | JS_EVAL_FLAG_STRIP);
+  if (!JS_IsException(fn)) {
+    size_t len = 0;
+    uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
+    if (buf && (sc->code = malloc(len))) {
+      memcpy(sc->code, buf, len);
+      sc->code_len = len;
+    }
+    js_free(ctx, buf);
+  }
+  JS_FreeValue(ctx, fn);
+}
+
+static void vm_scripts_compile(void) {
   JSRuntime *rt = JS_NewRuntime();
   JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
   if (ctx) {
-    JSValue fn = JS_Eval(ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>",
-                         JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-    if (!JS_IsException(fn)) {
-      size_t len = 0;
-      uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
-      if (buf && (vm_boot_code = malloc(len))) {
-        memcpy(vm_boot_code, buf, len);
-        vm_boot_len = len;
-      }
-      js_free(ctx, buf);
-    }
-    JS_FreeValue(ctx, fn);
+    vm_script_compile(ctx, &vm_boot);
+    vm_script_compile(ctx, &vm_pi);
     JS_FreeContext(ctx);
   }
   if (rt) JS_FreeRuntime(rt);
 }
 
-/* Evaluates the bootstrap in vm's context: its bytecode when we have it, else the source. */
-static JSValue vm_boot_eval(vm_instance *vm) {
-  pthread_once(&vm_boot_once, vm_boot_compile);
-  if (!vm_boot_code)
-    return JS_Eval(vm->ctx, al_bootstrap_js, al_bootstrap_js_len, "<airlock>", JS_EVAL_TYPE_GLOBAL);
-  JSValue fn = JS_ReadObject(vm->ctx, vm_boot_code, vm_boot_len, JS_READ_OBJ_BYTECODE);
+/* Evaluates one of our scripts in vm's context: its bytecode when we have it, else the
+ * source. Returns the script's value. */
+static JSValue vm_script_eval(vm_instance *vm, const vm_script *sc) {
+  pthread_once(&vm_scripts_once, vm_scripts_compile);
+  if (!sc->code)
+    return JS_Eval(vm->ctx, sc->src, sc->len, sc->name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRIP);
+  JSValue fn = JS_ReadObject(vm->ctx, sc->code, sc->code_len, JS_READ_OBJ_BYTECODE);
   if (JS_IsException(fn)) return fn;
   return JS_EvalFunction(vm->ctx, fn); /* frees fn */
 }
@@ -561,7 +579,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   JS_SetContextOpaque(vm->ctx, vm); /* the pi natives find their instance through it */
 
   call_begin(vm, deadline_in(cfg->limits.load_ms));
-  vm->entry = vm_boot_eval(vm);
+  vm->entry = vm_script_eval(vm, &vm_boot);
   if (JS_IsException(vm->entry)) {
     int rc = vm_fail_pending(vm, AL_EINTERNAL, err);
     vm->entry = JS_UNDEFINED;
@@ -852,15 +870,30 @@ static JSValue vm_js_uuid(JSContext *ctx, JSValueConst this_val, int argc, JSVal
   return JS_NewString(ctx, s);
 }
 
+/* pi.js's factory, for the bootstrap's lazy `pi` getter. */
+static JSValue vm_js_load_pi(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi);
+}
+
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
-  JSValue argv[4];
-  argv[0] = cv_from_json(vm->ctx, info);
+  JSValue argv[5];
+  char *text = json_text(info);
+  if (!text) {
+    call_end(vm);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  argv[0] = JS_NewString(vm->ctx, text);
+  free(text);
   argv[1] = JS_NewCFunction(vm->ctx, vm_js_hostcall, "host", 2);
   argv[2] = JS_NewCFunction(vm->ctx, vm_js_now, "now", 0);
   argv[3] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
-  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 4, argv);
-  for (int i = 0; i < 4; i++) JS_FreeValue(vm->ctx, argv[i]);
+  argv[4] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 5, argv);
+  for (int i = 0; i < 5; i++) JS_FreeValue(vm->ctx, argv[i]);
   int rc = 0;
   if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
   JS_FreeValue(vm->ctx, r);
