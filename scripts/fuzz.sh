@@ -42,7 +42,8 @@ printf '{"id":2,"type":"load","packageId":"p","source":"definePlugin(({ui})=>({w
 printf '{"id":3,"type":"event","instanceId":"p@x","widgetId":"w","handler":"h","args":[1]}' >"$seeds/wsmsg/event"
 printf '{"id":"g","type":"grants.set","instanceId":"p@x","grants":{"writeShared":["counter-summary"]}}' >"$seeds/wsmsg/grants"
 printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >"$seeds/wsmsg/reload"
-printf '{"id":6,"type":"load","packageId":"k","source":"definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")},handlers:{async h(){pi.logger.warn(\\"l\\");await pi.kv.set(\\"a\\",1)}}}}}))"}' >"$seeds/wsmsg/kv"
+# hostcalls at load time, so an input reaches the approve and log callbacks by itself
+printf '{"id":6,"type":"load","packageId":"k","source":"pi.logger.warn(\\"l\\");pi.kv.set(\\"a\\",1).catch(()=>0);definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")}}}}))"}' >"$seeds/wsmsg/kv"
 printf '{"id":7,"type":"approval.answer","key":"k\\nkv\\na","allow":true}' >"$seeds/wsmsg/answer"
 printf '{"id":8,"type":"audit","n":3}' >"$seeds/wsmsg/audit"
 for t in validate plugin ipc capability manifest preflight tar hooks wsmsg; do
