@@ -127,6 +127,8 @@ static void serve(httpd_test *s, int c) {
   size_t plen = strcspn(path ? path : "", "?");
 
   pthread_mutex_lock(&s->mu);
+  /* Counted on arrival, before the answer: a client that has its response must see it. */
+  s->count++;
   free(s->last_method), free(s->last_path), free(s->last_headers), free(s->last_body);
   s->last_method = method, s->last_path = path, s->last_headers = headers, s->last_body = body;
   route r = {NULL, NULL, NULL, 9, 404, 0};
@@ -153,9 +155,6 @@ static void serve(httpd_test *s, int c) {
     write_all(c, head, (size_t)n);
     if (strcmp(method ? method : "", "HEAD") != 0) write_all(c, r.body, r.body_len);
   }
-  pthread_mutex_lock(&s->mu);
-  s->count++;
-  pthread_mutex_unlock(&s->mu);
   free(r.headers);
   free(r.body);
   free(req);
