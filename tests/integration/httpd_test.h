@@ -35,7 +35,7 @@ void httpd_test_route(httpd_test *s, const char *path, int status, const char *h
  * copied into a malloc()ed string the caller frees (any out may be NULL). False when no
  * request was seen yet. */
 bool httpd_test_last(httpd_test *s, char **method, char **path, char **headers, char **body);
-/* Requests answered so far. */
+/* Requests received so far (counted on arrival, before they are answered). */
 unsigned httpd_test_count(httpd_test *s);
 
 #endif
