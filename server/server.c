@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -63,6 +64,10 @@ typedef struct srv {
   char token[33];
   char host_port[80], local_port[80];
   lws_sorted_usec_list_t tick;
+  /* srv_wake()'s view of ctx: set once the context exists, cleared before it is destroyed
+   * (workers outlive it until sess_free()), under wake_mu. */
+  pthread_mutex_t wake_mu;
+  struct lws_context *wake_ctx;
   pid_t opener; /* xdg-open, reaped by the tick */
 } srv;
 
@@ -177,11 +182,19 @@ static void srv_send(void *ud, uint64_t client, const char *text, size_t len) {
   }
 }
 
-/* sess_wake_fn, from worker threads. s->ctx is set before any plugin can run: instances
- * are only loaded by messages, which arrive after the context exists. */
+/* sess_wake_fn, from worker threads: a plugin may log while the server shuts down, so the
+ * context is only touched under wake_mu while it is known to exist. */
 static void srv_wake(void *ud) {
   srv *s = ud;
-  if (s->ctx) lws_cancel_service(s->ctx);
+  pthread_mutex_lock(&s->wake_mu);
+  if (s->wake_ctx) lws_cancel_service(s->wake_ctx);
+  pthread_mutex_unlock(&s->wake_mu);
+}
+
+static void srv_set_wake(srv *s, struct lws_context *ctx) {
+  pthread_mutex_lock(&s->wake_mu);
+  s->wake_ctx = ctx;
+  pthread_mutex_unlock(&s->wake_mu);
 }
 
 static int ws_receive(srv *s, srv_conn *c, struct lws *wsi, const char *in, size_t len) {
@@ -360,12 +373,14 @@ int srv_run(const srv_config *cfg) {
     fprintf(stderr, "error: IO_ERROR: getrandom failed: %s\n", strerror(errno));
     return 1;
   }
+  pthread_mutex_init(&s.wake_mu, NULL);
   sess_config sc = {.isolation = cfg->isolation, .workers = cfg->workers, .home = cfg->home,
                     .policy_json = cfg->policy_json, .send = srv_send, .send_ud = &s,
                     .wake = srv_wake, .wake_ud = &s};
   al_error err = {0};
   if (sess_new(&sc, &s.sess, &err)) {
     fprintf(stderr, "error: %s: %s\n", al_err_name(err.code), err.message);
+    pthread_mutex_destroy(&s.wake_mu);
     return 1;
   }
 
@@ -411,6 +426,7 @@ int srv_run(const srv_config *cfg) {
     }
   }
   lws_sul_schedule(s.ctx, 0, &s.tick, on_tick, LWS_US_PER_SEC);
+  srv_set_wake(&s, s.ctx);
 
   srv_ctx = s.ctx;
   struct sigaction sa;
@@ -431,7 +447,9 @@ int srv_run(const srv_config *cfg) {
   status = 0;
 done:
   srv_ctx = NULL;
+  srv_set_wake(&s, NULL);
   if (s.ctx) lws_context_destroy(s.ctx);
   sess_free(s.sess);
+  pthread_mutex_destroy(&s.wake_mu);
   return status;
 }
