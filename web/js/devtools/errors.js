@@ -6,6 +6,8 @@
 
 import { h, clock } from "./util.js";
 
+const count = (n, what) => n + " " + what + (n === 1 ? "" : "s");
+
 export class ErrorsPanel {
   constructor(root, store) {
     this.root = root;
@@ -18,7 +20,7 @@ export class ErrorsPanel {
   draw() {
     const dropped = this.store.logsDropped;
     this.root.replaceChildren(
-      h("div", { cls: "panel-controls muted", text: this.store.errors.length + " errors, " + this.store.logs.length + " log lines"
+      h("div", { cls: "panel-controls muted", text: count(this.store.errors.length, "error") + ", " + count(this.store.logs.length, "log line")
         + (dropped ? " (" + dropped + " lines dropped: a plugin logged faster than the page could be told)" : "") }),
       h("div", { cls: "scroll" }, [this.errorsTable(), h("h3", { cls: "panel-heading", text: "Plugin logs" }), this.logsTable()]));
   }
