@@ -383,15 +383,17 @@ static void on_log(void *user, const char *plugin_id, const char *level, const c
                            text_json(plugin_id), "level", text_json(level), "message",
                            msg ? msg : text_json(message));
   bool wake = false;
+  /* Once queued, the line is shared with the host thread: its reference is handed over
+   * under the lock, never dropped outside it. */
   pthread_mutex_lock(&s->mu);
   if (!line || json_array_size(s->inbox.logs) >= SESS_LOGS_QUEUED) {
     s->inbox.dropped++;
+    json_decref(line);
   } else {
     wake = !json_array_size(s->inbox.logs);
-    json_array_append(s->inbox.logs, line);
+    json_array_append_new(s->inbox.logs, line);
   }
   pthread_mutex_unlock(&s->mu);
-  json_decref(line);
   if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
 }
 
