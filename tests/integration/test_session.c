@@ -616,6 +616,34 @@ static void test_audit_shows_grant_change(void **st) {
   free(id);
 }
 
+/* A plugin that logs faster than the host thread drains is cut off at the queue's bound,
+ * and the drop is counted rather than hidden; a new page gets only the newest lines. */
+static void test_log_flood_bounded(void **st) {
+  (void)st;
+  /* inline: the lines are all queued inside the load, before any flush could drain them */
+  fixture fx = {0}, *f = &fx;
+  sess_config cfg = {.isolation = AL_ISOLATION_INLINE, .send = on_send, .send_ud = &f->cap};
+  assert_int_equal(sess_new(&cfg, &f->s, NULL), 0);
+  char *id = load(f, "flood",
+                  "for (let i = 0; i < 2100; i++) pi.logger.debug('line ' + i);"
+                  "definePlugin(({ ui }) => ({ widgets: { w: { render() { return ui.text('x'); } } } }));");
+  json_t *log = last_push(f, "log", NULL);
+  assert_non_null(log);
+  json_t *entries = json_object_get(log, "entries");
+  assert_int_equal(json_array_size(entries), 2000);
+  assert_int_equal(json_integer_value(json_object_get(log, "dropped")), 100);
+  assert_string_equal(audit_field(json_array_get(entries, 0), "message"), "line 0");
+  assert_string_equal(audit_field(json_array_get(entries, 0), "level"), "debug");
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "hello")));
+  json_t *kept = json_object_get(ok, "logs");
+  assert_int_equal(json_array_size(kept), 500);
+  assert_string_equal(audit_field(json_array_get(kept, 499), "message"), "line 1999");
+  free(id);
+  sess_free(f->s);
+  capture_clear(&f->cap);
+  free(f->cap.v);
+}
+
 static void test_hooks_bad_messages(void **st) {
   fixture *f = &((hooks_fixture *)*st)->f;
   static const struct {
@@ -665,6 +693,7 @@ int main(void) {
       cmocka_unit_test(test_tabs_persist),
       cmocka_unit_test_setup_teardown(test_log_audit_and_approval, setup_hooks, teardown_hooks),
       cmocka_unit_test_setup_teardown(test_audit_shows_grant_change, setup_hooks, teardown_hooks),
+      cmocka_unit_test(test_log_flood_bounded),
       cmocka_unit_test_setup_teardown(test_hooks_bad_messages, setup_hooks, teardown_hooks),
       cmocka_unit_test(test_bad_policy),
   };
