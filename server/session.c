@@ -378,7 +378,11 @@ static json_t *approvals_json(sess *s) {
 static void on_log(void *user, const char *plugin_id, const char *level, const char *message) {
   sess *s = user;
   size_t n = strlen(message);
-  json_t *msg = json_stringn(message, n > SESS_LOG_MAX ? SESS_LOG_MAX : n);
+  if (n > SESS_LOG_MAX) { /* cut at a character boundary, so UTF-8 text stays valid */
+    n = SESS_LOG_MAX;
+    while (n > 0 && ((unsigned char)message[n] & 0xC0) == 0x80) n--;
+  }
+  json_t *msg = json_stringn(message, n);
   json_t *line = json_pack("{s:I,s:o,s:o,s:o}", "time", (json_int_t)time_ms(), "pluginId",
                            text_json(plugin_id), "level", text_json(level), "message",
                            msg ? msg : text_json(message));

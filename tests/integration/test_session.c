@@ -639,6 +639,14 @@ static void test_log_flood_bounded(void **st) {
   assert_int_equal(json_array_size(kept), 500);
   assert_string_equal(audit_field(json_array_get(kept, 499), "message"), "line 1999");
   free(id);
+  /* a long line is cut at 4 KiB, at a character boundary: 'a' then 2-byte characters */
+  capture_clear(&f->cap);
+  id = load(f, "long", "pi.logger.info('a' + '\\u00e9'.repeat(5000));"
+                       "definePlugin(({ ui }) => ({ widgets: { w: { render() { return ui.text('x'); } } } }));");
+  const char *msg = audit_field(json_array_get(json_object_get(last_push(f, "log", NULL), "entries"), 0), "message");
+  assert_int_equal(strlen(msg), 4095);
+  assert_memory_equal(msg, "a\xc3\xa9", 3);
+  free(id);
   sess_free(f->s);
   capture_clear(&f->cap);
   free(f->cap.v);
