@@ -277,7 +277,7 @@ static int hc_decide(hc_services *s, const hc_rec *r, const char *action, const 
       answer = s->cfg.approve(s->cfg.approve_user, r->plugin_id, action, resource);
       pthread_mutex_unlock(&s->approve);
       snprintf(why, sizeof why, "%s: %s", HK_REASON_ASK,
-               answer == AL_APPROVE_ALLOW ? "approved by the user" : "refused by the user");
+               answer == AL_APPROVE_ALLOW ? "approved" : "not approved (refused, or not answered yet)");
     } else {
       snprintf(why, sizeof why, "%s: no one to ask (headless), denied", HK_REASON_ASK);
     }

@@ -572,7 +572,7 @@ static void test_log_audit_and_approval(void **st) {
   ok_of(try_event(f, id));
   rec = json_array_get(json_object_get(last_push(f, "audit", NULL), "records"), 0);
   assert_string_equal(audit_field(rec, "decision"), "allowed");
-  assert_non_null(strstr(audit_field(rec, "reason"), "approved by the user"));
+  assert_non_null(strstr(audit_field(rec, "reason"), "Requires user approval: approved"));
   assert_string_equal(first_text(json_object_get(last_push(f, "tree", id), "tree")), "n=1");
 
   /* 4. a new page gets the lot in hello */
@@ -596,7 +596,7 @@ static void test_log_audit_and_approval(void **st) {
   assert_non_null(json_object_get(try_event(f, id), "error"));
   assert_int_equal(count_pushes(f, "approval"), 0);
   rec = json_array_get(json_object_get(last_push(f, "audit", NULL), "records"), 0);
-  assert_non_null(strstr(audit_field(rec, "reason"), "refused by the user"));
+  assert_non_null(strstr(audit_field(rec, "reason"), "not approved"));
   free(key);
   free(id);
 }
