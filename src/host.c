@@ -541,33 +541,35 @@ static int load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, c
   return rc;
 }
 
-int al_load(al_host *h, const char *package_id, const char *code, size_t len,
-            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
-  host_load *ld;
-  json_t *req, *resp = NULL;
-  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
-  if (rc) return rc;
-  ld->worker = pool_assign(h->pool);
+/* The synchronous half shared by al_load and al_reload: runs `req` (stolen) on ld's
+ * worker, finishes, frees ld. */
+static int load_run(al_host *h, host_load *ld, json_t *req, al_error *err) {
+  json_t *resp = NULL;
   uint64_t start = clock_wall_ms();
-  rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
+  int rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
   rc = load_finish(h, ld, rc, start, resp, false, NULL, err);
   json_decref(resp);
   load_free(ld);
   return rc;
 }
 
+int al_load(al_host *h, const char *package_id, const char *code, size_t len,
+            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+  host_load *ld;
+  json_t *req;
+  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  if (rc) return rc;
+  ld->worker = pool_assign(h->pool);
+  return load_run(h, ld, req, err);
+}
+
 int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
               const al_load_opts *opts, al_error *err) {
   host_load *ld;
-  json_t *req, *resp = NULL;
+  json_t *req;
   int rc = reload_prepare(h, instance_id, code, len, opts, &ld, &req, err);
   if (rc) return rc;
-  uint64_t start = clock_wall_ms();
-  rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
-  rc = load_finish(h, ld, rc, start, resp, false, NULL, err);
-  json_decref(resp);
-  load_free(ld);
-  return rc;
+  return load_run(h, ld, req, err);
 }
 
 int al_unload(al_host *h, const char *instance_id, al_error *err) {
