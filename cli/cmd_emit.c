@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,11 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
 /* What the policy says needs approval is asked on the controlling terminal (the host
  * serialises its approve calls, so prompts never interleave); without a terminal it is
  * denied, as for any headless host. The prompt goes to /dev/tty, not stdout or stdin,
- * which carry the JSON result and payload. The answer must come before the plugin's call
- * runs out of time: a late "y" finds the call already answered. */
+ * which carry the JSON result and payload. The wait is bounded: the worker that asked is
+ * blocked meanwhile, and an answer after the plugin's call ran out of time would find
+ * the call already answered anyway. */
+#define CLI_APPROVE_WAIT_MS 30000
+
 static int tty_approve(void *user, const char *plugin_id, const char *action,
                        const char *resource) {
   (void)user;
@@ -101,9 +105,14 @@ static int tty_approve(void *user, const char *plugin_id, const char *action,
   int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", plugin_id, action,
                    resource && *resource ? resource : "(no resource)");
   char ans[8] = {0};
-  if (n > 0 && write(fd, q, (size_t)n < sizeof q ? (size_t)n : sizeof q - 1) > 0 &&
-      read(fd, ans, sizeof ans - 1) < 0)
-    ans[0] = 0;
+  struct pollfd p = {fd, POLLIN, 0};
+  if (n > 0 && write(fd, q, (size_t)n < sizeof q ? (size_t)n : sizeof q - 1) > 0) {
+    if (poll(&p, 1, CLI_APPROVE_WAIT_MS) == 1 && read(fd, ans, sizeof ans - 1) < 0) ans[0] = 0;
+    if (!ans[0]) {
+      static const char late[] = "(no answer: denied)\n";
+      if (write(fd, late, sizeof late - 1) < 0) { /* the terminal went away: nothing to tell */ }
+    }
+  }
   close(fd);
   return ans[0] == 'y' || ans[0] == 'Y' ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
 }

@@ -52,6 +52,28 @@ if "$AL" plugin install "$GUARD" --home "$HOME_DIR" >/dev/null 2>&1; then
 else
   echo "SKIP installed-package checks: 'airlock plugin install' is not available"
 fi
+# What the policy says needs approval is asked on the terminal: `script` (util-linux, always
+# on Debian) gives emit a terminal whose input is the answer. Without one, or with
+# --no-prompt, it is denied without asking.
+ASK="$HOME_DIR/ask"; mkdir -p "$ASK/pkg"
+printf 'pi.on("SessionStart", async () => { await pi.kv.set("k", 1); return {}; });\n' >"$ASK/pkg/index.js"
+printf '{"id":"asker","version":"1.0.0"}\n' >"$ASK/pkg/airlock.json"
+printf '{"default":"ask"}\n' >"$ASK/policy.json"
+printf '{"session_id":"s"}\n' >"$ASK/p.json"
+ask_cmd="'$AL' emit SessionStart '$ASK/p.json' --home '$ASK/home' --plugin '$ASK/pkg' --policy '$ASK/policy.json' --isolation thread"
+out=$(printf 'y\n' | timeout 60 script -qec "$ask_cmd" /dev/null 2>&1 | tr -d '\r'); st=$?
+check "approval asked on the terminal" 0 $st "allow plugin 'asker' kv k?" "$out"
+if grep -q '"action": "error"' <<<"$out"; then echo "FAIL answering y did not allow: $out"; fails=$((fails + 1)); else echo "PASS answering y allows"; fi
+out=$(printf 'n\n' | timeout 60 script -qec "$ask_cmd" /dev/null 2>&1 | tr -d '\r'); st=$?
+check "answering n denies" 0 $st "not approved" "$out"
+out=$(printf 'y\n' | timeout 60 script -qec "$ask_cmd --no-prompt" /dev/null 2>&1 | tr -d '\r'); st=$?
+if grep -q "allow plugin" <<<"$out" || ! grep -q "no one to ask (headless), denied" <<<"$out"; then
+  echo "FAIL --no-prompt asked or allowed: $out"; fails=$((fails + 1))
+else echo "PASS --no-prompt denies without asking"; fi
+# setsid: a new session has no controlling terminal, even when the tests run in one
+out=$(eval "setsid -w $ask_cmd" </dev/null 2>&1); st=$?
+check "no terminal: denied" 0 $st "Requires user approval: not approved" "$out"
+
 # The runs above left their decisions in the home's audit trail, which `plugin audit` reads:
 # the guard's preflight at every load, and the package install.
 out=$("$AL" plugin audit --home "$HOME_DIR" --json 2>&1); st=$?
