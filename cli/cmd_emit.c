@@ -45,25 +45,12 @@ const char *cli_default_home(char *buf, size_t cap) {
 /* Reads a JSON argument from a file or stdin ("-"); NULL path: "{}". malloc()ed. */
 char *cli_read_json_arg(const char *path) {
   if (!path) return strdup("{}");
-  if (strcmp(path, "-")) {
-    size_t n;
-    char *t = cli_read_file(path, &n);
-    if (!t) fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", path, strerror(errno));
-    return t;
-  }
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  while (buf && (got = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
-    n += got;
-    if (n + 1 == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
-  }
-  if (buf) buf[n] = '\0';
-  return buf;
+  size_t n;
+  char *t = cli_read_file(path, &n);
+  if (!t)
+    fprintf(stderr, "error: IO_ERROR: cannot read %s: %s\n", strcmp(path, "-") ? path : "stdin",
+            strerror(errno));
+  return t;
 }
 
 void cli_hooks_opts_init(cli_hooks_opts *o) {
