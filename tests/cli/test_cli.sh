@@ -6,22 +6,8 @@ src=$2
 ex="$src/examples/plugins"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS PATTERN -- cmd...: runs cmd, checks exit status and that stdout+stderr match
-expect() {
-  local want=$1 pat=$2
-  shift 3
-  local out st
-  out=$("$@" 2>&1)
-  st=$?
-  if [ "$st" -ne "$want" ]; then bad "exit $st (want $want): $*"; echo "$out" | head -20; return; fi
-  if ! grep -qE -- "$pat" <<<"$out"; then bad "no /$pat/ in output of: $*"; echo "$out" | head -20; return; fi
-  ok
-}
+# shellcheck source=expect.sh
+. "$(dirname "$0")/expect.sh"
 
 expect 0 'Counter: 2' -- "$bin" run "$ex/counter.js" --event counter:increment --event counter:increment
 expect 0 '\[Increment\]' -- "$bin" run "$ex/counter.js"

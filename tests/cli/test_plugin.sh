@@ -9,22 +9,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export AIRLOCK_HOME="$tmp/home"
 unset XDG_DATA_HOME AIRLOCK_DISABLE_PLUGINS AIRLOCK_SKIP_PLUGINS AIRLOCK_FORCE_DENY AIRLOCK_PLUGIN_MODE
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS PATTERN -- cmd...: runs cmd, checks exit status and that stdout+stderr match
-expect() {
-  local want=$1 pat=$2
-  shift 3
-  local out st
-  out=$("$@" 2>&1)
-  st=$?
-  if [ "$st" -ne "$want" ]; then bad "exit $st (want $want): $*"; echo "$out" | head -20; return; fi
-  if ! grep -qE -- "$pat" <<<"$out"; then bad "no /$pat/ in output of: $*"; echo "$out" | head -20; return; fi
-  ok
-}
+# shellcheck source=expect.sh
+. "$(dirname "$0")/expect.sh"
 # nothing but the expected entries may exist in home/packages (no staging leftovers)
 packages_are() {
   local got
