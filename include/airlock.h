@@ -136,12 +136,25 @@ typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Hooks: asked when the capability chain says a plugin's call needs the user's approval
  * (policy default "ask", or mode "interactive"). Return AL_APPROVE_ALLOW or
- * AL_APPROVE_DENY. Runs on a worker thread (or the host thread with inline isolation),
- * never twice at once for one host, while the plugin's call waits; it must not call back
- * into the host. NULL in al_config: every such call is denied (headless). */
+ * AL_APPROVE_DENY. Runs on a host thread (a hostcall thread, or the worker's for calls
+ * answered at once: pi.on, pi.registerTool), never twice at once for one host, while the
+ * plugin's call waits; it must not call back into the host. A plugin call awaiting the
+ * answer is parked (its worker serves other instances) and its deadline is paused, for up
+ * to the permission class (3600 s). NULL in al_config (and no `ask`): every such call is
+ * denied (headless). */
 enum { AL_APPROVE_DENY = 0, AL_APPROVE_ALLOW = 1 };
 typedef int (*al_approve_fn)(void *user, const char *plugin_id, const char *action,
                              const char *resource);
+/* The same question without blocking, for front ends with an event loop (the workbench):
+ * the host calls `ask` (from a host thread, possibly several at once) and the front end
+ * answers later, exactly once, from any thread, with al_approval_answer(q, ALLOW|DENY),
+ * which also releases `q`. It may answer inside `ask` (a remembered answer). An answer
+ * after the plugin's call stopped waiting is accepted and ignored. Takes precedence over
+ * `approve` when both are set. */
+typedef struct al_approval al_approval;
+typedef void (*al_ask_fn)(void *user, al_approval *q, const char *plugin_id, const char *action,
+                          const char *resource);
+AL_API void al_approval_answer(al_approval *q, int answer);
 /* Receives pi.logger output, tagged with the plugin id; level is "debug", "info", "warn"
  * or "error". Same threads as al_approve_fn; may run concurrently from several workers.
  * NULL in al_config: lines on stderr. */
@@ -183,6 +196,8 @@ typedef struct al_config {
   const char *audit_path;      /* also append JSON Lines here; NULL: memory only */
   al_approve_fn approve;       /* NULL: calls needing approval are denied */
   void *approve_user;
+  al_ask_fn ask;               /* non-blocking questions; NULL: use approve */
+  void *ask_user;
   al_log_fn log;               /* NULL: stderr */
   void *log_user;
 } al_config;
