@@ -21,7 +21,12 @@
  *   - A parked call past its deadline answers VM_TIMEOUT, and its late hostcall answer
  *     reaches no later call: the next call to the same instance is itself parked on a
  *     hostcall when the server lets the late answer go.
+ *   - A hostcall that needs approval parks until the person answers, and the wait for the
+ *     person does not count against the call's deadline. The "person" is the al_config
+ *     approve callback, holding its answer until the test lets it go (bounded, so a core
+ *     that calls it on the host thread delays the test, never hangs it).
  */
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,6 +118,13 @@ static int pos_of(const done_log *l, char who, int seq) {
   for (int i = 0; i < l->n; i++)
     if (l->order[i] == who && l->seq[i] == seq) return i;
   return -1;
+}
+
+/* How many calls completed before A's first one did (all of them if it has not). */
+static int before_a(const done_log *l) {
+  for (int i = 0; i < l->n; i++)
+    if (l->order[i] == 'A') return i;
+  return l->n;
 }
 
 static double now_ms(void) {
@@ -253,9 +265,9 @@ static void parked_case(al_isolation iso, how by) {
      * waits. */
     bool all_b = wait_done(h, &log, 1 + B_EVENTS);
     CHECK(why, all_b && pos_of(&log, 'A', 0) < 0,
-          "%.200s: while A was parked on a held pi.http answer, only %d of B's %d calls completed "
-          "(completion order \"%.200s\"): B was held up by A",
-          iso_name(iso), log.n - (pos_of(&log, 'A', 0) >= 0), 1 + B_EVENTS, log.order);
+          "%.10s: while A was parked on a held pi.http answer, %d of B's %d calls completed "
+          "(completion order \"%.60s\"): B was held up by A", iso_name(iso),
+          before_a(&log), 1 + B_EVENTS, log.order);
     httpd_test_release(srv);
   }
   CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.200s: only %d of %d calls completed (order \"%.200s\")",
@@ -553,6 +565,134 @@ static void test_sync_http_process(void **st) {
   sync_case(AL_ISOLATION_PROCESS, BY_HTTP);
 }
 
+/* ---- f: a hostcall waiting for a person ----------------------------------------------- */
+
+/* The person: counts questions, and answers Allow only when the test says so (or after
+ * WAIT_MS, so nothing hangs if the callback runs somewhere the test cannot release it). */
+typedef struct person {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int asked;
+  bool answer_now;
+  char last[160];
+} person;
+
+static int person_approve(void *user, const char *plugin_id, const char *action, const char *resource) {
+  person *p = user;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += WAIT_MS / 1000;
+  pthread_mutex_lock(&p->mu);
+  p->asked++;
+  snprintf(p->last, sizeof p->last, "%.40s %.20s %.80s", plugin_id, action, resource);
+  pthread_cond_broadcast(&p->cv);
+  while (!p->answer_now)
+    if (pthread_cond_timedwait(&p->cv, &p->mu, &until)) break;
+  pthread_mutex_unlock(&p->mu);
+  return AL_APPROVE_ALLOW;
+}
+
+static int person_asked(person *p) {
+  pthread_mutex_lock(&p->mu);
+  int n = p->asked;
+  pthread_mutex_unlock(&p->mu);
+  return n;
+}
+
+static void person_answer(person *p) {
+  pthread_mutex_lock(&p->mu);
+  p->answer_now = true;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static const char *SAVER =
+    "definePlugin(({ ui }) => ({ initialState: { saved: 'no' }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('saved=' + pluginState.saved); },"
+    "  handlers: { async save({ dispatchPluginAction }) { await pi.kv.set('k', 1);"
+    "    dispatchPluginAction('state/merge', { saved: 'yes' }); } } } } }));";
+
+/* A (event deadline DEADLINE_MS) does pi.kv.set under a policy that asks. While the person
+ * has not answered, B's calls on the same worker complete; the person then keeps A waiting
+ * past A's deadline before pressing Allow, and A's first call succeeds: the wait for a
+ * person is bounded by the permission class, not by the event's deadline. */
+static void approval_case(al_isolation iso) {
+  char why[1024] = "", home[] = "/tmp/airlock-wait-XXXXXX";
+  assert_non_null(mkdtemp(home));
+  person p = {.asked = 0};
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.cv, NULL);
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000;
+  cfg.home = home;
+  cfg.policy_json = "{\"mode\":\"all\",\"default\":\"ask\"}";
+  cfg.approve = person_approve;
+  cfg.approve_user = &p;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], buf[160], args[16];
+  load(h, "saver", SAVER, NULL, DEADLINE_MS, a);
+  load(h, "quick", QUICK, NULL, 0, b);
+  render_text(h, a, buf, sizeof buf);
+  render_text(h, b, buf, sizeof buf);
+
+  done_log log = {0};
+  call_tag ta = {&log, 'A', 0}, tb[1 + B_EVENTS];
+  int rc = al_event_async(h, a, "main", "save", NULL, on_done, &ta);
+  CHECK(why, rc == 0, "al_event_async(A): %.20s", al_err_name(rc));
+  double end = now_ms() + WAIT_MS;
+  while (!person_asked(&p) && now_ms() < end) al_host_dispatch(h, 5);
+  CHECK(why, person_asked(&p) == 1, "%.10s: the person was asked %d times, want 1 (A: %.100s)",
+        iso_name(iso), person_asked(&p), log.n ? log.text[0] : "pending");
+  double asked_at = now_ms();
+  for (int k = 0; k <= B_EVENTS; k++) {
+    tb[k] = (call_tag){&log, 'B', k};
+    snprintf(args, sizeof args, "%d", k);
+    rc = k ? al_event_async(h, b, "main", "set", args, on_done, &tb[k])
+           : al_render_async(h, b, "main", on_done, &tb[k]);
+    CHECK(why, rc == 0, "B %d: %.20s", k, al_err_name(rc));
+  }
+  bool all_b = wait_done(h, &log, 1 + B_EVENTS);
+  CHECK(why, all_b && pos_of(&log, 'A', 0) < 0,
+        "%.10s: while A waited for the person, %d of B's %d calls completed (completion order "
+        "\"%.60s\"): B was held up by A", iso_name(iso), before_a(&log), 1 + B_EVENTS, log.order);
+  /* The person takes longer than A's deadline to answer: a wait, not an assertion. */
+  while (now_ms() < asked_at + 3 * DEADLINE_MS) al_host_dispatch(h, 10);
+  CHECK(why, log.n == 1 + B_EVENTS, "%.10s: A's call ended before the person answered: %.100s",
+        iso_name(iso), log.n > 1 + B_EVENTS ? log.text[log.n - 1] : "?");
+  person_answer(&p);
+  CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.10s: A's call never completed after Allow", iso_name(iso));
+  CHECK(why, log.rc[1 + B_EVENTS] == 0,
+        "%.10s: A's call, allowed after %d ms (its deadline %d ms), answered %.100s: the wait "
+        "for a person counted against the event's deadline", iso_name(iso), 3 * DEADLINE_MS,
+        DEADLINE_MS, log.text[1 + B_EVENTS]);
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=yes"), "A shows \"%.100s\"", buf);
+  CHECK(why, person_asked(&p) == 1, "the person was asked %d times", person_asked(&p));
+  CHECK(why, !strcmp(p.last, "saver kv k"), "the person was asked \"%.100s\"", p.last);
+out:
+  person_answer(&p); /* a failed case may have left the callback waiting */
+  al_host_free(h);
+  pthread_cond_destroy(&p.cv);
+  pthread_mutex_destroy(&p.mu);
+  snprintf(buf, sizeof buf, "rm -rf %.100s", home);
+  if (system(buf) != 0 && !why[0]) snprintf(why, sizeof why, "cannot remove %.100s", home);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_approval_thread(void **st) {
+  (void)st;
+  approval_case(AL_ISOLATION_THREAD);
+}
+
+static void test_approval_process(void **st) {
+  (void)st;
+  approval_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sleep_thread),        cmocka_unit_test(test_sleep_process),
@@ -561,7 +701,8 @@ int main(void) {
       cmocka_unit_test(test_fresh_state_inline),  cmocka_unit_test(test_deadline_thread),
       cmocka_unit_test(test_deadline_process),    cmocka_unit_test(test_sync_sleep_thread),
       cmocka_unit_test(test_sync_sleep_process),  cmocka_unit_test(test_sync_http_thread),
-      cmocka_unit_test(test_sync_http_process),
+      cmocka_unit_test(test_sync_http_process),   cmocka_unit_test(test_approval_thread),
+      cmocka_unit_test(test_approval_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
