@@ -12,6 +12,14 @@
  * and p99s are exact order statistics, not estimates. Memory is the process's resident
  * set (/proc/self/statm), plus, with process isolation, the resident sets of its worker
  * processes (found as children in /proc), reported separately.
+ *
+ * Two workloads are about calls that wait (issue 10) and use the tests' loopback HTTP
+ * server (tests/integration/httpd_test.c, one thread per connection, a fixed delay per
+ * route): "wait" times B's renders while A, on the same single worker, is parked on
+ * pi.sleep or on a delayed pi.http answer; "http100" times 100 instances' events that each
+ * await one delayed pi.http answer, submitted at once. Both finish on a core that still
+ * runs one call to completion, only slowly: their sample counts are bounded by rounds, so
+ * the figures show the difference instead of the run never ending.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +31,7 @@
 #include <unistd.h>
 
 #include "airlock.h"
+#include "integration/httpd_test.h"
 
 #define BENCH_WIDGET "counter"
 
@@ -43,6 +52,8 @@ typedef struct bench_opts {
 typedef struct bench_report {
   bench_stat cold_load_us, render_us, event_us, overshoot_ms, emit_noop_ns, emit_noop_result_ns,
       emit_10_us;
+  bench_stat wait_idle_us, wait_sleep_us, wait_http_us, http100_ms;
+  double http100_ratio;
   double rss_per_instance_kib, worker_rss_per_instance_kib, throughput;
   int have_emit;
   bench_stat curve[4];
@@ -146,10 +157,12 @@ static double children_rss_kib(void) {
   return sum;
 }
 
-static al_host *host_new(const bench_opts *o, unsigned queue_capacity) {
+/* workers 0: one per online CPU (the default) */
+static al_host *host_new_workers(const bench_opts *o, unsigned queue_capacity, unsigned workers) {
   al_config cfg;
   al_config_init(&cfg);
   cfg.isolation = o->isolation;
+  cfg.workers = workers;
   cfg.profile = AL_PROFILE_WORKBENCH; /* the counter's package reducer and shared domain */
   cfg.worker_path = o->worker_path;
   if (queue_capacity) cfg.queue_capacity = queue_capacity;
@@ -158,6 +171,10 @@ static al_host *host_new(const bench_opts *o, unsigned queue_capacity) {
   int rc = al_host_new(&cfg, &h, &e);
   if (rc) die("al_host_new", rc, &e);
   return h;
+}
+
+static al_host *host_new(const bench_opts *o, unsigned queue_capacity) {
+  return host_new_workers(o, queue_capacity, 0);
 }
 
 static void load_counter(al_host *h, char *id, size_t cap) {
@@ -467,13 +484,175 @@ static void wl_emit(const bench_opts *o, bench_report *r) {
 }
 #endif
 
+/* ---- calls that wait (issue 10) -------------------------------------------------------- */
+
+/* A plugin that waits: `nap` on pi.sleep, `get` on pi.http. Loaded with a manifest granting
+ * network access to 127.0.0.1 and a long event deadline, so today's blocking worker is
+ * measured rather than timed out. */
+static const char waiter_src[] =
+    "definePlugin(({ ui }) => ({ title: 'Waiter', widgets: { w: {"
+    "  render() { return ui.text('waiting'); },"
+    "  handlers: { async nap(ctx, ms) { await pi.sleep(ms); },"
+    "    async get(ctx, url) { const r = await pi.http.get(url); if (r.status !== 200) throw new Error('status ' + r.status); } } } } }));";
+static const char waiter_manifest[] =
+    "{\"id\":\"waiter\",\"version\":\"1.0.0\",\"capabilities\":{\"network\":[\"127.0.0.1\"]}}";
+
+#define WAIT_PARK_MS 300  /* how long A stays parked in each round of "wait" */
+#define HTTP100_N 100
+#define HTTP100_DELAY_MS 50
+
+static void load_waiter(al_host *h, char *id, size_t cap) {
+  al_limits lim = {.event_ms = 30000};
+  al_load_opts lo = {.manifest_json = waiter_manifest, .limits = &lim};
+  al_error e;
+  int rc = al_load(h, "waiter", waiter_src, sizeof waiter_src - 1, &lo, id, cap, &e);
+  if (rc) die("al_load(waiter)", rc, &e);
+}
+
+typedef struct bench_done {
+  size_t done, failed;
+  int last_rc;
+  char last_err[256];
+} bench_done;
+
+static void on_done(void *user, int rc, const char *json, const al_error *err) {
+  (void)json;
+  bench_done *d = user;
+  d->done++;
+  if (rc) {
+    d->failed++;
+    d->last_rc = rc;
+    snprintf(d->last_err, sizeof d->last_err, "%.200s", err ? err->message : "");
+  }
+}
+
+static void check_done(const char *what, const bench_done *d) {
+  if (!d->failed) return;
+  fprintf(stderr, "airlock_bench: %s: %zu calls failed, the last with %s: %s\n", what, d->failed,
+          al_err_name(d->last_rc), d->last_err);
+  exit(1);
+}
+
+/* B's render round trip while A, on the same (single) worker, is parked: A's event is
+ * re-submitted whenever it completes, and B is rendered synchronously in between; a
+ * sample counts if A's call was still outstanding when it started. Up to `rounds` of A's
+ * waits: on a worker that blocks on A, each round yields one sample of about
+ * WAIT_PARK_MS, so the run stays short and the figure shows it. */
+static bench_stat wait_parked(al_host *h, const char *a, const char *b, const char *handler,
+                              const char *args, size_t n, size_t rounds) {
+  double *v = calloc(n, sizeof *v);
+  size_t got = 0;
+  for (size_t round = 0; round < rounds && got < n; round++) {
+    bench_done d = {0};
+    int rc = al_event_async(h, a, "w", handler, args, on_done, &d);
+    if (rc) die("al_event_async(A)", rc, NULL);
+    while (!d.done && got < n) {
+      double t0 = now_us();
+      render_once(h, b);
+      v[got++] = now_us() - t0;
+      al_host_dispatch(h, 0);
+    }
+    while (!d.done) al_host_dispatch(h, -1);
+    check_done("A's parked event", &d);
+  }
+  bench_stat s = stat_of(v, got);
+  free(v);
+  return s;
+}
+
+/* Render latency of B while A awaits: A on pi.sleep(WAIT_PARK_MS), then A on a pi.http
+ * answer the loopback server delays by WAIT_PARK_MS; one worker, so they share it. The
+ * same renders with A idle are the baseline. */
+static void wl_wait(const bench_opts *o, bench_report *r) {
+  size_t n = o->quick ? 1000 : 5000, rounds = o->quick ? 3 : 10;
+  httpd_test *srv = NULL;
+  if (httpd_test_start(&srv)) {
+    fprintf(stderr, "airlock_bench: cannot start the loopback server: %s\n", strerror(errno));
+    exit(1);
+  }
+  httpd_test_route(srv, "/park", 200, NULL, "ok", 2, WAIT_PARK_MS);
+  al_host *h = host_new_workers(o, 0, 1);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], url[96], args[128];
+  load_waiter(h, a, sizeof a);
+  load_counter(h, b, sizeof b);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/park", httpd_test_port(srv));
+  /* warm up: B's renders, and A's first touch of `pi` (installed on first use) */
+  for (size_t i = 0; i < 200; i++) render_once(h, b);
+  al_error e;
+  int rc = al_event(h, a, "w", "nap", "0", NULL, &e);
+  if (rc) die("al_event(A nap 0)", rc, &e);
+
+  double *v = calloc(n, sizeof *v);
+  for (size_t i = 0; i < n; i++) {
+    double t0 = now_us();
+    render_once(h, b);
+    v[i] = now_us() - t0;
+  }
+  r->wait_idle_us = stat_of(v, n);
+  free(v);
+  row(o, "render of B, A idle (1 worker)", &r->wait_idle_us, "us");
+
+  snprintf(args, sizeof args, "%d", WAIT_PARK_MS);
+  r->wait_sleep_us = wait_parked(h, a, b, "nap", args, n, rounds);
+  row(o, "render of B while A awaits pi.sleep(300)", &r->wait_sleep_us, "us");
+  snprintf(args, sizeof args, "\"%s\"", url);
+  r->wait_http_us = wait_parked(h, a, b, "get", args, n, rounds);
+  row(o, "render of B while A awaits pi.http (300 ms)", &r->wait_http_us, "us");
+  al_host_free(h);
+  httpd_test_stop(srv);
+}
+
+/* HTTP100_N instances, each with one async event awaiting pi.http to a loopback route
+ * that answers after HTTP100_DELAY_MS, all submitted at once; a sample is the wall time
+ * from the first submission to the last callback. Default worker count. The ratio to one
+ * latency says how many latencies the batch took: about 1 when the waits overlap, about
+ * HTTP100_N / workers when each worker performs its hostcalls one after another. */
+static void wl_http100(const bench_opts *o, bench_report *r) {
+  size_t rounds = o->quick ? 3 : 7;
+  httpd_test *srv = NULL;
+  if (httpd_test_start(&srv)) {
+    fprintf(stderr, "airlock_bench: cannot start the loopback server: %s\n", strerror(errno));
+    exit(1);
+  }
+  httpd_test_route(srv, "/lat", 200, NULL, "ok", 2, HTTP100_DELAY_MS);
+  al_host *h = host_new(o, 2 * HTTP100_N);
+  char(*ids)[AL_INSTANCE_ID_MAX] = calloc(HTTP100_N, sizeof *ids);
+  for (size_t i = 0; i < HTTP100_N; i++) load_waiter(h, ids[i], sizeof ids[i]);
+  char args[128];
+  snprintf(args, sizeof args, "\"http://127.0.0.1:%d/lat\"", httpd_test_port(srv));
+  double *v = calloc(rounds, sizeof *v);
+  for (size_t round = 0; round <= rounds; round++) { /* round 0 warms up */
+    bench_done d = {0};
+    double t0 = now_us();
+    for (size_t i = 0; i < HTTP100_N; i++) {
+      int rc = al_event_async(h, ids[i], "w", "get", args, on_done, &d);
+      if (rc) die("al_event_async(get)", rc, NULL);
+    }
+    while (d.done < HTTP100_N) al_host_dispatch(h, -1);
+    double dt = (now_us() - t0) / 1000.0;
+    check_done("http100", &d);
+    if (round) v[round - 1] = dt;
+  }
+  r->http100_ms = stat_of(v, rounds);
+  r->http100_ratio = r->http100_ms.median / HTTP100_DELAY_MS;
+  if (!o->json) {
+    row(o, "100 concurrent pi.http awaits (50 ms each)", &r->http100_ms, "ms");
+    printf("  %-44s %12.1f x one latency\n", "  wall time / one 50 ms latency", r->http100_ratio);
+  }
+  al_host_free(h);
+  free(ids);
+  free(v);
+  httpd_test_stop(srv);
+}
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 static void usage(void) {
   fprintf(stderr,
           "usage: airlock_bench [--isolation thread|process] [--quick] [--json]\n"
           "                     [--plugin counter.js] [--worker airlock-worker]\n"
-          "                     [--only cold,render,event,memory,throughput,curve,overshoot,emit]\n");
+          "                     [--only cold,render,event,memory,throughput,curve,overshoot,emit,\n"
+          "                             wait,http100]\n");
   exit(2);
 }
 
@@ -517,6 +696,8 @@ int main(int argc, char **argv) {
   if (wanted(only, "throughput")) wl_throughput(&o, &r);
   if (wanted(only, "curve")) wl_curve(&o, &r);
   if (wanted(only, "overshoot")) wl_overshoot(&o, &r);
+  if (wanted(only, "wait")) wl_wait(&o, &r);
+  if (wanted(only, "http100")) wl_http100(&o, &r);
 #ifdef AL_HAVE_EMIT
   if (wanted(only, "emit")) wl_emit(&o, &r);
   const char *emit_note = NULL;
@@ -536,6 +717,11 @@ int main(int argc, char **argv) {
     json_stat("emit_noop_result_ns", &r.emit_noop_result_ns, r.have_emit);
     json_stat("emit_10_of_1000_us", &r.emit_10_us, r.have_emit);
     if (emit_note) printf("\"emit_note\":\"%s\",", emit_note);
+    json_stat("wait_idle_render_us", &r.wait_idle_us, r.wait_idle_us.n > 0);
+    json_stat("wait_sleep_render_us", &r.wait_sleep_us, r.wait_sleep_us.n > 0);
+    json_stat("wait_http_render_us", &r.wait_http_us, r.wait_http_us.n > 0);
+    json_stat("http100_wall_ms", &r.http100_ms, r.http100_ms.n > 0);
+    if (r.http100_ms.n) printf("\"http100_ratio\":%.2f,", r.http100_ratio);
     printf("\"rss_per_instance_kib\":%.2f,\"worker_rss_per_instance_kib\":%.2f,"
            "\"throughput_renders_per_s\":%.1f,\"latency_vs_instances\":[",
            r.rss_per_instance_kib, r.worker_rss_per_instance_kib, r.throughput);

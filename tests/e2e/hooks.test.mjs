@@ -1,6 +1,7 @@
 // The hooks layer on the page: a plugin's pi.logger line in the Errors tab, a grant change
 // in the Audit tab, and (with a policy whose default is "ask") an approval prompt that a
-// person answers, after which the same click succeeds.
+// person answers while the click's call waits for it (issue 10): Allow lets that click
+// succeed, the answer is remembered, and Deny fails the click that asked.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  startWorkbench, runCustom, clickButton, waitForText, showDevtools, waitForCount, TEST_TIMEOUT,
+  startWorkbench, runCustom, clickButton, waitForText, showDevtools, waitForCount, card, TEST_TIMEOUT,
 } from "./lib/workbench.mjs";
 
 // Logs each click with pi.logger.info and counts the clicks locally.
@@ -96,7 +97,7 @@ test("the Audit tab shows a grant change made in the Grants tab", { timeout: TES
   assert.deepEqual(wb.pageErrors, []);
 });
 
-test("with a policy that asks, a pi.kv call is denied and prompts; after Allow the same click succeeds", { timeout: TEST_TIMEOUT }, async (t) => {
+test("with a policy that asks, a pi.kv call waits for the prompt's answer; Allow is remembered, Deny fails the call", { timeout: TEST_TIMEOUT }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), "airlock-policy-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const policy = path.join(dir, "policy.json");
@@ -106,36 +107,51 @@ test("with a policy that asks, a pi.kv call is denied and prompts; after Allow t
   const { page } = wb;
   const id = await runCustom(page, KV);
 
-  // First click: no one could answer within the event's deadline, so the call is denied
-  // (an error row, the count unchanged) and the page asks.
+  const errors = page.locator(`[data-testid=error-row][data-instance="${id}"]`);
+  await showDevtools(page, "errors"); // so an error from a click shows the moment it happens
+
+  // First click: the page asks, and the call waits for the answer (no error, the count
+  // unchanged while the prompt is up).
   await clickButton(page, id, "Save");
   const prompt = page.locator("[data-testid=approval-prompt][data-action=kv]");
   await prompt.waitFor();
   assert.match(await prompt.innerText(), /saved/);
-  await showDevtools(page, "errors");
-  await page.locator("[data-testid=error-row]", { hasText: "Requires user approval" }).first().waitFor();
   await waitForText(page, id, "Saved: 0");
-  await showDevtools(page, "audit");
-  const denied = page.locator("[data-testid=audit-row][data-action=kv][data-decision=denied]");
-  await waitForCount(denied, 1);
-  assert.match(await denied.innerText(), /Requires user approval/);
 
-  // Allow: the prompt goes, the answer is remembered (listed in the Audit tab), and the
-  // same click now succeeds.
+  // Allow: the prompt goes, the waiting click succeeds without a second one, and the
+  // answer is remembered (listed in the Audit tab).
   await page.locator("[data-testid=approval-allow]").click();
   await page.locator("[data-testid=approval-prompt]").waitFor({ state: "detached" });
+  const saved1 = card(page, id).locator("[data-kind=text]", { hasText: "Saved: 1" });
+  await saved1.or(errors).first().waitFor(); // a denied first click fails here, not after a timeout
+  if (await errors.count()) assert.fail("the first click failed instead of waiting: " + (await errors.first().innerText()));
+  await saved1.waitFor();
+  await showDevtools(page, "audit");
   await page.locator("[data-testid=remembered-row][data-allow=true]").waitFor();
+  const allowed = page.locator("[data-testid=audit-row][data-action=kv][data-decision=allowed]");
+  await waitForCount(allowed, 1);
+  assert.equal(await page.locator("[data-testid=audit-row][data-action=kv][data-decision=denied]").count(), 0);
+  assert.equal(await errors.count(), 0);
+
+  // Remembered: the next click applies with no prompt.
   await clickButton(page, id, "Save");
-  await waitForText(page, id, "Saved: 1");
-  await waitForCount(page.locator("[data-testid=audit-row][data-action=kv][data-decision=allowed]"), 1);
+  await waitForText(page, id, "Saved: 2");
+  await waitForCount(allowed, 2);
   assert.equal(await page.locator("[data-testid=approval-prompt]").count(), 0);
 
-  // Revoked: the next click asks again.
+  // Revoked: the next click asks again and waits; Deny fails that click (an error row
+  // naming the refusal, the count unchanged) and is remembered too.
   await page.locator("[data-testid=approval-revoke]").click();
   await page.locator("[data-testid=remembered-row]").waitFor({ state: "detached" });
   await clickButton(page, id, "Save");
   await prompt.waitFor();
   await page.locator("[data-testid=approval-deny]").click();
   await page.locator("[data-testid=remembered-row][data-allow=false]").waitFor();
+  const denied = page.locator("[data-testid=audit-row][data-action=kv][data-decision=denied]");
+  await waitForCount(denied, 1);
+  assert.match(await denied.innerText(), /Requires user approval/);
+  await showDevtools(page, "errors");
+  await errors.filter({ hasText: "CAPABILITY_DENIED" }).first().waitFor();
+  await waitForText(page, id, "Saved: 2");
   assert.deepEqual(wb.pageErrors, []);
 });

@@ -1,9 +1,13 @@
 /*
  * httpd_test.c: the loopback test server (httpd_test.h).
  *
- * One thread polls the listening socket and a stop pipe; each connection is read until
- * the end of its headers plus Content-Length bytes, answered, and closed. A delayed
- * response waits on the stop pipe, so stopping never hangs behind a timeout test.
+ * One thread polls the listening socket and a stop pipe and hands each accepted
+ * connection to a thread of its own, which reads it until the end of its headers plus
+ * Content-Length bytes, answers and closes it; finished connection threads are joined by
+ * the accept loop as it goes, and the rest at stop. A delayed response waits on the stop
+ * pipe, so stopping never hangs behind a timeout test; a held one (HTTPD_TEST_HOLD) waits
+ * on the release pipe too, which stays readable once written, so one release lets every
+ * held response go.
  */
 #define _GNU_SOURCE
 #include "integration/httpd_test.h"
@@ -23,6 +27,14 @@
 #define MAX_ROUTES 32
 #define REQ_MAX (1 << 20)
 
+typedef struct conn {
+  struct httpd_test *s;
+  int fd;
+  bool done; /* under s->mu: the thread has finished and may be joined */
+  pthread_t th;
+  struct conn *next;
+} conn;
+
 typedef struct route {
   char *path, *headers, *body;
   size_t body_len;
@@ -31,9 +43,10 @@ typedef struct route {
 } route;
 
 struct httpd_test {
-  int lfd, stop[2], port;
+  int lfd, stop[2], release[2], port;
   pthread_t th;
   pthread_mutex_t mu;
+  conn *conns; /* connection threads not joined yet, under mu */
   route routes[MAX_ROUTES];
   size_t nroutes;
   char *last_method, *last_path, *last_headers, *last_body;
@@ -142,7 +155,12 @@ static void serve(httpd_test *s, int c) {
   pthread_mutex_unlock(&s->mu);
 
   bool stopped = false;
-  if (r.delay_ms) {
+  if (r.delay_ms == HTTPD_TEST_HOLD) {
+    /* until released; the client hanging up or the server stopping ends it unanswered */
+    struct pollfd p[3] = {{s->stop[0], POLLIN, 0}, {c, POLLIN, 0}, {s->release[0], POLLIN, 0}};
+    while (poll(p, 3, -1) < 0 && errno == EINTR) {}
+    stopped = p[0].revents || p[1].revents || !p[2].revents;
+  } else if (r.delay_ms) {
     /* the client hanging up (a timeout test) ends the wait too: readable means EOF here */
     struct pollfd p[2] = {{s->stop[0], POLLIN, 0}, {c, POLLIN, 0}};
     stopped = poll(p, 2, (int)r.delay_ms) > 0;
@@ -160,6 +178,39 @@ static void serve(httpd_test *s, int c) {
   free(req);
 }
 
+static void finish(httpd_test *s, int c) {
+  serve(s, c);
+  shutdown(c, SHUT_WR);
+  close(c);
+}
+
+static void *conn_main(void *arg) {
+  conn *k = arg;
+  finish(k->s, k->fd);
+  pthread_mutex_lock(&k->s->mu);
+  k->done = true;
+  pthread_mutex_unlock(&k->s->mu);
+  return NULL;
+}
+
+/* Joins the connection threads that are done (all of them with `all`, after stop). */
+static void reap(httpd_test *s, bool all) {
+  for (;;) {
+    conn *k = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (conn **pp = &s->conns; *pp; pp = &(*pp)->next)
+      if (all || (*pp)->done) {
+        k = *pp;
+        *pp = k->next;
+        break;
+      }
+    pthread_mutex_unlock(&s->mu);
+    if (!k) return;
+    pthread_join(k->th, NULL);
+    free(k);
+  }
+}
+
 static void *loop(void *arg) {
   httpd_test *s = arg;
   for (;;) {
@@ -171,9 +222,26 @@ static void *loop(void *arg) {
     if (p[1].revents) break;
     int c = accept(s->lfd, NULL, NULL);
     if (c < 0) continue;
-    serve(s, c);
-    shutdown(c, SHUT_WR);
-    close(c);
+    reap(s, false);
+    conn *k = calloc(1, sizeof *k);
+    if (!k) {
+      finish(s, c);
+      continue;
+    }
+    k->s = s;
+    k->fd = c;
+    /* linked before the thread starts, so its `done` store always finds it listed */
+    pthread_mutex_lock(&s->mu);
+    k->next = s->conns;
+    s->conns = k;
+    pthread_mutex_unlock(&s->mu);
+    if (pthread_create(&k->th, NULL, conn_main, k)) {
+      pthread_mutex_lock(&s->mu);
+      s->conns = k->next; /* nobody else links or unlinks while this thread runs */
+      pthread_mutex_unlock(&s->mu);
+      free(k);
+      finish(s, c); /* no thread to spare: serve it here */
+    }
   }
   return NULL;
 }
@@ -188,16 +256,22 @@ int httpd_test_start(httpd_test **out) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
   socklen_t al = sizeof a;
-  if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 16) ||
+  /* a backlog for the benchmark's 100 requests arriving at once */
+  if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 256) ||
       getsockname(s->lfd, (struct sockaddr *)&a, &al) || pipe(s->stop)) {
     if (s->lfd >= 0) close(s->lfd);
+    free(s);
+    return -1;
+  }
+  if (pipe(s->release)) {
+    close(s->lfd), close(s->stop[0]), close(s->stop[1]);
     free(s);
     return -1;
   }
   s->port = ntohs(a.sin_port);
   pthread_mutex_init(&s->mu, NULL);
   if (pthread_create(&s->th, NULL, loop, s)) {
-    close(s->lfd), close(s->stop[0]), close(s->stop[1]);
+    close(s->lfd), close(s->stop[0]), close(s->stop[1]), close(s->release[0]), close(s->release[1]);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return -1;
@@ -211,7 +285,8 @@ void httpd_test_stop(httpd_test *s) {
   ssize_t w = write(s->stop[1], "x", 1);
   (void)w;
   pthread_join(s->th, NULL);
-  close(s->lfd), close(s->stop[0]), close(s->stop[1]);
+  reap(s, true); /* every connection thread sees the stop pipe too */
+  close(s->lfd), close(s->stop[0]), close(s->stop[1]), close(s->release[0]), close(s->release[1]);
   for (size_t i = 0; i < s->nroutes; i++)
     free(s->routes[i].path), free(s->routes[i].headers), free(s->routes[i].body);
   free(s->last_method), free(s->last_path), free(s->last_headers), free(s->last_body);
@@ -220,6 +295,11 @@ void httpd_test_stop(httpd_test *s) {
 }
 
 int httpd_test_port(const httpd_test *s) { return s->port; }
+
+void httpd_test_release(httpd_test *s) {
+  ssize_t w = write(s->release[1], "x", 1);
+  (void)w;
+}
 
 void httpd_test_route(httpd_test *s, const char *path, int status, const char *headers,
                       const char *body, size_t body_len, unsigned delay_ms) {
