@@ -27,8 +27,14 @@
  *   at a time (the "host thread"; the caller provides the lock if it needs one). Plugin
  *   code runs elsewhere: on the host's worker threads (AL_ISOLATION_THREAD, the default),
  *   each QuickJS runtime owned by exactly one worker for its life, so calls to instances
- *   on different workers run in parallel when issued with the *_async functions. The
- *   synchronous functions block the host thread until their call is answered.
+ *   on different workers run in parallel when issued with the *_async functions. A worker
+ *   is an event loop over its instances: a call whose handler awaits pi.sleep, pi.http,
+ *   pi.kv, pi.fs, pi.getConfig or a person's approval is parked, and the worker serves
+ *   other instances' calls meanwhile (the hostcall itself runs on a host thread). Plugin
+ *   code that computes without awaiting (a loop, a long top-level load) holds its worker
+ *   until its deadline: instances on the same worker wait that long, those on others do
+ *   not, and new instances go to the least busy worker. The synchronous functions block
+ *   the host thread until their call is answered.
  *   Different hosts are independent and may be driven from different threads at once.
  *   al_strerror(), al_err_name(), al_version() and al_config_init() are thread-safe.
  *   Change callbacks run on the thread that made the call which caused the change, after
@@ -291,13 +297,17 @@ AL_API int al_instances(al_host *h, char **json_out, al_error *err);
 /* ---------------------------------------------------------------------------------------
  * Asynchronous calls: a host event loop never blocks on a plugin
  *
- * al_render_async / al_event_async queue the call on the instance's worker and return at
- * once (0, or BUSY when the worker's queue is full). When the call is answered, its
- * callback runs on the host thread from inside al_host_dispatch(), after validation and,
- * for events, after the intents were applied (so change callbacks have run too). `json`
- * is the tree, or the result al_event would return; both borrowed for the callback.
- * Calls to one instance complete in the order they were made, and each sees the host
- * state (local state, globalState) as it was when the call was made.
+ * al_render_async / al_event_async queue the call and return at once (0, or BUSY when the
+ * instance's queue of queue_capacity calls, or its worker's, is full). When the call is
+ * answered, its callback runs on the host thread from inside al_host_dispatch(), after
+ * validation and, for events, after the intents were applied (so change callbacks have
+ * run too). `json` is the tree, or the result al_event would return; both borrowed for
+ * the callback. Renders and events of one instance run one at a time, in the order they
+ * were made, and each reads the host state (local state, globalState) when it starts,
+ * after every earlier call's intents were applied: fifty queued clicks of a handler doing
+ * `dispatchPluginAction("state/merge", {clicks: pluginState.clicks + 1})` end at fifty.
+ * A synchronous al_render / al_event on an instance with such calls queued first lets
+ * them finish, running their callbacks as al_host_dispatch() would.
  * ------------------------------------------------------------------------------------- */
 
 typedef void (*al_result_fn)(void *user, int rc, const char *json, const al_error *err);

@@ -208,7 +208,9 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
 void al_host_free(al_host *h) {
   if (!h) return;
   /* The pool owns every VM: stopping it disposes them all, whatever is pending. It goes
-   * first, so no hostcall can reach the services below once they are freed. */
+   * first, so no hostcall can reach the services below once they are freed; questions
+   * still waiting for a person are denied before, as the pool waits for its hostcalls. */
+  hc_close_questions(h->hc);
   pool_free(h->pool);
   hc_free(h->hc);
   ev_registry_free(h->events);

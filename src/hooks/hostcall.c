@@ -41,6 +41,8 @@ struct hc_services {
   json_t *plugins;          /* instanceId -> {pluginId, caps, settings} */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
   json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
+  struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
+  bool closing;             /* hc_close_questions ran: no more questions */
   char *home_env, *cwd;
 };
 
@@ -274,7 +276,19 @@ struct al_approval {
   pthread_cond_t cv;
   int answer, refs;
   bool answered;
+  struct al_approval *next, *prev; /* the open questions (hc_services.asks, under its mu) */
 };
+
+/* Answers `q` (if not yet) without giving up a reference. */
+static void approval_settle(al_approval *q, int answer) {
+  pthread_mutex_lock(&q->mu);
+  if (!q->answered) {
+    q->answered = true;
+    q->answer = answer == AL_APPROVE_ALLOW ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
+    pthread_cond_broadcast(&q->cv);
+  }
+  pthread_mutex_unlock(&q->mu);
+}
 
 static void approval_unref(al_approval *q) {
   pthread_mutex_lock(&q->mu);
@@ -288,14 +302,16 @@ static void approval_unref(al_approval *q) {
 
 void al_approval_answer(al_approval *q, int answer) {
   if (!q) return;
-  pthread_mutex_lock(&q->mu);
-  if (!q->answered) {
-    q->answered = true;
-    q->answer = answer == AL_APPROVE_ALLOW ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
-    pthread_cond_broadcast(&q->cv);
-  }
-  pthread_mutex_unlock(&q->mu);
+  approval_settle(q, answer);
   approval_unref(q);
+}
+
+void hc_close_questions(hc_services *s) {
+  if (!s) return;
+  pthread_mutex_lock(&s->mu);
+  s->closing = true;
+  for (al_approval *q = s->asks; q; q = q->next) approval_settle(q, AL_APPROVE_DENY);
+  pthread_mutex_unlock(&s->mu);
 }
 
 /* Asks through the ask callback and waits for the answer, at most `ms`. Sets *answered. */
@@ -311,6 +327,19 @@ static int hc_ask(hc_services *s, const hc_rec *r, const char *action, const cha
   pthread_cond_init(&q->cv, &ca);
   pthread_condattr_destroy(&ca);
   q->refs = 2;
+  pthread_mutex_lock(&s->mu);
+  bool closing = s->closing;
+  if (!closing) {
+    q->next = s->asks;
+    if (s->asks) s->asks->prev = q;
+    s->asks = q;
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (closing) { /* the host is going away: nobody is asked any more */
+    q->refs = 1;
+    approval_unref(q);
+    return AL_APPROVE_DENY;
+  }
   s->cfg.ask(s->cfg.ask_user, q, r->plugin_id, action, resource);
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -322,6 +351,11 @@ static int hc_ask(hc_services *s, const hc_rec *r, const char *action, const cha
   int answer = q->answered ? q->answer : AL_APPROVE_DENY;
   *answered = q->answered;
   pthread_mutex_unlock(&q->mu);
+  pthread_mutex_lock(&s->mu);
+  if (q->prev) q->prev->next = q->next;
+  else s->asks = q->next;
+  if (q->next) q->next->prev = q->prev;
+  pthread_mutex_unlock(&s->mu);
   approval_unref(q);
   return answer;
 }

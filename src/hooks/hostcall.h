@@ -61,6 +61,11 @@ typedef struct hc_config {
 int hc_new(const hc_config *cfg, hc_services **out, al_error *err);
 void hc_free(hc_services *s);
 
+/* Denies every question still waiting for the ask callback's answer, and every later one
+ * at once: for shutting down, so no hostcall thread waits for a person who will not come.
+ * Thread-safe. */
+void hc_close_questions(hc_services *s);
+
 /* Kill switches read at hc_new. */
 bool hc_disabled(const hc_services *s);     /* AIRLOCK_DISABLE_PLUGINS */
 bool hc_skip(const hc_services *s);         /* AIRLOCK_SKIP_PLUGINS */
