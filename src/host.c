@@ -857,8 +857,10 @@ static void host_call_free(host_call *c) {
 
 /* Sends `c` (consumed) for `inst` with its current state. */
 static int host_call_send(al_host *h, store_instance *inst, host_call *c) {
+  /* The request takes the args over: nothing of it may be touched once it is sent. */
   json_t *req = call_request(h, inst, c->op == HOST_RENDER ? "render" : "event", c->widget,
-                            c->handler, json_incref(c->args));
+                            c->handler, c->args);
+  c->args = NULL;
   int rc = submit_async(h, inst->worker, inst->id, c->op, req,
                         inst_timeout(inst, c->op == HOST_RENDER ? "renderMs" : "eventMs"), c->cb, c->user,
                         NULL, NULL);

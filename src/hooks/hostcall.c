@@ -9,9 +9,10 @@
  * which rule said no.
  *
  * The plugin records and the tool table are small jansson objects under one mutex, held
- * only to read or replace entries, never across a decision or an I/O call; the records'
- * capability and settings objects are never modified after hc_plugin_add, so a reader may
- * keep a reference to them after unlocking (jansson's reference counts are atomic).
+ * only to read or replace entries and to count references, never across a decision or an
+ * I/O call; the records' capability and settings objects are never modified after
+ * hc_plugin_add, so a reader may keep a reference to them after unlocking, and gives it
+ * back under the lock again.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -261,9 +262,14 @@ static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_err
   return 0;
 }
 
-static void hc_rec_clear(hc_rec *r) {
+static void hc_rec_clear(hc_services *s, hc_rec *r) {
+  /* Counted under the lock that hc_rec_get counted them under: several hostcall threads
+   * hold the same record, and jansson's count is not safe to read during another
+   * thread's change (json_decref reads it plainly first). */
+  pthread_mutex_lock(&s->mu);
   json_decref(r->caps);
   json_decref(r->settings);
+  pthread_mutex_unlock(&s->mu);
   free(r->data_dir);
 }
 
@@ -561,6 +567,6 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     json_decref(*result);
     *result = NULL;
   }
-  hc_rec_clear(&r);
+  hc_rec_clear(s, &r);
   return rc;
 }

@@ -62,8 +62,9 @@ struct vm_instance {
   struct {
     int op;            /* VM_OP_*; VM_OP_NONE when no call is in progress */
     JSValue rec;       /* the record it waits on */
-    json_t *keep;      /* reduce: the state (an undefined result keeps it); hook: results */
-    json_t *payload;   /* hook: the payload every handler gets */
+    json_t *keep;      /* hook: the results so far (owned) */
+    const json_t *state;   /* reduce: the state an undefined result keeps (borrowed) */
+    const json_t *payload; /* hook: the payload every handler gets (borrowed) */
     int32_t hook_i, hook_n;
     uint32_t hook_ms;
   } call;
@@ -679,7 +680,6 @@ void vm_free(vm_instance *vm) {
   }
   if (vm->rt) JS_FreeRuntime(vm->rt);
   json_decref(vm->call.keep);
-  json_decref(vm->call.payload);
   free(vm);
 }
 
@@ -754,15 +754,14 @@ static int vm_finish(vm_instance *vm, int st, JSValue rec, json_t **out, al_erro
     rc = vm_read(vm, rec, "intents", "intents", vm->cfg.max_value_bytes, out, err);
   } else if (op == VM_OP_REDUCE) {
     rc = vm_read(vm, rec, "value", "state", vm->cfg.max_value_bytes, out, err);
-    if (!rc && !*out && !(*out = json_deep_copy(vm->call.keep)))
+    if (!rc && !*out && !(*out = json_deep_copy(vm->call.state)))
       rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   } else if (op == VM_OP_TOOL) {
     rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, out, err);
   }
   if (!rc && !*out && !(*out = json_null())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   JS_FreeValue(vm->ctx, rec);
-  json_decref(vm->call.keep);
-  vm->call.keep = NULL;
+  vm->call.state = NULL;
   vm->call.op = VM_OP_NONE;
   call_end(vm);
   return rc;
@@ -834,7 +833,7 @@ int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const js
   *next = NULL;
   *handled = false;
   vm_call_begin(vm, VM_OP_REDUCE, deadline_ns);
-  vm->call.keep = json_incref((json_t *)state);
+  vm->call.state = state;
   JSValue argv[3], rec = JS_UNDEFINED;
   int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){state, payload}, err);
   if (rc) return vm_finish(vm, rc, JS_UNDEFINED, next, err);
@@ -842,8 +841,7 @@ int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const js
   rc = vm_invoke(vm, vm->fn_reduce, 3, argv, AL_EPLUGIN, &rec, err);
   if (rc == VM_REC_NO_REDUCER) {
     JS_FreeValue(vm->ctx, rec);
-    json_decref(vm->call.keep);
-    vm->call.keep = NULL;
+    vm->call.state = NULL;
     vm->call.op = VM_OP_NONE;
     call_end(vm);
     return 0;
@@ -1063,7 +1061,6 @@ static int vm_hook_run(vm_instance *vm, json_t **results, al_error *err) {
   json_t *list = vm->call.keep;
   bool complete = vm->call.hook_n >= 0;
   vm->call.keep = NULL;
-  json_decref(vm->call.payload);
   vm->call.payload = NULL;
   vm->call.op = VM_OP_NONE;
   if (!complete || !list) {
@@ -1093,7 +1090,7 @@ int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t 
   vm->call.op = VM_OP_HOOK;
   vm->call.rec = JS_UNDEFINED;
   vm->call.keep = list;
-  vm->call.payload = json_incref((json_t *)payload);
+  vm->call.payload = payload;
   vm->call.hook_i = 0;
   vm->call.hook_n = count;
   vm->call.hook_ms = timeout_ms;

@@ -36,7 +36,10 @@ enum {
  * timer or an asynchronous hostcall. The call is parked: the VM keeps it, and the caller
  * finishes it with vm_resume() once vm_deliver() handed over an answer, a timer is due
  * (vm_wake_ms), or its deadline passed (vm_deadline). At most one call per VM is in
- * progress; no other call may start until it finished. */
+ * progress; no other call may start until it finished. The inputs a parked call was given
+ * (states, payload, args) stay borrowed until it finished: the caller keeps them alive,
+ * and the VM takes no reference of its own (a value shared with another thread must not
+ * have its count changed here). */
 #define VM_PARKED 1
 
 /* How a VM sends an asynchronous hostcall: `args` is stolen. On success the sender sets

@@ -425,8 +425,10 @@ static void take_hostcall(wp_child *c, const json_t *call) {
   if (wid <= 0 || (uint64_t)wid >= (1ull << WP_GEN_SHIFT) || !method)
     rc = err_set(&e, AL_EINVALID_ARGUMENT, NULL, "malformed hostcall");
   else
+    /* a copy of its own: the hostcall thread must share no value with this one (jansson
+     * counts references without the ordering a cross-thread free needs) */
     rc = pool_hostcall(c->w, ((uint64_t)(c->gen & 0xFFFFF) << WP_GEN_SHIFT) | (uint64_t)wid, id, method,
-                       json_incref(json_object_get(call, "args")),
+                       json_deep_copy(json_object_get(call, "args")),
                        (uint32_t)(ms > 0 && ms < 3600000 ? ms : 1000), &e);
   if (rc) { /* refused before it left: answer at once */
     json_t *body = wk_error_response(&e);
@@ -470,7 +472,9 @@ static void take_frame(wp_child *c, json_t *f) {
     c->current = (uint64_t)json_integer_value(json_object_get(f, "slice"));
     c->current_since = clock_mono_ns();
   } else if (json_is_integer(json_object_get(f, "ticket"))) {
-    take_response(c, (uint64_t)json_integer_value(json_object_get(f, "ticket")), json_incref(f));
+    /* handed over whole: once answered it belongs to the host thread, which may free it */
+    take_response(c, (uint64_t)json_integer_value(json_object_get(f, "ticket")), f);
+    return;
   }
   json_decref(f);
 }
