@@ -32,6 +32,7 @@
 #include <quickjs.h>
 
 #include "exec.h"
+#include "proto.h"
 #include "vm/vm.h"
 
 typedef struct wk_qreq {
@@ -46,7 +47,7 @@ typedef struct wk_inst {
   vm_instance *vm;
   uint64_t ticket;
   json_t *req;      /* the request in progress: the VM borrows from it while parked */
-  int op;           /* its WK_OP_* */
+  wk_op op;         /* its op (a call: proto.h) */
   wk_qreq *head, *tail;
   struct wk_inst *next_parked;
   bool parked;
@@ -325,8 +326,6 @@ static int table_call(void *user, const char *instance_id, const char *method, c
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-enum { WK_OP_OTHER, WK_OP_RENDER, WK_OP_EVENT, WK_OP_REDUCE, WK_OP_HOOK, WK_OP_TOOL };
-
 static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   const char *id = str(req, "instanceId");
   const json_t *code = json_object_get(req, "code");
@@ -395,7 +394,7 @@ static json_t *finish_call(wk_inst *in, int rc, json_t *out, const al_error *err
 }
 
 /* Starts a call-type request on `in`. Returns its response, or NULL when it parked. */
-static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, int op) {
+static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op) {
   al_error err = {0};
   json_t *out = NULL;
   vm_instance *vm = in->vm;
@@ -432,15 +431,6 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
   return finish_call(in, rc, out, &err);
 }
 
-static int op_of(const char *op) {
-  if (!op) return -1;
-  if (!strcmp(op, "render")) return WK_OP_RENDER;
-  if (!strcmp(op, "event")) return WK_OP_EVENT;
-  if (!strcmp(op, "reduce")) return WK_OP_REDUCE;
-  if (!strcmp(op, "hook")) return WK_OP_HOOK;
-  if (!strcmp(op, "tool")) return WK_OP_TOOL;
-  return WK_OP_OTHER;
-}
 
 static void emit_done(wk_table *t, uint64_t ticket, json_t *resp) {
   if (!resp) resp = error_response(AL_ENO_MEMORY, "%s", "out of memory in the worker");
@@ -461,10 +451,12 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
   *kept = false;
   al_error err = {0};
   const char *op = str(req, "op");
-  int kind = op_of(op);
-  if (kind < 0) return error_response(AL_EINVALID_ARGUMENT, "%s", "request has no op");
-  if (!strcmp(op, "load")) return exec_load(t, req, &err);
-  if (!strcmp(op, "stall")) {
+  wk_op kind = wk_op_parse(op);
+  if (!op) return error_response(AL_EINVALID_ARGUMENT, "%s", "request has no op");
+  if (kind == WK_OP_NONE || kind == WK_OP_CRASH) /* a crash is the worker process's own */
+    return error_response(AL_EINVALID_ARGUMENT, "unknown op '%.40s'", op);
+  if (kind == WK_OP_LOAD) return exec_load(t, req, &err);
+  if (kind == WK_OP_STALL) {
     /* Host-only diagnostic: blocks this worker without polling any deadline, the way a
      * builtin that never checks the interrupt handler would. Exercises the watchdog. */
     json_int_t ms = json_integer_value(json_object_get(req, "ms"));
@@ -473,7 +465,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     while (ms > 0 && nanosleep(&ts, &ts) != 0) {}
     return respond(0, json_pack("{s:I}", "stalledMs", ms), &err, NULL);
   }
-  if (!strcmp(op, "health")) {
+  if (kind == WK_OP_HEALTH) {
     json_t *ids = json_array();
     const char *k;
     json_t *v;
@@ -482,7 +474,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
   }
   const char *id = str(req, "instanceId");
   wk_inst *in = table_get(t, id);
-  if (!strcmp(op, "swap")) {
+  if (kind == WK_OP_SWAP) {
     /* Hot reload's second half: the VM loaded under the temporary id `from` takes over
      * `instanceId`, and the old VM is freed. Run in queue order, so every call made
      * after the host accepted the new code reaches the new VM. */
@@ -516,7 +508,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(none)");
     return respond(err.code, NULL, &err, NULL);
   }
-  if (!strcmp(op, "dispose")) {
+  if (kind == WK_OP_DISPOSE) {
     json_object_del(t->vms, in->id);
     json_t *r = respond(0, json_pack("{s:b}", "disposed", 1), &err, NULL);
     /* The host sends nothing for an instance after its dispose; should anything be
@@ -536,7 +528,6 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     json_decref(req);
     return NULL;
   }
-  if (kind == WK_OP_OTHER) return error_response(AL_EINVALID_ARGUMENT, "unknown op '%.40s'", op);
   json_t *resp = start_call(t, in, ticket, req, kind);
   if (!resp) {
     int64_t w = vm_wake_ms(in->vm);
@@ -592,9 +583,8 @@ void wk_submit(wk_table *t, uint64_t ticket, json_t *req) {
   mark_busy(t, true);
   t->busy++;
   wk_inst *in = table_get(t, str(req, "instanceId"));
-  const char *op = str(req, "op");
   /* A swap waits for the instance it replaces, as every other call to it does. */
-  if (in && (in->ticket || in->head) && op && strcmp(op, "load")) {
+  if (in && (in->ticket || in->head) && wk_op_parse(str(req, "op")) != WK_OP_LOAD) {
     wk_qreq *q = malloc(sizeof *q);
     if (!q) {
       json_decref(req);

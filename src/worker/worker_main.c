@@ -22,6 +22,7 @@
 
 #include "worker/exec.h"
 #include "worker/ipc.h"
+#include "worker/proto.h"
 #include "worker/sandbox.h"
 
 /* Sanitizer builds: LeakSanitizer's exit-time scan needs ptrace and /proc, which the
@@ -122,8 +123,7 @@ static void wm_frame(wm_link *l, json_t *f) {
     wk_hold(l->t, (uint64_t)json_integer_value(json_object_get(r, "id")),
             (uint32_t)json_integer_value(json_object_get(r, "ms")));
   } else if (json_object_get(f, "op")) {
-    const char *op = json_string_value(json_object_get(f, "op"));
-    if (op && !strcmp(op, "crash")) {
+    if (wk_op_parse(json_string_value(json_object_get(f, "op"))) == WK_OP_CRASH) {
       const char *sig = json_string_value(json_object_get(f, "signal"));
       if (sig && !strcmp(sig, "SIGABRT")) abort();
       volatile int *p = NULL; /* a genuine SIGSEGV, as a memory-safety bug would cause */

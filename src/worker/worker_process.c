@@ -33,6 +33,7 @@
 #include "worker/backend.h"
 #include "worker/exec.h"
 #include "worker/ipc.h"
+#include "worker/proto.h"
 #include "worker/worker_process.h"
 
 #ifndef AL_DEFAULT_WORKER_PATH
@@ -333,16 +334,16 @@ static void died(wp_child *c) {
 
 /* Sends one taken request to the worker (starting it first if needed). */
 static void send_request(wp_child *c, pool_req *r) {
-  const char *op = json_string_value(json_object_get(r->req, "op"));
+  wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
   const char *id = req_instance(r->req);
   json_t *why = id ? json_object_get(c->disabled, id) : NULL;
-  if (why && op && !strcmp(op, "dispose")) {
+  if (why && op == WK_OP_DISPOSE) {
     json_object_del(c->disabled, id);
     json_object_del(c->crashes, id);
     pool_answer(c->w, r->ticket, json_pack("{s:{s:b}}", "ok", "disposed", 1));
     return;
   }
-  if (why && op && strcmp(op, "load")) {
+  if (why && op != WK_OP_LOAD) {
     pool_answer(c->w, r->ticket, pool_error(AL_ECRASHED, json_string_value(why)));
     return;
   }
@@ -379,18 +380,18 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
     return;
   }
   json_object_del(resp, "ticket");
-  const char *op = json_string_value(json_object_get(r->req, "op"));
+  wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
   const char *id = req_instance(r->req);
-  if (op && id && !json_object_get(resp, "error")) {
-    if (!strcmp(op, "load")) json_object_set(c->loads, id, r->req);
-    else if (!strcmp(op, "swap")) { /* a crash now reloads the new code under the old id */
+  if (id && !json_object_get(resp, "error")) {
+    if (op == WK_OP_LOAD) json_object_set(c->loads, id, r->req);
+    else if (op == WK_OP_SWAP) { /* a crash now reloads the new code under the old id */
       const char *from = json_string_value(json_object_get(r->req, "from"));
       json_t *load = from ? json_copy(json_object_get(c->loads, from)) : NULL;
       if (load && !json_object_set_new(load, "instanceId", json_string(id)))
         json_object_set(c->loads, id, load);
       json_decref(load);
       if (from) json_object_del(c->loads, from);
-    } else if (!strcmp(op, "dispose")) {
+    } else if (op == WK_OP_DISPOSE) {
       json_object_del(c->loads, id);
       json_object_del(c->crashes, id);
     }
