@@ -53,6 +53,7 @@ typedef struct bench_report {
   bench_stat cold_load_us, render_us, event_us, overshoot_ms, emit_noop_ns, emit_noop_result_ns,
       emit_10_us;
   bench_stat wait_idle_us, wait_sleep_us, wait_http_us, http100_ms;
+  bench_stat spin_same_us, spin_other_us;
   double http100_ratio;
   double rss_per_instance_kib, worker_rss_per_instance_kib, throughput;
   int have_emit;
@@ -493,11 +494,13 @@ static const char waiter_src[] =
     "definePlugin(({ ui }) => ({ title: 'Waiter', widgets: { w: {"
     "  render() { return ui.text('waiting'); },"
     "  handlers: { async nap(ctx, ms) { await pi.sleep(ms); },"
+    "    spin(ctx, ms) { const t = Date.now(); while (Date.now() - t < ms) {} },"
     "    async get(ctx, url) { const r = await pi.http.get(url); if (r.status !== 200) throw new Error('status ' + r.status); } } } } }));";
 static const char waiter_manifest[] =
     "{\"id\":\"waiter\",\"version\":\"1.0.0\",\"capabilities\":{\"network\":[\"127.0.0.1\"]}}";
 
 #define WAIT_PARK_MS 300  /* how long A stays parked in each round of "wait" */
+#define WAIT_SPIN_MS 100  /* how long A computes in each round of the CPU-bound rows */
 #define HTTP100_N 100
 #define HTTP100_DELAY_MS 50
 
@@ -598,6 +601,18 @@ static void wl_wait(const bench_opts *o, bench_report *r) {
   snprintf(args, sizeof args, "\"%s\"", url);
   r->wait_http_us = wait_parked(h, a, b, "get", args, n, rounds);
   row(o, "render of B while A awaits pi.http (300 ms)", &r->wait_http_us, "us");
+  /* What a call that computes instead of awaiting costs its neighbours: A spins 100 ms;
+   * B shares its worker here, and has a worker of its own below. */
+  snprintf(args, sizeof args, "%d", WAIT_SPIN_MS);
+  r->spin_same_us = wait_parked(h, a, b, "spin", args, n, rounds);
+  row(o, "render of B while A computes 100 ms (same worker)", &r->spin_same_us, "us");
+  al_host_free(h);
+  h = host_new_workers(o, 0, 2);
+  load_waiter(h, a, sizeof a);
+  load_counter(h, b, sizeof b); /* the least busy worker: the other one */
+  for (size_t i = 0; i < 200; i++) render_once(h, b);
+  r->spin_other_us = wait_parked(h, a, b, "spin", args, n, rounds);
+  row(o, "render of B while A computes 100 ms (other worker)", &r->spin_other_us, "us");
   al_host_free(h);
   httpd_test_stop(srv);
 }
@@ -720,6 +735,8 @@ int main(int argc, char **argv) {
     json_stat("wait_idle_render_us", &r.wait_idle_us, r.wait_idle_us.n > 0);
     json_stat("wait_sleep_render_us", &r.wait_sleep_us, r.wait_sleep_us.n > 0);
     json_stat("wait_http_render_us", &r.wait_http_us, r.wait_http_us.n > 0);
+    json_stat("spin_same_render_us", &r.spin_same_us, r.spin_same_us.n > 0);
+    json_stat("spin_other_render_us", &r.spin_other_us, r.spin_other_us.n > 0);
     json_stat("http100_wall_ms", &r.http100_ms, r.http100_ms.n > 0);
     if (r.http100_ms.n) printf("\"http100_ratio\":%.2f,", r.http100_ratio);
     printf("\"rss_per_instance_kib\":%.2f,\"worker_rss_per_instance_kib\":%.2f,"

@@ -7,10 +7,10 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg fuzz_worker
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
-mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg"
+mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -46,7 +46,14 @@ printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >
 printf '{"id":6,"type":"load","packageId":"k","source":"pi.logger.warn(\\"l\\");pi.kv.set(\\"a\\",1).catch(()=>0);definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")}}}}))"}' >"$seeds/wsmsg/kv"
 printf '{"id":7,"type":"approval.answer","key":"k\\nkv\\na","allow":true}' >"$seeds/wsmsg/answer"
 printf '{"id":8,"type":"audit","n":3}' >"$seeds/wsmsg/audit"
-for t in validate plugin ipc capability manifest preflight tar hooks wsmsg; do
+# worker: what a (compromised) worker process sends the host's driver, frame by frame
+frame() { printf "\\000\\000\\$(printf %03o $(( ${#1} >> 8 )))\\$(printf %03o $(( ${#1} & 255 )))%s" "$1"; }
+{ frame '{"ok":"x","ticket":1}'; frame '{"ok":{"a":1},"ticket":2}'; } >"$seeds/worker/answers"
+{ frame '{"slice":2}'; frame '{"hostcall":{"id":1,"ticket":2,"method":"kv.get","args":{"key":"k"},"timeoutMs":9}}'
+  frame '{"wake":1}'; frame '{"ok":1,"ticket":1}'; frame '{"ok":1,"ticket":1}'; } >"$seeds/worker/forged"
+{ frame '{"hostcall":{"sync":true,"ticket":9,"method":"log","args":{}}}'
+  frame '{"error":{"code":"VM_TIMEOUT","message":"m"},"ticket":2}'; printf '\000\000\001'; } >"$seeds/worker/torn"
+for t in validate plugin ipc capability manifest preflight tar hooks wsmsg worker; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

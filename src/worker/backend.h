@@ -94,6 +94,10 @@ void pool_slice(pool_worker *w, uint64_t t);
  * arrive in w's inbox. `args` is stolen. */
 int pool_hostcall(pool_worker *w, uint64_t id, const char *instance_id, const char *method,
                   json_t *args, uint32_t timeout_ms, al_error *err);
+/* The host's hostcall_fn (pool_config.hostcall) for worker `user` (a pool_worker *): what
+ * the in-process back ends' tables call for hostcalls answered at once. */
+int pool_call_host(void *user, const char *instance_id, const char *method, const json_t *args,
+                   uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err);
 /* An error response {error:{code,message}} (never NULL unless out of memory). */
 json_t *pool_error(int code, const char *msg);
 /* Hands what pool_take gave to `t`: hostcall answers and holds first (freeing the

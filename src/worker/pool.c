@@ -220,6 +220,13 @@ void pool_slice(pool_worker *w, uint64_t t) {
   pthread_mutex_unlock(&p->mu);
 }
 
+int pool_call_host(void *user, const char *instance_id, const char *method, const json_t *args,
+                   uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
+  const pool_config *cfg = &((pool_worker *)user)->p->cfg;
+  if (!cfg->hostcall) return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  return cfg->hostcall(cfg->hostcall_user, instance_id, method, args, timeout_ms, hold, result, err);
+}
+
 static void inbox_push(pool_worker *w, pool_msg *m) {
   pool *p = w->p;
   pthread_mutex_lock(&p->mu);

@@ -18,14 +18,6 @@
 
 static void inl_done(void *user, uint64_t ticket, json_t *resp) { pool_answer(user, ticket, resp); }
 
-static int inl_call(void *user, const char *instance_id, const char *method, const json_t *args,
-                    uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
-  pool_worker *w = user;
-  const pool_config *cfg = pool_cfg(w->p);
-  if (!cfg->hostcall) return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
-  return cfg->hostcall(cfg->hostcall_user, instance_id, method, args, timeout_ms, hold, result, err);
-}
-
 static int inl_send(void *user, uint64_t id, uint64_t ticket, const char *instance_id,
                     const char *method, json_t *args, uint32_t timeout_ms, al_error *err) {
   (void)ticket;
@@ -33,7 +25,7 @@ static int inl_send(void *user, uint64_t id, uint64_t ticket, const char *instan
   pool_worker *w = user;
   json_t *res = NULL;
   al_error e = {0};
-  int rc = inl_call(w, instance_id, method, args, timeout_ms, NULL, &res, &e);
+  int rc = pool_call_host(w, instance_id, method, args, timeout_ms, NULL, &res, &e);
   json_decref(args);
   pool_msg *m = calloc(1, sizeof *m);
   json_t *reply = rc ? wk_error_response(&e) : json_pack("{s:o}", "ok", res ? res : json_null());
@@ -54,7 +46,7 @@ static int inl_send(void *user, uint64_t id, uint64_t ticket, const char *instan
 
 static int inl_init(pool_worker *w) {
   const pool_config *cfg = pool_cfg(w->p);
-  wk_sink sink = {.done = inl_done, .send = inl_send, .call = inl_call, .user = w};
+  wk_sink sink = {.done = inl_done, .send = inl_send, .call = pool_call_host, .user = w};
   return (w->be = wk_table_new(cfg->alloc, cfg->alloc_ud, &sink)) ? 0 : AL_ENO_MEMORY;
 }
 

@@ -21,14 +21,6 @@ static int thr_send(void *user, uint64_t id, uint64_t ticket, const char *instan
   return pool_hostcall(user, id, instance_id, method, args, timeout_ms, err);
 }
 
-static int thr_call(void *user, const char *instance_id, const char *method, const json_t *args,
-                    uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
-  pool_worker *w = user;
-  const pool_config *cfg = pool_cfg(w->p);
-  if (!cfg->hostcall) return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
-  return cfg->hostcall(cfg->hostcall_user, instance_id, method, args, timeout_ms, hold, result, err);
-}
-
 static void thr_slice(void *user, uint64_t ticket, size_t busy) {
   (void)busy;
   pool_slice(user, ticket);
@@ -36,7 +28,7 @@ static void thr_slice(void *user, uint64_t ticket, size_t busy) {
 
 static int thr_init(pool_worker *w) {
   const pool_config *cfg = pool_cfg(w->p);
-  wk_sink sink = {.done = thr_done, .send = thr_send, .call = thr_call, .slice = thr_slice, .user = w};
+  wk_sink sink = {.done = thr_done, .send = thr_send, .call = pool_call_host, .slice = thr_slice, .user = w};
   wk_table *t = wk_table_new(cfg->alloc, cfg->alloc_ud, &sink);
   if (!t) return AL_ENO_MEMORY;
   w->be = t;
