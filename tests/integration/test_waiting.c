@@ -34,6 +34,9 @@
 #include "testutil.h"
 
 #define SLEEP_MS 200          /* A's pi.sleep in the sleep cases (the figure) */
+#define SLEEP_ROUNDS 5        /* ...awaited this many times in a row: B's calls get 1 s, so a
+                                 loaded machine cannot let A's one timer fire first, while a
+                                 worker that blocks on A still completes A first */
 #define WAIT_MS 8000          /* the longest any wait for callbacks may take */
 #define PARKED_EVENT_MS 30000 /* A's event deadline while the test holds its answer */
 #define MAX_DONE 128
@@ -44,7 +47,7 @@ static const char *PARKER =
     "definePlugin(({ ui }) => ({ initialState: { got: 'nothing' }, widgets: { main: {"
     "  render({ pluginState }) { return ui.text('got=' + pluginState.got); },"
     "  handlers: {"
-    "    async nap({ dispatchPluginAction }, ms) { await pi.sleep(ms);"
+    "    async nap({ dispatchPluginAction }, [ms, n]) { for (let i = 0; i < n; i++) await pi.sleep(ms);"
     "      dispatchPluginAction('state/merge', { got: 'slept' }); },"
     "    async fetch({ dispatchPluginAction }, url) { const r = await pi.http.get(url);"
     "      dispatchPluginAction('state/merge', { got: r.status + ' ' + r.body }); } } } } }));";
@@ -241,7 +244,7 @@ static void parked_case(al_isolation iso, how by) {
   done_log log = {0};
   call_tag ta = {&log, 'A', 0}, tb[1 + B_EVENTS];
   char args[128];
-  if (by == BY_SLEEP) snprintf(args, sizeof args, "%d", SLEEP_MS);
+  if (by == BY_SLEEP) snprintf(args, sizeof args, "[%d,%d]", SLEEP_MS, SLEEP_ROUNDS);
   else snprintf(args, sizeof args, "\"http://127.0.0.1:%d/held\"", httpd_test_port(srv));
   int rc = al_event_async(h, a, "main", by == BY_SLEEP ? "nap" : "fetch", args, on_done, &ta);
   CHECK(why, rc == 0, "al_event_async(A): %.200s", al_err_name(rc));
@@ -510,7 +513,7 @@ static void sync_case(al_isolation iso, how by) {
 
   done_log log = {0};
   call_tag ta = {&log, 'A', 0};
-  if (by == BY_SLEEP) snprintf(args, sizeof args, "%d", SLEEP_MS);
+  if (by == BY_SLEEP) snprintf(args, sizeof args, "[%d,%d]", SLEEP_MS, SLEEP_ROUNDS);
   else snprintf(args, sizeof args, "\"http://127.0.0.1:%d/held\"", httpd_test_port(srv));
   int rc = al_event_async(h, a, "main", by == BY_SLEEP ? "nap" : "fetch", args, on_done, &ta);
   CHECK(why, rc == 0, "al_event_async(A): %.200s", al_err_name(rc));
