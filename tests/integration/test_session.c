@@ -194,6 +194,45 @@ static void event(fixture *f, const char *id, const char *widget, const char *ha
                              widget, "handler", handler)));
 }
 
+/* The workbench's New-plugin pattern: each click merges clicks + 1 from the state it read. */
+static const char *CLICKER =
+    "definePlugin(({ ui }) => ({ initialState: { clicks: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('clicks=' + pluginState.clicks); },"
+    "  handlers: { click({ pluginState, dispatchPluginAction }) {"
+    "    dispatchPluginAction('state/merge', { clicks: pluginState.clicks + 1 }); } } } } }));";
+
+/* Fifty event messages sent back to back, as fast clicks send them, end at exactly fifty:
+ * each event reads the state its predecessor left, in thread and process isolation. */
+static void clicks_case(al_isolation iso) {
+  fixture f = {0};
+  sess_config cfg = {.isolation = iso, .workers = 1, .send = on_send, .send_ud = &f.cap};
+  al_error e;
+  if (sess_new(&cfg, &f.s, &e)) fail_msg("sess_new: %s", e.message);
+  char *id = load(&f, "clicker", CLICKER);
+  int ids[50];
+  for (int i = 0; i < 50; i++)
+    ids[i] = send_only(&f, json_pack("{s:s,s:s,s:s,s:s}", "type", "event", "instanceId", id, "widgetId",
+                                      "main", "handler", "click"));
+  settle(&f);
+  for (int i = 0; i < 50; i++) ok_of(reply_to(&f, ids[i]));
+  json_t *ok = ok_of(request(&f, json_pack("{s:s,s:s}", "type", "state.get", "instanceId", id)));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(ok, "state"), "clicks")), 50);
+  free(id);
+  sess_free(f.s);
+  capture_clear(&f.cap);
+  free(f.cap.v);
+}
+
+static void test_fifty_clicks_thread(void **st) {
+  (void)st;
+  clicks_case(AL_ISOLATION_THREAD);
+}
+
+static void test_fifty_clicks_process(void **st) {
+  (void)st;
+  clicks_case(AL_ISOLATION_PROCESS);
+}
+
 static void test_hello_and_catalog(void **st) {
   fixture *f = *st;
   json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "hello")));
@@ -721,6 +760,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_error_cut_inside_character, setup, teardown),
       cmocka_unit_test(test_tabs_persist),
+      cmocka_unit_test(test_fifty_clicks_thread),
+      cmocka_unit_test(test_fifty_clicks_process),
       cmocka_unit_test_setup_teardown(test_log_audit_and_approval, setup_hooks, teardown_hooks),
       cmocka_unit_test_setup_teardown(test_audit_shows_grant_change, setup_hooks, teardown_hooks),
       cmocka_unit_test(test_log_flood_bounded),
