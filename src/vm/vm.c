@@ -915,6 +915,8 @@ static int vm_hostcall_args(vm_instance *vm, int argc, JSValueConst *argv, const
   return 0;
 }
 
+#define VM_HOSTCALL_SLACK_MS 50u
+
 /* native.hostAsync(method, args): sends the hostcall and returns its id; the answer comes
  * through vm_deliver. */
 static JSValue vm_js_hostcall_async(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -927,7 +929,12 @@ static JSValue vm_js_hostcall_async(JSContext *ctx, JSValueConst this_val, int a
   if (vm_hostcall_args(vm, argc, argv, &method, &args, &left)) return JS_EXCEPTION;
   uint64_t id = 0;
   al_error e = {0};
-  int rc = vm->cfg.send(vm->cfg.hostcall_user, vm->instance_id, method, args, left, &id, &e);
+  /* The host gets a little longer than the call has left, so the call's own deadline
+   * always comes first: the call answers VM_TIMEOUT (and the late answer is dropped),
+   * rather than the plugin seeing a hostcall time out a moment before its deadline and
+   * failing with that. */
+  uint32_t ms = left > UINT32_MAX - VM_HOSTCALL_SLACK_MS ? UINT32_MAX : left + VM_HOSTCALL_SLACK_MS;
+  int rc = vm->cfg.send(vm->cfg.hostcall_user, vm->instance_id, method, args, ms, &id, &e);
   JS_FreeCString(ctx, method);
   if (rc) return vm_throw_code(ctx, rc, e.message);
   vm->hc_pending++;

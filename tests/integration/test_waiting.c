@@ -696,6 +696,82 @@ static void test_approval_process(void **st) {
   approval_case(AL_ISOLATION_PROCESS);
 }
 
+/* A load whose top-level code computes for a second (no await: it holds its worker) does
+ * not delay calls to an instance on another worker, and the next instance goes to the
+ * least busy worker: B (already loaded) renders and handles B_EVENTS events, and a third
+ * instance loads, all before the slow load completes. Two workers; order, not time. */
+static const char *SLOW_LOAD =
+    "const t0 = Date.now(); while (Date.now() - t0 < 1000) {}"
+    "definePlugin(({ ui }) => ({ widgets: { main: { render() { return ui.text('slow'); } } } }));";
+
+static void slow_load_case(al_isolation iso) {
+  char why[1024] = "";
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.workers = 2;
+  cfg.watchdog_grace_ms = 5000;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %.200s", e.message);
+  char b[AL_INSTANCE_ID_MAX], slow[AL_INSTANCE_ID_MAX], third[AL_INSTANCE_ID_MAX], buf[160], args[32];
+  load(h, "quick", QUICK, NULL, 0, b);
+  render_text(h, b, buf, sizeof buf);
+  done_log log = {0};
+  call_tag tl = {&log, 'L', 0}, tb[1 + B_EVENTS];
+  al_limits lim = {.load_ms = 3000};
+  al_load_opts o = {.grants_json = "{}", .limits = &lim};
+  int rc = al_load_async(h, "slow", SLOW_LOAD, strlen(SLOW_LOAD), &o, slow, sizeof slow, on_done, &tl, &e);
+  CHECK(why, rc == 0, "al_load_async(slow): %.200s", e.message);
+  tb[0] = (call_tag){&log, 'B', 0};
+  CHECK(why, al_render_async(h, b, "main", on_done, &tb[0]) == 0, "al_render_async(B)");
+  for (int k = 1; k <= B_EVENTS; k++) {
+    tb[k] = (call_tag){&log, 'B', k};
+    snprintf(args, sizeof args, "%d", k);
+    CHECK(why, al_event_async(h, b, "main", "set", args, on_done, &tb[k]) == 0, "al_event_async(B)");
+  }
+  /* A synchronous load meanwhile: placed on the worker that is not busy with the slow one. */
+  load(h, "quick", QUICK, NULL, 0, third);
+  CHECK(why, log.n == 0 || pos_of(&log, 'L', 0) < 0, "the slow load completed before the third load");
+  CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.10s: only %d calls completed (order \"%.40s\")",
+        iso_name(iso), log.n, log.order);
+  CHECK(why, pos_of(&log, 'L', 0) == 1 + B_EVENTS,
+        "%.10s: the slow load completed at position %d of %d (order \"%.40s\"): B, on the other "
+        "worker, was held up by it", iso_name(iso), pos_of(&log, 'L', 0) + 1, log.n, log.order);
+  CHECK(why, log.rc[1 + B_EVENTS] == 0, "the slow load failed: %.200s", log.text[1 + B_EVENTS]);
+  char *text = NULL;
+  CHECK(why, al_health(h, &text, NULL) == 0, "al_health");
+  json_t *hj = json_loads(text, 0, NULL);
+  al_free(text);
+  int wb = -1, ws = -1, wt = -1;
+  size_t i;
+  json_t *it;
+  json_array_foreach(json_object_get(hj, "instances"), i, it) {
+    const char *iid = json_string_value(json_object_get(it, "instanceId"));
+    int w = (int)json_integer_value(json_object_get(it, "worker"));
+    if (!strcmp(iid, b)) wb = w;
+    else if (!strcmp(iid, slow)) ws = w;
+    else if (!strcmp(iid, third)) wt = w;
+  }
+  json_decref(hj);
+  CHECK(why, wb >= 0 && ws >= 0 && wt >= 0 && wb != ws && wt != ws,
+        "placement: B on %d, the slow load on %d, the third on %d: the slow one should have "
+        "a worker to itself", wb, ws, wt);
+out:
+  al_host_free(h);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_slow_load_thread(void **st) {
+  (void)st;
+  slow_load_case(AL_ISOLATION_THREAD);
+}
+
+static void test_slow_load_process(void **st) {
+  (void)st;
+  slow_load_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sleep_thread),        cmocka_unit_test(test_sleep_process),
@@ -705,7 +781,8 @@ int main(void) {
       cmocka_unit_test(test_deadline_process),    cmocka_unit_test(test_sync_sleep_thread),
       cmocka_unit_test(test_sync_sleep_process),  cmocka_unit_test(test_sync_http_thread),
       cmocka_unit_test(test_sync_http_process),   cmocka_unit_test(test_approval_thread),
-      cmocka_unit_test(test_approval_process),
+      cmocka_unit_test(test_approval_process),   cmocka_unit_test(test_slow_load_thread),
+      cmocka_unit_test(test_slow_load_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
