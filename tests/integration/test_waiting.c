@@ -17,7 +17,9 @@
  *     server, frees the host) and only then fails, so a failing run leaks nothing either.
  *   - Each call reads the instance's state when it STARTS (after the previous call's
  *     intents were applied), which the state/merge counter shows: event k must see
- *     clicks == k, and a render queued among the events sees the count of those before it.
+ *     clicks == k-1, and a render queued among the events sees the count of those before
+ *     it. The same for globalState, through a shared domain the instance both reads and
+ *     writes (workbench profile).
  *   - A parked call past its deadline answers VM_TIMEOUT, and its late hostcall answer
  *     reaches no later call: the next call to the same instance is itself parked on a
  *     hostcall when the server lets the late answer go.
@@ -150,9 +152,10 @@ static bool wait_requests(al_host *h, httpd_test *srv, unsigned n) {
 
 /* ---- hosts, loads and checks ------------------------------------------------------------ */
 
-static al_host *mk(al_isolation iso) {
+static al_host *mk_profile(al_isolation iso, al_profile profile) {
   al_config cfg;
   al_config_init(&cfg);
+  cfg.profile = profile;
   cfg.isolation = iso;
   cfg.workers = 1; /* A and B share the worker: that is what these tests are about */
   cfg.watchdog_grace_ms = 5000; /* see testutil.h */
@@ -162,13 +165,20 @@ static al_host *mk(al_isolation iso) {
   return h;
 }
 
-static void load(al_host *h, const char *pkg, const char *src, const char *manifest,
-                 uint32_t event_ms, char *id) {
+static al_host *mk(al_isolation iso) { return mk_profile(iso, AL_PROFILE_BARE); }
+
+static void load_granted(al_host *h, const char *pkg, const char *src, const char *manifest,
+                         const char *grants, uint32_t event_ms, char *id) {
   al_limits lim = {.event_ms = event_ms};
-  al_load_opts o = {.grants_json = "{}", .manifest_json = manifest, .limits = event_ms ? &lim : NULL};
+  al_load_opts o = {.grants_json = grants, .manifest_json = manifest, .limits = event_ms ? &lim : NULL};
   al_error e;
   int rc = al_load(h, pkg, src, strlen(src), &o, id, AL_INSTANCE_ID_MAX, &e);
   if (rc) fail_msg("load %.200s failed: %.200s: %.200s", pkg, al_err_name(rc), e.message);
+}
+
+static void load(al_host *h, const char *pkg, const char *src, const char *manifest,
+                 uint32_t event_ms, char *id) {
+  load_granted(h, pkg, src, manifest, "{}", event_ms, id);
 }
 
 /* The first failure of a case, kept until the case has cleaned up. */
@@ -401,6 +411,65 @@ static void test_fresh_state_process(void **st) {
 static void test_fresh_state_inline(void **st) {
   (void)st;
   fresh_state_case(AL_ISOLATION_INLINE);
+}
+
+/* The same for globalState: each event reads the shared counter-summary total and writes
+ * total + 1 as its own value (it is the domain's only writer), so only an event that saw
+ * its predecessors' shared writes proposes the right number. Workbench profile. */
+static const char *SHARED_COUNTER =
+    "definePlugin(({ ui }) => ({ widgets: { main: {"
+    "  render({ globalState }) { const s = globalState.shared['counter-summary'];"
+    "    return ui.text('total=' + Number(s ? s.totalValue : -1)); },"
+    "  handlers: { bump({ globalState, dispatchSharedAction }) {"
+    "    const s = globalState.shared['counter-summary'];"
+    "    dispatchSharedAction('counter-summary', 'set-instance', { value: Number(s ? s.totalValue : 0) + 1 }); } } } } }));";
+static const char *SHARED_GRANTS = "{\"readShared\":[\"counter-summary\"],\"writeShared\":[\"counter-summary\"]}";
+
+#define BUMPS 20
+
+static void fresh_global_case(al_isolation iso) {
+  char why[1024] = "";
+  al_host *h = mk_profile(iso, AL_PROFILE_WORKBENCH);
+  char id[AL_INSTANCE_ID_MAX], buf[160], want[64];
+  load_granted(h, "bumper", SHARED_COUNTER, NULL, SHARED_GRANTS, 0, id);
+  CHECK(why, !strcmp(render_text(h, id, buf, sizeof buf), "total=0"), "starts at \"%.100s\"", buf);
+  done_log log = {0};
+  call_tag tags[BUMPS + 1];
+  for (int i = 0; i < BUMPS; i++) {
+    tags[i] = (call_tag){&log, 'E', i + 1};
+    int rc = al_event_async(h, id, "main", "bump", NULL, on_done, &tags[i]);
+    CHECK(why, rc == 0, "submit %d: %.20s", i, al_err_name(rc));
+  }
+  tags[BUMPS] = (call_tag){&log, 'R', 0};
+  CHECK(why, al_render_async(h, id, "main", on_done, &tags[BUMPS]) == 0, "al_render_async");
+  CHECK(why, wait_done(h, &log, BUMPS + 1), "%.10s: only %d of %d calls completed", iso_name(iso),
+        log.n, BUMPS + 1);
+  for (int i = 0; i < BUMPS; i++) {
+    CHECK(why, log.rc[i] == 0, "bump %d failed: %.100s", i + 1, log.text[i]);
+    snprintf(want, sizeof want, "{\"value\":%d}", i + 1);
+    CHECK(why, log.order[i] == 'E' && log.seq[i] == i + 1 && !strcmp(log.text[i], want),
+          "%.10s: bump %d dispatched %.100s, want %.60s: it read globalState as of when it was "
+          "queued, not after bump %d was applied", iso_name(iso), i + 1, log.text[i], want, i);
+  }
+  snprintf(want, sizeof want, "total=%d", BUMPS);
+  CHECK(why, log.rc[BUMPS] == 0 && !strcmp(log.text[BUMPS], want),
+        "%.10s: the render queued after %d bumps showed \"%.100s\", want \"%.60s\"", iso_name(iso),
+        BUMPS, log.text[BUMPS], want);
+  CHECK(why, applied_count(h, id, "set-instance") == BUMPS, "%.10s: %d applied set-instance dispatches, want %d",
+        iso_name(iso), applied_count(h, id, "set-instance"), BUMPS);
+out:
+  al_host_free(h);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_fresh_global_thread(void **st) {
+  (void)st;
+  fresh_global_case(AL_ISOLATION_THREAD);
+}
+
+static void test_fresh_global_process(void **st) {
+  (void)st;
+  fresh_global_case(AL_ISOLATION_PROCESS);
 }
 
 /* ---- d: a parked call's deadline, and its late answer dropped --------------------------- */
@@ -701,7 +770,8 @@ int main(void) {
       cmocka_unit_test(test_sleep_thread),        cmocka_unit_test(test_sleep_process),
       cmocka_unit_test(test_http_thread),         cmocka_unit_test(test_http_process),
       cmocka_unit_test(test_fresh_state_thread),  cmocka_unit_test(test_fresh_state_process),
-      cmocka_unit_test(test_fresh_state_inline),  cmocka_unit_test(test_deadline_thread),
+      cmocka_unit_test(test_fresh_state_inline),  cmocka_unit_test(test_fresh_global_thread),
+      cmocka_unit_test(test_fresh_global_process), cmocka_unit_test(test_deadline_thread),
       cmocka_unit_test(test_deadline_process),    cmocka_unit_test(test_sync_sleep_thread),
       cmocka_unit_test(test_sync_sleep_process),  cmocka_unit_test(test_sync_http_thread),
       cmocka_unit_test(test_sync_http_process),   cmocka_unit_test(test_approval_thread),
