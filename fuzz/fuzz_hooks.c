@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (method) {
     json_t *res = NULL;
     al_error e = {0};
-    int rc = hc_call(hc, "fz@00000000", method, json_object_get(v, "args"), 50, &res, &e);
+    int rc = hc_call(hc, "fz@00000000", method, json_object_get(v, "args"), 50, NULL, &res, &e);
     CHECK(rc ? res == NULL && e.code == rc : res != NULL);
     json_decref(res);
   }

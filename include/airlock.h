@@ -27,8 +27,14 @@
  *   at a time (the "host thread"; the caller provides the lock if it needs one). Plugin
  *   code runs elsewhere: on the host's worker threads (AL_ISOLATION_THREAD, the default),
  *   each QuickJS runtime owned by exactly one worker for its life, so calls to instances
- *   on different workers run in parallel when issued with the *_async functions. The
- *   synchronous functions block the host thread until their call is answered.
+ *   on different workers run in parallel when issued with the *_async functions. A worker
+ *   is an event loop over its instances: a call whose handler awaits pi.sleep, pi.http,
+ *   pi.kv, pi.fs, pi.getConfig or a person's approval is parked, and the worker serves
+ *   other instances' calls meanwhile (the hostcall itself runs on a host thread). Plugin
+ *   code that computes without awaiting (a loop, a long top-level load) holds its worker
+ *   until its deadline: instances on the same worker wait that long, those on others do
+ *   not, and new instances go to the least busy worker. The synchronous functions block
+ *   the host thread until their call is answered.
  *   Different hosts are independent and may be driven from different threads at once.
  *   al_strerror(), al_err_name(), al_version() and al_config_init() are thread-safe.
  *   Change callbacks run on the thread that made the call which caused the change, after
@@ -136,12 +142,25 @@ typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Hooks: asked when the capability chain says a plugin's call needs the user's approval
  * (policy default "ask", or mode "interactive"). Return AL_APPROVE_ALLOW or
- * AL_APPROVE_DENY. Runs on a worker thread (or the host thread with inline isolation),
- * never twice at once for one host, while the plugin's call waits; it must not call back
- * into the host. NULL in al_config: every such call is denied (headless). */
+ * AL_APPROVE_DENY. Runs on a host thread (a hostcall thread, or the worker's for calls
+ * answered at once: pi.on, pi.registerTool), never twice at once for one host, while the
+ * plugin's call waits; it must not call back into the host. A plugin call awaiting the
+ * answer is parked (its worker serves other instances) and its deadline is paused, for up
+ * to the permission class (3600 s). NULL in al_config (and no `ask`): every such call is
+ * denied (headless). */
 enum { AL_APPROVE_DENY = 0, AL_APPROVE_ALLOW = 1 };
 typedef int (*al_approve_fn)(void *user, const char *plugin_id, const char *action,
                              const char *resource);
+/* The same question without blocking, for front ends with an event loop (the workbench):
+ * the host calls `ask` (from a host thread, possibly several at once) and the front end
+ * answers later, exactly once, from any thread, with al_approval_answer(q, ALLOW|DENY),
+ * which also releases `q`. It may answer inside `ask` (a remembered answer). An answer
+ * after the plugin's call stopped waiting is accepted and ignored. Takes precedence over
+ * `approve` when both are set. */
+typedef struct al_approval al_approval;
+typedef void (*al_ask_fn)(void *user, al_approval *q, const char *plugin_id, const char *action,
+                          const char *resource);
+AL_API void al_approval_answer(al_approval *q, int answer);
 /* Receives pi.logger output, tagged with the plugin id; level is "debug", "info", "warn"
  * or "error". Same threads as al_approve_fn; may run concurrently from several workers.
  * NULL in al_config: lines on stderr. */
@@ -183,6 +202,8 @@ typedef struct al_config {
   const char *audit_path;      /* also append JSON Lines here; NULL: memory only */
   al_approve_fn approve;       /* NULL: calls needing approval are denied */
   void *approve_user;
+  al_ask_fn ask;               /* non-blocking questions; NULL: use approve */
+  void *ask_user;
   al_log_fn log;               /* NULL: stderr */
   void *log_user;
 } al_config;
@@ -276,13 +297,17 @@ AL_API int al_instances(al_host *h, char **json_out, al_error *err);
 /* ---------------------------------------------------------------------------------------
  * Asynchronous calls: a host event loop never blocks on a plugin
  *
- * al_render_async / al_event_async queue the call on the instance's worker and return at
- * once (0, or BUSY when the worker's queue is full). When the call is answered, its
- * callback runs on the host thread from inside al_host_dispatch(), after validation and,
- * for events, after the intents were applied (so change callbacks have run too). `json`
- * is the tree, or the result al_event would return; both borrowed for the callback.
- * Calls to one instance complete in the order they were made, and each sees the host
- * state (local state, globalState) as it was when the call was made.
+ * al_render_async / al_event_async queue the call and return at once (0, or BUSY when the
+ * instance's queue of queue_capacity calls, or its worker's, is full). When the call is
+ * answered, its callback runs on the host thread from inside al_host_dispatch(), after
+ * validation and, for events, after the intents were applied (so change callbacks have
+ * run too). `json` is the tree, or the result al_event would return; both borrowed for
+ * the callback. Renders and events of one instance run one at a time, in the order they
+ * were made, and each reads the host state (local state, globalState) when it starts,
+ * after every earlier call's intents were applied: fifty queued clicks of a handler doing
+ * `dispatchPluginAction("state/merge", {clicks: pluginState.clicks + 1})` end at fifty.
+ * A synchronous al_render / al_event on an instance with such calls queued first lets
+ * them finish, running their callbacks as al_host_dispatch() would.
  * ------------------------------------------------------------------------------------- */
 
 typedef void (*al_result_fn)(void *user, int rc, const char *json, const al_error *err);

@@ -88,6 +88,8 @@ struct sess {
     json_t *prompts;    /* [prompt] new since the last flush */
     json_t *pending;    /* key -> prompt: asked, not answered */
     json_t *answers;    /* key -> prompt + {allow}: remembered for the run */
+    json_t *waiting;    /* key -> [al_approval * as integer]: plugin calls parked on it */
+    bool closing;       /* the session is going: every question is denied at once */
   } inbox;
 };
 
@@ -401,31 +403,68 @@ static void on_log(void *user, const char *plugin_id, const char *level, const c
   if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
 }
 
-/* al_approve_fn, on a worker thread under the call's deadline: a remembered answer, or a
- * prompt for the pages and "deny" now (a person cannot answer within 100 ms). */
-static int on_approve(void *user, const char *plugin_id, const char *action, const char *resource) {
+/* al_ask_fn, on a host thread: a remembered answer at once; otherwise a prompt for the
+ * pages, and the plugin's call stays parked (its deadline paused) until a person answers
+ * (do_approval) or the session closes (denied). */
+static void on_ask(void *user, al_approval *q, const char *plugin_id, const char *action,
+                   const char *resource) {
   sess *s = user;
   char key[SESS_KEY_MAX];
   int n = snprintf(key, sizeof key, "%s\n%s\n%s", plugin_id, action, resource);
   json_t *k = n > 0 && (size_t)n < sizeof key ? json_string(key) : NULL;
-  if (!k) return AL_APPROVE_DENY; /* too long or not UTF-8: nothing a person could answer */
+  if (!k) { /* too long or not UTF-8: nothing a person could answer */
+    al_approval_answer(q, AL_APPROVE_DENY);
+    return;
+  }
   json_decref(k);
-  int answer = AL_APPROVE_DENY;
+  int answer = -1;
   bool wake = false;
   pthread_mutex_lock(&s->mu);
   json_t *known = json_object_get(s->inbox.answers, key);
-  if (known) {
+  json_t *list = json_object_get(s->inbox.waiting, key);
+  if (s->inbox.closing) {
+    answer = AL_APPROVE_DENY;
+  } else if (known) {
     answer = json_is_true(json_object_get(known, "allow")) ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
-  } else if (!json_object_get(s->inbox.pending, key) && json_object_size(s->inbox.pending) < SESS_PROMPTS_MAX) {
-    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", key, "pluginId", plugin_id, "action",
-                          action, "resource", resource, "time", (json_int_t)time_ms());
-    if (p && !json_object_set(s->inbox.pending, key, p) && !json_array_append(s->inbox.prompts, p))
-      wake = true;
-    json_decref(p);
+  } else if (!json_object_get(s->inbox.pending, key) && json_object_size(s->inbox.pending) >= SESS_PROMPTS_MAX) {
+    answer = AL_APPROVE_DENY; /* too many open questions: denied unasked */
+  } else {
+    if (!json_object_get(s->inbox.pending, key)) {
+      json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", key, "pluginId", plugin_id, "action",
+                            action, "resource", resource, "time", (json_int_t)time_ms());
+      if (p && !json_object_set(s->inbox.pending, key, p) && !json_array_append(s->inbox.prompts, p))
+        wake = true;
+      json_decref(p);
+    }
+    if (!list && !json_object_set_new(s->inbox.waiting, key, json_array()))
+      list = json_object_get(s->inbox.waiting, key);
+    if (!list || json_array_append_new(list, json_integer((json_int_t)(uintptr_t)q))) answer = AL_APPROVE_DENY;
   }
   pthread_mutex_unlock(&s->mu);
+  if (answer >= 0) al_approval_answer(q, answer);
   if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
-  return answer;
+}
+
+/* Answers every plugin call parked on `key` (all of them when key is NULL). Takes mu. */
+static void answer_waiting(sess *s, const char *key, int answer) {
+  json_t *lists = json_array();
+  pthread_mutex_lock(&s->mu);
+  if (key) {
+    json_t *l = json_object_get(s->inbox.waiting, key);
+    if (l) json_array_append(lists, l);
+    json_object_del(s->inbox.waiting, key);
+  } else {
+    const char *k;
+    json_t *l;
+    json_object_foreach(s->inbox.waiting, k, l) json_array_append(lists, l);
+    json_object_clear(s->inbox.waiting);
+  }
+  pthread_mutex_unlock(&s->mu);
+  size_t i, j;
+  json_t *l, *q;
+  json_array_foreach(lists, i, l) json_array_foreach(l, j, q)
+    al_approval_answer((al_approval *)(uintptr_t)json_integer_value(q), answer);
+  json_decref(lists);
 }
 
 /* Pushes what the callbacks left: log lines (kept for new pages too) and new prompts. */
@@ -487,6 +526,7 @@ static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, 
               answer ? "pending or remembered" : "remembered", k);
     return;
   }
+  if (answer) answer_waiting(s, k, json_is_true(allow) ? AL_APPROVE_ALLOW : AL_APPROVE_DENY);
   json_t *all = approvals_json(s);
   push(s, json_pack("{s:s,s:O,s:O}", "type", "approvals", "pending", json_object_get(all, "pending"),
                     "remembered", json_object_get(all, "remembered")));
@@ -705,8 +745,9 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->inbox.prompts = json_array();
   s->inbox.pending = json_object();
   s->inbox.answers = json_object();
+  s->inbox.waiting = json_object();
   if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new || !s->logs ||
-      !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers ||
+      !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers || !s->inbox.waiting ||
       (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
     goto nomem;
   if (pthread_mutex_init(&s->mu, NULL)) goto nomem;
@@ -722,8 +763,8 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   hc.policy_json = cfg->policy_json;
   hc.log = on_log;
   hc.log_user = s;
-  hc.approve = on_approve;
-  hc.approve_user = s;
+  hc.ask = on_ask;
+  hc.ask_user = s;
   int rc = al_host_new(&hc, &s->h, err);
   if (rc) {
     sess_free(s);
@@ -749,7 +790,15 @@ nomem:
 
 void sess_free(sess *s) {
   if (!s) return;
-  /* The host first: its pending callbacks will never run, so their calls are ours. */
+  /* Plugin calls parked on a person's answer are denied first: the host's hostcall
+   * threads wait for them, and freeing the host waits for those threads. */
+  if (s->mu_ok) {
+    pthread_mutex_lock(&s->mu);
+    s->inbox.closing = true;
+    pthread_mutex_unlock(&s->mu);
+    answer_waiting(s, NULL, AL_APPROVE_DENY);
+  }
+  /* The host next: its pending callbacks will never run, so their calls are ours. */
   al_host_free(s->h);
   while (s->calls) call_free(s->calls);
   json_decref(s->catalog);
@@ -765,6 +814,7 @@ void sess_free(sess *s) {
   json_decref(s->inbox.prompts);
   json_decref(s->inbox.pending);
   json_decref(s->inbox.answers);
+  json_decref(s->inbox.waiting);
   if (s->mu_ok) pthread_mutex_destroy(&s->mu);
   free(s->last_metrics);
   free(s->home);

@@ -19,6 +19,12 @@
 #define AL_PRINTF(a, b)
 #endif
 
+/* The default limits of an instance (al_config_init), the one place they are written. An
+ * initializer: `al_limits l = AL_LIMITS_DEFAULT;`. */
+#define AL_LIMITS_DEFAULT                                                                  \
+  {.memory_bytes = 32u << 20, .stack_bytes = 1u << 20, .load_ms = 1000, .render_ms = 100, \
+   .event_ms = 100}
+
 /* Fills `err` (may be NULL) and returns `code`, so call sites read
  * `return err_set(err, AL_ECONTRACT, path, "...")`. `path` may be NULL. */
 int err_set(al_error *err, int code, const char *path, const char *fmt, ...) AL_PRINTF(4, 5);
@@ -31,13 +37,22 @@ void err_copy(al_error *dst, const al_error *src);
 uint64_t clock_mono_ns(void);
 uint64_t clock_wall_ms(void);
 
+/* How the host thread performing a hostcall says that it is waiting for a person (an
+ * approval): fn(user, ms > 0) pauses the calling call's deadline for up to ms, fn(user, 0)
+ * ends the pause. Only asynchronous hostcalls have one; thread-safe. */
+typedef struct hostcall_hold {
+  void (*fn)(void *user, uint32_t ms);
+  void *user;
+} hostcall_hold;
+
 /* A plugin's call outside its VM (the `pi` API), answered by the host (hooks/hostcall.h).
- * Called on the thread running the VM; `timeout_ms` is what remains of the call's
- * deadline. Returns 0 with *result a new reference, or a negative AL_E* code with err
- * filled. Implementations must be thread-safe: several workers call at once. */
+ * Called on the thread running the VM for calls answered at once (hold NULL), or on one of
+ * the host's hostcall threads for asynchronous ones; `timeout_ms` is what remains of the
+ * call's deadline. Returns 0 with *result a new reference, or a negative AL_E* code with
+ * err filled. Implementations must be thread-safe: several threads call at once. */
 typedef int (*hostcall_fn)(void *user, const char *instance_id, const char *method,
-                           const json_t *args, uint32_t timeout_ms, json_t **result,
-                           al_error *err);
+                           const json_t *args, uint32_t timeout_ms, const hostcall_hold *hold,
+                           json_t **result, al_error *err);
 
 /* JSON text of `v`, compact, key order kept; malloc()ed (free with free()/al_free()), or
  * NULL when out of memory. */

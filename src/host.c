@@ -9,6 +9,13 @@
  *
  * Synchronous calls submit and wait; asynchronous ones keep a pending record keyed by the
  * pool's ticket and finish in al_host_dispatch() through the same *_finish functions.
+ *
+ * Renders and events of one instance run one at a time, and each request is built when it
+ * is sent, so it carries the state after every earlier call's intents were applied (Redux
+ * semantics: fifty queued clicks count to fifty). An asynchronous call made while the
+ * instance has one in flight waits in the instance's `waiting` list and is sent when the
+ * one before it has finished; a synchronous call first lets those finish (running their
+ * callbacks, as al_host_dispatch would).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,6 +72,20 @@ typedef struct host_tm {
   bool interrupted;
 } host_tm;
 
+/* An asynchronous render or event waiting for its instance's call in flight to finish. */
+typedef struct host_call {
+  int op; /* HOST_RENDER, HOST_EVENT */
+  char *widget, *handler;
+  json_t *args;
+  al_result_fn cb;
+  void *user;
+  struct host_call *next;
+} host_call;
+
+static void host_call_free(host_call *c);
+static void host_call_drop(al_host *h, store_instance *inst);
+static int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err);
+
 /* An async call waiting for its answer. */
 typedef struct host_pending {
   uint64_t ticket;
@@ -83,6 +104,7 @@ struct al_host {
   pool *pool;
   host_pending *pending;
   size_t npending;
+  size_t nwaiting; /* host_calls waiting behind their instance's call in flight */
   host_sub *subs;
   size_t nsubs;
   int next_sub;
@@ -108,8 +130,7 @@ static void load_free(host_load *ld) {
 
 void al_config_init(al_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
-  cfg->limits = (al_limits){.memory_bytes = 32u << 20, .stack_bytes = 1u << 20, .load_ms = 1000,
-                            .render_ms = 100, .event_ms = 100};
+  cfg->limits = (al_limits)AL_LIMITS_DEFAULT;
   cfg->budgets = (al_budgets){.max_depth = 64, .max_nodes = 10000, .max_bytes = 1u << 20};
   cfg->profile = AL_PROFILE_BARE;
   cfg->timeline_capacity = 200;
@@ -154,6 +175,7 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
     hc_config hcc = {.home = h->cfg.home, .policy_json = h->cfg.policy_json,
                      .audit_capacity = h->cfg.audit_capacity, .audit_path = h->cfg.audit_path,
                      .approve = h->cfg.approve, .approve_user = h->cfg.approve_user,
+                     .ask = h->cfg.ask, .ask_user = h->cfg.ask_user,
                      .log = h->cfg.log, .log_user = h->cfg.log_user};
     rc = hc_new(&hcc, &h->hc, err);
   }
@@ -186,7 +208,9 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
 void al_host_free(al_host *h) {
   if (!h) return;
   /* The pool owns every VM: stopping it disposes them all, whatever is pending. It goes
-   * first, so no hostcall can reach the services below once they are freed. */
+   * first, so no hostcall can reach the services below once they are freed; questions
+   * still waiting for a person are denied before, as the pool waits for its hostcalls. */
+  hc_close_questions(h->hc);
   pool_free(h->pool);
   hc_free(h->hc);
   ev_registry_free(h->events);
@@ -199,6 +223,11 @@ void al_host_free(al_host *h) {
     free(pd);
     pd = nx;
   }
+  for (size_t i = 0; i < store_count(h->store); i++) /* never sent: nobody is told */
+    for (host_call *c = store_at(h->store, i)->waiting, *nx; c; c = nx) {
+      nx = c->next;
+      host_call_free(c);
+    }
   store_free(h->store);
   for (size_t i = 0; i < h->nsubs; i++)
     if (h->subs[i].finalizer) h->subs[i].finalizer(h->subs[i].user);
@@ -581,6 +610,7 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
+  host_call_drop(h, inst);
   /* Host state goes first: whatever the worker answers, the instance is gone. */
   json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", instance_id);
   int worker = -1;
@@ -614,6 +644,7 @@ int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
+  host_call_drop(h, inst);
   int worker = -1;
   int rc = store_remove(h->store, id, &worker, &ch, err);
   if (!rc) {
@@ -695,8 +726,9 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
               al_error *err) {
   if (tree_out) *tree_out = NULL;
   if (!h || !widget_id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_render needs a host and a widget id");
-  store_instance *inst = find(h, instance_id, err);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  store_instance *inst;
+  int src = host_call_settle(h, instance_id, &inst, err);
+  if (src) return src;
   json_t *req = call_request(h, inst, "render", widget_id, NULL, NULL), *resp = NULL;
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   uint64_t start = clock_wall_ms();
@@ -770,8 +802,9 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
   if (result_out) *result_out = NULL;
   if (!h || !widget_id || !handler)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_event needs a host, a widget and a handler");
-  store_instance *inst = find(h, instance_id, err);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  store_instance *inst;
+  int src = host_call_settle(h, instance_id, &inst, err);
+  if (src) return src;
   json_t *args = NULL, *resp = NULL;
   int rc = 0;
   if (args_json && (rc = parse_arg(args_json, "args", &args, err))) return rc;
@@ -814,26 +847,136 @@ static int submit_async(al_host *h, int worker, const char *id, host_op op, json
   return 0;
 }
 
+static void host_call_free(host_call *c) {
+  if (!c) return;
+  free(c->widget);
+  free(c->handler);
+  json_decref(c->args);
+  free(c);
+}
+
+/* Sends `c` (consumed) for `inst` with its current state. */
+static int host_call_send(al_host *h, store_instance *inst, host_call *c) {
+  /* The request takes the args over: nothing of it may be touched once it is sent. */
+  json_t *req = call_request(h, inst, c->op == HOST_RENDER ? "render" : "event", c->widget,
+                            c->handler, c->args);
+  c->args = NULL;
+  int rc = submit_async(h, inst->worker, inst->id, c->op, req,
+                        inst_timeout(inst, c->op == HOST_RENDER ? "renderMs" : "eventMs"), c->cb, c->user,
+                        NULL, NULL);
+  if (!rc) inst->calling = true;
+  host_call_free(c);
+  return rc;
+}
+
+/* The instance's call in flight finished: sends the next one waiting, if any. A waiting
+ * call that cannot be sent is answered with its error, never dropped. */
+static void host_call_next(al_host *h, const char *id) {
+  store_instance *inst = store_find(h->store, id);
+  if (!inst) return;
+  inst->calling = false;
+  while (!inst->calling && inst->waiting) {
+    host_call *c = inst->waiting;
+    inst->waiting = c->next;
+    if (!inst->waiting) inst->waiting_tail = NULL;
+    h->nwaiting--;
+    al_result_fn cb = c->cb;
+    void *user = c->user;
+    int rc = host_call_send(h, inst, c);
+    if (rc) {
+      al_error e = {0};
+      err_set(&e, rc, NULL, "%s", al_strerror(rc));
+      err_instance(&e, id);
+      cb(user, rc, NULL, &e);
+      if (!(inst = store_find(h->store, id))) return; /* the callback unloaded it */
+    }
+  }
+}
+
+/* Fails every call waiting on `inst` (it is being unloaded). */
+static void host_call_drop(al_host *h, store_instance *inst) {
+  host_call *c = inst->waiting;
+  inst->waiting = inst->waiting_tail = NULL;
+  while (c) {
+    host_call *nx = c->next;
+    h->nwaiting--;
+    al_error e = {0};
+    err_set(&e, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", inst->id);
+    err_instance(&e, inst->id);
+    c->cb(c->user, AL_EINSTANCE_NOT_FOUND, NULL, &e);
+    host_call_free(c);
+    c = nx;
+  }
+}
+
+/* An instance's calls waiting behind its call in flight are bounded like a worker's queue
+ * (the one in flight counts): past that a call answers BUSY instead of growing it. */
+static bool host_call_full(const al_host *h, const store_instance *inst) {
+  unsigned n = 1;
+  for (const host_call *c = inst->waiting; c; c = c->next) n++;
+  return n >= h->cfg.queue_capacity;
+}
+
+/* Lets the instance's asynchronous calls finish before a synchronous one reads its state.
+ * Returns 0 with *out set, AL_EINSTANCE_NOT_FOUND or AL_EBUSY. */
+static int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err) {
+  store_instance *inst = find(h, id, err);
+  *out = NULL;
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  if (inst->calling && host_call_full(h, inst)) {
+    err_set(err, AL_EBUSY, NULL, "the instance's queue is full (%u calls)", h->cfg.queue_capacity);
+    err_instance(err, inst->id);
+    return AL_EBUSY;
+  }
+  while (inst && (inst->calling || inst->waiting)) {
+    char idc[AL_INSTANCE_ID_MAX];
+    snprintf(idc, sizeof idc, "%s", inst->id);
+    al_host_dispatch(h, -1);
+    inst = find(h, idc, err);
+  }
+  *out = inst;
+  return inst ? 0 : AL_EINSTANCE_NOT_FOUND;
+}
+
+static int host_call_async(al_host *h, const char *instance_id, int op, const char *widget_id,
+                           const char *handler, json_t *args, al_result_fn cb, void *user) {
+  store_instance *inst = find(h, instance_id, NULL);
+  if (!inst) {
+    json_decref(args);
+    return AL_EINSTANCE_NOT_FOUND;
+  }
+  host_call *c = calloc(1, sizeof *c);
+  if (!c || !(c->widget = strdup(widget_id)) || (handler && !(c->handler = strdup(handler)))) {
+    host_call_free(c);
+    json_decref(args);
+    return AL_ENO_MEMORY;
+  }
+  *c = (host_call){op, c->widget, c->handler, args, cb, user, NULL};
+  if (!inst->calling) return host_call_send(h, inst, c);
+  if (host_call_full(h, inst)) {
+    host_call_free(c);
+    return AL_EBUSY;
+  }
+  if (inst->waiting_tail) inst->waiting_tail->next = c;
+  else inst->waiting = c;
+  inst->waiting_tail = c;
+  h->nwaiting++;
+  return 0;
+}
+
 int al_render_async(al_host *h, const char *instance_id, const char *widget_id, al_result_fn cb,
                     void *user) {
   if (!h || !widget_id || !cb) return AL_EINVALID_ARGUMENT;
-  store_instance *inst = find(h, instance_id, NULL);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
-  return submit_async(h, inst->worker, inst->id, HOST_RENDER,
-                      call_request(h, inst, "render", widget_id, NULL, NULL),
-                      inst_timeout(inst, "renderMs"), cb, user, NULL, NULL);
+  return host_call_async(h, instance_id, HOST_RENDER, widget_id, NULL, NULL, cb, user);
 }
 
 int al_event_async(al_host *h, const char *instance_id, const char *widget_id, const char *handler,
                    const char *args_json, al_result_fn cb, void *user) {
   if (!h || !widget_id || !handler || !cb) return AL_EINVALID_ARGUMENT;
-  store_instance *inst = find(h, instance_id, NULL);
-  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  if (!find(h, instance_id, NULL)) return AL_EINSTANCE_NOT_FOUND;
   json_t *args = NULL;
   if (args_json && parse_arg(args_json, "args", &args, NULL)) return AL_EINVALID_ARGUMENT;
-  return submit_async(h, inst->worker, inst->id, HOST_EVENT,
-                      call_request(h, inst, "event", widget_id, handler, args),
-                      inst_timeout(inst, "eventMs"), cb, user, NULL, NULL);
+  return host_call_async(h, instance_id, HOST_EVENT, widget_id, handler, args, cb, user);
 }
 
 int al_load_async(al_host *h, const char *package_id, const char *code, size_t len,
@@ -867,7 +1010,7 @@ int al_reload_async(al_host *h, const char *instance_id, const char *code, size_
 
 int al_host_fd(const al_host *h) { return h ? pool_fd(h->pool) : -1; }
 
-size_t al_host_pending(const al_host *h) { return h ? h->npending : 0; }
+size_t al_host_pending(const al_host *h) { return h ? h->npending + h->nwaiting : 0; }
 
 int al_host_dispatch(al_host *h, int timeout_ms) {
   if (!h) return AL_EINVALID_ARGUMENT;
@@ -899,6 +1042,7 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
     json_decref(resp);
     if (pd->cb) pd->cb(pd->user, rc, text, rc ? &e : NULL);
     al_free(text);
+    if (pd->op == HOST_RENDER || pd->op == HOST_EVENT) host_call_next(h, pd->instance_id);
     load_free(pd->load);
     bool counted = pd->cb != NULL;
     free(pd);

@@ -9,19 +9,22 @@
  * which rule said no.
  *
  * The plugin records and the tool table are small jansson objects under one mutex, held
- * only to read or replace entries, never across a decision or an I/O call; the records'
- * capability and settings objects are never modified after hc_plugin_add, so a reader may
- * keep a reference to them after unlocking (jansson's reference counts are atomic).
+ * only to read or replace entries and to count references, never across a decision or an
+ * I/O call; the records' capability and settings objects are never modified after
+ * hc_plugin_add, so a reader may keep a reference to them after unlocking, and gives it
+ * back under the lock again.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hooks/audit.h"
 #include "hooks/capability.h"
+#include "hooks/events.h"
 #include "hooks/fsops.h"
 #include "hooks/hostcall.h"
 #include "hooks/http.h"
@@ -39,6 +42,8 @@ struct hc_services {
   json_t *plugins;          /* instanceId -> {pluginId, caps, settings} */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
   json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
+  struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
+  bool closing;             /* hc_close_questions ran: no more questions */
   char *home_env, *cwd;
 };
 
@@ -49,6 +54,8 @@ typedef struct hc_rec {
   char plugin_id[AL_INSTANCE_ID_MAX];
   json_t *caps, *settings;
   char *data_dir;
+  uint32_t timeout_ms;        /* what is left of the calling call's deadline */
+  const hostcall_hold *hold;  /* asynchronous calls: pauses that deadline for a person */
 } hc_rec;
 
 static void hc_log_line(hc_services *s, const char *plugin, const char *level, const char *msg) {
@@ -255,13 +262,114 @@ static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_err
   return 0;
 }
 
-static void hc_rec_clear(hc_rec *r) {
+static void hc_rec_clear(hc_services *s, hc_rec *r) {
+  /* Counted under the lock that hc_rec_get counted them under: several hostcall threads
+   * hold the same record, and jansson's count is not safe to read during another
+   * thread's change (json_decref reads it plainly first). */
+  pthread_mutex_lock(&s->mu);
   json_decref(r->caps);
   json_decref(r->settings);
+  pthread_mutex_unlock(&s->mu);
   free(r->data_dir);
 }
 
-/* Decides, asks, audits. Returns 0 when allowed, else CAPABILITY_DENIED with the reason. */
+/* ---- approvals -------------------------------------------------------------------------
+ * A question put to the host's ask callback (al_config.ask). Two references: the asking
+ * hostcall's and the front end's, which al_approval_answer() gives back; whichever goes
+ * last frees it, so a front end may answer after the asker stopped waiting. */
+struct al_approval {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int answer, refs;
+  bool answered;
+  struct al_approval *next, *prev; /* the open questions (hc_services.asks, under its mu) */
+};
+
+/* Answers `q` (if not yet) without giving up a reference. */
+static void approval_settle(al_approval *q, int answer) {
+  pthread_mutex_lock(&q->mu);
+  if (!q->answered) {
+    q->answered = true;
+    q->answer = answer == AL_APPROVE_ALLOW ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
+    pthread_cond_broadcast(&q->cv);
+  }
+  pthread_mutex_unlock(&q->mu);
+}
+
+static void approval_unref(al_approval *q) {
+  pthread_mutex_lock(&q->mu);
+  bool last = --q->refs == 0;
+  pthread_mutex_unlock(&q->mu);
+  if (!last) return;
+  pthread_mutex_destroy(&q->mu);
+  pthread_cond_destroy(&q->cv);
+  free(q);
+}
+
+void al_approval_answer(al_approval *q, int answer) {
+  if (!q) return;
+  approval_settle(q, answer);
+  approval_unref(q);
+}
+
+void hc_close_questions(hc_services *s) {
+  if (!s) return;
+  pthread_mutex_lock(&s->mu);
+  s->closing = true;
+  for (al_approval *q = s->asks; q; q = q->next) approval_settle(q, AL_APPROVE_DENY);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Asks through the ask callback and waits for the answer, at most `ms`. Sets *answered. */
+static int hc_ask(hc_services *s, const hc_rec *r, const char *action, const char *resource,
+                  uint32_t ms, bool *answered) {
+  *answered = false;
+  al_approval *q = calloc(1, sizeof *q);
+  if (!q) return AL_APPROVE_DENY;
+  pthread_mutex_init(&q->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&q->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  q->refs = 2;
+  pthread_mutex_lock(&s->mu);
+  bool closing = s->closing;
+  if (!closing) {
+    q->next = s->asks;
+    if (s->asks) s->asks->prev = q;
+    s->asks = q;
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (closing) { /* the host is going away: nobody is asked any more */
+    q->refs = 1;
+    approval_unref(q);
+    return AL_APPROVE_DENY;
+  }
+  s->cfg.ask(s->cfg.ask_user, q, r->plugin_id, action, resource);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000u;
+  ts.tv_sec = (time_t)(abs_ns / 1000000000u);
+  ts.tv_nsec = (long)(abs_ns % 1000000000u);
+  pthread_mutex_lock(&q->mu);
+  while (!q->answered && pthread_cond_timedwait(&q->cv, &q->mu, &ts) == 0) {}
+  int answer = q->answered ? q->answer : AL_APPROVE_DENY;
+  *answered = q->answered;
+  pthread_mutex_unlock(&q->mu);
+  pthread_mutex_lock(&s->mu);
+  if (q->prev) q->prev->next = q->next;
+  else s->asks = q->next;
+  if (q->next) q->next->prev = q->prev;
+  pthread_mutex_unlock(&s->mu);
+  approval_unref(q);
+  return answer;
+}
+
+/* Decides, asks, audits. Returns 0 when allowed, else CAPABILITY_DENIED with the reason.
+ * An asynchronous call waits for a person's answer up to the permission class (its
+ * deadline paused meanwhile, see hostcall_hold); one answered at once, only up to what is
+ * left of its deadline (a remembered answer is given at once). */
 static int hc_decide(hc_services *s, const hc_rec *r, const char *action, const char *resource,
                      al_error *err) {
   hk_path_vars vars = {r->data_dir, s->home_env, s->cwd};
@@ -272,15 +380,23 @@ static int hc_decide(hc_services *s, const hc_rec *r, const char *action, const 
   snprintf(why, sizeof why, "%s", reason ? reason : "");
   if (v == HK_ASK) {
     int answer = AL_APPROVE_DENY;
-    if (s->cfg.approve) {
+    bool asked = s->cfg.ask || s->cfg.approve, answered = true;
+    if (asked && r->hold) r->hold->fn(r->hold->user, EV_PERMISSION_MS);
+    if (s->cfg.ask) {
+      answer = hc_ask(s, r, action, resource, r->hold ? EV_PERMISSION_MS : r->timeout_ms, &answered);
+    } else if (s->cfg.approve) {
       pthread_mutex_lock(&s->approve);
       answer = s->cfg.approve(s->cfg.approve_user, r->plugin_id, action, resource);
       pthread_mutex_unlock(&s->approve);
-      snprintf(why, sizeof why, "%s: %s", HK_REASON_ASK,
-               answer == AL_APPROVE_ALLOW ? "approved" : "not approved (refused, or not answered yet)");
-    } else {
-      snprintf(why, sizeof why, "%s: no one to ask (headless), denied", HK_REASON_ASK);
     }
+    if (asked && r->hold) r->hold->fn(r->hold->user, 0);
+    if (asked)
+      snprintf(why, sizeof why, "%s: %s", HK_REASON_ASK,
+               answer == AL_APPROVE_ALLOW ? "approved"
+               : answered                 ? "not approved"
+                                          : "not answered in time");
+    else
+      snprintf(why, sizeof why, "%s: no one to ask (headless), denied", HK_REASON_ASK);
     v = answer == AL_APPROVE_ALLOW ? HK_ALLOWED : HK_DENIED;
   }
   hc_audit(s, r->plugin_id, action, resource, hk_verdict_name(v), why);
@@ -402,12 +518,14 @@ static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args,
 }
 
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
-            uint32_t timeout_ms, json_t **result, al_error *err) {
+            uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
   hc_services *s = user;
   *result = NULL;
   hc_rec r;
   int rc = hc_rec_get(s, instance_id, &r, err);
   if (rc) return rc;
+  r.timeout_ms = timeout_ms;
+  r.hold = hold;
   if (!json_is_object(args)) {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: arguments must be an object", method);
   } else if (!strcmp(method, "log")) {
@@ -449,6 +567,6 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     json_decref(*result);
     *result = NULL;
   }
-  hc_rec_clear(&r);
+  hc_rec_clear(s, &r);
   return rc;
 }

@@ -21,9 +21,17 @@
  *   fs.readText {path} | fs.exists {path} | fs.list {path}  ("fs_read")
  *   fs.writeText {path, text}                           ("fs_write")
  *
+ * Approvals: a call needing one asks the host's ask callback (al_config.ask: a question
+ * answered later with al_approval_answer, from any thread) or else its approve callback
+ * (answers before returning). An asynchronous hostcall (performed on a host thread, with a
+ * hostcall_hold) pauses its call's deadline while it waits, up to the permission class
+ * (EV_PERMISSION_MS); a call answered at once (subscribe, register a tool) waits at most
+ * what is left of its deadline.
+ *
  * Threading: every function is thread-safe. Plugin records and tools are guarded by one
  * mutex; the approve callback is serialised by another, so a host's callback never runs
- * twice at once; the database, audit and policy are thread-safe (or immutable) themselves.
+ * twice at once (the ask callback is not: each question is its own); the database, audit
+ * and policy are thread-safe (or immutable) themselves.
  */
 #ifndef AL_HOOKS_HOSTCALL_H
 #define AL_HOOKS_HOSTCALL_H
@@ -39,6 +47,8 @@ typedef struct hc_config {
   const char *audit_path;       /* NULL: ring buffer only */
   al_approve_fn approve;        /* NULL: needs-approval means denied (headless) */
   void *approve_user;
+  al_ask_fn ask;                /* asks without blocking; takes precedence over approve */
+  void *ask_user;
   al_log_fn log;                /* NULL: stderr */
   void *log_user;
   size_t kv_quota_bytes;        /* 0: 1 MiB */
@@ -50,6 +60,11 @@ typedef struct hc_config {
  * once and audited). Free with hc_free (NULL harmless). */
 int hc_new(const hc_config *cfg, hc_services **out, al_error *err);
 void hc_free(hc_services *s);
+
+/* Denies every question still waiting for the ask callback's answer, and every later one
+ * at once: for shutting down, so no hostcall thread waits for a person who will not come.
+ * Thread-safe. */
+void hc_close_questions(hc_services *s);
 
 /* Kill switches read at hc_new. */
 bool hc_disabled(const hc_services *s);     /* AIRLOCK_DISABLE_PLUGINS */
@@ -82,7 +97,7 @@ void hc_plugin_commit(hc_services *s, const char *stage_id);
  * new reference; on failure the code and message are in err (CAPABILITY_DENIED, IO_ERROR,
  * INVALID_ARGUMENT, TIMEOUT...). */
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
-            uint32_t timeout_ms, json_t **result, al_error *err);
+            uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err);
 
 /* Tools: the registered tools [{name, pluginId, instanceId, description, parameters}]
  * (new reference), and the instance that owns `name` (copied into id_out). */

@@ -28,6 +28,10 @@ typedef struct store_instance {
   json_t *grants; /* {readShared[], writeShared[], systemCommands[]} */
   int worker;           /* the worker that owns its VM (host bookkeeping) */
   size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
+  /* host.c's call sequencing (the store never reads them): a render or event of this
+   * instance is in flight, and the asynchronous ones waiting for it to finish */
+  bool calling;
+  struct host_call *waiting, *waiting_tail;
 } store_instance;
 
 typedef struct store_changes {

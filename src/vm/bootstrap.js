@@ -2,12 +2,14 @@
 //
 // It installs `definePlugin` as a global `var` (so a plugin's `let definePlugin` is the
 // engine's redeclaration error and a plugin's `function definePlugin(){}` can only break
-// itself), and returns a private object of entry points that only the C side holds. The
+// itself). The script's value is a function that the C side calls once with the call
+// record states (REC, built from vm.h's VM_REC_STATES table, so both sides name them
+// from one place); it returns a private object of entry points that only C holds. The
 // host never trusts what these return: every result is converted and validated in C.
 // Intrinsics are captured up front so a plugin that patches prototypes cannot change
 // how its own calls are dispatched.
 var definePlugin;
-(function () {
+(function (REC) {
   "use strict";
   const O = Object, A = Array, S = String;
   const hasOwn = Function.prototype.call.bind(O.prototype.hasOwnProperty);
@@ -59,18 +61,19 @@ var definePlugin;
     factory = f;
   };
 
-  // A call record: the C side runs promise jobs until `state` leaves 0. Intents are
-  // snapshotted at settlement, so work scheduled after the call settled does not count.
+  // A call record: the C side runs promise jobs until `state` leaves PENDING (or parks the
+  // call while it waits on a timer or a hostcall). Intents are snapshotted at settlement,
+  // so work scheduled after the call settled does not count.
   function settle(rec, r, intents) {
     if (r !== null && (typeof r === "object" || typeof r === "function") &&
         typeof r.then === "function") {
       then(PromiseResolve(r),
-        (v) => { rec.value = v; rec.intents = intents && intents.slice(); rec.state = 1; },
-        (e) => { rec.error = e; rec.state = 2; });
+        (v) => { rec.value = v; rec.intents = intents && intents.slice(); rec.state = REC.FULFILLED; },
+        (e) => { rec.error = e; rec.state = REC.REJECTED; });
     } else {
       rec.value = r;
       rec.intents = intents && intents.slice();
-      rec.state = 1;
+      rec.state = REC.FULFILLED;
     }
     return rec;
   }
@@ -84,12 +87,14 @@ var definePlugin;
   let native = null; // the host's natives {host, now, uuid}
 
   // `infoText`: {id, version, events} as JSON text (one string until pi is made);
+  // `host` performs a hostcall at once (subscriptions, tools, logs), `hostAsync` sends one
+  // to the host and returns its id, answered later through `deliver`;
   // `loadPi`: evaluates pi.js and returns its factory.
-  function installPi(infoText, host, now, uuid, loadPi) {
-    native = freeze({ host, now, uuid });
+  function installPi(infoText, host, hostAsync, now, uuid, loadPi) {
+    native = freeze({ host, hostAsync, now, uuid });
     const get = () => {
       if (hk === null) {
-        hk = loadPi()({ S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
+        hk = loadPi()({ REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
                         PromiseReject, native, info: parse(infoText) });
         // Configurable, so a plugin's own top-level `let pi` is a shadow, not a SyntaxError.
         O.defineProperty(globalThis, "pi", { value: hk.pi, configurable: true });
@@ -111,11 +116,14 @@ var definePlugin;
     installPi,
     // Hooks: the C side snapshots an event's handlers, then runs each under its own deadline.
     hookBegin: (event) => (hk === null ? 0 : hk.hookBegin(event)),
-    hook: (i, payload) => (hk === null ? { state: 3 } : hk.hook(i, payload)),
+    hook: (i, payload) => (hk === null ? { state: REC.NO_TARGET } : hk.hook(i, payload)),
     hooks: () => (hk === null ? {} : hk.hooks()),
-    tool: (name, args) => (hk === null ? { state: 3 } : hk.tool(name, args)),
-    // pi.sleep timers: see pi.js; -1 when none is pending.
+    tool: (name, args) => (hk === null ? { state: REC.NO_TARGET } : hk.tool(name, args)),
+    // pi.sleep timers: see pi.js; -1 when none is pending. timers(true) also forgets the
+    // hostcalls still awaited: their answers will find no one.
     timers: (drop) => (hk === null ? -1 : hk.timers(drop)),
+    // A hostcall's answer (see pi.js); false when nobody awaits that id any more.
+    deliver: (id, ok, value) => (hk === null ? false : hk.deliver(id, ok, value)),
     // Runs the factory and returns metadata; a string result is a contract load error.
     take() {
       if (loadError !== null) return loadError;
@@ -137,15 +145,15 @@ var definePlugin;
     },
     render(widgetId, pluginState, globalState) {
       const w = widget(widgetId);
-      if (!w || typeof w.render !== "function") return { state: 3 };
-      return settle({ state: 0 }, w.render({ pluginState, globalState }), null);
+      if (!w || typeof w.render !== "function") return { state: REC.NO_TARGET };
+      return settle({ state: REC.PENDING }, w.render({ pluginState, globalState }), null);
     },
     event(widgetId, name, args, hasArgs, pluginState, globalState) {
       const w = widget(widgetId);
-      if (!w) return { state: 3 };
+      if (!w) return { state: REC.NO_TARGET };
       const hs = w.handlers;
       const h = hs !== null && typeof hs === "object" && hasOwn(hs, name) ? hs[name] : undefined;
-      if (typeof h !== "function") return { state: 4 };
+      if (typeof h !== "function") return { state: REC.NO_HANDLER };
       const intents = [];
       const ctx = {
         pluginState,
@@ -157,13 +165,13 @@ var definePlugin;
           intents.push({ scope: "shared", domain: S(domain), actionType: S(actionType), payload });
         },
       };
-      return settle({ state: 0 }, hasArgs ? h.call(hs, ctx, args) : h.call(hs, ctx), intents);
+      return settle({ state: REC.PENDING }, hasArgs ? h.call(hs, ctx, args) : h.call(hs, ctx), intents);
     },
     reduce(actionType, state, payload) {
       const rs = def ? def.reducers : undefined;
       const r = rs !== null && typeof rs === "object" && hasOwn(rs, actionType) ? rs[actionType] : undefined;
-      if (typeof r !== "function") return { state: 5 };
-      return settle({ state: 0 }, r.call(rs, state, payload), null);
+      if (typeof r !== "function") return { state: REC.NO_REDUCER };
+      return settle({ state: REC.PENDING }, r.call(rs, state, payload), null);
     },
   };
-})();
+})

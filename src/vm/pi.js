@@ -6,24 +6,27 @@
 // and the host's natives; what it returns is private to the bootstrap, like the
 // bootstrap's own entry points.
 //
-// Every member that reaches outside the VM goes through `native.host(method, args)`, a
-// native function that performs the hostcall synchronously (the host applies the
-// capability chain) and either returns the result or throws an Error carrying `code`. The
-// public API wraps those calls in promises; only subscription and tool registration answer
-// synchronously, so a refusal is an exception at the line that asked.
+// Members that reach outside the VM go through the host, which applies the capability
+// chain. Subscription, tool registration and logging use `native.host(method, args)`,
+// answered at once (a refusal is an exception at the line that asked). Everything else
+// uses `native.hostAsync(method, args)`: it sends the call to the host and returns an id
+// at once; the promise the plugin holds settles when the worker hands the answer to
+// `deliver(id, ok, value)`. Meanwhile the call that awaits it is parked and the worker
+// serves other instances. A refused or failed call rejects with an Error carrying `code`.
 (function (env) {
   "use strict";
-  const { S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve, PromiseReject,
+  const { REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve, PromiseReject,
           native, info } = env;
-  const host = native.host, now = native.now, uuid = native.uuid;
+  const host = native.host, hostAsync = native.hostAsync, now = native.now, uuid = native.uuid;
   const handlers = Object.create(null); // event -> [{fn, once}] in registration order
   const tools = Object.create(null);    // tool name -> handler
   const timers = [];                    // {due, resolve}, unordered; few at a time
+  const waiting = new Map();            // hostcall id -> {resolve, reject}
   let current = [];                     // the handler list of the hook being run
 
-  const call = (method, args) => {
-    try { return PromiseResolve(host(method, args)); } catch (e) { return PromiseReject(e); }
-  };
+  const call = (method, args) => new Promise((resolve, reject) => {
+    waiting.set(hostAsync(method, args), { resolve, reject }); // a throw rejects
+  });
   const text = (x) => {
     if (typeof x === "string") return x;
     try { const j = JSON.stringify(x); return j === undefined ? S(x) : j; } catch (e) { return S(x); }
@@ -108,8 +111,8 @@
     },
     hook(i, payload) {
       const h = current[i];
-      if (!h) return { state: 3 };
-      return settle({ state: 0 }, h.fn.call(undefined, payload), null);
+      if (!h) return { state: REC.NO_TARGET };
+      return settle({ state: REC.PENDING }, h.fn.call(undefined, payload), null);
     },
     hooks() {
       const out = {};
@@ -118,13 +121,16 @@
     },
     tool(name, args) {
       const t = hasOwn(tools, name) ? tools[name] : undefined;
-      if (typeof t !== "function") return { state: 3 };
-      return settle({ state: 0 }, t.call(undefined, args), null);
+      if (typeof t !== "function") return { state: REC.NO_TARGET };
+      return settle({ state: REC.PENDING }, t.call(undefined, args), null);
     },
     // Fires due timers; answers 0 if any fired, else ms until the next one, or -1 if none.
     // timers(true) forgets them all unfired: the call that set them was abandoned.
     timers(drop) {
-      if (drop === true) timers.length = 0;
+      if (drop === true) {
+        timers.length = 0;
+        waiting.clear();
+      }
       if (!timers.length) return -1;
       const t = now();
       let next = -1, fired = false;
@@ -133,6 +139,14 @@
         else if (next < 0 || timers[i].due - t < next) next = timers[i].due - t;
       }
       return fired ? 0 : next; // a fired timer queued jobs: run them before waiting again
+    },
+    // A hostcall's answer: settles the promise that awaits it (its jobs run next).
+    deliver(id, ok, value) {
+      const w = waiting.get(id);
+      if (w === undefined) return false;
+      waiting.delete(id);
+      if (ok) w.resolve(value); else w.reject(value);
+      return true;
     },
   };
 })

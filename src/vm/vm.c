@@ -47,7 +47,7 @@ struct vm_instance {
   JSContext *ctx;
   JSValue entry; /* the bootstrap's private object */
   JSValue fn_take, fn_render, fn_event, fn_reduce, fn_load_error;
-  JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers;
+  JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers, fn_deliver;
   char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
   uint64_t deadline_ns;
@@ -58,7 +58,23 @@ struct vm_instance {
   size_t heap_bytes; /* mirrors the runtime's malloc_size, kept by our allocator */
   vm_stats last;
   char source_name[128];
+  /* The call in progress while it is parked (see vm.h). */
+  struct {
+    int op;            /* VM_OP_*; VM_OP_NONE when no call is in progress */
+    JSValue rec;       /* the record it waits on */
+    json_t *keep;      /* hook: the results so far (owned) */
+    const json_t *state;   /* reduce: the state an undefined result keeps (borrowed) */
+    const json_t *payload; /* hook: the payload every handler gets (borrowed) */
+    int32_t hook_i, hook_n;
+    uint32_t hook_ms;
+  } call;
+  unsigned hc_pending; /* asynchronous hostcalls sent and not answered or dropped */
+  int64_t wake_ms;     /* the parked call's next timer, -1: none */
+  unsigned holds;      /* vm_hold pauses in force */
+  uint64_t held_left_ns; /* what was left of the deadline when the first pause began */
 };
+
+enum { VM_OP_NONE, VM_OP_RENDER, VM_OP_EVENT, VM_OP_REDUCE, VM_OP_HOOK, VM_OP_TOOL };
 
 /* ---- allocator ------------------------------------------------------------------------
  * QuickJS frees without a size, so with a host allocator hook each block carries a
@@ -162,10 +178,12 @@ static void call_begin(vm_instance *vm, uint64_t deadline_ns) {
   JS_UpdateStackTop(vm->rt);
 }
 
-/* Forgets pending pi.sleep timers, whose resolution would resume an abandoned call. Runs
- * only our bootstrap's code, so the deadline is lifted to keep the interrupt handler (the
- * call's deadline has passed) from cutting it short. */
+/* Forgets pending pi.sleep timers and awaited hostcalls, whose resolution would resume an
+ * abandoned call (a late hostcall answer then finds no one). Runs only our bootstrap's
+ * code, so the deadline is lifted to keep the interrupt handler (the call's deadline has
+ * passed) from cutting it short. */
 static void vm_drop_timers(vm_instance *vm) {
+  vm->hc_pending = 0;
   if (JS_IsUndefined(vm->fn_timers)) return;
   uint64_t deadline = vm->deadline_ns;
   vm->deadline_ns = UINT64_MAX;
@@ -185,6 +203,7 @@ static void call_end(vm_instance *vm) {
     vm_drop_timers(vm);
     JS_RunGC(vm->rt); /* give back what the failed call held */
   }
+  vm->holds = 0;
   vm->last.elapsed_us = (clock_mono_ns() - vm->call_start_ns) / 1000u;
   vm->last.interrupted = vm->interrupted;
   vm->last.memory_bytes = vm_memory_bytes(vm);
@@ -280,17 +299,8 @@ static int64_t vm_timers(vm_instance *vm) {
   return ms < 0 ? -1 : (int64_t)ms;
 }
 
-static void vm_sleep_until(vm_instance *vm, int64_t ms) {
-  uint64_t until = clock_mono_ns() + (uint64_t)ms * 1000000u;
-  if (until > vm->deadline_ns) until = vm->deadline_ns;
-  uint64_t now = clock_mono_ns();
-  if (until <= now) return;
-  struct timespec ts = {(time_t)((until - now) / 1000000000u), (long)((until - now) % 1000000000u)};
-  while (nanosleep(&ts, &ts) != 0) {}
-}
-
-/* Runs promise jobs until the call record settles or the deadline passes. Returns the
- * record's state (1 fulfilled, 2 rejected, 3.. lookup failures) or a negative error. */
+/* Runs promise jobs until the call record settles, parks or the deadline passes. Returns
+ * the record's state (VM_REC_*: PENDING when parked) or a negative error. */
 static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_error *err) {
   for (;;) {
     int st = rec_state(vm, rec);
@@ -312,30 +322,41 @@ static int vm_settle(vm_instance *vm, JSValueConst rec, int plugin_code, al_erro
        * rejection of that reaction's promise: the chain then ends without settling ours.
        * That is a timeout, not a plugin bug. */
       if (vm->interrupted || vm->oom) return vm_fail(vm, JS_UNDEFINED, plugin_code, err);
-      /* No job is runnable: a pi.sleep timer may still be pending. Wait for it, never
-       * past the deadline (the next turn of the loop reports that). */
+      /* No job is runnable: fire due pi.sleep timers; if the promise still waits on a
+       * timer or a hostcall, the call parks (VM_REC_PENDING) and the worker serves others
+       * until one of them answers. With neither, it can never settle. */
       int64_t wait_ms = vm_timers(vm);
-      if (wait_ms < 0)
+      if (wait_ms == 0) continue; /* a timer fired: its reactions are queued */
+      if (wait_ms < 0 && vm->hc_pending == 0)
         return err_set(err, plugin_code, NULL,
                        "the returned promise can never settle: no pending work is left");
-      vm_sleep_until(vm, wait_ms);
+      vm->wake_ms = wait_ms;
+      return VM_REC_PENDING;
     }
   }
 }
 
 /* Calls fn(args...) and settles the record it returns. On success *rec owns the record
  * and the return value is its state (>= 1). */
+static int vm_settled(vm_instance *vm, JSValue r, int plugin_code, JSValue *rec, al_error *err);
+
 static int vm_invoke(vm_instance *vm, JSValueConst fn, int argc, JSValue *argv, int plugin_code,
                      JSValue *rec, al_error *err) {
   JSValue r = JS_Call(vm->ctx, fn, vm->entry, argc, argv);
   for (int i = 0; i < argc; i++) JS_FreeValue(vm->ctx, argv[i]);
   if (JS_IsException(r)) return vm_fail_pending(vm, plugin_code, err);
+  return vm_settled(vm, r, plugin_code, rec, err);
+}
+
+/* Settles record `r` (owned): on a result *rec owns it and the return value is its state;
+ * VM_REC_PENDING: parked, *rec still owns it. */
+static int vm_settled(vm_instance *vm, JSValue r, int plugin_code, JSValue *rec, al_error *err) {
   int st = vm_settle(vm, r, plugin_code, err);
   if (st < 0) {
     JS_FreeValue(vm->ctx, r);
     return st;
   }
-  if (st == 2) {
+  if (st == VM_REC_REJECTED) {
     JSValue e = JS_GetPropertyStr(vm->ctx, r, "error");
     JS_FreeValue(vm->ctx, r);
     if (JS_IsException(e)) return vm_fail_pending(vm, plugin_code, err);
@@ -556,6 +577,20 @@ static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
   return fn;
 }
 
+/* The bootstrap's entry points: its script value is a function taking the REC table. */
+static JSValue vm_bootstrap(vm_instance *vm) {
+  JSValue f = vm_script_eval(vm, &vm_boot);
+  if (JS_IsException(f)) return f;
+  JSValue rec = JS_NewObject(vm->ctx);
+#define VM_REC_PROP(name, value) JS_SetPropertyStr(vm->ctx, rec, #name, JS_NewInt32(vm->ctx, value));
+  VM_REC_STATES(VM_REC_PROP)
+#undef VM_REC_PROP
+  JSValue entry = JS_Call(vm->ctx, f, JS_UNDEFINED, 1, &rec);
+  JS_FreeValue(vm->ctx, rec);
+  JS_FreeValue(vm->ctx, f);
+  return entry;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
@@ -566,7 +601,8 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
-      vm->fn_timers = JS_UNDEFINED;
+      vm->fn_timers = vm->fn_deliver = vm->call.rec = JS_UNDEFINED;
+  vm->wake_ms = -1;
   vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
   if (!vm->rt) goto nomem;
@@ -579,7 +615,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   JS_SetContextOpaque(vm->ctx, vm); /* the pi natives find their instance through it */
 
   call_begin(vm, deadline_in(cfg->limits.load_ms));
-  vm->entry = vm_script_eval(vm, &vm_boot);
+  vm->entry = vm_bootstrap(vm);
   if (JS_IsException(vm->entry)) {
     int rc = vm_fail_pending(vm, AL_EINTERNAL, err);
     vm->entry = JS_UNDEFINED;
@@ -597,6 +633,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_hooks = JS_GetPropertyStr(vm->ctx, vm->entry, "hooks");
   vm->fn_tool = JS_GetPropertyStr(vm->ctx, vm->entry, "tool");
   vm->fn_timers = JS_GetPropertyStr(vm->ctx, vm->entry, "timers");
+  vm->fn_deliver = JS_GetPropertyStr(vm->ctx, vm->entry, "deliver");
   call_end(vm);
   *out = vm;
   return 0;
@@ -611,8 +648,7 @@ void vm_set_instance_id(vm_instance *vm, const char *id) {
 }
 
 int vm_new_spare(al_alloc_fn alloc, void *alloc_ud, vm_instance **out, al_error *err) {
-  vm_config c = {.limits = {.memory_bytes = 32u << 20, .stack_bytes = 1u << 20, .load_ms = 1000,
-                            .render_ms = 100, .event_ms = 100},
+  vm_config c = {.limits = AL_LIMITS_DEFAULT,
                  .alloc = alloc, .alloc_ud = alloc_ud,
                  .max_value_bytes = 16u << 20, .max_tree_bytes = (1u << 20) + 1024};
   return vm_new(&c, out, err);
@@ -637,11 +673,13 @@ void vm_free(vm_instance *vm) {
   if (vm->ctx) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
-                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers};
+                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver,
+                       &vm->call.rec};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);
   }
   if (vm->rt) JS_FreeRuntime(vm->rt);
+  json_decref(vm->call.keep);
   free(vm);
 }
 
@@ -705,26 +743,61 @@ done:
   return rc;
 }
 
+/* Finishes a call whose record settled with state `st` (>= 1) or failed (st < 0, err
+ * filled): reads its result by kind, ends the call. Owns `rec`. */
+static int vm_finish(vm_instance *vm, int st, JSValue rec, json_t **out, al_error *err) {
+  int rc = st < 0 ? st : 0, op = vm->call.op;
+  if (rc) {
+  } else if (op == VM_OP_RENDER) {
+    rc = vm_read(vm, rec, "value", "root", vm->cfg.max_tree_bytes, out, err);
+  } else if (op == VM_OP_EVENT) {
+    rc = vm_read(vm, rec, "intents", "intents", vm->cfg.max_value_bytes, out, err);
+  } else if (op == VM_OP_REDUCE) {
+    rc = vm_read(vm, rec, "value", "state", vm->cfg.max_value_bytes, out, err);
+    if (!rc && !*out && !(*out = json_deep_copy(vm->call.state)))
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  } else if (op == VM_OP_TOOL) {
+    rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, out, err);
+  }
+  if (!rc && !*out && !(*out = json_null())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  JS_FreeValue(vm->ctx, rec);
+  vm->call.state = NULL;
+  vm->call.op = VM_OP_NONE;
+  call_end(vm);
+  return rc;
+}
+
+/* After vm_invoke: parks the call (VM_PARKED) or finishes it. */
+static int vm_after(vm_instance *vm, int st, JSValue rec, json_t **out, al_error *err) {
+  if (st == VM_REC_PENDING) {
+    vm->call.rec = rec;
+    return VM_PARKED;
+  }
+  return vm_finish(vm, st, st < 0 ? JS_UNDEFINED : rec, out, err);
+}
+
+static void vm_call_begin(vm_instance *vm, int op, uint64_t deadline_ns) {
+  call_begin(vm, deadline_ns);
+  vm->call.op = op;
+  vm->call.rec = JS_UNDEFINED;
+  vm->wake_ms = -1;
+}
+
 int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
               const json_t *global_state, json_t **tree, al_error *err) {
   *tree = NULL;
-  call_begin(vm, deadline_in(vm->cfg.limits.render_ms));
+  vm_call_begin(vm, VM_OP_RENDER, deadline_in(vm->cfg.limits.render_ms));
   JSValue argv[3], rec = JS_UNDEFINED;
   int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){plugin_state, global_state}, err);
-  if (rc) goto done;
+  if (rc) return vm_finish(vm, rc, JS_UNDEFINED, tree, err);
   argv[0] = JS_NewString(vm->ctx, widget);
   rc = vm_invoke(vm, vm->fn_render, 3, argv, AL_EPLUGIN, &rec, err);
-  if (rc == 3) {
-    rc = err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget);
-  } else if (rc > 0) {
-    rc = vm_read(vm, rec, "value", "root", vm->cfg.max_tree_bytes, tree, err);
-    if (!rc && !*tree && !(*tree = json_null()))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc == VM_REC_NO_TARGET) {
+    JS_FreeValue(vm->ctx, rec);
+    return vm_finish(vm, err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget),
+                     JS_UNDEFINED, tree, err);
   }
-  JS_FreeValue(vm->ctx, rec);
-done:
-  call_end(vm);
-  return rc;
+  return vm_after(vm, rc, rec, tree, err);
 }
 
 int vm_event(vm_instance *vm, const char *widget, const char *handler, const json_t *args,
@@ -732,58 +805,49 @@ int vm_event(vm_instance *vm, const char *widget, const char *handler, const jso
              al_error *err) {
   *intents = NULL;
   vm->event_deadline_ns = deadline_in(vm->cfg.limits.event_ms);
-  call_begin(vm, vm->event_deadline_ns);
+  vm_call_begin(vm, VM_OP_EVENT, vm->event_deadline_ns);
   JSValue argv[6], rec = JS_UNDEFINED;
   int rc = vm_args(vm, argv + 4, 2, (const json_t *const[]){plugin_state, global_state}, err);
-  if (rc) goto done;
+  if (rc) return vm_finish(vm, rc, JS_UNDEFINED, intents, err);
   argv[2] = args ? cv_from_json(vm->ctx, args) : JS_UNDEFINED;
   if (JS_IsException(argv[2])) {
     JS_FreeValue(vm->ctx, argv[4]);
     JS_FreeValue(vm->ctx, argv[5]);
-    rc = vm_fail_pending(vm, AL_EPLUGIN, err);
-    goto done;
+    return vm_finish(vm, vm_fail_pending(vm, AL_EPLUGIN, err), JS_UNDEFINED, intents, err);
   }
   argv[0] = JS_NewString(vm->ctx, widget);
   argv[1] = JS_NewString(vm->ctx, handler);
   argv[3] = JS_NewBool(vm->ctx, args != NULL);
   rc = vm_invoke(vm, vm->fn_event, 6, argv, AL_EPLUGIN, &rec, err);
-  if (rc == 3) {
-    rc = err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget);
-  } else if (rc == 4) {
-    rc = err_set(err, AL_EHANDLER_NOT_FOUND, NULL, "Handler not found: %s", handler);
-  } else if (rc > 0) {
-    rc = vm_read(vm, rec, "intents", "intents", vm->cfg.max_value_bytes, intents, err);
-    if (!rc && !*intents && !(*intents = json_null()))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc == VM_REC_NO_TARGET || rc == VM_REC_NO_HANDLER) {
+    JS_FreeValue(vm->ctx, rec);
+    rc = rc == VM_REC_NO_TARGET ? err_set(err, AL_EWIDGET_NOT_FOUND, NULL, "Widget not found: %s", widget)
+                                : err_set(err, AL_EHANDLER_NOT_FOUND, NULL, "Handler not found: %s", handler);
+    return vm_finish(vm, rc, JS_UNDEFINED, intents, err);
   }
-  JS_FreeValue(vm->ctx, rec);
-done:
-  call_end(vm);
-  return rc;
+  return vm_after(vm, rc, rec, intents, err);
 }
 
 int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const json_t *payload,
               uint64_t deadline_ns, json_t **next, bool *handled, al_error *err) {
   *next = NULL;
   *handled = false;
-  call_begin(vm, deadline_ns);
+  vm_call_begin(vm, VM_OP_REDUCE, deadline_ns);
+  vm->call.state = state;
   JSValue argv[3], rec = JS_UNDEFINED;
   int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){state, payload}, err);
-  if (rc) goto done;
+  if (rc) return vm_finish(vm, rc, JS_UNDEFINED, next, err);
   argv[0] = JS_NewString(vm->ctx, action);
   rc = vm_invoke(vm, vm->fn_reduce, 3, argv, AL_EPLUGIN, &rec, err);
-  if (rc == 5) {
-    rc = 0;
-  } else if (rc > 0) {
-    *handled = true;
-    rc = vm_read(vm, rec, "value", "state", vm->cfg.max_value_bytes, next, err);
-    if (!rc && !*next && !(*next = json_deep_copy(state)))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc == VM_REC_NO_REDUCER) {
+    JS_FreeValue(vm->ctx, rec);
+    vm->call.state = NULL;
+    vm->call.op = VM_OP_NONE;
+    call_end(vm);
+    return 0;
   }
-  JS_FreeValue(vm->ctx, rec);
-done:
-  call_end(vm);
-  return rc;
+  *handled = rc >= 0;
+  return vm_after(vm, rc, rec, next, err);
 }
 
 /* ---- hooks: the `pi` API's natives and calls ------------------------------------------
@@ -792,7 +856,8 @@ done:
  * performs it, bounded by what is left of the call's deadline, so hostcall time counts
  * against the event like any other work; the bootstrap wraps the answer in a promise. */
 
-static JSValue vm_throw_code(JSContext *ctx, int code, const char *msg) {
+/* An Error whose message starts with the code's name and which carries `code`. */
+static JSValue vm_code_error(JSContext *ctx, int code, const char *msg) {
   JSValue e = JS_NewError(ctx);
   if (JS_IsException(e)) return e;
   char buf[sizeof ((al_error *)0)->message + 40];
@@ -801,35 +866,86 @@ static JSValue vm_throw_code(JSContext *ctx, int code, const char *msg) {
                             JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
   JS_DefinePropertyValueStr(ctx, e, "code", JS_NewString(ctx, al_err_name(code)),
                             JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
-  return JS_Throw(ctx, e);
+  return e;
 }
 
+static JSValue vm_throw_code(JSContext *ctx, int code, const char *msg) {
+  JSValue e = vm_code_error(ctx, code, msg);
+  return JS_IsException(e) ? e : JS_Throw(ctx, e);
+}
+
+/* The method and args of a hostcall, checked against the call's deadline. Returns 0 with
+ * *method (JS_FreeCString it), *args and *left_ms set, or a pending exception. */
+static int vm_hostcall_args(vm_instance *vm, int argc, JSValueConst *argv, const char **method,
+                            json_t **args, uint32_t *left_ms) {
+  JSContext *ctx = vm->ctx;
+  *method = NULL;
+  *args = NULL;
+  if (argc < 1 || !JS_IsString(argv[0])) {
+    JS_ThrowTypeError(ctx, "hostcall: bad method");
+    return -1;
+  }
+  al_error e = {0};
+  cv_limits lim = {.max_depth = 64, .max_bytes = vm->cfg.max_value_bytes};
+  int rc = argc > 1 ? cv_to_json(ctx, argv[1], "args", &lim, args, &e) : 0;
+  if (rc == AL_EPLUGIN) return -1;
+  if (rc) {
+    vm_throw_code(ctx, rc, e.message);
+    return -1;
+  }
+  if (!*args && !(*args = json_null())) {
+    vm_throw_code(ctx, AL_ENO_MEMORY, "out of memory");
+    return -1;
+  }
+  uint64_t now = clock_mono_ns();
+  if (now >= vm->deadline_ns) {
+    json_decref(*args);
+    *args = NULL;
+    vm->interrupted = true;
+    vm_throw_code(ctx, AL_ETIMEOUT, "the call's deadline passed before the hostcall");
+    return -1;
+  }
+  uint64_t left = (vm->deadline_ns - now) / 1000000u;
+  *left_ms = (uint32_t)(left > UINT32_MAX ? UINT32_MAX : left ? left : 1);
+  if (!(*method = JS_ToCString(ctx, argv[0]))) {
+    json_decref(*args);
+    *args = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* native.hostAsync(method, args): sends the hostcall and returns its id; the answer comes
+ * through vm_deliver. */
+static JSValue vm_js_hostcall_async(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  vm_instance *vm = JS_GetContextOpaque(ctx);
+  if (!vm->cfg.send) return vm_throw_code(ctx, AL_ECAPABILITY_DENIED, "this host offers no services");
+  const char *method;
+  json_t *args;
+  uint32_t left;
+  if (vm_hostcall_args(vm, argc, argv, &method, &args, &left)) return JS_EXCEPTION;
+  uint64_t id = 0;
+  al_error e = {0};
+  int rc = vm->cfg.send(vm->cfg.hostcall_user, vm->instance_id, method, args, left, &id, &e);
+  JS_FreeCString(ctx, method);
+  if (rc) return vm_throw_code(ctx, rc, e.message);
+  vm->hc_pending++;
+  return JS_NewFloat64(ctx, (double)id);
+}
+
+/* native.host(method, args): performs the hostcall at once (subscriptions, tools, logs). */
 static JSValue vm_js_hostcall(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   (void)this_val;
   vm_instance *vm = JS_GetContextOpaque(ctx);
-  if (argc < 1 || !JS_IsString(argv[0])) return JS_ThrowTypeError(ctx, "hostcall: bad method");
   if (!vm->cfg.hostcall) return vm_throw_code(ctx, AL_ECAPABILITY_DENIED, "this host offers no services");
-  json_t *args = NULL;
-  al_error e = {0};
-  cv_limits lim = {.max_depth = 64, .max_bytes = vm->cfg.max_value_bytes};
-  int rc = argc > 1 ? cv_to_json(ctx, argv[1], "args", &lim, &args, &e) : 0;
-  if (rc == AL_EPLUGIN) return JS_EXCEPTION;
-  if (rc) return vm_throw_code(ctx, rc, e.message);
-  uint64_t now = clock_mono_ns();
-  if (now >= vm->deadline_ns) {
-    json_decref(args);
-    vm->interrupted = true;
-    return vm_throw_code(ctx, AL_ETIMEOUT, "the call's deadline passed before the hostcall");
-  }
-  uint64_t left = (vm->deadline_ns - now) / 1000000u;
-  const char *method = JS_ToCString(ctx, argv[0]);
-  if (!method) {
-    json_decref(args);
-    return JS_EXCEPTION;
-  }
+  const char *method;
+  json_t *args;
+  uint32_t left;
+  if (vm_hostcall_args(vm, argc, argv, &method, &args, &left)) return JS_EXCEPTION;
   json_t *res = NULL;
-  rc = vm->cfg.hostcall(vm->cfg.hostcall_user, vm->instance_id, method, args ? args : json_null(),
-                        (uint32_t)(left > UINT32_MAX ? UINT32_MAX : left ? left : 1), &res, &e);
+  al_error e = {0};
+  int rc = vm->cfg.hostcall(vm->cfg.hostcall_user, vm->instance_id, method, args, left, NULL, &res, &e);
   JS_FreeCString(ctx, method);
   json_decref(args);
   if (rc) {
@@ -880,7 +996,7 @@ static JSValue vm_js_load_pi(JSContext *ctx, JSValueConst this_val, int argc, JS
 
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
-  JSValue argv[5];
+  JSValue argv[6];
   char *text = json_text(info);
   if (!text) {
     call_end(vm);
@@ -889,11 +1005,12 @@ int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   argv[0] = JS_NewString(vm->ctx, text);
   free(text);
   argv[1] = JS_NewCFunction(vm->ctx, vm_js_hostcall, "host", 2);
-  argv[2] = JS_NewCFunction(vm->ctx, vm_js_now, "now", 0);
-  argv[3] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
-  argv[4] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
-  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 5, argv);
-  for (int i = 0; i < 5; i++) JS_FreeValue(vm->ctx, argv[i]);
+  argv[2] = JS_NewCFunction(vm->ctx, vm_js_hostcall_async, "hostAsync", 2);
+  argv[3] = JS_NewCFunction(vm->ctx, vm_js_now, "now", 0);
+  argv[4] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
+  argv[5] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 6, argv);
+  for (int i = 0; i < 6; i++) JS_FreeValue(vm->ctx, argv[i]);
   int rc = 0;
   if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
   JS_FreeValue(vm->ctx, r);
@@ -905,23 +1022,60 @@ static json_t *vm_error_json(const al_error *e) {
   return json_pack("{s:{s:s,s:s}}", "error", "code", al_err_name(e->code), "message", e->message);
 }
 
-/* Runs one settled call record's value into a {ok|error, elapsedUs} entry. */
+/* Turns one handler's settled record (state st, or an error) into a {ok|error, elapsedUs}
+ * entry and ends that handler's call. Owns `rec`. */
 static json_t *vm_hook_entry(vm_instance *vm, int st, JSValue rec, const al_error *e) {
   json_t *v = NULL;
   al_error re = *e;
   int rc = st < 0 ? st : 0;
-  if (st == 3) rc = err_set(&re, AL_EHANDLER_NOT_FOUND, NULL, "the handler went away");
+  if (st == VM_REC_NO_TARGET) rc = err_set(&re, AL_EHANDLER_NOT_FOUND, NULL, "the handler went away");
   else if (st > 0) rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, &v, &re);
+  JS_FreeValue(vm->ctx, rec);
   call_end(vm);
   json_t *out = rc ? vm_error_json(&re) : json_pack("{s:o}", "ok", v ? v : json_null());
   if (out) json_object_set_new(out, "elapsedUs", json_integer((json_int_t)vm->last.elapsed_us));
   return out;
 }
 
+/* Runs the hook's handlers from vm->call.hook_i on, each under its own deadline, until one
+ * parks (VM_PARKED) or all ran (0, *results set). */
+static int vm_hook_run(vm_instance *vm, json_t **results, al_error *err) {
+  for (; vm->call.hook_i < vm->call.hook_n; vm->call.hook_i++) {
+    call_begin(vm, deadline_in(vm->call.hook_ms));
+    vm->wake_ms = -1;
+    JSValue argv[2] = {JS_NewInt32(vm->ctx, vm->call.hook_i), JS_UNDEFINED}, rec = JS_UNDEFINED;
+    al_error e = {0};
+    int st = vm_args(vm, argv + 1, 1, (const json_t *const[]){vm->call.payload}, &e);
+    if (!st) st = vm_invoke(vm, vm->fn_hook, 2, argv, AL_EPLUGIN, &rec, &e);
+    else JS_FreeValue(vm->ctx, argv[0]);
+    if (st == VM_REC_PENDING) {
+      vm->call.rec = rec;
+      return VM_PARKED;
+    }
+    json_t *entry = vm_hook_entry(vm, st, st < 0 ? JS_UNDEFINED : rec, &e);
+    if (!entry || json_array_append_new(vm->call.keep, entry)) {
+      vm->call.hook_n = -1; /* out of memory: stop, and say so below */
+      break;
+    }
+  }
+  json_t *list = vm->call.keep;
+  bool complete = vm->call.hook_n >= 0;
+  vm->call.keep = NULL;
+  vm->call.payload = NULL;
+  vm->call.op = VM_OP_NONE;
+  if (!complete || !list) {
+    json_decref(list);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  *results = list;
+  return 0;
+}
+
 int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t timeout_ms,
             json_t **results, al_error *err) {
-  *results = json_array();
-  if (!*results) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  *results = NULL;
+  json_t *list = json_array();
+  if (!list) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   call_begin(vm, deadline_in(timeout_ms));
   JSValue ev = JS_NewString(vm->ctx, event);
   JSValue n = JS_Call(vm->ctx, vm->fn_hook_begin, vm->entry, 1, &ev);
@@ -933,40 +1087,101 @@ int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t 
   }
   JS_FreeValue(vm->ctx, n);
   call_end(vm);
-  for (int32_t i = 0; i < count; i++) {
-    call_begin(vm, deadline_in(timeout_ms));
-    JSValue argv[2] = {JS_NewInt32(vm->ctx, i), JS_UNDEFINED}, rec = JS_UNDEFINED;
-    al_error e = {0};
-    int st = vm_args(vm, argv + 1, 1, (const json_t *const[]){payload}, &e);
-    if (!st) st = vm_invoke(vm, vm->fn_hook, 2, argv, AL_EPLUGIN, &rec, &e);
-    else JS_FreeValue(vm->ctx, argv[0]);
-    json_t *entry = vm_hook_entry(vm, st, rec, &e);
-    JS_FreeValue(vm->ctx, rec);
-    if (!entry || json_array_append_new(*results, entry))
-      return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  }
-  return 0;
+  vm->call.op = VM_OP_HOOK;
+  vm->call.rec = JS_UNDEFINED;
+  vm->call.keep = list;
+  vm->call.payload = payload;
+  vm->call.hook_i = 0;
+  vm->call.hook_n = count;
+  vm->call.hook_ms = timeout_ms;
+  return vm_hook_run(vm, results, err);
 }
 
 int vm_tool(vm_instance *vm, const char *name, const json_t *args, uint32_t timeout_ms,
             json_t **value, al_error *err) {
   *value = NULL;
-  call_begin(vm, deadline_in(timeout_ms));
+  vm_call_begin(vm, VM_OP_TOOL, deadline_in(timeout_ms));
   JSValue argv[2], rec = JS_UNDEFINED;
   int rc = vm_args(vm, argv + 1, 1, (const json_t *const[]){args}, err);
-  if (rc) goto done;
+  if (rc) return vm_finish(vm, rc, JS_UNDEFINED, value, err);
   argv[0] = JS_NewString(vm->ctx, name);
   rc = vm_invoke(vm, vm->fn_tool, 2, argv, AL_EPLUGIN, &rec, err);
-  if (rc == 3) {
-    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no tool '%.80s' in this instance", name);
-  } else if (rc > 0) {
-    rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, value, err);
-    if (!rc && !*value && !(*value = json_null())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (rc == VM_REC_NO_TARGET) {
+    JS_FreeValue(vm->ctx, rec);
+    return vm_finish(vm, err_set(err, AL_EINVALID_ARGUMENT, NULL, "no tool '%.80s' in this instance", name),
+                     JS_UNDEFINED, value, err);
   }
-  JS_FreeValue(vm->ctx, rec);
-done:
-  call_end(vm);
-  return rc;
+  return vm_after(vm, rc, rec, value, err);
+}
+
+/* ---- parked calls --------------------------------------------------------------------- */
+
+bool vm_parked(const vm_instance *vm) { return vm->call.op != VM_OP_NONE; }
+int64_t vm_wake_ms(const vm_instance *vm) { return vm->wake_ms; }
+uint64_t vm_deadline(const vm_instance *vm) { return vm->deadline_ns; }
+
+int vm_resume(vm_instance *vm, json_t **out, al_error *err) {
+  *out = NULL;
+  if (vm->call.op == VM_OP_NONE) return err_set(err, AL_EINTERNAL, NULL, "no call to resume");
+  JS_UpdateStackTop(vm->rt); /* perhaps another frame than the one that parked */
+  vm->wake_ms = -1;
+  JSValue r = vm->call.rec, rec = JS_UNDEFINED;
+  vm->call.rec = JS_UNDEFINED;
+  if (vm->call.op == VM_OP_HOOK) {
+    al_error e = {0};
+    int st = vm_settled(vm, r, AL_EPLUGIN, &rec, &e);
+    if (st == VM_REC_PENDING) {
+      vm->call.rec = rec;
+      return VM_PARKED;
+    }
+    json_t *entry = vm_hook_entry(vm, st, st < 0 ? JS_UNDEFINED : rec, &e);
+    if (!entry || json_array_append_new(vm->call.keep, entry)) vm->call.hook_n = -1;
+    else vm->call.hook_i++;
+    return vm_hook_run(vm, out, err);
+  }
+  int st = vm_settled(vm, r, AL_EPLUGIN, &rec, err);
+  return vm_after(vm, st, rec, out, err);
+}
+
+void vm_hold(vm_instance *vm, uint32_t ms) {
+  uint64_t now = clock_mono_ns();
+  if (ms > 0) {
+    if (vm->holds++ == 0) vm->held_left_ns = vm->deadline_ns > now ? vm->deadline_ns - now : 0;
+    uint64_t until = now + (uint64_t)ms * 1000000u;
+    if (until > vm->deadline_ns) vm->deadline_ns = until;
+  } else if (vm->holds > 0 && --vm->holds == 0) {
+    vm->deadline_ns = now + vm->held_left_ns;
+  }
+}
+
+bool vm_deliver(vm_instance *vm, uint64_t id, int rc, const json_t *value, const al_error *e) {
+  if (JS_IsUndefined(vm->fn_deliver)) return false;
+  JS_UpdateStackTop(vm->rt);
+  /* Only our bootstrap runs (resolve() queues the reactions), so no deadline applies. */
+  uint64_t deadline = vm->deadline_ns;
+  vm->deadline_ns = UINT64_MAX;
+  JSValue argv[3];
+  argv[0] = JS_NewFloat64(vm->ctx, (double)id);
+  argv[1] = JS_NewBool(vm->ctx, rc == 0);
+  if (rc == 0) {
+    argv[2] = cv_from_json(vm->ctx, value ? value : json_null());
+  } else {
+    argv[2] = vm_code_error(vm->ctx, rc, e ? e->message : al_strerror(rc));
+  }
+  bool taken = false;
+  if (JS_IsException(argv[2])) {
+    /* out of memory making the answer: the awaiting promise rejects with that instead */
+    argv[2] = JS_GetException(vm->ctx);
+    argv[1] = JS_FALSE;
+  }
+  JSValue r = JS_Call(vm->ctx, vm->fn_deliver, vm->entry, 3, argv);
+  if (JS_IsException(r)) JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  else taken = JS_ToBool(vm->ctx, r) > 0;
+  JS_FreeValue(vm->ctx, r);
+  JS_FreeValue(vm->ctx, argv[2]);
+  vm->deadline_ns = deadline;
+  if (taken && vm->hc_pending) vm->hc_pending--;
+  return taken;
 }
 
 json_t *vm_hooks(vm_instance *vm) {

@@ -17,14 +17,47 @@
 
 typedef struct vm_instance vm_instance;
 
+/* The states of a call record (bootstrap.js's `rec.state`). The bootstrap receives this
+ * table as its REC object, so C and JS name them from one place. */
+#define VM_REC_STATES(X)                                                           \
+  X(PENDING, 0)    /* not settled yet */                                           \
+  X(FULFILLED, 1)  /* rec.value (and rec.intents) hold the result */               \
+  X(REJECTED, 2)   /* rec.error holds what the plugin threw or rejected with */    \
+  X(NO_TARGET, 3)  /* no such widget, hook handler or tool */                      \
+  X(NO_HANDLER, 4) /* the widget has no such handler */                            \
+  X(NO_REDUCER, 5) /* the plugin declares no reducer for the action */
+enum {
+#define VM_REC_ENUM(name, value) VM_REC_##name = value,
+  VM_REC_STATES(VM_REC_ENUM)
+#undef VM_REC_ENUM
+};
+
+/* A call's result besides 0 and the negative AL_E* codes: its promise waits on a pi.sleep
+ * timer or an asynchronous hostcall. The call is parked: the VM keeps it, and the caller
+ * finishes it with vm_resume() once vm_deliver() handed over an answer, a timer is due
+ * (vm_wake_ms), or its deadline passed (vm_deadline). At most one call per VM is in
+ * progress; no other call may start until it finished. The inputs a parked call was given
+ * (states, payload, args) stay borrowed until it finished: the caller keeps them alive,
+ * and the VM takes no reference of its own (a value shared with another thread must not
+ * have its count changed here). */
+#define VM_PARKED 1
+
+/* How a VM sends an asynchronous hostcall: `args` is stolen. On success the sender sets
+ * *id (unique among the ids this sender handed out, below 2^53) and later hands the
+ * answer to vm_deliver(id), on the VM's thread, between calls into the VM. */
+typedef int (*vm_send_fn)(void *user, const char *instance_id, const char *method,
+                          json_t *args, uint32_t timeout_ms, uint64_t *id, al_error *err);
+
 typedef struct vm_config {
   al_limits limits;        /* resolved: every field non-zero */
   al_alloc_fn alloc;       /* may be NULL */
   void *alloc_ud;
   size_t max_value_bytes;  /* cap on state/intents/metadata read back */
   size_t max_tree_bytes;   /* cap on a render result read back */
-  hostcall_fn hostcall;    /* the `pi` API's way out; NULL: every hostcall fails */
-  void *hostcall_user;
+  hostcall_fn hostcall;    /* the `pi` API's way out for calls answered at once
+                              (subscribe, register a tool, log); NULL: they fail */
+  vm_send_fn send;         /* ...and for the rest (kv, http, fs, config); NULL: they fail */
+  void *hostcall_user;     /* passed to both */
   const char *instance_id; /* passed to hostcall (copied); NULL: "" */
 } vm_config;
 
@@ -55,7 +88,8 @@ void vm_set_instance_id(vm_instance *vm, const char *id);
 int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
             json_t **meta, al_error *err);
 
-/* Calls widget.render; *tree receives the (unvalidated) result, json null for undefined. */
+/* Calls widget.render; *tree receives the (unvalidated) result, json null for undefined.
+ * Like vm_event, vm_reduce, vm_hook and vm_tool it may return VM_PARKED (see above). */
 int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
               const json_t *global_state, json_t **tree, al_error *err);
 
@@ -73,6 +107,27 @@ int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const js
 
 /* The deadline the last vm_event ran under, so its reducers share it. */
 uint64_t vm_event_deadline(const vm_instance *vm);
+
+/* ---- parked calls ----------------------------------------------------------------------
+ * vm_resume runs a parked call on: it returns what the call that parked would have
+ * returned (0 with the same *out: tree, intents, next state (reduce, handled), results
+ * (hook), value (tool); an error; or VM_PARKED again). Past the call's deadline it
+ * answers AL_ETIMEOUT and drops the call's jobs, timers and awaited hostcalls. */
+int vm_resume(vm_instance *vm, json_t **out, al_error *err);
+bool vm_parked(const vm_instance *vm);
+/* Milliseconds until the parked call's next pi.sleep timer is due; -1: none. */
+int64_t vm_wake_ms(const vm_instance *vm);
+/* The parked (or running) call's deadline, clock_mono_ns time. */
+uint64_t vm_deadline(const vm_instance *vm);
+/* Hands an asynchronous hostcall's answer to the promise awaiting it: rc 0 with `value`
+ * (borrowed), or rc < 0 with `e`. False when nobody awaits `id` any more (the call was
+ * abandoned). Never runs plugin code: the promise's reactions run in the next vm_resume
+ * (or the instance's next call). */
+bool vm_deliver(vm_instance *vm, uint64_t id, int rc, const json_t *value, const al_error *e);
+/* The host is waiting for a person on the call's behalf: ms > 0 pauses the call's deadline
+ * (it may wait up to ms more), ms == 0 ends that pause and restores what was left of it.
+ * Pauses nest (two approvals at once): the clock runs again after the last one ended. */
+void vm_hold(vm_instance *vm, uint32_t ms);
 
 /* ---- hooks (the `pi` API) -------------------------------------------------------------
  * vm_install_pi installs the globals `pi` and `airlock` before the plugin's code runs;

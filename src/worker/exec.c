@@ -1,9 +1,11 @@
 /*
  * exec.c: executes runtime-boundary requests against the VMs one worker owns.
  *
- * The table maps instanceId -> vm_instance with a jansson object holding pointers as
- * integers: a worker owns at most a few thousand instances, and jansson's hashtable is
- * already there. Nothing here touches host state; it only turns requests into calls on
+ * The table maps instanceId -> wk_inst (the VM, the request in progress, the requests
+ * waiting behind it) with a jansson object holding pointers as integers: a worker owns at
+ * most a few thousand instances, and jansson's hashtable is already there. Parked calls
+ * are also on a short list that wk_poll walks; awaited hostcall ids map to their instance
+ * the same way. Nothing here touches host state; it only turns requests into calls on
  * vm.c and results into responses.
  *
  * Most of a load is making the runtime and context and evaluating the bootstrap, which do
@@ -32,16 +34,41 @@
 #include "exec.h"
 #include "vm/vm.h"
 
+typedef struct wk_qreq {
+  uint64_t ticket;
+  json_t *req;
+  struct wk_qreq *next;
+} wk_qreq;
+
+/* One instance: its VM, the request in progress (ticket 0: none) and those behind it. */
+typedef struct wk_inst {
+  char id[AL_INSTANCE_ID_MAX + 32];
+  vm_instance *vm;
+  uint64_t ticket;
+  json_t *req;      /* the request in progress: the VM borrows from it while parked */
+  int op;           /* its WK_OP_* */
+  wk_qreq *head, *tail;
+  struct wk_inst *next_parked;
+  bool parked;
+  uint64_t wake_at; /* parked: when its next timer is due (clock_mono_ns), or UINT64_MAX */
+} wk_inst;
+
 struct wk_table {
-  json_t *vms; /* instanceId -> integer(pointer) */
+  json_t *vms; /* instanceId -> integer(wk_inst *) */
+  json_t *calls; /* awaited hostcall id (decimal) -> instance id */
+  wk_inst *parked;
+  size_t busy;   /* requests in progress or queued */
+  uint64_t next_call;
   al_alloc_fn alloc;
   void *alloc_ud;
-  hostcall_fn hostcall;
-  void *hostcall_user;
+  wk_sink sink;
+  /* wk_exec's own completion */
+  uint64_t exec_ticket;
+  json_t *exec_resp;
   /* the spare maker (wk_table_prewarm) */
   _Atomic(vm_instance *) spare;
   _Atomic uint64_t last_exec_ns; /* when the worker last finished a request */
-  atomic_bool busy;              /* the worker is executing a request */
+  atomic_bool busy_flag;         /* the worker is executing a request */
   bool maker_started, maker_stop;
   pthread_t maker;
   pthread_mutex_t mk_mu;
@@ -63,20 +90,25 @@ static void wk_init_once(void) {
 
 void wk_global_init(void) { pthread_once(&wk_once, wk_init_once); }
 
-wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
+wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud, const wk_sink *sink) {
   wk_global_init();
   wk_table *t = calloc(1, sizeof *t);
   if (!t) return NULL;
   t->vms = json_object();
-  if (!t->vms) {
+  t->calls = json_object();
+  if (!t->vms || !t->calls) {
+    json_decref(t->vms);
+    json_decref(t->calls);
     free(t);
     return NULL;
   }
+  if (sink) t->sink = *sink;
+  t->next_call = 1;
   t->alloc = alloc;
   t->alloc_ud = alloc_ud;
   atomic_init(&t->spare, NULL);
   atomic_init(&t->last_exec_ns, 0);
-  atomic_init(&t->busy, false);
+  atomic_init(&t->busy_flag, false);
   pthread_mutex_init(&t->mk_mu, NULL);
   pthread_cond_init(&t->mk_cond, NULL);
   return t;
@@ -87,7 +119,7 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud) {
 /* Waits (under mk_mu) until the worker has been idle for WK_QUIET_NS or the maker stops. */
 static void maker_wait_quiet(wk_table *t) {
   while (!t->maker_stop) {
-    uint64_t idle = atomic_load(&t->busy) ? 0 : clock_mono_ns() - atomic_load(&t->last_exec_ns);
+    uint64_t idle = atomic_load(&t->busy_flag) ? 0 : clock_mono_ns() - atomic_load(&t->last_exec_ns);
     if (idle >= WK_QUIET_NS) return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -157,9 +189,26 @@ static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
   return vm;
 }
 
-static vm_instance *table_get(const wk_table *t, const char *id) {
+static wk_inst *table_get(const wk_table *t, const char *id) {
   json_t *p = id ? json_object_get(t->vms, id) : NULL;
-  return p ? (vm_instance *)(uintptr_t)json_integer_value(p) : NULL;
+  return p ? (wk_inst *)(uintptr_t)json_integer_value(p) : NULL;
+}
+
+static void qreq_free_all(wk_qreq *q) {
+  while (q) {
+    wk_qreq *nx = q->next;
+    json_decref(q->req);
+    free(q);
+    q = nx;
+  }
+}
+
+static void inst_free(wk_inst *in) {
+  if (!in) return;
+  vm_free(in->vm);
+  json_decref(in->req);
+  qreq_free_all(in->head);
+  free(in);
 }
 
 void wk_table_free(wk_table *t) {
@@ -176,17 +225,15 @@ void wk_table_free(wk_table *t) {
   pthread_cond_destroy(&t->mk_cond);
   const char *k;
   json_t *v;
-  json_object_foreach(t->vms, k, v) vm_free((vm_instance *)(uintptr_t)json_integer_value(v));
+  json_object_foreach(t->vms, k, v) inst_free((wk_inst *)(uintptr_t)json_integer_value(v));
   json_decref(t->vms);
+  json_decref(t->calls);
+  json_decref(t->exec_resp);
   free(t);
 }
 
-void wk_table_set_hostcall(wk_table *t, hostcall_fn fn, void *user) {
-  t->hostcall = fn;
-  t->hostcall_user = user;
-}
-
 size_t wk_table_count(const wk_table *t) { return json_object_size(t->vms); }
+size_t wk_busy(const wk_table *t) { return t->busy; }
 
 json_t *wk_error_response(const al_error *err) {
   json_t *e = json_pack("{s:s,s:s}", "code", al_err_name(err->code), "message", err->message);
@@ -237,10 +284,53 @@ static json_t *respond(int rc, json_t *value, const al_error *err, const vm_inst
   return r;
 }
 
+static json_t *error_response(int code, const char *fmt, const char *a) {
+  al_error e = {0};
+  err_set(&e, code, NULL, fmt, a);
+  return respond(code, NULL, &e, NULL);
+}
+
+/* ---- asynchronous hostcalls: from the VM to the sink --------------------------------- */
+
+static int table_send(void *user, const char *instance_id, const char *method, json_t *args,
+                      uint32_t timeout_ms, uint64_t *id, al_error *err) {
+  wk_table *t = user;
+  wk_inst *in = table_get(t, instance_id);
+  if (!t->sink.send || !in) {
+    json_decref(args);
+    return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  }
+  char key[24];
+  uint64_t n = t->next_call++;
+  snprintf(key, sizeof key, "%llu", (unsigned long long)n);
+  if (json_object_set_new(t->calls, key, json_string(in->id))) {
+    json_decref(args);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  int rc = t->sink.send(t->sink.user, n, in->ticket, in->id, method, args, timeout_ms, err);
+  if (rc) {
+    json_object_del(t->calls, key);
+    return rc;
+  }
+  *id = n;
+  return 0;
+}
+
+static int table_call(void *user, const char *instance_id, const char *method, const json_t *args,
+                      uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
+  wk_table *t = user;
+  if (!t->sink.call) return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  return t->sink.call(t->sink.user, instance_id, method, args, timeout_ms, hold, result, err);
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+enum { WK_OP_OTHER, WK_OP_RENDER, WK_OP_EVENT, WK_OP_REDUCE, WK_OP_HOOK, WK_OP_TOOL };
+
 static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   const char *id = str(req, "instanceId");
   const json_t *code = json_object_get(req, "code");
-  if (!id || !json_is_string(code)) {
+  if (!id || !json_is_string(code) || strlen(id) >= sizeof ((wk_inst *)0)->id) {
     err_set(err, AL_EINVALID_ARGUMENT, NULL, "load needs instanceId and code");
     return respond(AL_EINVALID_ARGUMENT, NULL, err, NULL);
   }
@@ -248,19 +338,36 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
     err_set(err, AL_EINSTANCE_EXISTS, NULL, "an instance with id '%s' already exists", id);
     return respond(AL_EINSTANCE_EXISTS, NULL, err, NULL);
   }
+  wk_inst *in = calloc(1, sizeof *in);
+  if (!in) {
+    err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    return respond(AL_ENO_MEMORY, NULL, err, NULL);
+  }
+  snprintf(in->id, sizeof in->id, "%s", id);
   const json_t *lim = json_object_get(req, "limits");
-  vm_config vc = {.limits = {.memory_bytes = num(lim, "memoryBytes", 32u << 20),
-                             .stack_bytes = num(lim, "stackBytes", 1u << 20),
-                             .load_ms = (uint32_t)num(lim, "loadMs", 1000),
-                             .render_ms = (uint32_t)num(lim, "renderMs", 100),
-                             .event_ms = (uint32_t)num(lim, "eventMs", 100)},
+  al_limits dl = AL_LIMITS_DEFAULT;
+  vm_config vc = {.limits = {.memory_bytes = num(lim, "memoryBytes", dl.memory_bytes),
+                             .stack_bytes = num(lim, "stackBytes", dl.stack_bytes),
+                             .load_ms = (uint32_t)num(lim, "loadMs", dl.load_ms),
+                             .render_ms = (uint32_t)num(lim, "renderMs", dl.render_ms),
+                             .event_ms = (uint32_t)num(lim, "eventMs", dl.event_ms)},
                   .alloc = t->alloc, .alloc_ud = t->alloc_ud,
                   .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
                   .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024),
-                  .hostcall = t->hostcall, .hostcall_user = t->hostcall_user, .instance_id = id};
+                  .hostcall = table_call, .send = table_send, .hostcall_user = t, .instance_id = id};
   vm_instance *vm = take_spare(t, &vc);
   int rc = vm ? 0 : vm_new(&vc, &vm, err);
-  if (rc) return respond(rc, NULL, err, NULL);
+  if (rc) {
+    free(in);
+    return respond(rc, NULL, err, NULL);
+  }
+  in->vm = vm;
+  /* Registered before the code runs: its asynchronous hostcalls find it by id. */
+  if (json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)in))) {
+    inst_free(in);
+    err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    return respond(AL_ENO_MEMORY, NULL, err, NULL);
+  }
   json_t *meta = NULL;
   const json_t *pi = json_object_get(req, "pi");
   json_t *dflt = pi ? NULL : json_pack("{s:s}", "id", id);
@@ -270,44 +377,101 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
     rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
   if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
-  if (rc || json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)vm))) vm_free(vm);
+  if (rc || !resp) {
+    json_object_del(t->vms, id);
+    inst_free(in);
+  }
   return resp;
 }
 
-static json_t *exec_op(wk_table *t, const json_t *req) {
+/* Finishes a call-type request from its VM result (rc 0 with `out` stolen, or err). */
+static json_t *finish_call(wk_inst *in, int rc, json_t *out, const al_error *err) {
+  if (!rc && in->op == WK_OP_REDUCE) {
+    out = json_pack("{s:b,s:o}", "handled", 1, "next", out ? out : json_null());
+  } else if (!rc && in->op == WK_OP_HOOK) {
+    out = json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", vm_hooks(in->vm));
+  }
+  return respond(rc, out, err, in->vm);
+}
+
+/* Starts a call-type request on `in`. Returns its response, or NULL when it parked. */
+static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, int op) {
+  al_error err = {0};
+  json_t *out = NULL;
+  vm_instance *vm = in->vm;
+  int rc;
+  in->op = op;
+  in->ticket = ticket;
+  if (t->sink.slice) t->sink.slice(t->sink.user, ticket, t->busy);
+  const char *w = str(req, "widgetId") ? str(req, "widgetId") : "";
+  if (op == WK_OP_RENDER) {
+    rc = vm_render(vm, w, json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
+  } else if (op == WK_OP_EVENT) {
+    rc = vm_event(vm, w, str(req, "handler") ? str(req, "handler") : "", json_object_get(req, "args"),
+                  json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
+  } else if (op == WK_OP_REDUCE) {
+    bool handled = false;
+    const json_t *payload = json_object_get(req, "payload");
+    rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", json_object_get(req, "state"),
+                   payload ? payload : json_null(), vm_event_deadline(vm), &out, &handled, &err);
+    if (!rc && !handled) {
+      in->ticket = 0;
+      return respond(0, json_pack("{s:b}", "handled", 0), &err, vm);
+    }
+  } else if (op == WK_OP_HOOK) {
+    const json_t *payload = json_object_get(req, "payload");
+    rc = vm_hook(vm, str(req, "event") ? str(req, "event") : "", payload ? payload : json_null(),
+                 (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
+  } else {
+    const json_t *args = json_object_get(req, "args");
+    rc = vm_tool(vm, str(req, "name") ? str(req, "name") : "", args ? args : json_null(),
+                 (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
+  }
+  if (rc == VM_PARKED) return NULL;
+  in->ticket = 0;
+  return finish_call(in, rc, out, &err);
+}
+
+static int op_of(const char *op) {
+  if (!op) return -1;
+  if (!strcmp(op, "render")) return WK_OP_RENDER;
+  if (!strcmp(op, "event")) return WK_OP_EVENT;
+  if (!strcmp(op, "reduce")) return WK_OP_REDUCE;
+  if (!strcmp(op, "hook")) return WK_OP_HOOK;
+  if (!strcmp(op, "tool")) return WK_OP_TOOL;
+  return WK_OP_OTHER;
+}
+
+static void emit_done(wk_table *t, uint64_t ticket, json_t *resp) {
+  if (!resp) resp = error_response(AL_ENO_MEMORY, "%s", "out of memory in the worker");
+  t->busy--;
+  if (t->exec_ticket && ticket == t->exec_ticket) {
+    json_decref(t->exec_resp);
+    t->exec_resp = resp;
+  } else if (t->sink.done) {
+    t->sink.done(t->sink.user, ticket, resp);
+  } else {
+    json_decref(resp);
+  }
+}
+
+/* Runs one request that found its instance (if any) idle. Returns the response, or NULL
+ * when the call parked (then `req` is kept by the instance). Consumes `req` otherwise. */
+static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept) {
+  *kept = false;
   al_error err = {0};
   const char *op = str(req, "op");
-  if (!op) {
-    err_set(&err, AL_EINVALID_ARGUMENT, NULL, "request has no op");
-    return respond(err.code, NULL, &err, NULL);
-  }
+  int kind = op_of(op);
+  if (kind < 0) return error_response(AL_EINVALID_ARGUMENT, "%s", "request has no op");
   if (!strcmp(op, "load")) return exec_load(t, req, &err);
   if (!strcmp(op, "stall")) {
     /* Host-only diagnostic: blocks this worker without polling any deadline, the way a
      * builtin that never checks the interrupt handler would. Exercises the watchdog. */
     json_int_t ms = json_integer_value(json_object_get(req, "ms"));
+    if (t->sink.slice) t->sink.slice(t->sink.user, ticket, t->busy);
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (ms > 0 && nanosleep(&ts, &ts) != 0) {}
     return respond(0, json_pack("{s:I}", "stalledMs", ms), &err, NULL);
-  }
-  if (!strcmp(op, "swap")) {
-    /* Hot reload's second half: the VM loaded under the temporary id `from` takes over
-     * `instanceId`, and the old VM is freed. Run in queue order, so every call made
-     * after the host accepted the new code reaches the new VM. */
-    const char *id = str(req, "instanceId"), *from = str(req, "from");
-    vm_instance *nvm = table_get(t, from), *old = table_get(t, id);
-    if (!id || !nvm) {
-      err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", from ? from : "(none)");
-      return respond(err.code, NULL, &err, NULL);
-    }
-    if (json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)nvm))) {
-      err_set(&err, AL_ENO_MEMORY, NULL, "out of memory");
-      return respond(err.code, NULL, &err, NULL);
-    }
-    json_object_del(t->vms, from);
-    vm_set_instance_id(nvm, id); /* its hostcalls now speak for the instance */
-    vm_free(old);
-    return respond(0, json_pack("{s:b}", "swapped", 1), &err, nvm);
   }
   if (!strcmp(op, "health")) {
     json_t *ids = json_array();
@@ -317,52 +481,225 @@ static json_t *exec_op(wk_table *t, const json_t *req) {
     return respond(0, json_pack("{s:b,s:o}", "ready", 1, "instances", ids), &err, NULL);
   }
   const char *id = str(req, "instanceId");
-  vm_instance *vm = table_get(t, id);
-  if (!vm) {
+  wk_inst *in = table_get(t, id);
+  if (!strcmp(op, "swap")) {
+    /* Hot reload's second half: the VM loaded under the temporary id `from` takes over
+     * `instanceId`, and the old VM is freed. Run in queue order, so every call made
+     * after the host accepted the new code reaches the new VM. */
+    const char *from = str(req, "from");
+    wk_inst *nin = table_get(t, from);
+    if (!id || !nin || nin->ticket) {
+      err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", from ? from : "(none)");
+      return respond(err.code, NULL, &err, NULL);
+    }
+    vm_instance *nvm = nin->vm;
+    nin->vm = NULL;
+    json_object_del(t->vms, from);
+    inst_free(nin);
+    if (in) {
+      vm_free(in->vm);
+      in->vm = nvm;
+    } else if (!(in = calloc(1, sizeof *in)) ||
+               json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)in))) {
+      free(in);
+      vm_free(nvm);
+      err_set(&err, AL_ENO_MEMORY, NULL, "out of memory");
+      return respond(err.code, NULL, &err, NULL);
+    } else {
+      snprintf(in->id, sizeof in->id, "%s", id);
+      in->vm = nvm;
+    }
+    vm_set_instance_id(nvm, id); /* its hostcalls now speak for the instance */
+    return respond(0, json_pack("{s:b}", "swapped", 1), &err, nvm);
+  }
+  if (!in) {
     err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(none)");
     return respond(err.code, NULL, &err, NULL);
   }
-  json_t *out = NULL;
-  int rc;
-  if (!strcmp(op, "render")) {
-    rc = vm_render(vm, str(req, "widgetId") ? str(req, "widgetId") : "", json_object_get(req, "pluginState"),
-                   json_object_get(req, "globalState"), &out, &err);
-  } else if (!strcmp(op, "event")) {
-    rc = vm_event(vm, str(req, "widgetId") ? str(req, "widgetId") : "",
-                  str(req, "handler") ? str(req, "handler") : "", json_object_get(req, "args"),
-                  json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
-  } else if (!strcmp(op, "reduce")) {
-    bool handled = false;
-    json_t *next = NULL;
-    const json_t *payload = json_object_get(req, "payload");
-    rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", json_object_get(req, "state"),
-                   payload ? payload : json_null(), vm_event_deadline(vm), &next, &handled, &err);
-    if (!rc) out = json_pack("{s:b,s:o?}", "handled", handled, "next", next);
-  } else if (!strcmp(op, "hook")) {
-    json_t *results = NULL;
-    const json_t *payload = json_object_get(req, "payload");
-    rc = vm_hook(vm, str(req, "event") ? str(req, "event") : "", payload ? payload : json_null(),
-                 (uint32_t)num(req, "timeoutMs", 5000), &results, &err);
-    if (!rc) out = json_pack("{s:o,s:o}", "results", results, "hooks", vm_hooks(vm));
-  } else if (!strcmp(op, "tool")) {
-    const json_t *args = json_object_get(req, "args");
-    rc = vm_tool(vm, str(req, "name") ? str(req, "name") : "", args ? args : json_null(),
-                 (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
-  } else if (!strcmp(op, "dispose")) {
-    json_object_del(t->vms, id);
-    vm_free(vm);
-    return respond(0, json_pack("{s:b}", "disposed", 1), &err, NULL);
-  } else {
-    err_set(&err, AL_EINVALID_ARGUMENT, NULL, "unknown op '%.40s'", op);
-    return respond(err.code, NULL, &err, NULL);
+  if (!strcmp(op, "dispose")) {
+    json_object_del(t->vms, in->id);
+    json_t *r = respond(0, json_pack("{s:b}", "disposed", 1), &err, NULL);
+    /* The host sends nothing for an instance after its dispose; should anything be
+     * queued behind it all the same, it is answered, never left waiting. */
+    wk_qreq *q = in->head;
+    in->head = in->tail = NULL;
+    inst_free(in);
+    emit_done(t, ticket, r);
+    while (q) {
+      wk_qreq *nx = q->next;
+      json_decref(q->req);
+      emit_done(t, q->ticket, error_response(AL_EINSTANCE_NOT_FOUND, "Instance not found: %s", "(disposed)"));
+      free(q);
+      q = nx;
+    }
+    *kept = true; /* answered here */
+    json_decref(req);
+    return NULL;
   }
-  return respond(rc, out, &err, vm);
+  if (kind == WK_OP_OTHER) return error_response(AL_EINVALID_ARGUMENT, "unknown op '%.40s'", op);
+  json_t *resp = start_call(t, in, ticket, req, kind);
+  if (!resp) {
+    int64_t w = vm_wake_ms(in->vm);
+    in->wake_at = w >= 0 ? clock_mono_ns() + (uint64_t)w * 1000000u : UINT64_MAX;
+    in->req = req;
+    in->parked = true;
+    in->next_parked = t->parked;
+    t->parked = in;
+    *kept = true;
+  }
+  return resp;
+}
+
+static void unpark(wk_table *t, wk_inst *in) {
+  for (wk_inst **pp = &t->parked; *pp; pp = &(*pp)->next_parked)
+    if (*pp == in) {
+      *pp = in->next_parked;
+      break;
+    }
+  in->parked = false;
+  in->next_parked = NULL;
+}
+
+/* Runs `ticket`'s request, then whatever waits behind it on the same instance, until
+ * one parks or the queue is empty. */
+static void run_from(wk_table *t, uint64_t ticket, json_t *req) {
+  for (;;) {
+    const char *id = str(req, "instanceId");
+    char idc[sizeof ((wk_inst *)0)->id];
+    snprintf(idc, sizeof idc, "%s", id ? id : "");
+    bool kept;
+    json_t *resp = run_request(t, ticket, req, &kept);
+    if (kept) return;
+    json_decref(req);
+    emit_done(t, ticket, resp);
+    wk_inst *in = table_get(t, idc);
+    if (!in || !in->head) return;
+    wk_qreq *q = in->head;
+    in->head = q->next;
+    if (!in->head) in->tail = NULL;
+    ticket = q->ticket;
+    req = q->req;
+    free(q);
+  }
+}
+
+static void mark_busy(wk_table *t, bool on) {
+  if (!on) atomic_store(&t->last_exec_ns, clock_mono_ns());
+  atomic_store(&t->busy_flag, on);
+}
+
+void wk_submit(wk_table *t, uint64_t ticket, json_t *req) {
+  mark_busy(t, true);
+  t->busy++;
+  wk_inst *in = table_get(t, str(req, "instanceId"));
+  const char *op = str(req, "op");
+  /* A swap waits for the instance it replaces, as every other call to it does. */
+  if (in && (in->ticket || in->head) && op && strcmp(op, "load")) {
+    wk_qreq *q = malloc(sizeof *q);
+    if (!q) {
+      json_decref(req);
+      emit_done(t, ticket, error_response(AL_ENO_MEMORY, "%s", "out of memory queueing a call"));
+      return;
+    }
+    *q = (wk_qreq){ticket, req, NULL};
+    if (in->tail) in->tail->next = q;
+    else in->head = q;
+    in->tail = q;
+    mark_busy(t, false);
+    return;
+  }
+  run_from(t, ticket, req);
+  mark_busy(t, false);
+}
+
+/* Runs a parked call on; when it finishes, the requests behind it. */
+static void resume(wk_table *t, wk_inst *in) {
+  if (t->sink.slice) t->sink.slice(t->sink.user, in->ticket, t->busy);
+  json_t *out = NULL;
+  al_error err = {0};
+  int rc = vm_resume(in->vm, &out, &err);
+  if (rc == VM_PARKED) {
+    int64_t w = vm_wake_ms(in->vm);
+    in->wake_at = w >= 0 ? clock_mono_ns() + (uint64_t)w * 1000000u : UINT64_MAX;
+    return;
+  }
+  unpark(t, in);
+  uint64_t ticket = in->ticket;
+  json_t *req = in->req;
+  in->req = NULL;
+  in->ticket = 0;
+  json_t *resp = finish_call(in, rc, out, &err);
+  json_decref(req);
+  char idc[sizeof in->id];
+  memcpy(idc, in->id, sizeof idc);
+  emit_done(t, ticket, resp);
+  in = table_get(t, idc);
+  if (!in || !in->head) return;
+  wk_qreq *q = in->head;
+  in->head = q->next;
+  if (!in->head) in->tail = NULL;
+  uint64_t nt = q->ticket;
+  json_t *nreq = q->req;
+  free(q);
+  run_from(t, nt, nreq);
+}
+
+static wk_inst *call_owner(wk_table *t, uint64_t id, bool forget) {
+  char key[24];
+  snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+  wk_inst *in = table_get(t, json_string_value(json_object_get(t->calls, key)));
+  if (forget) json_object_del(t->calls, key);
+  return in;
+}
+
+void wk_deliver(wk_table *t, uint64_t id, json_t *reply) {
+  wk_inst *in = call_owner(t, id, true);
+  if (in) {
+    const json_t *v = NULL;
+    al_error e = {0};
+    int rc = wk_response_result(reply, &v, &e);
+    if (vm_deliver(in->vm, id, rc, v, &e) && in->parked) resume(t, in);
+  }
+  json_decref(reply);
+}
+
+void wk_hold(wk_table *t, uint64_t id, uint32_t ms) {
+  wk_inst *in = call_owner(t, id, false);
+  if (in && in->parked) vm_hold(in->vm, ms);
+}
+
+int64_t wk_poll(wk_table *t) {
+  for (;;) {
+    int64_t next = -1;
+    uint64_t now = clock_mono_ns();
+    wk_inst *due = NULL;
+    for (wk_inst *in = t->parked; in && !due; in = in->next_parked) {
+      uint64_t at = vm_deadline(in->vm);
+      if (in->wake_at < at) at = in->wake_at;
+      if (now >= at) due = in; /* a timer is due, or the deadline passed (VM_TIMEOUT) */
+      int64_t ms = now >= at ? 0 : (int64_t)((at - now + 999999u) / 1000000u);
+      if (next < 0 || ms < next) next = ms;
+    }
+    if (!due) return next;
+    resume(t, due); /* may unpark it and run others: look again from the start */
+  }
 }
 
 json_t *wk_exec(wk_table *t, const json_t *req) {
-  atomic_store(&t->busy, true);
-  json_t *resp = exec_op(t, req);
-  atomic_store(&t->last_exec_ns, clock_mono_ns());
-  atomic_store(&t->busy, false);
+  json_t *r = json_deep_copy(req);
+  if (!r) return NULL;
+  uint64_t ticket = UINT64_MAX - 1;
+  t->exec_ticket = ticket;
+  wk_submit(t, ticket, r);
+  while (!t->exec_resp) {
+    int64_t ms = wk_poll(t);
+    if (t->exec_resp) break;
+    if (ms < 0) break; /* nothing will ever wake it: cannot happen for a parked call */
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+  }
+  t->exec_ticket = 0;
+  json_t *resp = t->exec_resp;
+  t->exec_resp = NULL;
   return resp;
 }

@@ -28,7 +28,17 @@
  * with the contract's code strings ("VM_TIMEOUT") and stats {elapsedUs, interrupted,
  * memoryBytes}. Outputs are unvalidated: the host validates them.
  *
- * Threading: a wk_table is used by one thread at a time (its worker's).
+ * The table is an event loop over its VMs. A call whose promise waits on a pi.sleep timer
+ * or an asynchronous hostcall is parked: the table keeps it and goes on with requests for
+ * other instances; requests for the parked call's own instance wait behind it, so calls to
+ * one instance run in order. wk_submit() starts or queues a request, wk_deliver() hands a
+ * hostcall's answer over (resuming the call that awaits it), wk_hold() pauses a call's
+ * deadline while the host waits for a person, wk_poll() fires due timers and abandons
+ * parked calls past their deadline (VM_TIMEOUT: their jobs, timers and awaited hostcalls
+ * are dropped, so a late answer finds no one). Finished requests go to the sink's `done`.
+ *
+ * Threading: a wk_table is used by one thread at a time (its worker's); the sink's
+ * functions are called on that thread, from inside the wk_* calls.
  */
 #ifndef AL_WORKER_EXEC_H
 #define AL_WORKER_EXEC_H
@@ -37,11 +47,28 @@
 
 typedef struct wk_table wk_table;
 
-/* alloc may be NULL (C library); it is used for every VM heap the table creates. */
-wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud);
+/* Where a table's results and outgoing hostcalls go. Every member may be NULL. */
+typedef struct wk_sink {
+  /* Request `ticket` finished; `resp` is stolen. */
+  void (*done)(void *user, uint64_t ticket, json_t *resp);
+  /* Send asynchronous hostcall `id` of request `ticket` (instance `instance_id`) to the
+   * host; `args` is stolen. Its answer comes back through wk_deliver(id), never from
+   * inside this call. Returns 0, or an error the awaiting promise rejects with. */
+  int (*send)(void *user, uint64_t id, uint64_t ticket, const char *instance_id,
+              const char *method, json_t *args, uint32_t timeout_ms, al_error *err);
+  /* Hostcalls answered at once (subscribe, register a tool, log); see hostcall_fn. */
+  hostcall_fn call;
+  /* A slice of request `ticket` is about to run plugin code; `busy` is the number of
+   * requests in progress (parked or running) in the table. For the watchdog and, in a
+   * worker process, to tell the host which call a crash happened in. */
+  void (*slice)(void *user, uint64_t ticket, size_t busy);
+  void *user;
+} wk_sink;
+
+/* alloc may be NULL (C library); it is used for every VM heap the table creates. `sink`
+ * (copied; may be NULL) says where results go. */
+wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud, const wk_sink *sink);
 void wk_table_free(wk_table *t);
-/* Where the VMs this table creates send their hostcalls (see common.h); NULL: none. */
-void wk_table_set_hostcall(wk_table *t, hostcall_fn fn, void *user);
 /* Starts a thread that keeps one spare VM ready for this table's next load, so a load
  * costs only the plugin's own evaluation (thread back end; the thread runs at a lower
  * priority and sleeps while the spare is unused). The thread allocates with the table's
@@ -51,8 +78,24 @@ int wk_table_prewarm(wk_table *t);
  * process, which has no second thread, to call when it finds itself idle. */
 void wk_table_make_spare(wk_table *t);
 size_t wk_table_count(const wk_table *t);
+/* Requests in progress (parked or running) or queued behind one. */
+size_t wk_busy(const wk_table *t);
 
-/* Executes one request. Returns a new response; NULL only when out of memory. */
+/* Starts request `req` (stolen) under `ticket` (non-zero), or queues it behind the call in
+ * progress on its instance. Its response reaches sink.done, perhaps before this returns. */
+void wk_submit(wk_table *t, uint64_t ticket, json_t *req);
+/* The answer to asynchronous hostcall `id`: {ok: value} or {error: {code, message}}
+ * (stolen). An id nobody awaits any more is dropped. */
+void wk_deliver(wk_table *t, uint64_t id, json_t *reply);
+/* The host waits for a person on hostcall `id`'s behalf: see vm_hold. */
+void wk_hold(wk_table *t, uint64_t id, uint32_t ms);
+/* Fires due timers and times out parked calls past their deadline. Returns the ms until
+ * the next timer or deadline of a parked call (0: call again at once), -1 when none. */
+int64_t wk_poll(wk_table *t);
+
+/* Runs one request to completion on the calling thread, sleeping through its timers; for
+ * tools and tests on a table whose sink has no `done`. Returns the response (NULL only when
+ * out of memory). */
 json_t *wk_exec(wk_table *t, const json_t *req);
 
 /* Builds an error response {error:{code,message,path?,line?}}. New reference. */

@@ -1,19 +1,27 @@
 /*
- * pool.c: workers, queues, completions and the watchdog (see pool.h for the contract).
+ * pool.c: tickets, queues, completions, placement and the watchdog (see pool.h); how each
+ * worker runs its requests is its back end's business (backend.h).
  *
- * One mutex guards every queue and the completion list: with a handful of workers the
- * critical sections are a few pointer moves, and one lock keeps the watchdog's view of
- * "what is running where" consistent without lock ordering rules. Worker threads block on
- * their own condition variable; callers waiting for a ticket block on `done_cond`; the
- * host's event loop sleeps on the eventfd.
+ * One mutex guards every queue, inbox and the completion list: with a handful of workers
+ * the critical sections are a few pointer moves, and one lock keeps the watchdog's view of
+ * "what runs where" consistent without lock ordering rules. Worker threads block on their
+ * own condition variable (or, for a process driver, in poll() on its own eventfd);
+ * callers waiting for a ticket block on `done_cond`; the host's event loop sleeps on the
+ * eventfd.
  *
  * A synchronous call is a round trip between two threads, and a futex sleep and wake-up on
  * each side cost more than a small render itself. So both sides spin for a short while
  * (POOL_SPIN_NS) before sleeping: a worker that just answered watches its queue, and a
  * caller waiting for its ticket watches the completion counter, both read without the
  * lock through atomics that only ever say "look again". Sleeping still follows under the
- * lock, so no wake-up is lost; a long call costs the caller one short spin. The watchdog
- * is woken only when a new deadline is earlier than the one it sleeps towards.
+ * lock, so no wake-up is lost.
+ *
+ * The watchdog watches slices, not calls: a parked call runs no code and its own worker
+ * times it out (exec.h), so what needs a second pair of eyes is a slice of plugin code
+ * that does not come back (a builtin that never polls the interrupt handler). A slice
+ * running past its call's timeout plus the grace is answered VM_TIMEOUT; still stuck
+ * `wedged_ms` later, the thread is declared wedged and everything queued on it answers
+ * PLUGIN_CRASHED. Worker processes are killed by their driver instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,17 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "pool.h"
-#include "worker_process.h"
-
-typedef struct pool_req {
-  uint64_t ticket;
-  json_t *req;
-  uint32_t timeout_ms;
-  bool async;
-  struct pool_req *next;
-} pool_req;
+#include "worker/backend.h"
+#include "worker/exec.h"
+#include "worker/hostq.h"
 
 typedef struct pool_done {
   uint64_t ticket;
@@ -46,29 +46,9 @@ typedef struct pool_done {
   struct pool_done *next;
 } pool_done;
 
-typedef struct pool_worker {
-  pool *p;
-  int index;
-  pthread_t thread;
-  bool started;
-  pthread_cond_t cond;
-  pool_req *head, *tail;
-  unsigned qlen; /* queued + running */
-  unsigned instances;
-  wk_table *table;  /* thread back end */
-  wp_child *proc;   /* process back end */
-  wp_stats proc_stats; /* copied after each call, under the pool lock */
-  /* the running call, for the watchdog */
-  uint64_t running;
-  bool running_async;
-  uint64_t deadline_ns;
-  bool answered; /* the watchdog already answered the running call */
-  bool wedged;
-  atomic_uint submitted; /* bumped on every submit: a spinning worker's "look again" */
-} pool_worker;
-
 struct pool {
   pool_config cfg;
+  const pool_backend *be;
   pthread_mutex_t mu;
   pthread_cond_t done_cond;
   pthread_cond_t dog_cond;
@@ -83,14 +63,10 @@ struct pool {
   bool dog_started;
   uint64_t dog_wake_ns;  /* when the watchdog next wakes by itself (under mu) */
   atomic_uint done_seq;  /* bumped on every completion: a spinning caller's "look again" */
+  hq *hq;                /* the asynchronous hostcall threads */
 };
 
-/* How long a thread spins for the other side of a call before sleeping. Long enough to
- * cover a small call and the host's turnaround between calls, short enough that an idle
- * worker gives its core back at once. */
 #define POOL_SPIN_NS 50000u
-
-static uint64_t now_ns(void) { return clock_mono_ns(); }
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -106,17 +82,31 @@ static bool spin_for_change(atomic_uint *v, unsigned seen) {
   for (unsigned i = 0;; i++) {
     if (atomic_load_explicit(v, memory_order_acquire) != seen) return true;
     if ((i & 63) == 0) {
-      uint64_t t = now_ns();
+      uint64_t t = clock_mono_ns();
       if (!until) until = t + POOL_SPIN_NS;
       else if (t >= until) return false;
-      /* On a busy machine the thread we wait for may be waiting for this core. */
-      sched_yield();
+      sched_yield(); /* on a busy machine the thread we wait for may need this core */
     }
     cpu_relax();
   }
 }
 
-/* Appends a completion and wakes whoever waits for it. Called with p->mu held. */
+static void abs_time(struct timespec *ts, clockid_t clk, uint64_t add_ns) {
+  clock_gettime(clk, ts);
+  uint64_t abs_ns = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec + add_ns;
+  ts->tv_sec = (time_t)(abs_ns / 1000000000u);
+  ts->tv_nsec = (long)(abs_ns % 1000000000u);
+}
+
+json_t *pool_error(int code, const char *msg) {
+  al_error e;
+  err_set(&e, code, NULL, "%s", msg);
+  return wk_error_response(&e);
+}
+
+const pool_config *pool_cfg(const pool *p) { return &p->cfg; }
+
+/* Appends a completion and wakes whoever waits for it. (lock) */
 static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
   pool_done *d = malloc(sizeof *d);
   if (!d) { /* a completion that cannot be recorded would leave its caller waiting
@@ -132,105 +122,200 @@ static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
   if (async) {
     p->async_ready++;
     uint64_t one = 1;
-    if (p->efd >= 0 && write(p->efd, &one, sizeof one) < 0) { /* counter saturated: still readable */ }
+    if (p->efd >= 0 && write(p->efd, &one, sizeof one) < 0) { /* saturated: still readable */ }
   }
   pthread_cond_broadcast(&p->done_cond);
 }
 
-static json_t *error_resp(int code, const char *fmt, const char *detail) {
-  al_error e;
-  err_set(&e, code, NULL, fmt, detail);
-  return wk_error_response(&e);
+/* ---- for the back ends ---------------------------------------------------------------- */
+
+bool pool_take(pool_worker *w, pool_req **reqs, pool_msg **msgs, int64_t wait_ms) {
+  pool *p = w->p;
+  *reqs = NULL;
+  *msgs = NULL;
+  pthread_mutex_lock(&p->mu);
+  w->slice = 0;
+  if (!w->head && !w->inbox && !p->stopping && wait_ms != 0) {
+    /* Spin (unlocked) for the next call before sleeping: see the file comment. */
+    unsigned seen = atomic_load_explicit(&w->submitted, memory_order_acquire);
+    pthread_mutex_unlock(&p->mu);
+    spin_for_change(&w->submitted, seen);
+    pthread_mutex_lock(&p->mu);
+  }
+  if (wait_ms != 0 && !w->head && !w->inbox && !p->stopping) {
+    if (wait_ms < 0) {
+      while (!w->head && !w->inbox && !p->stopping) pthread_cond_wait(&w->cond, &p->mu);
+    } else {
+      struct timespec ts;
+      abs_time(&ts, CLOCK_MONOTONIC, (uint64_t)wait_ms * 1000000u);
+      while (!w->head && !w->inbox && !p->stopping &&
+             pthread_cond_timedwait(&w->cond, &p->mu, &ts) == 0) {}
+    }
+  }
+  bool go = !(p->stopping && !w->head && !w->inbox);
+  if (w->head) {
+    pool_req *first = w->head, *last = first;
+    for (pool_req *r = first; r; r = r->next) {
+      r->batch = r->next; /* the caller's list, in arrival order */
+      last = r;
+    }
+    last->next = w->inflight; /* all of them are in flight now */
+    w->inflight = first;
+    w->head = w->tail = NULL;
+    *reqs = first;
+  }
+  *msgs = w->inbox;
+  w->inbox = w->inbox_tail = NULL;
+  pthread_mutex_unlock(&p->mu);
+  return go;
 }
 
-static void *worker_main(void *arg) {
-  pool_worker *w = arg;
+void pool_answer(pool_worker *w, uint64_t t, json_t *resp) {
   pool *p = w->p;
+  if (!resp) resp = pool_error(AL_ENO_MEMORY, "out of memory in the worker");
   pthread_mutex_lock(&p->mu);
-  for (;;) {
-    if (!w->head && !p->stopping) {
-      /* Spin (unlocked) for the next call before sleeping: see the file comment. */
-      unsigned seen = atomic_load_explicit(&w->submitted, memory_order_acquire);
-      pthread_mutex_unlock(&p->mu);
-      spin_for_change(&w->submitted, seen);
-      pthread_mutex_lock(&p->mu);
-    }
-    while (!w->head && !p->stopping) pthread_cond_wait(&w->cond, &p->mu);
-    if (!w->head) break; /* stopping and drained */
-    pool_req *r = w->head;
-    w->head = r->next;
-    if (!w->head) w->tail = NULL;
-    w->running = r->ticket; /* still counted in qlen until answered: capacity = queued + running */
-    w->running_async = r->async;
-    w->answered = false;
-    /* A worker process is killed on its deadline by its own driver (wp_exec); only
-     * threads need the watchdog to answer for them. */
-    w->deadline_ns = w->proc ? UINT64_MAX
-                             : now_ns() + (uint64_t)(r->timeout_ms + p->cfg.grace_ms) * 1000000u;
-    if (w->deadline_ns < p->dog_wake_ns) pthread_cond_signal(&p->dog_cond);
-    pthread_mutex_unlock(&p->mu);
-
-    json_t *resp = w->proc ? wp_exec(w->proc, r->req, r->timeout_ms) : wk_exec(w->table, r->req);
-    if (!resp) resp = error_resp(AL_ENO_MEMORY, "%s", "out of memory in the worker");
-
-    pthread_mutex_lock(&p->mu);
-    if (w->proc) wp_get_stats(w->proc, &w->proc_stats);
-    if (w->answered) json_decref(resp); /* the watchdog answered; the caller has moved on */
-    else post_done(p, r->ticket, resp, r->async);
-    w->running = 0;
+  for (pool_req **pp = &w->inflight; *pp; pp = &(*pp)->next) {
+    pool_req *r = *pp;
+    if (r->ticket != t) continue;
+    *pp = r->next;
+    if (r->answered) json_decref(resp);
+    else post_done(p, t, resp, r->async);
+    resp = NULL;
     w->qlen--;
+    if (w->slice == t) w->slice = 0;
     json_decref(r->req);
     free(r);
+    break;
   }
   pthread_mutex_unlock(&p->mu);
-  return NULL;
+  json_decref(resp); /* not in flight (cannot happen): never leak */
 }
 
-/* Sleeps until the earliest running deadline and answers calls that passed it. */
+pool_req *pool_inflight(pool_worker *w, uint64_t t) {
+  pool_req *found = NULL;
+  pthread_mutex_lock(&w->p->mu);
+  for (pool_req *r = w->inflight; r && !found; r = r->next)
+    if (r->ticket == t) found = r;
+  pthread_mutex_unlock(&w->p->mu);
+  return found;
+}
+
+size_t pool_inflight_tickets(pool_worker *w, uint64_t *out, size_t cap) {
+  size_t n = 0;
+  pthread_mutex_lock(&w->p->mu);
+  for (pool_req *r = w->inflight; r && n < cap; r = r->next) out[n++] = r->ticket;
+  pthread_mutex_unlock(&w->p->mu);
+  return n;
+}
+
+void pool_slice(pool_worker *w, uint64_t t) {
+  pool *p = w->p;
+  pthread_mutex_lock(&p->mu);
+  w->slice = t;
+  w->slice_deadline_ns = UINT64_MAX;
+  for (pool_req *r = w->inflight; t && r; r = r->next)
+    if (r->ticket == t)
+      w->slice_deadline_ns = clock_mono_ns() + (uint64_t)(r->timeout_ms + (uint64_t)p->cfg.grace_ms) * 1000000u;
+  if (w->slice_deadline_ns < p->dog_wake_ns) pthread_cond_signal(&p->dog_cond);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void inbox_push(pool_worker *w, pool_msg *m) {
+  pool *p = w->p;
+  pthread_mutex_lock(&p->mu);
+  if (w->inbox_tail) w->inbox_tail->next = m;
+  else w->inbox = m;
+  w->inbox_tail = m;
+  atomic_fetch_add_explicit(&w->submitted, 1, memory_order_release);
+  p->be->wake(w);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void hq_done(void *user, uint64_t id, json_t *reply) {
+  pool_msg *m = calloc(1, sizeof *m);
+  if (!m) { /* the call times out at its deadline instead */
+    json_decref(reply);
+    return;
+  }
+  m->id = id;
+  m->reply = reply;
+  inbox_push(user, m);
+}
+
+static void hq_hold(void *user, uint64_t id, uint32_t ms) {
+  pool_msg *m = calloc(1, sizeof *m);
+  if (!m) return;
+  m->id = id;
+  m->ms = ms;
+  inbox_push(user, m);
+}
+
+int pool_hostcall(pool_worker *w, uint64_t id, const char *instance_id, const char *method,
+                  json_t *args, uint32_t timeout_ms, al_error *err) {
+  if (!w->p->hq) {
+    json_decref(args);
+    return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  }
+  hq_reply_to to = {hq_done, hq_hold, w};
+  return hq_submit(w->p->hq, id, instance_id, method, args, timeout_ms, &to, err);
+}
+
+/* ---- the watchdog --------------------------------------------------------------------- */
+
 static void *watchdog_main(void *arg) {
   pool *p = arg;
   pthread_mutex_lock(&p->mu);
   while (!p->stopping) {
-    uint64_t now = now_ns(), next = now + 1000000000u;
+    uint64_t now = clock_mono_ns(), next = now + 1000000000u;
     for (unsigned i = 0; i < p->n; i++) {
       pool_worker *w = &p->w[i];
-      if (!w->running || w->deadline_ns == UINT64_MAX) continue;
-      if (!w->answered && now >= w->deadline_ns) {
-        w->answered = true;
-        post_done(p, w->running, error_resp(AL_ETIMEOUT, "%s",
-                                            "the call passed its hard deadline (watchdog)"),
-                  w->running_async);
+      if (!w->slice || w->slice_deadline_ns == UINT64_MAX) continue;
+      pool_req *r = NULL;
+      for (pool_req *x = w->inflight; x; x = x->next)
+        if (x->ticket == w->slice) r = x;
+      if (r && !r->answered && now >= w->slice_deadline_ns) {
+        r->answered = true;
+        post_done(p, r->ticket, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"),
+                  r->async);
       }
-      uint64_t wedge_at = w->deadline_ns + (uint64_t)p->cfg.wedged_ms * 1000000u;
-      if (w->answered && !w->wedged && now >= wedge_at) {
+      uint64_t wedge_at = w->slice_deadline_ns + (uint64_t)p->cfg.wedged_ms * 1000000u;
+      if (!w->wedged && now >= wedge_at) {
         /* A thread cannot be killed: fail what waits behind it instead of hanging. */
         w->wedged = true;
-        for (pool_req *r = w->head; r;) {
-          pool_req *nx = r->next;
-          post_done(p, r->ticket, error_resp(AL_ECRASHED, "%s",
-                                             "the worker thread stopped responding"), r->async);
-          json_decref(r->req);
-          free(r);
-          r = nx;
+        for (pool_req *x = w->head; x;) {
+          pool_req *nx = x->next;
+          post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+          json_decref(x->req);
+          free(x);
+          x = nx;
+          w->qlen--;
         }
         w->head = w->tail = NULL;
-        w->qlen = 1; /* the stuck call */
+        for (pool_req *x = w->inflight; x; x = x->next)
+          if (!x->answered) {
+            x->answered = true;
+            post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+          }
       }
-      if (!w->answered && w->deadline_ns < next) next = w->deadline_ns;
-      if (w->answered && !w->wedged && wedge_at < next) next = wedge_at;
+      if (now < w->slice_deadline_ns && w->slice_deadline_ns < next) next = w->slice_deadline_ns;
+      else if (!w->wedged && wedge_at < next) next = wedge_at;
     }
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t wait = next > now ? next - now : 0;
     p->dog_wake_ns = next;
-    uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + wait;
-    ts.tv_sec = (time_t)(abs_ns / 1000000000u);
-    ts.tv_nsec = (long)(abs_ns % 1000000000u);
+    abs_time(&ts, CLOCK_MONOTONIC, next > now ? next - now : 0);
     pthread_cond_timedwait(&p->dog_cond, &p->mu, &ts);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
 }
+
+static void *worker_thread(void *arg) {
+  pool_worker *w = arg;
+  w->p->be->run(w);
+  return NULL;
+}
+
+/* ---- the pool --------------------------------------------------------------------------- */
 
 int pool_new(const pool_config *cfg, pool **out, al_error *err) {
   *out = NULL;
@@ -240,8 +325,12 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
   p->cfg = *cfg;
   if (!p->cfg.queue_capacity) p->cfg.queue_capacity = 256;
   if (!p->cfg.wedged_ms) p->cfg.wedged_ms = 5000;
+  p->be = cfg->kind == POOL_PROCESS ? &pool_process_backend
+          : cfg->kind == POOL_THREAD ? &pool_thread_backend
+                                     : &pool_inline_backend;
   p->efd = -1;
   p->next_ticket = 1;
+  p->dog_wake_ns = UINT64_MAX;
   unsigned n = cfg->kind == POOL_INLINE ? 1 : cfg->workers;
   if (!n) {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -253,32 +342,26 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->done_cond, NULL);
   pthread_cond_init(&p->dog_cond, &ca);
-  pthread_condattr_destroy(&ca);
   p->w = calloc(n, sizeof *p->w);
-  if (!p->w) goto nomem;
+  if (!p->w || (cfg->hostcall && !(p->hq = hq_new(cfg->hostcall, cfg->hostcall_user)))) {
+    pthread_condattr_destroy(&ca);
+    pool_free(p);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating workers");
+  }
   p->n = n;
-  for (unsigned i = 0; i < n; i++) {
+  int rc = 0;
+  for (unsigned i = 0; i < n && !rc; i++) {
     pool_worker *w = &p->w[i];
     w->p = p;
     w->index = (int)i;
-    pthread_cond_init(&w->cond, NULL);
-    if (cfg->kind == POOL_PROCESS) {
-      wp_config wc = {.worker_path = cfg->worker_path, .address_space_bytes = cfg->address_space_bytes,
-                      .grace_ms = cfg->grace_ms, .hostcall = cfg->hostcall,
-                      .hostcall_user = cfg->hostcall_user};
-      if (!(w->proc = wp_new(&wc))) goto nomem;
-    } else if (!(w->table = wk_table_new(cfg->alloc, cfg->alloc_ud))) {
-      goto nomem;
-    } else {
-      wk_table_set_hostcall(w->table, cfg->hostcall, cfg->hostcall_user);
-      /* (No spare maker with a host allocator: it would call it from one more thread
-       * than the host's workers, which the host may not expect.) */
-      if (cfg->kind == POOL_THREAD && !cfg->alloc && wk_table_prewarm(w->table)) {
-        pool_free(p);
-        return err_set(err, AL_EINTERNAL, NULL, "cannot start worker %u's spare maker", i);
-      }
+    pthread_cond_init(&w->cond, &ca);
+    if ((rc = p->be->init(w))) {
+      pthread_condattr_destroy(&ca);
+      pool_free(p);
+      return err_set(err, rc, NULL, "cannot set up worker %u", i);
     }
   }
+  pthread_condattr_destroy(&ca);
   if (cfg->kind != POOL_INLINE) {
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->efd < 0) {
@@ -286,7 +369,7 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
       return err_set(err, AL_EIO, NULL, "eventfd: %s", strerror(errno));
     }
     for (unsigned i = 0; i < n; i++) {
-      if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i])) {
+      if (pthread_create(&p->w[i].thread, NULL, worker_thread, &p->w[i])) {
         pool_free(p);
         return err_set(err, AL_EINTERNAL, NULL, "cannot start worker thread %u", i);
       }
@@ -300,16 +383,23 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
   }
   *out = p;
   return 0;
-nomem:
-  pool_free(p);
-  return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating workers");
+}
+
+static void req_free_all(pool_req *r) {
+  while (r) {
+    pool_req *nx = r->next;
+    json_decref(r->req);
+    free(r);
+    r = nx;
+  }
 }
 
 void pool_free(pool *p) {
   if (!p) return;
   pthread_mutex_lock(&p->mu);
   p->stopping = true;
-  for (unsigned i = 0; i < p->n; i++) pthread_cond_signal(&p->w[i].cond);
+  for (unsigned i = 0; i < p->n; i++)
+    if (p->w[i].p) p->be->wake(&p->w[i]);
   pthread_cond_signal(&p->dog_cond);
   pthread_mutex_unlock(&p->mu);
   if (p->dog_started) pthread_join(p->dog, NULL);
@@ -323,8 +413,7 @@ void pool_free(pool *p) {
     } else if (w->started) {
       /* A wedged thread may still come back; give it a moment, then abandon it. */
       struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += 1;
+      abs_time(&ts, CLOCK_REALTIME, 1000000000u);
       joined = pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
       if (!joined) pthread_detach(w->thread);
     }
@@ -332,18 +421,25 @@ void pool_free(pool *p) {
       abandoned = true; /* it still uses its table and the pool's lock: keep both */
       continue;
     }
-    wk_table_free(w->table);
-    wp_free(w->proc);
-    for (pool_req *r = w->head; r;) {
-      pool_req *nx = r->next;
-      json_decref(r->req);
-      free(r);
-      r = nx;
-    }
-    w->head = NULL;
-    pthread_cond_destroy(&w->cond);
   }
   if (abandoned) return; /* deliberate leak: freeing would pull memory from under a live thread */
+  /* The workers are gone: the hostcall threads' answers have nowhere to go but the
+   * inboxes, which are freed below. */
+  hq_free(p->hq);
+  for (unsigned i = 0; i < p->n; i++) {
+    pool_worker *w = &p->w[i];
+    if (!w->p) continue;
+    if (p->be->fini) p->be->fini(w);
+    req_free_all(w->head);
+    req_free_all(w->inflight);
+    for (pool_msg *m = w->inbox; m;) {
+      pool_msg *nx = m->next;
+      json_decref(m->reply);
+      free(m);
+      m = nx;
+    }
+    pthread_cond_destroy(&w->cond);
+  }
   for (pool_done *d = p->done_head; d;) {
     pool_done *nx = d->next;
     json_decref(d->resp);
@@ -361,10 +457,15 @@ void pool_free(pool *p) {
 unsigned pool_workers(const pool *p) { return p->n; }
 
 int pool_assign(pool *p) {
+  /* The least busy worker (fewest calls queued or in flight, a long load included), then
+   * the one with the fewest instances. */
   pthread_mutex_lock(&p->mu);
   int best = -1;
-  for (unsigned i = 0; i < p->n; i++)
-    if (!p->w[i].wedged && (best < 0 || p->w[i].instances < p->w[best].instances)) best = (int)i;
+  for (unsigned i = 0; i < p->n; i++) {
+    pool_worker *w = &p->w[i], *b = best < 0 ? NULL : &p->w[best];
+    if (w->wedged) continue;
+    if (!b || w->qlen < b->qlen || (w->qlen == b->qlen && w->instances < b->instances)) best = (int)i;
+  }
   if (best < 0) best = 0; /* all wedged: submits will say so */
   p->w[best].instances++;
   pthread_mutex_unlock(&p->mu);
@@ -387,40 +488,31 @@ int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool asyn
   pthread_mutex_lock(&p->mu);
   uint64_t t = p->next_ticket++;
   if (ticket) *ticket = t;
-  if (p->cfg.kind == POOL_INLINE) {
-    /* Runs right here; the lock is only held for the bookkeeping. */
-    pthread_mutex_unlock(&p->mu);
-    json_t *resp = wk_exec(w->table, req);
-    json_decref(req);
-    if (!resp) resp = error_resp(AL_ENO_MEMORY, "%s", "out of memory in the worker");
-    pthread_mutex_lock(&p->mu);
-    post_done(p, t, resp, async);
-    pthread_mutex_unlock(&p->mu);
-    return 0;
-  }
   int rc = 0;
   if (w->wedged) rc = err_set(err, AL_ECRASHED, NULL, "the worker thread stopped responding");
   else if (w->qlen >= p->cfg.queue_capacity)
     rc = err_set(err, AL_EBUSY, NULL, "the instance's queue is full (%u calls)", w->qlen);
-  pool_req *r = rc ? NULL : malloc(sizeof *r);
+  pool_req *r = rc ? NULL : calloc(1, sizeof *r);
   if (!rc && !r) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a call");
   if (rc) {
     pthread_mutex_unlock(&p->mu);
     json_decref(req);
     return rc;
   }
-  *r = (pool_req){t, req, timeout_ms, async, NULL};
+  *r = (pool_req){.ticket = t, .req = req, .timeout_ms = timeout_ms, .async = async};
   if (w->tail) w->tail->next = r;
   else w->head = r;
   w->tail = r;
   w->qlen++;
   atomic_fetch_add_explicit(&w->submitted, 1, memory_order_release);
-  pthread_cond_signal(&w->cond);
+  p->be->wake(w);
   pthread_mutex_unlock(&p->mu);
+  if (p->be->drive && !async) { /* inline: sync calls run in pool_wait */ }
+  else if (p->be->drive) p->be->drive(w, UINT64_MAX, 0); /* start it now; it may park */
   return 0;
 }
 
-/* Unlinks and returns the first completion matching (ticket, or any async when 0). */
+/* Unlinks and returns the first completion matching (ticket, or any async when 0). (lock) */
 static pool_done *take_done(pool *p, uint64_t ticket) {
   for (pool_done **pp = &p->done_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
     pool_done *d = *pp;
@@ -439,6 +531,12 @@ json_t *pool_wait(pool *p, uint64_t ticket) {
   pool_done *d;
   bool spun = false;
   while (!(d = take_done(p, ticket))) {
+    if (p->be->drive) { /* inline: this thread is the worker */
+      pthread_mutex_unlock(&p->mu);
+      p->be->drive(&p->w[0], ticket, -1);
+      pthread_mutex_lock(&p->mu);
+      continue;
+    }
     if (!spun) { /* once per wait, then sleep: see the file comment */
       spun = true;
       unsigned seen = atomic_load_explicit(&p->done_seq, memory_order_acquire);
@@ -465,6 +563,7 @@ int pool_call(pool *p, int worker, json_t *req, uint32_t timeout_ms, json_t **re
 }
 
 bool pool_next(pool *p, uint64_t *ticket, json_t **resp) {
+  if (p->be->drive) p->be->drive(&p->w[0], 0, 0);
   pthread_mutex_lock(&p->mu);
   pool_done *d = take_done(p, 0);
   if (d && p->async_ready == 0 && p->efd >= 0) {
@@ -482,21 +581,35 @@ bool pool_next(pool *p, uint64_t *ticket, json_t **resp) {
 int pool_fd(const pool *p) { return p->efd; }
 
 void pool_wait_any(pool *p, int timeout_ms) {
+  if (p->be->drive) {
+    p->be->drive(&p->w[0], 0, timeout_ms);
+    return;
+  }
   pthread_mutex_lock(&p->mu);
   if (!p->async_ready && timeout_ms != 0) {
     if (timeout_ms < 0) {
       while (!p->async_ready) pthread_cond_wait(&p->done_cond, &p->mu);
     } else {
       struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
-                        (uint64_t)timeout_ms * 1000000u;
-      ts.tv_sec = (time_t)(abs_ns / 1000000000u);
-      ts.tv_nsec = (long)(abs_ns % 1000000000u);
+      abs_time(&ts, CLOCK_REALTIME, (uint64_t)timeout_ms * 1000000u);
       while (!p->async_ready && pthread_cond_timedwait(&p->done_cond, &p->mu, &ts) == 0) {}
     }
   }
   pthread_mutex_unlock(&p->mu);
+}
+
+bool pool_answered(pool *p, uint64_t ticket) {
+  pthread_mutex_lock(&p->mu);
+  bool found = false;
+  for (pool_done *d = p->done_head; d && !found; d = d->next) found = ticket ? d->ticket == ticket : d->async;
+  pthread_mutex_unlock(&p->mu);
+  return found;
+}
+
+void pool_proc_stats(pool_worker *w, const wp_stats *st) {
+  pthread_mutex_lock(&w->p->mu);
+  w->proc_stats = *st;
+  pthread_mutex_unlock(&w->p->mu);
 }
 
 void pool_get_stats(pool *p, pool_stats *st) {

@@ -1,6 +1,14 @@
 /*
- * worker_process.c: spawning, talking to, killing and restarting airlock-worker.
- * See worker_process.h for the guarantees; this file is how they are kept.
+ * worker_process.c: the process back end: spawning, talking to, killing and restarting
+ * airlock-worker. See worker_process.h for the guarantees; this file is how they are kept.
+ *
+ * The driver thread sleeps in poll() on the worker's socket and its own eventfd (which
+ * the pool writes when requests or hostcall answers are queued for it), sends requests as
+ * they come, and reads frames as they come. It tracks which call runs plugin code in the
+ * worker (`current`): the only request in flight, or what the worker's slice frames say.
+ * Hostcall ids are the worker's, tagged with the worker's generation before they go to
+ * the hostcall threads, so an answer meant for a worker that has since died is dropped
+ * instead of reaching its successor.
  *
  * The child end of the socketpair becomes fd 3 in the worker. Between fork and exec the
  * child only calls async-signal-safe functions (the host is multi-threaded): argv and
@@ -20,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
+#include "worker/backend.h"
 #include "worker/exec.h"
 #include "worker/ipc.h"
 #include "worker/worker_process.h"
@@ -33,18 +44,27 @@
 
 extern char **environ;
 
-struct wp_child {
-  wp_config cfg;
+typedef struct wp_child {
+  pool_worker *w;
   char path[PATH_MAX];
+  size_t address_space_bytes;
+  uint32_t grace_ms;
   pid_t pid;
-  int fd;
+  int fd, efd;
   ipc_reader rd;
+  unsigned gen;     /* which worker incarnation; tags hostcall ids */
+  unsigned nflight; /* requests sent and not answered */
+  uint64_t current, current_since; /* the call running plugin code, 0: none */
+  uint64_t wake_at; /* the worker asked for a tick then; UINT64_MAX: not */
   json_t *loads;    /* instanceId -> its load request, for reloads */
   json_t *crashes;  /* instanceId -> [timestamps ms] within the window */
   json_t *disabled; /* instanceId -> reason */
   unsigned recent_deaths; /* consecutive deaths, for backoff */
   wp_stats stats;
-};
+} wp_child;
+
+#define WP_GEN_SHIFT 44 /* worker ids stay below 2^44; the generation sits above */
+#define WP_RELOAD_TICKET ((uint64_t)1 << 52) /* a reload's: pool tickets never get this high */
 
 const char *wp_default_path(const char *configured, char *buf, size_t cap) {
   const char *env = getenv("AIRLOCK_WORKER");
@@ -68,24 +88,6 @@ const char *wp_default_path(const char *configured, char *buf, size_t cap) {
   return buf;
 }
 
-wp_child *wp_new(const wp_config *cfg) {
-  wp_child *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
-  c->cfg = *cfg;
-  wp_default_path(cfg->worker_path, c->path, sizeof c->path);
-  c->cfg.worker_path = c->path;
-  c->fd = -1;
-  ipc_reader_init(&c->rd);
-  c->loads = json_object();
-  c->crashes = json_object();
-  c->disabled = json_object();
-  if (!c->loads || !c->crashes || !c->disabled) {
-    wp_free(c);
-    return NULL;
-  }
-  return c;
-}
-
 /* Kills (if asked) and reaps the worker; returns its wait status, or -1. */
 static int reap(wp_child *c, bool kill_it) {
   int status = -1;
@@ -97,30 +99,14 @@ static int reap(wp_child *c, bool kill_it) {
   c->fd = -1;
   c->pid = 0;
   c->stats.pid = 0;
+  c->nflight = 0;
+  c->current = 0;
+  c->wake_at = UINT64_MAX;
+  c->gen++;
   ipc_reader_free(&c->rd);
   ipc_reader_init(&c->rd);
+  pool_proc_stats(c->w, &c->stats);
   return status;
-}
-
-void wp_free(wp_child *c) {
-  if (!c) return;
-  if (c->pid > 0) {
-    /* closing the socket lets a healthy worker leave on its own; no need to wait for it */
-    reap(c, true);
-  }
-  ipc_reader_free(&c->rd);
-  json_decref(c->loads);
-  json_decref(c->crashes);
-  json_decref(c->disabled);
-  free(c);
-}
-
-void wp_get_stats(const wp_child *c, wp_stats *st) { *st = c->stats; }
-
-static json_t *error_resp(int code, const char *msg) {
-  al_error e;
-  err_set(&e, code, NULL, "%s", msg);
-  return wk_error_response(&e);
 }
 
 static void describe_death(int status, char *buf, size_t cap) {
@@ -134,8 +120,6 @@ static void describe_death(int status, char *buf, size_t cap) {
 
 /* Waits for one frame until deadline_ns. 1 = got it, 0 = deadline passed, <0 = peer gone. */
 static int recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
-  /* Most answers come within microseconds: look for one briefly before sleeping in poll()
-   * (bounded well under any deadline; the watchdog's kill is unaffected). */
   if (ipc_spin_readable(c->fd, &c->rd, 50000u)) {
     int rc = ipc_recv(c->fd, &c->rd, msg, NULL);
     return rc == 1 ? 1 : AL_EIO;
@@ -162,7 +146,7 @@ static int spawn(wp_child *c, char *why, size_t cap) {
   }
   char parent[24], as[32];
   snprintf(parent, sizeof parent, "%ld", (long)getpid());
-  snprintf(as, sizeof as, "%zu", c->cfg.address_space_bytes);
+  snprintf(as, sizeof as, "%zu", c->address_space_bytes);
   char *argv[] = {c->path, "--fd", "3", "--parent", parent, "--address-space", as, NULL};
   pid_t pid = fork();
   if (pid < 0) {
@@ -194,6 +178,7 @@ static int spawn(wp_child *c, char *why, size_t cap) {
     snprintf(why, cap, "cannot start %.200s: %s", c->path, r == 0 ? "no answer within 5 s" : d);
     return AL_ECRASHED;
   }
+  pool_proc_stats(c->w, &c->stats);
   return 0;
 }
 
@@ -217,65 +202,67 @@ static void count_crash(wp_child *c, const char *id, const char *what) {
   json_object_set_new(c->crashes, id, recent);
 }
 
-/* Answers one hostcall frame for the instance the in-flight request names. Returns 0, or
- * AL_EIO when the reply could not be sent. */
-static int answer_hostcall(wp_child *c, const json_t *req, const json_t *call, uint64_t deadline) {
-  const char *id = json_string_value(json_object_get(req, "instanceId"));
+static const char *req_instance(const json_t *req) {
+  return json_string_value(json_object_get(req, "instanceId"));
+}
+
+/* Answers a sync hostcall frame, or refuses an asynchronous one (during a reload). */
+static int answer_sync(wp_child *c, const char *id, const json_t *call) {
+  const pool_config *cfg = pool_cfg(c->w->p);
   const char *method = json_string_value(json_object_get(call, "method"));
-  json_int_t want = json_integer_value(json_object_get(call, "timeoutMs"));
-  uint64_t now = clock_mono_ns();
-  uint64_t left = deadline > now ? (deadline - now) / 1000000u : 0;
-  uint32_t ms = (uint32_t)(want > 0 && (uint64_t)want < left ? (uint64_t)want : left);
+  json_int_t ms = json_integer_value(json_object_get(call, "timeoutMs"));
   json_t *res = NULL, *reply;
   al_error e = {0};
   int rc;
   if (!id || !method) rc = err_set(&e, AL_EINVALID_ARGUMENT, NULL, "malformed hostcall");
-  else if (!c->cfg.hostcall) rc = err_set(&e, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
-  else if (!ms) rc = err_set(&e, AL_ETIMEOUT, NULL, "the call's deadline passed before the hostcall");
-  else rc = c->cfg.hostcall(c->cfg.hostcall_user, id, method, json_object_get(call, "args"), ms, &res, &e);
-  if (rc) {
-    json_decref(res);
-    reply = json_pack("{s:o}", "hostreply", wk_error_response(&e));
-  } else {
-    reply = json_pack("{s:{s:o}}", "hostreply", "ok", res ? res : json_null());
-  }
+  else if (!cfg->hostcall) rc = err_set(&e, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
+  else if (!json_is_true(json_object_get(call, "sync")))
+    rc = err_set(&e, AL_EBUSY, NULL, "the worker is restarting; asynchronous hostcalls are refused meanwhile");
+  else
+    rc = cfg->hostcall(cfg->hostcall_user, id, method, json_object_get(call, "args"),
+                       (uint32_t)(ms > 0 && ms < 3600000 ? ms : 1000), NULL, &res, &e);
+  json_t *body = rc ? wk_error_response(&e) : json_pack("{s:o}", "ok", res ? res : json_null());
+  if (rc) json_decref(res);
+  if (body) json_object_set(body, "id", json_object_get(call, "id"));
+  if (body && json_is_true(json_object_get(call, "sync"))) json_object_set_new(body, "sync", json_true());
+  reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
   int r = reply ? ipc_send(c->fd, reply, NULL) : AL_ENO_MEMORY;
   json_decref(reply);
   return r ? AL_EIO : 0;
 }
 
-/* Sends one request and waits for its answer, serving the hostcalls it makes meanwhile;
- * handles death and the watchdog. */
-static json_t *roundtrip(wp_child *c, const json_t *req, uint32_t timeout_ms, bool *died) {
-  *died = false;
-  uint64_t deadline = clock_mono_ns() + (uint64_t)(timeout_ms + c->cfg.grace_ms) * 1000000u;
-  json_t *resp = NULL;
-  int r = ipc_send(c->fd, req, NULL);
-  if (r == 0) r = recv_until(c, deadline, &resp);
-  else r = AL_EIO;
-  while (r == 1 && json_object_get(resp, "hostcall")) {
-    r = answer_hostcall(c, req, json_object_get(resp, "hostcall"), deadline);
-    json_decref(resp);
-    resp = NULL;
-    if (r == 0) r = recv_until(c, deadline, &resp);
+/* One blocking round trip for a reload after a restart: 1 answered (*resp set),
+ * 0 deadline passed, < 0 worker gone. */
+static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json_t **resp) {
+  *resp = NULL;
+  uint64_t deadline = clock_mono_ns() + (uint64_t)(timeout_ms + c->grace_ms) * 1000000u;
+  json_t *msg = json_copy((json_t *)load);
+  if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)WP_RELOAD_TICKET))) {
+    json_decref(msg);
+    return AL_ENO_MEMORY;
   }
-  if (r == 1) return resp;
-  *died = true;
-  if (r == 0) {
-    reap(c, true);
-    c->stats.watchdog_kills++;
-    return error_resp(AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
-                                   "which restarts with its other instances on the next call");
+  int r = ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
+  json_decref(msg);
+  while (r == 0) {
+    json_t *f = NULL;
+    r = recv_until(c, deadline, &f);
+    if (r != 1) break;
+    const json_t *hc = json_object_get(f, "hostcall");
+    if (hc) {
+      r = answer_sync(c, req_instance(load), hc);
+    } else if ((uint64_t)json_integer_value(json_object_get(f, "ticket")) == WP_RELOAD_TICKET) {
+      *resp = f;
+      return 1;
+    } else {
+      r = 0; /* wake, slice: nothing to do during a reload */
+    }
+    json_decref(f);
   }
-  int st = reap(c, true);
-  char d[200];
-  describe_death(st, d, sizeof d);
-  c->stats.crashes++;
-  count_crash(c, json_string_value(json_object_get(req, "instanceId")), d);
-  return error_resp(AL_ECRASHED, d);
+  return r;
 }
 
-/* Starts a worker (after a backoff if workers keep dying) and reloads every instance. */
+/* Starts a worker (after a backoff if workers keep dying) and reloads every instance.
+ * Returns NULL, or the error every request should get. */
 static json_t *ensure_worker(wp_child *c) {
   if (c->pid > 0) return NULL;
   if (c->recent_deaths > 0) {
@@ -287,18 +274,18 @@ static json_t *ensure_worker(wp_child *c) {
   char why[400];
   if (spawn(c, why, sizeof why)) {
     c->recent_deaths++;
-    return error_resp(AL_ECRASHED, why);
+    return pool_error(AL_ECRASHED, why);
   }
   const char *id;
   json_t *load, *tmp;
   json_object_foreach_safe(c->loads, tmp, id, load) {
     uint32_t ms = (uint32_t)json_integer_value(json_object_get(json_object_get(load, "limits"), "loadMs"));
-    bool died;
-    json_t *resp = roundtrip(c, load, ms ? ms : 1000, &died);
-    if (died) { /* the reload itself killed it: that instance sits out; others retry */
+    json_t *resp = NULL;
+    int r = reload_one(c, load, ms ? ms : 1000, &resp);
+    if (r != 1) { /* the reload itself killed it: that instance sits out; others retry */
+      reap(c, true);
       json_object_set_new(c->disabled, id, json_string("its reload after a worker crash failed"));
       json_object_del(c->loads, id);
-      json_decref(resp);
       c->recent_deaths++;
       return ensure_worker(c);
     }
@@ -311,43 +298,290 @@ static json_t *ensure_worker(wp_child *c) {
   return NULL;
 }
 
-json_t *wp_exec(wp_child *c, const json_t *req, uint32_t timeout_ms) {
-  const char *op = json_string_value(json_object_get(req, "op"));
-  const char *id = json_string_value(json_object_get(req, "instanceId"));
+/* The worker is gone (died, or killed by us): every request in flight is answered. The
+ * one that ran plugin code gets `ran_msg` (with `ran_code`), the rest learn that another
+ * call took the worker down. */
+static void worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool count) {
+  uint64_t ran = c->current;
+  /* Collect the tickets first: answering frees the records. */
+  uint64_t tickets[512];
+  size_t n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0]);
+  if (!ran && n == 1) ran = tickets[0];
+  for (size_t i = 0; i < n; i++) {
+    pool_req *r = pool_inflight(c->w, tickets[i]);
+    if (!r) continue;
+    if (tickets[i] == ran) {
+      if (count) count_crash(c, req_instance(r->req), ran_msg);
+      pool_answer(c->w, tickets[i], pool_error(ran_code, ran_msg));
+    } else {
+      pool_answer(c->w, tickets[i],
+                  pool_error(AL_ECRASHED, "the worker process was restarted while this call waited "
+                                          "(another instance's call took it down); retry"));
+    }
+  }
+  c->recent_deaths++;
+}
+
+static void died(wp_child *c) {
+  int st = reap(c, true);
+  char d[200];
+  describe_death(st, d, sizeof d);
+  c->stats.crashes++;
+  pool_proc_stats(c->w, &c->stats);
+  worker_lost(c, AL_ECRASHED, d, true);
+}
+
+/* Sends one taken request to the worker (starting it first if needed). */
+static void send_request(wp_child *c, pool_req *r) {
+  const char *op = json_string_value(json_object_get(r->req, "op"));
+  const char *id = req_instance(r->req);
   json_t *why = id ? json_object_get(c->disabled, id) : NULL;
   if (why && op && !strcmp(op, "dispose")) {
     json_object_del(c->disabled, id);
     json_object_del(c->crashes, id);
-    return json_pack("{s:{s:b}}", "ok", "disposed", 1);
+    pool_answer(c->w, r->ticket, json_pack("{s:{s:b}}", "ok", "disposed", 1));
+    return;
   }
-  if (why && op && strcmp(op, "load")) return error_resp(AL_ECRASHED, json_string_value(why));
+  if (why && op && strcmp(op, "load")) {
+    pool_answer(c->w, r->ticket, pool_error(AL_ECRASHED, json_string_value(why)));
+    return;
+  }
   if (why) { /* loading it again is the explicit retry */
     json_object_del(c->disabled, id);
     json_object_del(c->crashes, id);
   }
   json_t *fail = ensure_worker(c);
-  if (fail) return fail;
-  bool died;
-  json_t *resp = roundtrip(c, req, timeout_ms, &died);
-  if (died) {
-    c->recent_deaths++;
-    return resp;
+  if (fail) {
+    pool_answer(c->w, r->ticket, fail);
+    return;
   }
-  c->recent_deaths = 0;
+  json_t *msg = json_copy(r->req);
+  if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)r->ticket))) {
+    json_decref(msg);
+    pool_answer(c->w, r->ticket, pool_error(AL_ENO_MEMORY, "out of memory"));
+    return;
+  }
+  int rc = ipc_send(c->fd, msg, NULL);
+  json_decref(msg);
+  c->nflight++;
+  if (c->nflight == 1) {
+    c->current = r->ticket;
+    c->current_since = clock_mono_ns();
+  }
+  if (rc) died(c);
+}
+
+/* A response frame for `ticket`: bookkeeping for reloads, then the answer. */
+static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
+  pool_req *r = pool_inflight(c->w, ticket);
+  if (!r) { /* not ours (a forged or late frame): the worker is not to be trusted */
+    json_decref(resp);
+    return;
+  }
+  json_object_del(resp, "ticket");
+  const char *op = json_string_value(json_object_get(r->req, "op"));
+  const char *id = req_instance(r->req);
   if (op && id && !json_object_get(resp, "error")) {
-    if (!strcmp(op, "load")) json_object_set(c->loads, id, (json_t *)req);
+    if (!strcmp(op, "load")) json_object_set(c->loads, id, r->req);
     else if (!strcmp(op, "swap")) { /* a crash now reloads the new code under the old id */
-      const char *from = json_string_value(json_object_get(req, "from"));
+      const char *from = json_string_value(json_object_get(r->req, "from"));
       json_t *load = from ? json_copy(json_object_get(c->loads, from)) : NULL;
       if (load && !json_object_set_new(load, "instanceId", json_string(id)))
         json_object_set(c->loads, id, load);
       json_decref(load);
       if (from) json_object_del(c->loads, from);
-    }
-    else if (!strcmp(op, "dispose")) {
+    } else if (!strcmp(op, "dispose")) {
       json_object_del(c->loads, id);
       json_object_del(c->crashes, id);
     }
   }
-  return resp;
+  c->recent_deaths = 0;
+  if (c->nflight) c->nflight--;
+  if (c->current == ticket || !c->current) {
+    /* the one left, if only one is, is what runs now (a slice frame corrects it) */
+    c->current = 0;
+    uint64_t left[2];
+    if (c->nflight == 1 && pool_inflight_tickets(c->w, left, 2) == 2) {
+      c->current = left[0] == ticket ? left[1] : left[0];
+      c->current_since = clock_mono_ns();
+    }
+  }
+  pool_answer(c->w, ticket, resp);
 }
+
+static void take_hostcall(wp_child *c, const json_t *call) {
+  uint64_t ticket = (uint64_t)json_integer_value(json_object_get(call, "ticket"));
+  pool_req *r = pool_inflight(c->w, ticket);
+  const char *id = r ? req_instance(r->req) : NULL;
+  if (json_is_true(json_object_get(call, "sync")) || !r) {
+    if (answer_sync(c, id, call)) died(c);
+    return;
+  }
+  json_int_t wid = json_integer_value(json_object_get(call, "id"));
+  const char *method = json_string_value(json_object_get(call, "method"));
+  json_int_t ms = json_integer_value(json_object_get(call, "timeoutMs"));
+  al_error e = {0};
+  int rc;
+  if (wid <= 0 || (uint64_t)wid >= (1ull << WP_GEN_SHIFT) || !method)
+    rc = err_set(&e, AL_EINVALID_ARGUMENT, NULL, "malformed hostcall");
+  else
+    /* a copy of its own: the hostcall thread must share no value with this one (jansson
+     * counts references without the ordering a cross-thread free needs) */
+    rc = pool_hostcall(c->w, ((uint64_t)(c->gen & 0xFFFFF) << WP_GEN_SHIFT) | (uint64_t)wid, id, method,
+                       json_deep_copy(json_object_get(call, "args")),
+                       (uint32_t)(ms > 0 && ms < 3600000 ? ms : 1000), &e);
+  if (rc) { /* refused before it left: answer at once */
+    json_t *body = wk_error_response(&e);
+    if (body) json_object_set(body, "id", json_object_get(call, "id"));
+    json_t *reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
+    if (!reply || ipc_send(c->fd, reply, NULL)) died(c);
+    json_decref(reply);
+  }
+}
+
+/* Forwards the hostcall threads' answers and holds to the worker they belong to. */
+static void forward(wp_child *c, pool_msg *m) {
+  while (m) {
+    pool_msg *nx = m->next;
+    uint64_t gen = m->id >> WP_GEN_SHIFT, wid = m->id & ((1ull << WP_GEN_SHIFT) - 1);
+    if (c->pid > 0 && gen == (c->gen & 0xFFFFF)) {
+      json_t *f = m->reply ? (json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)),
+                              json_pack("{s:O}", "hostreply", m->reply))
+                           : json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
+      if (!f || ipc_send(c->fd, f, NULL)) {
+        json_decref(f);
+        died(c);
+      } else {
+        json_decref(f);
+      }
+    }
+    json_decref(m->reply);
+    free(m);
+    m = nx;
+  }
+}
+
+static void take_frame(wp_child *c, json_t *f) {
+  const json_t *hc = json_object_get(f, "hostcall");
+  if (hc) {
+    take_hostcall(c, hc);
+  } else if (json_object_get(f, "wake")) {
+    json_int_t ms = json_integer_value(json_object_get(f, "wake"));
+    c->wake_at = ms < 0 ? UINT64_MAX : clock_mono_ns() + (uint64_t)ms * 1000000u;
+  } else if (json_object_get(f, "slice")) {
+    c->current = (uint64_t)json_integer_value(json_object_get(f, "slice"));
+    c->current_since = clock_mono_ns();
+  } else if (json_is_integer(json_object_get(f, "ticket"))) {
+    /* handed over whole: once answered it belongs to the host thread, which may free it */
+    take_response(c, (uint64_t)json_integer_value(json_object_get(f, "ticket")), f);
+    return;
+  }
+  json_decref(f);
+}
+
+static void proc_run(pool_worker *w) {
+  wp_child *c = w->be;
+  for (;;) {
+    pool_req *reqs;
+    pool_msg *msgs;
+    if (!pool_take(w, &reqs, &msgs, 0)) break;
+    forward(c, msgs);
+    for (pool_req *r = reqs, *nx; r; r = nx) {
+      nx = r->batch;
+      send_request(c, r);
+    }
+    /* Read what the worker has to say, then sleep until it says more, the pool has work,
+     * the running slice passes its hard deadline or the worker wants its tick. */
+    uint64_t now = clock_mono_ns(), until = c->wake_at;
+    pool_req *cur = c->current && c->pid > 0 ? pool_inflight(w, c->current) : NULL;
+    uint64_t hard = cur ? c->current_since + (uint64_t)(cur->timeout_ms + (uint64_t)c->grace_ms) * 1000000u : UINT64_MAX;
+    if (hard < until) until = hard;
+    if (c->pid > 0 && now >= hard) { /* the watchdog */
+      reap(c, true);
+      c->stats.watchdog_kills++;
+      pool_proc_stats(w, &c->stats);
+      c->current = cur->ticket;
+      worker_lost(c, AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
+                                  "which restarts with its other instances on the next call", false);
+      continue;
+    }
+    if (c->pid > 0 && now >= c->wake_at) {
+      c->wake_at = UINT64_MAX;
+      json_t *tick = json_pack("{s:b}", "tick", 1);
+      int rc = tick ? ipc_send(c->fd, tick, NULL) : 0;
+      json_decref(tick);
+      if (rc) died(c);
+      continue;
+    }
+    if (c->pid > 0 && c->nflight && ipc_spin_readable(c->fd, &c->rd, 50000u)) {
+      /* most answers come within microseconds of the request */
+    } else {
+      struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN}, {.fd = c->pid > 0 ? c->fd : -1, .events = POLLIN}};
+      int ms = until == UINT64_MAX ? -1 : (int)((until - now + 999999u) / 1000000u);
+      if (atomic_load(&w->submitted) == 0) { /* (never: the counter only grows) */ }
+      int r = poll(pfd, 2, ms);
+      if (r < 0 && errno != EINTR) break;
+      if (pfd[0].revents & POLLIN) {
+        uint64_t v;
+        if (read(c->efd, &v, sizeof v) < 0) { /* EAGAIN: drained already */ }
+      }
+      if (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    }
+    /* Frames: take every complete one the socket holds now. */
+    char buf[65536];
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      died(c);
+      continue;
+    }
+    if (n > 0 && ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) {
+      died(c); /* protocol error: the stream cannot be trusted any more */
+      continue;
+    }
+    json_t *f;
+    int got;
+    while (c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) take_frame(c, f);
+    if (c->pid > 0 && got < 0) died(c);
+  }
+}
+
+static int proc_init(pool_worker *w) {
+  const pool_config *cfg = pool_cfg(w->p);
+  wp_child *c = calloc(1, sizeof *c);
+  if (!c) return AL_ENO_MEMORY;
+  c->w = w;
+  wp_default_path(cfg->worker_path, c->path, sizeof c->path);
+  c->address_space_bytes = cfg->address_space_bytes;
+  c->grace_ms = cfg->grace_ms;
+  c->fd = -1;
+  c->wake_at = UINT64_MAX;
+  ipc_reader_init(&c->rd);
+  c->loads = json_object();
+  c->crashes = json_object();
+  c->disabled = json_object();
+  c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  w->be = c;
+  if (!c->loads || !c->crashes || !c->disabled || c->efd < 0) return AL_ENO_MEMORY;
+  return 0;
+}
+
+static void proc_wake(pool_worker *w) {
+  wp_child *c = w->be;
+  uint64_t one = 1;
+  if (c && c->efd >= 0 && write(c->efd, &one, sizeof one) < 0) { /* saturated: still readable */ }
+}
+
+static void proc_fini(pool_worker *w) {
+  wp_child *c = w->be;
+  if (!c) return;
+  if (c->pid > 0) reap(c, true); /* closing the socket lets a healthy worker leave anyway */
+  ipc_reader_free(&c->rd);
+  json_decref(c->loads);
+  json_decref(c->crashes);
+  json_decref(c->disabled);
+  if (c->efd >= 0) close(c->efd);
+  free(c);
+  w->be = NULL;
+}
+
+const pool_backend pool_process_backend = {proc_init, proc_run, proc_wake, proc_fini, NULL};

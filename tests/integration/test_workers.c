@@ -74,9 +74,9 @@ static void test_async_in_order(void **st) {
       assert_int_equal(r.order[i], i);
       assert_int_equal(r.rc[i], 0);
     }
-    /* a call reads the state when it starts, after the previous call's intents were
-     * applied (issue 10): each queued event saw its predecessors' increments, and the
-     * render queued after them saw all ten */
+    /* a call sees the state as it is when the call starts, after every earlier call's
+     * intents were applied: the 10 queued events count up, and the render queued after
+     * them sees all ten */
     json_t *s = t_state(h, id);
     t_assert_json(s, "{\"n\":10,\"log\":[0,1,2,3,4,5,6,7,8,9]}");
     json_decref(s);

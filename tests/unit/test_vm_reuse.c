@@ -195,7 +195,7 @@ static void test_big_plugin_near_the_limit(void **state) {
 
 static void test_table_prewarm_loads_get_their_limits(void **state) {
   (void)state;
-  wk_table *t = wk_table_new(NULL, NULL);
+  wk_table *t = wk_table_new(NULL, NULL, NULL);
   assert_non_null(t);
   assert_int_equal(wk_table_prewarm(t), 0);
   /* whether or not the spare is ready when each load comes, the load's limits hold */
