@@ -26,7 +26,10 @@
  *   - A hostcall that needs approval parks until the person answers, and the wait for the
  *     person does not count against the call's deadline. The "person" is the al_config
  *     approve callback, holding its answer until the test lets it go (bounded, so a core
- *     that calls it on the host thread delays the test, never hangs it).
+ *     that calls it on the host thread delays the test, never hangs it); and the
+ *     non-blocking al_config.ask, answered by the test thread with al_approval_answer():
+ *     Allow after the deadline, Deny, an answer given inside `ask`, and an answer given
+ *     after the host is gone (accepted and ignored; ASan checks nothing leaks).
  */
 #include <pthread.h>
 #include <time.h>
@@ -503,8 +506,13 @@ static void deadline_case(al_isolation iso) {
   CHECK(why, rc == 0, "al_event_async(A 1): %.200s", al_err_name(rc));
   CHECK(why, wait_done(h, &log, 1), "%.200s: A's call awaiting an answer that never comes did not "
         "complete within %d ms (deadline %d ms)", iso_name(iso), WAIT_MS, DEADLINE_MS);
-  CHECK(why, log.rc[0] == AL_ETIMEOUT, "%.200s: A's call answered %.200s, want VM_TIMEOUT", iso_name(iso),
-        log.rc[0] ? log.text[0] : "OK");
+  /* The call's deadline must win: a hostcall cut short at the deadline rejecting inside
+   * the VM instead (a catchable error, so PLUGIN_ERROR when uncaught) breaks the contract. */
+  CHECK(why, log.rc[0] == AL_ETIMEOUT,
+        "%.10s: A's call answered %.120s, want VM_TIMEOUT%.120s", iso_name(iso),
+        log.rc[0] ? log.text[0] : "OK",
+        log.rc[0] == AL_EPLUGIN ? " (the hostcall was rejected inside the VM at the deadline "
+                                  "instead of the call being abandoned with VM_TIMEOUT)" : "");
   CHECK(why, httpd_test_count(srv) == 1, "the server saw %u requests", httpd_test_count(srv));
   CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "got=nothing"),
         "%.200s: after the timeout A shows \"%.200s\": the abandoned call applied something", iso_name(iso), buf);
@@ -765,6 +773,172 @@ static void test_approval_process(void **st) {
   approval_case(AL_ISOLATION_PROCESS);
 }
 
+/* ---- g: the non-blocking question, al_config.ask ------------------------------------- */
+
+/* The front end: keeps the open question for the test thread, or answers inside `ask`. */
+typedef struct front {
+  pthread_mutex_t mu;
+  int asked;
+  int answer_inside; /* -1: keep the question; else answer it at once with this */
+  al_approval *open;
+  char last[160];
+} front;
+
+static void front_ask(void *user, al_approval *q, const char *plugin_id, const char *action,
+                      const char *resource) {
+  front *f = user;
+  pthread_mutex_lock(&f->mu);
+  f->asked++;
+  snprintf(f->last, sizeof f->last, "%.40s %.20s %.80s", plugin_id, action, resource);
+  int now = f->answer_inside;
+  if (now < 0) f->open = q;
+  pthread_mutex_unlock(&f->mu);
+  if (now >= 0) al_approval_answer(q, now); /* a remembered answer */
+}
+
+/* The question the test holds, once asked (bounded wait), or NULL; taken out of `f`. */
+static al_approval *front_take(al_host *h, front *f) {
+  double end = now_ms() + WAIT_MS;
+  for (;;) {
+    pthread_mutex_lock(&f->mu);
+    al_approval *q = f->open;
+    f->open = NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (q || now_ms() >= end) return q;
+    al_host_dispatch(h, 5);
+  }
+}
+
+static const char *COUNTING_SAVER =
+    "definePlugin(({ ui }) => ({ initialState: { saved: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('saved=' + pluginState.saved); },"
+    "  handlers: { async save({ pluginState, dispatchPluginAction }) { await pi.kv.set('k', 1);"
+    "    dispatchPluginAction('state/merge', { saved: pluginState.saved + 1 }); } } } } }));";
+
+/* Submits one async `save` of A; its completion goes to t's log. */
+static bool save_once(al_host *h, const char *a, call_tag *t) {
+  return al_event_async(h, a, "main", "save", NULL, on_done, t) == 0;
+}
+
+static void ask_case(al_isolation iso) {
+  char why[1024] = "", home[] = "/tmp/airlock-ask-XXXXXX";
+  assert_non_null(mkdtemp(home));
+  front f = {.answer_inside = -1};
+  pthread_mutex_init(&f.mu, NULL);
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000;
+  cfg.home = home;
+  cfg.policy_json = "{\"mode\":\"all\",\"default\":\"ask\"}";
+  cfg.ask = front_ask;
+  cfg.ask_user = &f;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %.200s", e.message);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], buf[160], args[16];
+  load(h, "saver", COUNTING_SAVER, NULL, DEADLINE_MS, a);
+  load(h, "quick", QUICK, NULL, 0, b);
+  render_text(h, a, buf, sizeof buf);
+  render_text(h, b, buf, sizeof buf);
+  done_log log = {0};
+  call_tag ta[4] = {{&log, 'A', 0}, {&log, 'A', 1}, {&log, 'A', 2}, {&log, 'A', 3}}, tb[1 + B_EVENTS];
+  al_approval *q = NULL;
+
+  /* 1. Asked; B's calls run meanwhile; answered Allow well after A's deadline: A succeeds. */
+  CHECK(why, save_once(h, a, &ta[0]), "al_event_async(A)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: the front end was never asked (A: %.100s)", iso_name(iso), log.n ? log.text[0] : "pending");
+  double asked_at = now_ms();
+  for (int k = 0; k <= B_EVENTS; k++) {
+    tb[k] = (call_tag){&log, 'B', k};
+    snprintf(args, sizeof args, "%d", k);
+    int rc = k ? al_event_async(h, b, "main", "set", args, on_done, &tb[k])
+               : al_render_async(h, b, "main", on_done, &tb[k]);
+    CHECK(why, rc == 0, "B %d: %.20s", k, al_err_name(rc));
+  }
+  CHECK(why, wait_done(h, &log, 1 + B_EVENTS) && pos_of(&log, 'A', 0) < 0,
+        "%.10s: while A's question was open, %d of B's %d calls completed (completion order "
+        "\"%.60s\")", iso_name(iso), before_a(&log), 1 + B_EVENTS, log.order);
+  while (now_ms() < asked_at + 3 * DEADLINE_MS) al_host_dispatch(h, 10);
+  CHECK(why, log.n == 1 + B_EVENTS, "%.10s: A's call ended before the answer: %.100s", iso_name(iso),
+        log.text[log.n - 1]);
+  al_approval_answer(q, AL_APPROVE_ALLOW);
+  q = NULL;
+  CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.10s: A's call never completed after Allow", iso_name(iso));
+  CHECK(why, log.rc[1 + B_EVENTS] == 0, "%.10s: A's call, allowed after %d ms (deadline %d ms), "
+        "answered %.100s", iso_name(iso), 3 * DEADLINE_MS, DEADLINE_MS, log.text[1 + B_EVENTS]);
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=1"), "A shows \"%.100s\"", buf);
+  pthread_mutex_lock(&f.mu);
+  snprintf(buf, sizeof buf, "%.159s", f.last);
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, !strcmp(buf, "saver kv k"), "the front end was asked \"%.100s\"", buf);
+
+  /* 2. Deny: the waiting call fails with the refusal, nothing applied. */
+  int base = log.n;
+  CHECK(why, save_once(h, a, &ta[1]), "al_event_async(A 2)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: not asked the second time", iso_name(iso));
+  al_approval_answer(q, AL_APPROVE_DENY);
+  q = NULL;
+  CHECK(why, wait_done(h, &log, base + 1), "%.10s: A's denied call never completed", iso_name(iso));
+  CHECK(why, log.rc[base] == AL_EPLUGIN && strstr(log.text[base], "CAPABILITY_DENIED"),
+        "%.10s: A's denied call answered %.100s, want PLUGIN_ERROR with CAPABILITY_DENIED", iso_name(iso),
+        log.rc[base] ? log.text[base] : "OK");
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=1"), "after Deny A shows \"%.100s\"", buf);
+
+  /* 3. Answered inside ask (a remembered answer): no wait at all. */
+  pthread_mutex_lock(&f.mu);
+  f.answer_inside = AL_APPROVE_ALLOW;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, save_once(h, a, &ta[2]), "al_event_async(A 3)");
+  CHECK(why, wait_done(h, &log, base + 2), "%.10s: A's call answered inside ask never completed", iso_name(iso));
+  CHECK(why, log.rc[base + 1] == 0, "%.10s: A's call answered inside ask: %.100s", iso_name(iso), log.text[base + 1]);
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=2"), "A shows \"%.100s\"", buf);
+
+  /* 4. The host goes away with a question open; the front end answers afterwards: the
+   *    answer is accepted and ignored, and frees the question (ASan: no leak, no UAF). */
+  pthread_mutex_lock(&f.mu);
+  f.answer_inside = -1;
+  int asked_before = f.asked;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, save_once(h, a, &ta[3]), "al_event_async(A 4)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: not asked the fourth time", iso_name(iso));
+  pthread_mutex_lock(&f.mu);
+  int asked = f.asked;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, asked == asked_before + 1, "asked %d times, want %d", asked, asked_before + 1);
+  al_host_free(h); /* must not wait for the person */
+  h = NULL;
+  al_approval_answer(q, AL_APPROVE_ALLOW);
+  q = NULL;
+  CHECK(why, log.n == base + 2, "a callback ran for the call cut short by al_host_free");
+out:
+  if (q) al_approval_answer(q, AL_APPROVE_DENY); /* a failed case may hold one */
+  al_host_free(h);
+  pthread_mutex_lock(&f.mu); /* a question asked after the case gave up waiting for it */
+  q = f.open;
+  f.open = NULL;
+  pthread_mutex_unlock(&f.mu);
+  if (q) al_approval_answer(q, AL_APPROVE_DENY);
+  pthread_mutex_destroy(&f.mu);
+  snprintf(buf, sizeof buf, "rm -rf %.100s", home);
+  if (system(buf) != 0 && !why[0]) snprintf(why, sizeof why, "cannot remove %.100s", home);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_ask_thread(void **st) {
+  (void)st;
+  ask_case(AL_ISOLATION_THREAD);
+}
+
+static void test_ask_process(void **st) {
+  (void)st;
+  ask_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sleep_thread),        cmocka_unit_test(test_sleep_process),
@@ -775,7 +949,8 @@ int main(void) {
       cmocka_unit_test(test_deadline_process),    cmocka_unit_test(test_sync_sleep_thread),
       cmocka_unit_test(test_sync_sleep_process),  cmocka_unit_test(test_sync_http_thread),
       cmocka_unit_test(test_sync_http_process),   cmocka_unit_test(test_approval_thread),
-      cmocka_unit_test(test_approval_process),
+      cmocka_unit_test(test_approval_process),    cmocka_unit_test(test_ask_thread),
+      cmocka_unit_test(test_ask_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
