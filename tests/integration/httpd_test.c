@@ -142,8 +142,11 @@ static void serve(httpd_test *s, int c) {
   pthread_mutex_lock(&s->mu);
   /* Counted on arrival, before the answer: a client that has its response must see it. */
   s->count++;
+  /* The record gets copies: another connection's thread may replace (and free) it while
+   * this one still uses its method and path below. */
   free(s->last_method), free(s->last_path), free(s->last_headers), free(s->last_body);
-  s->last_method = method, s->last_path = path, s->last_headers = headers, s->last_body = body;
+  s->last_method = method ? strdup(method) : NULL, s->last_path = path ? strdup(path) : NULL;
+  s->last_headers = headers, s->last_body = body; /* not used below: handed over */
   route r = {NULL, NULL, NULL, 9, 404, 0};
   for (size_t i = 0; path && i < s->nroutes; i++)
     if (strlen(s->routes[i].path) == plen && strncmp(s->routes[i].path, path, plen) == 0) {
@@ -175,6 +178,8 @@ static void serve(httpd_test *s, int c) {
   }
   free(r.headers);
   free(r.body);
+  free(method);
+  free(path);
   free(req);
 }
 

@@ -17,14 +17,19 @@
  *     server, frees the host) and only then fails, so a failing run leaks nothing either.
  *   - Each call reads the instance's state when it STARTS (after the previous call's
  *     intents were applied), which the state/merge counter shows: event k must see
- *     clicks == k, and a render queued among the events sees the count of those before it.
+ *     clicks == k-1, and a render queued among the events sees the count of those before
+ *     it. The same for globalState, through a shared domain the instance both reads and
+ *     writes (workbench profile).
  *   - A parked call past its deadline answers VM_TIMEOUT, and its late hostcall answer
  *     reaches no later call: the next call to the same instance is itself parked on a
  *     hostcall when the server lets the late answer go.
  *   - A hostcall that needs approval parks until the person answers, and the wait for the
  *     person does not count against the call's deadline. The "person" is the al_config
  *     approve callback, holding its answer until the test lets it go (bounded, so a core
- *     that calls it on the host thread delays the test, never hangs it).
+ *     that calls it on the host thread delays the test, never hangs it); and the
+ *     non-blocking al_config.ask, answered by the test thread with al_approval_answer():
+ *     Allow after the deadline, Deny, an answer given inside `ask`, and an answer given
+ *     after the host is gone (accepted and ignored; ASan checks nothing leaks).
  */
 #include <pthread.h>
 #include <time.h>
@@ -153,9 +158,10 @@ static bool wait_requests(al_host *h, httpd_test *srv, unsigned n) {
 
 /* ---- hosts, loads and checks ------------------------------------------------------------ */
 
-static al_host *mk(al_isolation iso) {
+static al_host *mk_profile(al_isolation iso, al_profile profile) {
   al_config cfg;
   al_config_init(&cfg);
+  cfg.profile = profile;
   cfg.isolation = iso;
   cfg.workers = 1; /* A and B share the worker: that is what these tests are about */
   cfg.watchdog_grace_ms = 5000; /* see testutil.h */
@@ -165,13 +171,20 @@ static al_host *mk(al_isolation iso) {
   return h;
 }
 
-static void load(al_host *h, const char *pkg, const char *src, const char *manifest,
-                 uint32_t event_ms, char *id) {
+static al_host *mk(al_isolation iso) { return mk_profile(iso, AL_PROFILE_BARE); }
+
+static void load_granted(al_host *h, const char *pkg, const char *src, const char *manifest,
+                         const char *grants, uint32_t event_ms, char *id) {
   al_limits lim = {.event_ms = event_ms};
-  al_load_opts o = {.grants_json = "{}", .manifest_json = manifest, .limits = event_ms ? &lim : NULL};
+  al_load_opts o = {.grants_json = grants, .manifest_json = manifest, .limits = event_ms ? &lim : NULL};
   al_error e;
   int rc = al_load(h, pkg, src, strlen(src), &o, id, AL_INSTANCE_ID_MAX, &e);
   if (rc) fail_msg("load %.200s failed: %.200s: %.200s", pkg, al_err_name(rc), e.message);
+}
+
+static void load(al_host *h, const char *pkg, const char *src, const char *manifest,
+                 uint32_t event_ms, char *id) {
+  load_granted(h, pkg, src, manifest, "{}", event_ms, id);
 }
 
 /* The first failure of a case, kept until the case has cleaned up. */
@@ -406,6 +419,65 @@ static void test_fresh_state_inline(void **st) {
   fresh_state_case(AL_ISOLATION_INLINE);
 }
 
+/* The same for globalState: each event reads the shared counter-summary total and writes
+ * total + 1 as its own value (it is the domain's only writer), so only an event that saw
+ * its predecessors' shared writes proposes the right number. Workbench profile. */
+static const char *SHARED_COUNTER =
+    "definePlugin(({ ui }) => ({ widgets: { main: {"
+    "  render({ globalState }) { const s = globalState.shared['counter-summary'];"
+    "    return ui.text('total=' + Number(s ? s.totalValue : -1)); },"
+    "  handlers: { bump({ globalState, dispatchSharedAction }) {"
+    "    const s = globalState.shared['counter-summary'];"
+    "    dispatchSharedAction('counter-summary', 'set-instance', { value: Number(s ? s.totalValue : 0) + 1 }); } } } } }));";
+static const char *SHARED_GRANTS = "{\"readShared\":[\"counter-summary\"],\"writeShared\":[\"counter-summary\"]}";
+
+#define BUMPS 20
+
+static void fresh_global_case(al_isolation iso) {
+  char why[1024] = "";
+  al_host *h = mk_profile(iso, AL_PROFILE_WORKBENCH);
+  char id[AL_INSTANCE_ID_MAX], buf[160], want[64];
+  load_granted(h, "bumper", SHARED_COUNTER, NULL, SHARED_GRANTS, 0, id);
+  CHECK(why, !strcmp(render_text(h, id, buf, sizeof buf), "total=0"), "starts at \"%.100s\"", buf);
+  done_log log = {0};
+  call_tag tags[BUMPS + 1];
+  for (int i = 0; i < BUMPS; i++) {
+    tags[i] = (call_tag){&log, 'E', i + 1};
+    int rc = al_event_async(h, id, "main", "bump", NULL, on_done, &tags[i]);
+    CHECK(why, rc == 0, "submit %d: %.20s", i, al_err_name(rc));
+  }
+  tags[BUMPS] = (call_tag){&log, 'R', 0};
+  CHECK(why, al_render_async(h, id, "main", on_done, &tags[BUMPS]) == 0, "al_render_async");
+  CHECK(why, wait_done(h, &log, BUMPS + 1), "%.10s: only %d of %d calls completed", iso_name(iso),
+        log.n, BUMPS + 1);
+  for (int i = 0; i < BUMPS; i++) {
+    CHECK(why, log.rc[i] == 0, "bump %d failed: %.100s", i + 1, log.text[i]);
+    snprintf(want, sizeof want, "{\"value\":%d}", i + 1);
+    CHECK(why, log.order[i] == 'E' && log.seq[i] == i + 1 && !strcmp(log.text[i], want),
+          "%.10s: bump %d dispatched %.100s, want %.60s: it read globalState as of when it was "
+          "queued, not after bump %d was applied", iso_name(iso), i + 1, log.text[i], want, i);
+  }
+  snprintf(want, sizeof want, "total=%d", BUMPS);
+  CHECK(why, log.rc[BUMPS] == 0 && !strcmp(log.text[BUMPS], want),
+        "%.10s: the render queued after %d bumps showed \"%.100s\", want \"%.60s\"", iso_name(iso),
+        BUMPS, log.text[BUMPS], want);
+  CHECK(why, applied_count(h, id, "set-instance") == BUMPS, "%.10s: %d applied set-instance dispatches, want %d",
+        iso_name(iso), applied_count(h, id, "set-instance"), BUMPS);
+out:
+  al_host_free(h);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_fresh_global_thread(void **st) {
+  (void)st;
+  fresh_global_case(AL_ISOLATION_THREAD);
+}
+
+static void test_fresh_global_process(void **st) {
+  (void)st;
+  fresh_global_case(AL_ISOLATION_PROCESS);
+}
+
 /* ---- d: a parked call's deadline, and its late answer dropped --------------------------- */
 
 #define DEADLINE_MS 150
@@ -437,8 +509,13 @@ static void deadline_case(al_isolation iso) {
   CHECK(why, rc == 0, "al_event_async(A 1): %.200s", al_err_name(rc));
   CHECK(why, wait_done(h, &log, 1), "%.200s: A's call awaiting an answer that never comes did not "
         "complete within %d ms (deadline %d ms)", iso_name(iso), WAIT_MS, DEADLINE_MS);
-  CHECK(why, log.rc[0] == AL_ETIMEOUT, "%.200s: A's call answered %.200s, want VM_TIMEOUT", iso_name(iso),
-        log.rc[0] ? log.text[0] : "OK");
+  /* The call's deadline must win: a hostcall cut short at the deadline rejecting inside
+   * the VM instead (a catchable error, so PLUGIN_ERROR when uncaught) breaks the contract. */
+  CHECK(why, log.rc[0] == AL_ETIMEOUT,
+        "%.10s: A's call answered %.120s, want VM_TIMEOUT%.120s", iso_name(iso),
+        log.rc[0] ? log.text[0] : "OK",
+        log.rc[0] == AL_EPLUGIN ? " (the hostcall was rejected inside the VM at the deadline "
+                                  "instead of the call being abandoned with VM_TIMEOUT)" : "");
   CHECK(why, httpd_test_count(srv) == 1, "the server saw %u requests", httpd_test_count(srv));
   CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "got=nothing"),
         "%.200s: after the timeout A shows \"%.200s\": the abandoned call applied something", iso_name(iso), buf);
@@ -570,6 +647,13 @@ static void test_sync_http_process(void **st) {
 
 /* ---- f: a hostcall waiting for a person ----------------------------------------------- */
 
+/* A's event deadline in the approval cases, and how long the person takes: longer than the
+ * deadline, to show the wait is not counted. The deadline still has to cover the work that
+ * is counted (pi.kv.set's database commit after the answer, on a loaded CI disk), so it is
+ * not as tight as DEADLINE_MS. */
+#define PERSON_DEADLINE_MS 400
+#define PERSON_HOLD_MS (PERSON_DEADLINE_MS * 5 / 2)
+
 /* The person: counts questions, and answers Allow only when the test says so (or after
  * WAIT_MS, so nothing hangs if the callback runs somewhere the test cannot release it). */
 typedef struct person {
@@ -615,7 +699,7 @@ static const char *SAVER =
     "  handlers: { async save({ dispatchPluginAction }) { await pi.kv.set('k', 1);"
     "    dispatchPluginAction('state/merge', { saved: 'yes' }); } } } } }));";
 
-/* A (event deadline DEADLINE_MS) does pi.kv.set under a policy that asks. While the person
+/* A (event deadline PERSON_DEADLINE_MS) does pi.kv.set under a policy that asks. While the person
  * has not answered, B's calls on the same worker complete; the person then keeps A waiting
  * past A's deadline before pressing Allow, and A's first call succeeds: the wait for a
  * person is bounded by the permission class, not by the event's deadline. */
@@ -638,7 +722,7 @@ static void approval_case(al_isolation iso) {
   al_error e;
   if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
   char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], buf[160], args[16];
-  load(h, "saver", SAVER, NULL, DEADLINE_MS, a);
+  load(h, "saver", SAVER, NULL, PERSON_DEADLINE_MS, a);
   load(h, "quick", QUICK, NULL, 0, b);
   render_text(h, a, buf, sizeof buf);
   render_text(h, b, buf, sizeof buf);
@@ -664,18 +748,21 @@ static void approval_case(al_isolation iso) {
         "%.10s: while A waited for the person, %d of B's %d calls completed (completion order "
         "\"%.60s\"): B was held up by A", iso_name(iso), before_a(&log), 1 + B_EVENTS, log.order);
   /* The person takes longer than A's deadline to answer: a wait, not an assertion. */
-  while (now_ms() < asked_at + 3 * DEADLINE_MS) al_host_dispatch(h, 10);
+  while (now_ms() < asked_at + PERSON_HOLD_MS) al_host_dispatch(h, 10);
   CHECK(why, log.n == 1 + B_EVENTS, "%.10s: A's call ended before the person answered: %.100s",
         iso_name(iso), log.n > 1 + B_EVENTS ? log.text[log.n - 1] : "?");
   person_answer(&p);
   CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.10s: A's call never completed after Allow", iso_name(iso));
   CHECK(why, log.rc[1 + B_EVENTS] == 0,
         "%.10s: A's call, allowed after %d ms (its deadline %d ms), answered %.100s: the wait "
-        "for a person counted against the event's deadline", iso_name(iso), 3 * DEADLINE_MS,
-        DEADLINE_MS, log.text[1 + B_EVENTS]);
+        "for a person counted against the event's deadline", iso_name(iso), PERSON_HOLD_MS,
+        PERSON_DEADLINE_MS, log.text[1 + B_EVENTS]);
   CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=yes"), "A shows \"%.100s\"", buf);
   CHECK(why, person_asked(&p) == 1, "the person was asked %d times", person_asked(&p));
-  CHECK(why, !strcmp(p.last, "saver kv k"), "the person was asked \"%.100s\"", p.last);
+  pthread_mutex_lock(&p.mu); /* written by whichever thread ran the callback */
+  snprintf(buf, sizeof buf, "%.159s", p.last);
+  pthread_mutex_unlock(&p.mu);
+  CHECK(why, !strcmp(buf, "saver kv k"), "the person was asked \"%.100s\"", buf);
 out:
   person_answer(&p); /* a failed case may have left the callback waiting */
   al_host_free(h);
@@ -772,16 +859,184 @@ static void test_slow_load_process(void **st) {
   slow_load_case(AL_ISOLATION_PROCESS);
 }
 
+/* ---- g: the non-blocking question, al_config.ask ------------------------------------- */
+
+/* The front end: keeps the open question for the test thread, or answers inside `ask`. */
+typedef struct front {
+  pthread_mutex_t mu;
+  int asked;
+  int answer_inside; /* -1: keep the question; else answer it at once with this */
+  al_approval *open;
+  char last[160];
+} front;
+
+static void front_ask(void *user, al_approval *q, const char *plugin_id, const char *action,
+                      const char *resource) {
+  front *f = user;
+  pthread_mutex_lock(&f->mu);
+  f->asked++;
+  snprintf(f->last, sizeof f->last, "%.40s %.20s %.80s", plugin_id, action, resource);
+  int now = f->answer_inside;
+  if (now < 0) f->open = q;
+  pthread_mutex_unlock(&f->mu);
+  if (now >= 0) al_approval_answer(q, now); /* a remembered answer */
+}
+
+/* The question the test holds, once asked (bounded wait), or NULL; taken out of `f`. */
+static al_approval *front_take(al_host *h, front *f) {
+  double end = now_ms() + WAIT_MS;
+  for (;;) {
+    pthread_mutex_lock(&f->mu);
+    al_approval *q = f->open;
+    f->open = NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (q || now_ms() >= end) return q;
+    al_host_dispatch(h, 5);
+  }
+}
+
+static const char *COUNTING_SAVER =
+    "definePlugin(({ ui }) => ({ initialState: { saved: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('saved=' + pluginState.saved); },"
+    "  handlers: { async save({ pluginState, dispatchPluginAction }) { await pi.kv.set('k', 1);"
+    "    dispatchPluginAction('state/merge', { saved: pluginState.saved + 1 }); } } } } }));";
+
+/* Submits one async `save` of A; its completion goes to t's log. */
+static bool save_once(al_host *h, const char *a, call_tag *t) {
+  return al_event_async(h, a, "main", "save", NULL, on_done, t) == 0;
+}
+
+static void ask_case(al_isolation iso) {
+  char why[1024] = "", home[] = "/tmp/airlock-ask-XXXXXX";
+  assert_non_null(mkdtemp(home));
+  front f = {.answer_inside = -1};
+  pthread_mutex_init(&f.mu, NULL);
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000;
+  cfg.home = home;
+  cfg.policy_json = "{\"mode\":\"all\",\"default\":\"ask\"}";
+  cfg.ask = front_ask;
+  cfg.ask_user = &f;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %.200s", e.message);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], buf[160], args[16];
+  load(h, "saver", COUNTING_SAVER, NULL, PERSON_DEADLINE_MS, a);
+  load(h, "quick", QUICK, NULL, 0, b);
+  render_text(h, a, buf, sizeof buf);
+  render_text(h, b, buf, sizeof buf);
+  done_log log = {0};
+  call_tag ta[4] = {{&log, 'A', 0}, {&log, 'A', 1}, {&log, 'A', 2}, {&log, 'A', 3}}, tb[1 + B_EVENTS];
+  al_approval *q = NULL;
+
+  /* 1. Asked; B's calls run meanwhile; answered Allow well after A's deadline: A succeeds. */
+  CHECK(why, save_once(h, a, &ta[0]), "al_event_async(A)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: the front end was never asked (A: %.100s)", iso_name(iso), log.n ? log.text[0] : "pending");
+  double asked_at = now_ms();
+  for (int k = 0; k <= B_EVENTS; k++) {
+    tb[k] = (call_tag){&log, 'B', k};
+    snprintf(args, sizeof args, "%d", k);
+    int rc = k ? al_event_async(h, b, "main", "set", args, on_done, &tb[k])
+               : al_render_async(h, b, "main", on_done, &tb[k]);
+    CHECK(why, rc == 0, "B %d: %.20s", k, al_err_name(rc));
+  }
+  CHECK(why, wait_done(h, &log, 1 + B_EVENTS) && pos_of(&log, 'A', 0) < 0,
+        "%.10s: while A's question was open, %d of B's %d calls completed (completion order "
+        "\"%.60s\")", iso_name(iso), before_a(&log), 1 + B_EVENTS, log.order);
+  while (now_ms() < asked_at + PERSON_HOLD_MS) al_host_dispatch(h, 10);
+  CHECK(why, log.n == 1 + B_EVENTS, "%.10s: A's call ended before the answer: %.100s", iso_name(iso),
+        log.text[log.n - 1]);
+  al_approval_answer(q, AL_APPROVE_ALLOW);
+  q = NULL;
+  CHECK(why, wait_done(h, &log, 2 + B_EVENTS), "%.10s: A's call never completed after Allow", iso_name(iso));
+  CHECK(why, log.rc[1 + B_EVENTS] == 0, "%.10s: A's call, allowed after %d ms (deadline %d ms), "
+        "answered %.100s", iso_name(iso), PERSON_HOLD_MS, PERSON_DEADLINE_MS, log.text[1 + B_EVENTS]);
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=1"), "A shows \"%.100s\"", buf);
+  pthread_mutex_lock(&f.mu);
+  snprintf(buf, sizeof buf, "%.159s", f.last);
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, !strcmp(buf, "saver kv k"), "the front end was asked \"%.100s\"", buf);
+
+  /* 2. Deny: the waiting call fails with the refusal, nothing applied. */
+  int base = log.n;
+  CHECK(why, save_once(h, a, &ta[1]), "al_event_async(A 2)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: not asked the second time", iso_name(iso));
+  al_approval_answer(q, AL_APPROVE_DENY);
+  q = NULL;
+  CHECK(why, wait_done(h, &log, base + 1), "%.10s: A's denied call never completed", iso_name(iso));
+  CHECK(why, log.rc[base] == AL_EPLUGIN && strstr(log.text[base], "CAPABILITY_DENIED"),
+        "%.10s: A's denied call answered %.100s, want PLUGIN_ERROR with CAPABILITY_DENIED", iso_name(iso),
+        log.rc[base] ? log.text[base] : "OK");
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=1"), "after Deny A shows \"%.100s\"", buf);
+
+  /* 3. Answered inside ask (a remembered answer): no wait at all. */
+  pthread_mutex_lock(&f.mu);
+  f.answer_inside = AL_APPROVE_ALLOW;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, save_once(h, a, &ta[2]), "al_event_async(A 3)");
+  CHECK(why, wait_done(h, &log, base + 2), "%.10s: A's call answered inside ask never completed", iso_name(iso));
+  CHECK(why, log.rc[base + 1] == 0, "%.10s: A's call answered inside ask: %.100s", iso_name(iso), log.text[base + 1]);
+  CHECK(why, !strcmp(render_text(h, a, buf, sizeof buf), "saved=2"), "A shows \"%.100s\"", buf);
+
+  /* 4. The host goes away with a question open; the front end answers afterwards: the
+   *    answer is accepted and ignored, and frees the question (ASan: no leak, no UAF). */
+  pthread_mutex_lock(&f.mu);
+  f.answer_inside = -1;
+  int asked_before = f.asked;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, save_once(h, a, &ta[3]), "al_event_async(A 4)");
+  q = front_take(h, &f);
+  CHECK(why, q, "%.10s: not asked the fourth time", iso_name(iso));
+  pthread_mutex_lock(&f.mu);
+  int asked = f.asked;
+  pthread_mutex_unlock(&f.mu);
+  CHECK(why, asked == asked_before + 1, "asked %d times, want %d", asked, asked_before + 1);
+  al_host_free(h); /* must not wait for the person */
+  h = NULL;
+  al_approval_answer(q, AL_APPROVE_ALLOW);
+  q = NULL;
+  CHECK(why, log.n == base + 2, "a callback ran for the call cut short by al_host_free");
+out:
+  if (q) al_approval_answer(q, AL_APPROVE_DENY); /* a failed case may hold one */
+  al_host_free(h);
+  pthread_mutex_lock(&f.mu); /* a question asked after the case gave up waiting for it */
+  q = f.open;
+  f.open = NULL;
+  pthread_mutex_unlock(&f.mu);
+  if (q) al_approval_answer(q, AL_APPROVE_DENY);
+  pthread_mutex_destroy(&f.mu);
+  snprintf(buf, sizeof buf, "rm -rf %.100s", home);
+  if (system(buf) != 0 && !why[0]) snprintf(why, sizeof why, "cannot remove %.100s", home);
+  if (why[0]) fail_msg("%s", why);
+}
+
+static void test_ask_thread(void **st) {
+  (void)st;
+  ask_case(AL_ISOLATION_THREAD);
+}
+
+static void test_ask_process(void **st) {
+  (void)st;
+  ask_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sleep_thread),        cmocka_unit_test(test_sleep_process),
       cmocka_unit_test(test_http_thread),         cmocka_unit_test(test_http_process),
       cmocka_unit_test(test_fresh_state_thread),  cmocka_unit_test(test_fresh_state_process),
-      cmocka_unit_test(test_fresh_state_inline),  cmocka_unit_test(test_deadline_thread),
+      cmocka_unit_test(test_fresh_state_inline),  cmocka_unit_test(test_fresh_global_thread),
+      cmocka_unit_test(test_fresh_global_process), cmocka_unit_test(test_deadline_thread),
       cmocka_unit_test(test_deadline_process),    cmocka_unit_test(test_sync_sleep_thread),
       cmocka_unit_test(test_sync_sleep_process),  cmocka_unit_test(test_sync_http_thread),
       cmocka_unit_test(test_sync_http_process),   cmocka_unit_test(test_approval_thread),
-      cmocka_unit_test(test_approval_process),   cmocka_unit_test(test_slow_load_thread),
+      cmocka_unit_test(test_approval_process),    cmocka_unit_test(test_ask_thread),
+      cmocka_unit_test(test_ask_process),         cmocka_unit_test(test_slow_load_thread),
       cmocka_unit_test(test_slow_load_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
