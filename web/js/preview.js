@@ -6,14 +6,16 @@
 // in place of the widget, so one broken widget never hides the rest). Only the widget a
 // `tree` push names is redrawn.
 //
-// Redrawing replaces the widget's DOM, so the element that had focus (an input being
-// typed in, a button reached by keyboard) is found again by its data-path and refocused,
-// with its caret, after the swap.
+// Redrawing patches the widget's DOM in place (render.js's patchNode), so the element
+// under the pointer, the focused one, its caret and selection and every scroll position
+// survive a redraw: a press that started before a redraw still ends in a click. Only when
+// a widget switches between a tree, an error and "rendering" is its content replaced; the
+// focused element is then found again by its data-path and refocused, caret included.
 //
 // Events go out through the `event` callback; when one fails (a handler that throws, or
 // spins into VM_TIMEOUT) the card says so under its header until the next event succeeds.
 
-import { renderNode } from "./render.js";
+import { renderNode, patchNode } from "./render.js";
 import { shortId } from "./store.js";
 
 export class Preview {
@@ -126,6 +128,14 @@ export class Preview {
     const body = this.cards.get(instanceId)?.widgets.get(widgetId);
     if (!body) return;
     const entry = this.store.trees.get(instanceId)?.get(widgetId);
+    const current = body.firstElementChild;
+    if (entry && !entry.error && current && current.dataset.path === "root") {
+      // The common case: a new tree for a drawn tree. Patched, never replaced.
+      const emit = (ref, args) => this.fire(instanceId, widgetId, ref, args);
+      const next = patchNode(current, entry.tree, emit);
+      if (next !== current) this.swap(body, next);
+      return;
+    }
     let content;
     if (!entry) {
       content = document.createElement("div");
@@ -137,6 +147,11 @@ export class Preview {
       const emit = (ref, args) => this.fire(instanceId, widgetId, ref, args);
       content = renderNode(entry.tree, emit);
     }
+    this.swap(body, content);
+  }
+
+  /** Replaces a widget body's content, keeping focus (by data-path) across the swap. */
+  swap(body, content) {
     const keep = focusOf(body);
     body.replaceChildren(content);
     restoreFocus(body, keep);
