@@ -28,9 +28,12 @@ function newTabId() {
 export class Editor {
   /**
    * root: the editor section of index.html.
-   * hooks: {run(tab), reload(tab), changed(tabs), selected(tab), renderError(instanceId)}
+   * hooks: {run(tab), reload(tab), changed(tabs), selected(tab), renderError(instanceId),
+   *         instanceStatus(instanceId), closing(tab, done(unload)), unload(instanceId)}
    *   run/reload return Promises; renderError returns the first widget error of an
-   *   instance or null.
+   *   instance or null; instanceStatus the one status store.js computes; closing asks the
+   *   person whether a running tab's instance goes too and calls done(true|false), or
+   *   never (cancelled).
    */
   constructor(root, hooks) {
     this.hooks = hooks;
@@ -52,6 +55,8 @@ export class Editor {
     this.area.addEventListener("input", () => this.onInput());
     this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
     this.area.addEventListener("keydown", (ev) => this.onKey(ev));
+    // When the strip gets narrower (window or pane resized) the active tab stays in view.
+    new ResizeObserver(() => this.revealActive()).observe(this.tabBar);
     this.runButton.addEventListener("click", () => this.runActive());
     this.reloadButton.addEventListener("click", () => this.runActive());
     this.draw();
@@ -74,7 +79,7 @@ export class Editor {
   }
 
   /** Replaces all tabs (restored from the server's `hello`). */
-  restore(saved, liveInstanceIds) {
+  restore(saved, liveInstanceIds, activeTabId = null) {
     this.tabs = [];
     for (const t of Array.isArray(saved) ? saved : []) {
       if (!t || typeof t.tabId !== "string" || typeof t.packageId !== "string") continue;
@@ -85,8 +90,26 @@ export class Editor {
         error: null,
       });
     }
+    if (activeTabId && this.tabs.some((t) => t.tabId === activeTabId)) this.active = activeTabId;
     if (!this.tabs.some((t) => t.tabId === this.active)) this.active = this.tabs[0]?.tabId ?? null;
     this.draw();
+    const tab = this.activeTab();
+    if (tab) this.hooks.selected(tab);
+  }
+
+  /** The server confirmed the newest tabs (true), or has not yet (false). */
+  setSaved(saved) {
+    this.saved = saved;
+    if (saved) for (const t of this.tabs) t.unsaved = false;
+    this.drawTabs();
+    this.drawBar();
+  }
+
+  /** `base`, or "base 2", "base 3", ...: a title no other open tab has. */
+  uniqueTitle(base, except = null) {
+    const used = new Set(this.tabs.filter((t) => t !== except).map((t) => t.title));
+    if (!used.has(base)) return base;
+    for (let n = 2; ; n++) if (!used.has(base + " " + n)) return base + " " + n;
   }
 
   activeTab() { return this.tabs.find((t) => t.tabId === this.active) ?? null; }
@@ -131,8 +154,8 @@ export class Editor {
       const inst = reloading ? await this.hooks.reload(tab) : await this.hooks.run(tab);
       tab.instanceId = inst.instanceId;
       tab.error = null;
-      if (inst.title) tab.title = String(inst.title);
-      tab.status = reloading ? "Reloaded in place" : "Running";
+      if (inst.title && !reloading) tab.title = this.uniqueTitle(String(inst.title), tab);
+      tab.status = reloading ? "reloaded in place" : null;
     } catch (err) {
       tab.error = { code: err.code ?? "INTERNAL_ERROR", message: err.message, line: err.line };
       tab.status = reloading ? "Reload failed; the previous code keeps running" : "Load failed";
@@ -147,6 +170,9 @@ export class Editor {
     const tab = this.activeTab();
     if (!tab) return;
     tab.source = this.area.value;
+    const fresh = !tab.unsaved;
+    tab.unsaved = true;
+    if (fresh) this.drawTabs();
     this.drawGutter();
     this.hooks.changed(this.tabs);
   }
@@ -247,29 +273,101 @@ export class Editor {
 
   drawTabs() {
     const nodes = this.tabs.map((tab) => {
+      const active = tab.tabId === this.active;
       const b = document.createElement("div");
-      b.className = "tab" + (tab.tabId === this.active ? " is-active" : "");
+      b.className = "tab" + (active ? " is-active" : "") + (tab.unsaved ? " is-unsaved" : "");
       b.dataset.testid = "tab-" + tab.tabId;
-      b.setAttribute("role", "tab");
-      b.setAttribute("aria-selected", String(tab.tabId === this.active));
+      b.dataset.unsaved = String(!!tab.unsaved);
+      // The tab itself is the label button (role tab); its close button sits beside it,
+      // not inside it, so the tab holds no nested control.
       const label = document.createElement("button");
       label.type = "button";
       label.className = "tab__label";
-      label.textContent = tab.title;
-      label.title = tab.instanceId ?? tab.packageId + " (not running)";
-      label.addEventListener("click", () => this.activate(tab.tabId));
+      label.id = "tab-label-" + tab.tabId;
+      label.setAttribute("role", "tab");
+      label.setAttribute("aria-selected", String(active));
+      label.setAttribute("aria-controls", "editor-body");
+      label.tabIndex = active ? 0 : -1;
+      label.title = (tab.instanceId ?? tab.packageId + " (not running)") + (tab.unsaved ? " \u00b7 unsaved" : "");
       const dot = document.createElement("span");
       dot.className = "tab__dot" + (tab.instanceId ? " is-running" : "");
+      dot.dataset.status = tab.instanceId ? this.statusOf(tab).kind : "idle";
+      dot.setAttribute("aria-hidden", "true");
+      const text = document.createElement("span");
+      text.className = "tab__text";
+      text.textContent = tab.title;
+      label.append(dot, text);
+      if (tab.unsaved) {
+        const mark = document.createElement("span");
+        mark.className = "tab__unsaved";
+        mark.dataset.testid = "tab-unsaved";
+        mark.textContent = "\u25cf";
+        mark.title = "Not saved on the server yet";
+        label.append(mark);
+      }
+      label.addEventListener("click", () => this.activate(tab.tabId));
+      label.addEventListener("keydown", (ev) => this.onTabKey(ev, tab.tabId));
       const close = document.createElement("button");
       close.type = "button";
       close.className = "tab__close";
+      close.dataset.testid = "tab-close";
       close.textContent = "\u00d7";
       close.setAttribute("aria-label", "Close tab " + tab.title);
-      close.addEventListener("click", () => this.close(tab.tabId));
-      b.append(dot, label, close);
+      close.title = "Close tab";
+      close.addEventListener("click", () => this.requestClose(tab.tabId));
+      b.append(label, close);
       return b;
     });
     this.tabBar.replaceChildren(...nodes);
+    this.revealActive();
+  }
+
+  /** Scrolls the tab strip (only it) so the active tab is fully in view. */
+  revealActive() {
+    const t = this.tabBar.querySelector(".tab.is-active");
+    if (!t) return;
+    const bar = this.tabBar;
+    const left = t.offsetLeft - bar.offsetLeft, right = left + t.offsetWidth;
+    if (left < bar.scrollLeft) bar.scrollLeft = left;
+    else if (right > bar.scrollLeft + bar.clientWidth) bar.scrollLeft = right - bar.clientWidth;
+  }
+
+  /** An instance's status changed: the tabs' dots and the bar follow it. */
+  drawStatus() {
+    this.drawTabs();
+    this.drawBar();
+  }
+
+  /** Arrow keys, Home and End move between tabs (the tablist pattern); Delete closes. */
+  onTabKey(ev, tabId) {
+    const i = this.tabs.findIndex((t) => t.tabId === tabId);
+    let j = null;
+    if (ev.key === "ArrowRight") j = (i + 1) % this.tabs.length;
+    else if (ev.key === "ArrowLeft") j = (i - 1 + this.tabs.length) % this.tabs.length;
+    else if (ev.key === "Home") j = 0;
+    else if (ev.key === "End") j = this.tabs.length - 1;
+    else if (ev.key === "Delete") { ev.preventDefault(); this.requestClose(tabId); return; }
+    if (j === null) return;
+    ev.preventDefault();
+    this.activate(this.tabs[j].tabId);
+    document.getElementById("tab-label-" + this.tabs[j].tabId)?.focus();
+  }
+
+  /** Closing a tab whose instance runs asks what to do with the instance (hooks.closing). */
+  requestClose(tabId) {
+    const tab = this.tabs.find((t) => t.tabId === tabId);
+    if (!tab) return;
+    if (tab.instanceId && this.hooks.closing) this.hooks.closing(tab, (unload) => {
+      const id = tab.instanceId;
+      this.close(tabId);
+      if (unload && id) this.hooks.unload(id);
+    });
+    else this.close(tabId);
+  }
+
+  /** One status for a tab's instance, the same the card shows: {kind, text}. */
+  statusOf(tab) {
+    return this.hooks.instanceStatus ? this.hooks.instanceStatus(tab.instanceId) : { kind: "ok", text: "Running" };
   }
 
   drawBar() {
@@ -279,11 +377,23 @@ export class Editor {
     this.root.dataset.instance = tab?.instanceId ?? "";
     this.root.dataset.busy = String(this.busy);
     this.title.textContent = tab ? (running ? tab.instanceId : tab.packageId + " \u00b7 not running") : "No plugin open";
+    this.title.title = this.title.textContent;
     this.runButton.hidden = running;
     this.reloadButton.hidden = !running;
     this.runButton.disabled = this.reloadButton.disabled = !tab || this.busy;
-    this.status.textContent = !tab ? "Open an example from the catalog, or start a new plugin."
-      : tab.status ?? (running ? "Running" : "Ctrl+Enter runs");
+    // The instance's status is the card's (store.js instanceStatus); the last run's
+    // outcome is added to it, never shown instead of an error.
+    const st = running ? this.statusOf(tab) : null;
+    this.status.dataset.status = st?.kind ?? "idle";
+    const saved = this.saved === false ? " \u00b7 unsaved" : "";
+    let text;
+    if (!tab) text = "Open an example from the catalog, or start a new plugin.";
+    else if (this.busy) text = tab.status;
+    else if (st && st.kind === "error") text = st.text;
+    else if (st) text = st.text + (tab.status && tab.status !== "Running" ? " \u00b7 " + tab.status : "");
+    else text = tab.status ?? "Ctrl+Enter runs";
+    this.status.textContent = text + (tab ? saved : "");
+    this.status.title = this.status.textContent;
   }
 
   drawGutter() {

@@ -16,7 +16,7 @@
 // spins into VM_TIMEOUT) the card says so under its header until the next event succeeds.
 
 import { renderNode, patchNode } from "./render.js";
-import { shortId } from "./store.js";
+import { shortId, instanceStatus } from "./store.js";
 
 export class Preview {
   /**
@@ -97,9 +97,7 @@ export class Preview {
 
   updateCard(c, inst) {
     c.title.textContent = String(inst.title ?? inst.packageId);
-    c.status.textContent = inst.status;
-    c.status.className = "card__status status--" + (inst.status === "loaded" ? "ok" : "error");
-    c.card.dataset.status = inst.status;
+    this.drawStatus(c, inst.instanceId);
     const widgets = Array.isArray(inst.widgets) ? inst.widgets.map(String) : [];
     // A reload may add, drop or reorder widgets: rebuild the sections only then.
     const order = JSON.stringify(widgets);
@@ -124,7 +122,17 @@ export class Preview {
     }
   }
 
+  /** The instance's one status (store.js instanceStatus), as the editor shows it too. */
+  drawStatus(c, instanceId) {
+    const st = instanceStatus(this.store, instanceId);
+    c.status.textContent = st.text;
+    c.status.className = "card__status status--" + (st.kind === "ok" ? "ok" : "error");
+    c.card.dataset.status = st.kind === "ok" ? "loaded" : "error";
+  }
+
   drawWidget(instanceId, widgetId) {
+    const card = this.cards.get(instanceId);
+    if (card) this.drawStatus(card, instanceId);
     const body = this.cards.get(instanceId)?.widgets.get(widgetId);
     if (!body) return;
     const entry = this.store.trees.get(instanceId)?.get(widgetId);

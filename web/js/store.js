@@ -172,3 +172,21 @@ export function shortId(instanceId) {
   const at = String(instanceId).lastIndexOf("@");
   return at >= 0 ? String(instanceId).slice(at + 1) : String(instanceId);
 }
+
+/**
+ * The one status of an instance, shown the same on its card, its editor tab and bar:
+ * {kind: "ok" | "error" | "idle", text, code?}. An instance is in error while the host
+ * says so (status "error") or any of its widgets' last render failed; "idle" means no
+ * such instance runs.
+ */
+export function instanceStatus(store, instanceId) {
+  const inst = instanceId ? store.instances.get(instanceId) : null;
+  if (!inst) return { kind: "idle", text: "not running" };
+  let code = inst.status !== "loaded" ? String(inst.error?.code ?? "") : "";
+  let failed = inst.status !== "loaded";
+  for (const entry of store.trees.get(instanceId)?.values() ?? []) {
+    if (entry.error) { failed = true; code = code || String(entry.error.code ?? ""); break; }
+  }
+  if (!failed) return { kind: "ok", text: "running" };
+  return { kind: "error", text: "error" + (code ? " \u00b7 " + code : ""), code };
+}

@@ -14,11 +14,12 @@ const KEEP = 1000;  // records kept on the page, like the host's ring buffer
 
 export class AuditPanel {
   /** revoke(key) -> Promise: sends approval.revoke. */
-  constructor(root, store, revoke) {
+  constructor(root, store, view, revoke) {
     this.root = root;
     this.store = store;
+    this.view = view;
     this.revoke = revoke;
-    this.filter = "all";
+    this.filter = view?.get("auditFilter", "all") ?? "all";
     this.note = "";
     store.on("audit", () => this.draw());
     store.on("approvals", () => this.draw());
@@ -28,6 +29,7 @@ export class AuditPanel {
   draw() {
     const records = this.store.audit;
     const decisions = [...new Set(records.map((r) => String(r.decision)))].sort();
+    if (this.filter !== "all" && !decisions.includes(this.filter)) decisions.push(this.filter);
     const options = [["all", "all decisions"], ...decisions.map((d) => [d, d])];
     const shown = this.filter === "all" ? records : records.filter((r) => String(r.decision) === this.filter);
     const head = h("tr", {}, ["timestamp", "plugin", "action", "resource", "decision", "reason"].map((c) => h("th", { text: c })));
@@ -43,7 +45,7 @@ export class AuditPanel {
     ]));
     this.root.replaceChildren(
       h("div", { cls: "panel-controls" }, [
-        select(options, this.filter, (v) => { this.filter = v; this.draw(); }, "audit-filter"),
+        select(options, this.filter, (v) => { this.filter = v; this.view?.set("auditFilter", v); this.draw(); }, "audit-filter", "Decision"),
         h("span", { cls: "muted", text: shown.length + " of " + records.length + " records" }),
       ]),
       h("div", { cls: "scroll" }, [

@@ -45,7 +45,7 @@ export class GrantsPanel {
     const sys = (g.systemCommands ?? []).length ? (g.systemCommands ?? []).join(", ") : "none";
     this.root.replaceChildren(
       h("div", { cls: "panel-controls" }, [
-        select(instanceOptions(this.store), id, (v) => this.store.select(v), "grants-instance"),
+        select(instanceOptions(this.store), id, (v) => this.store.select(v), "grants-instance", "Instance"),
         applyButton,
         h("span", { cls: "muted", data: { testid: "grants-note" }, text: this.note }),
       ]),

@@ -29,7 +29,7 @@ export class StatePanel {
     }
     const s = this.store.states.get(id);
     this.root.replaceChildren(
-      h("div", { cls: "panel-controls" }, [select(opts, id, (v) => this.store.select(v), "state-instance")]),
+      h("div", { cls: "panel-controls" }, [select(opts, id, (v) => this.store.select(v), "state-instance", "Instance")]),
       h("div", { cls: "two-col" }, [
         h("div", {}, [h("h3", { text: "Local state" }), h("pre", { cls: "json", data: { testid: "local-state" }, text: s ? pretty(s.state) : "loading\u2026" })]),
         h("div", {}, [h("h3", { text: "globalState (as the instance sees it)" }), h("pre", { cls: "json", data: { testid: "global-state" }, text: s && s.globalState !== undefined ? pretty(s.globalState) : "loading\u2026" })]),
