@@ -132,10 +132,18 @@ new Preview($("[data-role=cards]"), store, {
 
 const panel = (name) => $(".devtools__panel[data-panel=" + name + "]");
 const timelinePanel = new TimelinePanel(panel("timeline"), store, view);
-const statePanel = new StatePanel(panel("state"), store, (instanceId) => {
-  conn.request("state.get", { instanceId })
-    .then((ok) => store.putState(instanceId, ok.state, ok.globalState))
-    .catch(() => { /* the instance went away meanwhile */ });
+const statePanel = new StatePanel(panel("state"), store, {
+  fetch(instanceId) {
+    conn.request("state.get", { instanceId })
+      .then((ok) => store.putState(instanceId, ok.state, ok.globalState))
+      .catch(() => { /* the instance went away meanwhile */ });
+    conn.request("state.history", { instanceId })
+      .then((ok) => store.putHistory(instanceId, ok.entries))
+      .catch(() => {});
+  },
+  set(instanceId, state, rewindTo) {
+    return conn.request("state.set", { instanceId, state, ...(rewindTo === undefined ? {} : { rewindTo }) });
+  },
 });
 new SharedPanel(panel("shared"), store);
 new GrantsPanel(panel("grants"), store, async (instanceId, grants) => {
@@ -224,6 +232,7 @@ conn.on("errors", (m) => store.addErrors(m.entries));
 conn.on("shared", (m) => store.putShared(m.domains));
 conn.on("state", (m) => store.putState(m.instanceId, m.state, m.globalState));
 conn.on("audit", (m) => store.addAudit(m.records));
+conn.on("history", (m) => store.addHistory(m.instanceId, m.entry));
 conn.on("log", (m) => store.addLogs(m.entries, m.dropped));
 conn.on("approval", (m) => store.addPrompt(m.prompt));
 conn.on("approvals", (m) => store.putApprovals(m));
