@@ -215,6 +215,12 @@ store.on("conn", (status) => {
   c.textContent = status;
   c.dataset.status = status;
   $("[data-testid=disconnected]").hidden = status !== "disconnected";
+  // Up but refusing our token: the server was restarted (a new run, a new token).
+  const r = $("[data-testid=restarted]");
+  r.hidden = status !== "refused";
+  if (status === "refused") {
+    r.querySelector("[data-role=restart-url]").textContent = location.origin + "/?token=\u2026";
+  }
 });
 
 // ---- the connection ----------------------------------------------------------------------
