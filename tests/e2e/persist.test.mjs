@@ -5,7 +5,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorkbench, runExample, card, showDevtools, TEST_TIMEOUT } from "./lib/workbench.mjs";
+import { startWorkbench, runExample, card, showDevtools, TEST_TIMEOUT, getSource } from "./lib/workbench.mjs";
 
 const editorArea = (page) => page.locator("[data-testid=editor]");
 
@@ -39,7 +39,7 @@ test("typing then refreshing at once loses nothing; tab, devtools tab and filter
   dropSaves = true;
   await editorArea(page).press("End");
   await editorArea(page).pressSequentially("// typed just before the refresh");
-  const typed = await editorArea(page).inputValue();
+  const typed = await getSource(page);
   assert.ok(typed.includes("// typed just before the refresh"));
   assert.equal(await page.locator("[data-role=editor]").getAttribute("data-saved"), "false");
   await page.reload();
@@ -48,7 +48,7 @@ test("typing then refreshing at once loses nothing; tab, devtools tab and filter
   await page.locator(".tab").nth(2).waitFor();
 
   assert.equal(await page.locator(".tab.is-active .tab__text").innerText(), "Todo", "the active tab is restored");
-  assert.equal(await editorArea(page).inputValue(), typed, "nothing typed is lost");
+  assert.equal(await getSource(page), typed, "nothing typed is lost");
   assert.equal(await page.locator("[data-testid=devtools-tab-timeline]").getAttribute("aria-selected"), "true");
   assert.equal(await page.locator("[data-testid=timeline-filter]").inputValue(), "increment");
   assert.equal(await page.locator("[data-testid=timeline-outcome]").inputValue(), "denied");
@@ -62,7 +62,7 @@ test("typing then refreshing at once loses nothing; tab, devtools tab and filter
   await fresh.goto(wb.url);
   await fresh.locator(".tab").nth(2).waitFor();
   await fresh.locator(".tab__label", { hasText: "Todo" }).click();
-  assert.equal(await fresh.locator("[data-testid=editor]").inputValue(), typed);
+  assert.equal(await getSource(fresh), typed);
   assert.deepEqual(wb.pageErrors, []);
 });
 

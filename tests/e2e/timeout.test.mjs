@@ -5,8 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   startWorkbench, runExample, runCustom, clickButton, waitForText, card,
-  showDevtools, TEST_TIMEOUT,
-} from "./lib/workbench.mjs";
+  showDevtools, TEST_TIMEOUT, setSource } from "./lib/workbench.mjs";
 
 // A button whose handler spins forever, and one that works, to show the instance survives.
 const SPINNER = `definePlugin(({ ui }) => ({
@@ -82,7 +81,7 @@ test("a plugin that loops at load fails with VM_TIMEOUT while others keep workin
 
   const counter = await runExample(page, "counter");
   await page.locator("[data-testid=new-plugin]").click();
-  await page.locator("[data-testid=editor]").fill(LOAD_SPINNER);
+  await setSource(page, LOAD_SPINNER);
   // Only the click is awaited: the load spins until its deadline (the longest, 1 s), and
   // meanwhile the counter is clicked and answers. (Clicks are never issued concurrently:
   // they share one mouse.)

@@ -6,12 +6,12 @@
 // without an instance loads one, a tab with one reloads it in place (same instanceId, same
 // local state and grants, new code), so editing never leaks instances.
 //
-// The code area is a plain textarea with a line-number gutter beside it. The gutter is
-// redrawn only when the line count changes and follows the textarea's scroll position;
-// both use the same fixed line height in the stylesheet, which is what keeps them aligned.
-// Tab inserts two spaces, Shift+Tab removes up to two from each selected line, Ctrl/Cmd+
-// Enter runs. Errors (load, reload, or a render of the tab's instance) appear under the
-// code with their code, message and line, and the line is marked in the gutter.
+// The code area is CodeMirror 6 when the build embedded it (codemirror.js, given to the
+// constructor by main.js), else TextareaCode below: a plain textarea with a line-number
+// gutter beside it. Both have one interface (show, value, focus, setDisabled, markError,
+// drop) and the same keys: Tab indents, Shift+Tab dedents, Ctrl/Cmd+Enter runs. Errors
+// (load, reload, a render of the tab's instance, or its last failed event) appear under
+// the code with their code, message and line, and the line is marked in the gutter.
 //
 // The module owns no connection: running, reloading and saving are callbacks main.js
 // provides, so the editor can be exercised with plain data.
@@ -35,7 +35,7 @@ export class Editor {
    *   person whether a running tab's instance goes too and calls done(true|false), or
    *   never (cancelled).
    */
-  constructor(root, hooks) {
+  constructor(root, hooks, makeCode = null) {
     this.hooks = hooks;
     this.tabs = [];
     this.active = null;
@@ -45,16 +45,14 @@ export class Editor {
     this.runButton = root.querySelector("[data-testid=run]");
     this.reloadButton = root.querySelector("[data-testid=reload]");
     this.newButton = root.querySelector("[data-testid=new-plugin]");
-    this.gutter = root.querySelector("[data-role=gutter]");
-    this.area = root.querySelector("[data-testid=editor]");
     this.errorBox = root.querySelector("[data-testid=editor-error]");
     this.status = root.querySelector("[data-role=status]");
-    this.lineCount = 0;
     this.root = root;
-
-    this.area.addEventListener("input", () => this.onInput());
-    this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
-    this.area.addEventListener("keydown", (ev) => this.onKey(ev));
+    this.shownTab = undefined;
+    const codeHooks = { onChange: (text) => this.onInput(text), onRun: () => this.runActive() };
+    const body = root.querySelector(".editor__body");
+    this.code = makeCode ? makeCode(body, codeHooks) : new TextareaCode(body, codeHooks);
+    root.dataset.codeEditor = makeCode ? "codemirror" : "textarea";
     // When the strip gets narrower (window or pane resized) the active tab stays in view.
     new ResizeObserver(() => this.revealActive()).observe(this.tabBar);
     this.runButton.addEventListener("click", () => this.runActive());
@@ -126,6 +124,7 @@ export class Editor {
     const i = this.tabs.findIndex((t) => t.tabId === tabId);
     if (i < 0) return;
     this.tabs.splice(i, 1);
+    this.code.drop(tabId);
     if (this.active === tabId) this.active = (this.tabs[i] ?? this.tabs[i - 1])?.tabId ?? null;
     this.draw();
     this.hooks.changed(this.tabs);
@@ -166,63 +165,14 @@ export class Editor {
     }
   }
 
-  onInput() {
+  onInput(text) {
     const tab = this.activeTab();
     if (!tab) return;
-    tab.source = this.area.value;
+    tab.source = text;
     const fresh = !tab.unsaved;
     tab.unsaved = true;
     if (fresh) this.drawTabs();
-    this.drawGutter();
     this.hooks.changed(this.tabs);
-  }
-
-  onKey(ev) {
-    if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
-      ev.preventDefault();
-      this.runActive();
-    } else if (ev.key === "Tab" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
-      ev.preventDefault();
-      if (ev.shiftKey) this.dedent(); else this.indent();
-    }
-  }
-
-  /** Replaces [start, end) with text the way typing would, so undo still works. */
-  replace(start, end, text) {
-    const a = this.area;
-    a.focus();
-    a.setSelectionRange(start, end);
-    // execCommand keeps the browser's undo stack; setRangeText is the fallback.
-    if (!document.execCommand || !document.execCommand("insertText", false, text)) {
-      a.setRangeText(text, start, end, "end");
-      a.dispatchEvent(new Event("input"));
-    }
-  }
-
-  indent() {
-    const a = this.area;
-    const { selectionStart: s, selectionEnd: e, value } = a;
-    if (!value.slice(s, e).includes("\n")) {
-      this.replace(s, e, INDENT);
-      return;
-    }
-    const lineStart = value.lastIndexOf("\n", s - 1) + 1;
-    const block = value.slice(lineStart, e);
-    const indented = block.replace(/^/gm, INDENT);
-    this.replace(lineStart, e, indented);
-    a.setSelectionRange(s + INDENT.length, lineStart + indented.length);
-  }
-
-  dedent() {
-    const a = this.area;
-    const { selectionStart: s, selectionEnd: e, value } = a;
-    const lineStart = value.lastIndexOf("\n", s - 1) + 1;
-    const block = value.slice(lineStart, e);
-    const firstCut = (block.match(/^ {1,2}/) ?? [""])[0].length;
-    const dedented = block.replace(/^ {1,2}/gm, "");
-    if (dedented === block) return;
-    this.replace(lineStart, e, dedented);
-    a.setSelectionRange(Math.max(lineStart, s - firstCut), lineStart + dedented.length);
   }
 
   /** The error to show for the active tab: its own load error, else a render error. */
@@ -255,18 +205,16 @@ export class Editor {
       msg.textContent = err.message;
       this.errorBox.append(head, msg);
     }
-    this.errorLine = err && err.line ? err.line : 0;
-    for (const n of this.gutter.children) n.classList.toggle("is-error", Number(n.dataset.line) === this.errorLine);
+    this.code.markError(err && err.line ? err.line : 0, err ? err.code + ": " + err.message : "");
   }
 
   draw() {
     this.drawTabs();
     const tab = this.activeTab();
-    this.area.disabled = !tab;
-    if (tab && this.area.value !== tab.source) this.area.value = tab.source;
-    if (!tab) this.area.value = "";
-    this.lineCount = -1;
-    this.drawGutter();
+    this.code.setDisabled(!tab);
+    const id = tab?.tabId ?? null;
+    if (id !== this.shownTab || this.code.value !== (tab?.source ?? "")) this.code.show(id, tab?.source ?? "");
+    this.shownTab = id;
     this.drawBar();
     this.refreshError();
   }
@@ -394,6 +342,92 @@ export class Editor {
     else text = tab.status ?? "Ctrl+Enter runs";
     this.status.textContent = text + (tab ? saved : "");
     this.status.title = this.status.textContent;
+  }
+}
+
+/**
+ * The fallback code area (a build without CodeMirror): a textarea and a line-number gutter
+ * beside it. The gutter is redrawn only when the line count changes and follows the
+ * textarea's scroll position; both use the same fixed line height in the stylesheet,
+ * which is what keeps them aligned. Tab inserts two spaces, Shift+Tab removes up to two
+ * from each selected line, Ctrl/Cmd+Enter runs.
+ */
+export class TextareaCode {
+  /** body: the .editor__body element (holding the gutter and textarea); hooks: {onChange(text), onRun()}. */
+  constructor(body, hooks) {
+    this.hooks = hooks;
+    this.gutter = body.querySelector("[data-role=gutter]");
+    this.area = body.querySelector("[data-testid=editor]");
+    this.lineCount = 0;
+    this.errorLine = 0;
+    this.area.addEventListener("input", () => { this.drawGutter(); this.hooks.onChange(this.area.value); });
+    this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
+    this.area.addEventListener("keydown", (ev) => this.onKey(ev));
+  }
+
+  get value() { return this.area.value; }
+
+  show(tabId, text) {
+    if (this.area.value !== text) this.area.value = text;
+    this.lineCount = -1;
+    this.drawGutter();
+  }
+
+  drop() {}
+  setDisabled(disabled) { this.area.disabled = disabled; }
+  focus() { this.area.focus(); }
+
+  markError(line) {
+    this.errorLine = line;
+    for (const n of this.gutter.children) n.classList.toggle("is-error", Number(n.dataset.line) === line);
+  }
+
+  onKey(ev) {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
+      ev.preventDefault();
+      this.hooks.onRun();
+    } else if (ev.key === "Tab" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      if (ev.shiftKey) this.dedent(); else this.indent();
+    }
+  }
+
+  /** Replaces [start, end) with text the way typing would, so undo still works. */
+  replace(start, end, text) {
+    const a = this.area;
+    a.focus();
+    a.setSelectionRange(start, end);
+    // execCommand keeps the browser's undo stack; setRangeText is the fallback.
+    if (!document.execCommand || !document.execCommand("insertText", false, text)) {
+      a.setRangeText(text, start, end, "end");
+      a.dispatchEvent(new Event("input"));
+    }
+  }
+
+  indent() {
+    const a = this.area;
+    const { selectionStart: s, selectionEnd: e, value } = a;
+    if (!value.slice(s, e).includes("\n")) {
+      this.replace(s, e, INDENT);
+      return;
+    }
+    const lineStart = value.lastIndexOf("\n", s - 1) + 1;
+    const block = value.slice(lineStart, e);
+    const indented = block.replace(/^/gm, INDENT);
+    this.replace(lineStart, e, indented);
+    a.setSelectionRange(s + INDENT.length, lineStart + indented.length);
+  }
+
+  dedent() {
+    const a = this.area;
+    const { selectionStart: s, selectionEnd: e, value } = a;
+    const lineStart = value.lastIndexOf("\n", s - 1) + 1;
+    const block = value.slice(lineStart, e);
+    const firstCut = (block.match(/^ {1,2}/) ?? [""])[0].length;
+    const dedented = block.replace(/^ {1,2}/gm, "");
+    if (dedented === block) return;
+    this.replace(lineStart, e, dedented);
+    a.setSelectionRange(Math.max(lineStart, s - firstCut), lineStart + dedented.length);
   }
 
   drawGutter() {

@@ -57,6 +57,13 @@ function renderError(instanceId) {
   return null;
 }
 
+// CodeMirror when the build embedded it (/vendor/, cmake/FetchEditor.cmake); a build made
+// offline has none, and the editor keeps its textarea.
+const cm = await import("./codemirror.js").catch((err) => {
+  console.info("workbench: CodeMirror not available (" + err.message + "); using the textarea editor");
+  return null;
+});
+
 const editor = new Editor($("[data-role=editor]"), {
   async run(tab) {
     const ok = await conn.request("load", { packageId: tab.packageId, source: tab.source, tabId: tab.tabId, sourceName: tab.title });
@@ -80,7 +87,7 @@ const editor = new Editor($("[data-role=editor]"), {
     if (tab.instanceId) store.select(tab.instanceId);
   },
   renderError,
-});
+}, cm ? (body, hooks) => new cm.CodeMirrorCode(body, hooks) : null);
 
 const freshTitle = (base) => editor.uniqueTitle(base);
 
@@ -111,7 +118,7 @@ $("[data-testid=new-plugin]").addEventListener("click", () => {
   let n = 1;
   while (used.has(n === 1 ? "custom" : "custom-" + n)) n++;
   editor.open({ packageId: n === 1 ? "custom" : "custom-" + n, title: freshTitle("Custom plugin " + n), source: TEMPLATE });
-  $("[data-testid=editor]").focus();
+  editor.code.focus();
 });
 
 new Preview($("[data-role=cards]"), store, {
