@@ -220,3 +220,39 @@ test("tabs and their edits survive a page reload, still linked to their instance
   await waitForText(page, id, "Counter: 1");
   assert.deepEqual(wb.pageErrors, []);
 });
+
+test("a handler that throws names its line on the card and in the editor", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  const src = [
+    "definePlugin(({ ui }) => ({",
+    "  initialState: { n: 0 },",
+    "  widgets: {",
+    "    main: {",
+    "      render() { return ui.button(\"Boom\", { onClick: { handler: \"boom\" } }); },",
+    "      handlers: {",
+    "        boom() {",
+    "          const a = 1;",
+    "          throw new Error(\"kaboom \" + a);",
+    "        },",
+    "      },",
+    "    },",
+    "  },",
+    "}));",
+    "",
+  ].join("\n");
+  await page.locator("[data-testid=new-plugin]").click();
+  await setSource(page, src);
+  const id = await runActiveTab(page);
+  await card(page, id).locator("button[data-kind=button]", { hasText: "Boom" }).click();
+  const notice = card(page, id).locator("[data-testid=event-error]");
+  await notice.waitFor({ state: "visible" });
+  assert.match(await notice.innerText(), /main\.boom \(line 9\): .*kaboom 1/);
+  const error = page.locator("[data-testid=editor-error]");
+  await error.waitFor({ state: "visible" });
+  assert.match(await error.innerText(), /event error at line 9 in widget main, handler boom/);
+  assert.equal(await errorGutterLine(page), "9");
+  assert.deepEqual(wb.pageErrors, []);
+});

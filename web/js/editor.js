@@ -181,7 +181,7 @@ export class Editor {
     if (tab.error) return { ...tab.error, op: tab.instanceId ? "reload" : "load" };
     if (tab.instanceId) {
       const e = this.hooks.renderError(tab.instanceId);
-      if (e) return { ...e, op: "render" };
+      if (e) return { op: "render", ...e };
     }
     return null;
   }
@@ -199,7 +199,7 @@ export class Editor {
       code.className = "code";
       code.textContent = err.code;
       head.append(code, " " + err.op + " error" + (err.line ? " at line " + err.line : "")
-        + (err.widgetId ? " in widget " + err.widgetId : ""));
+        + (err.widgetId ? " in widget " + err.widgetId : "") + (err.handler ? ", handler " + err.handler : ""));
       const msg = document.createElement("pre");
       msg.className = "editor__error-msg";
       msg.textContent = err.message;

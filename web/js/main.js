@@ -49,12 +49,16 @@ function saveTabs(tabs) { saver.change(tabsPayload(tabs)); }
 window.addEventListener("pagehide", () => saver.flush());
 window.addEventListener("beforeunload", () => saver.flush());
 
-/** The first widget error of an instance, for the editor's inline error. */
+/** The last failed event of each instance (cleared by its next successful one). */
+const eventErrors = new Map();
+
+/** The first widget error of an instance, else its last failed event, for the editor. */
 function renderError(instanceId) {
   for (const [widgetId, entry] of store.trees.get(instanceId) ?? []) {
     if (entry.error) return { ...entry.error, widgetId };
   }
-  return null;
+  const ev = eventErrors.get(instanceId);
+  return ev ? { ...ev, op: "event" } : null;
 }
 
 // CodeMirror when the build embedded it (/vendor/, cmake/FetchEditor.cmake); a build made
@@ -73,6 +77,7 @@ const editor = new Editor($("[data-role=editor]"), {
   },
   async reload(tab) {
     const ok = await conn.request("reload", { instanceId: tab.instanceId, source: tab.source });
+    eventErrors.delete(tab.instanceId);  // it named a line of the old code
     store.putInstance(ok.instance);
     return ok.instance;
   },
@@ -127,6 +132,12 @@ new Preview($("[data-role=cards]"), store, {
   },
   unload(instanceId) {
     conn.request("unload", { instanceId }).catch((err) => console.warn("unload", instanceId, err.message));
+  },
+  eventResult(instanceId, error) {
+    if (!error && !eventErrors.has(instanceId)) return;
+    if (error) eventErrors.set(instanceId, error);
+    else eventErrors.delete(instanceId);
+    if (editor.activeTab()?.instanceId === instanceId) editor.refreshError();
   },
   focus(instanceId) {
     store.select(instanceId);

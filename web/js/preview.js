@@ -22,7 +22,7 @@ export class Preview {
   /**
    * root: the element holding the cards.
    * hooks: {event(instanceId, widgetId, handler, args) -> Promise, unload(instanceId),
-   *         focus(instanceId)}
+   *         focus(instanceId), eventResult(instanceId, error | null)}
    */
   constructor(root, store, hooks) {
     this.root = root;
@@ -170,7 +170,9 @@ export class Preview {
     try {
       await this.hooks.event(instanceId, widgetId, ref.handler, args);
       if (c) c.notice.hidden = true;
+      this.hooks.eventResult?.(instanceId, null);
     } catch (err) {
+      this.hooks.eventResult?.(instanceId, { code: err.code, message: err.message, line: err.line, widgetId, handler: ref.handler });
       if (!c) return;
       c.notice.hidden = false;
       c.notice.dataset.code = err.code ?? "";
@@ -178,7 +180,7 @@ export class Preview {
       const code = document.createElement("span");
       code.className = "code";
       code.textContent = err.code ?? "ERROR";
-      c.notice.append(code, " " + widgetId + "." + ref.handler + ": " + err.message);
+      c.notice.append(code, " " + widgetId + "." + ref.handler + (err.line ? " (line " + err.line + ")" : "") + ": " + err.message);
     }
   }
 
