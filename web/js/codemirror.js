@@ -116,13 +116,15 @@ export class CodeMirrorCode {
 
   /** Shows tab `tabId` with `text` (its own state when the text is what it last had). */
   show(tabId, text) {
-    if (this.tabId !== null) this.states.set(this.tabId, this.view.state);
+    if (this.tabId !== null) this.states.set(this.tabId, { state: this.view.state, top: this.view.scrollDOM.scrollTop });
     this.tabId = tabId;
-    let st = tabId !== null ? this.states.get(tabId) : null;
-    if (!st || st.doc.toString() !== text) st = this.fresh(text);
+    const kept = tabId !== null ? this.states.get(tabId) : null;
+    const same = kept && kept.state.doc.toString() === text;
     this.silent = true;
-    this.view.setState(st);
+    this.view.setState(same ? kept.state : this.fresh(text));
     this.silent = false;
+    // Each tab comes back where it was scrolled to; a new one at its top.
+    this.view.scrollDOM.scrollTop = same ? kept.top : 0;
   }
 
   drop(tabId) { this.states.delete(tabId); }
