@@ -114,6 +114,13 @@ test("a render that never returns shows VM_TIMEOUT in place of its widget", { ti
   // turns degraded while an instance is in error.
   await page.locator("[data-testid=editor-error][data-code=VM_TIMEOUT]").waitFor();
   await page.locator("[data-testid=toolbar-health]", { hasText: "degraded" }).waitFor();
+  // One status everywhere: the editor bar and the tab's dot say error too, never "running".
+  await page.locator("[data-testid=editor-status][data-status=error]", { hasText: "VM_TIMEOUT" }).waitFor();
+  await page.locator(".tab.is-active .tab__dot[data-status=error]").waitFor();
+  assert.match(await card(page, id).locator("[data-testid=status]").innerText(), /error · VM_TIMEOUT/);
+  // The timeout is in the Audit tab.
+  await showDevtools(page, "audit");
+  await page.locator("[data-testid=audit-row][data-decision=timeout]", { hasText: id }).first().waitFor();
   await clickButton(page, counter, "Increment");
   await waitForText(page, counter, "Counter: 1");
   assert.deepEqual(wb.pageErrors, []);

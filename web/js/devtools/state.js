@@ -147,7 +147,7 @@ export class StatePanel {
   drawHistory() {
     if (!this.historyBody || this.shownId !== this.store.selected) return;
     const list = this.store.history.get(this.shownId) ?? [];
-    this.historyCount.textContent = list.length ? "(" + list.length + " steps, newest first)" : "(none yet)";
+    this.historyCount.textContent = list.length ? "(" + list.length + (list.length === 1 ? " step" : " steps, newest first") + ")" : "(none yet)";
     const rows = [];
     for (let i = list.length - 1; i >= 0 && rows.length < HISTORY_ROWS; i--) {
       const e = list[i], prev = list[i - 1];
