@@ -105,3 +105,25 @@ test("splitters resize the panes by pointer and keyboard; sizes and tabs survive
   assert.equal(await page.locator("[data-testid=devtools-tab-state]").getAttribute("aria-selected"), "true", "the devtools tab is remembered");
   assert.deepEqual(wb.pageErrors, []);
 });
+
+test("every control in every devtools tab has an accessible name", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  await page.locator("[data-testid=catalog-todo]").click();
+  await runActiveTab(page);
+  for (const p of ["timeline", "state", "shared", "grants", "errors", "audit", "metrics", "docs"]) {
+    await page.locator(`[data-testid=devtools-tab-${p}]`).click();
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll(
+      "button, input, select, textarea, [role=separator], [role=tab], [contenteditable=true]")]
+      .filter((e) => e.getClientRects().length > 0)
+      .filter((e) => !(e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.labels?.length
+        || e.textContent.trim() || e.title || e.placeholder))
+      .map((e) => e.outerHTML.slice(0, 120)));
+    assert.deepEqual(unnamed, [], p + ": controls without a name");
+  }
+  // Tabs are tablists with one selected tab each.
+  assert.equal(await page.locator("[role=tablist] [role=tab][aria-selected=true]").count(), 2);
+  assert.deepEqual(wb.pageErrors, []);
+});
