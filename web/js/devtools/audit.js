@@ -73,7 +73,7 @@ export class AuditPanel {
       source: "workbench", time: Number(e.time),
     }));
     if (seen.length === 0) return this.store.audit;
-    const when = (r) => r.time ?? Date.parse(r.timestamp) ?? 0;
+    const when = (r) => { const t = r.time ?? Date.parse(r.timestamp); return Number.isFinite(t) ? t : 0; };
     return [...this.store.audit, ...seen].sort((a, b) => when(b) - when(a));
   }
 
