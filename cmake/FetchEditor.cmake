@@ -39,7 +39,7 @@ if(AIRLOCK_EDITOR)
       file(MAKE_DIRECTORY "${_al_cm_dir}")
       file(COPY "${_al_cm_src}/package.json" "${_al_cm_src}/package-lock.json" DESTINATION "${_al_cm_dir}")
       message(STATUS "Workbench editor: npm ci (CodeMirror 6, vendor/codemirror/package-lock.json)")
-      execute_process(COMMAND "${AL_NPM}" ci --no-audit --no-fund --ignore-scripts --prefer-offline
+      execute_process(COMMAND "${AL_NPM}" ci --no-audit --no-fund --ignore-scripts --prefer-offline --fetch-retries=1
                       WORKING_DIRECTORY "${_al_cm_dir}" RESULT_VARIABLE _rc OUTPUT_QUIET
                       ERROR_VARIABLE _err TIMEOUT 600)
       if(_rc EQUAL 0)
