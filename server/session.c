@@ -43,9 +43,9 @@
 #define SESS_AUDIT_HELLO 200    /* records a new page is given */
 #define SESS_PROMPTS_MAX 50     /* approvals pending at once; past that, denied unasked */
 #define SESS_KEY_MAX 1200       /* an approval key's bytes (a longer resource is denied unasked) */
-#define SESS_HISTORY_KEPT 200   /* state snapshots kept per instance (State tab, rewind) */
-#define SESS_SNAPSHOT_MAX 262144 /* bytes of one snapshot's state JSON; bigger ones keep none */
-#define SESS_WB_ENTRIES 200     /* the session's own timeline entries (state edits) kept */
+#define SESS_HISTORY_KEPT 100   /* state snapshots kept per instance (State tab, rewind) */
+#define SESS_SNAPSHOT_MAX 65536 /* bytes of one snapshot's state JSON; bigger ones keep none (so at most ~6.4 MiB per instance) */
+#define SESS_WB_ENTRIES 200     /* the session's own timeline entries kept: as many as al_timeline gives */
 
 /* One request (or internal render) waiting for its async answer. */
 typedef struct sess_call {
@@ -410,8 +410,16 @@ static json_t *timeline_all(sess *s) {
   size_t n = json_array_size(all) + json_array_size(s->wb_entries), i, k = 0;
   json_t **v = calloc(n, sizeof *v), *e;
   if (!v) return all;
+  /* When the host's list is full (its newest 200), ours stop where its window starts. */
+  const char *oldest = json_array_size(all) >= SESS_WB_ENTRIES
+                           ? json_string_value(json_object_get(json_array_get(all, 0), "dispatchId"))
+                           : NULL;
   json_array_foreach(all, i, e) v[k++] = e;
-  json_array_foreach(s->wb_entries, i, e) v[k++] = e;
+  json_array_foreach(s->wb_entries, i, e) {
+    const char *d = json_string_value(json_object_get(e, "dispatchId"));
+    if (!oldest || (d && strcmp(d, oldest) > 0)) v[k++] = e;
+  }
+  n = k;
   qsort(v, n, sizeof *v, by_dispatch);
   json_t *out = json_array();
   for (i = 0; i < n; i++) json_array_append(out, v[i]);

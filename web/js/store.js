@@ -11,7 +11,7 @@ const TIMELINE_KEEP = 1000;  // entries kept on the page; the server keeps its n
 const ERRORS_KEEP = 200;
 const AUDIT_KEEP = 1000;     // like the host's ring buffer
 const LOGS_KEEP = 1000;
-const HISTORY_KEEP = 200;    // state snapshots per instance, like the server
+const HISTORY_KEEP = 100;    // state snapshots per instance, like the server
 
 export class Store {
   constructor() {

@@ -5,7 +5,7 @@
 //   timeline (scope host, action state/set, source workbench) and the instance re-renders.
 // - globalState exactly as the instance sees it (grant-filtered projection included).
 // - History: the server keeps a snapshot of the local state after every call (load,
-//   each event, each edit; the newest 200). Each row shows what that step changed (a diff
+//   each event, each edit; the newest 100). Each row shows what that step changed (a diff
 //   against the snapshot before it) and has Jump, which puts the instance back in that
 //   state (`state.set` with rewindTo: recorded as state/rewind); the next event continues
 //   from there, like Redux DevTools' jump.
@@ -17,7 +17,7 @@
 import { h, pretty, clock, select, instanceOptions } from "./util.js";
 import { diff, describe } from "./diff.js";
 
-const HISTORY_ROWS = 200;
+const HISTORY_ROWS = 100;
 
 export class StatePanel {
   /** hooks: {fetch(instanceId), set(instanceId, state, rewindTo?) -> Promise}. */
