@@ -109,10 +109,14 @@ int asset_http(const char *url_path, const char *web_dir, asset_body *out) {
       char path[4096];
       if ((size_t)snprintf(path, sizeof path, "%s/%s", web_dir, rel) >= sizeof path) return -1;
       out->owned = read_file(path, &out->len);
-      if (!out->owned) return -1;
-      out->data = out->owned;
-      out->mime = asset_mime(rel);
-      return 0;
+      if (out->owned) {
+        out->data = out->owned;
+        out->mime = asset_mime(rel);
+        return 0;
+      }
+      /* vendor/ (CodeMirror) is made at build time, not kept in web/: served from the
+       * binary when the directory has no copy. */
+      if (strncmp(rel, "vendor/", 7)) return -1;
     }
   }
   const asset_file *a = asset_find(name);

@@ -4,7 +4,9 @@
  * tab) and the `.js` files in `examples/plugins/` (the catalog). Names are repository paths.
  *
  * For development, AIRLOCK_WEB_DIR=<dir> makes asset_http() read the page from that
- * directory instead, so the page can change without a rebuild.
+ * directory instead, so the page can change without a rebuild; `web/vendor/` (CodeMirror,
+ * made at build time by cmake/FetchEditor.cmake) still comes from the binary when the
+ * directory has no `vendor/` copy.
  *
  * Threading: the table is constant; asset_http() touches only its arguments.
  */

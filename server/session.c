@@ -43,6 +43,9 @@
 #define SESS_AUDIT_HELLO 200    /* records a new page is given */
 #define SESS_PROMPTS_MAX 50     /* approvals pending at once; past that, denied unasked */
 #define SESS_KEY_MAX 1200       /* an approval key's bytes (a longer resource is denied unasked) */
+#define SESS_HISTORY_KEPT 100   /* state snapshots kept per instance (State tab, rewind) */
+#define SESS_SNAPSHOT_MAX 65536 /* bytes of one snapshot's state JSON; bigger ones keep none (so at most ~6.4 MiB per instance) */
+#define SESS_WB_ENTRIES 200     /* the session's own timeline entries kept: as many as al_timeline gives */
 
 /* One request (or internal render) waiting for its async answer. */
 typedef struct sess_call {
@@ -79,6 +82,9 @@ struct sess {
   size_t ncalls;
   json_t *logs;         /* newest SESS_LOGS_KEPT log lines (host thread) */
   json_t *audit_top;    /* the newest audit record pushed; NULL: none yet */
+  json_t *history;      /* instanceId -> [snapshot]: its local state after each call */
+  json_t *wb_entries;   /* timeline entries the session adds (state/set, state/rewind) */
+  unsigned wb_seq;
   /* Shared with the log and approve callbacks (worker threads), under mu. */
   pthread_mutex_t mu;
   bool mu_ok;
@@ -335,6 +341,93 @@ static void flush_timeline(sess *s) {
   json_decref(all);
   if (json_array_size(fresh)) push(s, json_pack("{s:s,s:o}", "type", "timeline", "entries", fresh));
   else json_decref(fresh);
+}
+
+/* ---- state history: a snapshot after every call, for the State tab's diff and rewind -- */
+
+/* Appends a snapshot of `id`'s local state now: {seq, time, op, handler?, dispatchId?,
+ * actions: [actionType...], state} (state null and tooLarge true past SESS_SNAPSHOT_MAX),
+ * keeps the newest SESS_HISTORY_KEPT and pushes it as `history`. */
+static void history_add(sess *s, const char *id, const char *op, const char *handler,
+                        const char *dispatch_id, json_t *actions /* stolen, may be NULL */) {
+  char *text = NULL;
+  if (al_state_get(s->h, id, &text, NULL)) {
+    json_decref(actions);
+    return;
+  }
+  bool big = strlen(text) > SESS_SNAPSHOT_MAX;
+  json_t *state = big ? json_null() : take_json(text);
+  if (big) al_free(text);
+  json_t *list = json_object_get(s->history, id);
+  if (!list) {
+    list = json_array();
+    json_object_set_new(s->history, id, list);
+  }
+  json_t *last = json_array_get(list, json_array_size(list) - 1);
+  json_int_t seq = last ? json_integer_value(json_object_get(last, "seq")) + 1 : 1;
+  json_t *e = json_pack("{s:I,s:I,s:s,s:o,s:o}", "seq", seq, "time", (json_int_t)time_ms(), "op", op,
+                        "actions", actions ? actions : json_array(), "state", state ? state : json_null());
+  if (!e || !list) {
+    json_decref(e);
+    return;
+  }
+  if (handler && *handler) json_object_set_new(e, "handler", json_string(handler));
+  if (dispatch_id && *dispatch_id) json_object_set_new(e, "dispatchId", json_string(dispatch_id));
+  if (big) json_object_set_new(e, "tooLarge", json_true());
+  json_array_append(list, e);
+  while (json_array_size(list) > SESS_HISTORY_KEPT) json_array_remove(list, 0);
+  push(s, json_pack("{s:s,s:s,s:o}", "type", "history", "instanceId", id, "entry", e));
+}
+
+/* Records a state edit made from the page in the timeline, as the session's own entry:
+ * the host does not trace al_state_set. Its dispatchId is the host's newest one plus
+ * ".NNNNNN", so it sorts after every entry made before it and before every later one. */
+static void note_state_edit(sess *s, const char *id, const char *action, json_t *payload /* stolen */) {
+  char *text = NULL, did[96];
+  json_t *tr = al_trace(s->h, &text, NULL) ? NULL : take_json(text);
+  const char *last = json_string_value(json_object_get(tr, "lastDispatchId"));
+  snprintf(did, sizeof did, "%.60s.%06u", last ? last : "0", ++s->wb_seq);
+  json_decref(tr);
+  json_t *e = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:n,s:s,s:o}", "dispatchId", did, "timestamp",
+                        (json_int_t)time_ms(), "scope", "host", "actionType", action, "instanceId", id,
+                        "outcome", "applied", "reason", "source", "workbench", "payload",
+                        payload ? payload : json_null());
+  if (!e) return;
+  json_array_append(s->wb_entries, e);
+  while (json_array_size(s->wb_entries) > SESS_WB_ENTRIES) json_array_remove(s->wb_entries, 0);
+  push(s, json_pack("{s:s,s:[o]}", "type", "timeline", "entries", e));
+}
+
+static int by_dispatch(const void *a, const void *b) {
+  const char *x = json_string_value(json_object_get(*(json_t *const *)a, "dispatchId"));
+  const char *y = json_string_value(json_object_get(*(json_t *const *)b, "dispatchId"));
+  return strcmp(x ? x : "", y ? y : "");
+}
+
+/* The host's timeline with the session's own entries merged in, by dispatchId. */
+static json_t *timeline_all(sess *s) {
+  char *text = NULL;
+  json_t *all = al_timeline(s->h, &text, NULL) ? json_array() : take_json(text);
+  if (!all || !json_array_size(s->wb_entries)) return all ? all : json_array();
+  size_t n = json_array_size(all) + json_array_size(s->wb_entries), i, k = 0;
+  json_t **v = calloc(n, sizeof *v), *e;
+  if (!v) return all;
+  /* When the host's list is full (its newest 200), ours stop where its window starts. */
+  const char *oldest = json_array_size(all) >= SESS_WB_ENTRIES
+                           ? json_string_value(json_object_get(json_array_get(all, 0), "dispatchId"))
+                           : NULL;
+  json_array_foreach(all, i, e) v[k++] = e;
+  json_array_foreach(s->wb_entries, i, e) {
+    const char *d = json_string_value(json_object_get(e, "dispatchId"));
+    if (!oldest || (d && strcmp(d, oldest) > 0)) v[k++] = e;
+  }
+  n = k;
+  qsort(v, n, sizeof *v, by_dispatch);
+  json_t *out = json_array();
+  for (i = 0; i < n; i++) json_array_append(out, v[i]);
+  free(v);
+  json_decref(all);
+  return out;
 }
 
 /* ---- the hooks layer: audit, logs, approvals ------------------------------------------ */
@@ -741,12 +834,15 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->errors = json_array();
   s->errors_new = json_array();
   s->logs = json_array();
+  s->history = json_object();
+  s->wb_entries = json_array();
   s->inbox.logs = json_array();
   s->inbox.prompts = json_array();
   s->inbox.pending = json_object();
   s->inbox.answers = json_object();
   s->inbox.waiting = json_object();
   if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new || !s->logs ||
+      !s->history || !s->wb_entries ||
       !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers || !s->inbox.waiting ||
       (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
     goto nomem;
@@ -810,6 +906,8 @@ void sess_free(sess *s) {
   json_decref(s->errors_new);
   json_decref(s->logs);
   json_decref(s->audit_top);
+  json_decref(s->history);
+  json_decref(s->wb_entries);
   json_decref(s->inbox.logs);
   json_decref(s->inbox.prompts);
   json_decref(s->inbox.pending);
@@ -854,6 +952,7 @@ static void load_done(void *user, int rc, const char *json, const al_error *err)
     (void)json;
     if (rec) push(s, json_pack("{s:s,s:O}", "type", "instance", "instance", rec));
     json_object_del(s->records, c->instance_id); /* just sent */
+    history_add(s, c->instance_id, c->op, NULL, NULL, NULL);
     reply_ok(s, c->client, c->req_id, json_pack("{s:o}", "instance", rec ? rec : json_null()));
   } else {
     if (!strcmp(c->op, "load")) json_object_del(s->tab_of, c->instance_id);
@@ -932,6 +1031,17 @@ static void event_done(void *user, int rc, const char *json, const al_error *err
   sess_call *c = user;
   if (!rc) {
     json_t *res = json_loads(json, 0, NULL);
+    /* The state this event left, with the plugin actions it applied, for diff and rewind. */
+    json_t *types = json_array();
+    const char *last = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(res, "actions"), i, a) {
+      const char *scope = json_string_value(json_object_get(a, "scope"));
+      if (json_string_value(json_object_get(a, "dispatchId"))) last = json_string_value(json_object_get(a, "dispatchId"));
+      if (scope && !strcmp(scope, "plugin")) json_array_append(types, json_object_get(a, "actionType"));
+    }
+    history_add(c->s, c->instance_id, "event", c->handler, last, types);
     reply_ok(c->s, c->client, c->req_id, res);
   } else {
     reply_error(c->s, c->client, c->req_id, rc, err);
@@ -977,6 +1087,7 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
     if (!(rc = al_unload_async(s->h, iid, NULL, NULL, &e))) {
       json_object_del(s->tab_of, iid);
       json_object_del(s->records, iid);
+      json_object_del(s->history, iid);
       push(s, json_pack("{s:s,s:s}", "type", "unload", "instanceId", iid));
       reply_ok(s, client, id, NULL);
     }
@@ -997,8 +1108,26 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
       reply_bad(s, client, id, "state.set: 'state' is required");
       return;
     }
-    if (!(rc = al_state_set(s->h, iid, st_text, &e))) reply_ok(s, client, id, NULL);
+    const json_t *to = json_object_get(req, "rewindTo");
+    if (to && !json_is_integer(to)) {
+      free(st_text);
+      reply_bad(s, client, id, "state.set: 'rewindTo' must be a snapshot's seq (an integer)");
+      return;
+    }
+    if (!(rc = al_state_set(s->h, iid, st_text, &e))) {
+      const char *action = to ? "state/rewind" : "state/set";
+      json_t *payload = to ? json_pack("{s:O,s:O}", "rewindTo", to, "state", st) : json_deep_copy(st);
+      note_state_edit(s, iid, action, payload);
+      history_add(s, iid, action, NULL, NULL, NULL);
+      reply_ok(s, client, id, NULL);
+    }
     free(st_text);
+  } else if (!strcmp(type, "state.history")) {
+    if (!(rc = al_state_get(s->h, iid, &text, &e))) {
+      al_free(text);
+      json_t *list = json_object_get(s->history, iid);
+      reply_ok(s, client, id, json_pack("{s:O}", "entries", list ? list : json_array()));
+    }
   } else if (!strcmp(type, "grants.get")) {
     if (!(rc = al_grants_get(s->h, iid, &text, &e)))
       reply_ok(s, client, id, json_pack("{s:o}", "grants", take_json(text)));
@@ -1031,7 +1160,7 @@ static void do_hello(sess *s, uint64_t client, json_t *id) {
     json_object_set_new(s->dirty, json_string_value(v), json_true()); /* trees follow */
   }
   json_decref(ids);
-  json_t *timeline = al_timeline(s->h, &text, NULL) ? json_array() : take_json(text);
+  json_t *timeline = timeline_all(s);
   static const char *iso[] = {[AL_ISOLATION_THREAD] = "thread", [AL_ISOLATION_INLINE] = "inline",
                               [AL_ISOLATION_PROCESS] = "process"};
   al_config d;
@@ -1078,13 +1207,12 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
   } else if (!strcmp(type, "event")) {
     do_event(s, client, id, req);
   } else if (!strcmp(type, "unload") || !strcmp(type, "render") || !strcmp(type, "state.get") ||
-             !strcmp(type, "state.set") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
+             !strcmp(type, "state.set") || !strcmp(type, "state.history") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
     do_sync(s, client, id, type, req);
   } else if (!strcmp(type, "shared.get")) {
     reply_ok(s, client, id, json_pack("{s:o}", "domains", shared_all(s)));
   } else if (!strcmp(type, "timeline")) {
-    char *text = NULL;
-    reply_ok(s, client, id, json_pack("{s:o}", "entries", al_timeline(s->h, &text, NULL) ? json_array() : take_json(text)));
+    reply_ok(s, client, id, json_pack("{s:o}", "entries", timeline_all(s)));
   } else if (!strcmp(type, "audit")) {
     const json_t *n = json_object_get(req, "n");
     char *text = NULL;

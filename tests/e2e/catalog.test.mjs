@@ -2,7 +2,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorkbench, showDevtools, TEST_TIMEOUT } from "./lib/workbench.mjs";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { startWorkbench, showDevtools, TEST_TIMEOUT, REPO } from "./lib/workbench.mjs";
 
 test("the page shows the bundled examples with their grants", { timeout: TEST_TIMEOUT }, async (t) => {
   const wb = await startWorkbench();
@@ -53,5 +55,37 @@ test("a lost connection shows the disconnected state", { timeout: TEST_TIMEOUT }
   await page.locator("[data-testid=disconnected]").waitFor({ state: "visible" });
   await page.locator("[data-testid=conn-status][data-status=disconnected]").waitFor();
   assert.equal(await page.locator("[data-testid=toolbar-health]").innerText(), "offline");
+  assert.deepEqual(wb.pageErrors, []);
+});
+
+test("after a server restart the old page says so and what to open", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  const port = new URL(wb.url).port;
+  wb.server.proc.kill("SIGTERM");
+  await page.locator("[data-testid=disconnected]").waitFor({ state: "visible" });
+  await new Promise((r) => (wb.server.proc.exitCode !== null ? r() : wb.server.proc.once("exit", r)));
+  // A new run on the same port: it has a new token, which this page does not have.
+  const bin = path.resolve(REPO, process.env.AIRLOCK_BIN ?? "build/airlock");
+  const again = spawn(bin, ["serve", "--no-open", "--port", port, "--home", wb.home], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((r) => again.once("exit", r));
+  try {
+    let out = "";
+    await new Promise((resolve, reject) => {
+      again.stdout.setEncoding("utf8").on("data", (c) => { out += c; if (/airlock serve: http/.test(out)) resolve(); });
+      again.once("exit", (code) => reject(new Error("second server exited " + code + ": " + out)));
+    });
+    const banner = page.locator("[data-testid=restarted]");
+    await banner.waitFor({ state: "visible" });
+    assert.match(await banner.innerText(), /restarted/);
+    assert.match(await banner.innerText(), new RegExp("127\\.0\\.0\\.1:" + port + "/\\?token="));
+    assert.equal(await page.locator("[data-testid=disconnected]").isVisible(), false);
+    assert.equal(await page.locator("[data-testid=conn-status]").getAttribute("data-status"), "refused");
+  } finally {
+    again.kill("SIGTERM");
+    await exited;
+  }
   assert.deepEqual(wb.pageErrors, []);
 });

@@ -44,7 +44,7 @@ test("counter: Increment twice shows Counter: 2 and two increment rows", { timeo
 
   // State panel: the host's local state and the globalState the instance sees.
   await showDevtools(page, "state");
-  await page.locator("[data-testid=local-state]", { hasText: '"value": 2' }).waitFor();
+  await page.waitForFunction(() => document.querySelector("[data-testid=local-state]")?.value.includes('"value": 2'));
   await page.locator("[data-testid=global-state]", { hasText: '"totalValue": 2' }).waitFor();
   assert.match(await page.locator("[data-testid=global-state]").innerText(), new RegExp('"instanceId": "' + id + '"'));
 

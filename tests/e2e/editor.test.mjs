@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startWorkbench, runExample, runActiveTab, clickButton, waitForText, card, TEST_TIMEOUT,
+  startWorkbench, runExample, runActiveTab, clickButton, waitForText, card, TEST_TIMEOUT, setSource, getSource,
+  isCodeMirror, errorGutterLine,
 } from "./lib/workbench.mjs";
 
 const editorArea = (page) => page.locator("[data-testid=editor]");
@@ -20,9 +21,9 @@ test("edit -> Reload replaces the instance in place and keeps its state", { time
   await clickButton(page, id, "Increment");
   await waitForText(page, id, "Counter: 2");
 
-  const source = await editorArea(page).inputValue();
+  const source = await getSource(page);
   assert.ok(source.includes('ui.text("Counter: " + value)'));
-  await editorArea(page).fill(source.replace('ui.text("Counter: " + value)', 'ui.text("Count is " + value)'));
+  await setSource(page, source.replace('ui.text("Counter: " + value)', 'ui.text("Count is " + value)'));
   assert.equal(await page.locator("[data-testid=run]").isVisible(), false, "a running tab offers Reload, not Run");
   const again = await runActiveTab(page, { reload: true });
   assert.equal(again, id, "same instance id after reload");
@@ -45,30 +46,30 @@ test("a syntax error shows inline with its line, and fixing it recovers", { time
   const id = await runExample(page, "counter");
   await clickButton(page, id, "Increment");
   await waitForText(page, id, "Counter: 1");
-  const good = await editorArea(page).inputValue();
+  const good = await getSource(page);
 
   // Break line 20 of the file: the reload fails and the old code keeps running.
   const lines = good.split("\n");
   const broken = lines.findIndex((l) => l.includes("return {"));
   assert.ok(broken > 0);
   lines[broken] = "  return {{ oops";
-  await editorArea(page).fill(lines.join("\n"));
+  await setSource(page, lines.join("\n"));
   await runActiveTab(page, { reload: true });
   await error.waitFor({ state: "visible" });
   assert.equal(await error.getAttribute("data-code"), "PLUGIN_LOAD_ERROR");
   const text = await error.innerText();
   assert.match(text, /SyntaxError/);
   assert.match(text, new RegExp("line " + (broken + 1) + "\\b"));
-  assert.equal(await page.locator(".editor__gutter .is-error").innerText(), String(broken + 1));
+  assert.equal(await errorGutterLine(page), String(broken + 1));
   await clickButton(page, id, "Increment");
   await waitForText(page, id, "Counter: 2");
 
   // Fix it: the error goes away and the state survived.
-  await editorArea(page).fill(good);
+  await setSource(page, good);
   await runActiveTab(page, { reload: true });
   await error.waitFor({ state: "hidden" });
   await waitForText(page, id, "Counter: 2");
-  assert.equal(await page.locator(".editor__gutter .is-error").count(), 0);
+  assert.equal(await errorGutterLine(page), null);
   assert.deepEqual(wb.pageErrors, []);
 });
 
@@ -79,14 +80,14 @@ test("a first Run with a syntax error creates nothing; the fixed code runs", { t
   const error = page.locator("[data-testid=editor-error]");
 
   await page.locator("[data-testid=new-plugin]").click();
-  const template = await editorArea(page).inputValue();
-  await editorArea(page).fill("definePlugin(({ ui }) => ({\n  widgets: {\n    main: { render() { return ui.text(\"hi\" }, },\n  },\n}));\n");
+  const template = await getSource(page);
+  await setSource(page, "definePlugin(({ ui }) => ({\n  widgets: {\n    main: { render() { return ui.text(\"hi\" }, },\n  },\n}));\n");
   await assert.rejects(runActiveTab(page), /PLUGIN_LOAD_ERROR/);
   assert.match(await error.innerText(), /SyntaxError/);
   assert.equal(await page.locator("[data-testid^=instance-]").count(), 0);
 
   // Ctrl+Enter runs too.
-  await editorArea(page).fill(template);
+  await setSource(page, template);
   await editorArea(page).press("Control+Enter");
   await page.locator("[data-role=editor][data-instance^='custom@']").waitFor();
   const id = await page.locator("[data-role=editor]").getAttribute("data-instance");
@@ -103,26 +104,35 @@ test("Tab indents, Shift+Tab dedents, and the gutter follows the lines", { timeo
   const { page } = wb;
 
   await page.locator("[data-testid=new-plugin]").click();
+  const cm = await isCodeMirror(page);
   const area = editorArea(page);
-  await area.fill("a\nb\nc");
-  assert.equal(await page.locator(".editor__gutter > div").count(), 3);
-  await area.evaluate((el) => el.setSelectionRange(0, 0));
+  // Line numbers drawn in the gutter (CodeMirror's has a hidden spacer element).
+  const gutterLines = () => page.locator(".editor__gutter > div, .cm-lineNumbers .cm-gutterElement")
+    .evaluateAll((els) => els.filter((e) => e.style.visibility !== "hidden" && /^\d+$/.test(e.textContent)).length);
+  await setSource(page, "a\nb\nc");
+  assert.equal(await gutterLines(), 3);
+  if (cm) await area.press("ControlOrMeta+Home");
+  else await area.evaluate((el) => el.setSelectionRange(0, 0));
   await area.press("Tab");
-  assert.equal(await area.inputValue(), "  a\nb\nc");
+  assert.equal(await getSource(page), "  a\nb\nc");
   // Several lines selected: each is indented, then dedented back.
-  await area.evaluate((el) => el.setSelectionRange(0, el.value.length));
+  if (cm) await area.press("ControlOrMeta+a");
+  else await area.evaluate((el) => el.setSelectionRange(0, el.value.length));
   await area.press("Tab");
-  assert.equal(await area.inputValue(), "    a\n  b\n  c");
+  assert.equal(await getSource(page), "    a\n  b\n  c");
   await area.press("Shift+Tab");
-  assert.equal(await area.inputValue(), "  a\nb\nc");
+  assert.equal(await getSource(page), "  a\nb\nc");
   // Focus stayed in the editor (Tab did not move it).
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "editor");
-  await area.press("End");
+  await area.press(cm ? "ControlOrMeta+End" : "End");
   await area.press("Enter");
-  assert.equal(await page.locator(".editor__gutter > div").count(), 4);
+  assert.equal(await gutterLines(), 4);
+  assert.deepEqual(wb.pageErrors, []);
+  if (cm) return;
 
-  // Scrolled to the very end, the gutter follows the code beside it. (Headless chromium
-  // hides scrollbars, so the stylesheet's room for a horizontal one is not exercised here.)
+  // Scrolled to the very end, the textarea's gutter follows the code beside it. (Headless
+  // chromium hides scrollbars, so the stylesheet's room for a horizontal one is not
+  // exercised here.)
   await area.fill(Array.from({ length: 300 }, (_, i) => "line " + (i + 1)).join("\n"));
   const offsets = await area.evaluate((el) => {
     el.scrollTop = el.scrollHeight;
@@ -135,14 +145,55 @@ test("Tab indents, Shift+Tab dedents, and the gutter follows the lines", { timeo
   assert.deepEqual(wb.pageErrors, []);
 });
 
+test("CodeMirror: highlighting, bracket matching, search, and the error's line marked", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  await page.locator("[data-testid=catalog-counter]").click();
+  if (!(await isCodeMirror(page))) {
+    t.skip("this build has no CodeMirror (configured offline or with -DAIRLOCK_EDITOR=OFF)");
+    return;
+  }
+  // Highlighting: keywords and strings get their own token classes.
+  assert.ok(await page.locator(".cm-content span[class^=tok-], .cm-content span[class*=' ͼ']").count() > 0
+    || await page.locator(".cm-content .cm-line span").count() > 10, "tokens are styled");
+  // Bracket matching: with the cursor after "definePlugin(" its partner is marked.
+  const line = await page.locator(".cm-line", { hasText: /^definePlugin\(/ }).first();
+  await line.click();
+  await page.keyboard.press("Home");
+  for (let i = 0; i < "definePlugin(".length; i++) await page.keyboard.press("ArrowRight");
+  await page.locator(".cm-matchingBracket").first().waitFor();
+  // Search: Ctrl+F opens the panel; Escape closes it.
+  await page.keyboard.press("ControlOrMeta+f");
+  await page.locator(".cm-search input[name=search]").fill("dispatchSharedAction");
+  await page.keyboard.press("Enter");
+  await page.locator(".cm-searchMatch").first().waitFor();
+  await page.keyboard.press("Escape");
+  await page.locator(".cm-search").waitFor({ state: "detached" });
+
+  // A syntax error: the line the engine named is marked in the gutter and underlined.
+  const good = await getSource(page);
+  const lines = good.split("\n");
+  const broken = lines.findIndex((l) => l.includes("return {"));
+  lines[broken] = "  return {{ oops";
+  await setSource(page, lines.join("\n"));
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await page.locator("[data-testid=editor-error][data-code=PLUGIN_LOAD_ERROR]").waitFor();
+  assert.equal(await errorGutterLine(page), String(broken + 1));
+  await page.locator(".cm-lintRange-error").first().waitFor();
+  await page.locator(".cm-lint-marker-error").first().waitFor();
+  assert.deepEqual(wb.pageErrors, []);
+});
+
 test("an edited example runs with no grants", { timeout: TEST_TIMEOUT }, async (t) => {
   const wb = await startWorkbench();
   t.after(wb.close);
   const { page } = wb;
 
   await page.locator("[data-testid=catalog-counter]").click();
-  const src = await editorArea(page).inputValue();
-  await editorArea(page).fill(src + "\n// edited\n");
+  const src = await getSource(page);
+  await setSource(page, src + "\n// edited\n");
   const id = await runActiveTab(page);
   await card(page, id).locator("[data-kind=badge]", { hasText: "Shared: no access" }).waitFor();
   assert.deepEqual(wb.pageErrors, []);
@@ -156,16 +207,52 @@ test("tabs and their edits survive a page reload, still linked to their instance
   const id = await runExample(page, "counter");
   await clickButton(page, id, "Increment");
   await waitForText(page, id, "Counter: 1");
-  const edited = (await editorArea(page).inputValue()) + "\n// unsaved thought\n";
-  await editorArea(page).fill(edited);
+  const edited = (await getSource(page)) + "\n// unsaved thought\n";
+  await setSource(page, edited);
   // Saving is debounced; data-saved turns true once the server has acknowledged it.
   await page.locator("[data-role=editor][data-saved=true]").waitFor();
 
   await page.reload();
   await page.locator("[data-testid=conn-status][data-status=connected]").waitFor();
   await page.locator(`[data-role=editor][data-instance="${id}"]`).waitFor();
-  assert.equal(await editorArea(page).inputValue(), edited);
+  assert.equal(await getSource(page), edited);
   await page.locator("[data-testid=reload]").waitFor({ state: "visible" });
   await waitForText(page, id, "Counter: 1");
+  assert.deepEqual(wb.pageErrors, []);
+});
+
+test("a handler that throws names its line on the card and in the editor", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  const src = [
+    "definePlugin(({ ui }) => ({",
+    "  initialState: { n: 0 },",
+    "  widgets: {",
+    "    main: {",
+    "      render() { return ui.button(\"Boom\", { onClick: { handler: \"boom\" } }); },",
+    "      handlers: {",
+    "        boom() {",
+    "          const a = 1;",
+    "          throw new Error(\"kaboom \" + a);",
+    "        },",
+    "      },",
+    "    },",
+    "  },",
+    "}));",
+    "",
+  ].join("\n");
+  await page.locator("[data-testid=new-plugin]").click();
+  await setSource(page, src);
+  const id = await runActiveTab(page);
+  await card(page, id).locator("button[data-kind=button]", { hasText: "Boom" }).click();
+  const notice = card(page, id).locator("[data-testid=event-error]");
+  await notice.waitFor({ state: "visible" });
+  assert.match(await notice.innerText(), /main\.boom \(line 9\): .*kaboom 1/);
+  const error = page.locator("[data-testid=editor-error]");
+  await error.waitFor({ state: "visible" });
+  assert.match(await error.innerText(), /event error at line 9 in widget main, handler boom/);
+  assert.equal(await errorGutterLine(page), "9");
   assert.deepEqual(wb.pageErrors, []);
 });

@@ -54,6 +54,10 @@ test("a custom plugin's shared write is denied until write is granted", { timeou
   await page.locator("[data-testid=grants-instance]").selectOption(writer);
   await page.locator("[data-testid=grant-write-counter-summary]").waitFor();
   assert.equal(await page.locator("[data-testid=panel-grants] input[type=checkbox]:checked").count(), 0);
+  // Read-only views offer no write box.
+  await page.locator("[data-testid=grant-readonly-runtime-registry]").waitFor();
+  assert.equal(await page.locator("[data-testid=grant-write-runtime-registry]").count(), 0);
+  assert.equal(await page.locator("[data-testid=grant-read-runtime-registry]").count(), 1);
 
   await clickButton(page, writer, "Write 5");
   await waitForText(page, writer, "Writes: 1");

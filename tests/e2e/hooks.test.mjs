@@ -65,6 +65,9 @@ test("a custom plugin's pi.logger line shows in the Errors tab with its plugin a
   await row.waitFor();
   assert.equal(await row.getAttribute("data-level"), "info");
   assert.ok((await row.getAttribute("data-plugin")).length > 0);
+  // Tagged with the instance: the only one of its package that runs.
+  assert.equal(await row.getAttribute("data-instance"), id);
+  assert.match(await row.innerText(), new RegExp(id));
   assert.match(await row.innerText(), /info/);
   assert.deepEqual(wb.pageErrors, []);
 });

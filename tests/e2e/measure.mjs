@@ -8,7 +8,7 @@
 // MutationObserver; first on a quiet server, then while another plugin spins in its load
 // until its 1 s deadline (the page and other instances must not wait for it).
 
-import { startWorkbench, runExample } from "./lib/workbench.mjs";
+import { startWorkbench, runExample, setSource } from "./lib/workbench.mjs";
 
 const clicks = Number(process.argv[2] ?? 100);
 
@@ -54,7 +54,7 @@ try {
   for (let from = 0; from < quiet.length; from += 100) summary(`  clicks ${from + 1}-${Math.min(from + 100, quiet.length)}`, quiet.slice(from, from + 100));
 
   await page.locator("[data-testid=new-plugin]").click();
-  await page.locator("[data-testid=editor]").fill("for (;;) {}\n");
+  await setSource(page, "for (;;) {}\n");
   await page.locator("[data-testid=run]").click();  // spins for its 1 s load deadline
   const during = await clickLatencies(page, counter, 10);
   const stillBusy = await page.locator("[data-role=editor]").getAttribute("data-busy");

@@ -112,3 +112,56 @@ test("formatting helpers", () => {
   assert.equal(slug("2. Plugin-declared reducers"), "2-plugin-declared-reducers");
   assert.equal(shortId("counter@V1StGXR8"), "V1StGXR8");
 });
+
+test("diff: what changed between two states, path by path", async () => {
+  const { diff, describe } = await import("../../web/js/devtools/diff.js");
+  assert.deepEqual(diff({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3, 4] }, d: true }), [
+    { path: "b.c[1]", op: "changed", from: 2, to: 3 },
+    { path: "b.c[2]", op: "added", to: 4 },
+    { path: "d", op: "added", to: true },
+  ]);
+  assert.deepEqual(diff({ x: 1, y: 2 }, { y: 2 }), [{ path: "x", op: "removed", from: 1 }]);
+  assert.deepEqual(diff(1, { v: 1 }), [{ path: "(state)", op: "changed", from: 1, to: { v: 1 } }]);
+  assert.deepEqual(diff({ v: [1] }, { v: [1] }), []);
+  assert.deepEqual(describe(diff({ value: 1, gone: "x" }, { value: 2, added: [1] })),
+    ["value: 1 \u2192 2", "+ added: [1]", "- gone (was \"x\")"]);
+});
+
+test("Saver: every change is journalled at once, one save in flight, the newest always sent", async () => {
+  const { Saver, ViewState } = await import("../../web/js/saver.js");
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const sent = [], answers = [], states = [];
+  const saver = new Saver({
+    storage, onState: (s) => states.push(s),
+    send: (tabs) => { sent.push(tabs); return new Promise((resolve, reject) => answers.push({ resolve, reject })); },
+  });
+  assert.equal(saver.unconfirmed(), null);
+  saver.change([{ tabId: "a", source: "1" }]);
+  assert.deepEqual(JSON.parse(store.get("airlock.tabs")), { confirmed: false, tabs: [{ tabId: "a", source: "1" }] });
+  assert.deepEqual(saver.unconfirmed(), [{ tabId: "a", source: "1" }], "a refresh now finds the edit");
+  saver.change([{ tabId: "a", source: "12" }]);
+  saver.change([{ tabId: "a", source: "123" }]);
+  assert.equal(sent.length, 1, "one save in flight");
+  answers[0].resolve();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sent.length, 2, "the newest tabs follow as soon as the first is answered");
+  assert.deepEqual(sent[1], [{ tabId: "a", source: "123" }]);
+  assert.equal(saver.saved, false);
+  answers[1].reject(new Error("DISCONNECTED"));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(saver.saved, false, "a failed save stays unsaved");
+  saver.pump();  // as on reconnect
+  answers[2].resolve();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(saver.saved, true);
+  assert.deepEqual(states, [false, true]);
+  assert.equal(saver.unconfirmed(), null, "the journal is marked confirmed");
+  saver.flush();
+  assert.equal(sent.length, 3, "flush sends nothing when all is confirmed");
+
+  const v = new ViewState(storage);
+  v.set("devtools", "state");
+  assert.equal(new ViewState(storage).get("devtools", "timeline"), "state");
+  assert.equal(new ViewState({ getItem: () => "not json" }).get("x", 1), 1);
+});

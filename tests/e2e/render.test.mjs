@@ -112,3 +112,53 @@ test("renderMarkdown keeps to its subset and drops unsafe links", { timeout: TES
   assert.equal(r.slug, "shared-domains-grants-and-globalstate");
   assert.deepEqual(wb.pageErrors, []);
 });
+
+test("patchNode updates in place: elements, focus, typed text and one listener survive", { timeout: TEST_TIMEOUT }, async (t) => {
+  const wb = await startWorkbench();
+  t.after(wb.close);
+  const { page } = wb;
+
+  const r = await page.evaluate(async () => {
+    const { renderNode, patchNode } = await import("/js/render.js");
+    const events = [];
+    const emit = (ref, args) => events.push([ref.handler, args]);
+    const tree = (n, extra) => ({ kind: "panel", children: [
+      ...(extra ? [{ kind: "text", text: "new line" }] : []),
+      { kind: "text", text: "n=" + n },
+      { kind: "input", props: { value: "tree" + n, onChange: { handler: "edit" } } },
+      { kind: "button", props: { label: "B" + n, onClick: { handler: "b", args: n } } },
+      { kind: "table", props: { headers: ["h"], rows: [[String(n)]] } },
+    ] });
+    const root = renderNode(tree(1), emit);
+    document.body.append(root);
+    const button = root.querySelector("[data-kind=button]");
+    const input = root.querySelector("[data-kind=input]");
+    input.focus();
+    input.value = "typed";
+    input.setSelectionRange(1, 3);
+    const same = patchNode(root, tree(2, true), emit) === root;
+    const kept = root.querySelector("[data-kind=button]") === button && root.querySelector("[data-kind=input]") === input;
+    button.click();
+    const kind = patchNode(root, { kind: "text", text: "now text" }, emit);
+    return {
+      same, kept, events,
+      label: button.textContent, path: button.dataset.path,
+      focused: document.activeElement === input, value: input.value, sel: [input.selectionStart, input.selectionEnd],
+      texts: [...root.querySelectorAll("[data-kind=text]")].map((e) => e.textContent),
+      cell: root.querySelector("td").textContent,
+      replaced: kind !== root && kind.dataset.kind === "text",
+    };
+  });
+  assert.equal(r.same, true);
+  assert.equal(r.kept, true, "the button and input are the same elements after the patch");
+  assert.deepEqual(r.events, [["b", 2]], "one click, one emit, with the new tree's args");
+  assert.equal(r.label, "B2");
+  assert.equal(r.path, "root.children[3]");
+  assert.equal(r.focused, true);
+  assert.equal(r.value, "typed", "the person's unsent text wins over the tree while focused");
+  assert.deepEqual(r.sel, [1, 3]);
+  assert.deepEqual(r.texts, ["new line", "n=2"]);
+  assert.equal(r.cell, "2");
+  assert.equal(r.replaced, true, "another kind gets a fresh element");
+  assert.deepEqual(wb.pageErrors, []);
+});

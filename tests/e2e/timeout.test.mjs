@@ -5,8 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   startWorkbench, runExample, runCustom, clickButton, waitForText, card,
-  showDevtools, TEST_TIMEOUT,
-} from "./lib/workbench.mjs";
+  showDevtools, TEST_TIMEOUT, setSource } from "./lib/workbench.mjs";
 
 // A button whose handler spins forever, and one that works, to show the instance survives.
 const SPINNER = `definePlugin(({ ui }) => ({
@@ -82,7 +81,7 @@ test("a plugin that loops at load fails with VM_TIMEOUT while others keep workin
 
   const counter = await runExample(page, "counter");
   await page.locator("[data-testid=new-plugin]").click();
-  await page.locator("[data-testid=editor]").fill(LOAD_SPINNER);
+  await setSource(page, LOAD_SPINNER);
   // Only the click is awaited: the load spins until its deadline (the longest, 1 s), and
   // meanwhile the counter is clicked and answers. (Clicks are never issued concurrently:
   // they share one mouse.)
@@ -115,6 +114,13 @@ test("a render that never returns shows VM_TIMEOUT in place of its widget", { ti
   // turns degraded while an instance is in error.
   await page.locator("[data-testid=editor-error][data-code=VM_TIMEOUT]").waitFor();
   await page.locator("[data-testid=toolbar-health]", { hasText: "degraded" }).waitFor();
+  // One status everywhere: the editor bar and the tab's dot say error too, never "running".
+  await page.locator("[data-testid=editor-status][data-status=error]", { hasText: "VM_TIMEOUT" }).waitFor();
+  await page.locator(".tab.is-active .tab__dot[data-status=error]").waitFor();
+  assert.match(await card(page, id).locator("[data-testid=status]").innerText(), /error · VM_TIMEOUT/);
+  // The timeout is in the Audit tab.
+  await showDevtools(page, "audit");
+  await page.locator("[data-testid=audit-row][data-decision=timeout]", { hasText: id }).first().waitFor();
   await clickButton(page, counter, "Increment");
   await waitForText(page, counter, "Counter: 1");
   assert.deepEqual(wb.pageErrors, []);

@@ -749,10 +749,68 @@ static void test_bad_policy(void **st) {
   assert_non_null(strstr(e.message, "default"));
 }
 
+/* Every call leaves a snapshot (load, events, edits); state.set records its edit in the
+ * timeline between the host's entries, and rewindTo marks a jump back. */
+static void test_state_history_and_rewind(void **st) {
+  fixture *f = *st;
+  char *id = load(f, "counter", catalog_source(f, "counter"));
+  event(f, id, "counter", "increment");
+  event(f, id, "counter", "increment");
+  json_t *ok = ok_of(request(f, json_pack("{s:s,s:s}", "type", "state.history", "instanceId", id)));
+  json_t *h = json_object_get(ok, "entries");
+  assert_int_equal(json_array_size(h), 3);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "op")), "load");
+  json_t *second = json_array_get(h, 1);
+  assert_string_equal(json_string_value(json_object_get(second, "op")), "event");
+  assert_string_equal(json_string_value(json_object_get(second, "handler")), "increment");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(second, "actions"), 0)), "increment");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(second, "state"), "value")), 1);
+  assert_true(json_is_string(json_object_get(second, "dispatchId")));
+  char *second_id = strdup(json_string_value(json_object_get(second, "dispatchId")));
+
+  capture_clear(&f->cap); /* `second` is gone with the capture */
+  ok_of(request(f, json_pack("{s:s,s:s,s:{s:i},s:i}", "type", "state.set", "instanceId", id, "state",
+                             "value", 1, "rewindTo", 2)));
+  json_t *p = last_push(f, "history", id);
+  assert_non_null(p);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "entry"), "op")), "state/rewind");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(p, "entry"), "state"), "value")), 1);
+  json_t *tl = last_push(f, "timeline", NULL);
+  json_t *e = json_array_get(json_object_get(tl, "entries"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "actionType")), "state/rewind");
+  assert_string_equal(json_string_value(json_object_get(e, "source")), "workbench");
+  assert_string_equal(json_string_value(json_object_get(e, "scope")), "host");
+  const char *edit_id = json_string_value(json_object_get(e, "dispatchId"));
+  assert_true(strcmp(edit_id, second_id) > 0);
+  free(second_id);
+  assert_string_equal(first_text(json_object_get(last_push(f, "tree", id), "tree")), "Counter: 1");
+
+  /* The next event goes on from the rewound state, and sorts after the edit. */
+  event(f, id, "counter", "increment");
+  assert_string_equal(first_text(json_object_get(last_push(f, "tree", id), "tree")), "Counter: 2");
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "timeline")));
+  json_t *all = json_object_get(ok, "entries");
+  size_t i, at = 0, n = json_array_size(all);
+  json_array_foreach(all, i, e)
+    if (!strcmp(json_string_value(json_object_get(e, "actionType")), "state/rewind")) at = i;
+  assert_true(at > 0 && at < n - 1);
+  for (i = 1; i < n; i++)
+    assert_true(strcmp(json_string_value(json_object_get(json_array_get(all, i - 1), "dispatchId")),
+                       json_string_value(json_object_get(json_array_get(all, i), "dispatchId"))) < 0);
+
+  /* Bad rewindTo, unknown instance. */
+  json_t *bad = request(f, json_pack("{s:s,s:s,s:{},s:s}", "type", "state.set", "instanceId", id, "state", "rewindTo", "x"));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(bad, "error"), "code")), "INVALID_ARGUMENT");
+  bad = request(f, json_pack("{s:s,s:s}", "type", "state.history", "instanceId", "nope@12345678"));
+  assert_non_null(json_object_get(bad, "error"));
+  free(id);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_hello_and_catalog, setup, teardown),
       cmocka_unit_test_setup_teardown(test_counter_twice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_state_history_and_rewind, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_instances_independent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_custom_denied_until_granted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_keeps_state_and_errors, setup, teardown),

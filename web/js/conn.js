@@ -11,6 +11,12 @@
 // (250 ms doubling to 5 s). Each successful (re)connection is announced as "connected";
 // main.js then sends `hello` and redraws from scratch, so no push lost while we were away
 // leaves the page stale.
+//
+// A socket that closes without ever opening may mean the server is down, or that it is up
+// but refuses our token: it was restarted, and every run has a new token, so this page
+// can never get in again. `probe()` (given by main.js: can a static file be fetched?)
+// tells the two apart; when the server is up the status becomes "refused" instead of
+// "disconnected", and stays so while attempts keep being refused.
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
@@ -31,13 +37,14 @@ export class Conn {
    * url: the ws:// URL including the token. Call start() to connect; the object then
    * keeps a connection open for the page's life.
    */
-  constructor(url) {
+  constructor(url, probe = null) {
     this.url = url;
+    this.probe = probe;
     this.ws = null;
     this.nextId = 1;
     this.pending = new Map();          // id -> {resolve, reject}
     this.pushListeners = new Map();    // type -> Set of fn(msg)
-    this.statusListeners = new Set();  // fn("connecting"|"connected"|"disconnected")
+    this.statusListeners = new Set();  // fn("connecting"|"connected"|"disconnected"|"refused")
     this.backoff = BACKOFF_MIN_MS;
     this.status = "connecting";
   }
@@ -46,7 +53,8 @@ export class Conn {
   static fromLocation(loc = window.location) {
     const token = new URLSearchParams(loc.search).get("token") ?? "";
     const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-    return new Conn(scheme + "//" + loc.host + "/ws?token=" + encodeURIComponent(token));
+    const probe = () => fetch("/favicon.svg", { cache: "no-store" }).then((r) => r.ok, () => false);
+    return new Conn(scheme + "//" + loc.host + "/ws?token=" + encodeURIComponent(token), probe);
   }
 
   start() { this.open(); }
@@ -89,7 +97,9 @@ export class Conn {
     this.setStatus(this.status === "disconnected" ? "disconnected" : "connecting");
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    let opened = false;
     ws.addEventListener("open", () => {
+      opened = true;
       this.backoff = BACKOFF_MIN_MS;
       this.setStatus("connected");
     });
@@ -101,7 +111,10 @@ export class Conn {
       const lost = [...this.pending.values()];
       this.pending.clear();
       for (const p of lost) p.reject(new RequestError({ code: "DISCONNECTED", message: "connection to airlock serve lost" }));
-      this.setStatus("disconnected");
+      if (this.status !== "refused" || opened) this.setStatus("disconnected");
+      if (!opened && this.probe) {
+        this.probe().then((up) => { if (up && this.ws === null) this.setStatus("refused"); }, () => {});
+      }
       const delay = this.backoff;
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
       setTimeout(() => this.open(), delay);

@@ -6,12 +6,12 @@
 // without an instance loads one, a tab with one reloads it in place (same instanceId, same
 // local state and grants, new code), so editing never leaks instances.
 //
-// The code area is a plain textarea with a line-number gutter beside it. The gutter is
-// redrawn only when the line count changes and follows the textarea's scroll position;
-// both use the same fixed line height in the stylesheet, which is what keeps them aligned.
-// Tab inserts two spaces, Shift+Tab removes up to two from each selected line, Ctrl/Cmd+
-// Enter runs. Errors (load, reload, or a render of the tab's instance) appear under the
-// code with their code, message and line, and the line is marked in the gutter.
+// The code area is CodeMirror 6 when the build embedded it (codemirror.js, given to the
+// constructor by main.js), else TextareaCode below: a plain textarea with a line-number
+// gutter beside it. Both have one interface (show, value, focus, setDisabled, markError,
+// drop) and the same keys: Tab indents, Shift+Tab dedents, Ctrl/Cmd+Enter runs. Errors
+// (load, reload, a render of the tab's instance, or its last failed event) appear under
+// the code with their code, message and line, and the line is marked in the gutter.
 //
 // The module owns no connection: running, reloading and saving are callbacks main.js
 // provides, so the editor can be exercised with plain data.
@@ -28,11 +28,14 @@ function newTabId() {
 export class Editor {
   /**
    * root: the editor section of index.html.
-   * hooks: {run(tab), reload(tab), changed(tabs), selected(tab), renderError(instanceId)}
+   * hooks: {run(tab), reload(tab), changed(tabs), selected(tab), renderError(instanceId),
+   *         instanceStatus(instanceId), closing(tab, done(unload)), unload(instanceId)}
    *   run/reload return Promises; renderError returns the first widget error of an
-   *   instance or null.
+   *   instance or null; instanceStatus the one status store.js computes; closing asks the
+   *   person whether a running tab's instance goes too and calls done(true|false), or
+   *   never (cancelled).
    */
-  constructor(root, hooks) {
+  constructor(root, hooks, makeCode = null) {
     this.hooks = hooks;
     this.tabs = [];
     this.active = null;
@@ -42,16 +45,16 @@ export class Editor {
     this.runButton = root.querySelector("[data-testid=run]");
     this.reloadButton = root.querySelector("[data-testid=reload]");
     this.newButton = root.querySelector("[data-testid=new-plugin]");
-    this.gutter = root.querySelector("[data-role=gutter]");
-    this.area = root.querySelector("[data-testid=editor]");
     this.errorBox = root.querySelector("[data-testid=editor-error]");
     this.status = root.querySelector("[data-role=status]");
-    this.lineCount = 0;
     this.root = root;
-
-    this.area.addEventListener("input", () => this.onInput());
-    this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
-    this.area.addEventListener("keydown", (ev) => this.onKey(ev));
+    this.shownTab = undefined;
+    const codeHooks = { onChange: (text) => this.onInput(text), onRun: () => this.runActive() };
+    const body = root.querySelector(".editor__body");
+    this.code = makeCode ? makeCode(body, codeHooks) : new TextareaCode(body, codeHooks);
+    root.dataset.codeEditor = makeCode ? "codemirror" : "textarea";
+    // When the strip gets narrower (window or pane resized) the active tab stays in view.
+    new ResizeObserver(() => this.revealActive()).observe(this.tabBar);
     this.runButton.addEventListener("click", () => this.runActive());
     this.reloadButton.addEventListener("click", () => this.runActive());
     this.draw();
@@ -74,7 +77,7 @@ export class Editor {
   }
 
   /** Replaces all tabs (restored from the server's `hello`). */
-  restore(saved, liveInstanceIds) {
+  restore(saved, liveInstanceIds, activeTabId = null) {
     this.tabs = [];
     for (const t of Array.isArray(saved) ? saved : []) {
       if (!t || typeof t.tabId !== "string" || typeof t.packageId !== "string") continue;
@@ -85,8 +88,26 @@ export class Editor {
         error: null,
       });
     }
+    if (activeTabId && this.tabs.some((t) => t.tabId === activeTabId)) this.active = activeTabId;
     if (!this.tabs.some((t) => t.tabId === this.active)) this.active = this.tabs[0]?.tabId ?? null;
     this.draw();
+    const tab = this.activeTab();
+    if (tab) this.hooks.selected(tab);
+  }
+
+  /** The server confirmed the newest tabs (true), or has not yet (false). */
+  setSaved(saved) {
+    this.saved = saved;
+    if (saved) for (const t of this.tabs) t.unsaved = false;
+    this.drawTabs();
+    this.drawBar();
+  }
+
+  /** `base`, or "base 2", "base 3", ...: a title no other open tab has. */
+  uniqueTitle(base, except = null) {
+    const used = new Set(this.tabs.filter((t) => t !== except).map((t) => t.title));
+    if (!used.has(base)) return base;
+    for (let n = 2; ; n++) if (!used.has(base + " " + n)) return base + " " + n;
   }
 
   activeTab() { return this.tabs.find((t) => t.tabId === this.active) ?? null; }
@@ -103,6 +124,7 @@ export class Editor {
     const i = this.tabs.findIndex((t) => t.tabId === tabId);
     if (i < 0) return;
     this.tabs.splice(i, 1);
+    this.code.drop(tabId);
     if (this.active === tabId) this.active = (this.tabs[i] ?? this.tabs[i - 1])?.tabId ?? null;
     this.draw();
     this.hooks.changed(this.tabs);
@@ -131,8 +153,8 @@ export class Editor {
       const inst = reloading ? await this.hooks.reload(tab) : await this.hooks.run(tab);
       tab.instanceId = inst.instanceId;
       tab.error = null;
-      if (inst.title) tab.title = String(inst.title);
-      tab.status = reloading ? "Reloaded in place" : "Running";
+      if (inst.title && !reloading) tab.title = this.uniqueTitle(String(inst.title), tab);
+      tab.status = reloading ? "reloaded in place" : null;
     } catch (err) {
       tab.error = { code: err.code ?? "INTERNAL_ERROR", message: err.message, line: err.line };
       tab.status = reloading ? "Reload failed; the previous code keeps running" : "Load failed";
@@ -143,18 +165,227 @@ export class Editor {
     }
   }
 
-  onInput() {
+  onInput(text) {
     const tab = this.activeTab();
     if (!tab) return;
-    tab.source = this.area.value;
-    this.drawGutter();
+    tab.source = text;
+    const fresh = !tab.unsaved;
+    tab.unsaved = true;
+    if (fresh) this.drawTabs();
     this.hooks.changed(this.tabs);
+  }
+
+  /** The error to show for the active tab: its own load error, else a render error. */
+  currentError(tab) {
+    if (!tab) return null;
+    if (tab.error) return { ...tab.error, op: tab.instanceId ? "reload" : "load" };
+    if (tab.instanceId) {
+      const e = this.hooks.renderError(tab.instanceId);
+      if (e) return { op: "render", ...e };
+    }
+    return null;
+  }
+
+  /** Redraws the error box and gutter mark; main.js calls it when trees arrive. */
+  refreshError() {
+    const err = this.currentError(this.activeTab());
+    this.errorBox.replaceChildren();
+    this.errorBox.hidden = !err;
+    this.errorBox.dataset.code = err ? err.code : "";
+    if (err) {
+      const head = document.createElement("div");
+      head.className = "editor__error-head";
+      const code = document.createElement("span");
+      code.className = "code";
+      code.textContent = err.code;
+      head.append(code, " " + err.op + " error" + (err.line ? " at line " + err.line : "")
+        + (err.widgetId ? " in widget " + err.widgetId : "") + (err.handler ? ", handler " + err.handler : ""));
+      const msg = document.createElement("pre");
+      msg.className = "editor__error-msg";
+      msg.textContent = err.message;
+      this.errorBox.append(head, msg);
+    }
+    this.code.markError(err && err.line ? err.line : 0, err ? err.code + ": " + err.message : "");
+  }
+
+  draw() {
+    this.drawTabs();
+    const tab = this.activeTab();
+    this.code.setDisabled(!tab);
+    const id = tab?.tabId ?? null;
+    if (id !== this.shownTab || this.code.value !== (tab?.source ?? "")) this.code.show(id, tab?.source ?? "");
+    this.shownTab = id;
+    this.drawBar();
+    this.refreshError();
+  }
+
+  drawTabs() {
+    const nodes = this.tabs.map((tab) => {
+      const active = tab.tabId === this.active;
+      const b = document.createElement("div");
+      b.className = "tab" + (active ? " is-active" : "") + (tab.unsaved ? " is-unsaved" : "");
+      b.dataset.testid = "tab-" + tab.tabId;
+      b.dataset.unsaved = String(!!tab.unsaved);
+      // The tab itself is the label button (role tab); its close button sits beside it,
+      // not inside it, so the tab holds no nested control.
+      const label = document.createElement("button");
+      label.type = "button";
+      label.className = "tab__label";
+      label.id = "tab-label-" + tab.tabId;
+      label.setAttribute("role", "tab");
+      label.setAttribute("aria-selected", String(active));
+      label.setAttribute("aria-controls", "editor-body");
+      label.tabIndex = active ? 0 : -1;
+      label.title = (tab.instanceId ?? tab.packageId + " (not running)") + (tab.unsaved ? " \u00b7 unsaved" : "");
+      const dot = document.createElement("span");
+      dot.className = "tab__dot" + (tab.instanceId ? " is-running" : "");
+      dot.dataset.status = tab.instanceId ? this.statusOf(tab).kind : "idle";
+      dot.setAttribute("aria-hidden", "true");
+      const text = document.createElement("span");
+      text.className = "tab__text";
+      text.textContent = tab.title;
+      label.append(dot, text);
+      if (tab.unsaved) {
+        const mark = document.createElement("span");
+        mark.className = "tab__unsaved";
+        mark.dataset.testid = "tab-unsaved";
+        mark.textContent = "\u25cf";
+        mark.title = "Not saved on the server yet";
+        label.append(mark);
+      }
+      label.addEventListener("click", () => this.activate(tab.tabId));
+      label.addEventListener("keydown", (ev) => this.onTabKey(ev, tab.tabId));
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "tab__close";
+      close.dataset.testid = "tab-close";
+      close.textContent = "\u00d7";
+      close.setAttribute("aria-label", "Close tab " + tab.title);
+      close.title = "Close tab";
+      close.addEventListener("click", () => this.requestClose(tab.tabId));
+      b.append(label, close);
+      return b;
+    });
+    this.tabBar.replaceChildren(...nodes);
+    this.revealActive();
+  }
+
+  /** Scrolls the tab strip (only it) so the active tab is fully in view. */
+  revealActive() {
+    const t = this.tabBar.querySelector(".tab.is-active");
+    if (!t) return;
+    const bar = this.tabBar;
+    const left = t.offsetLeft - bar.offsetLeft, right = left + t.offsetWidth;
+    if (left < bar.scrollLeft) bar.scrollLeft = left;
+    else if (right > bar.scrollLeft + bar.clientWidth) bar.scrollLeft = right - bar.clientWidth;
+  }
+
+  /** An instance's status changed: the tabs' dots and the bar follow it. */
+  drawStatus() {
+    this.drawTabs();
+    this.drawBar();
+  }
+
+  /** Arrow keys, Home and End move between tabs (the tablist pattern); Delete closes. */
+  onTabKey(ev, tabId) {
+    const i = this.tabs.findIndex((t) => t.tabId === tabId);
+    let j = null;
+    if (ev.key === "ArrowRight") j = (i + 1) % this.tabs.length;
+    else if (ev.key === "ArrowLeft") j = (i - 1 + this.tabs.length) % this.tabs.length;
+    else if (ev.key === "Home") j = 0;
+    else if (ev.key === "End") j = this.tabs.length - 1;
+    else if (ev.key === "Delete") { ev.preventDefault(); this.requestClose(tabId); return; }
+    if (j === null) return;
+    ev.preventDefault();
+    this.activate(this.tabs[j].tabId);
+    document.getElementById("tab-label-" + this.tabs[j].tabId)?.focus();
+  }
+
+  /** Closing a tab whose instance runs asks what to do with the instance (hooks.closing). */
+  requestClose(tabId) {
+    const tab = this.tabs.find((t) => t.tabId === tabId);
+    if (!tab) return;
+    if (tab.instanceId && this.hooks.closing) this.hooks.closing(tab, (unload) => {
+      const id = tab.instanceId;
+      this.close(tabId);
+      if (unload && id) this.hooks.unload(id);
+    });
+    else this.close(tabId);
+  }
+
+  /** One status for a tab's instance, the same the card shows: {kind, text}. */
+  statusOf(tab) {
+    return this.hooks.instanceStatus ? this.hooks.instanceStatus(tab.instanceId) : { kind: "ok", text: "Running" };
+  }
+
+  drawBar() {
+    const tab = this.activeTab();
+    const running = !!tab?.instanceId;
+    // Lets automation (and CSS) see which instance the visible code runs in.
+    this.root.dataset.instance = tab?.instanceId ?? "";
+    this.root.dataset.busy = String(this.busy);
+    this.title.textContent = tab ? (running ? tab.instanceId : tab.packageId + " \u00b7 not running") : "No plugin open";
+    this.title.title = this.title.textContent;
+    this.runButton.hidden = running;
+    this.reloadButton.hidden = !running;
+    this.runButton.disabled = this.reloadButton.disabled = !tab || this.busy;
+    // The instance's status is the card's (store.js instanceStatus); the last run's
+    // outcome is added to it, never shown instead of an error.
+    const st = running ? this.statusOf(tab) : null;
+    this.status.dataset.status = st?.kind ?? "idle";
+    const saved = this.saved === false ? " \u00b7 unsaved" : "";
+    let text;
+    if (!tab) text = "Open an example from the catalog, or start a new plugin.";
+    else if (this.busy) text = tab.status;
+    else if (st && st.kind === "error") text = st.text;
+    else if (st) text = st.text + (tab.status && tab.status !== "Running" ? " \u00b7 " + tab.status : "");
+    else text = tab.status ?? "Ctrl+Enter runs";
+    this.status.textContent = text + (tab ? saved : "");
+    this.status.title = this.status.textContent;
+  }
+}
+
+/**
+ * The fallback code area (a build without CodeMirror): a textarea and a line-number gutter
+ * beside it. The gutter is redrawn only when the line count changes and follows the
+ * textarea's scroll position; both use the same fixed line height in the stylesheet,
+ * which is what keeps them aligned. Tab inserts two spaces, Shift+Tab removes up to two
+ * from each selected line, Ctrl/Cmd+Enter runs.
+ */
+export class TextareaCode {
+  /** body: the .editor__body element (holding the gutter and textarea); hooks: {onChange(text), onRun()}. */
+  constructor(body, hooks) {
+    this.hooks = hooks;
+    this.gutter = body.querySelector("[data-role=gutter]");
+    this.area = body.querySelector("[data-testid=editor]");
+    this.lineCount = 0;
+    this.errorLine = 0;
+    this.area.addEventListener("input", () => { this.drawGutter(); this.hooks.onChange(this.area.value); });
+    this.area.addEventListener("scroll", () => { this.gutter.scrollTop = this.area.scrollTop; });
+    this.area.addEventListener("keydown", (ev) => this.onKey(ev));
+  }
+
+  get value() { return this.area.value; }
+
+  show(tabId, text) {
+    if (this.area.value !== text) this.area.value = text;
+    this.lineCount = -1;
+    this.drawGutter();
+  }
+
+  drop() {}
+  setDisabled(disabled) { this.area.disabled = disabled; }
+  focus() { this.area.focus(); }
+
+  markError(line) {
+    this.errorLine = line;
+    for (const n of this.gutter.children) n.classList.toggle("is-error", Number(n.dataset.line) === line);
   }
 
   onKey(ev) {
     if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
       ev.preventDefault();
-      this.runActive();
+      this.hooks.onRun();
     } else if (ev.key === "Tab" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
       ev.preventDefault();
       if (ev.shiftKey) this.dedent(); else this.indent();
@@ -197,93 +428,6 @@ export class Editor {
     if (dedented === block) return;
     this.replace(lineStart, e, dedented);
     a.setSelectionRange(Math.max(lineStart, s - firstCut), lineStart + dedented.length);
-  }
-
-  /** The error to show for the active tab: its own load error, else a render error. */
-  currentError(tab) {
-    if (!tab) return null;
-    if (tab.error) return { ...tab.error, op: tab.instanceId ? "reload" : "load" };
-    if (tab.instanceId) {
-      const e = this.hooks.renderError(tab.instanceId);
-      if (e) return { ...e, op: "render" };
-    }
-    return null;
-  }
-
-  /** Redraws the error box and gutter mark; main.js calls it when trees arrive. */
-  refreshError() {
-    const err = this.currentError(this.activeTab());
-    this.errorBox.replaceChildren();
-    this.errorBox.hidden = !err;
-    this.errorBox.dataset.code = err ? err.code : "";
-    if (err) {
-      const head = document.createElement("div");
-      head.className = "editor__error-head";
-      const code = document.createElement("span");
-      code.className = "code";
-      code.textContent = err.code;
-      head.append(code, " " + err.op + " error" + (err.line ? " at line " + err.line : "")
-        + (err.widgetId ? " in widget " + err.widgetId : ""));
-      const msg = document.createElement("pre");
-      msg.className = "editor__error-msg";
-      msg.textContent = err.message;
-      this.errorBox.append(head, msg);
-    }
-    this.errorLine = err && err.line ? err.line : 0;
-    for (const n of this.gutter.children) n.classList.toggle("is-error", Number(n.dataset.line) === this.errorLine);
-  }
-
-  draw() {
-    this.drawTabs();
-    const tab = this.activeTab();
-    this.area.disabled = !tab;
-    if (tab && this.area.value !== tab.source) this.area.value = tab.source;
-    if (!tab) this.area.value = "";
-    this.lineCount = -1;
-    this.drawGutter();
-    this.drawBar();
-    this.refreshError();
-  }
-
-  drawTabs() {
-    const nodes = this.tabs.map((tab) => {
-      const b = document.createElement("div");
-      b.className = "tab" + (tab.tabId === this.active ? " is-active" : "");
-      b.dataset.testid = "tab-" + tab.tabId;
-      b.setAttribute("role", "tab");
-      b.setAttribute("aria-selected", String(tab.tabId === this.active));
-      const label = document.createElement("button");
-      label.type = "button";
-      label.className = "tab__label";
-      label.textContent = tab.title;
-      label.title = tab.instanceId ?? tab.packageId + " (not running)";
-      label.addEventListener("click", () => this.activate(tab.tabId));
-      const dot = document.createElement("span");
-      dot.className = "tab__dot" + (tab.instanceId ? " is-running" : "");
-      const close = document.createElement("button");
-      close.type = "button";
-      close.className = "tab__close";
-      close.textContent = "\u00d7";
-      close.setAttribute("aria-label", "Close tab " + tab.title);
-      close.addEventListener("click", () => this.close(tab.tabId));
-      b.append(dot, label, close);
-      return b;
-    });
-    this.tabBar.replaceChildren(...nodes);
-  }
-
-  drawBar() {
-    const tab = this.activeTab();
-    const running = !!tab?.instanceId;
-    // Lets automation (and CSS) see which instance the visible code runs in.
-    this.root.dataset.instance = tab?.instanceId ?? "";
-    this.root.dataset.busy = String(this.busy);
-    this.title.textContent = tab ? (running ? tab.instanceId : tab.packageId + " \u00b7 not running") : "No plugin open";
-    this.runButton.hidden = running;
-    this.reloadButton.hidden = !running;
-    this.runButton.disabled = this.reloadButton.disabled = !tab || this.busy;
-    this.status.textContent = !tab ? "Open an example from the catalog, or start a new plugin."
-      : tab.status ?? (running ? "Running" : "Ctrl+Enter runs");
   }
 
   drawGutter() {

@@ -6,7 +6,7 @@
 // page never has to reconcile pushes it missed while disconnected.
 
 import { Conn } from "./conn.js";
-import { Store } from "./store.js";
+import { Store, instanceStatus } from "./store.js";
 import { Catalog } from "./catalog.js";
 import { Editor, TEMPLATE } from "./editor.js";
 import { Preview } from "./preview.js";
@@ -19,43 +19,54 @@ import { MetricsPanel } from "./devtools/metrics.js";
 import { DocsPanel } from "./devtools/docs.js";
 import { AuditPanel } from "./devtools/audit.js";
 import { Approvals } from "./approvals.js";
-
-const TABS_SAVE_DELAY_MS = 400;
+import { Saver, ViewState } from "./saver.js";
+import { Layout } from "./layout.js";
 
 const $ = (sel) => document.querySelector(sel);
 const store = new Store();
 const conn = Conn.fromLocation();
+const view = new ViewState(window.localStorage);
+new Layout(view);
 let helloDone = false;
-let customCount = 0;
 
-// ---- editor tabs, saved on the server so no edit is lost across restarts ----------------
+// ---- editor tabs, saved on every change so no edit is lost (saver.js) -------------------
 
-let saveTimer = null;
-let saveSeq = 0;
-/** Debounced tabs.save; the editor's data-saved says whether the server has the latest. */
-function saveTabs(tabs) {
-  const root = $("[data-role=editor]");
-  const seq = ++saveSeq;
-  root.dataset.saved = "false";
-  clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => {
-    const payload = tabs.map((t) => ({
-      tabId: t.tabId, packageId: t.packageId, title: t.title, source: t.source,
-      ...(t.instanceId ? { instanceId: t.instanceId } : {}),
-    }));
-    conn.request("tabs.save", { tabs: payload })
-      .then(() => { if (seq === saveSeq) root.dataset.saved = "true"; })
-      .catch(() => { /* stays unsaved; the next edit or reconnect saves again */ });
-  }, TABS_SAVE_DELAY_MS);
-}
+const tabsPayload = (tabs) => tabs.map((t) => ({
+  tabId: t.tabId, packageId: t.packageId, title: t.title, source: t.source,
+  ...(t.instanceId ? { instanceId: t.instanceId } : {}),
+}));
+const saver = new Saver({
+  send: (tabs) => conn.request("tabs.save", { tabs }),
+  storage: window.localStorage,
+  onState(saved) {
+    // data-saved: whether the server has confirmed the newest tabs (tests wait on it).
+    $("[data-role=editor]").dataset.saved = String(saved);
+    editor.setSaved(saved);
+  },
+});
+function saveTabs(tabs) { saver.change(tabsPayload(tabs)); }
+// Leaving the page sends what is unsent; the journal in localStorage has it regardless.
+window.addEventListener("pagehide", () => saver.flush());
+window.addEventListener("beforeunload", () => saver.flush());
 
-/** The first widget error of an instance, for the editor's inline error. */
+/** The last failed event of each instance (cleared by its next successful one). */
+const eventErrors = new Map();
+
+/** The first widget error of an instance, else its last failed event, for the editor. */
 function renderError(instanceId) {
   for (const [widgetId, entry] of store.trees.get(instanceId) ?? []) {
     if (entry.error) return { ...entry.error, widgetId };
   }
-  return null;
+  const ev = eventErrors.get(instanceId);
+  return ev ? { ...ev, op: "event" } : null;
 }
+
+// CodeMirror when the build embedded it (/vendor/, cmake/FetchEditor.cmake); a build made
+// offline has none, and the editor keeps its textarea.
+const cm = await import("./codemirror.js").catch((err) => {
+  console.info("workbench: CodeMirror not available (" + err.message + "); using the textarea editor");
+  return null;
+});
 
 const editor = new Editor($("[data-role=editor]"), {
   async run(tab) {
@@ -66,19 +77,39 @@ const editor = new Editor($("[data-role=editor]"), {
   },
   async reload(tab) {
     const ok = await conn.request("reload", { instanceId: tab.instanceId, source: tab.source });
+    eventErrors.delete(tab.instanceId);  // it named a line of the old code
     store.putInstance(ok.instance);
     return ok.instance;
   },
   changed: saveTabs,
-  selected(tab) { if (tab.instanceId) store.select(tab.instanceId); },
+  instanceStatus: (instanceId) => instanceStatus(store, instanceId),
+  closing(tab, done) { askClose(tab, done); },
+  unload(instanceId) {
+    conn.request("unload", { instanceId }).catch((err) => console.warn("unload", instanceId, err.message));
+  },
+  selected(tab) {
+    view.set("tab", tab.tabId);
+    if (tab.instanceId) store.select(tab.instanceId);
+  },
   renderError,
-});
+}, cm ? (body, hooks) => new cm.CodeMirrorCode(body, hooks) : null);
 
-/** A title not yet used by an open tab: "Counter", then "Counter (2)", ... */
-function freshTitle(base) {
-  const used = new Set(editor.tabs.map((t) => t.title));
-  if (!used.has(base)) return base;
-  for (let n = 2; ; n++) if (!used.has(base + " (" + n + ")")) return base + " (" + n + ")";
+const freshTitle = (base) => editor.uniqueTitle(base);
+
+/** Asks whether closing a running tab unloads its instance too (a small dialog). */
+function askClose(tab, done) {
+  const dlg = $("[data-testid=close-dialog]");
+  dlg.querySelector("[data-role=close-text]").textContent = "\u201c" + tab.title + "\u201d runs as " + tab.instanceId
+    + ". Unload the instance too, or keep it running without an editor tab?";
+  const answer = (v) => {
+    dlg.close();
+    if (v !== null) done(v);
+  };
+  dlg.querySelector("[data-testid=close-unload]").onclick = () => answer(true);
+  dlg.querySelector("[data-testid=close-keep]").onclick = () => answer(false);
+  dlg.querySelector("[data-testid=close-cancel]").onclick = () => answer(null);
+  dlg.showModal();
+  dlg.querySelector("[data-testid=close-unload]").focus();
 }
 
 new Catalog($("[data-role=catalog]"), store, (entry) => {
@@ -86,9 +117,13 @@ new Catalog($("[data-role=catalog]"), store, (entry) => {
 });
 
 $("[data-testid=new-plugin]").addEventListener("click", () => {
-  customCount += 1;
-  editor.open({ packageId: "custom", title: freshTitle("Custom plugin " + customCount), source: TEMPLATE });
-  $("[data-testid=editor]").focus();
+  // Each new plugin gets its own package id ("custom", "custom-2", ...), so its log lines,
+  // audit records and approvals name it and not every pasted plugin at once.
+  const used = new Set(editor.tabs.map((t) => t.packageId));
+  let n = 1;
+  while (used.has(n === 1 ? "custom" : "custom-" + n)) n++;
+  editor.open({ packageId: n === 1 ? "custom" : "custom-" + n, title: freshTitle("Custom plugin " + n), source: TEMPLATE });
+  editor.code.focus();
 });
 
 new Preview($("[data-role=cards]"), store, {
@@ -97,6 +132,12 @@ new Preview($("[data-role=cards]"), store, {
   },
   unload(instanceId) {
     conn.request("unload", { instanceId }).catch((err) => console.warn("unload", instanceId, err.message));
+  },
+  eventResult(instanceId, error) {
+    if (!error && !eventErrors.has(instanceId)) return;
+    if (error) eventErrors.set(instanceId, error);
+    else eventErrors.delete(instanceId);
+    if (editor.activeTab()?.instanceId === instanceId) editor.refreshError();
   },
   focus(instanceId) {
     store.select(instanceId);
@@ -108,11 +149,19 @@ new Preview($("[data-role=cards]"), store, {
 // ---- devtools ----------------------------------------------------------------------------
 
 const panel = (name) => $(".devtools__panel[data-panel=" + name + "]");
-const timelinePanel = new TimelinePanel(panel("timeline"), store);
-const statePanel = new StatePanel(panel("state"), store, (instanceId) => {
-  conn.request("state.get", { instanceId })
-    .then((ok) => store.putState(instanceId, ok.state, ok.globalState))
-    .catch(() => { /* the instance went away meanwhile */ });
+const timelinePanel = new TimelinePanel(panel("timeline"), store, view);
+const statePanel = new StatePanel(panel("state"), store, {
+  fetch(instanceId) {
+    conn.request("state.get", { instanceId })
+      .then((ok) => store.putState(instanceId, ok.state, ok.globalState))
+      .catch(() => { /* the instance went away meanwhile */ });
+    conn.request("state.history", { instanceId })
+      .then((ok) => store.putHistory(instanceId, ok.entries))
+      .catch(() => {});
+  },
+  set(instanceId, state, rewindTo) {
+    return conn.request("state.set", { instanceId, state, ...(rewindTo === undefined ? {} : { rewindTo }) });
+  },
 });
 new SharedPanel(panel("shared"), store);
 new GrantsPanel(panel("grants"), store, async (instanceId, grants) => {
@@ -123,7 +172,7 @@ new GrantsPanel(panel("grants"), store, async (instanceId, grants) => {
   if (inst && ok?.grants) store.putInstance({ ...inst, grants: ok.grants });
 });
 new ErrorsPanel(panel("errors"), store);
-new AuditPanel(panel("audit"), store, async (key) => {
+new AuditPanel(panel("audit"), store, view, async (key) => {
   const ok = await conn.request("approval.revoke", { key });
   store.putApprovals(ok.approvals);
 });
@@ -135,19 +184,32 @@ new MetricsPanel(panel("metrics"), store);
 const docsPanel = new DocsPanel(panel("docs"));
 
 function showPanel(name) {
+  if (!document.querySelector(".devtools__panel[data-panel=" + name + "]")) name = "timeline";
+  view.set("devtools", name);
   for (const b of document.querySelectorAll(".devtools__tabs button")) {
     b.classList.toggle("is-active", b.dataset.panel === name);
     b.setAttribute("aria-selected", String(b.dataset.panel === name));
+    b.tabIndex = b.dataset.panel === name ? 0 : -1;
   }
   for (const p of document.querySelectorAll(".devtools__panel")) p.hidden = p.dataset.panel !== name;
   if (name === "docs") docsPanel.show();
   if (name === "timeline") timelinePanel.shown();
   if (name === "state") statePanel.refetch();
 }
-for (const b of document.querySelectorAll(".devtools__tabs button")) {
+const devtoolsTabs = [...document.querySelectorAll(".devtools__tabs button")];
+for (const b of devtoolsTabs) {
   b.addEventListener("click", () => showPanel(b.dataset.panel));
+  // The tablist pattern: arrows, Home and End move between tabs (and show them).
+  b.addEventListener("keydown", (ev) => {
+    const i = devtoolsTabs.indexOf(b), n = devtoolsTabs.length;
+    const j = { ArrowRight: (i + 1) % n, ArrowLeft: (i - 1 + n) % n, Home: 0, End: n - 1 }[ev.key];
+    if (j === undefined) return;
+    ev.preventDefault();
+    showPanel(devtoolsTabs[j].dataset.panel);
+    devtoolsTabs[j].focus();
+  });
 }
-showPanel("timeline");
+showPanel(view.get("devtools", "timeline"));
 
 // ---- toolbar -----------------------------------------------------------------------------
 
@@ -171,14 +233,22 @@ store.on("conn", (status) => {
   c.textContent = status;
   c.dataset.status = status;
   $("[data-testid=disconnected]").hidden = status !== "disconnected";
+  // Up but refusing our token: the server was restarted (a new run, a new token).
+  const r = $("[data-testid=restarted]");
+  r.hidden = status !== "refused";
+  if (status === "refused") {
+    r.querySelector("[data-role=restart-url]").textContent = location.origin + "/?token=\u2026";
+  }
 });
 
 // ---- the connection ----------------------------------------------------------------------
 
-conn.on("instance", (m) => { store.putInstance(m.instance); editor.refreshError(); });
+conn.on("instance", (m) => { store.putInstance(m.instance); editor.refreshError(); editor.drawStatus(); });
 conn.on("tree", (m) => {
+  const before = instanceStatus(store, m.instanceId).kind;
   store.putTree(m);
   if (editor.activeTab()?.instanceId === m.instanceId) editor.refreshError();
+  if (instanceStatus(store, m.instanceId).kind !== before) editor.drawStatus();
 });
 conn.on("unload", (m) => { store.dropInstance(m.instanceId); editor.forgetInstance(m.instanceId); });
 conn.on("timeline", (m) => store.addTimeline(m.entries));
@@ -186,6 +256,7 @@ conn.on("errors", (m) => store.addErrors(m.entries));
 conn.on("shared", (m) => store.putShared(m.domains));
 conn.on("state", (m) => store.putState(m.instanceId, m.state, m.globalState));
 conn.on("audit", (m) => store.addAudit(m.records));
+conn.on("history", (m) => store.addHistory(m.instanceId, m.entry));
 conn.on("log", (m) => store.addLogs(m.entries, m.dropped));
 conn.on("approval", (m) => store.addPrompt(m.prompt));
 conn.on("approvals", (m) => store.putApprovals(m));
@@ -197,9 +268,17 @@ async function hello() {
     store.reset(ok);
     // The first hello restores the saved tabs; after a reconnect the page's own tabs are
     // newer than anything saved, so only their instance links are checked.
-    if (!helloDone) editor.restore(ok.tabs, new Set(store.instances.keys()));
-    else for (const t of editor.tabs) if (t.instanceId && !store.instances.has(t.instanceId)) editor.forgetInstance(t.instanceId);
-    if (helloDone && $("[data-role=editor]").dataset.saved === "false") saveTabs(editor.tabs);
+    // A journal the previous page could not get confirmed (typed, then refreshed at
+    // once) is newer than the server's copy: it wins, and is sent on.
+    if (!helloDone) {
+      const local = saver.unconfirmed();
+      editor.restore(local ?? ok.tabs, new Set(store.instances.keys()), view.get("tab", null));
+      if (local) saveTabs(editor.tabs);
+      $("[data-role=editor]").dataset.saved = String(saver.saved);
+    } else {
+      for (const t of editor.tabs) if (t.instanceId && !store.instances.has(t.instanceId)) editor.forgetInstance(t.instanceId);
+      saver.pump();
+    }
     helloDone = true;
     editor.draw();
     if (store.selected) statePanel.refetch();

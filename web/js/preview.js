@@ -6,21 +6,23 @@
 // in place of the widget, so one broken widget never hides the rest). Only the widget a
 // `tree` push names is redrawn.
 //
-// Redrawing replaces the widget's DOM, so the element that had focus (an input being
-// typed in, a button reached by keyboard) is found again by its data-path and refocused,
-// with its caret, after the swap.
+// Redrawing patches the widget's DOM in place (render.js's patchNode), so the element
+// under the pointer, the focused one, its caret and selection and every scroll position
+// survive a redraw: a press that started before a redraw still ends in a click. Only when
+// a widget switches between a tree, an error and "rendering" is its content replaced; the
+// focused element is then found again by its data-path and refocused, caret included.
 //
 // Events go out through the `event` callback; when one fails (a handler that throws, or
 // spins into VM_TIMEOUT) the card says so under its header until the next event succeeds.
 
-import { renderNode } from "./render.js";
-import { shortId } from "./store.js";
+import { renderNode, patchNode } from "./render.js";
+import { shortId, instanceStatus } from "./store.js";
 
 export class Preview {
   /**
    * root: the element holding the cards.
    * hooks: {event(instanceId, widgetId, handler, args) -> Promise, unload(instanceId),
-   *         focus(instanceId)}
+   *         focus(instanceId), eventResult(instanceId, error | null)}
    */
   constructor(root, store, hooks) {
     this.root = root;
@@ -95,9 +97,7 @@ export class Preview {
 
   updateCard(c, inst) {
     c.title.textContent = String(inst.title ?? inst.packageId);
-    c.status.textContent = inst.status;
-    c.status.className = "card__status status--" + (inst.status === "loaded" ? "ok" : "error");
-    c.card.dataset.status = inst.status;
+    this.drawStatus(c, inst.instanceId);
     const widgets = Array.isArray(inst.widgets) ? inst.widgets.map(String) : [];
     // A reload may add, drop or reorder widgets: rebuild the sections only then.
     const order = JSON.stringify(widgets);
@@ -122,10 +122,28 @@ export class Preview {
     }
   }
 
+  /** The instance's one status (store.js instanceStatus), as the editor shows it too. */
+  drawStatus(c, instanceId) {
+    const st = instanceStatus(this.store, instanceId);
+    c.status.textContent = st.text;
+    c.status.className = "card__status status--" + (st.kind === "ok" ? "ok" : "error");
+    c.card.dataset.status = st.kind === "ok" ? "loaded" : "error";
+  }
+
   drawWidget(instanceId, widgetId) {
+    const card = this.cards.get(instanceId);
+    if (card) this.drawStatus(card, instanceId);
     const body = this.cards.get(instanceId)?.widgets.get(widgetId);
     if (!body) return;
     const entry = this.store.trees.get(instanceId)?.get(widgetId);
+    const current = body.firstElementChild;
+    if (entry && !entry.error && current && current.dataset.path === "root") {
+      // The common case: a new tree for a drawn tree. Patched, never replaced.
+      const emit = (ref, args) => this.fire(instanceId, widgetId, ref, args);
+      const next = patchNode(current, entry.tree, emit);
+      if (next !== current) this.swap(body, next);
+      return;
+    }
     let content;
     if (!entry) {
       content = document.createElement("div");
@@ -137,6 +155,11 @@ export class Preview {
       const emit = (ref, args) => this.fire(instanceId, widgetId, ref, args);
       content = renderNode(entry.tree, emit);
     }
+    this.swap(body, content);
+  }
+
+  /** Replaces a widget body's content, keeping focus (by data-path) across the swap. */
+  swap(body, content) {
     const keep = focusOf(body);
     body.replaceChildren(content);
     restoreFocus(body, keep);
@@ -147,7 +170,9 @@ export class Preview {
     try {
       await this.hooks.event(instanceId, widgetId, ref.handler, args);
       if (c) c.notice.hidden = true;
+      this.hooks.eventResult?.(instanceId, null);
     } catch (err) {
+      this.hooks.eventResult?.(instanceId, { code: err.code, message: err.message, line: err.line, widgetId, handler: ref.handler });
       if (!c) return;
       c.notice.hidden = false;
       c.notice.dataset.code = err.code ?? "";
@@ -155,7 +180,7 @@ export class Preview {
       const code = document.createElement("span");
       code.className = "code";
       code.textContent = err.code ?? "ERROR";
-      c.notice.append(code, " " + widgetId + "." + ref.handler + ": " + err.message);
+      c.notice.append(code, " " + widgetId + "." + ref.handler + (err.line ? " (line " + err.line + ")" : "") + ": " + err.message);
     }
   }
 

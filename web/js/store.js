@@ -11,6 +11,7 @@ const TIMELINE_KEEP = 1000;  // entries kept on the page; the server keeps its n
 const ERRORS_KEEP = 200;
 const AUDIT_KEEP = 1000;     // like the host's ring buffer
 const LOGS_KEEP = 1000;
+const HISTORY_KEEP = 100;    // state snapshots per instance, like the server
 
 export class Store {
   constructor() {
@@ -18,6 +19,7 @@ export class Store {
     this.instances = new Map();    // instanceId -> instance (protocol shape), load order
     this.trees = new Map();        // instanceId -> Map(widgetId -> {tree} | {error})
     this.states = new Map();       // instanceId -> {state, globalState}
+    this.history = new Map();      // instanceId -> [snapshot] (state.history, history pushes)
     this.timeline = [];            // oldest first
     this.errors = [];              // oldest first
     this.shared = {};              // domain -> projection
@@ -48,6 +50,7 @@ export class Store {
     this.instances = new Map();
     this.trees = new Map();
     this.states = new Map();
+    this.history = new Map();
     for (const inst of hello?.instances ?? []) this.putInstance(inst, false);
     this.timeline = [];
     this.addTimeline(hello?.timeline ?? [], false);
@@ -81,6 +84,7 @@ export class Store {
     if (!this.instances.delete(instanceId)) return;
     this.trees.delete(instanceId);
     this.states.delete(instanceId);
+    this.history.delete(instanceId);
     if (this.selected === instanceId) this.select(this.instances.keys().next().value ?? null);
     this.emit("instances", instanceId);
   }
@@ -95,6 +99,24 @@ export class Store {
   putState(instanceId, state, globalState) {
     this.states.set(instanceId, { state, globalState });
     this.emit("state", instanceId);
+  }
+
+  /** The whole history of an instance (state.history's answer). */
+  putHistory(instanceId, entries) {
+    if (!this.instances.has(instanceId) || !Array.isArray(entries)) return;
+    this.history.set(instanceId, entries.slice(-HISTORY_KEEP));
+    this.emit("history", instanceId);
+  }
+
+  /** One new snapshot (a `history` push); kept once per seq. */
+  addHistory(instanceId, entry) {
+    if (!this.instances.has(instanceId) || !entry) return;
+    const list = this.history.get(instanceId) ?? [];
+    if (list.length && list[list.length - 1].seq >= entry.seq) return;
+    list.push(entry);
+    if (list.length > HISTORY_KEEP) list.splice(0, list.length - HISTORY_KEEP);
+    this.history.set(instanceId, list);
+    this.emit("history", instanceId);
   }
 
   addTimeline(entries, notify = true) {
@@ -171,4 +193,22 @@ export class Store {
 export function shortId(instanceId) {
   const at = String(instanceId).lastIndexOf("@");
   return at >= 0 ? String(instanceId).slice(at + 1) : String(instanceId);
+}
+
+/**
+ * The one status of an instance, shown the same on its card, its editor tab and bar:
+ * {kind: "ok" | "error" | "idle", text, code?}. An instance is in error while the host
+ * says so (status "error") or any of its widgets' last render failed; "idle" means no
+ * such instance runs.
+ */
+export function instanceStatus(store, instanceId) {
+  const inst = instanceId ? store.instances.get(instanceId) : null;
+  if (!inst) return { kind: "idle", text: "not running" };
+  let code = inst.status !== "loaded" ? String(inst.error?.code ?? "") : "";
+  let failed = inst.status !== "loaded";
+  for (const entry of store.trees.get(instanceId)?.values() ?? []) {
+    if (entry.error) { failed = true; code = code || String(entry.error.code ?? ""); break; }
+  }
+  if (!failed) return { kind: "ok", text: "running" };
+  return { kind: "error", text: "error" + (code ? " \u00b7 " + code : ""), code };
 }

@@ -150,10 +150,47 @@ export async function runExample(page, packageId) {
   return id;
 }
 
+/** True when the page's editor is CodeMirror (the build embedded it), false for the textarea. */
+export async function isCodeMirror(page) {
+  return (await page.locator("[data-role=editor]").getAttribute("data-code-editor")) === "codemirror";
+}
+
+/**
+ * Replaces the active tab's code with `text` as a person would: the textarea is filled;
+ * CodeMirror gets a paste (select all, then a paste event carrying the text), which is
+ * how multi-line code arrives there. (Playwright's fill on a contenteditable inserts the
+ * text through the browser's editing commands, which add style attributes the page's CSP
+ * refuses, before CodeMirror redraws the lines.)
+ */
+export async function setSource(page, text) {
+  const ed = page.locator("[data-testid=editor]");
+  if (!(await isCodeMirror(page))) return ed.fill(text);
+  await ed.click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await ed.evaluate((el, t) => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", t);
+    el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, text);
+  const now = await getSource(page);
+  if (now !== text) throw new Error("setSource: the editor holds " + JSON.stringify(now.slice(0, 80)));
+}
+
+/** The active tab's code as the editor holds it (textarea or CodeMirror). */
+export function getSource(page) {
+  return page.locator("[data-testid=editor]").evaluate((e) => e.value);
+}
+
+/** The line number the editor's gutter marks as the error's, or null. */
+export async function errorGutterLine(page) {
+  const m = page.locator(".editor__gutter .is-error, .cm-lineNumbers .cm-gutterElement.is-error");
+  return (await m.count()) ? (await m.first().innerText()).trim() : null;
+}
+
 /** Opens a New Plugin tab with `source` in the editor and runs it. */
 export async function runCustom(page, source) {
   await page.locator("[data-testid=new-plugin]").click();
-  await page.locator("[data-testid=editor]").fill(source);
+  await setSource(page, source);
   const id = await runActiveTab(page);
   await card(page, id).locator("[data-kind], [data-testid=widget-error]").first().waitFor();
   return id;

@@ -14,6 +14,7 @@ export class ErrorsPanel {
     this.store = store;
     store.on("errors", () => this.draw());
     store.on("logs", () => this.draw());
+    store.on("instances", () => this.draw());
     this.draw();
   }
 
@@ -49,13 +50,21 @@ export class ErrorsPanel {
   logsTable() {
     const list = this.store.logs;
     if (list.length === 0) return h("p", { cls: "muted", text: "No log lines. A plugin writes here with pi.logger.info(...)." });
-    const head = h("tr", {}, ["time", "plugin", "level", "message"].map((c) => h("th", { text: c })));
+    const head = h("tr", {}, ["time", "plugin", "instance", "level", "message"].map((c) => h("th", { text: c })));
+    // The host names a log line's package, not its instance: the line is tagged with the
+    // instance when exactly one of that package runs (each New plugin tab has its own
+    // package id), else with how many could have written it.
+    const byPkg = new Map();
+    for (const i of this.store.instances.values()) byPkg.set(i.packageId, [...(byPkg.get(i.packageId) ?? []), i.instanceId]);
     const rows = [];
     for (let i = list.length - 1; i >= 0; i--) {
       const l = list[i];
-      rows.push(h("tr", { data: { testid: "log-row", level: l.level, plugin: l.pluginId } }, [
+      const ids = byPkg.get(l.pluginId) ?? [];
+      const inst = l.instanceId ?? (ids.length === 1 ? ids[0] : null);
+      rows.push(h("tr", { data: { testid: "log-row", level: l.level, plugin: l.pluginId, instance: inst ?? undefined } }, [
         h("td", { cls: "mono", text: clock(l.time) }),
         h("td", { cls: "mono", text: l.pluginId }),
+        h("td", { cls: "mono", text: inst ?? (ids.length > 1 ? "one of " + ids.length : "-") }),
         h("td", {}, [h("span", { cls: "level level--" + String(l.level), text: l.level })]),
         h("td", { cls: "wrap", text: l.message }),
       ]));

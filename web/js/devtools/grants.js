@@ -33,10 +33,15 @@ export class GrantsPanel {
       this.draft = { instanceId: id, read: new Set(g.readShared ?? []), write: new Set(g.writeShared ?? []) };
     }
     const domains = [...new Set([...Object.keys(this.store.shared), ...(g.readShared ?? []), ...(g.writeShared ?? [])])].sort();
+    // A domain takes writes only if it has a reducer; the host does not say which do, so
+    // a domain is offered for writing when some bundled manifest grants writes to it (or
+    // the instance holds a write grant already). Views like runtime-registry are read-only.
+    const writable = new Set(this.store.catalog.flatMap((e) => e.grants?.writeShared ?? []));
+    for (const d of g.writeShared ?? []) writable.add(d);
     const rows = domains.map((d) => h("tr", { data: { domain: d } }, [
       h("td", { cls: "mono", text: d }),
       h("td", {}, [this.box("read", d)]),
-      h("td", {}, [this.box("write", d)]),
+      h("td", {}, [writable.has(d) ? this.box("write", d) : h("span", { cls: "muted", text: "read-only", data: { testid: "grant-readonly-" + d } })]),
     ]));
     const head = h("tr", {}, [h("th", { text: "domain" }), h("th", { text: "read" }), h("th", { text: "write" })]);
     const applyButton = h("button", { cls: "btn btn--primary", text: "Apply", data: { testid: "grants-apply" } });
@@ -45,7 +50,7 @@ export class GrantsPanel {
     const sys = (g.systemCommands ?? []).length ? (g.systemCommands ?? []).join(", ") : "none";
     this.root.replaceChildren(
       h("div", { cls: "panel-controls" }, [
-        select(instanceOptions(this.store), id, (v) => this.store.select(v), "grants-instance"),
+        select(instanceOptions(this.store), id, (v) => this.store.select(v), "grants-instance", "Instance"),
         applyButton,
         h("span", { cls: "muted", data: { testid: "grants-note" }, text: this.note }),
       ]),

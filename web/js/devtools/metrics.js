@@ -1,7 +1,8 @@
 // devtools/metrics.js: calls, latency, memory and failures, host-wide and per instance.
 //
 // The server computes everything (latencies over the host's newest 1000 calls) and pushes
-// a fresh body at most once a second; this panel only formats it.
+// a fresh body at most once a second; this panel only formats it, and says which window
+// the per-call figures cover.
 
 import { h } from "./util.js";
 
@@ -58,6 +59,10 @@ export class MetricsPanel {
       h("td", { text: i.timeouts ?? 0 }),
       h("td", { text: i.crashes ?? 0 }),
     ]));
-    this.root.replaceChildren(stats, h("div", { cls: "scroll" }, [h("table", { cls: "grid" }, [h("thead", {}, [head]), h("tbody", {}, rows)])]));
+    const note = h("p", { cls: "muted", data: { testid: "metrics-window" },
+      text: "Calls, latencies, timeouts and crashes cover the host's newest " + (m.window ?? 1000)
+        + " calls (its telemetry window), not the whole run; an instance used only before them shows 0. Dispatches ("
+        + (m.dispatchCount ?? 0) + ") and worker events count everything since the server started." });
+    this.root.replaceChildren(stats, note, h("div", { cls: "scroll" }, [h("table", { cls: "grid" }, [h("thead", {}, [head]), h("tbody", {}, rows)])]));
   }
 }

@@ -18,10 +18,12 @@ const OUTCOMES = [["", "all outcomes"], ["applied", "applied"], ["denied", "deni
 const MAX_ROWS = 200;
 
 export class TimelinePanel {
-  constructor(root, store) {
+  /** view: the page's remembered view (saver.js ViewState); the filters survive a refresh. */
+  constructor(root, store, view = null) {
     this.root = root;
     this.store = store;
-    this.filter = { text: "", scope: "", outcome: "", instance: "" };
+    this.view = view;
+    this.filter = { text: "", scope: "", outcome: "", instance: "", ...(view?.get("timelineFilter", null) ?? {}) };
     this.expanded = new Set();
     this.frame = 0;        // a pending requestAnimationFrame, 0 if none
     this.dirty = false;    // entries arrived while the panel was hidden
@@ -29,6 +31,8 @@ export class TimelinePanel {
     this.text = h("input", { cls: "filter", data: { testid: "timeline-filter" } });
     this.text.type = "search";
     this.text.placeholder = "Filter: action, reason, instance\u2026";
+    this.text.setAttribute("aria-label", "Filter the timeline");
+    this.text.value = this.filter.text;
     this.text.addEventListener("input", () => { this.filter.text = this.text.value.trim().toLowerCase(); this.drawRows(); });
     this.controls = h("div", { cls: "panel-controls" });
     this.count = h("span", { cls: "muted" });
@@ -64,9 +68,9 @@ export class TimelinePanel {
     }
     this.controls.replaceChildren(
       this.text,
-      select(SCOPES, this.filter.scope, (v) => { this.filter.scope = v; this.drawRows(); }, "timeline-scope"),
-      select(OUTCOMES, this.filter.outcome, (v) => { this.filter.outcome = v; this.drawRows(); }, "timeline-outcome"),
-      select(instances, this.filter.instance, (v) => { this.filter.instance = v; this.drawRows(); }, "timeline-instance"),
+      select(SCOPES, this.filter.scope, (v) => { this.filter.scope = v; this.drawRows(); }, "timeline-scope", "Scope"),
+      select(OUTCOMES, this.filter.outcome, (v) => { this.filter.outcome = v; this.drawRows(); }, "timeline-outcome", "Outcome"),
+      select(instances, this.filter.instance, (v) => { this.filter.instance = v; this.drawRows(); }, "timeline-instance", "Instance"),
       this.count,
     );
   }
@@ -124,6 +128,7 @@ export class TimelinePanel {
 
   /** Rebuilds the table from every kept entry (filters changed, a row was expanded...). */
   drawRows() {
+    this.view?.set("timelineFilter", this.filter);
     const all = this.store.timeline;
     const rows = [];
     let shown = 0;

@@ -29,10 +29,11 @@ export function clock(ms) {
 }
 
 /** A <select> with `options` ([value, label]) keeping `current` if still offered. */
-export function select(options, current, onChange, testid) {
+export function select(options, current, onChange, testid, label) {
   const s = h("select", { data: { testid } });
-  for (const [value, label] of options) {
-    const o = h("option", { text: label });
+  if (label) s.setAttribute("aria-label", label);
+  for (const [value, text] of options) {
+    const o = h("option", { text });
     o.value = value;
     s.append(o);
   }
