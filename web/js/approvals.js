@@ -46,7 +46,7 @@ export class Approvals {
         h("span", { text: " on " }),
         h("span", { cls: "mono approval__resource", text: p.resource }),
       ]),
-      h("div", { cls: "muted", text: "Its call was denied while it waited; your answer applies from its next call until the server stops." }),
+      h("div", { cls: "muted", text: "Its call is waiting for your answer (other plugins keep running); the answer also applies to its later calls until the server stops." }),
       err ? h("div", { cls: "code", text: err }) : null,
       h("div", { cls: "approval__buttons" }, [
         button("Allow", true, "btn--primary", "approval-allow"),
