@@ -316,6 +316,12 @@ int cmd_emit(int argc, char **argv) {
     fprintf(stderr, "error: INVALID_ARGUMENT: --protocol takes claude-code, gemini-cli or airlock, not '%s'\n", proto_name);
     return 2;
   }
+  /* Under a protocol one argument is an event only if the agent has one of that name
+   * (`emit --protocol claude-code Stop`); otherwise it is the input file. */
+  if (proto && event && !payload_path && ap_detect(event) == AP_NONE) {
+    payload_path = event;
+    event = NULL;
+  }
   if (proto || !event) {
     /* An agent's hook (named, or recognised by the input's hook_event_name): answered in
      * the agent's terms. Without a protocol the input must name a known agent event. */

@@ -95,6 +95,11 @@ int pkg_db_open(const char *home, pkg_db **out, al_error *err) {
     goto fail;
   }
   sqlite3_busy_timeout(db->conn, 5000);
+  /* Keep the -wal and -shm files when the last connection closes: otherwise every
+   * process that opens the database (each `airlock emit`) creates both and deletes them
+   * again, two inode allocations and frees on the file system for nothing. */
+  int persist = 1;
+  sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   char *msg = NULL;
   if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
       (db_user_version(db->conn) < 1 && sqlite3_exec(db->conn, db_schema, NULL, NULL, &msg) != SQLITE_OK)) {
