@@ -368,7 +368,12 @@ int ap_answer(ap_protocol p, const ap_event *ev, const json_t *input, const json
     const json_t *orig = json_object_get(input, "tool_response"), *now = json_object_get(payload, "tool_output");
     if (now && !(orig && json_equal((json_t *)orig, (json_t *)now))) {
       const char *tool = str_of(input, "tool_name") ? str_of(input, "tool_name") : "";
-      if (!claude) json_object_set(hso, "tool_output", (json_t *)now);
+      if (!claude) {
+        /* Gemini CLI takes the replacement as text. */
+        char *txt = json_is_string(now) ? NULL : json_dumps(now, JSON_ENCODE_ANY | JSON_COMPACT);
+        json_object_set_new(hso, "tool_output", json_string(txt ? txt : json_string_value(now)));
+        free(txt);
+      }
       else if (!strncmp(tool, "mcp__", 5)) json_object_set(hso, "updatedMCPToolOutput", (json_t *)now);
       else
         notice(notices, "Airlock: a plugin replaced the output of %s, but Claude Code replaces only an MCP tool's output%s", tool, "");
