@@ -7,11 +7,14 @@
 # by sample (so both see the same machine load): a bash hook doing jq on the same input,
 # the usual hand-written hook, and the floors (`airlock version`: process start alone).
 #
-# usage: bench/hook_latency.sh [build-dir] [samples]     (defaults: build, 20)
+# usage: bench/hook_latency.sh [build-dir] [samples] [other-build-dir]   (defaults: build, 20)
+# With other-build-dir (a build of another revision, e.g. before a change), its
+# `airlock emit PreToolUse -` with the same plugin and input is timed in the same run too.
 # Prints one row per variant: median and p99 (nearest rank) wall time in ms.
 set -euo pipefail
 BUILD=${1:-build}
 N=${2:-20}
+OTHER=${3:-}
 AL=$(cd "$BUILD" && pwd)/airlock
 command -v jq >/dev/null || { echo "hook_latency: jq is needed (the comparison hook uses it)" >&2; exit 1; }
 T=$(mktemp -d)
@@ -37,6 +40,12 @@ chmod +x "$T/jq-hook.sh"
 names=("airlock emit (process isolation, 1 plugin)" "airlock emit (thread isolation, 1 plugin)"
        "bash hook running jq" "airlock version (process start only)")
 cmds=("$CMD" "$CMD --isolation thread" "$T/jq-hook.sh" "'$AL' version")
+if [ -n "$OTHER" ]; then
+  OAL=$(cd "$OTHER" && pwd)/airlock
+  "$OAL" plugin install "$T/pkg" --home "$T/other-home" >/dev/null
+  names+=("airlock emit PreToolUse - of $OTHER")
+  cmds+=("'$OAL' emit PreToolUse - --home '$T/other-home' --no-prompt")
+fi
 # Correctness first: every variant must answer "go on" (exit 0) for this input.
 for c in "${cmds[@]}"; do sh -c "$c" <"$T/input.json" >/dev/null 2>&1 || { echo "hook_latency: '$c' failed" >&2; exit 1; }; done
 for i in "${!cmds[@]}"; do : >"$T/s$i"; done

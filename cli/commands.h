@@ -22,13 +22,14 @@ const char *cli_default_home(char *buf, size_t cap);
  * (after printing why) when it cannot be read. */
 char *cli_read_json_arg(const char *path);
 /* The options emit and tool share: --home DIR, --policy FILE, --plugin DIR (repeatable),
- * --isolation MODE, --no-prompt. */
+ * --isolation MODE, --workers N, --no-prompt. */
 typedef struct cli_hooks_opts {
   const char *home, *policy_file;
   const char *dirs[64];
   int ndirs;
   al_isolation iso; /* default AL_ISOLATION_PROCESS */
   bool no_prompt;   /* --no-prompt: never ask on the terminal */
+  unsigned workers; /* --workers N; 0: the library's default (one per CPU) */
   int protocol;     /* an ap_protocol (agent_proto.h): its event profile is declared
                        before any package loads; 0: Airlock's own */
 } cli_hooks_opts;
