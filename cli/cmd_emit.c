@@ -8,6 +8,12 @@
  * A package that fails to load is reported on stderr and skipped: one broken plugin must
  * not take every other one's verdict away. With AIRLOCK_DISABLE_PLUGINS the answer is
  * "continue" with `disabled` saying why, exit 0.
+ *
+ * With --protocol (or input carrying an agent's hook_event_name) the command is a coding
+ * agent's command hook instead (emit_agent): the agent's event and input are mapped onto
+ * Airlock's (agent_proto.h) and the answer is the agent's own, never Airlock's JSON or
+ * its exit 1; there a package that does not load is a failure, which the events that can
+ * stop an action answer by blocking (fail closed).
  */
 #include <errno.h>
 #include <fcntl.h>
