@@ -248,6 +248,10 @@ int cmd_hooks(int argc, char **argv) {
   struct stat st;
   bool exists = stat(path, &st) == 0;
   if (exists) mode = st.st_mode & 07777;
+  /* A settings.json that is a symlink (dotfiles kept elsewhere) is rewritten where it
+   * points, so the link survives the rename. */
+  char target[PATH_MAX];
+  if (exists && realpath(path, target)) snprintf(path, sizeof path, "%s", target);
   json_t *root;
   if (exists) {
     size_t n;
