@@ -114,6 +114,11 @@ want_json "PostToolUse: decision block with the reason" '.decision == "block" an
 hook PostToolUse '{"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_response": {"stdout": "a b"}, "tool_use_id": "toolu_7"}'
 want_json "PostToolUse: context" '.hookSpecificOutput.hookEventName == "PostToolUse" and .hookSpecificOutput.additionalContext == "agent-kit: checked the output of Bash"'
 
+hook PostToolUse '{"tool_name": "mcp__wiki__read", "tool_input": {"page": "x"}, "tool_response": {"text": "internal notes"}, "tool_use_id": "toolu_9"}'
+want_json "PostToolUse: an MCP tool's output replaced" '.hookSpecificOutput.updatedMCPToolOutput == {"text": "[redacted by agent-kit]"}'
+hook PostToolUse '{"tool_name": "Bash", "tool_input": {"command": "cat notes"}, "tool_response": {"stdout": "internal notes"}, "tool_use_id": "toolu_10"}'
+want_json "PostToolUse: context only, output untouched" '(.hookSpecificOutput | has("updatedMCPToolOutput") | not)'
+
 hook UserPromptSubmit '{"prompt": "my password is hunter2"}'
 want_json "UserPromptSubmit: decision block" '.decision == "block" and (.reason | test("must not carry passwords"))'
 hook UserPromptSubmit '{"prompt": "add a test"}'
@@ -162,6 +167,11 @@ hook PreToolUse '{"tool_name": "Bash", "tool_input": {"command": "ls"}}' "$BCMD"
 want_block "every handler failing blocks" "every handler failed.*agent-broken: out of order"
 hook SessionStart '{"source": "startup", "model": "m"}' "$BCMD"
 [ $ST -eq 1 ] && ok || bad "a failing SessionStart handler is a non-blocking error (exit $ST)"
+# One of two plugins failing is a notice; the other's answer stands.
+"$AL" plugin install "$SRC/tests/fixtures/agent-kit" --home "$B" >/dev/null
+hook PreToolUse '{"tool_name": "Bash", "tool_input": {"command": "git status"}}' "$BCMD"
+want_json "one plugin failing beside another: its answer stands, a notice says why" \
+  '.hookSpecificOutput.additionalContext == "agent-kit: the main branch is protected" and (.systemMessage | test("agent-broken.*out of order"))'
 printf 'pi.on("PreToolUse", () => {\n' >"$B/packages/agent-broken/index.js" # no longer loads
 hook PreToolUse '{"tool_name": "Bash", "tool_input": {"command": "ls"}}' "$BCMD"
 want_block "a plugin that does not load blocks" "package 'agent-broken' did not load"
