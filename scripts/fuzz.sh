@@ -7,10 +7,10 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg fuzz_agent
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
-mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg"
+mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/agent"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -46,7 +46,11 @@ printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >
 printf '{"id":6,"type":"load","packageId":"k","source":"pi.logger.warn(\\"l\\");pi.kv.set(\\"a\\",1).catch(()=>0);definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")}}}}))"}' >"$seeds/wsmsg/kv"
 printf '{"id":7,"type":"approval.answer","key":"k\\nkv\\na","allow":true}' >"$seeds/wsmsg/answer"
 printf '{"id":8,"type":"audit","n":3}' >"$seeds/wsmsg/audit"
-for t in validate plugin ipc capability manifest preflight tar hooks wsmsg; do
+# agent: byte 0 picks protocol and event, byte 1 bit 6 fail_open; then {input, agg,
+# failure?} (fuzz_agent.c)
+printf '\000\000{"input":{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}},"agg":{"action":"ask","reason":"r","payload":{"tool_input":{"command":"ls -a"}},"results":[{"action":"error","pluginId":"p","reason":"VM_TIMEOUT: x"},{"action":"continue","pluginId":"q","output":{"modified_input":{}}}],"additional_system_prompt":["a",{"b":1}]}}' >"$seeds/agent/rewrite"
+printf '\201\100{"input":{"tool_name":"mcp__x__y","tool_response":{"a":1}},"agg":{"action":"block","results":[{"action":"block","pluginId":"p"}]},"failure":"package did not load"}' >"$seeds/agent/block"
+for t in validate plugin ipc capability manifest preflight tar hooks wsmsg agent; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
