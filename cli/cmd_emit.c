@@ -253,9 +253,17 @@ static int emit_agent(ap_protocol p, const char *event, const char *payload_path
   }
   if (p == AP_NONE) p = ap_detect(name);
   const ap_event *ev = ap_event_find(p, name);
+  if (!ev && !strcmp(name, "WorktreeCreate")) {
+    /* The one event where exit 0 with nothing printed is not "go on": Claude Code reads
+     * the new worktree's path from stdout. Say plainly that this hook is misplaced. */
+    fprintf(stderr, "airlock (%s hook): WorktreeCreate hooks must create the worktree; Airlock does not, remove this hook\n",
+            ap_protocol_name(p));
+    json_decref(input);
+    return 1;
+  }
   if (!ev) {
     /* An event of the agent with no Airlock counterpart: no opinion. Exit 0 with nothing
-     * on stdout is "go on" for every event the agent documents. */
+     * on stdout is "go on" for every other event the agent documents. */
     fprintf(stderr, "airlock (%s hook): no Airlock event for '%s'; no opinion\n", ap_protocol_name(p), name);
     json_decref(input);
     return 0;

@@ -135,6 +135,8 @@ hook Notification '{"message": "Claude needs your permission to use Bash", "titl
 want_json "Notification: context" '.hookSpecificOutput.additionalContext == "agent-kit: noted Claude needs your permission to use Bash"'
 hook SubagentStop '{"stop_hook_active": false, "agent_id": "a1", "agent_type": "Explore"}' "$CMD"
 want_nothing "an event with no Airlock counterpart: no opinion"
+hook WorktreeCreate '{"name": "feature-x"}' "$CMD"
+[ $ST -eq 1 ] && [ -z "$OUT" ] && grep -q "does not" <<<"$ERR" && ok || bad "WorktreeCreate: exit $ST, stderr $ERR"
 
 # `airlock emit -` recognises Claude Code's input by hook_event_name alone.
 out=$(printf '%s' '{"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_input": {"command": "rm -rf /"}}' |
