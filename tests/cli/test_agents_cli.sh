@@ -189,6 +189,14 @@ expect 1 '"hooks" is not an object' -- "$AL" hooks install --claude-code --proje
 cmp -s "$T/bad.json" "$T/badproj/.claude/settings.json" && ok || bad "a file Airlock refused was changed"
 expect 2 "name the agent" -- "$AL" hooks install --project "$PROJ"
 
+# A home whose path needs quoting for sh still gives a command that runs.
+Q="$T/it's a home"; QP="$T/qproj"; mkdir -p "$QP"
+"$AL" plugin install "$SRC/tests/fixtures/agent-kit" --home "$Q" >/dev/null
+expect 0 "PreToolUse" -- "$AL" hooks install --claude-code --project "$QP" --home "$Q"
+QCMD=$(jq -r '[.hooks.PreToolUse[].hooks[] | select(.command | test(" emit --protocol claude-code"))][0].command' "$QP/.claude/settings.json")
+hook PreToolUse '{"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}}' "$QCMD"
+want_block "a quoted --home in the installed command" "agent-kit"
+
 # ---- Gemini CLI -------------------------------------------------------------------------
 expect 0 "BeforeTool" -- "$AL" hooks install --gemini-cli --project "$PROJ" --home "$H"
 S="$PROJ/.gemini/settings.json"
