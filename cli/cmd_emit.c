@@ -8,6 +8,12 @@
  * A package that fails to load is reported on stderr and skipped: one broken plugin must
  * not take every other one's verdict away. With AIRLOCK_DISABLE_PLUGINS the answer is
  * "continue" with `disabled` saying why, exit 0.
+ *
+ * With --protocol (or input carrying an agent's hook_event_name) the command is a coding
+ * agent's command hook instead (emit_agent): the agent's event and input are mapped onto
+ * Airlock's (agent_proto.h) and the answer is the agent's own, never Airlock's JSON or
+ * its exit 1; there a package that does not load is a failure, which the events that can
+ * stop an action answer by blocking (fail closed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_proto.h"
 #include "commands.h"
 #include "pkg/db.h"
 #include "util.h"
@@ -24,14 +31,22 @@
 static void emit_usage(FILE *out) {
   fprintf(out,
           "usage: airlock emit <event> [payload.json | -] [options]\n"
+          "       airlock emit [--protocol claude-code|gemini-cli] [event] [- | input.json] [options]\n"
           "  --home DIR              host database and packages (default: $AIRLOCK_HOME,\n"
           "                          else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock)\n"
           "  --isolation MODE        process (default), thread or inline\n"
           "  --policy FILE           capability policy JSON\n"
           "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
+          "  --workers N             worker count (default: one per CPU; with --protocol: 1)\n"
           "  --no-prompt             deny what the policy says needs approval instead of\n"
           "                          asking on the terminal (the default without one)\n"
-          "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n");
+          "  --protocol NAME         answer as a coding agent's command hook: claude-code or\n"
+          "                          gemini-cli (the input on stdin names the event with\n"
+          "                          hook_event_name; `emit -` recognises such input alone)\n"
+          "  --fail-open             with a protocol: when Airlock itself fails, answer the\n"
+          "                          agent's non-blocking error (exit 1) instead of blocking\n"
+          "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n"
+          "(with --protocol: the agent's own answer; docs/agents.md)\n");
 }
 
 const char *cli_default_home(char *buf, size_t cap) {
@@ -65,6 +80,15 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
   else if (!strcmp(a, "--policy") && has_val) o->policy_file = argv[++*i];
   else if (!strcmp(a, "--isolation") && has_val) return cli_isolation(argv[++*i], &o->iso) ? 2 : 1;
   else if (!strcmp(a, "--no-prompt")) o->no_prompt = true;
+  else if (!strcmp(a, "--workers") && has_val) {
+    char *end;
+    long n = strtol(argv[++*i], &end, 10);
+    if (*end || n < 1 || n > 64) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: --workers takes 1 to 64, not '%s'\n", argv[*i]);
+      return 2;
+    }
+    o->workers = (unsigned)n;
+  }
   else if (!strcmp(a, "--plugin") && has_val) {
     if (o->ndirs == (int)(sizeof o->dirs / sizeof o->dirs[0])) {
       fprintf(stderr, "error: INVALID_ARGUMENT: at most %d --plugin directories\n", o->ndirs);
@@ -104,19 +128,30 @@ static int tty_approve(void *user, const char *plugin_id, const char *action,
   return ans[0] == 'y' || ans[0] == 'Y' ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
 }
 
-int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
+/* Records the first failure in `failure`, counting the rest. */
+static void note_failure(char *failure, size_t cap, int *nfail, const char *fmt, const char *a,
+                         const char *b, const char *c) {
+  if (failure && cap && (*nfail)++ == 0) snprintf(failure, cap, fmt, a, b, c);
+}
+
+int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure, size_t cap) {
   *out = NULL;
+  if (failure && cap) failure[0] = '\0';
   char hb[4096];
   const char *home = o->home ? o->home : cli_default_home(hb, sizeof hb);
-  const char *policy_file = o->policy_file;
-  al_isolation iso = o->iso;
-  const char *const *dirs = o->dirs;
-  int ndirs = o->ndirs;
+  al_error err = {0};
   char *policy = NULL;
-  if (policy_file && !(policy = cli_read_json_arg(policy_file))) return 1;
+  if (o->policy_file) {
+    size_t n;
+    if (!(policy = cli_read_file(o->policy_file, &n))) {
+      if (failure) snprintf(failure, cap, "IO_ERROR: cannot read the policy file %s: %s", o->policy_file, strerror(errno));
+      return 1;
+    }
+  }
   al_config cfg;
   al_config_init(&cfg);
-  cfg.isolation = iso;
+  cfg.isolation = o->iso;
+  cfg.workers = o->workers;
   cfg.home = home;
   cfg.policy_json = policy;
   /* The same trail `airlock plugin audit` reads. */
@@ -124,11 +159,18 @@ int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   snprintf(audit_path, sizeof audit_path, "%s/audit.jsonl", home);
   cfg.audit_path = audit_path;
   if (!o->no_prompt) cfg.approve = tty_approve;
-  al_error err;
   int rc = al_host_new(&cfg, out, &err);
   free(policy);
+  /* An agent's profile widens the event declarations before any plugin subscribes. */
+  if (!rc && o->protocol) rc = ap_register_profile(*out, (ap_protocol)o->protocol, &err);
   if (rc) {
-    cli_print_error(&err);
+    /* The policy's errors name no file: this is the one place that knows it. */
+    bool in_policy = o->policy_file && strstr(err.message, "polic");
+    if (failure)
+      snprintf(failure, cap, "%s: %s%s%s%s", al_err_name(err.code), err.message, in_policy ? " (in " : "",
+               in_policy ? o->policy_file : "", in_policy ? ")" : "");
+    al_host_free(*out);
+    *out = NULL;
     return 1;
   }
   /* The enabled packages, in id order. The database is opened once more here only to
@@ -136,13 +178,14 @@ int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   pkg_db *db = NULL;
   json_t *list = NULL;
   if (pkg_db_open(home, &db, &err) || pkg_db_package_list(db, &list, &err)) {
-    cli_print_error(&err);
+    if (failure) snprintf(failure, cap, "%s: %s", al_err_name(err.code), err.message);
     pkg_db_close(db);
     al_host_free(*out);
     *out = NULL;
     return 1;
   }
   pkg_db_close(db);
+  int nfail = 0;
   size_t i;
   json_t *p;
   json_array_foreach(list, i, p) {
@@ -150,19 +193,130 @@ int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
     const char *id = json_string_value(json_object_get(p, "id"));
     rc = al_load_package(*out, id, NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
-    if (rc) fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
+    if (rc) {
+      fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
+      note_failure(failure, cap, &nfail, "package '%s' did not load: %s: %s", id, al_err_name(rc), err.message);
+    }
   }
   json_decref(list);
-  for (int d = 0; d < ndirs; d++) {
-    rc = al_load_package(*out, dirs[d], NULL, NULL, 0, &err);
+  for (int d = 0; d < o->ndirs; d++) {
+    rc = al_load_package(*out, o->dirs[d], NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
-    if (rc) fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", dirs[d], al_err_name(rc), err.message);
+    if (rc) {
+      fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", o->dirs[d], al_err_name(rc), err.message);
+      note_failure(failure, cap, &nfail, "package in '%s' did not load: %s: %s", o->dirs[d], al_err_name(rc), err.message);
+    }
+  }
+  if (nfail > 1 && failure) {
+    size_t len = strlen(failure);
+    snprintf(failure + len, cap - len, " (and %d more)", nfail - 1);
   }
   return 0;
 }
 
+int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
+  char why[1024];
+  int rc = cli_hooks_host_report(o, out, why, sizeof why);
+  if (rc) fprintf(stderr, "error: %s\n", why);
+  return rc;
+}
+
+/* The agent's hook: its input on stdin (or payload_path), its event named by `event` or
+ * by the input's hook_event_name, its answer in its own terms (agent_proto.h). Every
+ * failure is answered through ap_fail, so the agent never sees Airlock's own exit 1
+ * where it should see a block. */
+static int emit_agent(ap_protocol p, const char *event, const char *payload_path, cli_hooks_opts *o,
+                      bool fail_open) {
+  size_t n;
+  const char *src = payload_path ? payload_path : "-";
+  char *text = cli_read_file(src, &n);
+  char why[1400];
+  if (!text) {
+    snprintf(why, sizeof why, "IO_ERROR: cannot read the hook input from %s: %s",
+             strcmp(src, "-") ? src : "stdin", strerror(errno));
+    return ap_fail(p, NULL, why, fail_open, stderr);
+  }
+  json_error_t jerr;
+  json_t *input = json_loads(text, 0, &jerr);
+  free(text);
+  if (!json_is_object(input)) {
+    if (input) snprintf(why, sizeof why, "INVALID_ARGUMENT: the hook input must be a JSON object");
+    else snprintf(why, sizeof why, "INVALID_ARGUMENT: the hook input is not JSON: %s (line %d)", jerr.text, jerr.line);
+    json_decref(input);
+    return ap_fail(p, NULL, why, fail_open, stderr);
+  }
+  const char *name = event ? event : json_string_value(json_object_get(input, "hook_event_name"));
+  if (!name) {
+    json_decref(input);
+    return ap_fail(p, NULL, "INVALID_ARGUMENT: no event named and the input has no hook_event_name",
+                   fail_open, stderr);
+  }
+  if (p == AP_NONE) p = ap_detect(name);
+  const ap_event *ev = ap_event_find(p, name);
+  if (!ev && !strcmp(name, "WorktreeCreate")) {
+    /* The one event where exit 0 with nothing printed is not "go on": Claude Code reads
+     * the new worktree's path from stdout. Say plainly that this hook is misplaced. */
+    fprintf(stderr, "airlock (%s hook): WorktreeCreate hooks must create the worktree; Airlock does not, remove this hook\n",
+            ap_protocol_name(p));
+    json_decref(input);
+    return 1;
+  }
+  if (!ev) {
+    /* An event of the agent with no Airlock counterpart: no opinion. Exit 0 with nothing
+     * on stdout is "go on" for every other event the agent documents. */
+    fprintf(stderr, "airlock (%s hook): no Airlock event for '%s'; no opinion\n", ap_protocol_name(p), name);
+    json_decref(input);
+    return 0;
+  }
+  o->protocol = p;
+  /* One worker unless told otherwise: a hook usually has a plugin or two with quick
+   * handlers, and every further worker process costs its own start (~5 ms) before the
+   * first answer; concurrency across plugins would only pay off for slow handlers. */
+  if (!o->workers) o->workers = 1;
+  al_host *h = NULL;
+  char failure[1024];
+  if (cli_hooks_host_report(o, &h, failure, sizeof failure)) {
+    json_decref(input);
+    return ap_fail(p, ev, failure, fail_open, stderr);
+  }
+  json_t *payload = ap_payload(p, ev, input);
+  char *ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+  json_decref(payload);
+  char *out = NULL;
+  al_error err = {0};
+  int rc = ptext ? al_emit(h, ev->airlock, ptext, &out, &err) : AL_ENO_MEMORY;
+  if (!ptext) snprintf(err.message, sizeof err.message, "out of memory");
+  int status;
+  if (rc == AL_EPLUGINS_DISABLED) {
+    status = 0; /* the operator turned plugins off on purpose: nothing to say */
+  } else if (rc) {
+    snprintf(why, sizeof why, "%s: %s", al_err_name(rc), err.message);
+    status = ap_fail(p, ev, why, fail_open, stderr);
+  } else {
+    json_t *agg = json_loads(out, 0, NULL);
+    status = agg ? ap_answer(p, ev, input, agg, failure[0] ? failure : NULL, fail_open, stdout, stderr)
+                 : ap_fail(p, ev, "NO_MEMORY: the aggregate could not be read", fail_open, stderr);
+    json_decref(agg);
+  }
+  free(out);
+  free(ptext);
+  json_decref(input);
+#ifndef __SANITIZE_ADDRESS__
+  /* The answer is out and nothing is left to finish: the audit trail is written with
+   * write(2), database commits are already on disk, and the worker processes die with
+   * us (PR_SET_PDEATHSIG). A teardown would only make the agent wait (about 1 ms per
+   * call). Sanitizer builds tear down, so leaks are still found. */
+  fflush(stdout);
+  fflush(stderr);
+  _exit(status);
+#endif
+  al_host_free(h);
+  return status;
+}
+
 int cmd_emit(int argc, char **argv) {
-  const char *event = NULL, *payload_path = NULL;
+  const char *event = NULL, *payload_path = NULL, *proto_name = NULL;
+  bool fail_open = false;
   cli_hooks_opts o;
   cli_hooks_opts_init(&o);
   for (int i = 1; i < argc; i++) {
@@ -173,6 +327,10 @@ int cmd_emit(int argc, char **argv) {
       return 0;
     } else if ((taken = cli_hooks_opt(argc, argv, &i, &o))) {
       if (taken == 2) return 2;
+    } else if (!strcmp(a, "--protocol") && i + 1 < argc) {
+      proto_name = argv[++i];
+    } else if (!strcmp(a, "--fail-open")) {
+      fail_open = true;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", a);
       emit_usage(stderr);
@@ -184,9 +342,31 @@ int cmd_emit(int argc, char **argv) {
       return 2;
     }
   }
-  if (!event) {
-    emit_usage(stderr);
+  /* `emit -` names no event: the payload is the first argument. */
+  if (event && !strcmp(event, "-") && !payload_path) {
+    payload_path = event;
+    event = NULL;
+  }
+  ap_protocol proto = AP_NONE;
+  if (proto_name && !strcmp(proto_name, "airlock")) proto_name = NULL;
+  else if (proto_name && !(proto = ap_protocol_named(proto_name))) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --protocol takes claude-code, gemini-cli or airlock, not '%s'\n", proto_name);
     return 2;
+  }
+  /* Under a protocol one argument is an event only if the agent has one of that name
+   * (`emit --protocol claude-code Stop`); otherwise it is the input file. */
+  if (proto && event && !payload_path && ap_detect(event) == AP_NONE) {
+    payload_path = event;
+    event = NULL;
+  }
+  if (proto || !event) {
+    /* An agent's hook (named, or recognised by the input's hook_event_name): answered in
+     * the agent's terms. Without a protocol the input must name a known agent event. */
+    if (!proto && !payload_path) {
+      emit_usage(stderr);
+      return 2;
+    }
+    return emit_agent(proto, event, payload_path, &o, fail_open);
   }
   char *payload = cli_read_json_arg(payload_path);
   if (!payload) return 1;

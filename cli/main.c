@@ -21,6 +21,11 @@ static void usage(FILE *out) {
           "  emit <event> [payload.json | -] [--home DIR] [--isolation MODE]\n"
           "                       run the installed plugins' handlers for one event; print the\n"
           "                       aggregate as JSON; exit 2 on block or deny\n"
+          "  emit --protocol claude-code|gemini-cli [- | input.json] [--fail-open]\n"
+          "                       a coding agent's command hook: its input on stdin, its answer\n"
+          "                       in its own terms; Airlock failures block (docs/agents.md)\n"
+          "  hooks install|remove --claude-code|--gemini-cli [--project DIR | --user] [--dry-run]\n"
+          "                       write Airlock's hook entries into the agent's settings.json\n"
           "  tool <name> [args.json | -] | tool --list\n"
           "                       call a tool a plugin registered, or list them\n"
           "  plugin install|list|info|enable|disable|remove|config|audit|doctor [--home DIR]\n"
@@ -46,6 +51,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "emit")) return cmd_emit(argc - 1, argv + 1);
   if (!strcmp(cmd, "tool")) return cmd_tool(argc - 1, argv + 1);
   if (!strcmp(cmd, "plugin")) return cmd_plugin(argc - 1, argv + 1);
+  if (!strcmp(cmd, "hooks")) return cmd_hooks(argc - 1, argv + 1);
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("airlock %s\n", al_version());

@@ -5,9 +5,10 @@ set -euo pipefail
 
 pkgs=(build-essential patch cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libcmocka-dev libseccomp-dev libsqlite3-dev zlib1g-dev
-      libcurl4-openssl-dev libwebsockets-dev curl chromium)
+      libcurl4-openssl-dev libwebsockets-dev curl jq chromium)
 # sqlite3: the host database; zlib: package tarballs; libcurl: pi.http; libwebsockets:
-# `airlock serve`; curl: its HTTP tests; chromium: the workbench's end-to-end tests
+# `airlock serve`; curl: its HTTP tests; jq: the agent-hook tests read settings.json and
+# the hooks' JSON answers with it; chromium: the workbench's end-to-end tests
 # (driven by playwright-core from tests/e2e, which never downloads a browser). npm fetches
 # QuickJS at configure time (qjsc@0.3.0) and the e2e tests' one dependency.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

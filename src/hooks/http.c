@@ -13,11 +13,20 @@
  * that ever be turned on), no proxy, no netrc, no cookie engine, no signals (the call may
  * run on any thread). The body is collected by a write callback that aborts the transfer
  * past the cap, so a huge or endless response costs at most the cap.
+ *
+ * libcurl is opened with dlopen() on the first request, not linked: with its TLS, GSSAPI
+ * and LDAP dependencies it is about forty libraries whose loading and constructors cost
+ * some 7 ms at every process start, which every `airlock` command (a hook run for each of
+ * an agent's tool calls above all) would pay whether or not a plugin ever calls pi.http.
+ * The calls below go through the table `lc`, filled once under pthread_once; a system
+ * without libcurl.so.4 answers pi.http with an error and runs everything else.
  */
 #include "hooks/http.h"
 
 #include <arpa/inet.h>
+#define CURL_DISABLE_TYPECHECK /* the calls go through function pointers (lc below) */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +41,58 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+/* The libcurl functions used here, resolved from libcurl.so.4 by curl_init. */
+static struct {
+  CURLcode (*global_init)(long);
+  struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+  void (*slist_free_all)(struct curl_slist *);
+  CURLU *(*url)(void);
+  CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+  CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+  void (*url_cleanup)(CURLU *);
+  void (*free)(void *);
+  CURL *(*easy_init)(void);
+  CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+  CURLcode (*easy_perform)(CURL *);
+  CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+  const char *(*easy_strerror)(CURLcode);
+  void (*easy_cleanup)(CURL *);
+} lc;
+
+/* dlsym into a function pointer the POSIX way (ISO C has no void* -> function cast). */
+#define LC_SYM(lib, field, name) (*(void **)(&lc.field) = dlsym(lib, name)) != NULL
+
+static void curl_init(void) {
+  void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return; /* curl_init_rc stays CURLE_FAILED_INIT */
+  if (!(LC_SYM(lib, global_init, "curl_global_init") && LC_SYM(lib, slist_append, "curl_slist_append") &&
+        LC_SYM(lib, slist_free_all, "curl_slist_free_all") && LC_SYM(lib, url, "curl_url") &&
+        LC_SYM(lib, url_set, "curl_url_set") && LC_SYM(lib, url_get, "curl_url_get") &&
+        LC_SYM(lib, url_cleanup, "curl_url_cleanup") && LC_SYM(lib, free, "curl_free") &&
+        LC_SYM(lib, easy_init, "curl_easy_init") && LC_SYM(lib, easy_setopt, "curl_easy_setopt") &&
+        LC_SYM(lib, easy_perform, "curl_easy_perform") && LC_SYM(lib, easy_getinfo, "curl_easy_getinfo") &&
+        LC_SYM(lib, easy_strerror, "curl_easy_strerror") && LC_SYM(lib, easy_cleanup, "curl_easy_cleanup")))
+    return; /* an unusable libcurl: left loaded, never called */
+  curl_init_rc = lc.global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* The rest of the file calls curl by its own names (curl.h's function-like wrappers of
+ * the two variadic calls give way first). */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_slist_append lc.slist_append
+#define curl_slist_free_all lc.slist_free_all
+#define curl_url lc.url
+#define curl_url_set lc.url_set
+#define curl_url_get lc.url_get
+#define curl_url_cleanup lc.url_cleanup
+#define curl_free lc.free
+#define curl_easy_init lc.easy_init
+#define curl_easy_setopt lc.easy_setopt
+#define curl_easy_perform lc.easy_perform
+#define curl_easy_getinfo lc.easy_getinfo
+#define curl_easy_strerror lc.easy_strerror
+#define curl_easy_cleanup lc.easy_cleanup
 
 typedef struct xfer {
   char *body;
@@ -231,7 +291,7 @@ int hk_http_request(const char *method, const char *url, const char *body, size_
   if (!max_response_bytes) max_response_bytes = HK_HTTP_DEFAULT_MAX_RESPONSE;
   pthread_once(&curl_once, curl_init);
   if (curl_init_rc != CURLE_OK)
-    return err_set(err, AL_EINTERNAL, NULL, "http: libcurl failed to initialise");
+    return err_set(err, AL_EINTERNAL, NULL, "http: libcurl (libcurl.so.4) could not be loaded or initialised");
 
   CURL *c = NULL;
   CURLU *u = NULL;

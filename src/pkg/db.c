@@ -38,6 +38,19 @@ static const char db_schema[] =
     "  plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
     "PRAGMA user_version = 1;";
 
+/* The schema version recorded in the file; -1 when it cannot be read. Reading it first
+ * keeps an open of an up-to-date database free of writes: setting user_version is a write
+ * transaction with two fsyncs, which every `airlock emit` (a hook run per tool call) would
+ * otherwise pay, with a checkpoint at close on top. */
+static int db_user_version(sqlite3 *conn) {
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(conn, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
 static int db_fail(pkg_db *db, al_error *err, const char *what) {
   return err_set(err, AL_EIO, NULL, "database: %s: %s", what, db && db->conn ? sqlite3_errmsg(db->conn) : "not open");
 }
@@ -82,9 +95,14 @@ int pkg_db_open(const char *home, pkg_db **out, al_error *err) {
     goto fail;
   }
   sqlite3_busy_timeout(db->conn, 5000);
+  /* Keep the -wal and -shm files when the last connection closes: otherwise every
+   * process that opens the database (each `airlock emit`) creates both and deletes them
+   * again, two inode allocations and frees on the file system for nothing. */
+  int persist = 1;
+  sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   char *msg = NULL;
   if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(db->conn, db_schema, NULL, NULL, &msg) != SQLITE_OK) {
+      (db_user_version(db->conn) < 1 && sqlite3_exec(db->conn, db_schema, NULL, NULL, &msg) != SQLITE_OK)) {
     rc = err_set(err, AL_EIO, NULL, "database: %s: %s", path, msg ? msg : "setup failed");
     sqlite3_free(msg);
     goto fail;
