@@ -53,6 +53,10 @@ frame() { printf "\\000\\000\\$(printf %03o $(( ${#1} >> 8 )))\\$(printf %03o $(
   frame '{"wake":1}'; frame '{"ok":1,"ticket":1}'; frame '{"ok":1,"ticket":1}'; } >"$seeds/worker/forged"
 { frame '{"hostcall":{"sync":true,"ticket":9,"method":"log","args":{}}}'
   frame '{"error":{"code":"VM_TIMEOUT","message":"m"},"ticket":2}'; printf '\000\000\001'; } >"$seeds/worker/torn"
+# found by fuzz_worker: a slice naming a call never sent, then half a frame and silence
+# (the backstop must still answer); an answer that is neither ok nor error
+{ frame '{"slice":3}'; printf '\000\000\000S{"hostcall'; } >"$seeds/worker/forged-slice"
+{ frame '{"ticket":1}'; frame '{"ok":1,"error":{},"ticket":2}'; } >"$seeds/worker/no-answer"
 # agent: byte 0 picks protocol and event, byte 1 bit 6 fail_open; then {input, agg,
 # failure?} (fuzz_agent.c)
 printf '\000\000{"input":{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}},"agg":{"action":"ask","reason":"r","payload":{"tool_input":{"command":"ls -a"}},"results":[{"action":"error","pluginId":"p","reason":"VM_TIMEOUT: x"},{"action":"continue","pluginId":"q","output":{"modified_input":{}}}],"additional_system_prompt":["a",{"b":1}]}}' >"$seeds/agent/rewrite"

@@ -27,6 +27,8 @@ typedef struct pool_req {
   json_t *req;         /* owned until a back end takes it */
   uint32_t timeout_ms;
   bool async, answered; /* answered: the watchdog (or a crash) answered it already */
+  uint64_t hard_ns;       /* process back end: answered by then at the latest, whatever
+                             the worker says (its driver's backstop; clock_mono_ns) */
   struct pool_req *next;  /* the queue, then the in-flight list (pool.c's) */
   struct pool_req *batch; /* the list pool_take handed out (the back end's) */
 } pool_req;
@@ -108,6 +110,12 @@ void pool_feed(struct wk_table *t, pool_req *reqs, pool_msg *msgs);
 bool pool_answered(pool *p, uint64_t ticket);
 /* Copies up to cap in-flight tickets of w into out; returns how many there are (<= cap). */
 size_t pool_inflight_tickets(pool_worker *w, uint64_t *out, size_t cap);
+/* The in-flight request of w with the earliest hard_ns: its ticket in *ticket (0: none)
+ * and its hard_ns returned (UINT64_MAX: none); and the latest hard_ns of any (0: none). */
+uint64_t pool_inflight_earliest(pool_worker *w, uint64_t *ticket);
+uint64_t pool_inflight_latest(pool_worker *w);
+/* Adds add_ns to the hard_ns of every in-flight request of w whose hard_ns >= from_ns. */
+void pool_inflight_extend(pool_worker *w, uint64_t from_ns, uint64_t add_ns);
 /* A worker process's counters, for pool_get_stats. */
 void pool_proc_stats(pool_worker *w, const wp_stats *st);
 

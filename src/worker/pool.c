@@ -208,6 +208,35 @@ size_t pool_inflight_tickets(pool_worker *w, uint64_t *out, size_t cap) {
   return n;
 }
 
+uint64_t pool_inflight_earliest(pool_worker *w, uint64_t *ticket) {
+  uint64_t best = UINT64_MAX;
+  *ticket = 0;
+  pthread_mutex_lock(&w->p->mu);
+  for (pool_req *r = w->inflight; r; r = r->next)
+    if (r->hard_ns < best) {
+      best = r->hard_ns;
+      *ticket = r->ticket;
+    }
+  pthread_mutex_unlock(&w->p->mu);
+  return best;
+}
+
+uint64_t pool_inflight_latest(pool_worker *w) {
+  uint64_t latest = 0;
+  pthread_mutex_lock(&w->p->mu);
+  for (pool_req *r = w->inflight; r; r = r->next)
+    if (r->hard_ns > latest) latest = r->hard_ns;
+  pthread_mutex_unlock(&w->p->mu);
+  return latest;
+}
+
+void pool_inflight_extend(pool_worker *w, uint64_t from_ns, uint64_t add_ns) {
+  pthread_mutex_lock(&w->p->mu);
+  for (pool_req *r = w->inflight; r; r = r->next)
+    if (r->hard_ns >= from_ns) r->hard_ns = r->hard_ns > UINT64_MAX - add_ns ? UINT64_MAX : r->hard_ns + add_ns;
+  pthread_mutex_unlock(&w->p->mu);
+}
+
 void pool_slice(pool_worker *w, uint64_t t) {
   pool *p = w->p;
   pthread_mutex_lock(&p->mu);

@@ -6,6 +6,13 @@
  * the pool writes when requests or hostcall answers are queued for it), sends requests as
  * they come, and reads frames as they come. It tracks which call runs plugin code in the
  * worker (`current`): the only request in flight, or what the worker's slice frames say.
+ * The worker's word is not needed for the watchdog to hold: each request also gets a
+ * backstop, `hard_ns`, the moment by which it is answered whatever the worker says or
+ * does not say: its timeout and the grace after the backstop of every request sent
+ * before it (the worker runs them one slice at a time), moved on by the time the host
+ * itself spent waiting for a person on its behalf. A worker that lets one pass is
+ * killed, as one that overruns its slice is.
+ *
  * Hostcall ids are the worker's, tagged with the worker's generation before they go to
  * the hostcall threads, so an answer meant for a worker that has since died is dropped
  * instead of reaching its successor.
@@ -60,6 +67,7 @@ typedef struct wp_child {
   json_t *loads;    /* instanceId -> its load request, for reloads */
   json_t *crashes;  /* instanceId -> [timestamps ms] within the window */
   json_t *disabled; /* instanceId -> reason */
+  json_t *hc_ticket; /* tagged hostcall id (decimal) -> the ticket that made it, for holds */
   unsigned recent_deaths; /* consecutive deaths, for backoff */
   wp_stats stats;
 } wp_child;
@@ -104,6 +112,7 @@ static int reap(wp_child *c, bool kill_it) {
   c->current = 0;
   c->wake_at = UINT64_MAX;
   c->gen++;
+  json_object_clear(c->hc_ticket);
   ipc_reader_free(&c->rd);
   ipc_reader_init(&c->rd);
   pool_proc_stats(c->w, &c->stats);
@@ -362,6 +371,9 @@ static void send_request(wp_child *c, pool_req *r) {
     pool_answer(c->w, r->ticket, pool_error(AL_ENO_MEMORY, "out of memory"));
     return;
   }
+  uint64_t now = clock_mono_ns(), after = pool_inflight_latest(c->w);
+  if (after < now) after = now;
+  r->hard_ns = after + (uint64_t)(r->timeout_ms + (uint64_t)c->grace_ms) * 1000000u;
   int rc = ipc_send(c->fd, msg, NULL);
   json_decref(msg);
   c->nflight++;
@@ -372,11 +384,19 @@ static void send_request(wp_child *c, pool_req *r) {
   if (rc) died(c);
 }
 
-/* A response frame for `ticket`: bookkeeping for reloads, then the answer. */
+/* A response frame for `ticket`: bookkeeping for reloads, then the answer. A worker
+ * answers each request it was sent exactly once, with {ok} or {error: {code, message}};
+ * anything else (a ticket not in flight, a second answer, neither or both) breaks the
+ * protocol, and a worker that does is not to be trusted with its calls: it is killed
+ * like one that crashed, and its calls in flight are answered for it. */
 static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
   pool_req *r = pool_inflight(c->w, ticket);
-  if (!r) { /* not ours (a forged or late frame): the worker is not to be trusted */
+  const json_t *e = json_object_get(resp, "error");
+  bool ok = json_object_get(resp, "ok") != NULL;
+  if (!r || ok == (e != NULL) ||
+      (e && !(json_is_string(json_object_get(e, "code")) && json_is_string(json_object_get(e, "message"))))) {
     json_decref(resp);
+    died(c);
     return;
   }
   json_object_del(resp, "ticket");
@@ -431,6 +451,12 @@ static void take_hostcall(wp_child *c, const json_t *call) {
     rc = pool_hostcall(c->w, ((uint64_t)(c->gen & 0xFFFFF) << WP_GEN_SHIFT) | (uint64_t)wid, id, method,
                        json_deep_copy(json_object_get(call, "args")),
                        (uint32_t)(ms > 0 && ms < 3600000 ? ms : 1000), &e);
+  if (!rc) {
+    char key[24];
+    snprintf(key, sizeof key, "%llu",
+             (unsigned long long)(((uint64_t)(c->gen & 0xFFFFF) << WP_GEN_SHIFT) | (uint64_t)wid));
+    json_object_set_new(c->hc_ticket, key, json_integer((json_int_t)ticket));
+  }
   if (rc) { /* refused before it left: answer at once */
     json_t *body = wk_error_response(&e);
     if (body) json_object_set(body, "id", json_object_get(call, "id"));
@@ -445,7 +471,15 @@ static void forward(wp_child *c, pool_msg *m) {
   while (m) {
     pool_msg *nx = m->next;
     uint64_t gen = m->id >> WP_GEN_SHIFT, wid = m->id & ((1ull << WP_GEN_SHIFT) - 1);
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)m->id);
     if (c->pid > 0 && gen == (c->gen & 0xFFFFF)) {
+      pool_req *held = !m->reply && m->ms
+                           ? pool_inflight(c->w, (uint64_t)json_integer_value(json_object_get(c->hc_ticket, key)))
+                           : NULL;
+      if (held) /* the host waits for a person for this call: so may everything after it */
+        pool_inflight_extend(c->w, held->hard_ns, (uint64_t)m->ms * 1000000u);
+      if (m->reply) json_object_del(c->hc_ticket, key);
       json_t *f = m->reply ? (json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)),
                               json_pack("{s:O}", "hostreply", m->reply))
                            : json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
@@ -470,7 +504,13 @@ static void take_frame(wp_child *c, json_t *f) {
     json_int_t ms = json_integer_value(json_object_get(f, "wake"));
     c->wake_at = ms < 0 ? UINT64_MAX : clock_mono_ns() + (uint64_t)ms * 1000000u;
   } else if (json_object_get(f, "slice")) {
-    c->current = (uint64_t)json_integer_value(json_object_get(f, "slice"));
+    uint64_t t = (uint64_t)json_integer_value(json_object_get(f, "slice"));
+    if (t && !pool_inflight(c->w, t)) { /* names a call it was never sent: not to be trusted */
+      json_decref(f);
+      died(c);
+      return;
+    }
+    c->current = t;
     c->current_since = clock_mono_ns();
   } else if (json_is_integer(json_object_get(f, "ticket"))) {
     /* handed over whole: once answered it belongs to the host thread, which may free it */
@@ -482,10 +522,15 @@ static void take_frame(wp_child *c, json_t *f) {
 
 static void proc_run(pool_worker *w) {
   wp_child *c = w->be;
+  /* Start the worker now, while the host is still setting itself up (opening its
+   * database, reading packages): a short-lived host such as a hook command finds it ready
+   * for its first call. A failure here is tried again, and reported, at that call. */
+  json_decref(ensure_worker(c));
   for (;;) {
     pool_req *reqs;
     pool_msg *msgs;
     if (!pool_take(w, &reqs, &msgs, 0)) break;
+    bool took = reqs || msgs;
     forward(c, msgs);
     for (pool_req *r = reqs, *nx; r; r = nx) {
       nx = r->batch;
@@ -496,12 +541,16 @@ static void proc_run(pool_worker *w) {
     uint64_t now = clock_mono_ns(), until = c->wake_at;
     pool_req *cur = c->current && c->pid > 0 ? pool_inflight(w, c->current) : NULL;
     uint64_t hard = cur ? c->current_since + (uint64_t)(cur->timeout_ms + (uint64_t)c->grace_ms) * 1000000u : UINT64_MAX;
+    uint64_t late = 0, backstop = c->pid > 0 ? pool_inflight_earliest(w, &late) : UINT64_MAX;
+    if (backstop < hard) hard = backstop;
     if (hard < until) until = hard;
-    if (c->pid > 0 && now >= hard) { /* the watchdog */
+    if (c->pid > 0 && now >= hard) { /* the watchdog: the running slice, or a backstop */
+      uint64_t over = cur && now >= c->current_since + (uint64_t)(cur->timeout_ms + (uint64_t)c->grace_ms) * 1000000u
+                          ? cur->ticket : late;
       reap(c, true);
       c->stats.watchdog_kills++;
       pool_proc_stats(w, &c->stats);
-      c->current = cur->ticket;
+      c->current = over;
       worker_lost(c, AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
                                   "which restarts with its other instances on the next call", false);
       continue;
@@ -521,7 +570,10 @@ static void proc_run(pool_worker *w) {
     } else {
       struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN}, {.fd = c->pid > 0 ? c->fd : -1, .events = POLLIN}};
       int ms = until == UINT64_MAX ? -1 : (int)((until - now + 999999u) / 1000000u);
-      if (atomic_load(&w->submitted) == 0) { /* (never: the counter only grows) */ }
+      /* Work taken this turn may have come after a wake-up this thread already consumed
+       * (the pool's stop among them): only a turn that took nothing may sleep, so the
+       * next pool_take() sees what the consumed wake-up was for. */
+      if (took) ms = 0;
       int r = poll(pfd, 2, ms);
       if (r < 0 && errno != EINTR) break;
       if (pfd[0].revents & POLLIN) {
@@ -562,9 +614,10 @@ static int proc_init(pool_worker *w) {
   c->loads = json_object();
   c->crashes = json_object();
   c->disabled = json_object();
+  c->hc_ticket = json_object();
   c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->be = c;
-  if (!c->loads || !c->crashes || !c->disabled || c->efd < 0) return AL_ENO_MEMORY;
+  if (!c->loads || !c->crashes || !c->disabled || !c->hc_ticket || c->efd < 0) return AL_ENO_MEMORY;
   return 0;
 }
 
@@ -582,6 +635,7 @@ static void proc_fini(pool_worker *w) {
   json_decref(c->loads);
   json_decref(c->crashes);
   json_decref(c->disabled);
+  json_decref(c->hc_ticket);
   if (c->efd >= 0) close(c->efd);
   free(c);
   w->be = NULL;
