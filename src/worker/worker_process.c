@@ -13,6 +13,10 @@
  * itself spent waiting for a person on its behalf. A worker that lets one pass is
  * killed, as one that overruns its slice is.
  *
+ * Frames to the worker go through an output queue written without blocking (POLLOUT
+ * when it is full), so a worker blocked writing its answers can never hold the driver in
+ * a write while it waits to be read: both would wait forever.
+ *
  * Hostcall ids are the worker's, tagged with the worker's generation before they go to
  * the hostcall threads, so an answer meant for a worker that has since died is dropped
  * instead of reaching its successor.
@@ -68,6 +72,12 @@ typedef struct wp_child {
   json_t *crashes;  /* instanceId -> [timestamps ms] within the window */
   json_t *disabled; /* instanceId -> reason */
   json_t *hc_ticket; /* tagged hostcall id (decimal) -> the ticket that made it, for holds */
+  /* Frames for the worker not yet written: the driver never blocks on a write, since the
+   * worker may at the same moment be blocked writing its answers to us (requests are
+   * pipelined; both socket buffers can be full at once). */
+  unsigned char *out;
+  size_t out_off, out_len, out_cap;
+  bool reloading;   /* ensure_worker's reloads: one blocking round trip at a time */
   unsigned recent_deaths; /* consecutive deaths, for backoff */
   wp_stats stats;
 } wp_child;
@@ -113,6 +123,7 @@ static int reap(wp_child *c, bool kill_it) {
   c->wake_at = UINT64_MAX;
   c->gen++;
   json_object_clear(c->hc_ticket);
+  c->out_off = c->out_len = 0;
   ipc_reader_free(&c->rd);
   ipc_reader_init(&c->rd);
   pool_proc_stats(c->w, &c->stats);
@@ -126,6 +137,46 @@ static void describe_death(int status, char *buf, size_t cap) {
              sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
              WTERMSIG(status), WTERMSIG(status) == SIGSYS ? ": a forbidden system call" : "");
   else snprintf(buf, cap, "the worker process exited with status %d", WEXITSTATUS(status));
+}
+
+/* Writes what the output queue holds, as far as the socket takes it now. Returns 0, or
+ * AL_EIO when the worker is gone. */
+static int out_flush(wp_child *c) {
+  while (c->out_off < c->out_len) {
+    ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) c->out_off += (size_t)n;
+    else if (n < 0 && errno == EINTR) continue;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    else return AL_EIO;
+  }
+  if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+  return 0;
+}
+
+/* Sends one frame to the worker: queued and written as far as it goes without blocking,
+ * or, during a restart's reloads (nothing else in flight), written whole. Returns 0, or
+ * AL_EIO / AL_ENO_MEMORY (the caller treats the worker as gone). */
+static int wp_send(wp_child *c, const json_t *msg) {
+  if (!msg) return AL_ENO_MEMORY;
+  if (c->reloading) return ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
+  unsigned char *frame;
+  size_t len;
+  if (ipc_encode(msg, &frame, &len, NULL)) return AL_ENO_MEMORY;
+  if (c->out_len + len > c->out_cap) {
+    size_t cap = c->out_cap ? c->out_cap : 65536;
+    while (cap < c->out_len + len) cap *= 2;
+    unsigned char *nb = realloc(c->out, cap);
+    if (!nb) {
+      free(frame);
+      return AL_ENO_MEMORY;
+    }
+    c->out = nb;
+    c->out_cap = cap;
+  }
+  memcpy(c->out + c->out_len, frame, len);
+  c->out_len += len;
+  free(frame);
+  return out_flush(c);
 }
 
 /* Waits for one frame until deadline_ns. 1 = got it, 0 = deadline passed, <0 = peer gone. */
@@ -236,7 +287,7 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
   if (body) json_object_set(body, "id", json_object_get(call, "id"));
   if (body && json_is_true(json_object_get(call, "sync"))) json_object_set_new(body, "sync", json_true());
   reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
-  int r = reply ? ipc_send(c->fd, reply, NULL) : AL_ENO_MEMORY;
+  int r = wp_send(c, reply);
   json_decref(reply);
   return r ? AL_EIO : 0;
 }
@@ -251,7 +302,7 @@ static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json
     json_decref(msg);
     return AL_ENO_MEMORY;
   }
-  int r = ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
+  int r = wp_send(c, msg) ? AL_EIO : 0;
   json_decref(msg);
   while (r == 0) {
     json_t *f = NULL;
@@ -288,11 +339,13 @@ static json_t *ensure_worker(wp_child *c) {
   }
   const char *id;
   json_t *load, *tmp;
+  c->reloading = true;
   json_object_foreach_safe(c->loads, tmp, id, load) {
     uint32_t ms = (uint32_t)json_integer_value(json_object_get(json_object_get(load, "limits"), "loadMs"));
     json_t *resp = NULL;
     int r = reload_one(c, load, ms ? ms : 1000, &resp);
     if (r != 1) { /* the reload itself killed it: that instance sits out; others retry */
+      c->reloading = false;
       reap(c, true);
       json_object_set_new(c->disabled, id, json_string("its reload after a worker crash failed"));
       json_object_del(c->loads, id);
@@ -305,6 +358,7 @@ static json_t *ensure_worker(wp_child *c) {
     }
     json_decref(resp);
   }
+  c->reloading = false;
   return NULL;
 }
 
@@ -374,7 +428,7 @@ static void send_request(wp_child *c, pool_req *r) {
   uint64_t now = clock_mono_ns(), after = pool_inflight_latest(c->w);
   if (after < now) after = now;
   r->hard_ns = after + (uint64_t)(r->timeout_ms + (uint64_t)c->grace_ms) * 1000000u;
-  int rc = ipc_send(c->fd, msg, NULL);
+  int rc = wp_send(c, msg);
   json_decref(msg);
   c->nflight++;
   if (c->nflight == 1) {
@@ -461,7 +515,7 @@ static void take_hostcall(wp_child *c, const json_t *call) {
     json_t *body = wk_error_response(&e);
     if (body) json_object_set(body, "id", json_object_get(call, "id"));
     json_t *reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
-    if (!reply || ipc_send(c->fd, reply, NULL)) died(c);
+    if (wp_send(c, reply)) died(c);
     json_decref(reply);
   }
 }
@@ -483,7 +537,7 @@ static void forward(wp_child *c, pool_msg *m) {
       json_t *f = m->reply ? (json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)),
                               json_pack("{s:O}", "hostreply", m->reply))
                            : json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
-      if (!f || ipc_send(c->fd, f, NULL)) {
+      if (wp_send(c, f)) {
         json_decref(f);
         died(c);
       } else {
@@ -531,6 +585,10 @@ static void proc_run(pool_worker *w) {
     pool_msg *msgs;
     if (!pool_take(w, &reqs, &msgs, 0)) break;
     bool took = reqs || msgs;
+    if (c->pid > 0 && out_flush(c)) {
+      died(c);
+      continue;
+    }
     forward(c, msgs);
     for (pool_req *r = reqs, *nx; r; r = nx) {
       nx = r->batch;
@@ -558,7 +616,7 @@ static void proc_run(pool_worker *w) {
     if (c->pid > 0 && now >= c->wake_at) {
       c->wake_at = UINT64_MAX;
       json_t *tick = json_pack("{s:b}", "tick", 1);
-      int rc = tick ? ipc_send(c->fd, tick, NULL) : 0;
+      int rc = wp_send(c, tick);
       json_decref(tick);
       if (rc) died(c);
       continue;
@@ -568,7 +626,9 @@ static void proc_run(pool_worker *w) {
     if (c->pid > 0 && c->nflight && ipc_spin_readable(c->fd, NULL, 50000u)) {
       /* most answers come within microseconds of the request */
     } else {
-      struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN}, {.fd = c->pid > 0 ? c->fd : -1, .events = POLLIN}};
+      struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN},
+                              {.fd = c->pid > 0 ? c->fd : -1,
+                               .events = (short)(POLLIN | (c->out_len > c->out_off ? POLLOUT : 0))}};
       int ms = until == UINT64_MAX ? -1 : (int)((until - now + 999999u) / 1000000u);
       /* Work taken this turn may have come after a wake-up this thread already consumed
        * (the pool's stop among them): only a turn that took nothing may sleep, so the
@@ -579,6 +639,10 @@ static void proc_run(pool_worker *w) {
       if (pfd[0].revents & POLLIN) {
         uint64_t v;
         if (read(c->efd, &v, sizeof v) < 0) { /* EAGAIN: drained already */ }
+      }
+      if (r > 0 && (pfd[1].revents & POLLOUT) && out_flush(c)) {
+        died(c);
+        continue;
       }
       if (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     }
@@ -636,6 +700,7 @@ static void proc_fini(pool_worker *w) {
   json_decref(c->crashes);
   json_decref(c->disabled);
   json_decref(c->hc_ticket);
+  free(c->out);
   if (c->efd >= 0) close(c->efd);
   free(c);
   w->be = NULL;

@@ -175,6 +175,48 @@ static void test_thousand_instances(void **st) {
   al_host_free(h);
 }
 
+/* Requests are pipelined to a worker process: many async calls with large states in
+ * and large trees out fill both directions of the socket at once. The driver must keep
+ * reading while its own writes wait (a driver blocked in a write to a worker blocked in
+ * a write to it would wait forever): every call completes. */
+static const char *BIG =
+    "definePlugin(({ ui }) => ({ widgets: { main: { render({ pluginState }) {"
+    "  return ui.text(String(pluginState.pad).length + ':' + 'y'.repeat(60000)); } } } }));";
+
+typedef struct big_done {
+  int n, failed;
+} big_done;
+
+static void on_big(void *user, int rc, const char *json, const al_error *err) {
+  (void)err;
+  big_done *d = user;
+  d->n++;
+  if (rc || !json || !strstr(json, "60000:")) d->failed++;
+}
+
+static void test_pipelined_both_ways_full(void **st) {
+  (void)st;
+  al_host *h = mk(1);
+  enum { N = 64 };
+  char (*ids)[AL_INSTANCE_ID_MAX] = calloc(N, sizeof *ids);
+  char *state = malloc(60100);
+  memcpy(state, "{\"pad\":\"", 8);
+  memset(state + 8, 'x', 60000);
+  strcpy(state + 60008, "\"}");
+  for (int i = 0; i < N; i++) {
+    t_load(h, "big", BIG, NULL, ids[i]);
+    assert_int_equal(al_state_set(h, ids[i], state, NULL), 0);
+  }
+  big_done d = {0};
+  for (int i = 0; i < N; i++) assert_int_equal(al_render_async(h, ids[i], "main", on_big, &d), 0);
+  for (int round = 0; round < 400 && d.n < N; round++) al_host_dispatch(h, 50);
+  assert_int_equal(d.n, N);
+  assert_int_equal(d.failed, 0);
+  free(state);
+  free(ids);
+  al_host_free(h);
+}
+
 static void test_thread_refuses_crash(void **st) {
   (void)st;
   al_host *h = t_host(AL_PROFILE_BARE);
@@ -190,6 +232,7 @@ int main(void) {
       cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
       cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
       cmocka_unit_test(test_thousand_instances), cmocka_unit_test(test_thread_refuses_crash),
+      cmocka_unit_test(test_pipelined_both_ways_full),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
