@@ -1618,13 +1618,16 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
                                  false, &tickets[i], &serr[i])
                    : err_set(&serr[i], AL_ENO_MEMORY, NULL, "out of memory");
     }
-    json_decref(hp);
     bool changed = false;
     for (size_t i = 0; i < n; i++) {
       json_t *resp = src[i] ? NULL : pool_wait(h->pool, tickets[i]);
       emit_collect(h, ev, &snap->subs[e][i], src[i], &serr[i], resp, results, &changed);
       json_decref(resp);
     }
+    /* Only now: every worker has let go of it, and each answer came through the pool's
+     * lock, so this last release cannot race a worker's (jansson's count is not enough
+     * on its own to order a free after another thread's reads). */
+    json_decref(hp);
     free(tickets);
     free(src);
     free(serr);
