@@ -551,6 +551,20 @@ static void unpark(wk_table *t, wk_inst *in) {
   in->next_parked = NULL;
 }
 
+/* Pops the first request waiting on instance `id` (which may be gone by now: a callback
+ * or a dispose can have removed it). False when there is none. */
+static bool take_queued(wk_table *t, const char *id, uint64_t *ticket, json_t **req) {
+  wk_inst *in = table_get(t, id);
+  if (!in || !in->head) return false;
+  wk_qreq *q = in->head;
+  in->head = q->next;
+  if (!in->head) in->tail = NULL;
+  *ticket = q->ticket;
+  *req = q->req;
+  free(q);
+  return true;
+}
+
 /* Runs `ticket`'s request, then whatever waits behind it on the same instance, until
  * one parks or the queue is empty. */
 static void run_from(wk_table *t, uint64_t ticket, json_t *req) {
@@ -563,14 +577,7 @@ static void run_from(wk_table *t, uint64_t ticket, json_t *req) {
     if (kept) return;
     json_decref(req);
     emit_done(t, ticket, resp);
-    wk_inst *in = table_get(t, idc);
-    if (!in || !in->head) return;
-    wk_qreq *q = in->head;
-    in->head = q->next;
-    if (!in->head) in->tail = NULL;
-    ticket = q->ticket;
-    req = q->req;
-    free(q);
+    if (!take_queued(t, idc, &ticket, &req)) return;
   }
 }
 
@@ -623,15 +630,7 @@ static void resume(wk_table *t, wk_inst *in) {
   char idc[sizeof in->id];
   memcpy(idc, in->id, sizeof idc);
   emit_done(t, ticket, resp);
-  in = table_get(t, idc);
-  if (!in || !in->head) return;
-  wk_qreq *q = in->head;
-  in->head = q->next;
-  if (!in->head) in->tail = NULL;
-  uint64_t nt = q->ticket;
-  json_t *nreq = q->req;
-  free(q);
-  run_from(t, nt, nreq);
+  if (take_queued(t, idc, &ticket, &req)) run_from(t, ticket, req);
 }
 
 static wk_inst *call_owner(wk_table *t, uint64_t id, bool forget) {

@@ -367,20 +367,23 @@ static json_t *ensure_worker(wp_child *c) {
  * call took the worker down. */
 static void worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool count) {
   uint64_t ran = c->current;
-  /* Collect the tickets first: answering frees the records. */
+  /* Collect the tickets first (answering frees the records), a batch at a time until
+   * none is left: a queue may hold more than one batch. */
   uint64_t tickets[512];
   size_t n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0]);
   if (!ran && n == 1) ran = tickets[0];
-  for (size_t i = 0; i < n; i++) {
-    pool_req *r = pool_inflight(c->w, tickets[i]);
-    if (!r) continue;
-    if (tickets[i] == ran) {
-      if (count) count_crash(c, req_instance(r->req), ran_msg);
-      pool_answer(c->w, tickets[i], pool_error(ran_code, ran_msg));
-    } else {
-      pool_answer(c->w, tickets[i],
-                  pool_error(AL_ECRASHED, "the worker process was restarted while this call waited "
-                                          "(another instance's call took it down); retry"));
+  for (; n; n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0])) {
+    for (size_t i = 0; i < n; i++) {
+      pool_req *r = pool_inflight(c->w, tickets[i]);
+      if (!r) continue;
+      if (tickets[i] == ran) {
+        if (count) count_crash(c, req_instance(r->req), ran_msg);
+        pool_answer(c->w, tickets[i], pool_error(ran_code, ran_msg));
+      } else {
+        pool_answer(c->w, tickets[i],
+                    pool_error(AL_ECRASHED, "the worker process was restarted while this call waited "
+                                            "(another instance's call took it down); retry"));
+      }
     }
   }
   c->recent_deaths++;
