@@ -1056,11 +1056,14 @@ int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg
   store_instance *inst = find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   json_t *req;
+  const char *op; /* a literal: telemetry keeps the pointer past this call, never the caller's */
   if (!strcmp(what, "crash")) {
+    op = "crash";
     if (h->cfg.isolation != AL_ISOLATION_PROCESS)
       return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a crash is only contained with process isolation");
     req = json_pack("{s:s,s:s,s:s}", "op", "crash", "instanceId", inst->id, "signal", "SIGSEGV");
   } else if (!strcmp(what, "stall")) {
+    op = "stall";
     req = json_pack("{s:s,s:s,s:I}", "op", "stall", "instanceId", inst->id, "ms", (json_int_t)arg);
   } else {
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown diagnostic '%.40s'", what);
@@ -1068,7 +1071,7 @@ int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg
   json_t *resp = NULL;
   uint64_t start = clock_wall_ms();
   int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
-  if (!rc) rc = call_result(h, inst, inst->id, what, start, resp, NULL, err);
+  if (!rc) rc = call_result(h, inst, inst->id, op, start, resp, NULL, err);
   json_decref(resp);
   if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) hooks_note_workers(h);
   if (rc) err_instance(err, inst->id);

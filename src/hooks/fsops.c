@@ -11,7 +11,10 @@
  * Writes: a temporary file created with O_EXCL beside the target, written, fsync()ed,
  * renamed over the target (rename replaces a symlink, never follows it), and the directory
  * fsync()ed, so after success the new text survives a crash and at no time does a reader
- * see a partial file.
+ * see a partial file. The replacement keeps the permission bits of the regular file it
+ * replaces (a 0600 secrets file stays 0600; set-id bits are dropped, as any rewrite by
+ * another owner would); a new file gets 0644 less the umask. The temporary file is
+ * created 0600 and only then given its mode, so it is never wider than the result.
  */
 #define _GNU_SOURCE /* fdopendir and O_* on every libc we build with */
 #include "hooks/fsops.h"
@@ -185,13 +188,18 @@ int hk_fs_write_text(const char *canon, const char *text, size_t len, size_t max
     close(dfd);
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "fs: writeText '/': is a directory");
   }
+  struct stat old;
+  mode_t mode = 0;
+  if (!fstatat(dfd, name, &old, AT_SYMLINK_NOFOLLOW) && S_ISREG(old.st_mode))
+    mode = old.st_mode & 0777;
   static unsigned counter; /* only makes names distinct; O_EXCL is what guarantees it */
   char tmp[64];
   int fd = -1;
   for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
     snprintf(tmp, sizeof tmp, ".airlock-%ld-%u.tmp", (long)getpid(),
              __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                mode ? 0600 : 0644);
     if (fd < 0 && errno != EEXIST) break;
   }
   if (fd < 0) {
@@ -199,7 +207,7 @@ int hk_fs_write_text(const char *canon, const char *text, size_t len, size_t max
     close(dfd);
     return rc;
   }
-  if (write_all(fd, text, len) || fsync(fd)) {
+  if ((mode && fchmod(fd, mode)) || write_all(fd, text, len) || fsync(fd)) {
     rc = errno_fail(err, errno, "writeText", canon);
     close(fd);
     goto fail;

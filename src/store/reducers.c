@@ -31,6 +31,55 @@ json_t *profile_number_json(double d) {
   return json_real(d);
 }
 
+/* JavaScript's Number::toString (ECMA-262, 6.1.6.1.20) into buf (>= 32 bytes): the
+ * shortest digit string that reads back as d, placed as JS places it (plain up to 21
+ * integer digits, "0.000001" down to 1e-6, exponent form outside that), so the C reducers
+ * show what the original's String(x) shows: "0.30000000000000004", "Infinity", "1e+21". */
+static void js_number_text(double d, char *buf, size_t size) {
+  if (isnan(d)) { snprintf(buf, size, "NaN"); return; }
+  if (isinf(d)) { snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity"); return; }
+  if (d == 0) { snprintf(buf, size, "0"); return; } /* -0 too */
+  char sci[40];
+  for (int prec = 1; prec <= 17; prec++) { /* the shortest that round-trips */
+    snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
+    if (strtod(sci, NULL) == d) break;
+  }
+  /* sci is "[-]D[.DDD]e[+-]X": split into digits and the exponent n of 0.DIGITS x 10^n */
+  char digits[24];
+  int k = 0, neg = sci[0] == '-';
+  const char *p = sci + neg;
+  for (; *p && *p != 'e'; p++)
+    if (*p != '.') digits[k++] = *p;
+  while (k > 1 && digits[k - 1] == '0') k--;
+  digits[k] = '\0';
+  int n = atoi(p + 1) + 1;
+  char *o = buf, *end = buf + size - 1;
+#define PUT(c) do { if (o < end) *o++ = (c); } while (0)
+  if (neg) PUT('-');
+  if (k <= n && n <= 21) {
+    for (int i = 0; i < k; i++) PUT(digits[i]);
+    for (int i = k; i < n; i++) PUT('0');
+  } else if (0 < n && n <= 21) {
+    for (int i = 0; i < k; i++) {
+      if (i == n) PUT('.');
+      PUT(digits[i]);
+    }
+  } else if (-6 < n && n <= 0) {
+    PUT('0');
+    PUT('.');
+    for (int i = 0; i < -n; i++) PUT('0');
+    for (int i = 0; i < k; i++) PUT(digits[i]);
+  } else {
+    PUT(digits[0]);
+    if (k > 1) PUT('.');
+    for (int i = 1; i < k; i++) PUT(digits[i]);
+    o += snprintf(o, (size_t)(end - o) + 1, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+    if (o > end) o = end;
+  }
+#undef PUT
+  *o = '\0';
+}
+
 char *profile_string(const json_t *v) {
   char buf[64];
   if (!v || json_is_null(v)) return strdup("");
@@ -40,7 +89,7 @@ char *profile_string(const json_t *v) {
     return strdup(buf);
   }
   if (json_is_real(v)) {
-    snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+    js_number_text(json_real_value(v), buf, sizeof buf);
     return strdup(buf);
   }
   if (json_is_boolean(v)) return strdup(json_is_true(v) ? "true" : "false");
@@ -69,11 +118,10 @@ static int counter_reduce(void *user, const char *action, const json_t *state,
   return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
 }
 
+/* The original shows String(result): 8 / 0 is "Infinity", 0.1 + 0.2 "0.30000000000000004". */
 static json_t *calc_display(double d) {
-  if (!isfinite(d)) return json_string("Error");
   char buf[64];
-  if (d == floor(d) && fabs(d) < 1e15) snprintf(buf, sizeof buf, "%.0f", d == 0 ? 0.0 : d);
-  else snprintf(buf, sizeof buf, "%.12g", d);
+  js_number_text(d, buf, sizeof buf);
   return json_string(buf);
 }
 
@@ -81,7 +129,7 @@ static double calc_apply(double a, const char *op, double b) {
   if (!strcmp(op, "+")) return a + b;
   if (!strcmp(op, "-")) return a - b;
   if (!strcmp(op, "*") || !strcmp(op, "x") || !strcmp(op, "\xc3\x97")) return a * b;
-  if (!strcmp(op, "/") || !strcmp(op, "\xc3\xb7")) return b == 0 ? NAN : a / b;
+  if (!strcmp(op, "/") || !strcmp(op, "\xc3\xb7")) return a / b; /* IEEE, as JS: 8 / 0 is Infinity, 0 / 0 NaN */
   return b;
 }
 
@@ -108,7 +156,7 @@ static int calculator_reduce(void *user, const char *action, const json_t *state
       size_t dl = strlen(display);
       char *nd = malloc(dl + 2);
       if (!nd) { free(d); goto nomem; }
-      if ((!strcmp(display, "0") || !strcmp(display, "Error")) && d[0] != '.') {
+      if (!strcmp(display, "0") && d[0] != '.') {
         nd[0] = d[0];
         nd[1] = '\0';
       } else {

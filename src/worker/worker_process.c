@@ -296,7 +296,8 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
  * 0 deadline passed, < 0 worker gone. */
 static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json_t **resp) {
   *resp = NULL;
-  uint64_t deadline = clock_mono_ns() + (uint64_t)(timeout_ms + c->grace_ms) * 1000000u;
+  /* Added in 64 bits: a timeout near UINT32_MAX must not wrap to a few milliseconds. */
+  uint64_t deadline = clock_mono_ns() + ((uint64_t)timeout_ms + c->grace_ms) * 1000000u;
   json_t *msg = json_copy((json_t *)load);
   if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)WP_RELOAD_TICKET))) {
     json_decref(msg);

@@ -44,7 +44,18 @@ static void test_basics(void **st) {
   assert_int_equal(al_load(h, "p", bad, strlen(bad), NULL, NULL, 0, &e), AL_EPLUGIN_LOAD);
   assert_int_equal(al_render(h, id, "nope", &out, &e), AL_EWIDGET_NOT_FOUND);
   assert_int_equal(al_debug(h, id, "bogus", 0, &e), AL_EINVALID_ARGUMENT);
+  /* telemetry names the diagnostic with its own text, not the caller's pointer (issue 15:
+   * it kept `what`, which the caller may free or reuse) */
+  char *what = strdup("stall");
+  assert_int_equal(al_debug(h, id, what, 0, &e), 0);
+  memset(what, 'x', 5);
+  free(what);
   char *text;
+  assert_int_equal(al_telemetry(h, &text, NULL), 0);
+  json_t *tm = t_json(text);
+  json_t *last = json_array_get(tm, json_array_size(tm) - 1);
+  assert_string_equal(json_string_value(json_object_get(last, "op")), "stall");
+  json_decref(tm);
   al_health(h, &text, NULL);
   json_t *hj = t_json(text);
   assert_true(json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts")) >= 1);

@@ -104,6 +104,31 @@ static void test_caps_and_utf8(void **state) {
   assert_int_equal(hk_fs_write_text("/", "x", 1, 0, &err), AL_EINVALID_ARGUMENT);
 }
 
+/* A rewrite keeps the replaced file's permission bits (issue 16: a 0600 file became 0644);
+ * a new file gets 0644 less the umask; set-id bits are not carried over. */
+static void test_write_keeps_mode(void **state) {
+  (void)state;
+  al_error err;
+  struct stat st;
+  assert_int_equal(hk_fs_write_text(at("secret.txt"), "a", 1, 0, &err), 0);
+  assert_int_equal(chmod(at("secret.txt"), 0600), 0);
+  assert_int_equal(hk_fs_write_text(at("secret.txt"), "bb", 2, 0, &err), 0);
+  assert_int_equal(stat(at("secret.txt"), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(st.st_size, 2);
+  assert_int_equal(chmod(at("secret.txt"), 02750), 0);
+  assert_int_equal(hk_fs_write_text(at("secret.txt"), "c", 1, 0, &err), 0);
+  assert_int_equal(stat(at("secret.txt"), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0750);
+  unlink(at("secret.txt"));
+  mode_t mask = umask(022);
+  assert_int_equal(hk_fs_write_text(at("fresh.txt"), "x", 1, 0, &err), 0);
+  umask(mask);
+  assert_int_equal(stat(at("fresh.txt"), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0644);
+  unlink(at("fresh.txt"));
+}
+
 static void test_symlinks_refused(void **state) {
   (void)state;
   al_error err;
@@ -183,6 +208,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_read_roundtrip),
       cmocka_unit_test(test_caps_and_utf8),
+      cmocka_unit_test(test_write_keeps_mode),
       cmocka_unit_test(test_symlinks_refused),
       cmocka_unit_test(test_ensure_dir),
   };

@@ -219,10 +219,17 @@ static void test_calculator_reducer(void **state) {
                     "{'scope':'plugin','actionType':'operation','payload':'/'},"
                     "{'scope':'plugin','actionType':'digit','payload':'0'},"
                     "{'scope':'plugin','actionType':'equals'}]"));
-  assert_true(state_is(k, "{'display':'Error','accumulator':null,'operation':null}"));
-  /* a digit after Error starts over */
-  json_decref(act(s, k, "digit", "'9'"));
-  assert_string_equal(tj_str(k->state, "display"), "9");
+  /* the original shows String(result) (issue 15): Infinity, not "Error" */
+  assert_true(state_is(k, "{'display':'Infinity','accumulator':null,'operation':null}"));
+  json_decref(apply(s, k,
+                    "[{'scope':'plugin','actionType':'clear'},"
+                    "{'scope':'plugin','actionType':'digit','payload':'.'},"
+                    "{'scope':'plugin','actionType':'digit','payload':'1'},"
+                    "{'scope':'plugin','actionType':'operation','payload':'+'},"
+                    "{'scope':'plugin','actionType':'digit','payload':'.'},"
+                    "{'scope':'plugin','actionType':'digit','payload':'2'},"
+                    "{'scope':'plugin','actionType':'equals'}]"));
+  assert_string_equal(tj_str(k->state, "display"), "0.30000000000000004");
 
   /* decimal point: once only */
   json_decref(apply(s, k,
@@ -237,6 +244,26 @@ static void test_calculator_reducer(void **state) {
   json_t *a = act(s, k, "sqrt", NULL);
   assert_true(outcome_is(a, "ignored", "no-local-reducer-match"));
   json_decref(a);
+}
+
+/* profile_string is JavaScript's String(number): shortest round-trip digits, JS's
+ * placement of the decimal point and exponent. */
+static void test_js_number_text(void **state) {
+  (void)state;
+  static const struct { double d; const char *want; } cases[] = {
+      {0.1 + 0.2, "0.30000000000000004"}, {3.5, "3.5"}, {1e21, "1e+21"},
+      {123456789012345680000.0, "123456789012345680000"}, {1e-6, "0.000001"},
+      {1e-7, "1e-7"}, {-0.000123, "-0.000123"}, {1.5e-10, "1.5e-10"}, {1.0 / 3, "0.3333333333333333"},
+      {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {100.25, "100.25"}, {-0.0, "0"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *v = json_real(cases[i].d);
+    char *got = profile_string(v);
+    assert_string_equal(got, cases[i].want);
+    free(got);
+    json_decref(v);
+  }
 }
 
 static void test_greeter_reducer(void **state) {
@@ -1174,6 +1201,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_counter_reducer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_calculator_reducer, setup, teardown),
+      cmocka_unit_test(test_js_number_text),
       cmocka_unit_test_setup_teardown(test_greeter_reducer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_generic_reducer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_local_reducer_match, setup, teardown),
