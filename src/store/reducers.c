@@ -48,8 +48,8 @@ static void js_number_text(double d, char *buf, size_t size) {
   char digits[24];
   int k = 0, neg = sci[0] == '-';
   const char *p = sci + neg;
-  for (; *p && *p != 'e'; p++)
-    if (*p != '.') digits[k++] = *p;
+  for (; *p && *p != 'e'; p++) /* digits only: the radix character follows the locale */
+    if (*p >= '0' && *p <= '9') digits[k++] = *p;
   while (k > 1 && digits[k - 1] == '0') k--;
   digits[k] = '\0';
   int n = atoi(p + 1) + 1;
