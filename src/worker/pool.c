@@ -244,7 +244,7 @@ void pool_slice(pool_worker *w, uint64_t t) {
   w->slice_deadline_ns = UINT64_MAX;
   for (pool_req *r = w->inflight; t && r; r = r->next)
     if (r->ticket == t)
-      w->slice_deadline_ns = clock_mono_ns() + (uint64_t)(r->timeout_ms + (uint64_t)p->cfg.grace_ms) * 1000000u;
+      w->slice_deadline_ns = clock_mono_ns() + pool_allowance_ns(r->timeout_ms, p->cfg.grace_ms);
   if (w->slice_deadline_ns < p->dog_wake_ns) pthread_cond_signal(&p->dog_cond);
   pthread_mutex_unlock(&p->mu);
 }

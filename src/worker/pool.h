@@ -57,6 +57,13 @@ unsigned pool_workers(const pool *p);
 int pool_assign(pool *p);
 void pool_release(pool *p, int worker);
 
+/* How long a call may run before the watchdog acts, in ns: its timeout plus the grace, added
+ * in 64 bits so a timeout near UINT32_MAX cannot wrap to a few milliseconds. Every watchdog
+ * and backstop deadline is computed with this; pure, any thread. */
+static inline uint64_t pool_allowance_ns(uint32_t timeout_ms, uint32_t grace_ms) {
+  return ((uint64_t)timeout_ms + grace_ms) * 1000000u;
+}
+
 /* Queues `req` (stolen) on `worker`. `timeout_ms` is the call's own deadline; the watchdog
  * answers after timeout_ms + grace. Sync tickets are collected with pool_wait(), async ones
  * with pool_next(). Returns 0, AL_EBUSY (queue full) or AL_ECRASHED (worker wedged). */

@@ -296,8 +296,7 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
  * 0 deadline passed, < 0 worker gone. */
 static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json_t **resp) {
   *resp = NULL;
-  /* Added in 64 bits: a timeout near UINT32_MAX must not wrap to a few milliseconds. */
-  uint64_t deadline = clock_mono_ns() + ((uint64_t)timeout_ms + c->grace_ms) * 1000000u;
+  uint64_t deadline = clock_mono_ns() + pool_allowance_ns(timeout_ms, c->grace_ms);
   json_t *msg = json_copy((json_t *)load);
   if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)WP_RELOAD_TICKET))) {
     json_decref(msg);
@@ -431,7 +430,7 @@ static void send_request(wp_child *c, pool_req *r) {
   }
   uint64_t now = clock_mono_ns(), after = pool_inflight_latest(c->w);
   if (after < now) after = now;
-  r->hard_ns = after + (uint64_t)(r->timeout_ms + (uint64_t)c->grace_ms) * 1000000u;
+  r->hard_ns = after + pool_allowance_ns(r->timeout_ms, c->grace_ms);
   int rc = wp_send(c, msg);
   json_decref(msg);
   c->nflight++;
@@ -602,13 +601,13 @@ static void proc_run(pool_worker *w) {
      * the running slice passes its hard deadline or the worker wants its tick. */
     uint64_t now = clock_mono_ns(), until = c->wake_at;
     pool_req *cur = c->current && c->pid > 0 ? pool_inflight(w, c->current) : NULL;
-    uint64_t hard = cur ? c->current_since + (uint64_t)(cur->timeout_ms + (uint64_t)c->grace_ms) * 1000000u : UINT64_MAX;
+    uint64_t slice_hard = cur ? c->current_since + pool_allowance_ns(cur->timeout_ms, c->grace_ms) : UINT64_MAX;
+    uint64_t hard = slice_hard;
     uint64_t late = 0, backstop = c->pid > 0 ? pool_inflight_earliest(w, &late) : UINT64_MAX;
     if (backstop < hard) hard = backstop;
     if (hard < until) until = hard;
     if (c->pid > 0 && now >= hard) { /* the watchdog: the running slice, or a backstop */
-      uint64_t over = cur && now >= c->current_since + (uint64_t)(cur->timeout_ms + (uint64_t)c->grace_ms) * 1000000u
-                          ? cur->ticket : late;
+      uint64_t over = cur && now >= slice_hard ? cur->ticket : late;
       reap(c, true);
       c->stats.watchdog_kills++;
       pool_proc_stats(w, &c->stats);
