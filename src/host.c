@@ -79,10 +79,12 @@ typedef struct host_call {
   json_t *args;
   al_result_fn cb;
   void *user;
+  bool resent; /* sent again once after a stale answer (see call_request) */
   struct host_call *next;
 } host_call;
 
 static void host_call_free(host_call *c);
+static void vm_cache_forget(store_instance *inst);
 static void host_call_drop(al_host *h, store_instance *inst);
 static int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err);
 
@@ -95,6 +97,7 @@ typedef struct host_pending {
   al_result_fn cb;
   void *user;
   host_load *load; /* HOST_LOAD, HOST_RELOAD */
+  struct host_call *call; /* HOST_RENDER, HOST_EVENT: the call, to resend if stale */
   struct host_pending *next;
 } host_pending;
 
@@ -220,6 +223,7 @@ void al_host_free(al_host *h) {
   for (host_pending *pd = h->pending; pd;) {
     host_pending *nx = pd->next;
     load_free(pd->load);
+    host_call_free(pd->call);
     free(pd);
     pd = nx;
   }
@@ -542,6 +546,7 @@ static int load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, c
                    async, err);
     if (!rc && (rc = store_replace_meta(h->store, inst, meta, &ch)))
       err_set(err, rc, NULL, "out of memory");
+    if (!rc) vm_cache_forget(inst); /* calls after the swap reach a VM that holds nothing */
   } else if (!rc) {
     rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &inst, &ch, err);
     if (!rc) {
@@ -630,7 +635,7 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
 
 static int submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
                         uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
-                        al_error *err);
+                        struct host_call *call, al_error *err);
 
 int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
                     al_error *err) {
@@ -655,7 +660,7 @@ int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *
     hooks_unloaded(h, id);
     submit_async(h, worker, id, HOST_DROP,
                  json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id), 1000, cb, user, NULL,
-                 NULL);
+                 NULL, NULL);
     pool_release(h->pool, worker);
     notify(h, "unload", NULL, &ch);
   }
@@ -672,16 +677,73 @@ int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_erro
   return out_json(rec, json_out, err);
 }
 
-/* Builds a render or event request with the host's current state for the instance. */
+/* ---- resident state -------------------------------------------------------------------
+ * A VM keeps the last state and globalState it was sent (vm.h). The host remembers which
+ * versions it sent last (store_instance.vm_*_version) and sends, per input, nothing when
+ * the VM holds the current version, the store's last delta when the VM holds its base,
+ * and the value whole otherwise. What the host remembers is a belief, not a fact: a call
+ * may not have reached the VM, the worker may have restarted (its VMs then hold
+ * nothing). So any failed call forgets it, and a VM that does not hold what a request
+ * assumes answers "stale" without running anything; the host then forgets and sends the
+ * call once more with every value whole, which a VM can always take. The VM's copy is
+ * never read back: the host's state stays the only truth. */
+
+static void vm_cache_forget(store_instance *inst) {
+  inst->vm_state_version = inst->vm_global_version = 0;
+}
+
+static bool resp_stale(const json_t *resp) { return json_is_true(json_object_get(resp, "stale")); }
+
+/* Builds a render or event request for the instance's current state (see above). `args`
+ * is borrowed. */
 static json_t *call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
-                            const char *handler, json_t *args /* stolen */) {
-  json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:o}", "op", op, "instanceId", inst->id, "widgetId",
-                          widget_id, "pluginState", store_plugin_state(inst), "globalState",
-                          store_global_state(h->store, inst));
-  if (req && handler) json_object_set_new(req, "handler", json_string(handler));
-  if (req && args) json_object_set(req, "args", args);
-  json_decref(args);
+                            const char *handler, json_t *args) {
+  uint64_t sv = inst->state_version, gv = store_global_version(h->store, inst);
+  json_t *req = json_pack("{s:s,s:s,s:s,s:I,s:I}", "op", op, "instanceId", inst->id, "widgetId",
+                          widget_id, "stateVersion", (json_int_t)sv, "globalVersion", (json_int_t)gv);
+  int bad = !req;
+  if (!bad && inst->vm_state_version != sv) {
+    if (inst->vm_state_version && inst->delta_set && inst->delta_base == inst->vm_state_version)
+      bad = json_object_set_new(req, "stateBase", json_integer((json_int_t)inst->delta_base)) ||
+            json_object_set(req, "stateSet", inst->delta_set) ||
+            json_object_set(req, "stateDel", inst->delta_del);
+    else
+      bad = json_object_set_new(req, "pluginState", store_plugin_state(inst));
+  }
+  if (!bad && inst->vm_global_version != gv)
+    bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst));
+  if (!bad && handler) bad = json_object_set_new(req, "handler", json_string(handler));
+  if (!bad && args) bad = json_object_set(req, "args", args);
+  if (bad) {
+    json_decref(req);
+    vm_cache_forget(inst);
+    return NULL;
+  }
+  inst->vm_state_version = sv;
+  inst->vm_global_version = gv;
   return req;
+}
+
+/* A synchronous render or event round trip: resends once, whole, after a stale answer.
+ * *inst is looked up again (a hostcall answered meanwhile may have unloaded it). */
+static int call_sync(al_host *h, store_instance **inst, const char *op, const char *widget_id,
+                     const char *handler, json_t *args, uint32_t timeout, json_t **resp,
+                     al_error *err) {
+  char id[AL_INSTANCE_ID_MAX];
+  snprintf(id, sizeof id, "%s", (*inst)->id);
+  int rc = 0;
+  *resp = NULL;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    json_t *req = call_request(h, *inst, op, widget_id, handler, args);
+    if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    rc = pool_call(h->pool, (*inst)->worker, req, timeout, resp, err);
+    if (!(*inst = store_find(h->store, id))) break;
+    if (rc || json_object_get(*resp, "error")) vm_cache_forget(*inst);
+    if (rc || !resp_stale(*resp) || attempt) break;
+    json_decref(*resp);
+    *resp = NULL;
+  }
+  return rc;
 }
 
 /* Finishes a render: validates the tree, records the instance's status, serializes. */
@@ -729,12 +791,14 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
   store_instance *inst;
   int src = host_call_settle(h, instance_id, &inst, err);
   if (src) return src;
-  json_t *req = call_request(h, inst, "render", widget_id, NULL, NULL), *resp = NULL;
-  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  json_t *resp = NULL;
+  char id[AL_INSTANCE_ID_MAX];
+  snprintf(id, sizeof id, "%s", inst->id);
   uint64_t start = clock_wall_ms();
-  int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "renderMs"), &resp, err);
-  if (!rc) rc = render_finish(h, inst->id, start, resp, tree_out, err);
-  else err_instance(err, inst->id);
+  int rc = call_sync(h, &inst, "render", widget_id, NULL, NULL, inst_timeout(inst, "renderMs"),
+                     &resp, err);
+  if (!rc) rc = render_finish(h, id, start, resp, tree_out, err);
+  else err_instance(err, id);
   json_decref(resp);
   return rc;
 }
@@ -808,21 +872,25 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
   json_t *args = NULL, *resp = NULL;
   int rc = 0;
   if (args_json && (rc = parse_arg(args_json, "args", &args, err))) return rc;
-  json_t *req = call_request(h, inst, "event", widget_id, handler, args);
-  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  char id[AL_INSTANCE_ID_MAX];
+  snprintf(id, sizeof id, "%s", inst->id);
   uint64_t start = clock_wall_ms();
-  rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
-  if (!rc) rc = event_finish(h, inst->id, start, resp, result_out, err);
-  else err_instance(err, inst->id);
+  rc = call_sync(h, &inst, "event", widget_id, handler, args, inst_timeout(inst, "eventMs"), &resp,
+                 err);
+  json_decref(args);
+  if (!rc) rc = event_finish(h, id, start, resp, result_out, err);
+  else err_instance(err, id);
   json_decref(resp);
   return rc;
 }
 
 /* ---- asynchronous calls --------------------------------------------------------------- */
 
+/* Submits `req` (stolen) and records what finishing it needs; `call` (render and event)
+ * becomes the pending's on success and stays the caller's on failure. */
 static int submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
                         uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
-                        al_error *err) {
+                        host_call *call, al_error *err) {
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   host_pending *pd = calloc(1, sizeof *pd);
   if (!pd) {
@@ -834,6 +902,7 @@ static int submit_async(al_host *h, int worker, const char *id, host_op op, json
   pd->user = user;
   pd->start_ms = clock_wall_ms();
   pd->load = ld;
+  pd->call = call;
   memcpy(pd->instance_id, id, strlen(id) + 1);
   int rc = pool_submit(h->pool, worker, req, timeout, true, &pd->ticket, err);
   if (rc) {
@@ -855,17 +924,20 @@ static void host_call_free(host_call *c) {
   free(c);
 }
 
-/* Sends `c` (consumed) for `inst` with its current state. */
+/* Sends `c` (consumed) for `inst` with its current state. The pending call keeps `c` to
+ * send it again after a stale answer; the request shares its args, which nobody changes
+ * once they are sent (a worker thread may be reading them). */
 static int host_call_send(al_host *h, store_instance *inst, host_call *c) {
-  /* The request takes the args over: nothing of it may be touched once it is sent. */
   json_t *req = call_request(h, inst, c->op == HOST_RENDER ? "render" : "event", c->widget,
                             c->handler, c->args);
-  c->args = NULL;
   int rc = submit_async(h, inst->worker, inst->id, c->op, req,
                         inst_timeout(inst, c->op == HOST_RENDER ? "renderMs" : "eventMs"), c->cb, c->user,
-                        NULL, NULL);
+                        NULL, c, NULL);
   if (!rc) inst->calling = true;
-  host_call_free(c);
+  else {
+    vm_cache_forget(inst);
+    host_call_free(c);
+  }
   return rc;
 }
 
@@ -951,7 +1023,7 @@ static int host_call_async(al_host *h, const char *instance_id, int op, const ch
     json_decref(args);
     return AL_ENO_MEMORY;
   }
-  *c = (host_call){op, c->widget, c->handler, args, cb, user, NULL};
+  *c = (host_call){op, c->widget, c->handler, args, cb, user, false, NULL};
   if (!inst->calling) return host_call_send(h, inst, c);
   if (host_call_full(h, inst)) {
     host_call_free(c);
@@ -988,7 +1060,7 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
   if (rc) return rc;
   ld->worker = pool_assign(h->pool);
-  rc = submit_async(h, ld->worker, ld->id, HOST_LOAD, req, ld->lim.load_ms, cb, user, ld, err);
+  rc = submit_async(h, ld->worker, ld->id, HOST_LOAD, req, ld->lim.load_ms, cb, user, ld, NULL, err);
   if (rc) {
     pool_release(h->pool, ld->worker);
     load_free(ld);
@@ -1003,7 +1075,7 @@ int al_reload_async(al_host *h, const char *instance_id, const char *code, size_
   json_t *req;
   int rc = reload_prepare(h, instance_id, code, len, opts, &ld, &req, err);
   if (rc) return rc;
-  rc = submit_async(h, ld->worker, ld->id, HOST_RELOAD, req, ld->lim.load_ms, cb, user, ld, err);
+  rc = submit_async(h, ld->worker, ld->id, HOST_RELOAD, req, ld->lim.load_ms, cb, user, ld, NULL, err);
   if (rc) load_free(ld);
   return rc;
 }
@@ -1032,6 +1104,28 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
     al_error e = {0};
     char *text = NULL;
     int rc = 0;
+    store_instance *inst = pd->call ? store_find(h->store, pd->instance_id) : NULL;
+    if (inst && json_object_get(resp, "error")) vm_cache_forget(inst);
+    if (inst && resp_stale(resp) && !pd->call->resent) {
+      /* the VM held less than the host believed: send the call again, all of it whole */
+      host_call *c = pd->call;
+      al_result_fn cb = c->cb;
+      void *user = c->user;
+      char id[AL_INSTANCE_ID_MAX];
+      memcpy(id, pd->instance_id, sizeof id);
+      c->resent = true;
+      json_decref(resp);
+      free(pd);
+      inst->calling = false;
+      if ((rc = host_call_send(h, inst, c))) { /* answered, never dropped */
+        err_set(&e, rc, NULL, "%s", al_strerror(rc));
+        err_instance(&e, id);
+        cb(user, rc, NULL, &e);
+        ran++;
+        host_call_next(h, id);
+      }
+      continue;
+    }
     switch (pd->op) {
     case HOST_RENDER: rc = render_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
     case HOST_EVENT: rc = event_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
@@ -1044,6 +1138,7 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
     al_free(text);
     if (pd->op == HOST_RENDER || pd->op == HOST_EVENT) host_call_next(h, pd->instance_id);
     load_free(pd->load);
+    host_call_free(pd->call);
     bool counted = pd->cb != NULL;
     free(pd);
     if (counted) ran++;

@@ -15,6 +15,7 @@
 
 typedef struct store_domain {
   char *name;
+  uint64_t stamp; /* when its projection last changed (the store's clock) */
   json_t *state;
   store_domain_ops ops;
   void *user;
@@ -41,6 +42,7 @@ struct store {
   json_t *manifests; /* packageId -> grants */
 
   id_gen ids;
+  uint64_t clock; /* stamps every version (store.h); only ever grows */
   json_t *trace;
   json_t **timeline; /* ring */
   uint32_t tl_cap, tl_head, tl_len;
@@ -70,8 +72,10 @@ bool store_changes_empty(const store_changes *c) {
 static void mark_instance(store_changes *ch, const char *id) {
   if (ch) json_object_set_new(ch->instances, id, json_true());
 }
-static void mark_domain(store_changes *ch, const char *name) {
-  if (ch) json_object_set_new(ch->domains, name, json_true());
+/* A domain's projection changed: stamped whether or not the caller collects changes. */
+static void mark_domain(store *s, store_changes *ch, store_domain *d) {
+  d->stamp = ++s->clock;
+  if (ch) json_object_set_new(ch->domains, d->name, json_true());
 }
 
 /* ---- index ---------------------------------------------------------------------------- */
@@ -137,6 +141,8 @@ static void instance_free(store_instance *inst) {
   json_decref(inst->record);
   json_decref(inst->state);
   json_decref(inst->grants);
+  json_decref(inst->delta_set);
+  json_decref(inst->delta_del);
   free(inst);
 }
 
@@ -216,7 +222,7 @@ int store_register_domain(store *s, const char *name, json_t *initial_state,
   }
   s->domains = nd;
   s->domains[s->ndomains++] =
-      (store_domain){nm, initial_state ? initial_state : json_null(), *ops, user};
+      (store_domain){nm, ++s->clock, initial_state ? initial_state : json_null(), *ops, user};
   return 0;
 }
 
@@ -250,7 +256,7 @@ static bool grant_has(const store_instance *inst, const char *kind, const char *
 
 static void registry_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_registry) mark_domain(ch, s->domains[i].name);
+    if (s->domains[i].ops.derived_registry) mark_domain(s, ch, &s->domains[i]);
 }
 
 int store_add(store *s, const char *id, const char *package_id, const json_t *meta,
@@ -274,6 +280,8 @@ int store_add(store *s, const char *id, const char *package_id, const json_t *me
   json_object_set_new(inst->record, "status", json_string("loaded"));
   json_t *init = json_object_get(meta, "initialState");
   if (init && !(inst->state = json_deep_copy(init))) goto nomem;
+  inst->state_version = ++s->clock;
+  inst->grants_stamp = ++s->clock;
 
   if (s->count == s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 16;
@@ -339,7 +347,7 @@ static void domain_replace(store *s, store_domain *d, json_t *next, store_change
   json_decref(d->state);
   d->state = next;
   json_t *after = project(s, d);
-  if (!json_equal(before, after)) mark_domain(ch, d->name);
+  if (!json_equal(before, after)) mark_domain(s, ch, d);
   json_decref(before);
   json_decref(after);
 }
@@ -391,6 +399,19 @@ json_t *store_global_state(const store *s, const store_instance *inst) {
                    inst->package_id, "shared", shared);
 }
 
+uint64_t store_global_version(const store *s, const store_instance *inst) {
+  /* Every stamp comes from one clock, so the newest of the inputs' stamps changes
+   * whenever any input does. */
+  uint64_t v = inst->grants_stamp;
+  size_t i;
+  json_t *n;
+  json_array_foreach(json_object_get(inst->grants, "readShared"), i, n) {
+    const store_domain *d = find_domain(s, json_string_value(n));
+    if (d && d->stamp > v) v = d->stamp;
+  }
+  return v;
+}
+
 int store_projection(const store *s, const char *domain, json_t **out, al_error *err) {
   const store_domain *d = domain ? find_domain(s, domain) : NULL;
   if (!d) {
@@ -423,7 +444,7 @@ json_t *store_timeline(const store *s) {
 
 static void metrics_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_metrics) mark_domain(ch, s->domains[i].name);
+    if (s->domains[i].ops.derived_metrics) mark_domain(s, ch, &s->domains[i]);
 }
 
 /* Stamps and records one action: trace, timeline ring, derived metrics. Returns the
@@ -481,15 +502,65 @@ static json_t *record_action(store *s, const char *scope, const char *action,
   return a;
 }
 
+/* The top-level delta that turns object `a` into object `b`: *set gets the keys whose
+ * value is not the very same json_t (reducers that copy shallowly share the rest, so the
+ * test is by identity and costs nothing per nested value), *del the keys that went. Only
+ * when applying it key by key gives `b`'s exact key order (a VM copies the old keys in
+ * order, then appends the new ones) and it leaves at least one value in place: otherwise
+ * the whole state is as cheap to send, and false is returned. */
+static bool state_delta(const json_t *a, const json_t *b, json_t **set, json_t **del) {
+  *set = *del = NULL;
+  if (!json_is_object(a) || !json_is_object(b) || json_object_size(a) == 0) return false;
+  json_t *st = json_object(), *dl = json_array();
+  size_t kept = 0;
+  void *ib = json_object_iter((json_t *)b);
+  const char *k;
+  json_t *va;
+  bool ok = st && dl;
+  json_object_foreach((json_t *)a, k, va) {
+    if (!ok) break;
+    json_t *vb = json_object_get(b, k);
+    if (!vb) {
+      ok = !json_array_append_new(dl, json_string(k));
+      continue;
+    }
+    /* b's next key must be this one, or the order would differ */
+    ok = ib && strcmp(json_object_iter_key(ib), k) == 0;
+    if (!ok) break;
+    if (vb == va) kept++;
+    else ok = !json_object_set(st, k, vb);
+    ib = json_object_iter_next((json_t *)b, ib);
+  }
+  for (; ok && ib; ib = json_object_iter_next((json_t *)b, ib)) {
+    const char *kb = json_object_iter_key(ib);
+    /* a key seen above out of place also lands here: it was in a, so no delta */
+    ok = !json_object_get(a, kb) && !json_object_set(st, kb, json_object_iter_value(ib));
+  }
+  if (!ok || kept == 0) {
+    json_decref(st);
+    json_decref(dl);
+    return false;
+  }
+  *set = st;
+  *del = dl;
+  return true;
+}
+
 int store_set_state(store *s, store_instance *inst, json_t *state, store_changes *ch) {
-  (void)s;
   if (!state) return AL_ENO_MEMORY;
   if (inst->state && json_equal(inst->state, state)) {
     json_decref(state);
     return 0;
   }
+  json_decref(inst->delta_set);
+  json_decref(inst->delta_del);
+  inst->delta_set = inst->delta_del = NULL;
+  inst->delta_base = 0;
+  if (state_delta(inst->state, state, &inst->delta_set, &inst->delta_del))
+    inst->delta_base = inst->state_version;
   json_decref(inst->state);
   inst->state = state;
+  inst->state_version = ++s->clock;
   mark_instance(ch, inst->id);
   return 0;
 }
@@ -501,6 +572,7 @@ int store_set_grants(store *s, store_instance *inst, const json_t *grants, const
   bool same = json_equal(g, inst->grants);
   json_decref(inst->grants);
   inst->grants = g;
+  if (!same) inst->grants_stamp = ++s->clock;
   json_t *a = record_action(s, "host", "grants/set", inst->id, NULL, "applied", NULL, source, g,
                            ch);
   json_decref(a);
@@ -535,8 +607,11 @@ static int generic_reduce(const char *action, const json_t *state, const json_t 
       *reason = "no-local-reducer-match";
       return AL_REDUCE_UNSUPPORTED;
     }
-    *next = is_plain(state) ? json_deep_copy(state) : json_object();
-    json_object_update(*next, (json_t *)payload);
+    /* Shallow: the untouched values are shared with the old state (the store never
+     * changes a state in place), which keeps a one-key merge of a big state cheap and
+     * lets store_set_state see which keys it touched. */
+    *next = is_plain(state) ? json_copy((json_t *)state) : json_object();
+    if (*next) json_object_update(*next, (json_t *)payload);
     return AL_REDUCE_APPLIED;
   }
   *reason = "no-local-reducer-match";

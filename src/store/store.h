@@ -26,11 +26,22 @@ typedef struct store_instance {
                      initialState?, widgets[], status, error?} */
   json_t *state;  /* NULL until the instance has local state */
   json_t *grants; /* {readShared[], writeShared[], systemCommands[]} */
+  /* Versions of the render inputs, stamped from one store-wide clock so that no two
+   * changes share a stamp: `state_version` changes with the local state, `grants_stamp`
+   * with what the instance may read. The last state change is also kept as a top-level
+   * delta against `delta_base` (NULL set: none), for a VM that holds the state before it
+   * (host.c's resident-state cache). */
+  uint64_t state_version, grants_stamp, delta_base;
+  json_t *delta_set; /* key -> new value (borrowed from `state`'s own references) */
+  json_t *delta_del; /* keys removed */
   int worker;           /* the worker that owns its VM (host bookkeeping) */
   size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
   /* host.c's call sequencing (the store never reads them): a render or event of this
    * instance is in flight, and the asynchronous ones waiting for it to finish */
   bool calling;
+  /* host.c's belief of what the instance's VM caches: the state and globalState
+   * versions it last sent (0: nothing; the VM checks and answers "stale" otherwise) */
+  uint64_t vm_state_version, vm_global_version;
   struct host_call *waiting, *waiting_tail;
 } store_instance;
 
@@ -97,6 +108,9 @@ store_instance *store_at(const store *s, size_t i); /* load order */
 /* New references. */
 json_t *store_plugin_state(const store_instance *inst); /* {} when none */
 json_t *store_global_state(const store *s, const store_instance *inst);
+/* The version of store_global_state(inst): changes whenever it may have changed (a read
+ * domain's projection, the instance's grants); never repeats an earlier value. */
+uint64_t store_global_version(const store *s, const store_instance *inst);
 int store_projection(const store *s, const char *domain, json_t **out, al_error *err);
 json_t *store_domain_names(const store *s);
 json_t *store_trace(const store *s);

@@ -327,8 +327,14 @@ int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits
   return rc;
 }
 
-JSValue cv_from_json(JSContext *ctx, const json_t *v) {
+/* A frozen value is built frozen rather than frozen afterwards: its properties are
+ * defined non-writable and non-configurable and the container is then made
+ * non-extensible (what Object.freeze leaves), so no walk over it is needed and nothing a
+ * plugin did to Object or Array.prototype takes part. An array's length is made
+ * read-only last. */
+static JSValue from_json(JSContext *ctx, const json_t *v, bool frozen) {
   if (!v) return JS_UNDEFINED;
+  int flags = frozen ? JS_PROP_ENUMERABLE : JS_PROP_C_W_E;
   switch (json_typeof(v)) {
   case JSON_NULL: return JS_NULL;
   case JSON_TRUE: return JS_TRUE;
@@ -346,9 +352,19 @@ JSValue cv_from_json(JSContext *ctx, const json_t *v) {
     size_t i;
     const json_t *e;
     json_array_foreach(v, i, e) {
-      JSValue je = cv_from_json(ctx, e);
-      if (JS_IsException(je) ||
-          JS_DefinePropertyValueUint32(ctx, a, (uint32_t)i, je, JS_PROP_C_W_E) < 0) {
+      JSValue je = from_json(ctx, e, frozen);
+      if (JS_IsException(je) || JS_DefinePropertyValueUint32(ctx, a, (uint32_t)i, je, flags) < 0) {
+        JS_FreeValue(ctx, a);
+        return JS_EXCEPTION;
+      }
+    }
+    if (frozen) {
+      JSAtom len = JS_NewAtom(ctx, "length");
+      int r = len == JS_ATOM_NULL ? -1
+                                  : JS_DefineProperty(ctx, a, len, JS_UNDEFINED, JS_UNDEFINED,
+                                                      JS_UNDEFINED, JS_PROP_HAS_WRITABLE);
+      JS_FreeAtom(ctx, len);
+      if (r < 0 || JS_PreventExtensions(ctx, a) < 0) {
         JS_FreeValue(ctx, a);
         return JS_EXCEPTION;
       }
@@ -361,14 +377,75 @@ JSValue cv_from_json(JSContext *ctx, const json_t *v) {
     const char *k;
     const json_t *e;
     json_object_foreach((json_t *)v, k, e) {
-      JSValue je = cv_from_json(ctx, e);
-      if (JS_IsException(je) || JS_DefinePropertyValueStr(ctx, o, k, je, JS_PROP_C_W_E) < 0) {
+      JSValue je = from_json(ctx, e, frozen);
+      if (JS_IsException(je) || JS_DefinePropertyValueStr(ctx, o, k, je, flags) < 0) {
         JS_FreeValue(ctx, o);
         return JS_EXCEPTION;
       }
+    }
+    if (frozen && JS_PreventExtensions(ctx, o) < 0) {
+      JS_FreeValue(ctx, o);
+      return JS_EXCEPTION;
     }
     return o;
   }
   }
   return JS_UNDEFINED;
+}
+
+JSValue cv_from_json(JSContext *ctx, const json_t *v) { return from_json(ctx, v, false); }
+
+JSValue cv_from_json_frozen(JSContext *ctx, const json_t *v) { return from_json(ctx, v, true); }
+
+JSValue cv_patch_frozen(JSContext *ctx, JSValueConst old, const json_t *set, const json_t *del) {
+  JSPropertyEnum *tab = NULL;
+  uint32_t n = 0;
+  json_t *gone = json_object(); /* del as a set: a delta may remove many keys */
+  JSValue o = gone ? JS_NewObject(ctx) : JS_EXCEPTION;
+  if (JS_IsException(o) || !json_is_object(set) ||
+      JS_GetOwnPropertyNames(ctx, &tab, &n, old, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0)
+    goto fail;
+  size_t i;
+  const json_t *k;
+  json_array_foreach(del, i, k) {
+    if (json_is_string(k) && json_object_set(gone, json_string_value(k), json_true())) goto fail;
+  }
+  /* The old keys in their order, then the new ones: store.c's state_delta only offers a
+   * delta for which that is the new state's own order. `old` was built frozen, so its
+   * properties are plain data: reading them runs no plugin code. */
+  for (uint32_t j = 0; j < n; j++) {
+    const char *name = JS_AtomToCString(ctx, tab[j].atom);
+    if (!name) goto fail;
+    const json_t *nv = json_object_get(set, name);
+    bool drop = json_object_get(gone, name) != NULL;
+    JS_FreeCString(ctx, name);
+    if (drop && !nv) continue;
+    JSValue v = nv ? from_json(ctx, nv, true) : JS_GetProperty(ctx, old, tab[j].atom);
+    if (JS_IsException(v) || JS_DefinePropertyValue(ctx, o, tab[j].atom, v, JS_PROP_ENUMERABLE) < 0)
+      goto fail;
+  }
+  const char *name;
+  const json_t *nv;
+  json_object_foreach((json_t *)set, name, nv) {
+    JSAtom a = JS_NewAtom(ctx, name);
+    if (a == JS_ATOM_NULL) goto fail;
+    int has = JS_GetOwnProperty(ctx, NULL, o, a); /* own only: never the prototype's */
+    JS_FreeAtom(ctx, a);
+    if (has < 0) goto fail;
+    if (has) continue;
+    JSValue v = from_json(ctx, nv, true);
+    if (JS_IsException(v) || JS_DefinePropertyValueStr(ctx, o, name, v, JS_PROP_ENUMERABLE) < 0)
+      goto fail;
+  }
+  if (JS_PreventExtensions(ctx, o) < 0) goto fail;
+  for (uint32_t j = 0; j < n; j++) JS_FreeAtom(ctx, tab[j].atom);
+  js_free(ctx, tab);
+  json_decref(gone);
+  return o;
+fail:
+  for (uint32_t j = 0; j < n; j++) JS_FreeAtom(ctx, tab[j].atom);
+  js_free(ctx, tab);
+  json_decref(gone);
+  JS_FreeValue(ctx, o);
+  return JS_EXCEPTION;
 }

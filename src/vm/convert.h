@@ -33,6 +33,12 @@ int cv_to_json(JSContext *ctx, JSValueConst v, const char *root, const cv_limits
 /* A new JS value equal to `v` (NULL: undefined), or JS_EXCEPTION when the context is out
  * of memory. The caller owns the result. */
 JSValue cv_from_json(JSContext *ctx, const json_t *v);
+/* The same, deeply frozen (as Object.freeze at every level), for values a VM keeps
+ * across calls and hands to plugin code. */
+JSValue cv_from_json_frozen(JSContext *ctx, const json_t *v);
+/* A new frozen object: the frozen object `old`'s own properties with the keys of `del`
+ * (array of strings) removed and those of `set` (object) replaced or appended. */
+JSValue cv_patch_frozen(JSContext *ctx, JSValueConst old, const json_t *set, const json_t *del);
 
 /* Copies `len` bytes of `s` into a json string, replacing invalid UTF-8 (QuickJS encodes
  * lone surrogates as such) with U+FFFD. NULL only when out of memory. */

@@ -72,6 +72,9 @@ struct vm_instance {
   int64_t wake_ms;     /* the parked call's next timer, -1: none */
   unsigned holds;      /* vm_hold pauses in force */
   uint64_t held_left_ns; /* what was left of the deadline when the first pause began */
+  /* resident state (vm.h): [0] pluginState, [1] globalState, frozen; version 0: none */
+  JSValue res[2];
+  uint64_t res_version[2];
 };
 
 enum { VM_OP_NONE, VM_OP_RENDER, VM_OP_EVENT, VM_OP_REDUCE, VM_OP_HOOK, VM_OP_TOOL };
@@ -601,7 +604,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
-      vm->fn_timers = vm->fn_deliver = vm->call.rec = JS_UNDEFINED;
+      vm->fn_timers = vm->fn_deliver = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
   vm->wake_ms = -1;
   vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
@@ -674,7 +677,7 @@ void vm_free(vm_instance *vm) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
                        &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver,
-                       &vm->call.rec};
+                       &vm->call.rec, &vm->res[0], &vm->res[1]};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);
   }
@@ -783,12 +786,64 @@ static void vm_call_begin(vm_instance *vm, int op, uint64_t deadline_ns) {
   vm->wake_ms = -1;
 }
 
-int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
-              const json_t *global_state, json_t **tree, al_error *err) {
+/* One state input of a render or event (vm.h's resident state): *out gets a new
+ * reference, or VM_STALE / an error is returned (conversion failures are classified like
+ * any VM failure). The cache is dropped first so a failure never leaves a half-known
+ * version behind. */
+static int vm_state_arg(vm_instance *vm, int slot, const vm_state_msg *m, JSValue *out,
+                        al_error *err) {
+  static const char *const names[] = {"pluginState", "globalState"};
+  uint64_t held = vm->res_version[slot];
+  JSValue v;
+  *out = JS_UNDEFINED;
+  if (!m->full && !m->set) {
+    if (!m->version || held != m->version)
+      return err_set(err, AL_EINTERNAL, NULL, "the VM does not hold %s version %llu", names[slot],
+                     (unsigned long long)m->version),
+             VM_STALE;
+    *out = JS_DupValue(vm->ctx, vm->res[slot]);
+    return 0;
+  }
+  if (!m->full && (!m->base || held != m->base))
+    return err_set(err, AL_EINTERNAL, NULL, "the VM does not hold %s version %llu for its delta",
+                   names[slot], (unsigned long long)m->base),
+           VM_STALE;
+  v = m->full ? cv_from_json_frozen(vm->ctx, m->full)
+              : cv_patch_frozen(vm->ctx, vm->res[slot], m->set, m->del);
+  JS_FreeValue(vm->ctx, vm->res[slot]);
+  vm->res[slot] = JS_UNDEFINED;
+  vm->res_version[slot] = 0;
+  if (JS_IsException(v)) return vm_fail_pending(vm, AL_EPLUGIN, err);
+  if (m->version) {
+    vm->res[slot] = JS_DupValue(vm->ctx, v);
+    vm->res_version[slot] = m->version;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Both state inputs into argv[0..1]; on failure neither is left to free. */
+static int vm_state_args(vm_instance *vm, const vm_state_msg *ps, const vm_state_msg *gs,
+                         JSValue *argv, al_error *err) {
+  int rc = vm_state_arg(vm, 0, ps, &argv[0], err);
+  if (!rc && (rc = vm_state_arg(vm, 1, gs, &argv[1], err))) JS_FreeValue(vm->ctx, argv[0]);
+  return rc;
+}
+
+/* A call that ran no plugin code because its state was stale. */
+static int vm_stale(vm_instance *vm) {
+  vm->call.op = VM_OP_NONE;
+  call_end(vm);
+  return VM_STALE;
+}
+
+int vm_render(vm_instance *vm, const char *widget, const vm_state_msg *plugin_state,
+              const vm_state_msg *global_state, json_t **tree, al_error *err) {
   *tree = NULL;
   vm_call_begin(vm, VM_OP_RENDER, deadline_in(vm->cfg.limits.render_ms));
   JSValue argv[3], rec = JS_UNDEFINED;
-  int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){plugin_state, global_state}, err);
+  int rc = vm_state_args(vm, plugin_state, global_state, argv + 1, err);
+  if (rc == VM_STALE) return vm_stale(vm);
   if (rc) return vm_finish(vm, rc, JS_UNDEFINED, tree, err);
   argv[0] = JS_NewString(vm->ctx, widget);
   rc = vm_invoke(vm, vm->fn_render, 3, argv, AL_EPLUGIN, &rec, err);
@@ -801,13 +856,14 @@ int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
 }
 
 int vm_event(vm_instance *vm, const char *widget, const char *handler, const json_t *args,
-             const json_t *plugin_state, const json_t *global_state, json_t **intents,
-             al_error *err) {
+             const vm_state_msg *plugin_state, const vm_state_msg *global_state,
+             json_t **intents, al_error *err) {
   *intents = NULL;
   vm->event_deadline_ns = deadline_in(vm->cfg.limits.event_ms);
   vm_call_begin(vm, VM_OP_EVENT, vm->event_deadline_ns);
   JSValue argv[6], rec = JS_UNDEFINED;
-  int rc = vm_args(vm, argv + 4, 2, (const json_t *const[]){plugin_state, global_state}, err);
+  int rc = vm_state_args(vm, plugin_state, global_state, argv + 4, err);
+  if (rc == VM_STALE) return vm_stale(vm);
   if (rc) return vm_finish(vm, rc, JS_UNDEFINED, intents, err);
   argv[2] = args ? cv_from_json(vm->ctx, args) : JS_UNDEFINED;
   if (JS_IsException(argv[2])) {

@@ -88,16 +88,33 @@ void vm_set_instance_id(vm_instance *vm, const char *id);
 int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
             json_t **meta, al_error *err);
 
+/* Resident state. A VM keeps the last pluginState and globalState a render or event gave
+ * it, deeply frozen (a plugin cannot change them in place, so what it sees is always the
+ * host's value), under the version the host gave them. A call then says, per input,
+ * one of: here is the value (`full`; version 0: use it for this call only); apply this
+ * top-level delta to version `base`; or "you have version `version`". The VM's copy is a
+ * cache: when it does not hold what the call assumes (a restarted or reloaded VM holds
+ * nothing) the call returns VM_STALE, runs no plugin code, and the host sends the value
+ * whole. All of a msg is borrowed for the call. */
+typedef struct vm_state_msg {
+  uint64_t version;
+  const json_t *full;
+  uint64_t base;
+  const json_t *set, *del; /* with `set` (object): the delta; `del` an array of keys */
+} vm_state_msg;
+#define VM_STALE 2
+
 /* Calls widget.render; *tree receives the (unvalidated) result, json null for undefined.
- * Like vm_event, vm_reduce, vm_hook and vm_tool it may return VM_PARKED (see above). */
-int vm_render(vm_instance *vm, const char *widget, const json_t *plugin_state,
-              const json_t *global_state, json_t **tree, al_error *err);
+ * Like vm_event, vm_reduce, vm_hook and vm_tool it may return VM_PARKED (see above);
+ * like vm_event, VM_STALE (err says which input). */
+int vm_render(vm_instance *vm, const char *widget, const vm_state_msg *plugin_state,
+              const vm_state_msg *global_state, json_t **tree, al_error *err);
 
 /* Calls widget.handlers[handler]; *intents receives what it dispatched (unvalidated).
  * `args` NULL means the handler is called without an args argument. */
 int vm_event(vm_instance *vm, const char *widget, const char *handler, const json_t *args,
-             const json_t *plugin_state, const json_t *global_state, json_t **intents,
-             al_error *err);
+             const vm_state_msg *plugin_state, const vm_state_msg *global_state,
+             json_t **intents, al_error *err);
 
 /* Runs the plugin-declared reducer for `action` until `deadline_ns` (clock_mono_ns time).
  * *handled is false when the plugin declares none (then *next is NULL and 0 returned).

@@ -393,6 +393,32 @@ static json_t *finish_call(wk_inst *in, int rc, json_t *out, const al_error *err
   return respond(rc, out, err, in->vm);
 }
 
+/* A render's or event's state input, as the request states it (vm.h's resident state):
+ * `<ver>` the host's version, the value whole under `<full>`, or a delta under
+ * <pre>Base/<pre>Set/<pre>Del. A request without a version (an older host, a test) is an
+ * uncached call: its value is used for that call only. */
+static vm_state_msg state_msg(const json_t *req, const char *ver, const char *full,
+                              const char *pre) {
+  char k[32];
+  vm_state_msg m = {0};
+  const json_t *v = json_object_get(req, ver);
+  m.version = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+  m.full = json_object_get(req, full);
+  snprintf(k, sizeof k, "%sSet", pre);
+  const json_t *set = json_object_get(req, k);
+  if (!m.full && m.version && json_is_object(set)) {
+    snprintf(k, sizeof k, "%sBase", pre);
+    v = json_object_get(req, k);
+    m.base = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+    m.set = set;
+    snprintf(k, sizeof k, "%sDel", pre);
+    m.del = json_object_get(req, k);
+  } else if (!m.full && !m.version) {
+    m.full = json_null(); /* absent and uncached: undefined as before is null here */
+  }
+  return m;
+}
+
 /* Starts a call-type request on `in`. Returns its response, or NULL when it parked. */
 static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op) {
   al_error err = {0};
@@ -403,11 +429,20 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
   in->ticket = ticket;
   if (t->sink.slice) t->sink.slice(t->sink.user, ticket, t->busy);
   const char *w = str(req, "widgetId") ? str(req, "widgetId") : "";
-  if (op == WK_OP_RENDER) {
-    rc = vm_render(vm, w, json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
-  } else if (op == WK_OP_EVENT) {
-    rc = vm_event(vm, w, str(req, "handler") ? str(req, "handler") : "", json_object_get(req, "args"),
-                  json_object_get(req, "pluginState"), json_object_get(req, "globalState"), &out, &err);
+  if (op == WK_OP_RENDER || op == WK_OP_EVENT) {
+    vm_state_msg ps = state_msg(req, "stateVersion", "pluginState", "state");
+    vm_state_msg gs = state_msg(req, "globalVersion", "globalState", "global");
+    if (op == WK_OP_RENDER)
+      rc = vm_render(vm, w, &ps, &gs, &out, &err);
+    else
+      rc = vm_event(vm, w, str(req, "handler") ? str(req, "handler") : "", json_object_get(req, "args"),
+                    &ps, &gs, &out, &err);
+    if (rc == VM_STALE) { /* ran nothing: the host resends the state whole */
+      in->ticket = 0;
+      json_t *r = respond(rc, NULL, &err, vm);
+      if (r) json_object_set_new(r, "stale", json_true());
+      return r;
+    }
   } else if (op == WK_OP_REDUCE) {
     bool handled = false;
     const json_t *payload = json_object_get(req, "payload");

@@ -176,7 +176,7 @@ static const char *PLUGIN =
 static int vm_mode(vm_instance *vm, const char *mode, json_t **tree, al_error *err) {
   json_t *st = json_pack("{s:s}", "mode", mode);
   json_t *global = json_object();
-  int rc = vm_render(vm, "main", st, global, tree, err);
+  int rc = vm_render(vm, "main", &(vm_state_msg){.full = st}, &(vm_state_msg){.full = global}, tree, err);
   json_decref(st);
   json_decref(global);
   return rc;

@@ -560,9 +560,55 @@ static void test_from_json_round_trip(void **state) {
   json_decref(nul);
 }
 
+/* Frozen values (a VM's resident state) and the delta that makes the next one. */
+static void test_frozen_and_patch(void **state) {
+  JSContext *ctx = ((fx *)*state)->ctx;
+  json_t *src = tj("{'n':1,'items':[{'k':1},2],'gone':true,'keep':'x'}");
+  JSValue v = cv_from_json_frozen(ctx, src);
+  assert_false(JS_IsException(v));
+  JSValue g = JS_GetGlobalObject(ctx);
+  JS_SetPropertyStr(ctx, g, "s", JS_DupValue(ctx, v));
+  /* frozen at every level, writes do nothing (sloppy) or throw (strict) */
+  JSValue r = eval(ctx, "[Object.isFrozen(s), Object.isFrozen(s.items), Object.isFrozen(s.items[0]),"
+                        " (s.n = 5, s.items.length = 0, s.items[0].k = 9, s.fresh = 1, JSON.stringify(s)),"
+                        " (() => { 'use strict'; try { s.items.push(3); return 'pushed'; } catch (e) { return e.name; } })()]");
+  json_t *got = NULL;
+  al_error err;
+  assert_int_equal(cv_to_json(ctx, r, "root", &big, &got, &err), 0);
+  assert_string_equal(json_string_value(json_array_get(got, 3)),
+                      "{\"n\":1,\"items\":[{\"k\":1},2],\"gone\":true,\"keep\":\"x\"}");
+  json_array_remove(got, 3);
+  assert_true(tj_is(got, "[true,true,true,'TypeError']"));
+  json_decref(got);
+  JS_FreeValue(ctx, r);
+  /* a prototype setter for a key the delta adds must not see the write */
+  JS_FreeValue(ctx, eval(ctx, "var hit = 0; Object.defineProperty(Object.prototype, 'late', { set() { hit++; }, configurable: true });"));
+  json_t *set = tj("{'n':2,'late':[1]}"), *del = tj("['gone']");
+  JSValue p = cv_patch_frozen(ctx, v, set, del);
+  assert_false(JS_IsException(p));
+  JS_SetPropertyStr(ctx, g, "p", p);
+  r = eval(ctx, "[JSON.stringify(p), Object.isFrozen(p), Object.isFrozen(p.late), p.items === s.items, hit]");
+  assert_int_equal(cv_to_json(ctx, r, "root", &big, &got, &err), 0);
+  /* old keys in order without the deleted one, replaced in place, new ones appended, and
+   * untouched values shared with the old state */
+  assert_string_equal(json_string_value(json_array_get(got, 0)),
+                      "{\"n\":2,\"items\":[{\"k\":1},2],\"keep\":\"x\",\"late\":[1]}");
+  json_array_remove(got, 0);
+  assert_true(tj_is(got, "[true,true,true,0]"));
+  json_decref(got);
+  JS_FreeValue(ctx, r);
+  JS_FreeValue(ctx, eval(ctx, "delete Object.prototype.late"));
+  JS_FreeValue(ctx, g);
+  JS_FreeValue(ctx, v);
+  json_decref(src);
+  json_decref(set);
+  json_decref(del);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_primitives, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_frozen_and_patch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_objects_and_arrays, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_order, setup, teardown),

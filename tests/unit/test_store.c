@@ -1197,6 +1197,61 @@ static void test_set_state(void **state) {
   json_decref(names);
 }
 
+/* Versions and the one-change delta the resident-state cache relies on (store.h). */
+static void test_versions_and_delta(void **state) {
+  store *s = *state;
+  store_instance *p = add_g(s, "custom@AAAAAAAA", "custom", "{'title':'P','widgets':['main']}",
+                            "{'readShared':['counter-summary']}");
+  store_instance *q = add_g(s, "custom@AAAAAAAB", "custom", "{'title':'Q','widgets':['main']}",
+                            "{}");
+  uint64_t v0 = p->state_version, g0 = store_global_version(s, p), gq = store_global_version(s, q);
+  assert_true(v0 > 0 && g0 > 0);
+  /* first state: nothing to take a delta from */
+  assert_int_equal(store_set_state(s, p, tj("{'a':[1,2],'b':1,'c':{'x':1}}"), NULL), 0);
+  assert_true(p->state_version > v0);
+  assert_null(p->delta_set);
+  /* a shallow copy with one key replaced, one removed and one appended */
+  uint64_t v1 = p->state_version;
+  json_t *next = json_copy(p->state);
+  json_object_set_new(next, "b", json_integer(2));
+  json_object_del(next, "c");
+  json_object_set_new(next, "d", json_true());
+  assert_int_equal(store_set_state(s, p, next, NULL), 0);
+  assert_int_equal(p->delta_base, v1);
+  assert_true(tj_is(p->delta_set, "{'b':2,'d':true}"));
+  assert_true(tj_is(p->delta_del, "['c']"));
+  /* the same keys in another order: a VM applying a delta could not know, so none */
+  next = json_object();
+  json_object_set(next, "d", json_object_get(p->state, "d"));
+  json_object_set(next, "a", json_object_get(p->state, "a"));
+  json_object_set(next, "b", json_integer(3));
+  assert_int_equal(store_set_state(s, p, next, NULL), 0);
+  assert_null(p->delta_set);
+  /* every value new: the whole state is as cheap, so none */
+  assert_int_equal(store_set_state(s, p, tj("{'d':1,'a':2,'b':3}"), NULL), 0);
+  assert_null(p->delta_set);
+  /* an equal state changes no version */
+  uint64_t v2 = p->state_version;
+  assert_int_equal(store_set_state(s, p, tj("{'d':1,'a':2,'b':3}"), NULL), 0);
+  assert_int_equal(p->state_version, v2);
+  /* globalState moves with what the instance reads: a grants change moves it, then a
+   * write to the counter summary moves p's (it reads it) and not q's (it does not) */
+  json_t *rw = tj("{'writeShared':['counter-summary'],'readShared':['counter-summary']}");
+  assert_int_equal(store_set_grants(s, p, rw, "host", NULL, NULL), 0);
+  json_decref(rw);
+  assert_true(store_global_version(s, p) > g0);
+  assert_int_equal(store_global_version(s, q), gq);
+  uint64_t g1 = store_global_version(s, p);
+  json_decref(apply_cb(s, p, "[{'scope':'shared','domain':'counter-summary','actionType':'set-instance','payload':{'value':4}}]",
+                       NULL, NULL, NULL));
+  assert_true(store_global_version(s, p) > g1);
+  assert_int_equal(store_global_version(s, q), gq);
+  json_t *ro = tj("{'readShared':['counter-summary']}");
+  assert_int_equal(store_set_grants(s, q, ro, "host", NULL, NULL), 0);
+  json_decref(ro);
+  assert_true(store_global_version(s, q) > gq);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_counter_reducer, setup, teardown),
@@ -1220,6 +1275,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_add_remove, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_instances, setup, teardown),
       cmocka_unit_test_setup_teardown(test_set_state, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_versions_and_delta, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,7 @@ static const char BIG[] =
 static int load_render(vm_instance *vm, const char *code, const char *name, al_error *e) {
   json_t *meta = NULL, *tree = NULL, *st = json_object(), *gs = json_object();
   int rc = vm_load(vm, code, strlen(code), name, &meta, e);
-  if (!rc) rc = vm_render(vm, "main", st, gs, &tree, e);
+  if (!rc) rc = vm_render(vm, "main", &(vm_state_msg){.full = st}, &(vm_state_msg){.full = gs}, &tree, e);
   json_decref(meta);
   json_decref(tree);
   json_decref(st);
@@ -81,7 +81,7 @@ static const char TWICE[] =
 
 static char *render_text(vm_instance *vm, const char *widget, al_error *e, int *rc) {
   json_t *tree = NULL, *st = json_object(), *gs = json_object();
-  *rc = vm_render(vm, widget, st, gs, &tree, e);
+  *rc = vm_render(vm, widget, &(vm_state_msg){.full = st}, &(vm_state_msg){.full = gs}, &tree, e);
   char *s = *rc ? NULL : strdup(json_string_value(json_object_get(tree, "text")));
   json_decref(tree);
   json_decref(st);
