@@ -20,6 +20,12 @@
  * await one delayed pi.http answer, submitted at once. Both finish on a core that still
  * runs one call to completion, only slowly: their sample counts are bounded by rounds, so
  * the figures show the difference instead of the run never ending.
+ *
+ * "state" (issue 14) is about how a call's cost grows with the instance's state: a render
+ * that reads one number and an event that changes one key of states of 0 to 10,000
+ * items, against the floor for a design that does not keep state in the VM: raw QuickJS
+ * in this process parsing the state text, calling the same render and stringifying the
+ * tree (no host, no validation, no isolation).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -29,6 +35,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <quickjs.h>
 
 #include "airlock.h"
 #include "integration/httpd_test.h"
@@ -58,7 +66,10 @@ typedef struct bench_report {
   double rss_per_instance_kib, worker_rss_per_instance_kib, throughput;
   int have_emit;
   bench_stat curve[4];
+  bench_stat st_render[4], st_event[4], raw_render[4], raw_event[4];
 } bench_report;
+
+static const unsigned state_items[4] = {0, 100, 1000, 10000};
 
 static const unsigned curve_counts[4] = {1, 10, 100, 1000};
 
@@ -660,6 +671,134 @@ static void wl_http100(const bench_opts *o, bench_report *r) {
   httpd_test_stop(srv);
 }
 
+/* ---- state size (issue 14) ----------------------------------------------------------- */
+
+static const char state_src[] =
+    "definePlugin(({ ui }) => ({ title: 'State', widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('n=' + pluginState.n); },"
+    "  handlers: { inc({ pluginState, dispatchPluginAction }) {"
+    "    dispatchPluginAction('state/merge', { n: pluginState.n + 1 }); } } } } }));";
+
+/* The same render and handler for raw QuickJS: state in as JSON text, out as JSON text. */
+static const char raw_src[] =
+    "var ui = { text: (x) => ({ kind: 'text', text: String(x) }) };"
+    "function render(s) { const pluginState = JSON.parse(s);"
+    "  return JSON.stringify(ui.text('n=' + pluginState.n)); }"
+    "function event(s) { const pluginState = JSON.parse(s);"
+    "  return JSON.stringify([{ scope: 'plugin', actionType: 'state/merge',"
+    "    payload: { n: pluginState.n + 1 } }]); }";
+
+/* {"n":0,"items":[{"id":0,"title":"item 0","done":false},...]}: about 40 bytes an item. */
+static char *state_text(unsigned items) {
+  size_t cap = 64 + (size_t)items * 64, len = 0;
+  char *t = malloc(cap);
+  if (!t) exit(1);
+  len += (size_t)snprintf(t + len, cap - len, "{\"n\":0,\"items\":[");
+  for (unsigned i = 0; i < items; i++)
+    len += (size_t)snprintf(t + len, cap - len, "%s{\"id\":%u,\"title\":\"item %u\",\"done\":false}",
+                            i ? "," : "", i, i);
+  snprintf(t + len, cap - len, "]}");
+  return t;
+}
+
+/* One raw call: fn(state text) -> string, freed. */
+static void raw_call(JSContext *ctx, JSValueConst fn, const char *state, size_t len) {
+  JSValue arg = JS_NewStringLen(ctx, state, len);
+  JSValue r = JS_Call(ctx, fn, JS_UNDEFINED, 1, &arg);
+  if (!JS_IsString(r)) {
+    fprintf(stderr, "airlock_bench: raw QuickJS call failed\n");
+    exit(1);
+  }
+  size_t n;
+  const char *out = JS_ToCStringLen(ctx, &n, r);
+  JS_FreeCString(ctx, out);
+  JS_FreeValue(ctx, r);
+  JS_FreeValue(ctx, arg);
+}
+
+static void wl_state(const bench_opts *o, bench_report *r) {
+  JSRuntime *rt = JS_NewRuntime();
+  JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
+  JSValue ev = ctx ? JS_Eval(ctx, raw_src, sizeof raw_src - 1, "<raw>", JS_EVAL_TYPE_GLOBAL)
+                   : JS_EXCEPTION;
+  if (JS_IsException(ev)) {
+    fprintf(stderr, "airlock_bench: raw QuickJS set-up failed\n");
+    exit(1);
+  }
+  JS_FreeValue(ctx, ev);
+  JSValue g = JS_GetGlobalObject(ctx);
+  JSValue f_render = JS_GetPropertyStr(ctx, g, "render"), f_event = JS_GetPropertyStr(ctx, g, "event");
+  al_host *h = host_new(o, 0);
+  for (size_t k = 0; k < 4; k++) {
+    unsigned items = state_items[k];
+    size_t n = o->quick ? 100 : (items >= 10000 ? 300 : 2000);
+    double *v = calloc(n, sizeof *v);
+    char *st = state_text(items);
+    size_t st_len = strlen(st);
+    char id[AL_INSTANCE_ID_MAX];
+    al_error e;
+    int rc = al_load(h, "statebench", state_src, sizeof state_src - 1, NULL, id, sizeof id, &e);
+    if (rc) die("al_load(state)", rc, &e);
+    if ((rc = al_state_set(h, id, st, &e))) die("al_state_set", rc, &e);
+    char *tree;
+    for (size_t i = 0; i < 20 + n; i++) {
+      double t0 = now_us();
+      if ((rc = al_render(h, id, "main", &tree, &e))) die("al_render(state)", rc, &e);
+      if (i >= 20) v[i - 20] = now_us() - t0;
+      al_free(tree);
+    }
+    r->st_render[k] = stat_of(v, n);
+    for (size_t i = 0; i < 20 + n; i++) {
+      double t0 = now_us();
+      if ((rc = al_event(h, id, "main", "inc", NULL, NULL, &e))) die("al_event(state)", rc, &e);
+      if ((rc = al_render(h, id, "main", &tree, &e))) die("al_render(state)", rc, &e);
+      if (i >= 20) v[i - 20] = now_us() - t0;
+      al_free(tree);
+    }
+    r->st_event[k] = stat_of(v, n);
+    if ((rc = al_unload(h, id, &e))) die("al_unload(state)", rc, &e);
+    for (size_t i = 0; i < 20 + n; i++) {
+      double t0 = now_us();
+      raw_call(ctx, f_render, st, st_len);
+      if (i >= 20) v[i - 20] = now_us() - t0;
+    }
+    r->raw_render[k] = stat_of(v, n);
+    for (size_t i = 0; i < 20 + n; i++) {
+      double t0 = now_us();
+      raw_call(ctx, f_event, st, st_len);
+      raw_call(ctx, f_render, st, st_len);
+      if (i >= 20) v[i - 20] = now_us() - t0;
+    }
+    r->raw_event[k] = stat_of(v, n);
+    if (!o->json) {
+      char name[64];
+      snprintf(name, sizeof name, "state %u items: render", items);
+      row(o, name, &r->st_render[k], "us");
+      snprintf(name, sizeof name, "state %u items: event -> re-render", items);
+      row(o, name, &r->st_event[k], "us");
+      snprintf(name, sizeof name, "  raw QuickJS, %u items: render", items);
+      row(o, name, &r->raw_render[k], "us");
+      snprintf(name, sizeof name, "  raw QuickJS, %u items: event + render", items);
+      row(o, name, &r->raw_event[k], "us");
+    }
+    free(st);
+    free(v);
+  }
+  if (!o->json) {
+    printf("  %-44s %12.2f x\n", "render 10k / render 0", r->st_render[3].median / r->st_render[0].median);
+    printf("  %-44s %12.2f x\n", "event 10k / event 0", r->st_event[3].median / r->st_event[0].median);
+    printf("  %-44s %12.2f x\n", "render 0 / raw QuickJS render 0", r->st_render[0].median / r->raw_render[0].median);
+    printf("  %-44s %12.2f x\n", "render 10k / raw QuickJS render 10k", r->st_render[3].median / r->raw_render[3].median);
+    printf("  %-44s %12.2f x\n", "event 10k / raw QuickJS event 10k", r->st_event[3].median / r->raw_event[3].median);
+  }
+  al_host_free(h);
+  JS_FreeValue(ctx, f_render);
+  JS_FreeValue(ctx, f_event);
+  JS_FreeValue(ctx, g);
+  JS_FreeContext(ctx);
+  JS_FreeRuntime(rt);
+}
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 static void usage(void) {
@@ -667,7 +806,7 @@ static void usage(void) {
           "usage: airlock_bench [--isolation thread|process] [--quick] [--json]\n"
           "                     [--plugin counter.js] [--worker airlock-worker]\n"
           "                     [--only cold,render,event,memory,throughput,curve,overshoot,emit,\n"
-          "                             wait,http100]\n");
+          "                             wait,http100,state]\n");
   exit(2);
 }
 
@@ -713,6 +852,7 @@ int main(int argc, char **argv) {
   if (wanted(only, "overshoot")) wl_overshoot(&o, &r);
   if (wanted(only, "wait")) wl_wait(&o, &r);
   if (wanted(only, "http100")) wl_http100(&o, &r);
+  if (wanted(only, "state")) wl_state(&o, &r);
 #ifdef AL_HAVE_EMIT
   if (wanted(only, "emit")) wl_emit(&o, &r);
   const char *emit_note = NULL;
@@ -745,6 +885,12 @@ int main(int argc, char **argv) {
     for (size_t c = 0; c < 4; c++)
       printf("%s{\"instances\":%u,\"median_us\":%.3f,\"p99_us\":%.3f}", c ? "," : "", curve_counts[c],
              r.curve[c].median, r.curve[c].p99);
+    printf("],\"state\":[");
+    for (size_t k = 0; k < 4 && r.st_render[0].n; k++)
+      printf("%s{\"items\":%u,\"render_us\":%.3f,\"event_us\":%.3f,\"raw_render_us\":%.3f,"
+             "\"raw_event_us\":%.3f}",
+             k ? "," : "", state_items[k], r.st_render[k].median, r.st_event[k].median,
+             r.raw_render[k].median, r.raw_event[k].median);
     printf("]}\n");
   }
   free(plugin_src);

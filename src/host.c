@@ -694,14 +694,12 @@ static void vm_cache_forget(store_instance *inst) {
 
 static bool resp_stale(const json_t *resp) { return json_is_true(json_object_get(resp, "stale")); }
 
-/* Builds a render or event request for the instance's current state (see above). `args`
- * is borrowed. */
-static json_t *call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
-                            const char *handler, json_t *args) {
-  uint64_t sv = inst->state_version, gv = store_global_version(h->store, inst);
-  json_t *req = json_pack("{s:s,s:s,s:s,s:I,s:I}", "op", op, "instanceId", inst->id, "widgetId",
-                          widget_id, "stateVersion", (json_int_t)sv, "globalVersion", (json_int_t)gv);
-  int bad = !req;
+/* Adds the pluginState part of a request to `req`: its version and nothing, the store's
+ * last delta, or the state whole, and takes note of what the VM will hold. Nonzero when
+ * out of memory (the note then says nothing). */
+static int state_fields(store_instance *inst, json_t *req) {
+  uint64_t sv = inst->state_version;
+  int bad = json_object_set_new(req, "stateVersion", json_integer((json_int_t)sv));
   if (!bad && inst->vm_state_version != sv) {
     if (inst->vm_state_version && inst->delta_set && inst->delta_base == inst->vm_state_version)
       bad = json_object_set_new(req, "stateBase", json_integer((json_int_t)inst->delta_base)) ||
@@ -710,6 +708,18 @@ static json_t *call_request(al_host *h, store_instance *inst, const char *op, co
     else
       bad = json_object_set_new(req, "pluginState", store_plugin_state(inst));
   }
+  inst->vm_state_version = bad ? 0 : sv;
+  return bad;
+}
+
+/* Builds a render or event request for the instance's current state (see above). `args`
+ * is borrowed. */
+static json_t *call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
+                            const char *handler, json_t *args) {
+  uint64_t gv = store_global_version(h->store, inst);
+  json_t *req = json_pack("{s:s,s:s,s:s,s:I}", "op", op, "instanceId", inst->id, "widgetId",
+                          widget_id, "globalVersion", (json_int_t)gv);
+  int bad = !req || state_fields(inst, req);
   if (!bad && inst->vm_global_version != gv)
     bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst));
   if (!bad && handler) bad = json_object_set_new(req, "handler", json_string(handler));
@@ -719,7 +729,6 @@ static json_t *call_request(al_host *h, store_instance *inst, const char *op, co
     vm_cache_forget(inst);
     return NULL;
   }
-  inst->vm_state_version = sv;
   inst->vm_global_version = gv;
   return req;
 }
@@ -812,16 +821,35 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
   al_host *h = user;
   *next = NULL;
   *handled = false;
-  json_t *req = json_pack("{s:s,s:s,s:s,s:O,s:O}", "op", "reduce", "instanceId", inst->id,
-                          "actionType", action, "state", state, "payload", payload);
+  int rc = 0;
   json_t *resp = NULL;
-  if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  int rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+  /* The store hands over the instance's current state, which the VM usually holds
+   * already (it just ran the event): the request names its version (see call_request).
+   * Anything else would be a store change this cache does not know: sent whole. */
+  bool cached = inst->state ? state == inst->state : json_object_size(state) == 0;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "op", "reduce", "instanceId", inst->id,
+                            "actionType", action, "payload", payload);
+    if (req && !cached) {
+      if (json_object_set(req, "pluginState", (json_t *)state)) json_decref(req), req = NULL;
+    } else if (req && state_fields(inst, req)) {
+      json_decref(req);
+      req = NULL;
+    }
+    if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+    if (rc || json_object_get(resp, "error")) vm_cache_forget(inst);
+    if (rc || !resp_stale(resp) || attempt) break;
+    json_decref(resp);
+    resp = NULL;
+  }
   const json_t *v = NULL;
   if (!rc) rc = call_result(h, inst, inst->id, "reduce", clock_wall_ms(), resp, &v, err);
   if (!rc && json_is_true(json_object_get(v, "handled"))) {
     *handled = true;
-    *next = json_deep_copy(json_object_get(v, "next"));
+    const json_t *nx = json_object_get(v, "next");
+    /* no next: the reducer returned undefined, the state stays */
+    *next = nx ? json_deep_copy(nx) : json_incref((json_t *)state);
     if (!*next) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   json_decref(resp);

@@ -167,6 +167,10 @@ var definePlugin;
       };
       return settle({ state: REC.PENDING }, hasArgs ? h.call(hs, ctx, args) : h.call(hs, ctx), intents);
     },
+    hasReducer(actionType) {
+      const rs = def ? def.reducers : undefined;
+      return rs !== null && typeof rs === "object" && hasOwn(rs, actionType) && typeof rs[actionType] === "function";
+    },
     reduce(actionType, state, payload) {
       const rs = def ? def.reducers : undefined;
       const r = rs !== null && typeof rs === "object" && hasOwn(rs, actionType) ? rs[actionType] : undefined;

@@ -397,6 +397,33 @@ JSValue cv_from_json(JSContext *ctx, const json_t *v) { return from_json(ctx, v,
 
 JSValue cv_from_json_frozen(JSContext *ctx, const json_t *v) { return from_json(ctx, v, true); }
 
+JSValue cv_thaw(JSContext *ctx, JSValueConst v) {
+  if (!JS_IsObject(v)) return JS_DupValue(ctx, v);
+  bool arr = JS_IsArray(ctx, v) > 0;
+  JSValue o = arr ? JS_NewArray(ctx) : JS_NewObject(ctx);
+  JSPropertyEnum *tab = NULL;
+  uint32_t n = 0;
+  if (JS_IsException(o) || JS_GetOwnPropertyNames(ctx, &tab, &n, v, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0) {
+    JS_FreeValue(ctx, o);
+    return JS_EXCEPTION;
+  }
+  bool ok = true;
+  for (uint32_t j = 0; j < n; j++) {
+    /* `v` was built frozen from JSON: plain data properties, no plugin code to run */
+    JSValue e = ok ? JS_GetProperty(ctx, v, tab[j].atom) : JS_UNDEFINED;
+    JSValue c = ok && !JS_IsException(e) ? cv_thaw(ctx, e) : JS_EXCEPTION;
+    JS_FreeValue(ctx, e);
+    if (ok && (JS_IsException(c) ||
+               JS_DefinePropertyValue(ctx, o, tab[j].atom, c, JS_PROP_C_W_E) < 0))
+      ok = false;
+    JS_FreeAtom(ctx, tab[j].atom);
+  }
+  js_free(ctx, tab);
+  if (ok) return o;
+  JS_FreeValue(ctx, o);
+  return JS_EXCEPTION;
+}
+
 JSValue cv_patch_frozen(JSContext *ctx, JSValueConst old, const json_t *set, const json_t *del) {
   JSPropertyEnum *tab = NULL;
   uint32_t n = 0;

@@ -36,6 +36,8 @@ JSValue cv_from_json(JSContext *ctx, const json_t *v);
 /* The same, deeply frozen (as Object.freeze at every level), for values a VM keeps
  * across calls and hands to plugin code. */
 JSValue cv_from_json_frozen(JSContext *ctx, const json_t *v);
+/* A mutable deep copy of `v`, a value cv_from_json_frozen or cv_patch_frozen built. */
+JSValue cv_thaw(JSContext *ctx, JSValueConst v);
 /* A new frozen object: the frozen object `old`'s own properties with the keys of `del`
  * (array of strings) removed and those of `set` (object) replaced or appended. */
 JSValue cv_patch_frozen(JSContext *ctx, JSValueConst old, const json_t *set, const json_t *del);

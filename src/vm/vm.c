@@ -46,7 +46,7 @@ struct vm_instance {
   JSRuntime *rt;
   JSContext *ctx;
   JSValue entry; /* the bootstrap's private object */
-  JSValue fn_take, fn_render, fn_event, fn_reduce, fn_load_error;
+  JSValue fn_take, fn_render, fn_event, fn_reduce, fn_has_reducer, fn_load_error;
   JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers, fn_deliver;
   char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
@@ -63,7 +63,6 @@ struct vm_instance {
     int op;            /* VM_OP_*; VM_OP_NONE when no call is in progress */
     JSValue rec;       /* the record it waits on */
     json_t *keep;      /* hook: the results so far (owned) */
-    const json_t *state;   /* reduce: the state an undefined result keeps (borrowed) */
     const json_t *payload; /* hook: the payload every handler gets (borrowed) */
     int32_t hook_i, hook_n;
     uint32_t hook_ms;
@@ -601,7 +600,8 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm_instance *vm = calloc(1, sizeof *vm);
   if (!vm) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating an instance");
   vm->cfg = *cfg;
-  vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_load_error =
+  vm->entry = vm->fn_take = vm->fn_render = vm->fn_event = vm->fn_reduce = vm->fn_has_reducer =
+      vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
       vm->fn_timers = vm->fn_deliver = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
@@ -629,6 +629,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_render = JS_GetPropertyStr(vm->ctx, vm->entry, "render");
   vm->fn_event = JS_GetPropertyStr(vm->ctx, vm->entry, "event");
   vm->fn_reduce = JS_GetPropertyStr(vm->ctx, vm->entry, "reduce");
+  vm->fn_has_reducer = JS_GetPropertyStr(vm->ctx, vm->entry, "hasReducer");
   vm->fn_load_error = JS_GetPropertyStr(vm->ctx, vm->entry, "loadError");
   vm->fn_install_pi = JS_GetPropertyStr(vm->ctx, vm->entry, "installPi");
   vm->fn_hook_begin = JS_GetPropertyStr(vm->ctx, vm->entry, "hookBegin");
@@ -674,7 +675,7 @@ bool vm_adopt(vm_instance *vm, const vm_config *cfg) {
 void vm_free(vm_instance *vm) {
   if (!vm) return;
   if (vm->ctx) {
-    JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce,
+    JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce, &vm->fn_has_reducer,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
                        &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver,
                        &vm->call.rec, &vm->res[0], &vm->res[1]};
@@ -757,14 +758,17 @@ static int vm_finish(vm_instance *vm, int st, JSValue rec, json_t **out, al_erro
     rc = vm_read(vm, rec, "intents", "intents", vm->cfg.max_value_bytes, out, err);
   } else if (op == VM_OP_REDUCE) {
     rc = vm_read(vm, rec, "value", "state", vm->cfg.max_value_bytes, out, err);
-    if (!rc && !*out && !(*out = json_deep_copy(vm->call.state)))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    if (!rc && !*out) { /* undefined: the state stays; the host has it (vm.h) */
+      JS_FreeValue(vm->ctx, rec);
+      vm->call.op = VM_OP_NONE;
+      call_end(vm);
+      return 0;
+    }
   } else if (op == VM_OP_TOOL) {
     rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, out, err);
   }
   if (!rc && !*out && !(*out = json_null())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   JS_FreeValue(vm->ctx, rec);
-  vm->call.state = NULL;
   vm->call.op = VM_OP_NONE;
   call_end(vm);
   return rc;
@@ -884,20 +888,43 @@ int vm_event(vm_instance *vm, const char *widget, const char *handler, const jso
   return vm_after(vm, rc, rec, intents, err);
 }
 
-int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const json_t *payload,
-              uint64_t deadline_ns, json_t **next, bool *handled, al_error *err) {
+int vm_reduce(vm_instance *vm, const char *action, const vm_state_msg *state,
+              const json_t *payload, uint64_t deadline_ns, json_t **next, bool *handled,
+              al_error *err) {
   *next = NULL;
   *handled = false;
   vm_call_begin(vm, VM_OP_REDUCE, deadline_ns);
-  vm->call.state = state;
-  JSValue argv[3], rec = JS_UNDEFINED;
-  int rc = vm_args(vm, argv + 1, 2, (const json_t *const[]){state, payload}, err);
+  JSValue frozen, argv[3], rec = JS_UNDEFINED;
+  int rc = vm_state_arg(vm, 0, state, &frozen, err);
+  if (rc == VM_STALE) return vm_stale(vm);
   if (rc) return vm_finish(vm, rc, JS_UNDEFINED, next, err);
+  /* Most actions have no plugin reducer (the generic merge takes them): find out before
+   * paying for a mutable copy of the state. */
   argv[0] = JS_NewString(vm->ctx, action);
+  JSValue has = JS_Call(vm->ctx, vm->fn_has_reducer, vm->entry, 1, argv);
+  if (JS_IsException(has)) {
+    JS_FreeValue(vm->ctx, argv[0]);
+    JS_FreeValue(vm->ctx, frozen);
+    return vm_finish(vm, vm_fail_pending(vm, AL_EPLUGIN, err), JS_UNDEFINED, next, err);
+  }
+  if (!JS_ToBool(vm->ctx, has)) {
+    JS_FreeValue(vm->ctx, argv[0]);
+    JS_FreeValue(vm->ctx, frozen);
+    vm->call.op = VM_OP_NONE;
+    call_end(vm);
+    return 0;
+  }
+  argv[1] = cv_thaw(vm->ctx, frozen);
+  JS_FreeValue(vm->ctx, frozen);
+  argv[2] = JS_IsException(argv[1]) ? JS_UNDEFINED : cv_from_json(vm->ctx, payload);
+  if (JS_IsException(argv[1]) || JS_IsException(argv[2])) {
+    JS_FreeValue(vm->ctx, argv[0]);
+    JS_FreeValue(vm->ctx, argv[1]);
+    return vm_finish(vm, vm_fail_pending(vm, AL_EPLUGIN, err), JS_UNDEFINED, next, err);
+  }
   rc = vm_invoke(vm, vm->fn_reduce, 3, argv, AL_EPLUGIN, &rec, err);
   if (rc == VM_REC_NO_REDUCER) {
     JS_FreeValue(vm->ctx, rec);
-    vm->call.state = NULL;
     vm->call.op = VM_OP_NONE;
     call_end(vm);
     return 0;

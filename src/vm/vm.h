@@ -116,11 +116,15 @@ int vm_event(vm_instance *vm, const char *widget, const char *handler, const jso
              const vm_state_msg *plugin_state, const vm_state_msg *global_state,
              json_t **intents, al_error *err);
 
-/* Runs the plugin-declared reducer for `action` until `deadline_ns` (clock_mono_ns time).
- * *handled is false when the plugin declares none (then *next is NULL and 0 returned).
- * A reducer returning undefined leaves the state unchanged (*next = copy of state). */
-int vm_reduce(vm_instance *vm, const char *action, const json_t *state, const json_t *payload,
-              uint64_t deadline_ns, json_t **next, bool *handled, al_error *err);
+/* Runs the plugin-declared reducer for `action` until `deadline_ns` (clock_mono_ns time)
+ * on `state` (a resident-state msg for pluginState: the reducer gets a mutable copy).
+ * *handled is false when the plugin declares none (then *next is NULL and 0 returned):
+ * the state is then only taken into the cache, never converted for a reducer. A reducer
+ * returning undefined leaves the state unchanged: handled with *next NULL. May return
+ * VM_STALE like vm_render. */
+int vm_reduce(vm_instance *vm, const char *action, const vm_state_msg *state,
+              const json_t *payload, uint64_t deadline_ns, json_t **next, bool *handled,
+              al_error *err);
 
 /* The deadline the last vm_event ran under, so its reducers share it. */
 uint64_t vm_event_deadline(const vm_instance *vm);

@@ -386,7 +386,8 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
 /* Finishes a call-type request from its VM result (rc 0 with `out` stolen, or err). */
 static json_t *finish_call(wk_inst *in, int rc, json_t *out, const al_error *err) {
   if (!rc && in->op == WK_OP_REDUCE) {
-    out = json_pack("{s:b,s:o}", "handled", 1, "next", out ? out : json_null());
+    /* no next: the reducer returned undefined and the state stays (vm.h) */
+    out = out ? json_pack("{s:b,s:o}", "handled", 1, "next", out) : json_pack("{s:b}", "handled", 1);
   } else if (!rc && in->op == WK_OP_HOOK) {
     out = json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", vm_hooks(in->vm));
   }
@@ -446,8 +447,15 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
   } else if (op == WK_OP_REDUCE) {
     bool handled = false;
     const json_t *payload = json_object_get(req, "payload");
-    rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", json_object_get(req, "state"),
+    vm_state_msg ps = state_msg(req, "stateVersion", "pluginState", "state");
+    rc = vm_reduce(vm, str(req, "actionType") ? str(req, "actionType") : "", &ps,
                    payload ? payload : json_null(), vm_event_deadline(vm), &out, &handled, &err);
+    if (rc == VM_STALE) {
+      in->ticket = 0;
+      json_t *r = respond(rc, NULL, &err, vm);
+      if (r) json_object_set_new(r, "stale", json_true());
+      return r;
+    }
     if (!rc && !handled) {
       in->ticket = 0;
       return respond(0, json_pack("{s:b}", "handled", 0), &err, vm);

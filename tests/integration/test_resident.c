@@ -14,7 +14,12 @@
 #include "testutil.h"
 
 static const char *SRC =
-    "definePlugin(({ ui }) => ({ initialState: { n: 0, items: [1, 2, 3] }, widgets: { main: {"
+    "definePlugin(({ ui }) => ({ initialState: { n: 0, items: [1, 2, 3] },"
+    /* plugin reducers get a state of their own to change: one mutates and returns it, one
+     * mutates and returns undefined (the state stays) */
+    "  reducers: { push(state, v) { state.items.push(v); return state; },"
+    "              noop(state) { state.n = -1; } },"
+    "  widgets: { main: {"
     "  render({ pluginState, globalState }) {"
     "    return ui.text(JSON.stringify({ s: pluginState, g: globalState.shared,"
     "      frozen: Object.isFrozen(pluginState) && Object.isFrozen(pluginState.items) })); },"
@@ -24,6 +29,10 @@ static const char *SRC =
     "    add({ pluginState, dispatchPluginAction }, k) {"
     "      dispatchPluginAction('state/merge', { [k]: k.length }); },"
     "    drop({ dispatchPluginAction }, k) { dispatchPluginAction('drop', k); },"
+    "    many({ pluginState, dispatchPluginAction }) {"
+    "      dispatchPluginAction('push', 7); dispatchPluginAction('state/merge', { n: 40 });"
+    "      dispatchPluginAction('push', 8); dispatchPluginAction('noop');"
+    "      dispatchPluginAction('bump'); dispatchPluginAction('push', pluginState.n); },"
     "    write({ dispatchSharedAction }, v) { dispatchSharedAction('board', 'put', v); },"
     /* writes to what it was given, in every way a plugin might, then reports */
     "    vandal({ pluginState, dispatchPluginAction }) {"
@@ -128,6 +137,14 @@ static void run_changes(al_isolation iso) {
   ev(h, a, "inc", NULL); /* two changes since the VM's copy: sent whole */
   check(h, a);
   ev(h, a, "add", "\"zeta\""); /* a key appended by a delta */
+  check(h, a);
+  ev(h, a, "many", NULL); /* plugin reducers between merges and a C reducer, one event */
+  json_t *m = t_state(h, a);
+  char *mt = json_dumps(json_object_get(m, "items"), JSON_COMPACT);
+  assert_string_equal(mt, "[1,2,3,7,8,3]"); /* the handler saw n = 3 */
+  free(mt);
+  assert_int_equal(json_integer_value(json_object_get(m, "n")), 50); /* 40, noop kept, +10 */
+  json_decref(m);
   check(h, a);
   ev(h, a, "drop", "\"items\""); /* a key removed by the C reducer */
   check(h, a);
