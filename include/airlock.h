@@ -381,7 +381,9 @@ AL_API int al_trace(al_host *h, char **json_out, al_error *err);
  * and payloadTruncated is true. */
 AL_API int al_timeline(al_host *h, char **json_out, al_error *err);
 /* Per-call telemetry, oldest first: [{instanceId, op, start, elapsedUs, outcome,
- * interrupted, memoryBytes}]. */
+ * interrupted, memoryBytes, unchanged?}]. `unchanged` (renders only) is true when the
+ * worker found the tree identical to the one the host already held for that widget and
+ * the host answered with its copy (nothing sent or validated again). */
 AL_API int al_telemetry(al_host *h, char **json_out, al_error *err);
 
 /* ---------------------------------------------------------------------------------------

@@ -58,4 +58,9 @@ typedef int (*hostcall_fn)(void *user, const char *instance_id, const char *meth
  * NULL when out of memory. */
 char *json_text(const json_t *v);
 
+/* hash.c: a 64-bit hash of n bytes, continuing from `h` (start with AL_HASH64_SEED). Not
+ * collision resistant against a chosen input; see hash.c for what may rely on it. */
+#define AL_HASH64_SEED 14695981039346656037u
+uint64_t al_hash64(const void *p, size_t n, uint64_t h);
+
 #endif

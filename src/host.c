@@ -70,6 +70,7 @@ typedef struct host_tm {
   uint64_t start_ms;
   json_int_t elapsed_us, memory_bytes;
   bool interrupted;
+  bool unchanged; /* a render answered from the tree cache */
 } host_tm;
 
 /* An asynchronous render or event waiting for its instance's call in flight to finish. */
@@ -85,6 +86,7 @@ typedef struct host_call {
 
 static void host_call_free(host_call *c);
 static void vm_cache_forget(store_instance *inst);
+static store_tree *tree_find(const store_instance *inst, const char *widget);
 static void host_call_drop(al_host *h, store_instance *inst);
 static int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err);
 
@@ -285,6 +287,7 @@ static int call_result(al_host *h, store_instance *inst, const char *id, const c
   t->start_ms = start_ms;
   t->elapsed_us = json_integer_value(json_object_get(st, "elapsedUs"));
   t->interrupted = json_is_true(json_object_get(st, "interrupted"));
+  t->unchanged = json_is_true(json_object_get(resp, "unchanged"));
   t->memory_bytes = mem;
   h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
   if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
@@ -722,6 +725,8 @@ static json_t *call_request(al_host *h, store_instance *inst, const char *op, co
   int bad = !req || state_fields(inst, req);
   if (!bad && inst->vm_global_version != gv)
     bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst));
+  const store_tree *t = handler ? NULL : tree_find(inst, widget_id);
+  if (!bad && t) bad = json_object_set_new(req, "treeHash", json_integer((json_int_t)t->hash));
   if (!bad && handler) bad = json_object_set_new(req, "handler", json_string(handler));
   if (!bad && args) bad = json_object_set(req, "args", args);
   if (bad) {
@@ -755,21 +760,60 @@ static int call_sync(al_host *h, store_instance **inst, const char *op, const ch
   return rc;
 }
 
+/* ---- the tree cache ---------------------------------------------------------------------
+ * The host keeps each widget's last validated tree text. A render request names its hash
+ * (treeHash); a worker whose new tree has that hash answers "unchanged" and the host
+ * answers with its copy, with no tree sent, parsed or validated again. The claim is
+ * checked against what the host holds; a worker can at most make its own instance show
+ * the tree it showed before (hash.c: the hash is not collision resistant, and need not
+ * be for that). */
+
+static store_tree *tree_find(const store_instance *inst, const char *widget) {
+  for (store_tree *t = inst->trees; t; t = t->next)
+    if (strcmp(t->data, widget) == 0) return t;
+  return NULL;
+}
+
+static const char *tree_text(const store_tree *t) { return t->data + strlen(t->data) + 1; }
+
+/* Keeps `text` as the widget's tree (a failed allocation only loses the shortcut). */
+static void tree_keep(store_instance *inst, const char *widget, const char *text, size_t len) {
+  store_tree **pp = &inst->trees;
+  while (*pp && strcmp((*pp)->data, widget) != 0) pp = &(*pp)->next;
+  size_t wl = strlen(widget);
+  store_tree *old = *pp, *t = malloc(sizeof *t + wl + 1 + len + 1);
+  if (old) *pp = old->next;
+  free(old);
+  if (!t) return;
+  t->hash = al_hash64(text, len, AL_HASH64_SEED);
+  t->len = len;
+  memcpy(t->data, widget, wl + 1);
+  memcpy(t->data + wl + 1, text, len + 1);
+  t->next = inst->trees;
+  inst->trees = t;
+}
+
 /* Finishes a render: validates the tree, records the instance's status, serializes. */
-static int render_finish(al_host *h, const char *id, uint64_t start, const json_t *resp,
-                         char **tree_out, al_error *err) {
+static int render_finish(al_host *h, const char *id, const char *widget, uint64_t start,
+                         const json_t *resp, char **tree_out, al_error *err) {
   store_instance *inst = store_find(h->store, id);
   const json_t *tree = NULL;
   int rc = call_result(h, inst, id, "render", start, resp, &tree, err);
   if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
-  if (!rc) rc = ui_validate_tree(tree, &h->cfg.budgets, err);
   char *text = NULL;
-  if (!rc) {
+  if (!rc && json_is_true(json_object_get(resp, "unchanged"))) {
+    const store_tree *t = tree_find(inst, widget);
+    if (!t) rc = err_set(err, AL_EINTERNAL, NULL, "the worker claimed an unchanged tree for widget '%s', which the host does not hold", widget);
+    else if (!(text = malloc(t->len + 1))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    else memcpy(text, tree_text(t), t->len + 1);
+  } else if (!rc && !(rc = ui_validate_tree(tree, &h->cfg.budgets, err))) {
     text = json_text(tree);
+    size_t len = text ? strlen(text) : 0;
     if (!text) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-    else if (strlen(text) > h->cfg.budgets.max_bytes)
+    else if (len > h->cfg.budgets.max_bytes)
       rc = err_set(err, AL_ECONTRACT, "root", "root serializes to %zu bytes, over the %zu-byte budget",
-                   strlen(text), h->cfg.budgets.max_bytes);
+                   len, h->cfg.budgets.max_bytes);
+    else tree_keep(inst, widget, text, len);
   }
   /* The store records render failures as the instance's status (the original never did).
    * A success on an instance that is not in error changes nothing: skip the bookkeeping
@@ -806,7 +850,7 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
   uint64_t start = clock_wall_ms();
   int rc = call_sync(h, &inst, "render", widget_id, NULL, NULL, inst_timeout(inst, "renderMs"),
                      &resp, err);
-  if (!rc) rc = render_finish(h, id, start, resp, tree_out, err);
+  if (!rc) rc = render_finish(h, id, widget_id, start, resp, tree_out, err);
   else err_instance(err, id);
   json_decref(resp);
   return rc;
@@ -1155,7 +1199,9 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
       continue;
     }
     switch (pd->op) {
-    case HOST_RENDER: rc = render_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
+    case HOST_RENDER:
+      rc = render_finish(h, pd->instance_id, pd->call->widget, pd->start_ms, resp, &text, &e);
+      break;
     case HOST_EVENT: rc = event_finish(h, pd->instance_id, pd->start_ms, resp, &text, &e); break;
     case HOST_LOAD:
     case HOST_RELOAD: rc = load_finish(h, pd->load, 0, pd->start_ms, resp, true, &text, &e); break;
@@ -1329,6 +1375,10 @@ int al_telemetry(al_host *h, char **json_out, al_error *err) {
                           t->op, "start", (json_int_t)t->start_ms, "elapsedUs", t->elapsed_us,
                           "outcome", t->outcome, "interrupted", t->interrupted, "memoryBytes",
                           t->memory_bytes);
+    if (r && !strcmp(t->op, "render") && json_object_set_new(r, "unchanged", json_boolean(t->unchanged))) {
+      json_decref(r);
+      r = NULL;
+    }
     if (!r || json_array_append_new(a, r)) {
       json_decref(a);
       a = NULL;

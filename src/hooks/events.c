@@ -2,7 +2,7 @@
  * events.c: the event registry and subscription snapshots (see events.h).
  *
  * Lookup is an open-addressing table of 2 * EV_MAX slots holding event indexes, probed
- * linearly from an FNV-1a hash of the name: with at most EV_MAX events the table is at
+ * linearly from al_hash64 of the name: with at most EV_MAX events the table is at
  * most half full, so a miss ends at the first empty slot within a probe or two. That is
  * what keeps an emit with no subscribers in the tens of nanoseconds.
  *
@@ -25,9 +25,8 @@ struct ev_registry {
 };
 
 static uint32_t ev_hash(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h;
+  uint64_t h = al_hash64(s, strlen(s), AL_HASH64_SEED);
+  return (uint32_t)(h ^ (h >> 32));
 }
 
 ev_registry *ev_registry_new(void) {

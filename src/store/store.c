@@ -80,11 +80,7 @@ static void mark_domain(store *s, store_changes *ch, store_domain *d) {
 
 /* ---- index ---------------------------------------------------------------------------- */
 
-static uint64_t hash_id(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-  return h;
-}
+static uint64_t hash_id(const char *s) { return al_hash64(s, strlen(s), AL_HASH64_SEED); }
 
 /* Rehashes the live instances into a table of `ncap` slots (a power of two, at least
  * twice the live count), dropping tombstones. */
@@ -143,6 +139,10 @@ static void instance_free(store_instance *inst) {
   json_decref(inst->grants);
   json_decref(inst->delta_set);
   json_decref(inst->delta_del);
+  for (store_tree *t = inst->trees, *nx; t; t = nx) {
+    nx = t->next;
+    free(t);
+  }
   free(inst);
 }
 

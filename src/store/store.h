@@ -19,6 +19,15 @@
 
 typedef struct store store;
 
+/* A validated render's text as host.c keeps it, per widget (its tree cache): `data` holds
+ * the widget id, a NUL, the text, a NUL. The store only frees the list. */
+typedef struct store_tree {
+  struct store_tree *next;
+  uint64_t hash; /* al_hash64 of the text */
+  size_t len;    /* of the text */
+  char data[];
+} store_tree;
+
 typedef struct store_instance {
   char id[AL_INSTANCE_ID_MAX];
   char *package_id;
@@ -42,6 +51,7 @@ typedef struct store_instance {
   /* host.c's belief of what the instance's VM caches: the state and globalState
    * versions it last sent (0: nothing; the VM checks and answers "stale" otherwise) */
   uint64_t vm_state_version, vm_global_version;
+  store_tree *trees;
   struct host_call *waiting, *waiting_tail;
 } store_instance;
 

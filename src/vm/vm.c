@@ -466,20 +466,6 @@ static vm_code *vm_codes;
 static size_t vm_code_bytes;
 static uint64_t vm_code_tick;
 
-/* Eight bytes per step (a multiply-rotate mix), FNV-1a for the tail: a bucket choice for
- * a handful of entries, each confirmed by comparing the whole source. */
-static uint64_t vm_hash(const char *s, size_t n, uint64_t h) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = (h ^ w) * 0x9E3779B97F4A7C15u;
-    h ^= h >> 29;
-  }
-  for (; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-  return h;
-}
-
 static void vm_code_free(vm_code *c) {
   free(c->name);
   free(c->src);
@@ -544,7 +530,8 @@ static void vm_code_put(uint64_t hash, const char *name, const char *src, size_t
  * bytecode this process compiled from the same source, compiling it first if needed.
  * `src` is NUL-terminated. Returns JS_EXCEPTION (pending) on a syntax error. */
 static JSValue vm_compile(vm_instance *vm, const char *src, size_t len) {
-  uint64_t hash = vm_hash(vm->source_name, strlen(vm->source_name), vm_hash(src, len, 14695981039346656037u));
+    /* a bucket choice for a handful of entries, each confirmed by comparing the source */
+  uint64_t hash = al_hash64(vm->source_name, strlen(vm->source_name), al_hash64(src, len, AL_HASH64_SEED));
   size_t bc_len = 0;
   uint8_t *bc = vm_code_get(hash, vm->source_name, src, len, &bc_len);
   if (bc) {

@@ -383,8 +383,27 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   return resp;
 }
 
+/* A render whose tree is the one the host says it holds (its hash in `treeHash`, see
+ * host.c's tree cache) is answered "unchanged" instead: the host then neither receives
+ * nor validates it again. The hash is of the tree's canonical text (json_text), the text
+ * the host hashed when it kept its copy. */
+static bool tree_unchanged(const json_t *req, const json_t *tree) {
+  const json_t *h = json_object_get(req, "treeHash");
+  if (!json_is_integer(h)) return false;
+  char *text = json_text(tree);
+  bool same = text && (json_int_t)al_hash64(text, strlen(text), AL_HASH64_SEED) == json_integer_value(h);
+  free(text);
+  return same;
+}
+
 /* Finishes a call-type request from its VM result (rc 0 with `out` stolen, or err). */
-static json_t *finish_call(wk_inst *in, int rc, json_t *out, const al_error *err) {
+static json_t *finish_call(wk_inst *in, const json_t *req, int rc, json_t *out, const al_error *err) {
+  if (!rc && in->op == WK_OP_RENDER && tree_unchanged(req, out)) {
+    json_decref(out);
+    json_t *r = respond(0, NULL, err, in->vm);
+    if (r) json_object_set_new(r, "unchanged", json_true());
+    return r;
+  }
   if (!rc && in->op == WK_OP_REDUCE) {
     /* no next: the reducer returned undefined and the state stays (vm.h) */
     out = out ? json_pack("{s:b,s:o}", "handled", 1, "next", out) : json_pack("{s:b}", "handled", 1);
@@ -471,7 +490,7 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
   }
   if (rc == VM_PARKED) return NULL;
   in->ticket = 0;
-  return finish_call(in, rc, out, &err);
+  return finish_call(in, req, rc, out, &err);
 }
 
 
@@ -668,7 +687,7 @@ static void resume(wk_table *t, wk_inst *in) {
   json_t *req = in->req;
   in->req = NULL;
   in->ticket = 0;
-  json_t *resp = finish_call(in, rc, out, &err);
+  json_t *resp = finish_call(in, req, rc, out, &err);
   json_decref(req);
   char idc[sizeof in->id];
   memcpy(idc, in->id, sizeof idc);

@@ -9,7 +9,7 @@
  * Every plugin here renders JSON.stringify of what it was given, so a test compares the
  * VM's view with the host's byte for byte. Each case runs under every isolation: the
  * thread and inline lanes hand the worker the store's values by reference, the process
- * lane sends text.
+ * lane sends text. The last tests are about the host's tree cache (issue 14 item 2).
  */
 #include "testutil.h"
 
@@ -259,12 +259,79 @@ static void test_crash_restart(void **st) {
   al_host_free(h);
 }
 
+/* The host's tree cache: a render whose tree the host already holds for that widget is
+ * answered from the host's copy, and only then. Telemetry says which renders were. */
+static const char *TREE_SRC =
+    "definePlugin(({ ui }) => ({ initialState: { n: 0 }, widgets: {"
+    "  a: { render({ pluginState }) {"
+    "    if (pluginState.bad) return { kind: 'nonsense' };"
+    "    return ui.text('n=' + pluginState.n); } },"
+    "  b: { render({ pluginState }) { return ui.badge('b' + pluginState.n); } } } }));";
+
+static bool last_unchanged(al_host *h) {
+  char *text;
+  assert_int_equal(al_telemetry(h, &text, NULL), 0);
+  json_t *tm = t_json(text);
+  json_t *last = json_array_get(tm, json_array_size(tm) - 1);
+  assert_string_equal(json_string_value(json_object_get(last, "op")), "render");
+  bool u = json_is_true(json_object_get(last, "unchanged"));
+  json_decref(tm);
+  return u;
+}
+
+static void render_is(al_host *h, const char *id, const char *widget, const char *text) {
+  json_t *t = t_render(h, id, widget);
+  assert_string_equal(json_string_value(json_object_get(t, "text")), text);
+  json_decref(t);
+}
+
+static void run_trees(al_isolation iso) {
+  al_host *h = mk(iso);
+  char a[AL_INSTANCE_ID_MAX];
+  t_load(h, "q", TREE_SRC, NULL, a);
+  render_is(h, a, "a", "n=0");
+  assert_false(last_unchanged(h));
+  render_is(h, a, "a", "n=0");
+  assert_true(last_unchanged(h));
+  render_is(h, a, "b", "b0"); /* per widget */
+  assert_false(last_unchanged(h));
+  render_is(h, a, "a", "n=0");
+  assert_true(last_unchanged(h));
+  set_state(h, a, "{\"n\":1}");
+  render_is(h, a, "a", "n=1");
+  assert_false(last_unchanged(h));
+  /* an invalid tree is refused, never answered with the last good one ... */
+  set_state(h, a, "{\"n\":1,\"bad\":true}");
+  al_error e;
+  char *out = NULL;
+  assert_int_equal(al_render(h, a, "a", &out, &e), AL_ECONTRACT);
+  assert_int_equal(al_render(h, a, "a", &out, &e), AL_ECONTRACT);
+  /* ... and the good one, rendered again, is the host's copy */
+  set_state(h, a, "{\"n\":1}");
+  render_is(h, a, "a", "n=1");
+  assert_true(last_unchanged(h));
+  /* new code that renders the same tree is still that tree; different code is not */
+  assert_int_equal(al_reload(h, a, TREE_SRC, strlen(TREE_SRC), NULL, &e), 0);
+  render_is(h, a, "a", "n=1");
+  assert_true(last_unchanged(h));
+  const char *v2 = "definePlugin(({ ui }) => ({ widgets: { a: { render({ pluginState }) {"
+                   " return ui.text('v2 n=' + pluginState.n); } } } }));";
+  assert_int_equal(al_reload(h, a, v2, strlen(v2), NULL, &e), 0);
+  render_is(h, a, "a", "v2 n=1");
+  assert_false(last_unchanged(h));
+  al_host_free(h);
+}
+
+static void test_trees_thread(void **st) { (void)st; run_trees(AL_ISOLATION_THREAD); }
+static void test_trees_process(void **st) { (void)st; run_trees(AL_ISOLATION_PROCESS); }
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_changes_thread), cmocka_unit_test(test_changes_process),
       cmocka_unit_test(test_changes_inline), cmocka_unit_test(test_async_thread),
       cmocka_unit_test(test_async_process),  cmocka_unit_test(test_vandal_thread),
       cmocka_unit_test(test_vandal_process), cmocka_unit_test(test_crash_restart),
+      cmocka_unit_test(test_trees_thread),   cmocka_unit_test(test_trees_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1224,7 +1224,7 @@ static void test_versions_and_delta(void **state) {
   next = json_object();
   json_object_set(next, "d", json_object_get(p->state, "d"));
   json_object_set(next, "a", json_object_get(p->state, "a"));
-  json_object_set(next, "b", json_integer(3));
+  json_object_set_new(next, "b", json_integer(3));
   assert_int_equal(store_set_state(s, p, next, NULL), 0);
   assert_null(p->delta_set);
   /* every value new: the whole state is as cheap, so none */
