@@ -788,8 +788,8 @@ static void wl_state(const bench_opts *o, bench_report *r) {
     printf("  %-44s %12.2f x\n", "render 10k / render 0", r->st_render[3].median / r->st_render[0].median);
     printf("  %-44s %12.2f x\n", "event 10k / event 0", r->st_event[3].median / r->st_event[0].median);
     printf("  %-44s %12.2f x\n", "render 0 / raw QuickJS render 0", r->st_render[0].median / r->raw_render[0].median);
-    printf("  %-44s %12.2f x\n", "render 10k / raw QuickJS render 10k", r->st_render[3].median / r->raw_render[3].median);
-    printf("  %-44s %12.2f x\n", "event 10k / raw QuickJS event 10k", r->st_event[3].median / r->raw_event[3].median);
+    printf("  %-44s %12.1f x\n", "raw QuickJS render 10k / render 10k", r->raw_render[3].median / r->st_render[3].median);
+    printf("  %-44s %12.1f x\n", "raw QuickJS event 10k / event 10k", r->raw_event[3].median / r->st_event[3].median);
   }
   al_host_free(h);
   JS_FreeValue(ctx, f_render);

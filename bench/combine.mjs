@@ -23,7 +23,22 @@ function speedups(a) {
     throughput_renders_per_s: a.throughput_renders_per_s,
   };
 }
-const ts = speedups(t), ps = speedups(p);
+// State size (issue 14): each run's `state` rows, [{items, render_us, event_us,
+// raw_render_us, raw_event_us}], 0 to 10,000 items; raw QuickJS is the in-process floor
+// for a design that parses the state on every call.
+function stateFigures(a) {
+  const at = (n) => (a.state || []).find((x) => x.items === n);
+  const s0 = at(0), s10k = at(10000);
+  if (!s0 || !s10k) return {};
+  return {
+    state_render_10k_over_0: ratio(s10k.render_us, s0.render_us),
+    state_event_10k_over_0: ratio(s10k.event_us, s0.event_us),
+    render_0_over_raw: ratio(s0.render_us, s0.raw_render_us),
+    raw_over_render_10k: ratio(s10k.raw_render_us, s10k.render_us),
+    raw_over_event_10k: ratio(s10k.raw_event_us, s10k.event_us),
+  };
+}
+const ts = { ...speedups(t), ...stateFigures(t) }, ps = { ...speedups(p), ...stateFigures(p) };
 const out = {
   ...ts,
   emit_noop_ns: t.emit_noop_ns ? t.emit_noop_ns.median : null,
@@ -44,6 +59,17 @@ const targets = [
   ["rss_per_instance_kib <= 100", ts.rss_per_instance_kib, (v) => v <= 100],
   ["emit_noop_ns < 100", out.emit_noop_ns, (v) => v < 100],
   ["timeout_overshoot_ms_p99 < 2", ts.timeout_overshoot_ms_p99, (v) => v < 2],
+  // issue 14
+  ["state: render 10k / render 0 (thread) <= 1.5", ts.state_render_10k_over_0, (v) => v <= 1.5],
+  ["state: render 10k / render 0 (process) <= 1.5", ps.state_render_10k_over_0, (v) => v <= 1.5],
+  ["state: event 10k / event 0 (thread) <= 3", ts.state_event_10k_over_0, (v) => v <= 3],
+  ["state: event 10k / event 0 (process) <= 3", ps.state_event_10k_over_0, (v) => v <= 3],
+  ["state: render 0 / raw QuickJS (thread) <= 1.5", ts.render_0_over_raw, (v) => v <= 1.5],
+  ["state: render 0 / raw QuickJS (process) <= 2", ps.render_0_over_raw, (v) => v <= 2],
+  ["state: raw QuickJS / render at 10k (thread) > 1", ts.raw_over_render_10k, (v) => v > 1],
+  ["state: raw QuickJS / render at 10k (process) > 1", ps.raw_over_render_10k, (v) => v > 1],
+  ["state: raw QuickJS / event at 10k (thread) > 1", ts.raw_over_event_10k, (v) => v > 1],
+  ["state: raw QuickJS / event at 10k (process) > 1", ps.raw_over_event_10k, (v) => v > 1],
 ].map(([name, value, ok]) => ({ name, value, met: value === null || value === undefined ? null : ok(value) }));
 out.targets = Object.fromEntries(targets.map((x) => [x.name, x.met]));
 out.raw = { original: o.original, direct: o.direct, thread: t, process: p };
@@ -75,9 +101,15 @@ console.log(`| airlock thread: emit, 10 subscribers of 1,000 | ${f(t.emit_10_of_
 for (const [who, r] of [["thread", t], ["process", p]])
   for (const c of r.latency_vs_instances)
     console.log(`| airlock ${who}: render, ${c.instances} instances loaded | ${f(c.median_us)} | ${f(c.p99_us)} | us |`);
+for (const [who, r] of [["thread", t], ["process", p]])
+  for (const x of r.state || [])
+    console.log(`| airlock ${who}: state ${x.items} items: render / event -> re-render (raw QuickJS) | ` +
+                `${f(x.render_us)} / ${f(x.event_us)} | ${f(x.raw_render_us)} / ${f(x.raw_event_us)} | us |`);
 console.log(`\n| figure | thread | process |\n|---|---:|---:|`);
 for (const k of ["cold_load_speedup", "render_speedup", "event_roundtrip_speedup", "render_speedup_vs_direct",
-                 "rss_per_instance_kib", "throughput_renders_per_s", "timeout_overshoot_ms_p99"])
+                 "rss_per_instance_kib", "throughput_renders_per_s", "timeout_overshoot_ms_p99",
+                 "state_render_10k_over_0", "state_event_10k_over_0", "render_0_over_raw",
+                 "raw_over_render_10k", "raw_over_event_10k"])
   console.log(`| ${k} | ${f(ts[k], 2)} | ${f(ps[k], 2)} |`);
 console.log(`| emit_noop_ns | ${f(out.emit_noop_ns)} | |`);
 if (t.emit_note) console.log(`\n(emit: ${t.emit_note})`);

@@ -6,7 +6,7 @@
  * (the host never hangs on a worker and never takes a second answer for one call), no
  * hostcall may run for an instance the host did not send, and nothing may leak.
  *
- * Input: the bytes the worker sends after its greeting. */
+ * Input: the bytes the worker sends after its greeting (fuzz_lane: see fake_worker.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,9 @@
 
 #ifndef AL_FAKE_WORKER
 #error "AL_FAKE_WORKER must name fake_worker"
+#endif
+#ifndef AL_FUZZ_LANE
+#define AL_FUZZ_LANE 0 /* fuzz_lane.c sets it: the bytes travel the shared-memory lane */
 #endif
 
 /* The only instance ids the host ever sends; a hostcall must speak for one of them. */
@@ -49,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(write(fd, data, size) == (ssize_t)size);
   close(fd);
   setenv("AIRLOCK_FUZZ_FRAMES", path, 1);
+  setenv("AIRLOCK_FUZZ_LANE", AL_FUZZ_LANE ? "1" : "0", 1);
   pool_config cfg = {.kind = POOL_PROCESS, .workers = 1, .grace_ms = 5, .worker_path = AL_FAKE_WORKER,
                      .hostcall = stub_hostcall};
   pool *p = NULL;

@@ -287,8 +287,10 @@ AL_API int al_event(al_host *h, const char *instance_id, const char *widget_id,
 AL_API int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg,
                     al_error *err);
 
-/* {ready, workers, workerEvents:{starts, crashes, watchdogKills},
- *  instances:[{instanceId, packageId, status, memoryBytes, worker}]} */
+/* {ready, workers, lanes, workerEvents:{starts, crashes, watchdogKills},
+ *  instances:[{instanceId, packageId, status, memoryBytes, worker}]}
+ * lanes: how many worker processes running now speak over shared memory rather than
+ * their socket (process isolation; 0 with AIRLOCK_LANE=socket or where memfd is missing). */
 AL_API int al_health(al_host *h, char **json_out, al_error *err);
 
 /* Instance ids in load order, as a JSON array. */

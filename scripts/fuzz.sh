@@ -7,10 +7,10 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_agent
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
-mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/agent"
+mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/lane" "$seeds/agent"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -57,11 +57,15 @@ frame() { printf "\\000\\000\\$(printf %03o $(( ${#1} >> 8 )))\\$(printf %03o $(
 # (the backstop must still answer); an answer that is neither ok nor error
 { frame '{"slice":3}'; printf '\000\000\000S{"hostcall'; } >"$seeds/worker/forged-slice"
 { frame '{"ticket":1}'; frame '{"ok":1,"error":{},"ticket":2}'; } >"$seeds/worker/no-answer"
+# lane: the same streams over shared memory (fake_worker.c: a flag byte, 8 counter bytes)
+for f in "$seeds"/worker/*; do { printf '\000\000\000\000\000\000\000\000\000'; cat "$f"; } >"$seeds/lane/${f##*/}"; done
+{ printf '\001\377\377\377\377\000\000\000\000'; frame '{"ok":1,"ticket":1}'; } >"$seeds/lane/forged-head"
+{ printf '\003\000\000\000\000\000\000\002\000'; frame '{"slice":1}'; } >"$seeds/lane/forged-tail"
 # agent: byte 0 picks protocol and event, byte 1 bit 6 fail_open; then {input, agg,
 # failure?} (fuzz_agent.c)
 printf '\000\000{"input":{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}},"agg":{"action":"ask","reason":"r","payload":{"tool_input":{"command":"ls -a"}},"results":[{"action":"error","pluginId":"p","reason":"VM_TIMEOUT: x"},{"action":"continue","pluginId":"q","output":{"modified_input":{}}}],"additional_system_prompt":["a",{"b":1}]}}' >"$seeds/agent/rewrite"
 printf '\201\100{"input":{"tool_name":"mcp__x__y","tool_response":{"a":1}},"agg":{"action":"block","results":[{"action":"block","pluginId":"p"}]},"failure":"package did not load"}' >"$seeds/agent/block"
-for t in validate plugin ipc capability manifest preflight tar hooks wsmsg worker agent; do
+for t in validate plugin ipc capability manifest preflight tar hooks wsmsg worker lane agent; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

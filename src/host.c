@@ -693,6 +693,7 @@ int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_erro
 
 static void vm_cache_forget(store_instance *inst) {
   inst->vm_state_version = inst->vm_global_version = 0;
+  inst->vm_warm = false;
 }
 
 static bool resp_stale(const json_t *resp) { return json_is_true(json_object_get(resp, "stale")); }
@@ -701,9 +702,9 @@ static bool resp_stale(const json_t *resp) { return json_is_true(json_object_get
  * last delta, or the state whole, and takes note of what the VM will hold. Nonzero when
  * out of memory (the note then says nothing). */
 static int state_fields(store_instance *inst, json_t *req) {
-  uint64_t sv = inst->state_version;
+  uint64_t sv = inst->vm_warm ? inst->state_version : 0;
   int bad = json_object_set_new(req, "stateVersion", json_integer((json_int_t)sv));
-  if (!bad && inst->vm_state_version != sv) {
+  if (!bad && (!sv || inst->vm_state_version != sv)) {
     if (inst->vm_state_version && inst->delta_set && inst->delta_base == inst->vm_state_version)
       bad = json_object_set_new(req, "stateBase", json_integer((json_int_t)inst->delta_base)) ||
             json_object_set(req, "stateSet", inst->delta_set) ||
@@ -719,14 +720,17 @@ static int state_fields(store_instance *inst, json_t *req) {
  * is borrowed. */
 static json_t *call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
                             const char *handler, json_t *args) {
-  uint64_t gv = store_global_version(h->store, inst);
+  /* The first call after a VM started (or was forgotten) sends its state untagged (version
+   * 0: the VM keeps no copy), so an instance rendered once and then left idle holds no
+   * resident copy (BENCHMARKS.md, memory per idle instance); the next call tags it. */
+  uint64_t gv = inst->vm_warm ? store_global_version(h->store, inst) : 0;
   json_t *req = json_pack("{s:s,s:s,s:s,s:I}", "op", op, "instanceId", inst->id, "widgetId",
                           widget_id, "globalVersion", (json_int_t)gv);
   int bad = !req || state_fields(inst, req);
-  if (!bad && inst->vm_global_version != gv)
+  if (!bad && (!gv || inst->vm_global_version != gv))
     bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst));
   const store_tree *t = handler ? NULL : tree_find(inst, widget_id);
-  if (!bad && t) bad = json_object_set_new(req, "treeHash", json_integer((json_int_t)t->hash));
+  if (!bad && t && t->has_text) bad = json_object_set_new(req, "treeHash", json_integer((json_int_t)t->hash));
   if (!bad && handler) bad = json_object_set_new(req, "handler", json_string(handler));
   if (!bad && args) bad = json_object_set(req, "args", args);
   if (bad) {
@@ -735,6 +739,7 @@ static json_t *call_request(al_host *h, store_instance *inst, const char *op, co
     return NULL;
   }
   inst->vm_global_version = gv;
+  inst->vm_warm = true;
   return req;
 }
 
@@ -776,19 +781,27 @@ static store_tree *tree_find(const store_instance *inst, const char *widget) {
 
 static const char *tree_text(const store_tree *t) { return t->data + strlen(t->data) + 1; }
 
-/* Keeps `text` as the widget's tree (a failed allocation only loses the shortcut). */
+/* Notes `text` as the widget's last tree: its hash at first, the text too once a render
+ * repeats it. A tree rendered once (an instance left idle) costs no copy; a stable one is
+ * answered from the copy from its third render on. A failed allocation only loses the
+ * shortcut. */
 static void tree_keep(store_instance *inst, const char *widget, const char *text, size_t len) {
+  uint64_t hash = al_hash64(text, len, AL_HASH64_SEED);
   store_tree **pp = &inst->trees;
   while (*pp && strcmp((*pp)->data, widget) != 0) pp = &(*pp)->next;
+  store_tree *old = *pp;
+  if (old && old->hash == hash && old->has_text) return;
+  bool stable = old && old->hash == hash;
   size_t wl = strlen(widget);
-  store_tree *old = *pp, *t = malloc(sizeof *t + wl + 1 + len + 1);
+  store_tree *t = malloc(sizeof *t + wl + 1 + (stable ? len + 1 : 0));
   if (old) *pp = old->next;
   free(old);
   if (!t) return;
-  t->hash = al_hash64(text, len, AL_HASH64_SEED);
-  t->len = len;
+  t->hash = hash;
+  t->len = stable ? len : 0;
+  t->has_text = stable;
   memcpy(t->data, widget, wl + 1);
-  memcpy(t->data + wl + 1, text, len + 1);
+  if (stable) memcpy(t->data + wl + 1, text, len + 1);
   t->next = inst->trees;
   inst->trees = t;
 }
@@ -803,7 +816,7 @@ static int render_finish(al_host *h, const char *id, const char *widget, uint64_
   char *text = NULL;
   if (!rc && json_is_true(json_object_get(resp, "unchanged"))) {
     const store_tree *t = tree_find(inst, widget);
-    if (!t) rc = err_set(err, AL_EINTERNAL, NULL, "the worker claimed an unchanged tree for widget '%s', which the host does not hold", widget);
+    if (!t || !t->has_text) rc = err_set(err, AL_EINTERNAL, NULL, "the worker claimed an unchanged tree for widget '%s', which the host does not hold", widget);
     else if (!(text = malloc(t->len + 1))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     else memcpy(text, tree_text(t), t->len + 1);
   } else if (!rc && !(rc = ui_validate_tree(tree, &h->cfg.budgets, err))) {
@@ -1259,8 +1272,9 @@ int al_health(al_host *h, char **json_out, al_error *err) {
   }
   pool_stats ps;
   pool_get_stats(h->pool, &ps);
-  return out_json(json_pack("{s:b,s:I,s:{s:I,s:I,s:I},s:o}", "ready", 1, "workers",
-                            (json_int_t)pool_workers(h->pool), "workerEvents", "starts",
+  return out_json(json_pack("{s:b,s:I,s:I,s:{s:I,s:I,s:I},s:o}", "ready", 1, "workers",
+                            (json_int_t)pool_workers(h->pool), "lanes", (json_int_t)ps.lanes,
+                            "workerEvents", "starts",
                             (json_int_t)ps.starts, "crashes", (json_int_t)ps.crashes,
                             "watchdogKills", (json_int_t)ps.watchdog_kills, "instances", list),
                   json_out, err);

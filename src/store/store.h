@@ -19,12 +19,14 @@
 
 typedef struct store store;
 
-/* A validated render's text as host.c keeps it, per widget (its tree cache): `data` holds
- * the widget id, a NUL, the text, a NUL. The store only frees the list. */
+/* What host.c knows of a widget's last validated render (its tree cache): `data` holds
+ * the widget id, a NUL and, when has_text, the text and a NUL. The store only frees the
+ * list. */
 typedef struct store_tree {
   struct store_tree *next;
   uint64_t hash; /* al_hash64 of the text */
-  size_t len;    /* of the text */
+  size_t len;    /* of the text (0 without it) */
+  bool has_text; /* kept once a render repeated it */
   char data[];
 } store_tree;
 
@@ -51,6 +53,7 @@ typedef struct store_instance {
   /* host.c's belief of what the instance's VM caches: the state and globalState
    * versions it last sent (0: nothing; the VM checks and answers "stale" otherwise) */
   uint64_t vm_state_version, vm_global_version;
+  bool vm_warm; /* a call went to this VM since it started: the next may tag its state */
   store_tree *trees;
   struct host_call *waiting, *waiting_tail;
 } store_instance;

@@ -76,6 +76,9 @@ int ipc_reader_feed(ipc_reader *r, const void *data, size_t n, al_error *err);
  * call may be retried). */
 int ipc_reader_next(ipc_reader *r, json_t **msg, al_error *err);
 
+/* Whether `r` holds bytes not yet popped (a whole frame, or part of one). */
+static inline bool ipc_reader_holds(const ipc_reader *r) { return r->len > r->off; }
+
 /* Blocking convenience: returns the next frame from `r`, reading from `fd` only when `r`
  * holds no complete frame, and then only the bytes that frame still lacks, so nothing of
  * a following frame is left buffered where poll() on `fd` could not see it. Waits out

@@ -655,6 +655,7 @@ void pool_get_stats(pool *p, pool_stats *st) {
     st->starts += p->w[i].proc_stats.starts;
     st->crashes += p->w[i].proc_stats.crashes;
     st->watchdog_kills += p->w[i].proc_stats.watchdog_kills;
+    st->lanes += p->w[i].proc_stats.pid > 0 && p->w[i].proc_stats.lane;
   }
   pthread_mutex_unlock(&p->mu);
 }

@@ -45,6 +45,7 @@ typedef struct pool pool;
 /* Counters for telemetry: worker starts, crashes and watchdog kills (process back end). */
 typedef struct pool_stats {
   unsigned starts, crashes, watchdog_kills;
+  unsigned lanes; /* worker processes running now whose frames travel the lane */
 } pool_stats;
 void pool_get_stats(pool *p, pool_stats *st);
 

@@ -1,28 +1,35 @@
 /*
  * worker_main.c: airlock-worker, the sandboxed process that runs plugin VMs.
  *
- *   airlock-worker --fd N --parent PID [--address-space BYTES] [--no-sandbox]
+ *   airlock-worker --fd N --parent PID [--lane M] [--address-space BYTES] [--no-sandbox]
  *
- * Started by the host (fork+exec) with one end of a socketpair on fd N. It sets up what
- * needs files or process-wide state, enters the sandbox (sandbox.h), announces itself with
- * one frame {ready, pid, sandbox}, then answers requests (exec.h) one at a time over the
- * socket until the host closes it. It never starts a thread. `--no-sandbox` exists for
- * debugging a worker under gdb and is refused unless AIRLOCK_WORKER_NO_SANDBOX=1.
+ * Started by the host (fork+exec) with one end of a socketpair on fd N and, normally, the
+ * shared-memory lane's memfd on fd M (ring.h). It maps the lane, sets up what needs files
+ * or process-wide state, enters the sandbox (sandbox.h), announces itself on the socket
+ * with one frame {ready, pid, sandbox, lane}, then answers requests (exec.h) until the
+ * host goes away. Once `lane` is true every frame in both directions travels the lane and
+ * the socket carries only doorbells to the host (and its hang-up); without a lane (no
+ * --lane, or mapping it failed) the frames stay on the socket. It never starts a thread.
+ * `--no-sandbox` exists for debugging a worker under gdb and is refused unless
+ * AIRLOCK_WORKER_NO_SANDBOX=1.
  *
  * Besides the boundary ops, two host-only diagnostics exist here: "crash" (dies on
  * purpose with the named signal, to exercise crash recovery) and "stall" (in exec.c).
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "worker/exec.h"
 #include "worker/ipc.h"
 #include "worker/proto.h"
+#include "worker/ring.h"
 #include "worker/sandbox.h"
 
 /* Sanitizer builds: LeakSanitizer's exit-time scan needs ptrace and /proc, which the
@@ -41,6 +48,8 @@ const char *__asan_default_options(void) { return "handle_segv=0:handle_sigbus=0
  * handled after. */
 typedef struct wm_link {
   int fd;
+  ring_end ring;
+  bool lane;          /* frames go over `ring`; the socket is for doorbells */
   ipc_reader *rd;
   wk_table *t;
   json_t *early;      /* frames read while waiting for a sync reply, in order */
@@ -51,9 +60,85 @@ typedef struct wm_link {
   bool broken;
 } wm_link;
 
+/* Whether the host closed its end (looked at only after a futex wait timed out: a host
+ * that died took us with it through PDEATHSIG, but one may simply have hung up). */
+static bool host_gone(int fd) {
+  char b;
+  return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Sleeps until the host moves the bell or 1 s passes, unless `ready` already holds after
+ * saying so (ring.h: announce, look again, sleep). False when the host is gone. */
+static bool lane_wait(wm_link *l, bool (*ready)(const ring_end *)) {
+  uint32_t seen = ring_bell(&l->ring);
+  ring_worker_sleeping(&l->ring, true);
+  if (!ready(&l->ring)) ring_worker_wait(&l->ring, seen, 1000);
+  ring_worker_sleeping(&l->ring, false);
+  return ready(&l->ring) || ring_bell(&l->ring) != seen || !host_gone(l->fd);
+}
+
+static bool has_room(const ring_end *e) { return ring_room(e) > 0; }
+
+/* Writes `n` bytes of frames into the lane, waiting for room as the host takes them, and
+ * rings the host's doorbell after each part. -1: the lane or the host is gone. */
+static int lane_send(wm_link *l, const unsigned char *p, size_t n) {
+  while (n) {
+    ssize_t w = ring_write(&l->ring, p, n);
+    if (w < 0) return -1;
+    if (w > 0) {
+      p += w;
+      n -= (size_t)w;
+      if (ring_ring_host(&l->ring, l->fd)) return -1;
+    } else if (!lane_wait(l, has_room)) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void wm_send(wm_link *l, json_t *msg) {
-  if (!msg || ipc_send(l->fd, msg, NULL)) l->broken = true;
+  if (!msg) {
+    l->broken = true;
+  } else if (l->lane) {
+    unsigned char *frame = NULL;
+    size_t len;
+    if (ipc_encode(msg, &frame, &len, NULL) || lane_send(l, frame, len)) l->broken = true;
+    free(frame);
+  } else if (ipc_send(l->fd, msg, NULL)) {
+    l->broken = true;
+  }
   json_decref(msg);
+}
+
+/* The next frame from the host: 1 (*f set), 0 when the host is gone, < 0 on a protocol
+ * error. Over the lane, everything the ring holds goes to the reader at once (the worker
+ * has nothing to poll() that could miss buffered bytes). */
+static int wm_recv(wm_link *l, json_t **f, al_error *err) {
+  if (!l->lane) return ipc_recv(l->fd, l->rd, f, err);
+  static unsigned char buf[65536]; /* the worker has one thread */
+  for (;;) {
+    int rc = ipc_reader_next(l->rd, f, err);
+    if (rc) return rc;
+    ssize_t n = ring_read(&l->ring, buf, sizeof buf);
+    if (n < 0) return err_set(err, AL_EIO, NULL, "the host's lane counters are impossible");
+    if (n > 0) {
+      if ((rc = ipc_reader_feed(l->rd, buf, (size_t)n, err))) return rc;
+      if (ring_ring_host(&l->ring, l->fd)) return 0; /* room for the host's next frames */
+    } else if (!lane_wait(l, ring_readable)) {
+      return 0;
+    }
+  }
+}
+
+/* Whether a frame is (probably) there to read, looking for up to `ns` without sleeping. */
+static bool wm_spin(wm_link *l, uint64_t ns) {
+  if (!l->lane) return ipc_spin_readable(l->fd, l->rd, ns);
+  uint64_t until = clock_mono_ns() + ns;
+  while (!ipc_reader_holds(l->rd) && !ring_readable(&l->ring)) {
+    if (clock_mono_ns() >= until) return false;
+    sched_yield();
+  }
+  return true;
 }
 
 static void wm_done(void *user, uint64_t ticket, json_t *resp) {
@@ -86,7 +171,7 @@ static int wm_hostcall(void *user, const char *instance_id, const char *method, 
   wm_send(l, msg);
   while (!l->broken) {
     json_t *f = NULL;
-    if (ipc_recv(l->fd, l->rd, &f, err) != 1) {
+    if (wm_recv(l, &f, err) != 1) {
       json_decref(f);
       l->broken = true;
       break;
@@ -145,18 +230,20 @@ static int die(const char *msg) {
 }
 
 int main(int argc, char **argv) {
-  int fd = -1;
+  int fd = -1, lane_fd = -1;
   long parent = -1;
   size_t as = 0;
   bool sandbox = true;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--fd") && i + 1 < argc) fd = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--parent") && i + 1 < argc) parent = atol(argv[++i]);
+    else if (!strcmp(argv[i], "--lane") && i + 1 < argc) lane_fd = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--address-space") && i + 1 < argc) as = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--no-sandbox")) sandbox = false;
-    else return die("usage: airlock-worker --fd N --parent PID [--address-space BYTES]");
+    else return die("usage: airlock-worker --fd N --parent PID [--lane M] [--address-space BYTES]");
   }
   if (fd < 3) return die("--fd must name the host's socket (>= 3)");
+  if (lane_fd >= 0 && (lane_fd < 3 || lane_fd == fd)) return die("--lane must name the lane's memfd (>= 3, not --fd)");
   /* PDEATHSIG cannot catch a parent that died before we got here. */
   if (parent <= 0 || getppid() != (pid_t)parent) return die("the host is gone");
   if (!sandbox) {
@@ -169,8 +256,15 @@ int main(int argc, char **argv) {
   tzset();
   wk_global_init();
 
-  sbx_report rep = {0};
+  ipc_reader rd;
+  ipc_reader_init(&rd);
+  wm_link link = {.fd = fd, .rd = &rd, .wake_sent = -2};
   al_error err = {0};
+  /* Mapped before the sandbox, which keeps only the socket open; a lane that cannot be
+   * mapped leaves the frames on the socket (the hello says which). */
+  if (lane_fd >= 0) link.lane = ring_worker_attach(lane_fd, &link.ring, &err) == 0;
+
+  sbx_report rep = {0};
   if (sandbox) {
     sbx_config sc = {.keep_fd = fd, .address_space_bytes = as, .allow_landlock = true,
                      .allow_namespaces = true, .allow_seccomp = true};
@@ -178,14 +272,12 @@ int main(int argc, char **argv) {
   }
   char report[SBX_JSON_MAX];
   sbx_report_json(&rep, report, sizeof report);
-  json_t *hello = json_pack("{s:b,s:I,s:o}", "ready", 1, "pid", (json_int_t)getpid(), "sandbox",
-                            json_loads(report, 0, NULL));
+  json_t *hello = json_pack("{s:b,s:I,s:o,s:b}", "ready", 1, "pid", (json_int_t)getpid(), "sandbox",
+                            json_loads(report, 0, NULL), "lane", link.lane);
   if (!hello || ipc_send(fd, hello, NULL)) _exit(4);
   json_decref(hello);
 
-  ipc_reader rd;
-  ipc_reader_init(&rd);
-  wm_link link = {.fd = fd, .rd = &rd, .early = json_array(), .wake_sent = -2};
+  link.early = json_array();
   wk_sink sink = {.done = wm_done, .send = wm_send_hostcall, .call = wm_hostcall, .slice = wm_slice,
                   .user = &link};
   wk_table *t = wk_table_new(NULL, NULL, &sink);
@@ -211,8 +303,8 @@ int main(int argc, char **argv) {
     /* The host's next call usually follows within microseconds: look for it briefly
      * before sleeping in read() (a sleep and wake-up costs more than a small call). A
      * worker that finds itself idle makes a spare VM for the next load meanwhile. */
-    if (!ipc_spin_readable(fd, &rd, 50000u) && !wk_busy(t)) wk_table_make_spare(t);
-    int rc = ipc_recv(fd, &rd, &f, &err);
+    if (!wm_spin(&link, 50000u) && !wk_busy(t)) wk_table_make_spare(t);
+    int rc = wm_recv(&link, &f, &err);
     if (rc <= 0) break; /* host closed the socket, or spoke nonsense: either way, leave */
     if (json_object_get(f, "tick")) link.wake_sent = -2; /* it forgot our wake-up */
     wm_frame(&link, f);

@@ -21,7 +21,13 @@
  * the hostcall threads, so an answer meant for a worker that has since died is dropped
  * instead of reaching its successor.
  *
- * The child end of the socketpair becomes fd 3 in the worker. Between fork and exec the
+ * Frames travel the shared-memory lane (ring.h) once the worker's hello says it mapped
+ * it: requests down, everything else up, with the socket left for the worker's doorbells
+ * and as the sign of its death (a hang-up in poll()). The bytes are the same frames; they
+ * are fed to the same reader and validated the same way. AIRLOCK_LANE=socket, or a lane
+ * that cannot be made or mapped, keeps every frame on the socket as before.
+ *
+ * The child end of the socketpair becomes fd 3 in the worker, the lane's memfd fd 4. Between fork and exec the
  * child only calls async-signal-safe functions (the host is multi-threaded): argv and
  * environment are prepared before fork.
  */
@@ -30,6 +36,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +52,7 @@
 #include "worker/exec.h"
 #include "worker/ipc.h"
 #include "worker/proto.h"
+#include "worker/ring.h"
 #include "worker/worker_process.h"
 
 #ifndef AL_DEFAULT_WORKER_PATH
@@ -78,6 +86,10 @@ typedef struct wp_child {
   unsigned char *out;
   size_t out_off, out_len, out_cap;
   bool reloading;   /* ensure_worker's reloads: one blocking round trip at a time */
+  int lane_fd;      /* the lane's memfd (-1: none, frames stay on the socket) */
+  ring_shared *lane_map;
+  ring_end lane;    /* the host's end; its counters restart with each worker */
+  bool on_lane;     /* this worker's frames travel the lane */
   unsigned recent_deaths; /* consecutive deaths, for backoff */
   wp_stats stats;
 } wp_child;
@@ -124,6 +136,7 @@ static int reap(wp_child *c, bool kill_it) {
   c->gen++;
   json_object_clear(c->hc_ticket);
   c->out_off = c->out_len = 0;
+  c->on_lane = c->stats.lane = false;
   ipc_reader_free(&c->rd);
   ipc_reader_init(&c->rd);
   pool_proc_stats(c->w, &c->stats);
@@ -142,7 +155,15 @@ static void describe_death(int status, char *buf, size_t cap) {
 /* Writes what the output queue holds, as far as the socket takes it now. Returns 0, or
  * AL_EIO when the worker is gone. */
 static int out_flush(wp_child *c) {
-  while (c->out_off < c->out_len) {
+  if (c->on_lane) {
+    ssize_t n = c->out_off < c->out_len ? ring_write(&c->lane, c->out + c->out_off, c->out_len - c->out_off) : 0;
+    if (n < 0) return AL_EIO; /* the worker's counter is impossible */
+    if (n > 0) {
+      c->out_off += (size_t)n;
+      ring_wake_worker(&c->lane);
+    }
+  }
+  while (!c->on_lane && c->out_off < c->out_len) {
     ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) c->out_off += (size_t)n;
     else if (n < 0 && errno == EINTR) continue;
@@ -158,7 +179,7 @@ static int out_flush(wp_child *c) {
  * AL_EIO / AL_ENO_MEMORY (the caller treats the worker as gone). */
 static int wp_send(wp_child *c, const json_t *msg) {
   if (!msg) return AL_ENO_MEMORY;
-  if (c->reloading) return ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
+  if (c->reloading && !c->on_lane) return ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
   unsigned char *frame;
   size_t len;
   if (ipc_encode(msg, &frame, &len, NULL)) return AL_ENO_MEMORY;
@@ -179,8 +200,87 @@ static int wp_send(wp_child *c, const json_t *msg) {
   return out_flush(c);
 }
 
+/* Reads the doorbells the socket holds: 0, or AL_EIO when the worker hung up, failed, or
+ * wrote anything but a doorbell (on the lane the socket carries nothing else). */
+static int lane_bells(wp_child *c) {
+  unsigned char buf[256];
+  for (;;) {
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : AL_EIO;
+    if (n == 0) return AL_EIO;
+    for (ssize_t i = 0; i < n; i++)
+      if (buf[i] != RING_DOORBELL) return AL_EIO;
+  }
+}
+
+/* Moves what the lane holds into the reader (the worker's waits for room end with the
+ * bell), then writes what the output queue holds as far as the lane takes it. 0, or
+ * AL_EIO when the worker's counters are impossible or the reader refused the bytes. */
+static int lane_pump(wp_child *c) {
+  unsigned char buf[65536];
+  bool took = false;
+  for (;;) {
+    ssize_t n = ring_read(&c->lane, buf, sizeof buf);
+    if (n < 0) return AL_EIO;
+    if (n == 0) break;
+    took = true;
+    if (ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) return AL_EIO;
+  }
+  if (took) ring_wake_worker(&c->lane);
+  return out_flush(c);
+}
+
+/* Whether the driver has something to do on the lane now: bytes up, or room down for
+ * what its queue holds. */
+static bool lane_ready(const wp_child *c) {
+  return ring_readable(&c->lane) || (c->out_len > c->out_off && ring_room(&c->lane) > 0);
+}
+
+/* Announces the driver's sleep to the worker; false (and no sleep) when, looking once
+ * more, there is something to do already. Pair with lane_awake(). */
+static bool lane_may_sleep(wp_child *c) {
+  ring_host_sleeping(&c->lane, true);
+  if (!lane_ready(c)) return true;
+  ring_host_sleeping(&c->lane, false);
+  return false;
+}
+
+/* Spins up to `ns` for an answer, yielding the CPU between looks. */
+static bool lane_spin(const wp_child *c, uint64_t ns) {
+  uint64_t until = clock_mono_ns() + ns;
+  while (!ring_readable(&c->lane)) {
+    if (clock_mono_ns() >= until) return false;
+    sched_yield();
+  }
+  return true;
+}
+
+/* recv_until() over the lane. */
+static int lane_recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
+  bool spun = false;
+  for (;;) {
+    if (lane_pump(c)) return AL_EIO;
+    int got = ipc_reader_next(&c->rd, msg, NULL);
+    if (got) return got == 1 ? 1 : AL_EIO;
+    if (!spun) {
+      spun = true;
+      if (lane_spin(c, 50000u)) continue;
+    }
+    uint64_t now = clock_mono_ns();
+    if (now >= deadline_ns) return 0;
+    if (!lane_may_sleep(c)) continue;
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    int r = poll(&pfd, 1, (int)((deadline_ns - now + 999999u) / 1000000u));
+    ring_host_sleeping(&c->lane, false);
+    if (r < 0 && errno != EINTR) return AL_EIO;
+    if (r > 0 && lane_bells(c)) return AL_EIO;
+  }
+}
+
 /* Waits for one frame until deadline_ns. 1 = got it, 0 = deadline passed, <0 = peer gone. */
 static int recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
+  if (c->on_lane) return lane_recv_until(c, deadline_ns, msg);
   if (ipc_spin_readable(c->fd, &c->rd, 50000u)) {
     int rc = ipc_recv(c->fd, &c->rd, msg, NULL);
     return rc == 1 ? 1 : AL_EIO;
@@ -208,7 +308,12 @@ static int spawn(wp_child *c, char *why, size_t cap) {
   char parent[24], as[32];
   snprintf(parent, sizeof parent, "%ld", (long)getpid());
   snprintf(as, sizeof as, "%zu", c->address_space_bytes);
-  char *argv[] = {c->path, "--fd", "3", "--parent", parent, "--address-space", as, NULL};
+  char *argv[] = {c->path, "--fd", "3", "--parent", parent, "--address-space", as,
+                  c->lane_map ? "--lane" : NULL, "4", NULL};
+  if (c->lane_map) {
+    ring_reset(c->lane_map); /* the previous worker is reaped: nobody writes it now */
+    ring_host_end(&c->lane, c->lane_map);
+  }
   pid_t pid = fork();
   if (pid < 0) {
     snprintf(why, cap, "fork: %s", strerror(errno));
@@ -217,9 +322,11 @@ static int spawn(wp_child *c, char *why, size_t cap) {
     return AL_EIO;
   }
   if (pid == 0) {
-    /* async-signal-safe only from here on */
-    if (sv[1] == 3) fcntl(3, F_SETFD, 0);
-    else if (dup2(sv[1], 3) < 0) _exit(126);
+    /* async-signal-safe only from here on. Both descriptors move above 4 first, so
+     * placing one cannot overwrite the other; dup2() clears close-on-exec. */
+    int s = fcntl(sv[1], F_DUPFD_CLOEXEC, 5), m = c->lane_map ? fcntl(c->lane_fd, F_DUPFD_CLOEXEC, 5) : -1;
+    if (s < 0 || dup2(s, 3) < 0) _exit(126);
+    if (c->lane_map && (m < 0 || dup2(m, 4) < 0)) _exit(126);
     execve(c->path, argv, environ);
     _exit(127);
   }
@@ -231,6 +338,9 @@ static int spawn(wp_child *c, char *why, size_t cap) {
   json_t *hello = NULL;
   int r = recv_until(c, clock_mono_ns() + 5000000000ull, &hello);
   bool ready = r == 1 && json_is_true(json_object_get(hello, "ready"));
+  /* a worker that could not map the lane says so and keeps to the socket */
+  c->on_lane = ready && c->lane_map && json_is_true(json_object_get(hello, "lane"));
+  c->stats.lane = c->on_lane;
   json_decref(hello);
   if (!ready) {
     int st = reap(c, true);
@@ -398,8 +508,10 @@ static void died(wp_child *c) {
   worker_lost(c, AL_ECRASHED, d, true);
 }
 
-/* Sends one taken request to the worker (starting it first if needed). */
-static void send_request(wp_child *c, pool_req *r) {
+/* Sends one taken request to the worker (starting it first if needed). True when the
+ * worker died doing so: worker_lost() then answered every request in flight, the rest of
+ * the caller's batch among them, which the caller must no longer touch. */
+static bool send_request(wp_child *c, pool_req *r) {
   wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
   const char *id = req_instance(r->req);
   json_t *why = id ? json_object_get(c->disabled, id) : NULL;
@@ -407,11 +519,11 @@ static void send_request(wp_child *c, pool_req *r) {
     json_object_del(c->disabled, id);
     json_object_del(c->crashes, id);
     pool_answer(c->w, r->ticket, json_pack("{s:{s:b}}", "ok", "disposed", 1));
-    return;
+    return false;
   }
   if (why && op != WK_OP_LOAD) {
     pool_answer(c->w, r->ticket, pool_error(AL_ECRASHED, json_string_value(why)));
-    return;
+    return false;
   }
   if (why) { /* loading it again is the explicit retry */
     json_object_del(c->disabled, id);
@@ -420,13 +532,13 @@ static void send_request(wp_child *c, pool_req *r) {
   json_t *fail = ensure_worker(c);
   if (fail) {
     pool_answer(c->w, r->ticket, fail);
-    return;
+    return false;
   }
   json_t *msg = json_copy(r->req);
   if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)r->ticket))) {
     json_decref(msg);
     pool_answer(c->w, r->ticket, pool_error(AL_ENO_MEMORY, "out of memory"));
-    return;
+    return false;
   }
   uint64_t now = clock_mono_ns(), after = pool_inflight_latest(c->w);
   if (after < now) after = now;
@@ -439,6 +551,7 @@ static void send_request(wp_child *c, pool_req *r) {
     c->current_since = clock_mono_ns();
   }
   if (rc) died(c);
+  return rc != 0;
 }
 
 /* A response frame for `ticket`: bookkeeping for reloads, then the answer. A worker
@@ -523,8 +636,10 @@ static void take_hostcall(wp_child *c, const json_t *call) {
   }
 }
 
-/* Forwards the hostcall threads' answers and holds to the worker they belong to. */
-static void forward(wp_child *c, pool_msg *m) {
+/* Forwards the hostcall threads' answers and holds to the worker they belong to. True
+ * when the worker died meanwhile (as send_request()). */
+static bool forward(wp_child *c, pool_msg *m) {
+  bool lost = false;
   while (m) {
     pool_msg *nx = m->next;
     uint64_t gen = m->id >> WP_GEN_SHIFT, wid = m->id & ((1ull << WP_GEN_SHIFT) - 1);
@@ -543,6 +658,7 @@ static void forward(wp_child *c, pool_msg *m) {
       if (wp_send(c, f)) {
         json_decref(f);
         died(c);
+        lost = true;
       } else {
         json_decref(f);
       }
@@ -551,6 +667,7 @@ static void forward(wp_child *c, pool_msg *m) {
     free(m);
     m = nx;
   }
+  return lost;
 }
 
 static void take_frame(wp_child *c, json_t *f) {
@@ -592,10 +709,10 @@ static void proc_run(pool_worker *w) {
       died(c);
       continue;
     }
-    forward(c, msgs);
-    for (pool_req *r = reqs, *nx; r; r = nx) {
+    /* a death while forwarding answered this turn's requests too (they are in flight) */
+    for (pool_req *r = forward(c, msgs) ? NULL : reqs, *nx; r; r = nx) {
       nx = r->batch;
-      send_request(c, r);
+      if (send_request(c, r)) break; /* found by fuzz_lane: the rest were answered and freed */
     }
     /* Read what the worker has to say, then sleep until it says more, the pool has work,
      * the running slice passes its hard deadline or the worker wants its tick. */
@@ -626,18 +743,21 @@ static void proc_run(pool_worker *w) {
     }
     /* (NULL reader: what it holds now is at most part of a frame, which only new bytes
      * can complete; counting it as readable would spin on a worker trickling bytes) */
-    if (c->pid > 0 && c->nflight && ipc_spin_readable(c->fd, NULL, 50000u)) {
+    bool lane = c->pid > 0 && c->on_lane;
+    if (c->pid > 0 && c->nflight && (lane ? lane_spin(c, 50000u) : ipc_spin_readable(c->fd, NULL, 50000u))) {
       /* most answers come within microseconds of the request */
     } else {
       struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN},
                               {.fd = c->pid > 0 ? c->fd : -1,
-                               .events = (short)(POLLIN | (c->out_len > c->out_off ? POLLOUT : 0))}};
+                               .events = (short)(POLLIN | (!lane && c->out_len > c->out_off ? POLLOUT : 0))}};
       int ms = until == UINT64_MAX ? -1 : (int)((until - now + 999999u) / 1000000u);
       /* Work taken this turn may have come after a wake-up this thread already consumed
        * (the pool's stop among them): only a turn that took nothing may sleep, so the
        * next pool_take() sees what the consumed wake-up was for. */
       if (took) ms = 0;
+      if (lane && ms != 0 && !lane_may_sleep(c)) ms = 0;
       int r = poll(pfd, 2, ms);
+      if (lane) ring_host_sleeping(&c->lane, false);
       if (r < 0 && errno != EINTR) break;
       if (pfd[0].revents & POLLIN) {
         uint64_t v;
@@ -647,7 +767,21 @@ static void proc_run(pool_worker *w) {
         died(c);
         continue;
       }
-      if (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (!lane && (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) continue;
+      if (lane && r > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && lane_bells(c)) {
+        died(c);
+        continue;
+      }
+    }
+    if (lane) { /* Frames: take every complete one the lane holds now. */
+      json_t *f;
+      int got = lane_pump(c) ? -1 : 0;
+      while (!got && c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) {
+        take_frame(c, f);
+        got = 0;
+      }
+      if (c->pid > 0 && got < 0) died(c);
+      continue;
     }
     /* Frames: take every complete one the socket holds now. */
     char buf[65536];
@@ -676,8 +810,14 @@ static int proc_init(pool_worker *w) {
   c->address_space_bytes = cfg->address_space_bytes;
   c->grace_ms = cfg->grace_ms;
   c->fd = -1;
+  c->lane_fd = -1;
   c->wake_at = UINT64_MAX;
   ipc_reader_init(&c->rd);
+  const char *lane = getenv("AIRLOCK_LANE");
+  if (!(lane && !strcmp(lane, "socket")) && ring_create(&c->lane_fd, &c->lane_map, NULL)) {
+    c->lane_fd = -1; /* no memfd here: the socket carries the frames */
+    c->lane_map = NULL;
+  }
   c->loads = json_object();
   c->crashes = json_object();
   c->disabled = json_object();
@@ -704,6 +844,7 @@ static void proc_fini(pool_worker *w) {
   json_decref(c->disabled);
   json_decref(c->hc_ticket);
   free(c->out);
+  ring_destroy(c->lane_fd, c->lane_map);
   if (c->efd >= 0) close(c->efd);
   free(c);
   w->be = NULL;

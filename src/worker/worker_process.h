@@ -34,6 +34,7 @@
 typedef struct wp_stats {
   unsigned starts, crashes, watchdog_kills;
   int pid;                     /* current worker, 0 when none runs */
+  bool lane;                   /* its frames travel the shared-memory lane (ring.h) */
 } wp_stats;
 
 /* Where the airlock-worker executable is: `configured` when set, else $AIRLOCK_WORKER,

@@ -59,6 +59,11 @@ static void test_basics(void **st) {
   al_health(h, &text, NULL);
   json_t *hj = t_json(text);
   assert_true(json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts")) >= 1);
+  /* the frames took the shared-memory lane, unless this run asked for the socket (ctest
+   * runs this file both ways: test_process and test_process_socket) */
+  const char *lane = getenv("AIRLOCK_LANE");
+  if (lane && !strcmp(lane, "socket")) assert_int_equal(json_integer_value(json_object_get(hj, "lanes")), 0);
+  else assert_true(json_integer_value(json_object_get(hj, "lanes")) >= 1);
   json_decref(hj);
   al_host_free(h);
 }
@@ -228,6 +233,35 @@ static void test_pipelined_both_ways_full(void **st) {
   al_host_free(h);
 }
 
+/* One frame several times the lane's size each way (ring.h: 128 KiB): a 1 MB state
+ * down, a 300 KB tree up, so both sides wait for room as the other takes the bytes. */
+static void test_frames_larger_than_lane(void **st) {
+  (void)st;
+  al_host *h = mk(1);
+  const char *src = "definePlugin(({ ui }) => ({ widgets: { main: { render({ pluginState }) {"
+                    "  return ui.text(pluginState.pad.length + ':' + 'y'.repeat(300000)); } } } }));";
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "huge", src, NULL, id);
+  enum { PAD = 1000000 };
+  char *state = malloc(PAD + 16);
+  memcpy(state, "{\"pad\":\"", 8);
+  memset(state + 8, 'x', PAD);
+  strcpy(state + 8 + PAD, "\"}");
+  assert_int_equal(al_state_set(h, id, state, NULL), 0);
+  for (int round = 0; round < 3; round++) { /* the lane's counters wrap past its end */
+    json_t *t = t_render(h, id, "main");
+    const char *text = text_of(t);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), strlen("1000000:") + 300000);
+    assert_memory_equal(text, "1000000:yyy", 11);
+    json_decref(t);
+    state[8 + round] = 'z'; /* a new state each time: sent whole, not from the VM's cache */
+    assert_int_equal(al_state_set(h, id, state, NULL), 0);
+  }
+  free(state);
+  al_host_free(h);
+}
+
 static void test_thread_refuses_crash(void **st) {
   (void)st;
   al_host *h = t_host(AL_PROFILE_BARE);
@@ -243,7 +277,7 @@ int main(void) {
       cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
       cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
       cmocka_unit_test(test_thousand_instances), cmocka_unit_test(test_thread_refuses_crash),
-      cmocka_unit_test(test_pipelined_both_ways_full),
+      cmocka_unit_test(test_pipelined_both_ways_full), cmocka_unit_test(test_frames_larger_than_lane),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
