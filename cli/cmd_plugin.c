@@ -487,7 +487,7 @@ static int do_config(const plugin_args *a) {
     cli_print_error(&err);
     goto done;
   }
-  resolved = pkg_settings_resolve(m, stored);
+  resolved = pkg_settings_resolve(m, stored, NULL);
   const char *key;
   json_t *spec;
   json_object_foreach(m->settings, key, spec) {

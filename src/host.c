@@ -1570,12 +1570,12 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
   *pi = NULL;
   if (!o->manifest_json) {
     *pi = pi_info(h, package_id, NULL);
-    int rc = *pi ? hc_plugin_add(h->hc, id, package_id, NULL, NULL, err)
+    int rc = *pi ? hc_plugin_add(h->hc, id, package_id, NULL, NULL, NULL, err)
                  : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return rc;
   }
   pkg_manifest *m = NULL;
-  json_t *report = NULL, *stored = NULL, *settings = NULL, *warnings = NULL;
+  json_t *report = NULL, *stored = NULL, *settings = NULL, *settings_env = NULL, *warnings = NULL;
   int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, &warnings, err);
   /* Unknown manifest fields load (a manifest for a newer Airlock) but are said out loud. */
   size_t wi;
@@ -1606,9 +1606,9 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
       rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   if (!rc && hc_db(h->hc)) rc = pkg_db_setting_get(hc_db(h->hc), m->id, &stored, err);
-  if (!rc && !(settings = pkg_settings_resolve(m, stored))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && !(settings = pkg_settings_resolve(m, stored, &settings_env))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && !(*pi = pi_info(h, m->id, m->version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, err);
+  if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, settings_env, err);
   if (rc) {
     json_decref(*grants);
     *grants = NULL;
@@ -1616,6 +1616,7 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
   json_decref(report);
   json_decref(stored);
   json_decref(settings);
+  json_decref(settings_env);
   pkg_manifest_free(m);
   return rc;
 }

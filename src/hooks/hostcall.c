@@ -30,6 +30,7 @@
 #include "hooks/http.h"
 #include "hooks/killswitch.h"
 #include "pkg/db.h"
+#include "pkg/manifest.h"
 
 struct hc_services {
   hc_config cfg;
@@ -39,7 +40,7 @@ struct hc_services {
   hk_switches sw;
   pthread_mutex_t mu;       /* plugins, tools */
   pthread_mutex_t approve;  /* serialises the host's approve callback */
-  json_t *plugins;          /* instanceId -> {pluginId, caps, settings} */
+  json_t *plugins;          /* instanceId -> {pluginId, caps, settings, settingsEnv} */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
   json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
   struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
@@ -52,7 +53,7 @@ typedef struct hc_rec {
   const char *instance_id;
   char owner[AL_INSTANCE_ID_MAX]; /* the instance this VM acts for (itself, or a reload's) */
   char plugin_id[AL_INSTANCE_ID_MAX];
-  json_t *caps, *settings;
+  json_t *caps, *settings, *settings_env;
   char *data_dir;
   uint32_t timeout_ms;        /* what is left of the calling call's deadline */
   const hostcall_hold *hold;  /* asynchronous calls: pauses that deadline for a person */
@@ -164,10 +165,12 @@ json_t *hc_switches(const hc_services *s) { return hk_switches_json(&s->sw); }
 struct pkg_db *hc_db(hc_services *s) { return s->db; }
 
 int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
-                  const json_t *caps, const json_t *settings, al_error *err) {
-  json_t *rec = json_pack("{s:s,s:o,s:o}", "pluginId", plugin_id, "caps",
+                  const json_t *caps, const json_t *settings, const json_t *settings_env,
+                  al_error *err) {
+  json_t *rec = json_pack("{s:s,s:o,s:o,s:o}", "pluginId", plugin_id, "caps",
                           caps ? json_deep_copy(caps) : json_object(), "settings",
-                          settings ? json_deep_copy(settings) : json_object());
+                          settings ? json_deep_copy(settings) : json_object(), "settingsEnv",
+                          settings_env ? json_deep_copy(settings_env) : json_object());
   if (!rec) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_lock(&s->mu);
   int r = json_object_set_new(s->plugins, instance_id, rec);
@@ -252,6 +255,7 @@ static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_err
     snprintf(r->owner, sizeof r->owner, "%s", owner ? owner : instance_id);
     r->caps = json_incref(json_object_get(rec, "caps"));
     r->settings = json_incref(json_object_get(rec, "settings"));
+    r->settings_env = json_incref(json_object_get(rec, "settingsEnv"));
   }
   pthread_mutex_unlock(&s->mu);
   if (!rec) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
@@ -269,6 +273,7 @@ static void hc_rec_clear(hc_services *s, hc_rec *r) {
   pthread_mutex_lock(&s->mu);
   json_decref(r->caps);
   json_decref(r->settings);
+  json_decref(r->settings_env);
   pthread_mutex_unlock(&s->mu);
   free(r->data_dir);
 }
@@ -544,7 +549,23 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     const char *key = arg_str(args, "key");
     if (!(rc = need(key, method, "key", err)) && !(rc = hc_decide(s, &r, "read_config", key, err))) {
       json_t *v = json_object_get(r.settings, key);
-      *result = v ? json_deep_copy(v) : json_null();
+      const json_t *fromenv = json_object_get(r.settings_env, key);
+      const char *var = json_string_value(json_object_get(fromenv, "env"));
+      if (var) {
+        /* A setting backed by a host variable is a read of that variable: read_config
+         * alone must not reveal the host's environment (AWS_SECRET_ACCESS_KEY and the
+         * like), so env_vars has to cover the name and the policy has to pass it, and
+         * the audit names the variable. The read happens now, not at load, so the
+         * decision and the value belong to the same moment. getenv() here assumes the
+         * embedding application does not setenv() concurrently (pkg_settings_resolve's
+         * contract too). */
+        if (!(rc = hc_decide(s, &r, "env_vars", var, err))) {
+          json_t *ev = pkg_setting_from_env(json_object_get(fromenv, "spec"), getenv(var));
+          *result = ev ? ev : json_null();
+        }
+      } else {
+        *result = v ? json_deep_copy(v) : json_null();
+      }
     }
   } else if (!strncmp(method, "kv.", 3) &&
              (!strcmp(method + 3, "get") || !strcmp(method + 3, "set") ||

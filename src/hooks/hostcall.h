@@ -75,11 +75,14 @@ json_t *hc_switches(const hc_services *s);  /* new {disable, skip, forceDeny, mo
 /* The host database, or NULL without a home. Borrowed; thread-safe itself. */
 struct pkg_db *hc_db(hc_services *s);
 
-/* Registers an instance's plugin record before its code runs. `caps` and `settings`
- * (borrowed, copied; may be NULL) are the manifest's capabilities and the resolved
- * settings. */
+/* Registers an instance's plugin record before its code runs. `caps`, `settings` and
+ * `settings_env` (borrowed, copied; each may be NULL) are the manifest's capabilities, the
+ * resolved settings, and the settings that come from host environment variables as
+ * pkg_settings_resolve()'s *env_out describes them: pi.getConfig of one of those also
+ * needs env_vars for the variable (decided and audited under the variable's name). */
 int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
-                  const json_t *caps, const json_t *settings, al_error *err);
+                  const json_t *caps, const json_t *settings, const json_t *settings_env,
+                  al_error *err);
 /* Forgets the instance and every tool it registered (or staged). Unknown ids are ignored. */
 void hc_plugin_remove(hc_services *s, const char *instance_id);
 /* A hot reload evaluates the new code in a second VM, `stage_id`, before it replaces the

@@ -600,8 +600,19 @@ static json_t *mf_from_env(const json_t *spec, const char *s) {
   return v;
 }
 
-json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored) {
+json_t *pkg_setting_from_env(const json_t *spec, const char *text) {
+  json_t *v = text ? mf_from_env(spec, text) : NULL;
+  if (v) return v;
+  json_t *def = json_object_get(spec, "default");
+  return def ? json_incref(def) : NULL;
+}
+
+json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored, json_t **env_out) {
   json_t *out = json_object();
+  if (env_out && !(*env_out = json_object())) {
+    json_decref(out);
+    return NULL;
+  }
   if (!out || !m) return out;
   const char *key;
   json_t *spec;
@@ -612,14 +623,18 @@ json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored) {
       continue;
     }
     const char *env = json_string_value(json_object_get(spec, "env"));
-    const char *ev = env ? getenv(env) : NULL;
-    json_t *v = ev ? mf_from_env(spec, ev) : NULL;
-    if (v) {
-      json_object_set_new(out, key, v);
+    if (env && env_out) {
+      /* Deferred, default included: a default here would answer before the check. */
+      if (json_object_set_new(*env_out, key, json_pack("{s:s,s:O}", "env", env, "spec", spec))) {
+        json_decref(out);
+        json_decref(*env_out);
+        *env_out = NULL;
+        return NULL;
+      }
       continue;
     }
-    json_t *def = json_object_get(spec, "default");
-    if (def) json_object_set(out, key, def);
+    json_t *v = pkg_setting_from_env(spec, env ? getenv(env) : NULL);
+    if (v) json_object_set_new(out, key, v);
   }
   return out;
 }

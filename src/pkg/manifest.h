@@ -60,9 +60,20 @@ void pkg_manifest_free(pkg_manifest *m);
 /* Resolved settings {key: value}: for each schema key, the stored override (`stored`, an
  * object, may be NULL) if valid for the key's type, else the environment variable named by
  * "env" (converted to the type; ignored when it does not convert), else "default"; keys
- * with none of those are absent. New reference; NULL only when out of memory. Reads the
- * environment: call from one thread at a time with respect to setenv(). */
-json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored);
+ * with none of those are absent. New reference; NULL only when out of memory.
+ * env_out NULL: reads the environment (the host user's own view, e.g. `airlock plugin
+ * config`): call from one thread at a time with respect to setenv().
+ * env_out non-NULL: the environment is NOT read. A plugin may see a variable only through
+ * the env_vars capability and the policy, decided when it asks (pi.getConfig), so each
+ * key that would come from the environment is left out of the result and described in
+ * *env_out (new object, caller decrefs) as {key: {"env": VAR, "spec": schema entry}};
+ * pkg_setting_from_env() finishes it once the read is allowed. */
+json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored, json_t **env_out);
+
+/* One environment-backed setting: the text of its variable (`text`, may be NULL when unset)
+ * converted to the type of `spec` (a manifest settings entry, as in *env_out above), else
+ * the spec's "default", else NULL (absent). New reference. Thread-safe. */
+json_t *pkg_setting_from_env(const json_t *spec, const char *text);
 
 /* Checks one value against a setting's schema entry (type, min/max, values). 0 or
  * AL_EINVALID_ARGUMENT naming "settings.<key>". */

@@ -359,6 +359,67 @@ static void test_config_and_logger(void **st) {
   al_host_free(h);
 }
 
+/* Issue 16: a setting whose value comes from a host variable is a read of that variable.
+ * read_config alone does not reveal it (denied, audited under the variable's name);
+ * env_vars naming it does. The canary is set in this process, the host's environment. */
+static void env_case(al_isolation iso) {
+  setenv("AWS_SECRET_ACCESS_KEY", "canary-4f1e", 1);
+  al_host *h = mk(iso, NULL, NULL, NULL, NULL);
+  const char *src =
+      "pi.registerTool({ name: '%s', handler: async () => {"
+      "  try { const v = await pi.getConfig('key'); return v === undefined ? 'undefined' : v; }"
+      "  catch (e) { return 'threw ' + e.message; } } });";
+  const char *settings = "\"settings\":{\"key\":{\"type\":\"string\",\"description\":\"d\","
+                         "\"secret\":true,\"env\":\"AWS_SECRET_ACCESS_KEY\",\"default\":\"dflt\"}}";
+  char code[512], man[512];
+  snprintf(code, sizeof code, src, "env_no");
+  snprintf(man, sizeof man, "{\"id\":\"envno\",\"version\":\"1.0.0\",\"capabilities\":"
+           "{\"register_tools\":true,\"read_config\":true},%s}", settings);
+  load(h, "envno", code, man);
+  snprintf(code, sizeof code, src, "env_yes");
+  snprintf(man, sizeof man, "{\"id\":\"envyes\",\"version\":\"1.0.0\",\"capabilities\":"
+           "{\"register_tools\":true,\"read_config\":true,\"env_vars\":[\"AWS_SECRET_ACCESS_KEY\"]},%s}",
+           settings);
+  load(h, "envyes", code, man);
+  json_t *r;
+  al_error e;
+  if (tool(h, "env_no", "{}", &r, &e)) fail_msg("env_no: %s", e.message);
+  const char *got = json_string_value(r);
+  if (!got || strstr(got, "canary") || !strstr(got, "CAPABILITY_DENIED") ||
+      !strstr(got, "AWS_SECRET_ACCESS_KEY"))
+    fail_msg("env_no: expected a denial naming the variable, got %s", got ? got : "(not a string)");
+  json_decref(r);
+  json_t *rec = audit_find(h, "envno", "env_vars");
+  assert_non_null(rec);
+  assert_string_equal(json_string_value(json_object_get(rec, "decision")), "denied");
+  assert_string_equal(json_string_value(json_object_get(rec, "resource")), "AWS_SECRET_ACCESS_KEY");
+  json_decref(rec);
+  if (tool(h, "env_yes", "{}", &r, &e)) fail_msg("env_yes: %s", e.message);
+  assert_string_equal(json_string_value(r), "canary-4f1e");
+  json_decref(r);
+  rec = audit_find(h, "envyes", "env_vars");
+  assert_non_null(rec);
+  assert_string_equal(json_string_value(json_object_get(rec, "decision")), "allowed");
+  assert_string_equal(json_string_value(json_object_get(rec, "resource")), "AWS_SECRET_ACCESS_KEY");
+  json_decref(rec);
+  /* unset: the default, still only after the check */
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  if (tool(h, "env_yes", "{}", &r, &e)) fail_msg("env_yes: %s", e.message);
+  assert_string_equal(json_string_value(r), "dflt");
+  json_decref(r);
+  al_host_free(h);
+}
+
+static void test_env_thread(void **st) {
+  (void)st;
+  env_case(AL_ISOLATION_THREAD);
+}
+
+static void test_env_process(void **st) {
+  (void)st;
+  env_case(AL_ISOLATION_PROCESS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_thread),
@@ -370,6 +431,8 @@ int main(void) {
       cmocka_unit_test(test_plugin_data),
       cmocka_unit_test(test_approval),
       cmocka_unit_test(test_config_and_logger),
+      cmocka_unit_test(test_env_thread),
+      cmocka_unit_test(test_env_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

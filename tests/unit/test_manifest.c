@@ -220,17 +220,17 @@ static void test_settings_resolve(void **state) {
                          "'token':{'type':'string','description':'d','secret':true}}}", false, true, &m, NULL, NULL), 0);
   unsetenv("AL_TEST_PORT");
   unsetenv("AL_TEST_DEBUG");
-  json_t *r = pkg_settings_resolve(m, NULL);
+  json_t *r = pkg_settings_resolve(m, NULL, NULL);
   assert_true(tj_is(r, "{'level':'low','port':80}"));
   json_decref(r);
   setenv("AL_TEST_PORT", "8080", 1);
   setenv("AL_TEST_DEBUG", "TRUE", 1);
-  r = pkg_settings_resolve(m, NULL);
+  r = pkg_settings_resolve(m, NULL, NULL);
   assert_true(tj_is(r, "{'level':'low','port':8080,'debug':true}"));
   json_decref(r);
   setenv("AL_TEST_PORT", "99999", 1); /* out of range: the default stands */
   json_t *stored = tj("{'level':'high','token':'s3','debug':'no','port':443}");
-  r = pkg_settings_resolve(m, stored);
+  r = pkg_settings_resolve(m, stored, NULL);
   /* stored wins where valid; the invalid stored 'debug' falls back to the env */
   assert_true(tj_is(r, "{'level':'high','port':443,'debug':true,'token':'s3'}"));
   json_decref(r);
