@@ -31,8 +31,10 @@
 static void plugin_usage(FILE *out) {
   fprintf(out,
           "usage: airlock plugin <command> [--home DIR] [--json]\n"
-          "  install <dir | file.tgz | npm-name[@version]>\n"
-          "                    validate, preflight and record a package (enabled)\n"
+          "  install <dir | file.tgz | npm-name[@version]> [--replace] [--allow-downgrade]\n"
+          "                    validate, preflight and record a package (enabled); --replace lets\n"
+          "                    it take an id another package holds (that one's settings and kv\n"
+          "                    data are dropped), --allow-downgrade a lower version of itself\n"
           "  list              installed packages\n"
           "  info <id>         one package: version, directory, capabilities, settings\n"
           "  enable <id>, disable <id>\n"
@@ -49,6 +51,7 @@ typedef struct plugin_args {
   const char *sub, *arg, *home;
   const char *key, *value; /* config */
   bool json, fix, unset;
+  bool replace, allow_downgrade; /* install */
   size_t recent;
 } plugin_args;
 
@@ -102,20 +105,27 @@ static int do_install(const plugin_args *a) {
   if (open_db(a, &db)) return 1;
   json_t *report = NULL;
   al_error err;
-  int rc = pkg_install(db, a->arg, &report, &err);
+  pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade};
+  int rc = pkg_install(db, a->arg, &io, &report, &err);
   pkg_db_close(db);
   if (rc) {
     /* A refusal is a decision worth keeping; an unreadable source is just an error. */
-    if (rc == AL_EPREFLIGHT_BLOCKED || rc == AL_ECAPABILITY_DENIED)
+    if (rc == AL_EPREFLIGHT_BLOCKED || rc == AL_ECAPABILITY_DENIED || strstr(err.message, "Refused"))
       audit_note(a, a->arg, "install", a->arg, "denied", err.message);
     cli_print_error(&err);
     return 1;
   }
   {
     const json_t *pre = json_object_get(report, "preflight");
-    char why[128];
-    snprintf(why, sizeof why, "preflight: %zu finding(s), none blocking",
-             json_array_size(json_object_get(pre, "findings")));
+    char why[512];
+    const json_t *rep = json_object_get(report, "replaced");
+    const char *down = json_string_value(json_object_get(report, "downgradedFrom"));
+    snprintf(why, sizeof why, "preflight: %zu finding(s), none blocking%s%.200s%s%s%.64s",
+             json_array_size(json_object_get(pre, "findings")), rep ? "; replaced package " : "",
+             rep ? (json_string_value(json_object_get(rep, "name")) ? json_string_value(json_object_get(rep, "name"))
+                                                                     : "(name not recorded)")
+                 : "",
+             rep ? " (its settings and kv data dropped)" : "", down ? "; downgraded from " : "", down ? down : "");
     audit_note(a, json_string_value(json_object_get(report, "id")), "install",
                json_string_value(json_object_get(report, "dir")), "allowed", why);
   }
@@ -125,6 +135,14 @@ static int do_install(const plugin_args *a) {
     printf("installed %s@%s (%s) into %s\n", json_string_value(json_object_get(report, "id")),
            json_string_value(json_object_get(report, "version")), json_string_value(json_object_get(report, "source")),
            json_string_value(json_object_get(report, "dir")));
+    const json_t *rep = json_object_get(report, "replaced");
+    if (rep)
+      printf("replaced %s %s: its settings and kv data were dropped\n",
+             json_string_value(json_object_get(rep, "name")) ? json_string_value(json_object_get(rep, "name"))
+                                                             : "(a package whose name was not recorded)",
+             json_string_value(json_object_get(rep, "version")) ? json_string_value(json_object_get(rep, "version")) : "");
+    if (json_object_get(report, "downgradedFrom"))
+      printf("downgraded from %s\n", json_string_value(json_object_get(report, "downgradedFrom")));
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(report, "warnings"), i, w) printf("warning: %s\n", json_string_value(w));
@@ -526,6 +544,8 @@ int cmd_plugin(int argc, char **argv) {
     if (!strcmp(s, "--json")) a.json = true;
     else if (!strcmp(s, "--fix")) a.fix = true;
     else if (!strcmp(s, "--unset")) a.unset = true;
+    else if (!strcmp(s, "--replace")) a.replace = true;
+    else if (!strcmp(s, "--allow-downgrade")) a.allow_downgrade = true;
     else if (!strcmp(s, "--home") && i + 1 < argc) a.home = argv[++i];
     else if (!strcmp(s, "--recent") && i + 1 < argc) {
       char *end;

@@ -29,10 +29,14 @@ void pkg_db_close(pkg_db *db);
 /* The home directory given to pkg_db_open (owned by db). */
 const char *pkg_db_home(const pkg_db *db);
 
-/* Records (or replaces) package m->id at `dir` with its whole manifest. */
-int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *dir, bool enabled,
-                       al_error *err);
-/* *out (new reference) = {id, version, dir, enabled, installedAt (ms), manifest}.
+/* Records (or replaces) package m->id at `dir` with its whole manifest and its package
+ * name (`name`: package.json "name"; NULL: m->id). `fresh`: the kv data and settings
+ * stored under m->id are dropped in the same transaction (a package taking over another's
+ * id must not inherit them); otherwise they are kept (an upgrade of the same package). */
+int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
+                       bool enabled, bool fresh, al_error *err);
+/* *out (new reference) = {id, version, dir, enabled, installedAt (ms), manifest, name}
+ * (name null for a package recorded before names were kept).
  * Unknown id: AL_EINVALID_ARGUMENT "no package 'x' is installed". */
 int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err);
 /* *out = array of the records above, by id. */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "pkg/preflight.h"
+#include "pkg/semver.h"
 #include "pkg/sha512.h"
 #include "pkg/tarx.h"
 
@@ -340,7 +341,70 @@ static void ins_rebase_msg(al_error *err, const char *staged, const char *what) 
   memcpy(err->message, msg, sizeof msg);
 }
 
-int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err) {
+/* The package's name: package.json's "name" when the root has one, else the manifest id
+ * (an airlock.json-only package is known by its id). malloc'd; NULL when out of memory. */
+static char *ins_package_name(const char *root, const pkg_manifest *m) {
+  char p[PATH_MAX];
+  char *name = NULL;
+  if (ins_fmt(p, sizeof p, "%s/package.json", root)) {
+    json_t *doc = json_load_file(p, 0, NULL);
+    const char *n = json_string_value(json_object_get(doc, "name"));
+    if (n && n[0]) name = strdup(n);
+    json_decref(doc);
+    if (name) return name;
+  }
+  return strdup(m->id);
+}
+
+/* Decides what installing m (named `name`) over the record already under m->id means:
+ * 0 with *fresh (the old package's data must go) and the report's replaced/downgradedFrom
+ * filled, or a refusal naming both packages and the option that would allow it. */
+static int ins_check_existing(pkg_db *db, const pkg_manifest *m, const char *name,
+                              const pkg_install_opts *o, bool *fresh, json_t *report, al_error *err) {
+  *fresh = false;
+  json_t *prev = NULL;
+  al_error e2;
+  int rc = pkg_db_package_get(db, m->id, &prev, &e2);
+  if (rc == AL_EINVALID_ARGUMENT) return 0; /* not installed */
+  if (rc) {
+    if (err) *err = e2;
+    return rc;
+  }
+  const char *pname = json_string_value(json_object_get(prev, "name"));
+  const char *pver = json_string_value(json_object_get(prev, "version"));
+  if (!pname || strcmp(pname, name)) {
+    if (!o->replace) {
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "id '%.200s' is held by the installed package %s%.200s%s %.64s; '%.200s' %.64s "
+                   "declares the same id. Refused: it would take over that package's settings "
+                   "and kv data (install --replace replaces it and drops them)",
+                   m->id, pname ? "'" : "", pname ? pname : "(name not recorded)", pname ? "'" : "",
+                   pver ? pver : "?", name, m->version);
+    } else {
+      *fresh = true;
+      json_object_set_new(report, "replaced", json_pack("{s:o,s:s?}", "name", pname ? json_string(pname) : json_null(),
+                                                        "version", pver));
+    }
+  } else {
+    semver a, b;
+    if (pver && semver_parse(pver, &a) && semver_parse(m->version, &b) && semver_cmp(&b, &a) < 0) {
+      if (!o->allow_downgrade)
+        rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                     "'%.200s' %.64s is installed; %.64s is lower. Refused as a downgrade "
+                     "(install --allow-downgrade installs it; its settings and kv data are kept)",
+                     name, pver, m->version);
+      else
+        json_object_set_new(report, "downgradedFrom", json_string(pver));
+    }
+  }
+  json_decref(prev);
+  return rc;
+}
+
+int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json_t **report_out,
+                al_error *err) {
+  static const pkg_install_opts none = {0};
+  if (!opts) opts = &none;
   if (report_out) *report_out = NULL;
   if (!db || !what || !what[0]) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "install: nothing to install");
   const char *home = pkg_db_home(db);
@@ -352,9 +416,11 @@ int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err
   if (!mkdtemp(staging)) return err_set(err, AL_EIO, NULL, "cannot create a staging directory in %s/packages: %s", home, strerror(errno));
   json_t *report = json_object(), *warnings = NULL, *pre = NULL;
   pkg_manifest *m = NULL;
-  char *tgz = NULL, *code = NULL;
+  char *tgz = NULL, *code = NULL, *name = NULL;
+  char data[PATH_MAX], olddata[PATH_MAX];
+  bool fresh = false;
   int rc = 0;
-  tmp[0] = old[0] = 0;
+  tmp[0] = old[0] = olddata[0] = 0;
   struct stat st;
   const char *source;
   x[0] = 0;
@@ -393,6 +459,11 @@ int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err
   }
   if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;
   if ((rc = pkg_preflight_error(pre, err))) goto fail;
+  if (!(name = ins_package_name(root, m))) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    goto fail;
+  }
+  if ((rc = ins_check_existing(db, m, name, opts, &fresh, report, err))) goto fail;
 
   /* into place: copy to a temporary sibling, then swap with any previous version */
   (void)ins_fmt(dest, sizeof dest, "%s/packages/%s", home, m->id);
@@ -419,12 +490,26 @@ int pkg_install(pkg_db *db, const char *what, json_t **report_out, al_error *err
     if (old[0]) rename(old, dest);
     goto fail;
   }
-  if ((rc = pkg_db_package_put(db, m, dest, true, err))) {
+  /* A replaced package's $PLUGIN_DATA (<home>/data/<id>, '/' as '+') goes with its other
+   * data: moved aside now, back if recording fails, deleted with the staging area. */
+  (void)ins_fmt(data, sizeof data, "%s/data/%s", home, m->id);
+  for (char *p = data + strlen(home) + 6; *p; p++)
+    if (*p == '/') *p = '+';
+  if (fresh && !lstat(data, &st)) {
+    (void)ins_fmt(olddata, sizeof olddata, "%s/olddata", staging);
+    if (rename(data, olddata)) {
+      rc = err_set(err, AL_EIO, NULL, "cannot move the replaced package's data %s aside: %s", data, strerror(errno));
+      olddata[0] = 0;
+    }
+  }
+  if (rc || (rc = pkg_db_package_put(db, m, name, dest, true, fresh, err))) {
     pkg_rmtree(dest, NULL);
     if (old[0]) rename(old, dest);
+    if (olddata[0]) rename(olddata, data);
     goto fail;
   }
   json_object_set_new(report, "id", json_string(m->id));
+  json_object_set_new(report, "name", json_string(name));
   json_object_set_new(report, "version", json_string(m->version));
   json_object_set_new(report, "dir", json_string(dest));
   json_object_set_new(report, "source", json_string(source));
@@ -441,5 +526,6 @@ fail:
   pkg_manifest_free(m);
   free(tgz);
   free(code);
+  free(name);
   return rc;
 }

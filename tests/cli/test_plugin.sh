@@ -162,6 +162,38 @@ export AIRLOCK_NPM="$tmp/no-such-npm"
 expect 1 "cannot run $tmp/no-such-npm" -- "$bin" plugin install hello
 unset AIRLOCK_NPM
 
+# issue 16: a package with another name declaring an installed id, or a lower version of the
+# same package, is refused unless confirmed; a takeover never inherits settings or kv data
+mkdir -p "$tmp/acme" "$tmp/evil/package"
+cat >"$tmp/acme/package.json" <<'JSON'
+{"name": "acme-hello", "version": "2.0.0", "airlock": {"id": "acme", "capabilities": {"read_config": true},
+ "settings": {"token": {"type": "string", "description": "t", "secret": true}}}}
+JSON
+printf 'pi.on("SessionStart", () => {});\n' >"$tmp/acme/index.js"
+expect 0 "^installed acme@2.0.0" -- "$bin" plugin install "$tmp/acme"
+expect 0 "set acme.token" -- "$bin" plugin config acme token '"s3cret"'
+mkdir -p "$AIRLOCK_HOME/data/acme" && printf 'old' >"$AIRLOCK_HOME/data/acme/f"
+sed 's/"acme-hello"/"evil-hello"/; s/"2.0.0"/"1.0.0"/' "$tmp/acme/package.json" >"$tmp/evil/package/package.json"
+cp "$tmp/acme/index.js" "$tmp/evil/package/"
+tar -czf "$tmp/evil.tgz" -C "$tmp/evil" package
+expect 1 "^error: INVALID_ARGUMENT: id 'acme' is held by the installed package 'acme-hello' 2.0.0; 'evil-hello' 1.0.0 declares the same id. Refused: .*--replace" -- "$bin" plugin install "$tmp/evil.tgz"
+expect 0 "^acme +2.0.0" -- "$bin" plugin list
+expect 0 '"token": "\(secret\)"' -- "$bin" plugin config acme
+expect 0 '"action": "install".*"decision": "denied"|Refused' -- "$bin" plugin audit --json
+# a downgrade of the same package
+sed 's/"2.0.0"/"1.5.0"/' "$tmp/acme/package.json" >"$tmp/acme/p2" && mv "$tmp/acme/p2" "$tmp/acme/package.json"
+expect 1 "^error: INVALID_ARGUMENT: 'acme-hello' 2.0.0 is installed; 1.5.0 is lower. Refused as a downgrade .*--allow-downgrade" -- "$bin" plugin install "$tmp/acme"
+expect 0 "^acme +2.0.0" -- "$bin" plugin list
+expect 0 "^downgraded from 2.0.0" -- "$bin" plugin install "$tmp/acme" --allow-downgrade
+expect 0 '"token": "\(secret\)"' -- "$bin" plugin config acme
+# --replace takes the id and drops the old package's settings, kv data and $PLUGIN_DATA
+expect 0 "^replaced acme-hello 1.5.0: its settings and kv data were dropped" -- "$bin" plugin install "$tmp/evil.tgz" --replace
+expect 0 "^acme +1.0.0" -- "$bin" plugin list
+out=$("$bin" plugin config acme 2>&1)
+if grep -q token <<<"$out"; then bad "the takeover inherited the setting: $out"; else ok; fi
+if [ -e "$AIRLOCK_HOME/data/acme" ]; then bad "the takeover inherited \$PLUGIN_DATA"; else ok; fi
+expect 0 "removed acme" -- "$bin" plugin remove acme
+
 # audit: reads <home>/audit.jsonl, newest first
 cat >"$AIRLOCK_HOME/audit.jsonl" <<'JSONL'
 {"timestamp":"2026-01-01T00:00:00.000001Z","plugin_id":"a","action":"network","resource":"https://x.com/","decision":"denied","reason":"Denied by default"}

@@ -73,8 +73,8 @@ static void test_packages(void **state) {
   al_error err;
   assert_int_equal(pkg_db_open(home, &db, &err), 0);
   pkg_manifest *b = manifest("beta", "1.0.0"), *a = manifest("@s/alpha", "2.0.0"), *b2 = manifest("beta", "1.1.0");
-  assert_int_equal(pkg_db_package_put(db, b, "/p/beta", true, &err), 0);
-  assert_int_equal(pkg_db_package_put(db, a, "/p/alpha", false, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, b, NULL, "/p/beta", true, false, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, a, NULL, "/p/alpha", false, false, &err), 0);
   json_t *list = NULL;
   assert_int_equal(pkg_db_package_list(db, &list, &err), 0);
   assert_int_equal(json_array_size(list), 2);
@@ -89,12 +89,31 @@ static void test_packages(void **state) {
   assert_true(json_is_true(json_object_get(rec, "enabled")));
   assert_true(json_integer_value(json_object_get(rec, "installedAt")) > 1600000000000);
   assert_true(json_equal(json_object_get(rec, "manifest"), b->json));
+  assert_string_equal(tj_str(rec, "name"), "beta"); /* NULL name: the id */
   json_decref(rec);
-  /* put replaces */
-  assert_int_equal(pkg_db_package_put(db, b2, "/p/beta", true, &err), 0);
+  /* put replaces, keeping the id's data; fresh (a takeover) drops it in the same step */
+  assert_int_equal(pkg_db_kv_set(db, "beta", "k", "1", 0, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, b2, NULL, "/p/beta", true, false, &err), 0);
   assert_int_equal(pkg_db_package_get(db, "beta", &rec, &err), 0);
   assert_string_equal(tj_str(rec, "version"), "1.1.0");
   json_decref(rec);
+  char *kept = NULL;
+  assert_int_equal(pkg_db_kv_get(db, "beta", "k", &kept, &err), 0);
+  assert_non_null(kept);
+  free(kept);
+  json_t *sv = json_string("secret");
+  assert_int_equal(pkg_db_setting_set(db, "beta", "s", sv, &err), 0);
+  json_decref(sv);
+  assert_int_equal(pkg_db_package_put(db, b2, "other-name", "/p/beta", true, true, &err), 0);
+  assert_int_equal(pkg_db_package_get(db, "beta", &rec, &err), 0);
+  assert_string_equal(tj_str(rec, "name"), "other-name");
+  json_decref(rec);
+  assert_int_equal(pkg_db_kv_get(db, "beta", "k", &kept, &err), 0);
+  assert_null(kept);
+  json_t *gone = NULL;
+  assert_int_equal(pkg_db_setting_get(db, "beta", &gone, &err), 0);
+  assert_int_equal(json_object_size(gone), 0);
+  json_decref(gone);
 
   assert_int_equal(pkg_db_package_enable(db, "beta", false, &err), 0);
   assert_int_equal(pkg_db_package_get(db, "beta", &rec, &err), 0);
