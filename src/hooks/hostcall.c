@@ -573,10 +573,23 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     rc = hc_kv(s, &r, method, args, result, err);
   } else if (!strcmp(method, "http.request")) {
     const char *url = arg_str(args, "url"), *m = arg_str(args, "method"), *body = arg_str(args, "body");
-    if (!(rc = need(url, method, "url", err)) && !(rc = hc_decide(s, &r, "network", url, err)))
+    if (!(rc = need(url, method, "url", err)) && !(rc = hc_decide(s, &r, "network", url, err))) {
+      /* Non-public addresses need a grant naming them: the plugin's own allow set (the
+       * manifest narrowed by the policy) covering this URL, where an IP literal matches
+       * only itself. A default-allow policy or trusted mode does not count: they were
+       * not written with 169.254.169.254 in mind. */
+      hk_path_vars vars = {r.data_dir, s->home_env, s->cwd};
+      const char *why = NULL;
+      unsigned hf = hk_decide(s->policy, HK_MODE_ALL, false, r.plugin_id, r.caps, "network", url, &vars, &why) ==
+                                HK_ALLOWED && why && !strcmp(why, HK_REASON_PLUGIN_ALLOW)
+                        ? HK_HTTP_LITERAL_GRANTED
+                        : 0;
       rc = hk_http_request(m ? m : "GET", url, body, body ? strlen(body) : 0,
-                           json_object_get(args, "headers"), timeout_ms, s->cfg.http_max_bytes,
+                           json_object_get(args, "headers"), timeout_ms, s->cfg.http_max_bytes, hf,
                            result, err);
+      if (rc == AL_ECAPABILITY_DENIED)
+        hc_audit(s, r.plugin_id, "network", url, "denied", err ? err->message : "non-public address");
+    }
   } else if (!strcmp(method, "fs.readText") || !strcmp(method, "fs.writeText") ||
              !strcmp(method, "fs.exists") || !strcmp(method, "fs.list")) {
     rc = hc_fs(s, &r, method, args, result, err);

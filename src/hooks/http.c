@@ -20,10 +20,20 @@
  * an agent's tool calls above all) would pay whether or not a plugin ever calls pi.http.
  * The calls below go through the table `lc`, filled once under pthread_once; a system
  * without libcurl.so.4 answers pi.http with an error and runs everything else.
+ *
+ * Addresses: the chain approved a host NAME, not what DNS says it is, so the name is
+ * resolved here, each address judged (netaddr.h), and curl told to use exactly those
+ * (CURLOPT_RESOLVE). CURLOPT_RESOLVE alone would trust that curl's cache key matches ours
+ * (case, trailing dot), so the open-socket callback checks the address curl is about to
+ * connect to against the same list and refuses anything else: the address checked is the
+ * address connected to, whatever curl resolved.
  */
 #include "hooks/http.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #define CURL_DISABLE_TYPECHECK /* the calls go through function pointers (lc below) */
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -34,6 +44,7 @@
 #include <strings.h>
 
 #include "hooks/match.h"
+#include "hooks/netaddr.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define HEADERS_MAX ((size_t)64 << 10)
@@ -233,6 +244,72 @@ expect:; /* no "Expect: 100-continue" round trip on POST */
   return 0;
 }
 
+#define PIN_MAX 16 /* addresses kept from one resolution */
+
+typedef struct pinned {
+  size_t n;
+  struct sockaddr_storage a[PIN_MAX];
+} pinned;
+
+/* curl's socket factory: only a connection to a checked address gets a socket. */
+static curl_socket_t open_pinned(void *user, curlsocktype purpose, struct curl_sockaddr *ca) {
+  const pinned *p = user;
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  for (size_t i = 0; i < p->n; i++)
+    if (hk_addr_same((const struct sockaddr *)&p->a[i], &ca->addr))
+      return socket(ca->family, ca->socktype, ca->protocol);
+  return CURL_SOCKET_BAD;
+}
+
+/* Resolves host:port, refuses a non-public address (unless `literal_ok` and the host is
+ * an IP literal), fills *p and the CURLOPT_RESOLVE entry "host:port:a1,a2,...". */
+static int resolve_checked(const char *host, int port, bool literal_ok, pinned *p,
+                           char *entry, size_t cap, al_error *err) {
+  unsigned char tmp[16];
+  bool literal = inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = literal ? AI_NUMERICHOST : 0;
+  char ps[16];
+  snprintf(ps, sizeof ps, "%d", port);
+  int g = getaddrinfo(host, ps, &hints, &res);
+  if (g) return err_set(err, AL_EIO, NULL, "http: cannot resolve '%s': %s", host, gai_strerror(g));
+  int rc = 0;
+  p->n = 0;
+  int off = snprintf(entry, cap, "%s:%d:", host, port);
+  for (struct addrinfo *ai = res; ai && !rc; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    char txt[INET6_ADDRSTRLEN] = "?";
+    const void *bin = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr
+                                               : (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr;
+    inet_ntop(ai->ai_family, bin, txt, sizeof txt);
+    const char *why = hk_addr_special(ai->ai_addr);
+    /* Every address is judged, not just the first: a name answering with one public and
+     * one private address would otherwise reach the private one on a retry. */
+    if (why && !(literal && literal_ok)) {
+      rc = err_set(err, AL_ECAPABILITY_DENIED, NULL,
+                   "http: '%s' is %s, a %s address: a grant %s does not reach it (grant the "
+                   "address itself to allow it)",
+                   host, txt, why, literal ? "that does not name this address" : "of a host name");
+      break;
+    }
+    if (p->n == PIN_MAX) continue;
+    bool dup = false;
+    for (size_t i = 0; i < p->n; i++) dup |= hk_addr_same((struct sockaddr *)&p->a[i], ai->ai_addr);
+    if (dup) continue;
+    memcpy(&p->a[p->n++], ai->ai_addr, ai->ai_addrlen);
+    if (off > 0 && (size_t)off < cap)
+      off += snprintf(entry + off, cap - (size_t)off, ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
+                      p->n > 1 ? "," : "", txt);
+  }
+  freeaddrinfo(res);
+  if (!rc && !p->n) rc = err_set(err, AL_EIO, NULL, "http: '%s' has no IPv4 or IPv6 address", host);
+  if (!rc && (off < 0 || (size_t)off >= cap)) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "http: host name too long");
+  return rc;
+}
+
 /* Compares curl's parse of the URL with ours. */
 static int check_curl_parse(CURLU *u, const char *host, int port, bool https, al_error *err) {
   char *scheme = NULL, *chost = NULL, *cport = NULL;
@@ -271,7 +348,7 @@ done:
 
 int hk_http_request(const char *method, const char *url, const char *body, size_t body_len,
                     const json_t *headers, uint32_t timeout_ms, size_t max_response_bytes,
-                    json_t **resp, al_error *err) {
+                    unsigned flags, json_t **resp, al_error *err) {
   if (resp) *resp = NULL;
   if (!resp || !method)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "http: method or out is NULL");
@@ -295,7 +372,9 @@ int hk_http_request(const char *method, const char *url, const char *body, size_
 
   CURL *c = NULL;
   CURLU *u = NULL;
-  struct curl_slist *hl = NULL;
+  struct curl_slist *hl = NULL, *pin = NULL;
+  pinned *addrs = NULL;
+  char entry[HK_HOST_MAX + 16 + PIN_MAX * (INET6_ADDRSTRLEN + 3)];
   xfer x = {0};
   x.max = max_response_bytes;
   x.headers = json_object();
@@ -316,6 +395,16 @@ int hk_http_request(const char *method, const char *url, const char *body, size_
     goto fail;
   }
   if ((rc = check_curl_parse(u, host, port, https, err))) goto fail;
+  if (!(addrs = calloc(1, sizeof *addrs))) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "http: out of memory");
+    goto fail;
+  }
+  if ((rc = resolve_checked(host, port, flags & HK_HTTP_LITERAL_GRANTED, addrs, entry, sizeof entry, err)))
+    goto fail;
+  if (!(pin = curl_slist_append(NULL, entry))) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "http: out of memory");
+    goto fail;
+  }
   curl_url_set(u, CURLUPART_USER, NULL, 0);
   curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
   curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
@@ -337,6 +426,9 @@ int hk_http_request(const char *method, const char *url, const char *body, size_
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_pinned);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, addrs);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock/" AL_VERSION);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
@@ -379,6 +471,8 @@ fail:
   curl_easy_cleanup(c);
   curl_url_cleanup(u);
   curl_slist_free_all(hl);
+  curl_slist_free_all(pin);
+  free(addrs);
   free(x.body);
   json_decref(x.headers);
   return rc;

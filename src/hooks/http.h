@@ -13,8 +13,13 @@
  *   - request header names and values are checked (no CR/LF, token names), and the ones
  *     that route or frame the request (Host, Content-Length, Transfer-Encoding,
  *     Connection, Proxy-*, ...) cannot be set by the plugin.
- * DNS is resolved by the system: a permitted name that resolves to a private address is
- * reached (see docs/security.md).
+ *   - the host name is resolved here (getaddrinfo) and every address is checked
+ *     (netaddr.h): loopback, private, link-local, CGNAT, unspecified, metadata and other
+ *     non-public addresses are refused unless the URL names that address literally and
+ *     the caller says the plugin's grant names it (HK_HTTP_LITERAL_GRANTED); curl is then
+ *     pinned to the checked addresses (CURLOPT_RESOLVE) and its socket callback refuses
+ *     to connect anywhere else, so a second DNS answer cannot change the destination.
+ *     getaddrinfo itself does not honour timeout_ms (the system resolver's own limits).
  *
  * Threading: any thread; each call uses its own curl handle. curl_global_init runs once
  * under pthread_once.
@@ -31,10 +36,14 @@
  * timeout_ms 0: 30000. max_response_bytes 0: HK_HTTP_DEFAULT_MAX_RESPONSE.
  * On success *resp = {status, headers: {lowercase name: value, repeated ones joined with
  * ", "}, body: string} (new reference). Errors: AL_EINVALID_ARGUMENT (method, URL,
- * headers), AL_ETIMEOUT (deadline), AL_EIO (connection, TLS, response too large, body not
- * UTF-8), each with a message naming the URL's host. */
+ * headers), AL_ECAPABILITY_DENIED (a non-public address, naming it and its class),
+ * AL_ETIMEOUT (deadline), AL_EIO (name not resolved, connection, TLS, response too large,
+ * body not UTF-8), each with a message naming the URL's host. */
+/* flags for hk_http_request */
+#define HK_HTTP_LITERAL_GRANTED 1u /* an IP-literal URL host is named by the plugin's grant */
+
 int hk_http_request(const char *method, const char *url, const char *body, size_t body_len,
                     const json_t *headers, uint32_t timeout_ms, size_t max_response_bytes,
-                    json_t **resp, al_error *err);
+                    unsigned flags, json_t **resp, al_error *err);
 
 #endif

@@ -99,6 +99,22 @@ static void http_case(al_isolation iso) {
   assert_string_equal(json_string_value(json_object_get(rec, "reason")), "Denied by default");
   assert_non_null(strstr(json_string_value(json_object_get(rec, "resource")), "/hello"));
   json_decref(rec);
+  /* issue 16: a grant of the NAME 'localhost' does not reach 127.0.0.1 (the address is
+   * checked after resolution); the grant of '127.0.0.1' above, naming it, does */
+  snprintf(src, sizeof src, HTTP_PLUGIN, "fetch_lo");
+  load(h, "netlo", src, "{\"id\":\"netlo\",\"version\":\"1.0.0\",\"capabilities\":"
+                         "{\"register_tools\":true,\"network\":[\"localhost\"]}}");
+  snprintf(args, sizeof args, "{\"url\":\"http://localhost:%d/hello\"}", httpd_test_port(srv));
+  rc = tool(h, "fetch_lo", args, &r, &e);
+  if (rc != AL_EPLUGIN || !strstr(e.message, "CAPABILITY_DENIED") || !strstr(e.message, "loopback"))
+    fail_msg("fetch_lo: expected CAPABILITY_DENIED for a loopback address, got %s: %s", al_err_name(rc),
+             rc ? e.message : "");
+  assert_int_equal(httpd_test_count(srv), before);
+  rec = audit_find(h, "netlo", "network");
+  assert_non_null(rec);
+  assert_string_equal(json_string_value(json_object_get(rec, "decision")), "denied");
+  assert_non_null(strstr(json_string_value(json_object_get(rec, "reason")), "loopback"));
+  json_decref(rec);
   al_host_free(h);
   httpd_test_stop(srv);
 }
