@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agent_proto.h"
+#include "contract/term_text.h"
 
 enum { B = AL_HOOK_MAY_BLOCK, M = AL_HOOK_MAY_MODIFY, P = AL_HOOK_PERMISSION };
 #define ASP "\"additional_system_prompt\":\"+additional_system_prompt\""
@@ -221,9 +222,11 @@ static json_t *who_output(const json_t *results, const char *field) {
 
 int ap_fail(ap_protocol p, const ap_event *ev, const char *why, bool fail_open, FILE *err) {
   bool closed = (!ev || ev->fail_closed) && !fail_open;
-  fprintf(err, "airlock (%s hook): %s; %s\n", ap_protocol_name(p), why ? why : "failed",
-          closed ? "blocked because Airlock fails closed (--fail-open lets it through)"
-                 : "not blocking");
+  /* Text, not JSON: the agent passes it on and shows it, often on a terminal, and `why`
+   * may quote a plugin (what it threw), so it is escaped (contract/term_text.h). */
+  fprintf(err, "airlock (%s hook): ", ap_protocol_name(p));
+  tt_fputs(why ? why : "failed", true, err);
+  fprintf(err, "; %s\n", closed ? "blocked because Airlock fails closed (--fail-open lets it through)" : "not blocking");
   return closed ? 2 : 1;
 }
 
@@ -310,7 +313,10 @@ int ap_answer(ap_protocol p, const ap_event *ev, const json_t *input, const json
     json_t *why = block_reason(agg);
     switch (ev->block) {
       case AP_BLOCK_EXIT2:
-        fprintf(err, "%s\n", json_string_value(why));
+        /* stderr text the agent shows: the plugin's reason escaped as in ap_fail (the
+         * JSON answers below are the agent's to decode and stay byte-exact) */
+        tt_fputs(json_string_value(why), true, err);
+        fputc('\n', err);
         status = 2;
         break;
       case AP_BLOCK_DECISION:

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "contract/term_text.h"
 #include "pkg/manifest.h"
 #include "pkg/preflight.h"
 #include "util.h"
@@ -23,8 +24,11 @@ static void report(json_t *errors, bool as_json, const char *where, const al_err
   if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
   if (e->line) json_object_set_new(o, "line", json_integer(e->line));
   json_array_append_new(errors, o);
-  if (!as_json) {
-    printf("  %-14s FAIL  %s: %s", where, al_err_name(e->code), e->message);
+  if (!as_json) { /* `where` names a widget and the message may quote the plugin */
+    cli_esc x = {0};
+    printf("  %-14s FAIL  %s: ", cli_e(&x, where), al_err_name(e->code));
+    cli_esc_free(&x);
+    tt_fputs(e->message, true, stdout);
     if (e->line) printf(" (line %d)", e->line);
     putchar('\n');
   }
@@ -93,7 +97,7 @@ int cmd_check(int argc, char **argv) {
     source = entry;
     manifest = json_incref(m->json);
     manifest_text = json_text(m->json);
-    if (!as_json) printf("  manifest       %s@%s\n", m->id, m->version);
+    if (!as_json) printf("  manifest       %s@%s\n", m->id, m->version); /* both validated */
   }
   size_t len;
   char *code = cli_read_file(source, &len);
@@ -116,11 +120,14 @@ int cmd_check(int argc, char **argv) {
       size_t i;
       json_t *f;
       json_array_foreach(json_object_get(preflight, "findings"), i, f) {
+        /* messages quote the source (string literals, event names) */
+        cli_esc x = {0};
         printf("    %lld:%lld  %-5s %s: %s\n", (long long)json_integer_value(json_object_get(f, "line")),
                (long long)json_integer_value(json_object_get(f, "column")),
                json_is_true(json_object_get(f, "allowed")) ? "allow" : tj_sev(f), tj_rule(f),
-               json_string_value(json_object_get(f, "message")));
-        printf("          fix: %s\n", json_string_value(json_object_get(f, "remediation")));
+               cli_e(&x, json_string_value(json_object_get(f, "message"))));
+        printf("          fix: %s\n", cli_e(&x, json_string_value(json_object_get(f, "remediation"))));
+        cli_esc_free(&x);
       }
     }
     if (pkg_preflight_error(preflight, &err)) {
@@ -147,13 +154,15 @@ int cmd_check(int argc, char **argv) {
       char *text = NULL;
       al_plugin_info(h, id, &text, NULL);
       plugin = cli_take_json(text);
-      if (!as_json) {
+      if (!as_json) { /* what definePlugin declared: the plugin's own words */
+        cli_esc x = {0};
         const char *declared = json_string_value(json_object_get(plugin, "declaredId"));
-        printf("  title          %s\n", json_string_value(json_object_get(plugin, "title")));
-        if (declared) printf("  id             %s\n", declared);
+        printf("  title          %s\n", cli_e(&x, json_string_value(json_object_get(plugin, "title"))));
+        if (declared) printf("  id             %s\n", cli_e(&x, declared));
         const char *desc = json_string_value(json_object_get(plugin, "description"));
-        if (desc) printf("  description    %s\n", desc);
+        if (desc) printf("  description    %s\n", cli_e(&x, desc));
         printf("  widgets        %zu\n", json_array_size(json_object_get(plugin, "widgets")));
+        cli_esc_free(&x);
       }
       size_t i;
       json_t *w;
@@ -165,7 +174,11 @@ int cmd_check(int argc, char **argv) {
           report(errors, as_json, where, &err);
           json_object_set_new(widgets, json_string_value(w), json_string("error"));
         } else {
-          if (!as_json) printf("  %-14s ok    %zu bytes\n", where, strlen(tree));
+          if (!as_json) {
+            cli_esc x = {0};
+            printf("  %-14s ok    %zu bytes\n", cli_e(&x, where), strlen(tree));
+            cli_esc_free(&x);
+          }
           json_object_set_new(widgets, json_string_value(w), json_string("ok"));
         }
         al_free(tree);

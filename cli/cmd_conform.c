@@ -333,7 +333,9 @@ static int run_file(const char *path, al_isolation isolation, int *passed, int *
       }
     }
     if (bad_step) {
-      printf("FAIL %s: step %d: %s\n", name, bad_step, c.why);
+      cli_esc x = {0}; /* the reason quotes what the case's plugin answered */
+      printf("FAIL %s: step %d: %s\n", cli_e(&x, name), bad_step, cli_e(&x, c.why));
+      cli_esc_free(&x);
       (*failed)++;
     } else {
       printf("PASS %s\n", name);

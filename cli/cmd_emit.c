@@ -25,6 +25,7 @@
 
 #include "agent_proto.h"
 #include "commands.h"
+#include "contract/term_text.h"
 #include "pkg/db.h"
 #include "util.h"
 
@@ -113,8 +114,12 @@ static int tty_approve(void *user, const char *plugin_id, const char *action,
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return AL_APPROVE_DENY;
   char q[1024];
-  int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", plugin_id, action,
-                   resource && *resource ? resource : "(no resource)");
+  /* The resource is the plugin's (a URL, a path, a kv key): raw, a CR or an escape
+   * sequence in it could redraw the question the person answers. */
+  cli_esc e = {0};
+  int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", cli_e(&e, plugin_id), cli_e(&e, action),
+                   resource && *resource ? cli_e(&e, resource) : "(no resource)");
+  cli_esc_free(&e);
   char ans[8] = {0};
   struct pollfd p = {fd, POLLIN, 0};
   if (n > 0 && write(fd, q, (size_t)n < sizeof q ? (size_t)n : sizeof q - 1) > 0) {
@@ -194,7 +199,9 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
     rc = al_load_package(*out, id, NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
     if (rc) {
-      fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", id, al_err_name(rc), err.message);
+      cli_esc e = {0}; /* the message may quote the package (what it threw, its manifest) */
+      fprintf(stderr, "warning: package '%s' not loaded: %s: %s\n", cli_e(&e, id), al_err_name(rc), cli_e(&e, err.message));
+      cli_esc_free(&e);
       note_failure(failure, cap, &nfail, "package '%s' did not load: %s: %s", id, al_err_name(rc), err.message);
     }
   }
@@ -203,7 +210,10 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
     rc = al_load_package(*out, o->dirs[d], NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
     if (rc) {
-      fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", o->dirs[d], al_err_name(rc), err.message);
+      cli_esc e = {0};
+      fprintf(stderr, "warning: package in '%s' not loaded: %s: %s\n", cli_e(&e, o->dirs[d]), al_err_name(rc),
+              cli_e(&e, err.message));
+      cli_esc_free(&e);
       note_failure(failure, cap, &nfail, "package in '%s' did not load: %s: %s", o->dirs[d], al_err_name(rc), err.message);
     }
   }
@@ -217,7 +227,11 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
 int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   char why[1024];
   int rc = cli_hooks_host_report(o, out, why, sizeof why);
-  if (rc) fprintf(stderr, "error: %s\n", why);
+  if (rc) {
+    fputs("error: ", stderr);
+    tt_fputs(why, true, stderr); /* may quote a package's load error */
+    fputc('\n', stderr);
+  }
   return rc;
 }
 

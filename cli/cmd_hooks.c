@@ -172,7 +172,9 @@ static json_t *subscribed_events(ap_protocol p, cli_hooks_opts *o) {
   o->protocol = p;
   o->no_prompt = true;
   if (cli_hooks_host_report(o, &h, failure, sizeof failure)) {
-    fprintf(stderr, "warning: could not load the installed plugins (%s)\n", failure);
+    cli_esc e = {0}; /* the failure may quote a package's load error */
+    fprintf(stderr, "warning: could not load the installed plugins (%s)\n", cli_e(&e, failure));
+    cli_esc_free(&e);
     return names;
   }
   size_t n;

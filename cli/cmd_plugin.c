@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "contract/term_text.h"
 #include "hooks/audit.h"
 #include "hooks/killswitch.h"
 #include "pkg/db.h"
@@ -93,10 +94,13 @@ static void print_findings(const json_t *report, const char *indent) {
   json_array_foreach(json_object_get(report, "findings"), i, f) {
     const char *sev = json_string_value(json_object_get(f, "severity"));
     bool allowed = json_is_true(json_object_get(f, "allowed"));
+    /* messages quote the package's source (string literals, event names) */
+    cli_esc e = {0};
     printf("%s%lld:%lld  %-5s %s: %s\n", indent, (long long)json_integer_value(json_object_get(f, "line")),
            (long long)json_integer_value(json_object_get(f, "column")), allowed ? "allow" : sev,
-           json_string_value(json_object_get(f, "rule")), json_string_value(json_object_get(f, "message")));
-    printf("%s      fix: %s\n", indent, json_string_value(json_object_get(f, "remediation")));
+           json_string_value(json_object_get(f, "rule")), cli_e(&e, json_string_value(json_object_get(f, "message"))));
+    printf("%s      fix: %s\n", indent, cli_e(&e, json_string_value(json_object_get(f, "remediation"))));
+    cli_esc_free(&e);
   }
 }
 
@@ -135,17 +139,24 @@ static int do_install(const plugin_args *a) {
     printf("installed %s@%s (%s) into %s\n", json_string_value(json_object_get(report, "id")),
            json_string_value(json_object_get(report, "version")), json_string_value(json_object_get(report, "source")),
            json_string_value(json_object_get(report, "dir")));
+    /* what the packages recorded and the manifest's warnings (which quote its field
+     * names) are the packages' own text: escaped */
+    cli_esc e = {0};
     const json_t *rep = json_object_get(report, "replaced");
     if (rep)
       printf("replaced %s %s: its settings and kv data were dropped\n",
-             json_string_value(json_object_get(rep, "name")) ? json_string_value(json_object_get(rep, "name"))
+             json_string_value(json_object_get(rep, "name")) ? cli_e(&e, json_string_value(json_object_get(rep, "name")))
                                                              : "(a package whose name was not recorded)",
-             json_string_value(json_object_get(rep, "version")) ? json_string_value(json_object_get(rep, "version")) : "");
+             cli_e(&e, json_string_value(json_object_get(rep, "version"))));
     if (json_object_get(report, "downgradedFrom"))
-      printf("downgraded from %s\n", json_string_value(json_object_get(report, "downgradedFrom")));
+      printf("downgraded from %s\n", cli_e(&e, json_string_value(json_object_get(report, "downgradedFrom"))));
+    cli_esc_free(&e);
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(report, "warnings"), i, w) printf("warning: %s\n", json_string_value(w));
+    json_array_foreach(json_object_get(report, "warnings"), i, w) {
+      printf("warning: %s\n", cli_e(&e, json_string_value(w)));
+      cli_esc_free(&e);
+    }
     json_t *pre = json_object_get(report, "preflight");
     size_t n = json_array_size(json_object_get(pre, "findings"));
     if (n) {
@@ -200,7 +211,10 @@ static void print_names(const char *label, const json_t *arr) {
   printf("  %-14s", label);
   size_t i;
   json_t *v;
-  json_array_foreach(arr, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
+  json_array_foreach(arr, i, v) {
+    fputs(i ? ", " : "", stdout);
+    tt_fputs(json_string_value(v), false, stdout); /* hosts, paths, names: the manifest's */
+  }
   putchar('\n');
 }
 
@@ -234,26 +248,33 @@ static int do_info(const plugin_args *a) {
     printf("%s@%s  %s\n", json_string_value(json_object_get(rec, "id")), json_string_value(json_object_get(rec, "version")),
            json_is_true(json_object_get(rec, "enabled")) ? "enabled" : "disabled");
     const char *t = json_string_value(json_object_get(m, "title")), *d = json_string_value(json_object_get(m, "description"));
-    if (t) printf("  %-14s%s\n", "title", t);
-    if (d) printf("  %-14s%s\n", "description", d);
+    /* a package's own words: escaped */
+    cli_esc e = {0};
+    if (t) printf("  %-14s%s\n", "title", cli_e(&e, t));
+    if (d) printf("  %-14s%s\n", "description", cli_e(&e, d));
     printf("  %-14s%s\n", "directory", json_string_value(json_object_get(rec, "dir")));
-    printf("  %-14s%s\n", "entry", json_string_value(json_object_get(m, "entry")) ? json_string_value(json_object_get(m, "entry")) : "index.js");
+    const char *entry = json_string_value(json_object_get(m, "entry"));
+    printf("  %-14s%s\n", "entry", entry ? cli_e(&e, entry) : "index.js");
+    cli_esc_free(&e);
     json_t *caps = json_object_get(m, "capabilities");
     if (!json_object_size(caps)) printf("  %-14s(none)\n", "capabilities");
     json_t *v;
     json_object_foreach(caps, key, v) {
       char label[64];
-      snprintf(label, sizeof label, "cap %s", key);
+      snprintf(label, sizeof label, "cap %s", cli_e(&e, key));
+      cli_esc_free(&e);
       if (json_is_array(v)) print_names(label, v);
       else printf("  %-14s%s\n", label, json_is_true(v) ? "yes" : "no");
     }
     print_names("shared read", json_object_get(json_object_get(m, "shared"), "read"));
     print_names("shared write", json_object_get(json_object_get(m, "shared"), "write"));
     json_object_foreach(settings, key, v) {
+      /* setting names are the manifest's; JSON leaves C1 and bidi controls raw */
       char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
       char label[300];
-      snprintf(label, sizeof label, "setting %s", key);
-      printf("  %-14s %s\n", label, s ? s : "?");
+      snprintf(label, sizeof label, "setting %s", cli_e(&e, key));
+      printf("  %-14s %s\n", label, s ? cli_e(&e, s) : "?");
+      cli_esc_free(&e);
       free(s);
     }
   }
@@ -333,10 +354,16 @@ static int do_audit(const plugin_args *a) {
     size_t i;
     json_t *r;
     json_array_foreach(recs, i, r) {
-      printf("%s  %-20s %-14s %-8s %s  (%s)\n", json_string_value(json_object_get(r, "timestamp")),
-             json_string_value(json_object_get(r, "plugin_id")), json_string_value(json_object_get(r, "action")),
-             json_string_value(json_object_get(r, "decision")), json_string_value(json_object_get(r, "resource")),
-             json_string_value(json_object_get(r, "reason")));
+      /* Every field is escaped: resources and reasons quote plugins (kv keys, URLs,
+       * messages), and any host writing to this home could have written the line. */
+      cli_esc e = {0};
+      printf("%s  %-20s %-14s %-8s %s  (%s)\n", cli_e(&e, json_string_value(json_object_get(r, "timestamp"))),
+             cli_e(&e, json_string_value(json_object_get(r, "plugin_id"))),
+             cli_e(&e, json_string_value(json_object_get(r, "action"))),
+             cli_e(&e, json_string_value(json_object_get(r, "decision"))),
+             cli_e(&e, json_string_value(json_object_get(r, "resource"))),
+             cli_e(&e, json_string_value(json_object_get(r, "reason"))));
+      cli_esc_free(&e);
     }
   }
   if (skipped) fprintf(stderr, "warning: %zu unreadable line%s skipped in %s\n", skipped, skipped == 1 ? "" : "s", path);
@@ -450,8 +477,11 @@ static int do_doctor(const plugin_args *a) {
   } else {
     json_array_foreach(checks, i, c) {
       bool ok = json_is_true(json_object_get(c, "ok")), fixed = json_is_true(json_object_get(c, "fixed"));
-      printf("%-6s %-28s %s\n", fixed ? "FIXED" : ok ? "ok" : "FAIL", json_string_value(json_object_get(c, "check")),
-             json_string_value(json_object_get(c, "detail")));
+      /* details quote the packages' manifests (versions, what did not parse) */
+      cli_esc e = {0};
+      printf("%-6s %-28s %s\n", fixed ? "FIXED" : ok ? "ok" : "FAIL", cli_e(&e, json_string_value(json_object_get(c, "check"))),
+             cli_e(&e, json_string_value(json_object_get(c, "detail"))));
+      cli_esc_free(&e);
     }
     printf("%zu problem%s\n", bad, bad == 1 ? "" : "s");
   }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "contract/term_text.h"
 #include "textui.h"
 #include "util.h"
 
@@ -193,7 +194,11 @@ int cmd_run(int argc, char **argv) {
   plugin = cli_take_json(text);
   size_t wi;
   json_t *wv;
-  if (!o.json) printf("%s  (%s)\n", json_string_value(json_object_get(plugin, "title")), id);
+  if (!o.json) { /* the title and widget names are the plugin's: escaped */
+    cli_esc e = {0};
+    printf("%s  (%s)\n", cli_e(&e, json_string_value(json_object_get(plugin, "title"))), cli_e(&e, id));
+    cli_esc_free(&e);
+  }
   json_array_foreach(json_object_get(plugin, "widgets"), wi, wv) {
     const char *w = json_string_value(wv);
     char *tree_text = NULL;
@@ -205,7 +210,9 @@ int cmd_run(int argc, char **argv) {
       status = 1;
     }
     if (!o.json) {
-      printf("\n-- %s --\n", w);
+      fputs("\n-- ", stdout);
+      tt_fputs(w, false, stdout);
+      fputs(" --\n", stdout);
       fflush(stdout); /* keep the error line in place when both streams are a terminal */
       if (rc) cli_print_error(&err);
       else textui_draw(stdout, tree, 0);

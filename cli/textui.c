@@ -1,9 +1,14 @@
-/* textui.c: see textui.h. */
+/* textui.c: see textui.h. Every string in a tree is the plugin's, so each goes through
+ * the terminal escaper (contract/term_text.h) before it is measured or written. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/term_text.h"
 #include "textui.h"
 #include "util.h"
+
+/* Plugin text, escaped for the terminal. */
+static void put_text(FILE *out, const char *s) { tt_fputs(s, false, out); }
 
 static const char *kind_of(const json_t *n) { return json_string_value(json_object_get(n, "kind")); }
 
@@ -12,14 +17,17 @@ static bool is_container(const char *k) {
 }
 
 static void scalar_text(const json_t *v, char *buf, size_t cap) {
-  if (json_is_string(v)) snprintf(buf, cap, "%s", json_string_value(v));
-  else if (json_is_number(v)) cli_format_number(json_number_value(v), buf, cap);
-  else if (json_is_null(v) || !v) snprintf(buf, cap, "%s", "");
-  else {
-    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    snprintf(buf, cap, "%s", t ? t : "");
-    free(t);
+  if (json_is_number(v)) {
+    cli_format_number(json_number_value(v), buf, cap);
+    return;
   }
+  /* Strings, and other values as JSON (which escapes C0 controls but leaves C1 and bidi
+   * controls raw), escaped alike; null and a missing cell are empty. */
+  char *json = v && !json_is_string(v) && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  char *t = tt_escape(json_is_string(v) ? json_string_value(v) : json, false);
+  snprintf(buf, cap, "%s", t ? t : "");
+  free(t);
+  free(json);
 }
 
 /* One-line form of a leaf node. */
@@ -27,15 +35,28 @@ static void leaf(FILE *out, const json_t *n) {
   const char *k = kind_of(n);
   const json_t *props = json_object_get(n, "props");
   char num[64];
-  if (!strcmp(k, "text")) fputs(json_string_value(json_object_get(n, "text")), out);
-  else if (!strcmp(k, "badge")) fprintf(out, "(%s)", json_string_value(json_object_get(n, "text")));
-  else if (!strcmp(k, "button")) fprintf(out, "[%s]", json_string_value(json_object_get(props, "label")));
-  else if (!strcmp(k, "input")) {
+  if (!strcmp(k, "text")) put_text(out, json_string_value(json_object_get(n, "text")));
+  else if (!strcmp(k, "badge")) {
+    fputc('(', out);
+    put_text(out, json_string_value(json_object_get(n, "text")));
+    fputc(')', out);
+  } else if (!strcmp(k, "button")) {
+    fputc('[', out);
+    put_text(out, json_string_value(json_object_get(props, "label")));
+    fputc(']', out);
+  } else if (!strcmp(k, "input")) {
     const char *v = json_string_value(json_object_get(props, "value"));
     const char *ph = json_string_value(json_object_get(props, "placeholder"));
-    if (v && *v) fprintf(out, "[%s____]", v);
-    else if (ph && *ph) fprintf(out, "[____] %s", ph);
-    else fputs("[____]", out);
+    if (v && *v) {
+      fputc('[', out);
+      put_text(out, v);
+      fputs("____]", out);
+    } else if (ph && *ph) {
+      fputs("[____] ", out);
+      put_text(out, ph);
+    } else {
+      fputs("[____]", out);
+    }
   } else if (!strcmp(k, "counter")) {
     cli_format_number(json_number_value(json_object_get(props, "value")), num, sizeof num);
     fprintf(out, "[-] %s [+]", num);
@@ -68,8 +89,8 @@ static void draw_table(FILE *out, const json_t *n, int indent) {
   if (!w) return;
   char buf[256];
   for (j = 0; j < json_array_size(headers); j++) {
-    size_t cw = width(json_string_value(json_array_get(headers, j)));
-    if (cw > w[j]) w[j] = cw;
+    scalar_text(json_array_get(headers, j), buf, sizeof buf);
+    if (width(buf) > w[j]) w[j] = width(buf);
   }
   json_array_foreach(rows, i, row) json_array_foreach(row, j, cell) {
     scalar_text(cell, buf, sizeof buf);
@@ -78,9 +99,8 @@ static void draw_table(FILE *out, const json_t *n, int indent) {
   if (json_array_size(headers)) {
     indent_to(out, indent);
     for (j = 0; j < ncols; j++) {
-      const char *hd = json_string_value(json_array_get(headers, j));
-      hd = hd ? hd : "";
-      fprintf(out, "%s%*s", hd, (int)(w[j] - width(hd) + (j + 1 < ncols ? 2 : 0)), "");
+      scalar_text(json_array_get(headers, j), buf, sizeof buf);
+      fprintf(out, "%s%*s", buf, (int)(w[j] - width(buf) + (j + 1 < ncols ? 2 : 0)), "");
     }
     fputc('\n', out);
     indent_to(out, indent);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/term_text.h"
 #include "util.h"
 
 char *cli_read_file(const char *path, size_t *len) {
@@ -44,7 +45,9 @@ char *cli_read_file(const char *path, size_t *len) {
 }
 
 void cli_print_error(const al_error *err) {
-  fprintf(stderr, "error: %s: %s", al_err_name(err->code), err->message);
+  /* the message may quote a plugin's own text (what it threw, a key it used) */
+  fprintf(stderr, "error: %s: ", al_err_name(err->code));
+  tt_fputs(err->message, true, stderr);
   if (err->line > 0) fprintf(stderr, " (line %d)", err->line);
   fputc('\n', stderr);
 }
@@ -95,4 +98,17 @@ int cli_isolation(const char *name, al_isolation *out) {
     return -1;
   }
   return 0;
+}
+
+const char *cli_e(cli_esc *e, const char *text) {
+  if (e->n == CLI_ESC_MAX) return "?";
+  char *t = tt_escape(text, false);
+  if (!t) return "?";
+  e->s[e->n++] = t;
+  return t;
+}
+
+void cli_esc_free(cli_esc *e) {
+  for (size_t i = 0; i < e->n; i++) free(e->s[i]);
+  e->n = 0;
 }

@@ -22,4 +22,20 @@ int cli_isolation(const char *name, al_isolation *out);
 /* The file name without directories and without a trailing ".js". malloc()ed. */
 char *cli_basename_noext(const char *path);
 
+/* Plugin-controlled text escaped for a terminal (contract/term_text.h: controls, bidi
+ * overrides and invalid UTF-8 shown, not sent), for printing several in one statement:
+ *   cli_esc e = {0};
+ *   printf("%s  (%s)\n", cli_e(&e, title), cli_e(&e, id));
+ *   cli_esc_free(&e);
+ * Each result is owned by `e` until cli_esc_free. NULL text reads as ""; past
+ * CLI_ESC_MAX results, or out of memory, the result is "?" (never the raw text). Human
+ * output only: JSON printed for programs stays byte-exact. One thread per cli_esc. */
+#define CLI_ESC_MAX 8
+typedef struct cli_esc {
+  char *s[CLI_ESC_MAX];
+  size_t n;
+} cli_esc;
+const char *cli_e(cli_esc *e, const char *text);
+void cli_esc_free(cli_esc *e);
+
 #endif

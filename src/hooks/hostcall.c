@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contract/term_text.h"
 #include "hooks/audit.h"
 #include "hooks/capability.h"
 #include "hooks/events.h"
@@ -61,7 +62,30 @@ typedef struct hc_rec {
 
 static void hc_log_line(hc_services *s, const char *plugin, const char *level, const char *msg) {
   if (s->cfg.log) s->cfg.log(s->cfg.log_user, plugin, level, msg);
-  else fprintf(stderr, "[%s] %s: %s\n", plugin, level, msg);
+  else {
+    /* The default sink is a terminal more often than not: the plugin's text is escaped
+     * (a log line cannot clear the screen or forge a second line), one record per line.
+     * The line goes out in one call: stderr is unbuffered, and pieces written one by one
+     * would interleave with other threads' lines. Out of memory, it goes out in pieces
+     * under the stream's lock, escaped all the same. */
+    char *p = tt_escape(plugin, false), *l = tt_escape(level, false), *m = tt_escape(msg, false);
+    if (p && l && m) {
+      fprintf(stderr, "[%s] %s: %s\n", p, l, m);
+    } else {
+      flockfile(stderr);
+      fputc('[', stderr);
+      tt_fputs(plugin, false, stderr);
+      fputs("] ", stderr);
+      tt_fputs(level, false, stderr);
+      fputs(": ", stderr);
+      tt_fputs(msg, false, stderr);
+      fputc('\n', stderr);
+      funlockfile(stderr);
+    }
+    free(p);
+    free(l);
+    free(m);
+  }
 }
 
 void hc_log(hc_services *s, const char *plugin_id, const char *level, const char *message) {

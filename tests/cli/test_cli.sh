@@ -45,6 +45,41 @@ if node -e '
   if (!shared.length || shared.some(e => e.outcome !== "applied")) throw new Error(JSON.stringify(d.timeline));
 ' <<<"$out"; then ok; else bad "--grant write applies"; fi
 
+# plugin text reaches the terminal escaped (issue 16 item 5): a log line, the title, a
+# widget name, UI text and a thrown message carry ESC, CR, BEL and a right-to-left
+# override; none may reach either stream raw, each must show as its escaped form. The
+# --json document is for programs and keeps the plugin's text exactly.
+cat >"$tmp/esc.js" <<'JS'
+pi.logger.warn("log \u001b[2J\r\u202eend");
+definePlugin(({ ui }) => ({
+  title: "T\u001b]0;pwned\u0007",
+  widgets: {
+    "w\u001b[1m": {
+      render() { return ui.panel([ui.text("a\u001b[2Jb"), ui.button("\u202eok", { onClick: { handler: "h" } })]); },
+      handlers: { h() { throw new Error("boom \u001b[31m"); } },
+    },
+  },
+}));
+JS
+raw_free() { # raw_free WHAT FILE: no ESC, CR, BEL or U+202E byte in FILE
+  if LC_ALL=C grep -qP '\x1b|\r|\x07|\xe2\x80\xae' "$2"; then bad "$1: raw control bytes on the terminal"; cat -v "$2" | head; else ok; fi
+}
+"$bin" run "$tmp/esc.js" --event $'w\e[1m:h' >"$tmp/esc.out" 2>&1
+raw_free "airlock run" "$tmp/esc.out"
+for want in '[esc] warn: log \x1b[2J\x0d\u202eend' 'T\x1b]0;pwned\x07  (' '-- w\x1b[1m --' '  a\x1b[2Jb' \
+    '[\u202eok]' 'error: PLUGIN_ERROR: Error: boom \x1b[31m'; do
+  if grep -qF -- "$want" "$tmp/esc.out"; then ok; else bad "airlock run: no '$want' in"; cat -v "$tmp/esc.out"; fi
+done
+"$bin" check "$tmp/esc.js" >"$tmp/esc.out" 2>&1
+raw_free "airlock check" "$tmp/esc.out"
+if grep -qF 'title          T\x1b]0;pwned\x07' "$tmp/esc.out" && grep -qF 'render w\x1b[1m ok' "$tmp/esc.out"; then ok; else bad "airlock check: escaped title and widget"; cat -v "$tmp/esc.out"; fi
+out=$("$bin" run "$tmp/esc.js" --json 2>/dev/null)
+if node -e '
+  const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  if (d.plugin.title !== "T\u001b]0;pwned\u0007") throw new Error("title " + JSON.stringify(d.plugin.title));
+  if (!("w\u001b[1m" in d.trees)) throw new Error("widget " + JSON.stringify(Object.keys(d.trees)));
+' <<<"$out"; then ok; else bad "--json keeps the plugin's text exactly"; fi
+
 # process isolation end to end, and the sandbox report
 expect 0 'Counter: 2' -- "$bin" run "$ex/counter.js" --isolation process --event counter:increment --event counter:increment
 expect 1 'error: VM_TIMEOUT' -- "$bin" run "$tmp/loop.js" --isolation process

@@ -206,6 +206,25 @@ out=$("$bin" plugin audit --recent 1 2>&1)
 if [ "$(wc -l <<<"$out")" = 1 ] && grep -q '"*b' <<<"$out"; then ok; else bad "audit --recent 1: $out"; fi
 expect 2 "--recent needs a count" -- "$bin" plugin audit --recent x
 
+# a package's own text is escaped on the terminal (issue 16 item 5): a kv key in the
+# audit trail and the manifest's title and description carry ESC, CR and a right-to-left
+# override; --json keeps them exactly
+printf '%s\n' '{"timestamp":"2026-01-01T00:00:02.000001Z","plugin_id":"c","action":"kv","resource":"key\u001b[2J\r\u202e","decision":"denied","reason":"Denied by default"}' >>"$AIRLOCK_HOME/audit.jsonl"
+"$bin" plugin audit --recent 1 >"$tmp/esc.out" 2>&1
+if ! LC_ALL=C grep -qP '\x1b|\r|\xe2\x80\xae' "$tmp/esc.out" && grep -qF 'key\x1b[2J\x0d\u202e  (Denied by default)' "$tmp/esc.out"; then ok; else bad "audit: resource not escaped"; cat -v "$tmp/esc.out"; fi
+mkdir -p "$tmp/shout"
+printf '%s\n' '{"id": "shout", "version": "1.0.0", "title": "Sh\u001b]0;pwned\u0007out", "description": "d\r\u202eesc"}' >"$tmp/shout/airlock.json"
+printf 'pi.on("SessionStart", () => {});\n' >"$tmp/shout/index.js"
+expect 0 "installed shout" -- "$bin" plugin install "$tmp/shout"
+"$bin" plugin info shout >"$tmp/esc.out" 2>&1
+if ! LC_ALL=C grep -qP '\x1b|\r|\x07|\xe2\x80\xae' "$tmp/esc.out" && grep -qF 'title         Sh\x1b]0;pwned\x07out' "$tmp/esc.out" &&
+   grep -qF 'description   d\x0d\u202eesc' "$tmp/esc.out"; then ok; else bad "info: title or description not escaped"; cat -v "$tmp/esc.out"; fi
+if "$bin" plugin info shout --json | node -e '
+  const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  if (d.manifest.title !== "Sh\u001b]0;pwned\u0007out" || d.manifest.description !== "d\r\u202eesc") throw new Error(JSON.stringify(d.manifest));
+'; then ok; else bad "info --json keeps the manifest's text exactly"; fi
+expect 0 "removed shout" -- "$bin" plugin remove shout
+
 # doctor: a package whose directory vanished is a problem --fix resolves; kill switches
 expect 0 "installed hello" -- "$bin" plugin install "$tmp/hello"
 rm -rf "$AIRLOCK_HOME/packages/hello"

@@ -1,0 +1,115 @@
+/*
+ * term_text.c: terminal-safe text (term_text.h).
+ *
+ * One walker, two sinks (a growing buffer, a FILE), so the rules exist once. UTF-8 is
+ * decoded strictly (no overlongs, no surrogates, nothing past U+10FFFF): a byte that does
+ * not start a valid sequence is escaped alone and decoding resumes at the next byte, so a
+ * truncated sequence cannot swallow the ESC that follows it.
+ */
+#include "contract/term_text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sink {
+  FILE *f;
+  char *buf;
+  size_t len, cap;
+  bool oom;
+} sink;
+
+static void put(sink *k, const char *p, size_t n) {
+  if (k->f) {
+    fwrite(p, 1, n, k->f);
+    return;
+  }
+  if (k->oom) return;
+  if (n > SIZE_MAX / 2 - k->len) { /* the doubling below could not reach it */
+    k->oom = true;
+    return;
+  }
+  if (k->len + n + 1 > k->cap) {
+    size_t cap = k->cap ? k->cap : 64;
+    while (cap < k->len + n + 1) cap *= 2;
+    char *b = realloc(k->buf, cap);
+    if (!b) {
+      k->oom = true;
+      return;
+    }
+    k->buf = b;
+    k->cap = cap;
+  }
+  memcpy(k->buf + k->len, p, n);
+  k->len += n;
+  k->buf[k->len] = 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4) with its code point, or 0. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp) {
+  unsigned char c = s[0];
+  size_t n;
+  uint32_t v, min;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if ((c & 0xE0) == 0xC0) n = 2, v = c & 0x1F, min = 0x80;
+  else if ((c & 0xF0) == 0xE0) n = 3, v = c & 0x0F, min = 0x800;
+  else if ((c & 0xF8) == 0xF0) n = 4, v = c & 0x07, min = 0x10000;
+  else return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
+    v = v << 6 | (s[i] & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return n;
+}
+
+static void walk(const char *s, bool keep_newlines, sink *k) {
+  const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+  char esc[12];
+  /* Text that passes is written a run at a time, not a character at a time: on an
+   * unbuffered stream (stderr) each put is a write(2), and a line cut into many writes
+   * interleaves with other writers' output. */
+  while (*p) {
+    uint32_t cp = 0;
+    size_t n = utf8_seq(p, &cp), elen = 0;
+    if (!n) {
+      snprintf(esc, sizeof esc, "\\x%02x", *p);
+      elen = 4;
+      n = 1;
+    } else if ((cp < 0x20 && cp != '\t' && !(cp == '\n' && keep_newlines)) || cp == 0x7F) {
+      snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
+      elen = 4;
+    } else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+               (cp >= 0x2066 && cp <= 0x2069)) {
+      snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+      elen = 6;
+    }
+    if (elen) {
+      if (p > run) put(k, (const char *)run, (size_t)(p - run));
+      put(k, esc, elen);
+      run = p + n;
+    }
+    p += n;
+  }
+  if (p > run) put(k, (const char *)run, (size_t)(p - run));
+}
+
+char *tt_escape(const char *s, bool keep_newlines) {
+  sink k = {0};
+  put(&k, "", 0);
+  walk(s, keep_newlines, &k);
+  if (k.oom) {
+    free(k.buf);
+    return NULL;
+  }
+  return k.buf;
+}
+
+void tt_fputs(const char *s, bool keep_newlines, FILE *out) {
+  sink k = {.f = out};
+  if (out) walk(s, keep_newlines, &k);
+}
