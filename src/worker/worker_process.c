@@ -214,17 +214,19 @@ static int lane_bells(wp_child *c) {
   }
 }
 
-/* Moves what the lane holds into the reader (the worker's waits for room end with the
- * bell), then writes what the output queue holds as far as the lane takes it. 0, or
- * AL_EIO when the worker's counters are impossible or the reader refused the bytes. */
+/* Moves what the lane holds into the reader, at most one ring's worth (a worker that
+ * refills it as fast as it empties must not grow the reader without its frames being
+ * popped, nor keep this thread here: the rest waits for the next turn), wakes a worker
+ * waiting for room, then writes what the output queue holds as far as the lane takes it.
+ * 0, or AL_EIO when the worker's counters are impossible or the reader refused the bytes. */
 static int lane_pump(wp_child *c) {
   unsigned char buf[65536];
-  bool took = false;
-  for (;;) {
-    ssize_t n = ring_read(&c->lane, buf, sizeof buf);
+  size_t took = 0;
+  while (took < c->lane.cap) {
+    ssize_t n = ring_read(&c->lane, buf, sizeof buf < c->lane.cap - took ? sizeof buf : c->lane.cap - took);
     if (n < 0) return AL_EIO;
     if (n == 0) break;
-    took = true;
+    took += (size_t)n;
     if (ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) return AL_EIO;
   }
   if (took) ring_wake_worker(&c->lane);
