@@ -47,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* as a hostcall frame */
   json_t *caps = data[0] & 1 ? json_pack("{s:b,s:b,s:b}", "kv", 1, "register_tools", 1, "read_config", 1)
                              : NULL;
-  CHECK(hc_plugin_add(hc, "fz@00000000", "fz", caps, json_object_get(v, "settings"), NULL) == 0);
+  /* settingsEnv: settings read from the host's environment (pkg_settings_resolve's env_out) */
+  CHECK(hc_plugin_add(hc, "fz@00000000", "fz", caps, json_object_get(v, "settings"),
+                      json_object_get(v, "settingsEnv"), NULL) == 0);
   const char *method = json_string_value(json_object_get(v, "method"));
   if (method) {
     json_t *res = NULL;

@@ -23,8 +23,18 @@ static void check_manifest(const pkg_manifest *m) {
   CHECK(json_is_array(json_object_get(m->shared, "read")) && json_is_array(json_object_get(m->shared, "write")));
   CHECK(json_is_array(m->preflight_allow));
   if (m->engines) CHECK(semver_range_valid(m->engines));
-  json_t *resolved = pkg_settings_resolve(m, m->settings); /* a schema is no valid override */
-  CHECK(resolved && json_is_object(resolved));
+  /* a schema is no valid override; the environment is not read (env_out), and every key
+   * it would have supplied is described instead and converts from any text */
+  json_t *env = NULL, *resolved = pkg_settings_resolve(m, m->settings, &env);
+  CHECK(resolved && json_is_object(resolved) && json_is_object(env));
+  const char *key;
+  json_t *e;
+  json_object_foreach(env, key, e) {
+    CHECK(!json_object_get(resolved, key));
+    json_decref(pkg_setting_from_env(json_object_get(e, "spec"), "12"));
+    json_decref(pkg_setting_from_env(json_object_get(e, "spec"), NULL));
+  }
+  json_decref(env);
   json_decref(resolved);
   al_error err;
   (void)pkg_manifest_check_engine(m, AL_VERSION, &err);
