@@ -766,9 +766,10 @@ static int call_sync(al_host *h, store_instance **inst, const char *op, const ch
 }
 
 /* ---- the tree cache ---------------------------------------------------------------------
- * The host keeps each widget's last validated tree text. A render request names its hash
- * (treeHash); a worker whose new tree has that hash answers "unchanged" and the host
- * answers with its copy, with no tree sent, parsed or validated again. The claim is
+ * The host keeps each widget's last validated tree: its hash, and its text once a render
+ * repeated it (tree_keep). A render request names the hash of a kept text (treeHash); a
+ * worker whose new tree has that hash answers "unchanged" and the host answers with its
+ * copy, with no tree sent, parsed or validated again. The claim is
  * checked against what the host holds; a worker can at most make its own instance show
  * the tree it showed before (hash.c: the hash is not collision resistant, and need not
  * be for that). */
