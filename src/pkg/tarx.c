@@ -26,7 +26,11 @@
 
 #define TX_BLOCK 512
 
-/* Inflates gzip data into a malloc()ed buffer of at most `cap` bytes. */
+/* Inflates gzip data into a malloc()ed buffer of at most `cap` bytes. A gzip file may hold
+ * several members one after another (RFC 1952 2.2; `cat a.gz b.gz`, pigz, some packers):
+ * gzip -d and tar read them all, so every member is inflated in turn and what a tar tool
+ * would show is what gets installed. Zero bytes after the last member (block padding)
+ * are ignored; any other byte there is refused, rather than silently dropped. */
 static int tx_gunzip(const unsigned char *in, size_t len, size_t cap, unsigned char **out, size_t *out_len, al_error *err) {
   z_stream z;
   memset(&z, 0, sizeof z);
@@ -60,7 +64,21 @@ static int tx_gunzip(const unsigned char *in, size_t len, size_t cap, unsigned c
     z.avail_out = (uInt)(size - n);
     int zr = inflate(&z, Z_NO_FLUSH);
     n = size - z.avail_out;
-    if (zr == Z_STREAM_END) break;
+    if (zr == Z_STREAM_END) {
+      size_t left = z.avail_in, pad = 0;
+      while (pad < left && z.next_in[pad] == 0) pad++;
+      if (pad == left) break;
+      if (pad || left < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
+        rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                     "tarball: %zu bytes after the gzip data that are not another gzip member", left);
+        goto done;
+      }
+      if (inflateReset(&z) != Z_OK) {
+        rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "tarball: corrupt gzip data (member header)");
+        goto done;
+      }
+      continue;
+    }
     if (zr != Z_OK && !(zr == Z_BUF_ERROR && z.avail_out == 0)) {
       rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "tarball: corrupt gzip data (%s)", z.msg ? z.msg : "truncated");
       goto done;

@@ -285,6 +285,44 @@ static void test_caps(void **state) {
   assert_true(refused(&t, &(tarx_limits){.max_total_bytes = 1u << 20, .max_files = 10}, "bytes uncompressed"));
 }
 
+/* Several gzip members one after another are one gzip file (gzip -d and tar read them
+ * all): every file of every member is installed. Bytes after the last member that are
+ * not another member are refused; zero padding is not. */
+static void test_multi_member_gzip(void **state) {
+  (void)state;
+  tarbuf a = {0}, b = {0};
+  tb_file(&a, "package/airlock.json", "{\"id\":\"x\",\"version\":\"1.0.0\"}");
+  tb_gzip(&a);
+  tb_file(&b, "package/second.js", "two");
+  tb_end(&b);
+  tb_gzip(&b);
+  tarbuf t = {0};
+  tb_raw(&t, a.p, a.n);
+  tb_raw(&t, b.p, b.n);
+  static const unsigned char zeros[100];
+  tb_raw(&t, zeros, sizeof zeros);
+  char dest[256], p[PATH_MAX];
+  snprintf(dest, sizeof dest, "%s/pkg", root);
+  tarx_limits lim = {.strip = 1};
+  size_t files = 0;
+  al_error err;
+  assert_int_equal(tarx_extract(t.p, t.n, dest, &lim, &files, &err), 0);
+  assert_int_equal(files, 2);
+  snprintf(p, sizeof p, "%s/second.js", dest);
+  char *text = slurp(p);
+  assert_string_equal(text, "two");
+  free(text);
+  pkg_rmtree(dest, NULL);
+  tb_raw(&t, "junk", 4);
+  assert_true(refused(&t, NULL, "not another gzip member"));
+  /* a second member that is itself corrupt is corrupt data, as the first would be */
+  tb_raw(&t, a.p, a.n);
+  tb_raw(&t, "\x1f\x8b\x08\x00garbage", 11);
+  assert_true(refused(&t, NULL, "corrupt gzip data"));
+  free(a.p);
+  free(b.p);
+}
+
 static void test_malformed(void **state) {
   (void)state;
   tarbuf t = {0};
@@ -380,6 +418,7 @@ static void test_integrity(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_good_archive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_multi_member_gzip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_traversal_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_long_names_are_checked, setup, teardown),
       cmocka_unit_test_setup_teardown(test_links_and_specials_refused, setup, teardown),
