@@ -24,7 +24,9 @@ cp examples/plugins/*.js "$seeds/preflight/"
 printf 'exec(`rm -rf ${a + `/${b}`}`); x = a / b / eval(c); y = /[/]eval(/g; // sudo \n' >"$seeds/preflight/tricky.js"
 { printf '\001'; tar -cz -C examples plugins; } >"$seeds/tar/npm-like.tgz"
 { printf '\000'; tar -c -C examples/plugins .; } >"$seeds/tar/plain.tar"
-{ printf '\001'; tar -c -C examples plugins | head -c 1536 | gzip -c; tar -c -C examples plugins | tail -c +1537 | gzip -c; } >"$seeds/tar/two-members.tgz"
+tar -c -C examples plugins >"$seeds/plugins.tar" # a multi-member gzip: the tar split in two
+{ printf '\001'; head -c 1536 "$seeds/plugins.tar" | gzip -c; tail -c +1537 "$seeds/plugins.tar" | gzip -c; } >"$seeds/tar/two-members.tgz"
+rm "$seeds/plugins.tar"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 printf '\0\0\0\017{"op":"health"}\0\0\0\002{}' >"$seeds/ipc/two-frames"
