@@ -15,7 +15,6 @@
  * Not a worker: it runs no plugin and has no sandbox; it exists only in the fuzz build.
  */
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,8 @@ static int drain(ring_end *e, int fd) {
   return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
 }
 
+static bool has_room(const ring_end *e) { return ring_room(e) > 0; }
+
 static int lane_main(int fd, int lane_fd, const unsigned char *in, size_t n) {
   ring_end e;
   if (ring_worker_attach(lane_fd, &e, NULL)) return 4;
@@ -46,12 +47,7 @@ static int lane_main(int fd, int lane_fd, const unsigned char *in, size_t n) {
     off += (size_t)w;
     ring_ring_host(&e, fd);
     if (!drain(&e, fd)) return 0;
-    if (!w) { /* full: let the host take some */
-      uint32_t seen = ring_bell(&e);
-      ring_worker_sleeping(&e, true);
-      ring_worker_wait(&e, seen, 10);
-      ring_worker_sleeping(&e, false);
-    }
+    if (!w) ring_worker_nap(&e, has_room, 10); /* full: let the host take some */
   }
   if ((flags & 1) && forged) {
     uint32_t head, tail;
@@ -66,12 +62,7 @@ static int lane_main(int fd, int lane_fd, const unsigned char *in, size_t n) {
     char stray = 'x';
     if (send(fd, &stray, 1, MSG_NOSIGNAL) != 1) return 0;
   }
-  while (drain(&e, fd)) {
-    uint32_t seen = ring_bell(&e);
-    ring_worker_sleeping(&e, true);
-    ring_worker_wait(&e, seen, 10);
-    ring_worker_sleeping(&e, false);
-  }
+  while (drain(&e, fd)) ring_worker_nap(&e, ring_readable, 10);
   return 0;
 }
 

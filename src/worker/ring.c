@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -154,6 +155,23 @@ void ring_worker_wait(ring_end *e, uint32_t seen, int timeout_ms) {
   struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
   /* EAGAIN (the bell moved already), EINTR, ETIMEDOUT: the caller looks again either way */
   futex(&e->sh->worker_bell, FUTEX_WAIT, seen, timeout_ms < 0 ? NULL : &ts);
+}
+
+bool ring_worker_nap(ring_end *e, bool (*ready)(const ring_end *), int timeout_ms) {
+  uint32_t seen = ring_bell(e);
+  ring_worker_sleeping(e, true);
+  if (!ready(e)) ring_worker_wait(e, seen, timeout_ms);
+  ring_worker_sleeping(e, false);
+  return ready(e) || ring_bell(e) != seen;
+}
+
+bool ring_spin_readable(const ring_end *e, uint64_t ns) {
+  uint64_t until = clock_mono_ns() + ns;
+  while (!ring_readable(e)) {
+    if (clock_mono_ns() >= until) return false;
+    sched_yield();
+  }
+  return true;
 }
 
 void ring_host_sleeping(ring_end *e, bool on) { atomic_store(&e->sh->host_sleeping, on ? 1u : 0u); }

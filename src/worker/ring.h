@@ -116,6 +116,14 @@ void ring_wake_worker(ring_end *e);
 uint32_t ring_bell(const ring_end *e);
 void ring_worker_sleeping(ring_end *e, bool on);
 void ring_worker_wait(ring_end *e, uint32_t seen, int timeout_ms);
+/* Worker: the sequence above in one call. Sleeps up to `timeout_ms` unless `ready(e)`
+ * holds once the sleep is announced; true when `ready` holds or the bell moved after. */
+bool ring_worker_nap(ring_end *e, bool (*ready)(const ring_end *), int timeout_ms);
+
+/* Either side: spins up to `ns` nanoseconds, yielding the CPU between looks, until the
+ * ring this side reads holds a byte. For answers that come within microseconds; the
+ * caller sleeps as above after a false. */
+bool ring_spin_readable(const ring_end *e, uint64_t ns);
 
 /* Host: announces that its driver sleeps in poll() (on) or is awake (off). */
 void ring_host_sleeping(ring_end *e, bool on);

@@ -17,7 +17,6 @@
  * purpose with the named signal, to exercise crash recovery) and "stall" (in exec.c).
  */
 #define _GNU_SOURCE
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +69,7 @@ static bool host_gone(int fd) {
 /* Sleeps until the host moves the bell or 1 s passes, unless `ready` already holds after
  * saying so (ring.h: announce, look again, sleep). False when the host is gone. */
 static bool lane_wait(wm_link *l, bool (*ready)(const ring_end *)) {
-  uint32_t seen = ring_bell(&l->ring);
-  ring_worker_sleeping(&l->ring, true);
-  if (!ready(&l->ring)) ring_worker_wait(&l->ring, seen, 1000);
-  ring_worker_sleeping(&l->ring, false);
-  return ready(&l->ring) || ring_bell(&l->ring) != seen || !host_gone(l->fd);
+  return ring_worker_nap(&l->ring, ready, 1000) || !host_gone(l->fd);
 }
 
 static bool has_room(const ring_end *e) { return ring_room(e) > 0; }
@@ -133,12 +128,7 @@ static int wm_recv(wm_link *l, json_t **f, al_error *err) {
 /* Whether a frame is (probably) there to read, looking for up to `ns` without sleeping. */
 static bool wm_spin(wm_link *l, uint64_t ns) {
   if (!l->lane) return ipc_spin_readable(l->fd, l->rd, ns);
-  uint64_t until = clock_mono_ns() + ns;
-  while (!ipc_reader_holds(l->rd) && !ring_readable(&l->ring)) {
-    if (clock_mono_ns() >= until) return false;
-    sched_yield();
-  }
-  return true;
+  return ipc_reader_holds(l->rd) || ring_spin_readable(&l->ring, ns);
 }
 
 static void wm_done(void *user, uint64_t ticket, json_t *resp) {

@@ -36,7 +36,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,16 +247,6 @@ static bool lane_may_sleep(wp_child *c) {
   return false;
 }
 
-/* Spins up to `ns` for an answer, yielding the CPU between looks. */
-static bool lane_spin(const wp_child *c, uint64_t ns) {
-  uint64_t until = clock_mono_ns() + ns;
-  while (!ring_readable(&c->lane)) {
-    if (clock_mono_ns() >= until) return false;
-    sched_yield();
-  }
-  return true;
-}
-
 /* recv_until() over the lane. */
 static int lane_recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
   bool spun = false;
@@ -267,7 +256,7 @@ static int lane_recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
     if (got) return got == 1 ? 1 : AL_EIO;
     if (!spun) {
       spun = true;
-      if (lane_spin(c, 50000u)) continue;
+      if (ring_spin_readable(&c->lane, 50000u)) continue;
     }
     uint64_t now = clock_mono_ns();
     if (now >= deadline_ns) return 0;
@@ -746,7 +735,7 @@ static void proc_run(pool_worker *w) {
     /* (NULL reader: what it holds now is at most part of a frame, which only new bytes
      * can complete; counting it as readable would spin on a worker trickling bytes) */
     bool lane = c->pid > 0 && c->on_lane;
-    if (c->pid > 0 && c->nflight && (lane ? lane_spin(c, 50000u) : ipc_spin_readable(c->fd, NULL, 50000u))) {
+    if (c->pid > 0 && c->nflight && (lane ? ring_spin_readable(&c->lane, 50000u) : ipc_spin_readable(c->fd, NULL, 50000u))) {
       /* most answers come within microseconds of the request */
     } else {
       struct pollfd pfd[2] = {{.fd = c->efd, .events = POLLIN},
