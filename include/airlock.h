@@ -189,7 +189,12 @@ typedef struct al_config {
   al_alloc_fn alloc;           /* NULL: the C library's allocator */
   void *alloc_ud;
   al_isolation isolation;      /* default AL_ISOLATION_THREAD */
-  unsigned workers;            /* worker count; 0: one per online CPU */
+  unsigned workers;            /* worker count; 0: one per online CPU. With process
+                                  isolation, the processes started at once: plugins of
+                                  different trust never share one, so more start as
+                                  packages need them (docs/security.md) */
+  unsigned max_workers;        /* AL_ISOLATION_PROCESS: the most worker processes; a load
+                                  needing one more answers BUSY; 0: 64 */
   unsigned queue_capacity;     /* calls queued per worker before BUSY; default 256 */
   uint32_t watchdog_grace_ms;  /* hard deadline = call timeout + this; default 50 */
   const char *worker_path;     /* AL_ISOLATION_PROCESS: the airlock-worker executable;

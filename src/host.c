@@ -56,6 +56,7 @@ typedef struct host_load {
   char vm_id[AL_INSTANCE_ID_MAX + 24];
   char *package_id;
   json_t *grants; /* load only */
+  json_t *caps;   /* load only: the manifest's capabilities (NULL: no manifest) */
   json_t *pi;     /* what the VM's `pi` is told: {id, version, events} */
   al_limits lim;
   int worker;
@@ -129,6 +130,7 @@ static void load_free(host_load *ld) {
   if (!ld) return;
   free(ld->package_id);
   json_decref(ld->grants);
+  json_decref(ld->caps);
   json_decref(ld->pi);
   free(ld);
 }
@@ -198,7 +200,8 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
                       /* A backstop under the per-instance heap limits, which QuickJS
                        * enforces: room for many instances, not for runaway native code. */
                       .address_space_bytes = (size_t)4 << 30,
-                      .hostcall = hc_call, .hostcall_user = h->hc};
+                      .max_workers = h->cfg.max_workers,
+                      .hostcall = hc_call, .hostcall_user = h->hc, .breach = hc_breach};
     rc = pool_new(&pc, &h->pool, err);
   }
   if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
@@ -332,8 +335,8 @@ static uint32_t inst_timeout(const store_instance *inst, const char *key) {
 
 /* Hooks side of a load, reload and unload (defined in the hooks section at the end). */
 static int hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
-                         size_t len, const al_load_opts *o, json_t **grants, al_limits *lim,
-                         json_t **pi, al_error *err);
+                         size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
+                         al_limits *lim, json_t **pi, al_error *err);
 static void hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
                          const json_t *resp);
 static json_t *hooks_pi(al_host *h, const char *id);
@@ -420,8 +423,8 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
   memcpy(ld->vm_id, ld->id, strlen(ld->id) + 1);
   if (o.limits) ld->lim = *o.limits;
   /* A manifest brings its own grants and may tighten the limits; preflight runs here. */
-  if ((rc = hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->lim, &ld->pi,
-                          err)))
+  if ((rc = hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->caps, &ld->lim,
+                          &ld->pi, err)))
     goto fail;
   if (ld->grants) {
     /* the manifest's shared grants */
@@ -590,13 +593,34 @@ static int load_run(al_host *h, host_load *ld, json_t *req, al_error *err) {
   return rc;
 }
 
+/* Picks the new instance's worker by its trust identity: the package, the manifest's
+ * capabilities and the grants, as one canonical JSON text compared whole (a hash could be
+ * made to collide by a package that wants a neighbour). Worker processes host one
+ * identity each (pool.h); a failure undoes the load's hostcall record. */
+static int load_place(al_host *h, host_load *ld, al_error *err) {
+  json_t *who = json_pack("{s:s,s:O?,s:O?}", "package", ld->package_id, "capabilities", ld->caps,
+                          "grants", ld->grants);
+  char *trust = who ? json_dumps(who, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+  json_decref(who);
+  int rc = trust ? pool_assign(h->pool, trust, &ld->worker, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  free(trust);
+  if (rc) {
+    hc_plugin_remove(h->hc, ld->vm_id);
+    err_instance(err, ld->id);
+  }
+  return rc;
+}
+
 int al_load(al_host *h, const char *package_id, const char *code, size_t len,
             const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
   host_load *ld;
   json_t *req;
   int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  if (!rc && (rc = load_place(h, ld, err))) {
+    json_decref(req);
+    load_free(ld);
+  }
   if (rc) return rc;
-  ld->worker = pool_assign(h->pool);
   return load_run(h, ld, req, err);
 }
 
@@ -1145,7 +1169,11 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   json_t *req;
   int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
   if (rc) return rc;
-  ld->worker = pool_assign(h->pool);
+  if ((rc = load_place(h, ld, err))) {
+    json_decref(req);
+    load_free(ld);
+    return rc;
+  }
   rc = submit_async(h, ld->worker, ld->id, HOST_LOAD, req, ld->lim.load_ms, cb, user, ld, NULL, err);
   if (rc) {
     pool_release(h->pool, ld->worker);
@@ -1565,9 +1593,10 @@ static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
 
 /* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
 static int hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
-                         size_t len, const al_load_opts *o, json_t **grants, al_limits *lim,
-                         json_t **pi, al_error *err) {
+                         size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
+                         al_limits *lim, json_t **pi, al_error *err) {
   *grants = NULL;
+  *caps = NULL;
   *pi = NULL;
   if (!o->manifest_json) {
     *pi = pi_info(h, package_id, NULL);
@@ -1610,6 +1639,8 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
   if (!rc && !(settings = pkg_settings_resolve(m, stored, &settings_env))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && !(*pi = pi_info(h, m->id, m->version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, settings_env, err);
+  if (!rc && m->capabilities && !(*caps = json_deep_copy(m->capabilities)))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (rc) {
     json_decref(*grants);
     *grants = NULL;

@@ -248,6 +248,20 @@ void hc_plugin_commit(hc_services *s, const char *stage_id) {
   pthread_mutex_unlock(&s->mu);
 }
 
+void hc_breach(void *user, const char *instance_id, const char *why) {
+  hc_services *s = user;
+  char plugin[AL_INSTANCE_ID_MAX] = "host";
+  pthread_mutex_lock(&s->mu);
+  const char *pid = json_string_value(json_object_get(json_object_get(s->plugins, instance_id ? instance_id : ""), "pluginId"));
+  if (pid) snprintf(plugin, sizeof plugin, "%s", pid);
+  pthread_mutex_unlock(&s->mu);
+  char line[400];
+  snprintf(line, sizeof line, "worker process killed: %s%s%s", why, instance_id ? "; set aside: " : "",
+           instance_id ? instance_id : "");
+  hc_log_line(s, "airlock", "error", line);
+  hc_audit(s, plugin, "worker_breach", instance_id ? instance_id : "worker", "denied", why);
+}
+
 json_t *hc_tools(hc_services *s) {
   json_t *a = json_array();
   pthread_mutex_lock(&s->mu);

@@ -102,6 +102,11 @@ void hc_plugin_commit(hc_services *s, const char *stage_id);
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
             uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err);
 
+/* A worker was caught breaking the protocol while acting for `instance_id` (may be NULL):
+ * audited as worker_breach under the instance's plugin and logged. Matches
+ * pool_config.breach (`user` is the hc_services); thread-safe. */
+void hc_breach(void *user, const char *instance_id, const char *why);
+
 /* Tools: the registered tools [{name, pluginId, instanceId, description, parameters}]
  * (new reference), and the instance that owns `name` (copied into id_out). */
 json_t *hc_tools(hc_services *s);

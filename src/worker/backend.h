@@ -70,7 +70,9 @@ struct pool_worker {
   pool_req *inflight;    /* taken, not yet answered */
   unsigned qlen;         /* queued + in flight: capacity counts both */
   unsigned instances;
-  pool_msg *inbox, *inbox_tail;
+  char *trust;           /* the trust identity it hosts or last hosted (NULL: none yet;
+                            process pools only; pool.c, under the lock) */
+  pool_msg *inbox, *inbox_tail; /* id 0: an order for the back end (pool.c) */
   /* the slice running now, for the watchdog (thread back end) */
   uint64_t slice, slice_deadline_ns;
   bool wedged;

@@ -52,8 +52,8 @@ struct pool {
   pthread_mutex_t mu;
   pthread_cond_t done_cond;
   pthread_cond_t dog_cond;
-  pool_worker *w;
-  unsigned n;
+  pool_worker *w;      /* cap slots; the first n are set up and running */
+  unsigned n, cap;     /* n grows on the host thread, under mu (pool_assign) */
   pool_done *done_head, *done_tail;
   unsigned async_ready;
   uint64_t next_ticket;
@@ -351,6 +351,18 @@ static void *worker_thread(void *arg) {
   return NULL;
 }
 
+/* Sets up worker slot i (its thread not yet started). 0 or an AL_E* code. */
+static int worker_init(pool *p, pool_worker *w, unsigned i) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  w->p = p;
+  w->index = (int)i;
+  pthread_cond_init(&w->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  return p->be->init(w);
+}
+
 /* ---- the pool --------------------------------------------------------------------------- */
 
 int pool_new(const pool_config *cfg, pool **out, al_error *err) {
@@ -372,13 +384,21 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     n = c > 0 ? (unsigned)c : 1;
   }
+  /* Worker processes are added as trust identities need them (pool_assign), up to the cap;
+   * the array is sized for all of them now so a worker's address never moves. */
+  unsigned cap = n;
+  if (cfg->kind == POOL_PROCESS) {
+    cap = cfg->max_workers ? cfg->max_workers : POOL_MAX_PROCESSES;
+    if (cap < n) cap = n;
+  }
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->done_cond, NULL);
   pthread_cond_init(&p->dog_cond, &ca);
-  p->w = calloc(n, sizeof *p->w);
+  p->w = calloc(cap, sizeof *p->w);
+  p->cap = cap;
   if (!p->w || (cfg->hostcall && !(p->hq = hq_new(cfg->hostcall, cfg->hostcall_user)))) {
     pthread_condattr_destroy(&ca);
     pool_free(p);
@@ -387,11 +407,7 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
   p->n = n;
   int rc = 0;
   for (unsigned i = 0; i < n && !rc; i++) {
-    pool_worker *w = &p->w[i];
-    w->p = p;
-    w->index = (int)i;
-    pthread_cond_init(&w->cond, &ca);
-    if ((rc = p->be->init(w))) {
+    if ((rc = worker_init(p, &p->w[i], i))) {
       pthread_condattr_destroy(&ca);
       pool_free(p);
       return err_set(err, rc, NULL, "cannot set up worker %u", i);
@@ -475,6 +491,7 @@ void pool_free(pool *p) {
       m = nx;
     }
     pthread_cond_destroy(&w->cond);
+    free(w->trust);
   }
   for (pool_done *d = p->done_head; d;) {
     pool_done *nx = d->next;
@@ -490,22 +507,92 @@ void pool_free(pool *p) {
   free(p);
 }
 
-unsigned pool_workers(const pool *p) { return p->n; }
+unsigned pool_workers(const pool *p) {
+  pthread_mutex_lock((pthread_mutex_t *)&p->mu);
+  unsigned n = p->n;
+  pthread_mutex_unlock((pthread_mutex_t *)&p->mu);
+  return n;
+}
 
-int pool_assign(pool *p) {
+/* Queues an order for w's back end (lock). Orders travel the inbox as messages with id 0,
+ * so they reach the worker in order with everything else sent to it. */
+static int order_push(pool_worker *w, json_t *order) {
+  pool_msg *m = order ? calloc(1, sizeof *m) : NULL;
+  if (!m) {
+    json_decref(order);
+    return AL_ENO_MEMORY;
+  }
+  m->reply = order;
+  if (w->inbox_tail) w->inbox_tail->next = m;
+  else w->inbox = m;
+  w->inbox_tail = m;
+  atomic_fetch_add_explicit(&w->submitted, 1, memory_order_release);
+  w->p->be->wake(w);
+  return 0;
+}
+
+/* Starts worker slot p->n (lock held; the new thread waits for it). */
+static int worker_add(pool *p, al_error *err) {
+  pool_worker *w = &p->w[p->n];
+  int rc = worker_init(p, w, p->n);
+  if (!rc && pthread_create(&w->thread, NULL, worker_thread, w)) rc = AL_EINTERNAL;
+  if (rc) {
+    if (w->p && p->be->fini) p->be->fini(w);
+    pthread_cond_destroy(&w->cond);
+    memset(w, 0, sizeof *w);
+    return err_set(err, rc, NULL, "cannot start another worker process");
+  }
+  w->started = true;
+  p->n++;
+  return 0;
+}
+
+int pool_assign(pool *p, const char *trust, int *worker, al_error *err) {
   /* The least busy worker (fewest calls queued or in flight, a long load included), then
-   * the one with the fewest instances. */
+   * the one with the fewest instances. A process pool keeps trust identities apart
+   * (pool.h): only workers that host this identity, or never hosted anything, qualify. */
+  bool keyed = p->cfg.kind == POOL_PROCESS && trust;
   pthread_mutex_lock(&p->mu);
-  int best = -1;
+  int best = -1, spare = -1;
   for (unsigned i = 0; i < p->n; i++) {
     pool_worker *w = &p->w[i], *b = best < 0 ? NULL : &p->w[best];
     if (w->wedged) continue;
+    if (keyed && w->trust && strcmp(w->trust, trust)) {
+      if (!w->instances && spare < 0) spare = (int)i; /* idle, another identity's */
+      continue;
+    }
     if (!b || w->qlen < b->qlen || (w->qlen == b->qlen && w->instances < b->instances)) best = (int)i;
   }
-  if (best < 0) best = 0; /* all wedged: submits will say so */
-  p->w[best].instances++;
+  int rc = 0;
+  if (keyed && best < 0 && spare < 0 && p->n < p->cap) {
+    if (!(rc = worker_add(p, err))) best = (int)p->n - 1;
+  } else if (keyed && best < 0 && spare >= 0) {
+    /* An idle worker process that hosted another identity: it may carry whatever that
+     * identity's code did to it, so it is replaced by a fresh one before this load. */
+    if ((rc = order_push(&p->w[spare], json_pack("{s:b}", "recycle", 1))))
+      err_set(err, rc, NULL, "out of memory");
+    else best = spare;
+  } else if (keyed && best < 0 && !rc) {
+    rc = err_set(err, AL_EBUSY, NULL,
+                 "every worker process (%u, the most this host starts) hosts another plugin's "
+                 "instances, and plugins of different trust never share one; unload some or raise "
+                 "al_config.max_workers", p->cap);
+  }
+  if (!rc && best < 0) best = 0; /* all wedged: submits will say so */
+  if (!rc && keyed && !p->w[best].trust && !(p->w[best].trust = strdup(trust)))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && keyed && strcmp(p->w[best].trust, trust)) {
+    char *t = strdup(trust);
+    if (!t) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    else {
+      free(p->w[best].trust);
+      p->w[best].trust = t;
+    }
+  }
+  if (!rc) p->w[best].instances++;
   pthread_mutex_unlock(&p->mu);
-  return best;
+  *worker = rc ? -1 : best;
+  return rc;
 }
 
 void pool_release(pool *p, int worker) {
@@ -514,14 +601,25 @@ void pool_release(pool *p, int worker) {
   pthread_mutex_unlock(&p->mu);
 }
 
+int pool_condemn(pool *p, int worker, const char *instance_id, const char *why) {
+  pthread_mutex_lock(&p->mu);
+  int rc = AL_EINVALID_ARGUMENT;
+  if (p->cfg.kind == POOL_PROCESS && worker >= 0 && (unsigned)worker < p->n)
+    rc = order_push(&p->w[worker], json_pack("{s:s,s:s}", "condemn", instance_id ? instance_id : "",
+                                             "why", why ? why : "it broke the protocol"));
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
 int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool async, uint64_t *ticket,
                 al_error *err) {
+  pthread_mutex_lock(&p->mu);
   if (worker < 0 || (unsigned)worker >= p->n) {
+    pthread_mutex_unlock(&p->mu);
     json_decref(req);
     return err_set(err, AL_EINTERNAL, NULL, "no worker %d", worker);
   }
   pool_worker *w = &p->w[worker];
-  pthread_mutex_lock(&p->mu);
   uint64_t t = p->next_ticket++;
   if (ticket) *ticket = t;
   int rc = 0;

@@ -8,7 +8,9 @@
  *
  * Frames between a host driver and a worker process (worker_process.h), beside requests
  * (an op plus "ticket") and responses ({ok|error, stats, ticket}):
- *   worker -> host  {hostcall: {id, ticket, method, args, timeoutMs, sync?}}
+ *   worker -> host  {hostcall: {id, ticket, instanceId, method, args, timeoutMs, sync?}}
+ *                   (instanceId: the instance its VM acts for; the host checks it against
+ *                   its record of the call `ticket` names)
  *                   {slice: ticket}   plugin code of that request runs now (0: nothing)
  *                   {wake: ms}        send a tick in ms (-1: never mind)
  *   host -> worker  {hostreply: {id, ok|error, sync?}}

@@ -139,10 +139,11 @@ static void wm_done(void *user, uint64_t ticket, json_t *resp) {
 
 static int wm_send_hostcall(void *user, uint64_t id, uint64_t ticket, const char *instance_id,
                             const char *method, json_t *args, uint32_t timeout_ms, al_error *err) {
-  (void)instance_id; /* the host knows which instance `ticket` is for; it does not take ours */
+  /* The host checks the instance against its own record of `ticket` (worker_process.c) */
   wm_link *l = user;
-  json_t *msg = json_pack("{s:{s:I,s:I,s:s,s:o,s:I}}", "hostcall", "id", (json_int_t)id, "ticket",
-                          (json_int_t)ticket, "method", method, "args", args, "timeoutMs", (json_int_t)timeout_ms);
+  json_t *msg = json_pack("{s:{s:I,s:I,s:s,s:s,s:o,s:I}}", "hostcall", "id", (json_int_t)id, "ticket",
+                          (json_int_t)ticket, "instanceId", instance_id, "method", method, "args", args,
+                          "timeoutMs", (json_int_t)timeout_ms);
   if (!msg) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   wm_send(l, msg);
   return l->broken ? err_set(err, AL_EIO, NULL, "the host is gone") : 0;
@@ -150,13 +151,12 @@ static int wm_send_hostcall(void *user, uint64_t id, uint64_t ticket, const char
 
 static int wm_hostcall(void *user, const char *instance_id, const char *method, const json_t *args,
                        uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
-  (void)instance_id;
   (void)hold;
   wm_link *l = user;
   *result = NULL;
-  json_t *msg = json_pack("{s:{s:b,s:I,s:s,s:O,s:I}}", "hostcall", "sync", 1, "ticket",
-                          (json_int_t)l->running, "method", method, "args", args, "timeoutMs",
-                          (json_int_t)timeout_ms);
+  json_t *msg = json_pack("{s:{s:b,s:I,s:s,s:s,s:O,s:I}}", "hostcall", "sync", 1, "ticket",
+                          (json_int_t)l->running, "instanceId", instance_id, "method", method, "args",
+                          args, "timeoutMs", (json_int_t)timeout_ms);
   if (!msg) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   wm_send(l, msg);
   while (!l->broken) {

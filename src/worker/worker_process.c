@@ -356,7 +356,8 @@ static void count_crash(wp_child *c, const char *id, const char *what) {
   json_array_append_new(recent, json_integer((json_int_t)now));
   if (json_array_size(recent) >= WP_CRASH_LIMIT) {
     char reason[320];
-    snprintf(reason, sizeof reason, "disabled after %d worker crashes in %u s (last: %s); load it again to retry",
+    snprintf(reason, sizeof reason,
+             "disabled after %d worker crashes or watchdog kills in %u s (last: %s); load it again to retry",
              WP_CRASH_LIMIT, WP_CRASH_WINDOW_MS / 1000, what);
     json_object_set_new(c->disabled, id, json_string(reason));
     json_object_del(c->loads, id);
@@ -366,6 +367,15 @@ static void count_crash(wp_child *c, const char *id, const char *what) {
 
 static const char *req_instance(const json_t *req) {
   return json_string_value(json_object_get(req, "instanceId"));
+}
+
+/* Whether a hostcall frame speaks for `id`, the instance of the call it names: a worker
+ * names the instance its VM acts for, and the host compares it with its own record of
+ * that call. Either one disagreeing is a forgery (a compromised worker trying to act for
+ * a neighbour). */
+static bool hostcall_is_for(const json_t *call, const char *id) {
+  const char *named = json_string_value(json_object_get(call, "instanceId"));
+  return id && named && !strcmp(named, id);
 }
 
 /* Answers a sync hostcall frame, or refuses an asynchronous one (during a reload). */
@@ -410,7 +420,9 @@ static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json
     r = recv_until(c, deadline, &f);
     if (r != 1) break;
     const json_t *hc = json_object_get(f, "hostcall");
-    if (hc) {
+    if (hc && !hostcall_is_for(hc, req_instance(load))) {
+      r = AL_EIO; /* forged: the reload fails, and the instance sits out (ensure_worker) */
+    } else if (hc) {
       r = answer_sync(c, req_instance(load), hc);
     } else if ((uint64_t)json_integer_value(json_object_get(f, "ticket")) == WP_RELOAD_TICKET) {
       *resp = f;
@@ -487,9 +499,11 @@ static void worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool cou
       }
     }
   }
-  c->recent_deaths++;
 }
 
+/* The worker died on its own (or broke the protocol): its calls are answered, the one
+ * that ran counts against its instance, and the next start waits out the back-off, which
+ * stops a worker that dies at once from being restarted in a loop. */
 static void died(wp_child *c) {
   int st = reap(c, true);
   char d[200];
@@ -497,6 +511,73 @@ static void died(wp_child *c) {
   c->stats.crashes++;
   pool_proc_stats(c->w, &c->stats);
   worker_lost(c, AL_ECRASHED, d, true);
+  c->recent_deaths++;
+}
+
+/* The worker broke the protocol: told to the host (audited), the instance it acted for
+ * (`id`, NULL when none can be named) set aside for good, and the worker killed; its
+ * other instances reload in a fresh process. A worker that lies once is not believed
+ * again, and a plugin whose code made it lie does not get to try a second time. */
+static void breach(wp_child *c, const char *id, const char *why) {
+  const pool_config *cfg = pool_cfg(c->w->p);
+  char reason[300];
+  snprintf(reason, sizeof reason, "set aside: its worker process broke the protocol (%s); load it again to retry", why);
+  if (cfg->breach) cfg->breach(cfg->hostcall_user, id, why);
+  if (id) {
+    char keep[AL_INSTANCE_ID_MAX + 24];
+    snprintf(keep, sizeof keep, "%s", id); /* `id` may live in a request died() frees */
+    json_object_set_new(c->disabled, keep, json_string(reason));
+    json_object_del(c->loads, keep);
+    json_object_del(c->crashes, keep);
+  }
+  died(c);
+}
+
+/* The instance of the call running plugin code now, if the host knows one. */
+static const char *current_instance(wp_child *c) {
+  pool_req *r = c->current ? pool_inflight(c->w, c->current) : NULL;
+  return r ? req_instance(r->req) : NULL;
+}
+
+/* An order from the pool (a message with id 0, pool.c). True when it killed the worker
+ * and answered this turn's requests (as forward() says). */
+static bool take_order(wp_child *c, const json_t *o) {
+  const char *id = json_string_value(json_object_get(o, "condemn"));
+  if (id) { /* the host caught the worker in a lie: see pool_condemn */
+    const char *why = json_string_value(json_object_get(o, "why"));
+    bool ran = c->pid > 0;
+    if (*id) {
+      json_object_set_new(c->disabled, id, json_string(why ? why : "set aside: its worker broke the protocol"));
+      json_object_del(c->loads, id);
+      json_object_del(c->crashes, id);
+    }
+    if (!ran) return false;
+    reap(c, true);
+    c->stats.crashes++;
+    pool_proc_stats(c->w, &c->stats);
+    worker_lost(c, AL_ECRASHED, why ? why : "the worker broke the protocol", false);
+    return true;
+  }
+  if (json_is_true(json_object_get(o, "recycle"))) {
+    /* The worker is to host another trust identity: it starts again from a fresh process,
+     * remembering nothing of the identity it served. It hosts no instance now, so what
+     * may still be in flight is bookkeeping sent before (a dispose), answered here; the
+     * requests of this turn were not sent yet and go to the new process. */
+    if (c->pid > 0) {
+      reap(c, true);
+      uint64_t tickets[64];
+      size_t n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0]);
+      for (size_t i = 0; i < n; i++) {
+        pool_req *r = pool_inflight(c->w, tickets[i]);
+        if (r && r->hard_ns) pool_answer(c->w, tickets[i], json_pack("{s:{s:b}}", "ok", "disposed", 1));
+      }
+    }
+    json_object_clear(c->loads);
+    json_object_clear(c->crashes);
+    json_object_clear(c->disabled);
+    c->recent_deaths = 0;
+  }
+  return false;
 }
 
 /* Sends one taken request to the worker (starting it first if needed). True when the
@@ -557,7 +638,9 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
   if (!r || ok == (e != NULL) ||
       (e && !(json_is_string(json_object_get(e, "code")) && json_is_string(json_object_get(e, "message"))))) {
     json_decref(resp);
-    died(c);
+    breach(c, r ? req_instance(r->req) : current_instance(c),
+           r ? "an answer that is neither {ok} nor {error: {code, message}}"
+             : "an answer for a call it was not sent, or a second answer");
     return;
   }
   json_object_del(resp, "ticket");
@@ -595,7 +678,12 @@ static void take_hostcall(wp_child *c, const json_t *call) {
   uint64_t ticket = (uint64_t)json_integer_value(json_object_get(call, "ticket"));
   pool_req *r = pool_inflight(c->w, ticket);
   const char *id = r ? req_instance(r->req) : NULL;
-  if (json_is_true(json_object_get(call, "sync")) || !r) {
+  if (!r || !hostcall_is_for(call, id)) {
+    breach(c, id ? id : current_instance(c),
+           !r ? "a hostcall for a call it was not sent" : "a hostcall naming another instance than its call's");
+    return;
+  }
+  if (json_is_true(json_object_get(call, "sync"))) {
     if (answer_sync(c, id, call)) died(c);
     return;
   }
@@ -636,7 +724,9 @@ static bool forward(wp_child *c, pool_msg *m) {
     uint64_t gen = m->id >> WP_GEN_SHIFT, wid = m->id & ((1ull << WP_GEN_SHIFT) - 1);
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)m->id);
-    if (c->pid > 0 && gen == (c->gen & 0xFFFFF)) {
+    if (!m->id) {
+      if (take_order(c, m->reply)) lost = true;
+    } else if (c->pid > 0 && gen == (c->gen & 0xFFFFF)) {
       pool_req *held = !m->reply && m->ms
                            ? pool_inflight(c->w, (uint64_t)json_integer_value(json_object_get(c->hc_ticket, key)))
                            : NULL;
@@ -672,7 +762,7 @@ static void take_frame(wp_child *c, json_t *f) {
     uint64_t t = (uint64_t)json_integer_value(json_object_get(f, "slice"));
     if (t && !pool_inflight(c->w, t)) { /* names a call it was never sent: not to be trusted */
       json_decref(f);
-      died(c);
+      breach(c, current_instance(c), "a slice of a call it was not sent");
       return;
     }
     c->current = t;
@@ -720,8 +810,11 @@ static void proc_run(pool_worker *w) {
       c->stats.watchdog_kills++;
       pool_proc_stats(w, &c->stats);
       c->current = over;
+      /* Counted against the instance that ran, as a crash is (set aside at the limit),
+       * but without the restart back-off: the kill was the host's own decision, not a
+       * worker that keeps dying, and its other instances should not wait for it. */
       worker_lost(c, AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
-                                  "which restarts with its other instances on the next call", false);
+                                  "which restarts with its other instances on the next call", true);
       continue;
     }
     if (c->pid > 0 && now >= c->wake_at) {

@@ -43,7 +43,8 @@ static int thr_init(pool_worker *w) {
 void pool_feed(wk_table *t, pool_req *reqs, pool_msg *msgs) {
   while (msgs) {
     pool_msg *nx = msgs->next;
-    if (msgs->reply) wk_deliver(t, msgs->id, msgs->reply);
+    if (!msgs->id) json_decref(msgs->reply); /* an order for worker processes (pool.c) */
+    else if (msgs->reply) wk_deliver(t, msgs->id, msgs->reply);
     else wk_hold(t, msgs->id, msgs->ms);
     free(msgs);
     msgs = nx;

@@ -272,12 +272,112 @@ static void test_thread_refuses_crash(void **st) {
   al_host_free(h);
 }
 
+/* Worker processes never mix trust (issue 16): instances of one package with the same
+ * grants share a worker, another package gets a process of its own even with workers = 1,
+ * so a crash (or a compromised worker) takes down only instances of the same identity. */
+static unsigned starts_of(al_host *h) {
+  char *text;
+  al_health(h, &text, NULL);
+  json_t *hj = t_json(text);
+  unsigned n = (unsigned)json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts"));
+  json_decref(hj);
+  return n;
+}
+
+static void test_trust_apart(void **st) {
+  (void)st;
+  al_host *h = mk(1);
+  char a1[AL_INSTANCE_ID_MAX], a2[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], c[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, a1);
+  t_load(h, "p", SRC, NULL, a2);
+  t_load(h, "q", SRC, NULL, b);
+  t_load(h, "p", SRC, "{\"readShared\":[],\"writeShared\":[],\"systemCommands\":[]}", c); /* other grants */
+  const char *ids[] = {a1, a2, b, c};
+  for (int i = 0; i < 4; i++) json_decref(t_render(h, ids[i], "main")); /* renders=1 each */
+  assert_int_equal(starts_of(h), 3); /* p, q, p with other grants */
+  al_error e;
+  assert_int_equal(al_debug(h, a1, "crash", 0, &e), AL_ECRASHED);
+  /* a2 shared a1's process: its module state restarted; b and c never shared it */
+  json_t *t = t_render(h, a2, "main");
+  assert_string_equal(text_of(t), "n=0 renders=1");
+  json_decref(t);
+  t = t_render(h, b, "main");
+  assert_string_equal(text_of(t), "n=0 renders=2");
+  json_decref(t);
+  t = t_render(h, c, "main");
+  assert_string_equal(text_of(t), "n=0 renders=2");
+  json_decref(t);
+  al_host_free(h);
+}
+
+/* A process that hosted one identity is never handed to another: an idle one is replaced
+ * by a fresh process first, and past max_workers a load is refused, not co-located. */
+static void test_trust_recycle_and_cap(void **st) {
+  (void)st;
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = 1;
+  cfg.max_workers = 2;
+  cfg.watchdog_grace_ms = 2000;
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], c[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, a);
+  t_load(h, "q", SRC, NULL, b);
+  json_decref(t_render(h, a, "main"));
+  json_decref(t_render(h, b, "main"));
+  assert_int_equal(starts_of(h), 2);
+  al_error e;
+  assert_int_equal(al_load(h, "r", SRC, strlen(SRC), &(al_load_opts){.grants_json = "{}"}, c, sizeof c, &e),
+                   AL_EBUSY);
+  assert_non_null(strstr(e.message, "different trust never share"));
+  assert_int_equal(al_unload(h, b, NULL), 0);
+  t_load(h, "r", SRC, NULL, c); /* q's idle process is replaced, not reused */
+  json_t *t = t_render(h, c, "main");
+  assert_string_equal(text_of(t), "n=0 renders=1");
+  json_decref(t);
+  assert_int_equal(starts_of(h), 3);
+  t = t_render(h, a, "main"); /* untouched */
+  assert_string_equal(text_of(t), "n=0 renders=2");
+  json_decref(t);
+  al_host_free(h);
+}
+
+/* Watchdog kills count toward setting an instance aside, as crashes do (issue 16): the
+ * third in a minute sets it aside, and its neighbour keeps working with its state. */
+static void test_timeouts_set_aside(void **st) {
+  (void)st;
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 50;
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, a);
+  t_load(h, "p", SRC, NULL, b);
+  assert_int_equal(al_state_set(h, b, "{\"n\":5}", NULL), 0);
+  al_error e;
+  for (int i = 0; i < 3; i++) assert_int_equal(al_debug(h, a, "stall", 2000, &e), AL_ETIMEOUT);
+  char *out = NULL;
+  assert_int_equal(al_render(h, a, "main", &out, &e), AL_ECRASHED);
+  assert_non_null(strstr(e.message, "watchdog kills"));
+  json_t *t = t_render(h, b, "main");
+  assert_non_null(strstr(text_of(t), "n=5"));
+  json_decref(t);
+  al_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
       cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
       cmocka_unit_test(test_thousand_instances), cmocka_unit_test(test_thread_refuses_crash),
       cmocka_unit_test(test_pipelined_both_ways_full), cmocka_unit_test(test_frames_larger_than_lane),
+      cmocka_unit_test(test_trust_apart),     cmocka_unit_test(test_trust_recycle_and_cap),
+      cmocka_unit_test(test_timeouts_set_aside),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,7 +88,9 @@ static void test_parallel_workers(void **st) {
   assert_int_equal(result(resp, NULL), 0);
   json_decref(resp);
   /* assignment balances instances over workers */
-  int a = pool_assign(p), b = pool_assign(p);
+  int a = -1, b = -1;
+  assert_int_equal(pool_assign(p, "x", &a, NULL), 0);
+  assert_int_equal(pool_assign(p, "y", &b, NULL), 0); /* threads: trust plays no part */
   assert_int_not_equal(a, b);
   pool_release(p, a);
   pool_release(p, b);
@@ -156,7 +158,9 @@ static void test_wedged(void **st) {
   al_error e;
   assert_int_equal(pool_submit(p, 0, json_pack("{s:s}", "op", "health"), 10, false, NULL, &e), AL_ECRASHED);
   /* new instances avoid the wedged worker; the other one keeps serving */
-  assert_int_equal(pool_assign(p), 1);
+  int w = -1;
+  assert_int_equal(pool_assign(p, NULL, &w, NULL), 0);
+  assert_int_equal(w, 1);
   assert_int_equal(pool_call(p, 1, json_pack("{s:s}", "op", "health"), 100, &resp, NULL), 0);
   assert_int_equal(result(resp, NULL), 0);
   json_decref(resp);
