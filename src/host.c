@@ -339,6 +339,8 @@ static int hooks_prepare(al_host *h, const char *id, const char *package_id, con
                          al_limits *lim, json_t **pi, al_error *err);
 static void hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
                          const json_t *resp);
+static int hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,
+                     const char *event, size_t results, al_error *err);
 static json_t *hooks_pi(al_host *h, const char *id);
 static void hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp);
 static void hooks_unloaded(al_host *h, const char *id);
@@ -403,6 +405,13 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
     if (strlen(o.instance_id) >= sizeof ld->id || !*o.instance_id) {
       rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id must be 1 to %d characters",
                    AL_INSTANCE_ID_MAX - 1);
+      goto fail;
+    }
+    if (strchr(o.instance_id, '#')) {
+      /* '#' is the reload staging ids' ("<id>#reload<n>"): an instance named like one
+       * would share its hostcall record with another instance's reload. */
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id '%s' must not contain '#'",
+                   o.instance_id);
       goto fail;
     }
     if (id_taken(h, o.instance_id)) {
@@ -539,6 +548,7 @@ static int load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, c
   store_instance *inst = ld->reload ? store_find(h->store, ld->id) : NULL;
   int rc = call_rc;
   if (!rc) rc = call_result(h, inst, ld->id, ld->reload ? "reload" : "load", start, resp, &m, err);
+  if (!rc) rc = hooks_vet(h, ld->worker, ld->vm_id, json_object_get(resp, "hooks"), NULL, 0, err);
   if (!rc && !(meta = json_deep_copy(m))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc) rc = ui_validate_metadata(meta, err);
   if (!rc && (rc = store_changes_init(&ch))) err_set(err, rc, NULL, "out of memory");
@@ -1570,6 +1580,19 @@ static void hooks_publish(al_host *h) {
   ev_snapshot_free(old);
 }
 
+/* Holds a worker's report about instance `id` to the host's record (hc_hooks_check). A
+ * worker that lies is killed and the instance set aside, with the breach audited;
+ * AL_ECRASHED then says so. Checked reports are bounded (EV_MAX_HANDLERS per event), so
+ * nothing after this allocates by a count the worker chose. */
+static int hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,
+                     const char *event, size_t results, al_error *err) {
+  char why[200];
+  if (!hc_hooks_check(h->hc, id, hooks, event, results, why, sizeof why)) return 0;
+  hc_breach(h->hc, id, why);
+  pool_condemn(h->pool, worker, id, why); /* process isolation; a thread worker is our code */
+  return err_set(err, AL_ECRASHED, NULL, "worker process killed: %s", why);
+}
+
 /* Replaces an instance's reported subscriptions; true when they changed. */
 static bool hooks_set(al_host *h, const char *id, const json_t *hooks) {
   size_t i;
@@ -1587,8 +1610,8 @@ static bool hooks_set(al_host *h, const char *id, const json_t *hooks) {
  * and jansson counts references atomically), instead of a copy per instance. */
 static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
   if (!h->event_names && !(h->event_names = ev_names(h->events))) return NULL;
-  return json_pack("{s:s,s:s,s:O}", "id", plugin_id, "version", version ? version : "0.0.0",
-                   "events", h->event_names);
+  return json_pack("{s:s,s:s,s:O,s:i}", "id", plugin_id, "version", version ? version : "0.0.0",
+                   "events", h->event_names, "maxHandlers", EV_MAX_HANDLERS);
 }
 
 /* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
@@ -1764,6 +1787,8 @@ static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int su
   int rc = submit_rc ? submit_rc : wk_response_result(resp, &ok, &e);
   if (submit_rc) err_copy(&e, submit_err);
   const json_t *list = json_object_get(ok, "results");
+  if (!rc) rc = hooks_vet(h, sub->worker, sub->instance_id, json_object_get(ok, "hooks"), ev->name,
+                          json_array_size(list), &e);
   if (!rc && hooks_set(h, sub->instance_id, json_object_get(ok, "hooks"))) *changed = true;
   if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) {
     hc_audit(h->hc, sub->plugin_id, rc == AL_ECRASHED ? "crash" : "timeout", sub->instance_id, "error", e.message);
@@ -1836,9 +1861,9 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
       const ev_sub *sb = &snap->subs[e][i];
       json_t *req = json_pack("{s:s,s:s,s:s,s:O,s:I}", "op", "hook", "instanceId", sb->instance_id,
                               "event", ev->name, "payload", hp, "timeoutMs", (json_int_t)ev->timeout_ms);
-      uint64_t budget = (uint64_t)ev->timeout_ms * (sb->handlers ? sb->handlers : 1);
-      src[i] = req ? pool_submit(h->pool, sb->worker, req, (uint32_t)(budget > UINT32_MAX ? UINT32_MAX : budget),
-                                 false, &tickets[i], &serr[i])
+      /* One budget per plugin, its event class's, however many handlers it has: the
+       * VM runs them all under that one deadline (vm_hook). */
+      src[i] = req ? pool_submit(h->pool, sb->worker, req, ev->timeout_ms, false, &tickets[i], &serr[i])
                    : err_set(&serr[i], AL_ENO_MEMORY, NULL, "out of memory");
     }
     bool changed = false;

@@ -65,7 +65,7 @@ json_t *ev_names(const ev_registry *r) {
   return a;
 }
 
-static bool ev_name_ok(const char *name) {
+bool ev_name_valid(const char *name) {
   size_t n = name ? strlen(name) : 0;
   if (n == 0 || n > 64) return false;
   for (const char *p = name; *p; p++)
@@ -77,7 +77,7 @@ static bool ev_name_ok(const char *name) {
 
 int ev_register(ev_registry *r, const char *name, uint32_t timeout_ms, unsigned flags,
                 const json_t *modifies, al_error *err) {
-  if (!ev_name_ok(name))
+  if (!ev_name_valid(name))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                    "event name '%.80s' must be 1 to 64 characters of [A-Za-z0-9_.:-]",
                    name ? name : "(null)");

@@ -22,6 +22,10 @@
 #include "common.h"
 
 #define EV_MAX 256 /* events a host may declare */
+/* Handlers one instance may have for one event. pi.on refuses the next one inside the
+ * VM, and the host believes no report of more (a worker claiming 10^6 handlers once made
+ * the host allocate a result for each). */
+#define EV_MAX_HANDLERS 64
 
 /* Timeout classes (spec sec. 3). */
 #define EV_INFO_MS 500u
@@ -49,6 +53,9 @@ int ev_register(ev_registry *r, const char *name, uint32_t timeout_ms, unsigned 
                 const json_t *modifies, al_error *err);
 /* Declares the agent profile's events. */
 int ev_agent_profile(ev_registry *r, al_error *err);
+
+/* True when `name` is a well-formed event name: 1-64 of [A-Za-z0-9_.:-]. */
+bool ev_name_valid(const char *name);
 
 /* The event's index (0..count-1), or -1 when `name` is not declared. O(1). */
 int ev_lookup(const ev_registry *r, const char *name);

@@ -41,7 +41,7 @@ struct hc_services {
   hk_switches sw;
   pthread_mutex_t mu;       /* plugins, tools */
   pthread_mutex_t approve;  /* serialises the host's approve callback */
-  json_t *plugins;          /* instanceId -> {pluginId, caps, settings, settingsEnv} */
+  json_t *plugins;          /* instanceId -> {pluginId, caps, settings, settingsEnv, subs} */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
   json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
   struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
@@ -191,10 +191,11 @@ struct pkg_db *hc_db(hc_services *s) { return s->db; }
 int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
                   const json_t *caps, const json_t *settings, const json_t *settings_env,
                   al_error *err) {
-  json_t *rec = json_pack("{s:s,s:o,s:o,s:o}", "pluginId", plugin_id, "caps",
+  json_t *rec = json_pack("{s:s,s:o,s:o,s:o,s:o}", "pluginId", plugin_id, "caps",
                           caps ? json_deep_copy(caps) : json_object(), "settings",
                           settings ? json_deep_copy(settings) : json_object(), "settingsEnv",
-                          settings_env ? json_deep_copy(settings_env) : json_object());
+                          settings_env ? json_deep_copy(settings_env) : json_object(), "subs",
+                          json_object());
   if (!rec) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_lock(&s->mu);
   int r = json_object_set_new(s->plugins, instance_id, rec);
@@ -222,6 +223,7 @@ int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_i
   int rc = 0;
   if (!rec) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", instance_id);
   else if (!copy || json_object_set_new(copy, "owner", json_string(instance_id)) ||
+           json_object_set_new(copy, "subs", json_object()) || /* the new code's own */
            json_object_set_new(s->plugins, stage_id, copy))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   else copy = NULL;
@@ -242,10 +244,79 @@ void hc_plugin_commit(hc_services *s, const char *stage_id) {
     /* A name another plugin took while the reload ran stays theirs (first come). */
     json_object_foreach(json_object_get(s->staged, stage_id), k, v)
       if (!json_object_get(s->tools, k)) json_object_set(s->tools, k, v);
+    /* The subscriptions approved are now the new code's (hc_hooks_check). */
+    json_t *subs = json_object_get(json_object_get(s->plugins, stage_id), "subs");
+    json_t *orec = json_object_get(s->plugins, owner);
+    if (orec && subs) json_object_set(orec, "subs", subs);
   }
   json_object_del(s->staged, stage_id);
   json_object_del(s->plugins, stage_id);
   pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- subscriptions ---------------------------------------------------------------------
+ * What a worker says an instance subscribed to is only a claim: the host counts, per
+ * event, the events.subscribe calls it approved for the instance's VM, and believes no
+ * report of an event it never approved or of more handlers than it approved. The counts
+ * only grow (pi.off and `once` are not reported to the host), so a report read at any
+ * later moment is still covered: the check has no race with calls the instance makes
+ * meanwhile. A report is also held to EV_MAX_HANDLERS per event, which pi.on enforces
+ * inside the VM. Distinct events per record are bounded by EV_MAX, and names by
+ * ev_name_valid, so a forged subscription flood costs the host a few kilobytes. */
+
+static int hc_subs_add(hc_services *s, const char *instance_id, const char *event, al_error *err) {
+  int rc = 0;
+  pthread_mutex_lock(&s->mu);
+  json_t *subs = json_object_get(json_object_get(s->plugins, instance_id), "subs");
+  json_t *n = json_object_get(subs, event);
+  if (!subs) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
+  else if (!n && json_object_size(subs) >= EV_MAX)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "events.subscribe: more than %d distinct events", EV_MAX);
+  else if (n && json_integer_value(n) < INT32_MAX) json_integer_set(n, json_integer_value(n) + 1);
+  else if (!n && json_object_set_new(subs, event, json_integer(1)))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+int hc_hooks_check(hc_services *s, const char *instance_id, const json_t *hooks,
+                   const char *event, size_t results, char *why, size_t cap) {
+  int rc = 0;
+  pthread_mutex_lock(&s->mu);
+  const json_t *subs = json_object_get(json_object_get(s->plugins, instance_id ? instance_id : ""), "subs");
+  if (!subs) {
+    snprintf(why, cap, "it answered for an instance the host does not know");
+    rc = -1;
+  } else if (hooks && !json_is_object(hooks)) {
+    snprintf(why, cap, "its report of the plugin's subscriptions is not an object");
+    rc = -1;
+  }
+  const char *k;
+  json_t *v;
+  if (!rc) json_object_foreach((json_t *)hooks, k, v) {
+    json_int_t approved = json_integer_value(json_object_get(subs, k));
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (!json_is_integer(v)) {
+      snprintf(why, cap, "its report of handlers for '%.64s' is not a number", k);
+      rc = -1;
+    } else if (n < 1 || n > EV_MAX_HANDLERS || n > approved) {
+      snprintf(why, cap, "it reported %lld handler(s) for '%.64s' where the host approved %lld (at most %d)",
+               (long long)n, k, (long long)approved, EV_MAX_HANDLERS);
+      rc = -1;
+    }
+    if (rc) break;
+  }
+  if (!rc && event) {
+    json_int_t approved = json_integer_value(json_object_get(subs, event));
+    if (approved > EV_MAX_HANDLERS) approved = EV_MAX_HANDLERS;
+    if ((json_int_t)results > approved) {
+      snprintf(why, cap, "it returned %zu result(s) for '%.64s' where the host approved %lld handler(s)",
+               results, event, (long long)approved);
+      rc = -1;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
 }
 
 void hc_breach(void *user, const char *instance_id, const char *why) {
@@ -579,7 +650,9 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     *result = json_null();
   } else if (!strcmp(method, "events.subscribe")) {
     const char *ev = arg_str(args, "event");
-    if (!(rc = need(ev, method, "event", err)) && !(rc = hc_decide(s, &r, "events", ev, err)))
+    if (!(rc = need(ev, method, "event", err)) && !ev_name_valid(ev))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "events.subscribe: '%.80s' is not an event name", ev);
+    if (!rc && !(rc = hc_decide(s, &r, "events", ev, err)) && !(rc = hc_subs_add(s, instance_id, ev, err)))
       *result = json_true();
   } else if (!strcmp(method, "tools.register")) {
     rc = hc_tool_register(s, &r, args, result, err);

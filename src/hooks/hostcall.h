@@ -10,7 +10,8 @@
  * the HTTP client, the fs operations, the logger or the settings.
  *
  * Methods and args:
- *   events.subscribe {event}            -> true          (capability "events")
+ *   events.subscribe {event}            -> true          (capability "events"; counted,
+ *                                        see hc_hooks_check)
  *   tools.register   {name, description, parameters}  -> true   ("register_tools"; names
  *                                        are unique host-wide)
  *   tools.unregister {name}             -> true
@@ -106,6 +107,16 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
  * audited as worker_breach under the instance's plugin and logged. Matches
  * pool_config.breach (`user` is the hc_services); thread-safe. */
 void hc_breach(void *user, const char *instance_id, const char *why);
+
+/* Checks a worker's report about an instance against the host's own record: `hooks`
+ * ({event: handler count}; NULL: no report) may name only events whose subscription the
+ * host approved for the instance, each with at most as many handlers as it approved and
+ * at most EV_MAX_HANDLERS; and with `event` set, a hook answer's `results` entries may
+ * not outnumber the handlers approved for that event. 0 when it holds; -1 with the
+ * reason in `why` when the worker lied (the caller kills it: hc_breach, pool_condemn).
+ * Thread-safe. */
+int hc_hooks_check(hc_services *s, const char *instance_id, const json_t *hooks,
+                   const char *event, size_t results, char *why, size_t cap);
 
 /* Tools: the registered tools [{name, pluginId, instanceId, description, parameters}]
  * (new reference), and the instance that owns `name` (copied into id_out). */

@@ -40,9 +40,13 @@
     if (typeof event !== "string" || !known.includes(event))
       throw new TypeError("Unknown event '" + S(event) + "'; known events: " + known.join(", "));
   };
+  // The host believes no report of more handlers per event than this (EV_MAX_HANDLERS).
+  const maxHandlers = typeof info.maxHandlers === "number" ? info.maxHandlers : 64;
   const subscribe = (event, fn, once) => {
     checkEvent(event);
     if (typeof fn !== "function") throw new TypeError("pi.on: handler must be a function");
+    if (handlers[event] && handlers[event].length >= maxHandlers)
+      throw new RangeError("pi.on: a plugin may have at most " + maxHandlers + " handlers for '" + event + "'");
     host("events.subscribe", { event });
     (handlers[event] || (handlers[event] = [])).push({ fn, once });
   };

@@ -65,7 +65,7 @@ struct vm_instance {
     json_t *keep;      /* hook: the results so far (owned) */
     const json_t *payload; /* hook: the payload every handler gets (borrowed) */
     int32_t hook_i, hook_n;
-    uint32_t hook_ms;
+    uint64_t hook_end_ns; /* hook: the one deadline all its handlers share */
   } call;
   unsigned hc_pending; /* asynchronous hostcalls sent and not answered or dropped */
   int64_t wake_ms;     /* the parked call's next timer, -1: none */
@@ -1109,16 +1109,32 @@ static json_t *vm_hook_entry(vm_instance *vm, int st, JSValue rec, const al_erro
   else if (st > 0) rc = vm_read(vm, rec, "value", "result", vm->cfg.max_value_bytes, &v, &re);
   JS_FreeValue(vm->ctx, rec);
   call_end(vm);
+  vm->call.hook_end_ns = vm->deadline_ns; /* as vm_hold may have moved it */
   json_t *out = rc ? vm_error_json(&re) : json_pack("{s:o}", "ok", v ? v : json_null());
   if (out) json_object_set_new(out, "elapsedUs", json_integer((json_int_t)vm->last.elapsed_us));
   return out;
 }
 
-/* Runs the hook's handlers from vm->call.hook_i on, each under its own deadline, until one
- * parks (VM_PARKED) or all ran (0, *results set). */
+/* Runs the hook's handlers from vm->call.hook_i on, until one parks (VM_PARKED) or all
+ * ran (0, *results set). They share one deadline: the plugin's time for an event is its
+ * class's, however many handlers it registered (20 stalling handlers once held an info
+ * emit for 10 s). A handler whose turn comes after the deadline does not run and answers
+ * VM_TIMEOUT; time a person spent answering a question (vm_hold) moves the deadline on. */
 static int vm_hook_run(vm_instance *vm, json_t **results, al_error *err) {
   for (; vm->call.hook_i < vm->call.hook_n; vm->call.hook_i++) {
-    call_begin(vm, deadline_in(vm->call.hook_ms));
+    if (clock_mono_ns() >= vm->call.hook_end_ns) {
+      al_error te = {0};
+      err_set(&te, AL_ETIMEOUT, NULL, "the plugin's time for this event ran out before this handler's turn");
+      vm->last.elapsed_us = 0;
+      json_t *entry = vm_error_json(&te);
+      if (entry) json_object_set_new(entry, "elapsedUs", json_integer(0));
+      if (!entry || json_array_append_new(vm->call.keep, entry)) {
+        vm->call.hook_n = -1;
+        break;
+      }
+      continue;
+    }
+    call_begin(vm, vm->call.hook_end_ns);
     vm->wake_ms = -1;
     JSValue argv[2] = {JS_NewInt32(vm->ctx, vm->call.hook_i), JS_UNDEFINED}, rec = JS_UNDEFINED;
     al_error e = {0};
@@ -1153,7 +1169,8 @@ int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t 
   *results = NULL;
   json_t *list = json_array();
   if (!list) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  call_begin(vm, deadline_in(timeout_ms));
+  uint64_t end = deadline_in(timeout_ms);
+  call_begin(vm, end);
   JSValue ev = JS_NewString(vm->ctx, event);
   JSValue n = JS_Call(vm->ctx, vm->fn_hook_begin, vm->entry, 1, &ev);
   JS_FreeValue(vm->ctx, ev);
@@ -1170,7 +1187,7 @@ int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t 
   vm->call.payload = payload;
   vm->call.hook_i = 0;
   vm->call.hook_n = count;
-  vm->call.hook_ms = timeout_ms;
+  vm->call.hook_end_ns = end;
   return vm_hook_run(vm, results, err);
 }
 

@@ -152,13 +152,15 @@ void vm_hold(vm_instance *vm, uint32_t ms);
 
 /* ---- hooks (the `pi` API) -------------------------------------------------------------
  * vm_install_pi installs the globals `pi` and `airlock` before the plugin's code runs;
- * `info` is {id, version, events: [names pi.on accepts]}. */
+ * `info` is {id, version, events: [names pi.on accepts], maxHandlers: per event}. */
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err);
 
 /* Runs the instance's handlers for `event` in registration order, each with the payload
- * (borrowed) and its own deadline of `timeout_ms`. *results receives an array with one
- * entry per handler: {ok: value|null, elapsedUs} or {error: {code, message}, elapsedUs};
- * a failing handler never stops the next. Returns 0 unless out of memory. */
+ * (borrowed), all under one deadline `timeout_ms` from now (the plugin's budget for the
+ * event, whatever its handler count). *results receives an array with one entry per
+ * handler: {ok: value|null, elapsedUs} or {error: {code, message}, elapsedUs}; a failing
+ * handler never stops the next, and one whose turn comes after the deadline answers
+ * VM_TIMEOUT without running. Returns 0 unless out of memory. */
 int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t timeout_ms,
             json_t **results, al_error *err);
 

@@ -31,6 +31,15 @@
 #include "worker/ring.h"
 #include "worker/sandbox.h"
 
+/* Where tests/integration/hostile_worker.c, which compiles this file into a worker that
+ * lies to the host on purpose (airlock-worker-hostile, a test build only), changes what
+ * goes out. Here they do nothing. */
+#ifndef WM_ON_REQUEST
+#define WM_ON_REQUEST(l, ticket, f) ((void)0)
+#define WM_ON_RESPONSE(l, ticket, resp) false /* true: it sent (or dropped) resp itself */
+#define WM_HOSTCALL_AS(l, instance_id) (instance_id)
+#endif
+
 /* Sanitizer builds: LeakSanitizer's exit-time scan needs ptrace and /proc, which the
  * sandbox forbids (the worker also leaves through _exit, in case the environment turns
  * leak detection back on); and a crash must reach the host as the signal it is, not as
@@ -134,6 +143,7 @@ static bool wm_spin(wm_link *l, uint64_t ns) {
 static void wm_done(void *user, uint64_t ticket, json_t *resp) {
   wm_link *l = user;
   if (resp) json_object_set_new(resp, "ticket", json_integer((json_int_t)ticket));
+  if (resp && WM_ON_RESPONSE(l, ticket, resp)) return;
   wm_send(l, resp);
 }
 
@@ -142,7 +152,7 @@ static int wm_send_hostcall(void *user, uint64_t id, uint64_t ticket, const char
   /* The host checks the instance against its own record of `ticket` (worker_process.c) */
   wm_link *l = user;
   json_t *msg = json_pack("{s:{s:I,s:I,s:s,s:s,s:o,s:I}}", "hostcall", "id", (json_int_t)id, "ticket",
-                          (json_int_t)ticket, "instanceId", instance_id, "method", method, "args", args,
+                          (json_int_t)ticket, "instanceId", WM_HOSTCALL_AS(l, instance_id), "method", method, "args", args,
                           "timeoutMs", (json_int_t)timeout_ms);
   if (!msg) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   wm_send(l, msg);
@@ -155,7 +165,7 @@ static int wm_hostcall(void *user, const char *instance_id, const char *method, 
   wm_link *l = user;
   *result = NULL;
   json_t *msg = json_pack("{s:{s:b,s:I,s:s,s:s,s:O,s:I}}", "hostcall", "sync", 1, "ticket",
-                          (json_int_t)l->running, "instanceId", instance_id, "method", method, "args",
+                          (json_int_t)l->running, "instanceId", WM_HOSTCALL_AS(l, instance_id), "method", method, "args",
                           args, "timeoutMs", (json_int_t)timeout_ms);
   if (!msg) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   wm_send(l, msg);
@@ -206,6 +216,7 @@ static void wm_frame(wm_link *l, json_t *f) {
     }
     uint64_t ticket = (uint64_t)json_integer_value(json_object_get(f, "ticket"));
     json_object_del(f, "ticket");
+    WM_ON_REQUEST(l, ticket, f);
     l->fresh = l->running = ticket;
     wk_submit(l->t, ticket, json_incref(f));
     l->fresh = 0;

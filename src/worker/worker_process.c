@@ -74,6 +74,7 @@ typedef struct wp_child {
   unsigned gen;     /* which worker incarnation; tags hostcall ids */
   unsigned nflight; /* requests sent and not answered */
   uint64_t current, current_since; /* the call running plugin code, 0: none */
+  char last_answered[AL_INSTANCE_ID_MAX + 24]; /* whose call the last answer was: see suspect() */
   uint64_t wake_at; /* the worker asked for a tick then; UINT64_MAX: not */
   json_t *loads;    /* instanceId -> its load request, for reloads */
   json_t *crashes;  /* instanceId -> [timestamps ms] within the window */
@@ -514,29 +515,36 @@ static void died(wp_child *c) {
   c->recent_deaths++;
 }
 
+/* Sets instance `id` aside for good (until loaded again): its worker lied for it. */
+static void set_aside_liar(wp_child *c, const char *id, const char *why) {
+  char reason[300], keep[AL_INSTANCE_ID_MAX + 24];
+  snprintf(reason, sizeof reason, "set aside: its worker process broke the protocol (%s); load it again to retry", why);
+  snprintf(keep, sizeof keep, "%s", id); /* `id` may live in what the deletes below free */
+  json_object_set_new(c->disabled, keep, json_string(reason));
+  json_object_del(c->loads, keep);
+  json_object_del(c->crashes, keep);
+}
+
 /* The worker broke the protocol: told to the host (audited), the instance it acted for
  * (`id`, NULL when none can be named) set aside for good, and the worker killed; its
  * other instances reload in a fresh process. A worker that lies once is not believed
  * again, and a plugin whose code made it lie does not get to try a second time. */
 static void breach(wp_child *c, const char *id, const char *why) {
   const pool_config *cfg = pool_cfg(c->w->p);
-  char reason[300];
-  snprintf(reason, sizeof reason, "set aside: its worker process broke the protocol (%s); load it again to retry", why);
   if (cfg->breach) cfg->breach(cfg->hostcall_user, id, why);
-  if (id) {
-    char keep[AL_INSTANCE_ID_MAX + 24];
-    snprintf(keep, sizeof keep, "%s", id); /* `id` may live in a request died() frees */
-    json_object_set_new(c->disabled, keep, json_string(reason));
-    json_object_del(c->loads, keep);
-    json_object_del(c->crashes, keep);
-  }
+  if (id) set_aside_liar(c, id, why);
   died(c);
 }
 
-/* The instance of the call running plugin code now, if the host knows one. */
-static const char *current_instance(wp_child *c) {
+/* Whom to hold to account for a frame that belongs to no call (a second answer, a
+ * hostcall or slice for a call never sent): the instance whose code runs now, else the
+ * one whose call was answered last, whose code ran most recently. All instances of one
+ * worker process share one trust identity (pool_assign), so either names the plugin that
+ * lied; NULL when the worker has answered nothing yet. */
+static const char *suspect(wp_child *c) {
   pool_req *r = c->current ? pool_inflight(c->w, c->current) : NULL;
-  return r ? req_instance(r->req) : NULL;
+  const char *id = r ? req_instance(r->req) : NULL;
+  return id ? id : c->last_answered[0] ? c->last_answered : NULL;
 }
 
 /* An order from the pool (a message with id 0, pool.c). True when it killed the worker
@@ -546,11 +554,7 @@ static bool take_order(wp_child *c, const json_t *o) {
   if (id) { /* the host caught the worker in a lie: see pool_condemn */
     const char *why = json_string_value(json_object_get(o, "why"));
     bool ran = c->pid > 0;
-    if (*id) {
-      json_object_set_new(c->disabled, id, json_string(why ? why : "set aside: its worker broke the protocol"));
-      json_object_del(c->loads, id);
-      json_object_del(c->crashes, id);
-    }
+    if (*id) set_aside_liar(c, id, why ? why : "it broke the protocol");
     if (!ran) return false;
     reap(c, true);
     c->stats.crashes++;
@@ -573,6 +577,7 @@ static bool take_order(wp_child *c, const json_t *o) {
       }
     }
     json_object_clear(c->loads);
+    c->last_answered[0] = '\0';
     json_object_clear(c->crashes);
     json_object_clear(c->disabled);
     c->recent_deaths = 0;
@@ -638,7 +643,7 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
   if (!r || ok == (e != NULL) ||
       (e && !(json_is_string(json_object_get(e, "code")) && json_is_string(json_object_get(e, "message"))))) {
     json_decref(resp);
-    breach(c, r ? req_instance(r->req) : current_instance(c),
+    breach(c, r ? req_instance(r->req) : suspect(c),
            r ? "an answer that is neither {ok} nor {error: {code, message}}"
              : "an answer for a call it was not sent, or a second answer");
     return;
@@ -646,6 +651,7 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
   json_object_del(resp, "ticket");
   wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
   const char *id = req_instance(r->req);
+  snprintf(c->last_answered, sizeof c->last_answered, "%s", id ? id : "");
   if (id && !json_object_get(resp, "error")) {
     if (op == WK_OP_LOAD) json_object_set(c->loads, id, r->req);
     else if (op == WK_OP_SWAP) { /* a crash now reloads the new code under the old id */
@@ -679,7 +685,7 @@ static void take_hostcall(wp_child *c, const json_t *call) {
   pool_req *r = pool_inflight(c->w, ticket);
   const char *id = r ? req_instance(r->req) : NULL;
   if (!r || !hostcall_is_for(call, id)) {
-    breach(c, id ? id : current_instance(c),
+    breach(c, id ? id : suspect(c),
            !r ? "a hostcall for a call it was not sent" : "a hostcall naming another instance than its call's");
     return;
   }
@@ -762,7 +768,7 @@ static void take_frame(wp_child *c, json_t *f) {
     uint64_t t = (uint64_t)json_integer_value(json_object_get(f, "slice"));
     if (t && !pool_inflight(c->w, t)) { /* names a call it was never sent: not to be trusted */
       json_decref(f);
-      breach(c, current_instance(c), "a slice of a call it was not sent");
+      breach(c, suspect(c), "a slice of a call it was not sent");
       return;
     }
     c->current = t;

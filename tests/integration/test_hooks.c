@@ -349,6 +349,51 @@ static void test_sleep_deadline(void **st) {
   al_host_free(h);
 }
 
+/* A plugin's time for an event is its class's, however many handlers it registered (20
+ * stalling handlers once held an info-class emit for 20 x 500 ms): the first handler that
+ * stalls is cut at the plugin's deadline, the ones after it do not run at all, and the
+ * other plugin's handler, on another worker, answers as usual. Shown by what each handler
+ * reports, not by a clock. The 65th handler for one event is refused inside the VM. */
+static void test_budget_per_plugin(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_PROCESS, 2);
+  char slow[AL_INSTANCE_ID_MAX], fast[AL_INSTANCE_ID_MAX];
+  load(h, "stall", "globalThis.ran = 0;"
+                   "for (let i = 0; i < 20; i++) pi.on('TurnEnd', () => { ran++; for (;;) {} });"
+                   "pi.on('TurnStart', () => ({ ran }));", NULL, slow);
+  load(h, "quick", "pi.on('TurnEnd', () => ({ fine: true }));", NULL, fast);
+  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *res = json_object_get(r, "results");
+  assert_int_equal(json_array_size(res), 21);
+  size_t i, cut = 0, skipped = 0;
+  json_t *x;
+  json_array_foreach(res, i, x) {
+    const char *pid = json_string_value(json_object_get(x, "pluginId"));
+    if (!strcmp(pid, "quick")) {
+      t_assert_json(json_object_get(x, "output"), "{\"fine\":true}");
+      continue;
+    }
+    assert_string_equal(action_of(x), "error");
+    const char *why = json_string_value(json_object_get(x, "reason"));
+    assert_non_null(strstr(why, "VM_TIMEOUT"));
+    if (strstr(why, "before this handler's turn")) skipped++;
+    else cut++;
+  }
+  assert_int_equal(cut, 1);
+  assert_int_equal(skipped, 19);
+  json_decref(r);
+  /* only the first stalling handler ever ran */
+  r = emit(h, "TurnStart", "{}");
+  t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"ran\":1}");
+  json_decref(r);
+  /* at most EV_MAX_HANDLERS (64) per event, refused where the plugin can see it */
+  al_error e;
+  const char *many = "for (let i = 0; i < 65; i++) pi.on('TurnEnd', () => {});";
+  assert_int_equal(al_load(h, "many", many, strlen(many), NULL, NULL, 0, &e), AL_EPLUGIN_LOAD);
+  assert_non_null(strstr(e.message, "at most 64 handlers for 'TurnEnd'"));
+  al_host_free(h);
+}
+
 /* Process isolation: a worker that dies is audited, restarts on the next call, and
  * reloads its instances with their subscriptions: the next emit reaches them again. */
 static void test_crash_restart(void **st) {
@@ -451,6 +496,7 @@ int main(void) {
       cmocka_unit_test(test_register_event),
       cmocka_unit_test(test_crash_restart),
       cmocka_unit_test(test_sleep_deadline),
+      cmocka_unit_test(test_budget_per_plugin),
       cmocka_unit_test(test_reload_thread),
       cmocka_unit_test(test_reload_process),
   };

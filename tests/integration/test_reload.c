@@ -278,12 +278,28 @@ static void test_package_grants(void **st) {
   al_host_free(h);
 }
 
+/* A reload stages its new code as "<id>#reload<n>": no instance may be named like that,
+ * or it would share the hostcall record of another instance's reload (issue 16). */
+static void test_reload_ids_reserved(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_THREAD);
+  al_load_opts o = {.instance_id = "x"};
+  al_error e;
+  assert_int_equal(al_load(h, "p", V1, strlen(V1), &o, NULL, 0, &e), 0);
+  o.instance_id = "x#reload1";
+  assert_int_equal(al_load(h, "p", V1, strlen(V1), &o, NULL, 0, &e), AL_EINVALID_ARGUMENT);
+  assert_string_equal(e.message, "instance id 'x#reload1' must not contain '#'");
+  assert_int_equal(al_reload(h, "x", V1, strlen(V1), NULL, &e), 0);
+  al_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reload_thread),
       cmocka_unit_test(test_reload_inline),
       cmocka_unit_test(test_reload_process),
       cmocka_unit_test(test_reload_then_crash),
+      cmocka_unit_test(test_reload_ids_reserved),
       cmocka_unit_test(test_async_thread),
       cmocka_unit_test(test_async_inline),
       cmocka_unit_test(test_async_process),
