@@ -83,7 +83,8 @@ extern "C" {
   X(INSTANCE_EXISTS,   -17, "INSTANCE_EXISTS",    "an instance with that id exists")       \
   X(NO_MEMORY,         -18, "OUT_OF_MEMORY",      "the host ran out of memory")            \
   X(IO,                -19, "IO_ERROR",           "input/output error")                    \
-  X(UNKNOWN_DOMAIN,    -20, "UNKNOWN_DOMAIN",     "no shared domain with that name")
+  X(UNKNOWN_DOMAIN,    -20, "UNKNOWN_DOMAIN",     "no shared domain with that name")      \
+  X(STATE_LIMIT,       -21, "STATE_LIMIT",        "the instance's state limit was hit")
 
 enum {
 #define AL_X_(name, value, code, desc) AL_E##name = value,
@@ -125,6 +126,8 @@ typedef struct al_limits {
   uint32_t load_ms;      /* default 1000 */
   uint32_t render_ms;    /* default 100 */
   uint32_t event_ms;     /* default 100 */
+  size_t state_bytes;    /* local state the host keeps for it, as JSON text (a write past
+                            it is refused as STATE_LIMIT); default: memory_bytes */
 } al_limits;
 
 /* UI tree budgets applied when validating every render result. */

@@ -124,6 +124,7 @@ struct al_host {
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
+  uint64_t reduce_until_ms; /* applying an event's intents: its deadline (0: none) */
 };
 
 static void load_free(host_load *ld) {
@@ -153,6 +154,7 @@ static void limits_fill(al_limits *l, const al_limits *dflt) {
   if (!l->load_ms) l->load_ms = dflt->load_ms;
   if (!l->render_ms) l->render_ms = dflt->render_ms;
   if (!l->event_ms) l->event_ms = dflt->event_ms;
+  if (!l->state_bytes) l->state_bytes = dflt->state_bytes ? dflt->state_bytes : l->memory_bytes;
 }
 
 int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
@@ -322,9 +324,10 @@ static void notify(al_host *h, const char *cause, const char *origin, store_chan
 /* ---- instances ------------------------------------------------------------------------ */
 
 static json_t *limits_json(const al_limits *l) {
-  return json_pack("{s:I,s:I,s:I,s:I,s:I}", "memoryBytes", (json_int_t)l->memory_bytes,
+  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "memoryBytes", (json_int_t)l->memory_bytes,
                    "stackBytes", (json_int_t)l->stack_bytes, "loadMs", (json_int_t)l->load_ms,
-                   "renderMs", (json_int_t)l->render_ms, "eventMs", (json_int_t)l->event_ms);
+                   "renderMs", (json_int_t)l->render_ms, "eventMs", (json_int_t)l->event_ms,
+                   "stateBytes", (json_int_t)l->state_bytes);
 }
 
 /* The limits an instance was loaded with, for its calls' watchdog deadlines. */
@@ -489,7 +492,8 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
                         .stack_bytes = (size_t)json_integer_value(json_object_get(l, "stackBytes")),
                         .load_ms = inst_timeout(inst, "loadMs"),
                         .render_ms = inst_timeout(inst, "renderMs"),
-                        .event_ms = inst_timeout(inst, "eventMs")};
+                        .event_ms = inst_timeout(inst, "eventMs"),
+                        .state_bytes = (size_t)json_integer_value(json_object_get(l, "stateBytes"))};
   limits_fill(&ld->lim, &h->cfg.limits);
   ld->pi = hooks_pi(h, inst->id);
   int rc = hc_plugin_stage(h->hc, ld->vm_id, inst->id, err);
@@ -567,6 +571,7 @@ static int load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, c
     rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &inst, &ch, err);
     if (!rc) {
       inst->worker = ld->worker;
+      inst->state_limit = ld->lim.state_bytes; /* its state is the plugin's, kept here */
       json_object_set_new(inst->record, "limits", limits_json(&ld->lim));
     }
   }
@@ -919,6 +924,13 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
    * already (it just ran the event): the request names its version (see call_request).
    * Anything else would be a store change this cache does not know: sent whole. */
   bool cached = inst->state ? state == inst->state : json_object_size(state) == 0;
+  uint32_t ms = inst_timeout(inst, "eventMs");
+  if (h->reduce_until_ms) {
+    uint64_t now = clock_wall_ms();
+    if (now >= h->reduce_until_ms)
+      return err_set(err, AL_ETIMEOUT, NULL, "the event's %u ms ran out before this intent's reducer ran", ms);
+    if (h->reduce_until_ms - now < ms) ms = (uint32_t)(h->reduce_until_ms - now);
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
     json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "op", "reduce", "instanceId", inst->id,
                             "actionType", action, "payload", payload);
@@ -929,7 +941,7 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
       req = NULL;
     }
     if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-    rc = pool_call(h->pool, inst->worker, req, inst_timeout(inst, "eventMs"), &resp, err);
+    rc = pool_call(h->pool, inst->worker, req, ms, &resp, err);
     if (rc || json_object_get(resp, "error")) vm_cache_forget(inst);
     if (rc || !resp_stale(resp) || attempt) break;
     json_decref(resp);
@@ -968,7 +980,13 @@ static int event_finish(al_host *h, const char *id, uint64_t start, const json_t
     if ((rc = store_changes_init(&ch))) {
       err_set(err, rc, NULL, "out of memory");
     } else {
+      /* The plugin's reducers run on the event's clock: applying its intents is part of
+       * its call, not free time after it (host_plugin_reduce). */
+      uint64_t ran_ms = (uint64_t)json_integer_value(json_object_get(json_object_get(resp, "stats"), "elapsedUs")) / 1000u;
+      uint32_t budget = inst_timeout(inst, "eventMs");
+      h->reduce_until_ms = clock_wall_ms() + (ran_ms < budget ? budget - ran_ms : 0);
       rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
+      h->reduce_until_ms = 0;
       if (!rc) notify(h, "event", inst->id, &ch);
     }
     store_changes_clear(&ch);
@@ -1348,10 +1366,16 @@ int al_state_set(al_host *h, const char *instance_id, const char *json, al_error
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
-  store_set_state(h->store, inst, v, &ch);
-  notify(h, "state", NULL, &ch);
+  size_t before = inst->state_bytes;
+  rc = store_set_state(h->store, inst, v, &ch);
+  if (rc == AL_ESTATE_LIMIT)
+    err_set(err, rc, NULL, "the new state would pass the instance's limit of %zu bytes (it holds %zu, unchanged)",
+            inst->state_limit, before);
+  else if (rc)
+    err_set(err, rc, NULL, "out of memory");
+  if (!rc) notify(h, "state", NULL, &ch);
   store_changes_clear(&ch);
-  return 0;
+  return rc;
 }
 
 int al_global_state(al_host *h, const char *instance_id, char **json_out, al_error *err) {

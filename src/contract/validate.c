@@ -154,6 +154,13 @@ int ui_validate_tree(const json_t *tree, const al_budgets *budgets, al_error *er
 int ui_validate_intents(const json_t *intents, al_error *err) {
   if (!json_is_array(intents))
     return err_set(err, AL_ECONTRACT, "intents", "Dispatch intents result must be an array");
+  if (json_array_size(intents) > UI_MAX_INTENTS)
+    return err_set(err, AL_ECONTRACT, "intents", "Dispatch intents: at most %d per call, this one dispatched %zu",
+                   UI_MAX_INTENTS, json_array_size(intents));
+  size_t bytes = json_dumpb(intents, NULL, 0, JSON_COMPACT);
+  if (bytes > UI_MAX_INTENTS_BYTES)
+    return err_set(err, AL_ECONTRACT, "intents", "Dispatch intents: at most %zu bytes per call, these are %zu",
+                   UI_MAX_INTENTS_BYTES, bytes);
   size_t i;
   const json_t *it;
   json_array_foreach(intents, i, it) {

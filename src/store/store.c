@@ -280,6 +280,7 @@ int store_add(store *s, const char *id, const char *package_id, const json_t *me
   json_object_set_new(inst->record, "status", json_string("loaded"));
   json_t *init = json_object_get(meta, "initialState");
   if (init && !(inst->state = json_deep_copy(init))) goto nomem;
+  inst->state_bytes = store_state_bytes(inst->state);
   inst->state_version = ++s->clock;
   inst->grants_stamp = ++s->clock;
 
@@ -546,18 +547,61 @@ static bool state_delta(const json_t *a, const json_t *b, json_t **set, json_t *
   return true;
 }
 
+/* One member of an object as store_state_bytes counts it: "key":value, plus a comma. */
+static size_t member_bytes(const char *key, const json_t *v) {
+  return strlen(key) + 4 + json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+size_t store_state_bytes(const json_t *state) {
+  if (!state) return 0;
+  if (!json_is_object(state)) return json_dumpb(state, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+  size_t n = 2;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)state, k, v) n += member_bytes(k, v);
+  return n;
+}
+
 int store_set_state(store *s, store_instance *inst, json_t *state, store_changes *ch) {
   if (!state) return AL_ENO_MEMORY;
   if (inst->state && json_equal(inst->state, state)) {
     json_decref(state);
     return 0;
   }
+  json_t *set = NULL, *del = NULL;
+  bool delta = state_delta(inst->state, state, &set, &del);
+  /* The new size from what changed when the delta says (a one-key merge into a big state
+   * costs that key), else measured whole: the change is as big as the state then. */
+  size_t bytes;
+  if (delta) {
+    uint64_t b = inst->state_bytes;
+    size_t i;
+    json_t *k;
+    json_array_foreach(del, i, k)
+      b -= member_bytes(json_string_value(k), json_object_get(inst->state, json_string_value(k)));
+    const char *key;
+    json_t *v;
+    json_object_foreach(set, key, v) {
+      const json_t *old = json_object_get(inst->state, key);
+      if (old) b -= member_bytes(key, old);
+      b += member_bytes(key, v);
+    }
+    bytes = (size_t)b;
+  } else {
+    bytes = store_state_bytes(state);
+  }
+  if (inst->state_limit && bytes > inst->state_limit) {
+    json_decref(set);
+    json_decref(del);
+    json_decref(state);
+    return AL_ESTATE_LIMIT;
+  }
   json_decref(inst->delta_set);
   json_decref(inst->delta_del);
-  inst->delta_set = inst->delta_del = NULL;
-  inst->delta_base = 0;
-  if (state_delta(inst->state, state, &inst->delta_set, &inst->delta_del))
-    inst->delta_base = inst->state_version;
+  inst->delta_set = set;
+  inst->delta_del = del;
+  inst->delta_base = delta ? inst->state_version : 0;
+  inst->state_bytes = bytes;
   json_decref(inst->state);
   inst->state = state;
   inst->state_version = ++s->clock;
@@ -621,7 +665,7 @@ static int generic_reduce(const char *action, const json_t *state, const json_t 
 static const char *apply_plugin(store *s, store_instance *inst, const char *action,
                                 const json_t *payload, store_plugin_reduce_fn plugin_reduce,
                                 void *user, char *reason_buf, size_t reason_cap,
-                                store_changes *ch) {
+                                bool *denied, store_changes *ch) {
   json_t *state = store_plugin_state(inst);
   json_t *next = NULL;
   const char *reason = NULL;
@@ -651,8 +695,15 @@ static const char *apply_plugin(store *s, store_instance *inst, const char *acti
   json_decref(state);
   if (rc == AL_REDUCE_APPLIED) {
     if (!next) return "reducer-error:OUT_OF_MEMORY";
-    store_set_state(s, inst, next, ch);
-    return NULL;
+    size_t before = inst->state_bytes;
+    int src = store_set_state(s, inst, next, ch);
+    if (src == AL_ESTATE_LIMIT) { /* refused, not ignored: the host said no */
+      *denied = true;
+      snprintf(reason_buf, reason_cap, "STATE_LIMIT: the plugin's state would pass its limit of %zu bytes (it holds %zu)",
+               inst->state_limit, before);
+      return reason_buf;
+    }
+    return src ? "reducer-error:OUT_OF_MEMORY" : NULL;
   }
   json_decref(next);
   return reason ? reason : "no-local-reducer-match";
@@ -674,9 +725,10 @@ int store_apply(store *s, store_instance *inst, const json_t *intents, const cha
     char reason_buf[512];
     const char *reason = NULL, *outcome = "applied", *domain = NULL;
     if (strcmp(scope, "plugin") == 0) {
+      bool denied = false;
       reason = apply_plugin(s, inst, action, payload, plugin_reduce, user, reason_buf,
-                            sizeof reason_buf, ch);
-      if (reason) outcome = "ignored";
+                            sizeof reason_buf, &denied, ch);
+      if (reason) outcome = denied ? "denied" : "ignored";
     } else {
       domain = json_string_value(json_object_get(it, "domain"));
       store_domain *d = find_domain(s, domain);

@@ -45,6 +45,10 @@ typedef struct store_instance {
   uint64_t state_version, grants_stamp, delta_base;
   json_t *delta_set; /* key -> new value (borrowed from `state`'s own references) */
   json_t *delta_del; /* keys removed */
+  /* The local state's size as JSON text (store_state_bytes' measure, kept up to date by
+   * store_set_state) and the most it may reach, 0: unbounded. The host sets the bound to
+   * the instance's memory limit: state lives in the host, but it is the plugin's. */
+  size_t state_bytes, state_limit;
   int worker;           /* the worker that owns its VM (host bookkeeping) */
   size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
   /* host.c's call sequencing (the store never reads them): a render or event of this
@@ -132,8 +136,13 @@ json_t *store_trace(const store *s);
 json_t *store_timeline(const store *s);
 #define STORE_PAYLOAD_MAX 4096
 
-/* Host writes. state is stolen. */
+/* Host writes. state is stolen. Returns 0, AL_ENO_MEMORY, or AL_ESTATE_LIMIT when the
+ * new state would be larger than inst->state_limit: then nothing changes (the old state
+ * stays whole) and the new one is freed. */
 int store_set_state(store *s, store_instance *inst, json_t *state, store_changes *ch);
+/* The size store_set_state bounds: the compact JSON text's length, objects counted key by
+ * key (so a change of a few keys is measured by those keys alone). */
+size_t store_state_bytes(const json_t *state);
 int store_set_grants(store *s, store_instance *inst, const json_t *grants, const char *source,
                      store_changes *ch, al_error *err);
 /* Sets status "loaded" (error == NULL) or "error" with the message. */

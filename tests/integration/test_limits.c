@@ -204,11 +204,91 @@ static void test_allocator_hook(void **st) {
   assert_int_equal(c.live, 0); /* every block came back */
 }
 
+/* Intents are bounded per call (40,000 in one event once took the host 2 s): past the
+ * count or the size the whole event fails before anything is applied, and the state the
+ * host keeps for an instance is bounded by the instance's memory limit: a write past it is
+ * refused as STATE_LIMIT and the state stays whole. */
+static const char *FLOOD =
+    "definePlugin(({ ui }) => ({ initialState: { n: 0 }, widgets: { main: {"
+    "  render({ pluginState }) { return ui.text('n=' + pluginState.n); },"
+    "  handlers: {"
+    "    many({ dispatchPluginAction }, a) { for (let i = 0; i < a.count; i++) dispatchPluginAction('state/merge', { n: i }); },"
+    "    big({ dispatchPluginAction }) { const s = 'x'.repeat(300 << 10); for (let i = 0; i < 4; i++) dispatchPluginAction('state/merge', { ['k' + i]: s }); },"
+    "    grow({ dispatchPluginAction }, a) { dispatchPluginAction('state/merge', { [a.key]: 'y'.repeat(a.bytes) }); },"
+    "  } } } }));";
+
+static void test_intent_and_state_bounds(void **st) {
+  (void)st;
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.watchdog_grace_ms = 5000; /* see testutil.h */
+  cfg.limits.event_ms = 20000;  /* only the bound under test may end a call */
+  cfg.limits.state_bytes = 1u << 20;
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "flood", FLOOD, NULL, id);
+  char *out = NULL;
+  al_error e;
+  /* at the cap: applied */
+  json_t *r = t_event(h, id, "main", "many", "{\"count\":1000}");
+  assert_int_equal(json_array_size(json_object_get(r, "actions")), 1000);
+  json_decref(r);
+  /* past it: nothing applied */
+  assert_int_equal(al_event(h, id, "main", "many", "{\"count\":40000}", &out, &e), AL_ECONTRACT);
+  assert_string_equal(e.message, "Dispatch intents: at most 1000 per call, this one dispatched 40000");
+  assert_null(out);
+  /* 4 x 300 KiB: more than 1 MiB of intents in one call */
+  assert_int_equal(al_event(h, id, "main", "big", NULL, &out, &e), AL_ECONTRACT);
+  assert_non_null(strstr(e.message, "at most 1048576 bytes per call"));
+  json_t *t = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(t, "text")), "n=999");
+  json_decref(t);
+
+  /* state: 600 KiB fits under the 1 MiB limit, another 600 KiB does not and is denied */
+  r = t_event(h, id, "main", "grow", "{\"key\":\"a\",\"bytes\":614400}");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "actions"), 0), "outcome")), "applied");
+  json_decref(r);
+  r = t_event(h, id, "main", "grow", "{\"key\":\"b\",\"bytes\":614400}");
+  json_t *a0 = json_array_get(json_object_get(r, "actions"), 0);
+  assert_string_equal(json_string_value(json_object_get(a0, "outcome")), "denied");
+  assert_non_null(strstr(json_string_value(json_object_get(a0, "reason")), "STATE_LIMIT: the plugin's state would pass its limit of 1048576 bytes"));
+  json_decref(r);
+  /* nothing lost: the state is the one before the refused write */
+  json_t *s = t_state(h, id);
+  assert_int_equal(json_string_length(json_object_get(s, "a")), 614400);
+  assert_null(json_object_get(s, "b"));
+  assert_int_equal(json_integer_value(json_object_get(s, "n")), 999);
+  json_decref(s);
+  /* replacing a key is measured by what changed: 600 KiB replaced by 600 KiB still fits */
+  r = t_event(h, id, "main", "grow", "{\"key\":\"a\",\"bytes\":614000}");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "actions"), 0), "outcome")), "applied");
+  json_decref(r);
+  /* the host's own writes are held to the same bound */
+  char *huge = malloc(2u << 20);
+  memset(huge, 'z', 2u << 20);
+  memcpy(huge, "{\"z\":\"", 6);
+  memcpy(huge + (2u << 20) - 3, "\"}", 3);
+  assert_int_equal(al_state_set(h, id, huge, &e), AL_ESTATE_LIMIT);
+  assert_string_equal(al_err_name(e.code), "STATE_LIMIT");
+  assert_non_null(strstr(e.message, "would pass the instance's limit of 1048576 bytes"));
+  free(huge);
+  s = t_state(h, id);
+  assert_int_equal(json_string_length(json_object_get(s, "a")), 614000);
+  json_decref(s);
+  assert_int_equal(al_state_set(h, id, "{\"n\":1}", &e), 0);
+  t = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(t, "text")), "n=1");
+  json_decref(t);
+  al_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_limits),
       cmocka_unit_test(test_load_limits),
       cmocka_unit_test(test_allocator_hook),
+      cmocka_unit_test(test_intent_and_state_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
