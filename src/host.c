@@ -980,11 +980,10 @@ static int event_finish(al_host *h, const char *id, uint64_t start, const json_t
     if ((rc = store_changes_init(&ch))) {
       err_set(err, rc, NULL, "out of memory");
     } else {
-      /* The plugin's reducers run on the event's clock: applying its intents is part of
-       * its call, not free time after it (host_plugin_reduce). */
-      uint64_t ran_ms = (uint64_t)json_integer_value(json_object_get(json_object_get(resp, "stats"), "elapsedUs")) / 1000u;
-      uint32_t budget = inst_timeout(inst, "eventMs");
-      h->reduce_until_ms = clock_wall_ms() + (ran_ms < budget ? budget - ran_ms : 0);
+      /* The plugin's reducers share one budget, the event's own, for all its intents
+       * (host_plugin_reduce): not a fresh deadline each. The handler's own time is not
+       * taken off it: a handler may have waited for a person, which does not count. */
+      h->reduce_until_ms = clock_wall_ms() + inst_timeout(inst, "eventMs");
       rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
       h->reduce_until_ms = 0;
       if (!rc) notify(h, "event", inst->id, &ch);
