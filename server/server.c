@@ -25,8 +25,10 @@
  * `/ws?token=T` exactly as with the printed URL: the WebSocket check is unchanged. A
  * cookie would have been simpler for the page, but browsers send a 127.0.0.1 cookie to
  * every port there, i.e. to other users' servers; sessionStorage is this origin's (port
- * included) and this tab's. A code someone read from argv and spent first leaves the
- * person's page a 403 saying so, rather than a silent second session.
+ * included) and this tab's. The code is still readable in argv while it lives: a local
+ * user quick enough to load it first gets the token, but the person's browser then gets
+ * the 403 saying the code was used, so the theft is not silent, and a code read later (the
+ * browser keeps its argv for hours) is worth nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
