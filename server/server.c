@@ -14,6 +14,21 @@
  * srv_wake(), which only calls lws_cancel_service() (the one lws call that is safe from
  * another thread), and the EVENT_WAIT_CANCELLED callback it causes runs sess_dispatch()
  * on the service thread, which pushes what they left.
+ *
+ * The token never goes on a command line. Another local user can read any process's argv
+ * (/proc/PID/cmdline), and xdg-open passes its URL on to the browser's argv, where it
+ * stays for the browser's life. So the opener gets `/?code=C` instead: C is a second
+ * random value that is good for one page load within SRV_CODE_TTL_SEC. That load is
+ * answered with index.html carrying the token in a <meta> (web/js/conn.js moves it to the
+ * tab's sessionStorage and drops `?code=` from the address with history.replaceState), so
+ * the token is in no URL the browser keeps or sends again, and the page then opens
+ * `/ws?token=T` exactly as with the printed URL: the WebSocket check is unchanged. A
+ * cookie would have been simpler for the page, but browsers send a 127.0.0.1 cookie to
+ * every port there, i.e. to other users' servers; sessionStorage is this origin's (port
+ * included) and this tab's. The code is still readable in argv while it lives: a local
+ * user quick enough to load it first gets the token, but the person's browser then gets
+ * the 403 saying the code was used, so the theft is not silent, and a code read later (the
+ * browser keeps its argv for hours) is worth nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +41,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
@@ -37,6 +53,10 @@
 
 #define SRV_CHUNK 16384
 #define SRV_MAX_QUEUED ((size_t)256 << 20)
+/* How long the opener's code is good for: xdg-open, a browser starting cold, and slack. */
+#define SRV_CODE_TTL_SEC 60
+#define SRV_STR_(x) #x
+#define SRV_STR(x) SRV_STR_(x)
 
 extern char **environ;
 
@@ -62,6 +82,11 @@ typedef struct srv {
   srv_conn *conns;
   uint64_t next_id;
   char token[33];
+  /* The opener's one-time code: good while code_live and before code_expires
+   * (CLOCK_MONOTONIC seconds); spent by the first page load presenting it. */
+  char code[33];
+  bool code_live;
+  time_t code_expires;
   char host_port[80], local_port[80];
   lws_sorted_usec_list_t tick;
   /* srv_wake()'s view of ctx: set once the context exists, cleared before it is destroyed
@@ -109,6 +134,40 @@ static bool token_ok(srv *s, struct lws *wsi) {
   return false;
 }
 
+static time_t mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+/* The request's `code=` argument, or false if it has none (then it is a plain request). */
+static bool code_arg(struct lws *wsi, char *out, size_t cap) {
+  char frag[128];
+  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+    if (!strncmp(frag, "code=", 5)) {
+      snprintf(out, cap, "%s", frag + 5);
+      return true;
+    }
+  return false;
+}
+
+/* Forgets the code, so nothing can present it again. */
+static void code_spend(srv *s) {
+  s->code_live = false;
+  explicit_bzero(s->code, sizeof s->code);
+}
+
+/* Whether `code` is the live one. Checked, and spent by code_spend(), on the service
+ * thread only, so no second request can pass between the two. */
+static bool code_ok(srv *s, const char *code) {
+  if (!s->code_live) return false;
+  if (mono_now() >= s->code_expires) {
+    code_spend(s);
+    return false;
+  }
+  return ct_equal(code, strlen(code), s->code, strlen(s->code));
+}
+
 /* ---- HTTP ----------------------------------------------------------------------------- */
 
 static int send_headers(struct lws *wsi, int status, const char *mime, size_t len) {
@@ -131,18 +190,63 @@ static int send_headers(struct lws *wsi, int status, const char *mime, size_t le
 }
 
 static const char forbidden_body[] = "403 forbidden: wrong Host, Origin or token\n";
+static const char code_refused_body[] =
+    "403 forbidden: this sign-in code was already used or has expired (it opens one page, "
+    "within " SRV_STR(SRV_CODE_TTL_SEC) " s of the start; a restarted server has a new one).\n"
+    "Open the URL airlock serve printed on its terminal (the line \"airlock serve: http://...\") "
+    "instead.\n";
 static const char notfound_body[] = "404 not found\n";
+static const char internal_body[] = "500 internal error: could not give the page its token\n";
+
+/* index.html with `<meta name="airlock-token" content="T">` just before </head>, where
+ * web/js/conn.js looks for it; b becomes an owned copy. -1 (b unchanged) when the page
+ * has no </head> (a broken AIRLOCK_WEB_DIR) or memory ran out. */
+static int page_with_token(asset_body *b, const char *token) {
+  static const char head_end[] = "</head>";
+  const unsigned char *at = memmem(b->data, b->len, head_end, sizeof head_end - 1);
+  if (!at) return -1;
+  char meta[96];
+  size_t m = (size_t)snprintf(meta, sizeof meta, "<meta name=\"airlock-token\" content=\"%s\">\n", token);
+  size_t pre = (size_t)(at - b->data);
+  unsigned char *nb = malloc(b->len + m);
+  if (!nb) return -1;
+  memcpy(nb, b->data, pre);
+  memcpy(nb + pre, meta, m);
+  memcpy(nb + pre + m, at, b->len - pre);
+  free(b->owned);
+  b->owned = nb;
+  b->data = nb;
+  b->len += m;
+  return 0;
+}
 
 static int http_request(srv *s, srv_conn *c, struct lws *wsi, const char *uri) {
   c->srv = s;
   c->wsi = wsi;
   int status = 200;
-  if (!headers_ok(s, wsi)) status = 403;
-  else if (asset_http(uri, s->cfg.web_dir, &c->body)) status = 404;
-  if (status != 200) {
-    const char *b = status == 403 ? forbidden_body : notfound_body;
-    c->body = (asset_body){(const unsigned char *)b, strlen(b), "text/plain; charset=utf-8", NULL};
+  const char *why = NULL;
+  char code[128];
+  if (!headers_ok(s, wsi)) {
+    status = 403;
+    why = forbidden_body;
+  } else if (!strcmp(uri, "/") && code_arg(wsi, code, sizeof code)) {
+    /* The opener's URL. The page is built before the code is spent, so a failure here
+     * leaves the code for a retry; once spent it is never accepted again. */
+    if (!code_ok(s, code)) {
+      status = 403;
+      why = code_refused_body;
+    } else if (asset_http(uri, s->cfg.web_dir, &c->body) || page_with_token(&c->body, s->token)) {
+      asset_body_free(&c->body);
+      status = 500;
+      why = internal_body;
+    } else {
+      code_spend(s);
+    }
+  } else if (asset_http(uri, s->cfg.web_dir, &c->body)) {
+    status = 404;
+    why = notfound_body;
   }
+  if (why) c->body = (asset_body){(const unsigned char *)why, strlen(why), "text/plain; charset=utf-8", NULL};
   c->status = status;
   c->sent = 0;
   if (send_headers(wsi, status, c->body.mime, c->body.len)) return -1;
@@ -339,16 +443,25 @@ static int make_token(char out[33]) {
   return 0;
 }
 
+/* Runs xdg-open on `url`, which must hold nothing secret: its argv (and the browser's,
+ * which it starts with the same URL) is readable by every local user. The environment is
+ * ours unchanged, and the token is not in it.
+ *
+ * AIRLOCK_OPENER, when set, names the program run instead of xdg-open; tests point it at
+ * a script that records its argv. It grants nothing new: whoever sets our environment can
+ * already choose the browser through $BROWSER, which xdg-open honours, or our PATH. */
 static pid_t open_browser(const char *url) {
   if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) return 0;
+  const char *opener = getenv("AIRLOCK_OPENER");
+  if (!opener || !*opener) opener = "xdg-open";
   posix_spawn_file_actions_t fa;
   if (posix_spawn_file_actions_init(&fa)) return 0;
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  char *argv[] = {"xdg-open", (char *)url, NULL};
+  char *argv[] = {(char *)opener, (char *)url, NULL};
   pid_t pid = 0;
-  if (posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ)) {
-    fprintf(stderr, "airlock serve: could not run xdg-open; open the URL yourself\n");
+  if (posix_spawnp(&pid, opener, &fa, NULL, argv, environ)) {
+    fprintf(stderr, "airlock serve: could not run %s; open the URL yourself\n", opener);
     pid = 0;
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -436,11 +549,24 @@ int srv_run(const srv_config *cfg) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  /* The terminal gets the tokened URL: it is the person's own, and the line is how they
+   * (and the tests) reach the page. Only argv is readable by other users, so only what
+   * goes there is replaced by a one-time code. */
   char url[256];
   snprintf(url, sizeof url, "http://%s/?token=%s", s.host_port, s.token);
   printf("airlock serve: %s\n", url);
   fflush(stdout);
-  if (s.cfg.open_browser) s.opener = open_browser(url);
+  if (s.cfg.open_browser) {
+    if (make_token(s.code)) {
+      fprintf(stderr, "airlock serve: getrandom failed (%s); open the URL yourself\n", strerror(errno));
+    } else {
+      s.code_live = true;
+      s.code_expires = mono_now() + SRV_CODE_TTL_SEC;
+      snprintf(url, sizeof url, "http://%s/?code=%s", s.host_port, s.code);
+      s.opener = open_browser(url);
+      if (s.opener <= 0) code_spend(&s); /* nobody was given it */
+    }
+  }
 
   while (!srv_stop)
     if (lws_service(s.ctx, 0) < 0) break;

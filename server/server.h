@@ -9,7 +9,10 @@
  * Security, all checked before anything else happens: the listener binds loopback unless
  * told otherwise; `Host` must be the bound host:port (or localhost:port) and `Origin`,
  * when sent, `http://` + that Host; the WebSocket upgrade must carry the per-run random
- * token (compared in constant time). Every response carries
+ * token (compared in constant time). The token is printed on the terminal but never put
+ * on a command line: the browser opener gets `/?code=C`, a one-time code (one page load,
+ * within 60 s) whose page carries the token in a <meta>; a spent, expired or unknown code
+ * is refused with a 403 that says so (server.c). Every response carries
  * `Content-Security-Policy: default-src 'self'`, `X-Content-Type-Options: nosniff` and
  * `Cache-Control: no-store`. Refusals are 403s.
  */
@@ -33,7 +36,8 @@ typedef struct srv_config {
 } srv_config;
 
 /* Serves until SIGINT or SIGTERM. Prints "airlock serve: http://HOST:PORT/?token=T" on
- * stdout (flushed) once listening. Returns the process exit status. */
+ * stdout (flushed) once listening, then, with open_browser and a display, runs xdg-open (or
+ * $AIRLOCK_OPENER) on "http://HOST:PORT/?code=C". Returns the process exit status. */
 int srv_run(const srv_config *cfg);
 
 #endif

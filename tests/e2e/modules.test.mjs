@@ -4,7 +4,7 @@
 
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
-import { Conn, RequestError } from "../../web/js/conn.js";
+import { Conn, RequestError, pageToken } from "../../web/js/conn.js";
 import { grantModes } from "../../web/js/catalog.js";
 import { micros, bytes } from "../../web/js/devtools/metrics.js";
 import { slug } from "../../web/js/devtools/docs.js";
@@ -32,6 +32,38 @@ class FakeSocket {
 test("Conn: the URL carries the page's token to /ws", () => {
   const c = Conn.fromLocation({ search: "?token=ab%2Fc&x=1", protocol: "http:", host: "127.0.0.1:7777" });
   assert.equal(c.url, "ws://127.0.0.1:7777/ws?token=ab%2Fc");
+});
+
+// The opener's one-time ?code= page carries the token in a <meta>; fakes of document,
+// sessionStorage and history stand in for the browser's.
+function fakeBrowser(token) {
+  const log = [];
+  const saved = new Map();
+  let meta = token === null ? null : { getAttribute: (n) => (n === "content" ? token : null), remove: () => { log.push("meta removed"); meta = null; } };
+  return {
+    log, saved,
+    env: {
+      doc: { querySelector: (sel) => (sel === 'meta[name="airlock-token"]' ? meta : null) },
+      store: { getItem: (k) => saved.get(k) ?? null, setItem: (k, v) => saved.set(k, v) },
+      hist: { state: { s: 1 }, replaceState: (st, _t, url) => log.push(["replaceState", st, url]) },
+    },
+  };
+}
+
+test("pageToken: the code page's token is kept for the tab and the spent code leaves the address", () => {
+  const b = fakeBrowser("0123abcd");
+  const loc = { search: "?code=feed", pathname: "/", hash: "#x" };
+  assert.equal(pageToken(loc, b.env), "0123abcd");
+  assert.deepEqual(b.log, ["meta removed", ["replaceState", { s: 1 }, "/#x"]]);
+  assert.equal(b.saved.get("airlock.token"), "0123abcd");
+  // The reload: address "/", no meta; the tab's copy is used.
+  assert.equal(pageToken({ search: "", pathname: "/", hash: "" }, b.env), "0123abcd");
+  // The terminal's ?token= URL wins over a remembered one, and is not rewritten.
+  assert.equal(pageToken({ search: "?token=beef", pathname: "/", hash: "" }, b.env), "beef");
+  assert.equal(b.log.length, 2);
+  // Nothing anywhere: "" (the server refuses it, and the page says to open the printed URL).
+  assert.equal(pageToken({ search: "", pathname: "/", hash: "" }, fakeBrowser(null).env), "");
+  assert.equal(pageToken({ search: "", pathname: "/", hash: "" }, {}), "");
 });
 
 test("Conn: answers settle requests by id, pushes reach listeners, a drop reconnects with backoff", async (t) => {

@@ -17,8 +17,43 @@
 // can never get in again. `probe()` (given by main.js: can a static file be fetched?)
 // tells the two apart; when the server is up the status becomes "refused" instead of
 // "disconnected", and stays so while attempts keep being refused.
+//
+// The token comes from the address (`?token=`, the URL the terminal shows) or from the
+// server: the browser opener is given a one-time `?code=` URL instead (argv is readable by
+// every local user; server/server.c), and that one page load carries the token in a
+// <meta name="airlock-token">. pageToken() keeps it in this tab's sessionStorage, so a
+// reload still connects, and replaces the spent `?code=` in the address, so neither a
+// reload nor history presents it again (the server would refuse it with a 403).
 
 const BACKOFF_MIN_MS = 250;
+const TOKEN_KEY = "airlock.token";
+
+/**
+ * The run's token for this page: from the server's <meta> (then remembered and the address
+ * cleaned), else `?token=` in the address, else what this tab remembered, else "".
+ * env: {doc, store, hist} (document, sessionStorage, history); absent outside a browser.
+ */
+export function pageToken(loc, env = browserEnv()) {
+  const { doc, store, hist } = env;
+  const meta = doc?.querySelector?.('meta[name="airlock-token"]');
+  if (meta) {
+    const token = meta.getAttribute("content") ?? "";
+    meta.remove();
+    try { store?.setItem(TOKEN_KEY, token); } catch { /* storage off: this load still works */ }
+    hist?.replaceState(hist.state, "", loc.pathname + loc.hash);
+    return token;
+  }
+  const fromUrl = new URLSearchParams(loc.search).get("token");
+  if (fromUrl !== null) return fromUrl;
+  try { return store?.getItem(TOKEN_KEY) ?? ""; } catch { return ""; }
+}
+
+function browserEnv() {
+  if (typeof document === "undefined") return {};
+  let store = null;
+  try { store = window.sessionStorage; } catch { /* denied by the browser's settings */ }
+  return { doc: document, store, hist: window.history };
+}
 const BACKOFF_MAX_MS = 5000;
 
 /** An answer's `error` turned into an Error with the protocol's fields kept. */
@@ -49,9 +84,9 @@ export class Conn {
     this.status = "connecting";
   }
 
-  /** Builds the URL from the page's own location: ws://<host>/ws?token=<token>. */
-  static fromLocation(loc = window.location) {
-    const token = new URLSearchParams(loc.search).get("token") ?? "";
+  /** Builds the URL from the page's own location: ws://<host>/ws?token=<token> (pageToken()). */
+  static fromLocation(loc = window.location, env = browserEnv()) {
+    const token = pageToken(loc, env);
     const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
     const probe = () => fetch("/favicon.svg", { cache: "no-store" }).then((r) => r.ok, () => false);
     return new Conn(scheme + "//" + loc.host + "/ws?token=" + encodeURIComponent(token), probe);

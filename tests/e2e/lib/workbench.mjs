@@ -13,12 +13,17 @@
 // a condition in the page, bounded by a generous timeout (AIRLOCK_E2E_TIMEOUT_MS, default
 // 30 s) because CI machines are slow and ASan builds slower.
 //
+// With { viaOpener: true } the server is started without --no-open, with DISPLAY set and
+// AIRLOCK_OPENER naming a script (in the tmpdir) that records the URL it is given, as
+// xdg-open would be; the page is then opened at that one-time `?code=` URL instead of the
+// printed `?token=` one, the way a person's browser is. `openedUrl` is what it was given.
+//
 // Environment: AIRLOCK_BIN (default build/airlock, relative to the repository root),
 // AIRLOCK_CHROMIUM (default /usr/bin/chromium), AIRLOCK_E2E_TIMEOUT_MS. AIRLOCK_WEB_DIR,
 // if set, is passed through, so a developer can test web/ edits without rebuilding.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,10 +40,11 @@ const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disabl
   "--disable-component-update", "--no-first-run"];
 
 /** Spawns the server; resolves {proc, url, output()} once it printed its URL. */
-function startServer(home, args) {
+function startServer(home, args, env = process.env) {
   const bin = path.resolve(REPO, process.env.AIRLOCK_BIN ?? "build/airlock");
-  const proc = spawn(bin, ["serve", "--no-open", "--port", "0", "--home", home, ...args], {
-    cwd: REPO, env: process.env, stdio: ["ignore", "pipe", "pipe"],
+  const open = env === process.env ? ["--no-open"] : [];
+  const proc = spawn(bin, ["serve", ...open, "--port", "0", "--home", home, ...args], {
+    cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   return new Promise((resolve, reject) => {
@@ -74,12 +80,35 @@ function stopServer(proc) {
   });
 }
 
+/** Writes the fake opener into `dir`; returns {env, opened()} (opened(): its URL, or null yet). */
+function fakeOpener(dir) {
+  const script = path.join(dir, "opener.sh"), out = path.join(dir, "opened");
+  // Written whole, then renamed, so a reader never sees half a line.
+  writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$1" >"${out}.part" && mv "${out}.part" "${out}"\n`);
+  chmodSync(script, 0o755);
+  return {
+    env: { ...process.env, DISPLAY: process.env.DISPLAY || ":airlock-e2e", AIRLOCK_OPENER: script },
+    opened: () => (existsSync(out) ? readFileSync(out, "utf8").trim() : null),
+  };
+}
+
+/** Polls `fn` until it returns something other than null, bounded by TIMEOUT. */
+async function until(fn, what) {
+  const end = Date.now() + TIMEOUT;
+  for (;;) {
+    const v = fn();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * Starts a server and a browser page on it. Returns {page, browser, server, url, home,
- * pageErrors, close}. `pageErrors` collects uncaught exceptions in the page and CSP
+ * pageErrors, openedUrl, close}. `pageErrors` collects uncaught exceptions in the page and CSP
  * refusals, which tests assert stay empty. `args` are extra `airlock serve` options.
  */
-export async function startWorkbench({ args = [] } = {}) {
+export async function startWorkbench({ args = [], viaOpener = false } = {}) {
   const home = mkdtempSync(path.join(tmpdir(), "airlock-e2e-"));
   let server = null, browser = null;
   let closed = false;
@@ -100,7 +129,9 @@ export async function startWorkbench({ args = [] } = {}) {
     }
   };
   try {
-    server = await startServer(home, args);
+    const opener = viaOpener ? fakeOpener(home) : null;
+    server = await startServer(home, args, opener?.env);
+    const openedUrl = opener ? await until(opener.opened, "the opener to be run") : null;
     browser = await chromium.launch({
       executablePath: process.env.AIRLOCK_CHROMIUM ?? "/usr/bin/chromium",
       args: CHROMIUM_FLAGS, timeout: TIMEOUT,
@@ -111,10 +142,10 @@ export async function startWorkbench({ args = [] } = {}) {
     page.on("pageerror", (e) => pageErrors.push(e.message));
     // A CSP refusal (inline script or style, another origin) is an error of the page too.
     page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
-    await page.goto(server.url);
+    await page.goto(openedUrl ?? server.url);
     await page.locator("[data-testid=conn-status][data-status=connected]").waitFor();
     await page.locator("[data-testid^=catalog-]").first().waitFor();
-    return { page, browser, server, url: server.url, home, pageErrors, close };
+    return { page, browser, server, url: server.url, home, pageErrors, openedUrl, close };
   } catch (err) {
     await close();
     throw err;
