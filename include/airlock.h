@@ -140,7 +140,8 @@ typedef struct al_budgets {
 /* Optional allocator for the instances' QuickJS heaps, Lua-style: free when nsize == 0
  * (return NULL), otherwise realloc (ptr may be NULL). `osize` is the size of the old block
  * or 0. Must be thread-safe if several hosts share it. The memory limit is enforced by
- * Airlock on top of it. */
+ * Airlock on top of it. Heaps in this process only (thread and inline isolation): a worker
+ * process allocates for itself. */
 typedef void *(*al_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Hooks: asked when the capability chain says a plugin's call needs the user's approval
@@ -191,7 +192,10 @@ typedef struct al_config {
   uint32_t telemetry_capacity; /* newest per-call records kept; default 1000 */
   al_alloc_fn alloc;           /* NULL: the C library's allocator */
   void *alloc_ud;
-  al_isolation isolation;      /* default AL_ISOLATION_THREAD */
+  al_isolation isolation;      /* default AL_ISOLATION_PROCESS: plugin code may become
+                                  native code (an engine bug), and only a process holds
+                                  it; THREAD and INLINE are explicit choices for trusted
+                                  code, where such a bug takes the host down */
   unsigned workers;            /* worker count; 0: one per online CPU. With process
                                   isolation, the processes started at once: plugins of
                                   different trust never share one, so more start as

@@ -143,7 +143,7 @@ void al_config_init(al_config *cfg) {
   cfg->profile = AL_PROFILE_BARE;
   cfg->timeline_capacity = 200;
   cfg->telemetry_capacity = 1000;
-  cfg->isolation = AL_ISOLATION_THREAD;
+  cfg->isolation = AL_ISOLATION_PROCESS; /* safe by default: see airlock.h */
   cfg->queue_capacity = 256;
   cfg->watchdog_grace_ms = 50;
 }

@@ -187,6 +187,7 @@ static void test_allocator_hook(void **st) {
   al_config cfg;
   al_config_init(&cfg);
   cfg.watchdog_grace_ms = 5000; /* see testutil.h */
+  cfg.isolation = AL_ISOLATION_THREAD; /* the hook serves heaps in this process */
   cfg.alloc = count_alloc;
   cfg.alloc_ud = &c;
   cfg.limits.memory_bytes = 8u << 20;

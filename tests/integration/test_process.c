@@ -264,11 +264,34 @@ static void test_frames_larger_than_lane(void **st) {
 
 static void test_thread_refuses_crash(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_THREAD; /* an explicit choice: process is the default */
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "p", SRC, NULL, id);
   al_error e;
   assert_int_equal(al_debug(h, id, "crash", 0, &e), AL_EINVALID_ARGUMENT);
+  al_host_free(h);
+}
+
+/* Safe by default (issue 16): a host configured with nothing but al_config_init runs
+ * plugin code in sandboxed worker processes, where an engine crash costs a worker only. */
+static void test_default_is_process(void **st) {
+  (void)st;
+  al_config cfg;
+  al_config_init(&cfg);
+  assert_int_equal(cfg.isolation, AL_ISOLATION_PROCESS);
+  al_host *h = NULL;
+  assert_int_equal(al_host_new(&cfg, &h, NULL), 0);
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "p", SRC, NULL, id);
+  al_error e;
+  assert_int_equal(al_debug(h, id, "crash", 0, &e), AL_ECRASHED);
+  json_t *t = t_render(h, id, "main");
+  assert_string_equal(text_of(t), "n=0 renders=1");
+  json_decref(t);
   al_host_free(h);
 }
 
@@ -375,6 +398,7 @@ int main(void) {
       cmocka_unit_test(test_basics),          cmocka_unit_test(test_crash_contained),
       cmocka_unit_test(test_repeat_offender), cmocka_unit_test(test_watchdog_kill),
       cmocka_unit_test(test_thousand_instances), cmocka_unit_test(test_thread_refuses_crash),
+      cmocka_unit_test(test_default_is_process),
       cmocka_unit_test(test_pipelined_both_ways_full), cmocka_unit_test(test_frames_larger_than_lane),
       cmocka_unit_test(test_trust_apart),     cmocka_unit_test(test_trust_recycle_and_cap),
       cmocka_unit_test(test_timeouts_set_aside),
