@@ -12,6 +12,15 @@
  * and a plugin cannot make the trail unreadable. The userinfo of a network resource is
  * replaced by "***", so credentials in a URL never reach the file.
  *
+ * Repeated identical denials are collapsed (a plugin with no capabilities once wrote
+ * 61 MiB to the file in one emit by asking for the same thing in a loop): a denial equal
+ * in every field to one recorded less than HK_AUDIT_QUIET_NS ago is counted, not written,
+ * and when that window ends (noticed at the next record or read, or at hk_audit_free) one
+ * more record says how many there were: the same fields, the reason followed by
+ * " (and N more identical denials within 10 s)". A few slots are kept; a new denial that
+ * finds them full closes the oldest window early. Decisions that allowed something are
+ * never collapsed: each is something that happened.
+ *
  * Reading back takes the newest n lines by reading the file from its end in growing
  * chunks, so `airlock plugin audit --recent 20` does not read a year of history.
  */
@@ -31,11 +40,23 @@
 #define FIELD_MAX 4096
 #define READ_ALL_MAX ((off_t)256 << 20)
 
+#define QUIET_SLOTS 16
+#define HK_AUDIT_QUIET_NS (10ull * 1000000000ull)
+
+/* One denial whose repeats are being counted. */
+typedef struct quiet_slot {
+  json_t *rec;       /* its fields, without timestamp; NULL: slot free */
+  uint64_t key;      /* al_hash64 of the fields, to find it */
+  uint64_t since_ns; /* when it was written */
+  uint64_t repeats;  /* identical denials since, not written */
+} quiet_slot;
+
 struct hk_audit {
   pthread_mutex_t mu;
   char **ring;  /* capacity slots of malloc()ed lines, NULL when empty */
   size_t cap, head, count; /* head: next slot to write */
-  uint64_t recorded, file_errors;
+  uint64_t recorded, collapsed, file_errors;
+  quiet_slot quiet[QUIET_SLOTS];
   int fd; /* -1: no file */
 };
 
@@ -66,8 +87,11 @@ int hk_audit_new(size_t capacity, const char *jsonl_path, hk_audit **out, al_err
   return 0;
 }
 
+static void quiet_flush(hk_audit *a, uint64_t now, bool all);
+
 void hk_audit_free(hk_audit *a) {
   if (!a) return;
+  quiet_flush(a, 0, true); /* the counts still open are written before the file closes */
   for (size_t i = 0; i < a->cap; i++) free(a->ring[i]);
   free(a->ring);
   if (a->fd >= 0) close(a->fd);
@@ -152,22 +176,12 @@ static char *redact_userinfo(const char *url) {
   return out;
 }
 
-void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
-                     const char *resource, const char *decision, const char *reason) {
-  if (!a) return;
-  char *redacted = action && strcmp(action, "network") == 0 ? redact_userinfo(resource) : NULL;
-  if (redacted) resource = redacted;
+/* Stamps `rec` (owned) with the time, keeps its line in the ring and appends it to the
+ * file. Called without the lock. */
+static void emit(hk_audit *a, json_t *rec) {
   char ts[40];
   hk_audit_timestamp(ts, sizeof ts);
-  json_t *rec = json_object();
-  if (!rec) return;
   json_object_set_new(rec, "timestamp", json_string(ts));
-  json_object_set_new(rec, "plugin_id", field(plugin_id));
-  json_object_set_new(rec, "action", field(action));
-  json_object_set_new(rec, "resource", field(resource));
-  json_object_set_new(rec, "decision", field(decision));
-  json_object_set_new(rec, "reason", field(reason));
-  free(redacted);
   char *line = json_text(rec);
   json_decref(rec);
   if (!line) return;
@@ -185,7 +199,6 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
   a->ring[a->head] = line;
   a->head = (a->head + 1) % a->cap;
   if (a->count < a->cap) a->count++;
-  a->recorded++;
   pthread_mutex_unlock(&a->mu);
   if (a->fd >= 0) {
     /* One write per line: O_APPEND makes it atomic against other appenders. */
@@ -199,9 +212,107 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
   }
 }
 
+/* Closes slot q (under the lock): the record saying how many repeats there were, or NULL
+ * when there were none. The slot is free afterwards. */
+static json_t *quiet_close(quiet_slot *q) {
+  json_t *sum = NULL;
+  if (q->repeats && (sum = json_copy(q->rec))) {
+    char *reason = NULL;
+    if (asprintf(&reason, "%s (and %llu more identical denials within %llu s)",
+                 json_string_value(json_object_get(q->rec, "reason")), (unsigned long long)q->repeats,
+                 (unsigned long long)(HK_AUDIT_QUIET_NS / 1000000000ull)) < 0)
+      reason = NULL;
+    json_object_set_new(sum, "reason", reason ? json_string(reason) : json_string("(repeated)"));
+    free(reason);
+  }
+  json_decref(q->rec);
+  memset(q, 0, sizeof *q);
+  return sum;
+}
+
+/* Writes the summaries of the windows that ended by `now` (all: every open one). */
+static void quiet_flush(hk_audit *a, uint64_t now, bool all) {
+  json_t *due[QUIET_SLOTS];
+  size_t n = 0;
+  pthread_mutex_lock(&a->mu);
+  for (size_t i = 0; i < QUIET_SLOTS; i++) {
+    quiet_slot *q = &a->quiet[i];
+    if (!q->rec || (!all && now - q->since_ns < HK_AUDIT_QUIET_NS)) continue;
+    json_t *sum = quiet_close(q);
+    if (sum) due[n++] = sum;
+  }
+  pthread_mutex_unlock(&a->mu);
+  for (size_t i = 0; i < n; i++) emit(a, due[i]);
+}
+
+/* Under the lock: true when `rec` repeats an open denial (counted, not to be written);
+ * otherwise opens a slot for it, closing the oldest into *evicted if none is free. */
+static bool quiet_seen(hk_audit *a, json_t *rec, uint64_t key, uint64_t now, json_t **evicted) {
+  quiet_slot *free_slot = NULL, *oldest = NULL;
+  for (size_t i = 0; i < QUIET_SLOTS; i++) {
+    quiet_slot *q = &a->quiet[i];
+    if (!q->rec) {
+      if (!free_slot) free_slot = q;
+      continue;
+    }
+    if (q->key == key && now - q->since_ns < HK_AUDIT_QUIET_NS && json_equal(q->rec, rec)) {
+      q->repeats++;
+      return true;
+    }
+    if (!oldest || q->since_ns < oldest->since_ns) oldest = q;
+  }
+  quiet_slot *q = free_slot;
+  if (!q) {
+    *evicted = quiet_close(oldest);
+    q = oldest;
+  }
+  q->rec = json_copy(rec); /* NULL (out of memory): this one is simply not collapsed */
+  q->key = key;
+  q->since_ns = now;
+  return false;
+}
+
+void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
+                     const char *resource, const char *decision, const char *reason) {
+  if (!a) return;
+  char *redacted = action && strcmp(action, "network") == 0 ? redact_userinfo(resource) : NULL;
+  if (redacted) resource = redacted;
+  json_t *rec = json_object();
+  if (rec) {
+    json_object_set_new(rec, "timestamp", json_string("")); /* first in the line; emit() sets it */
+    json_object_set_new(rec, "plugin_id", field(plugin_id));
+    json_object_set_new(rec, "action", field(action));
+    json_object_set_new(rec, "resource", field(resource));
+    json_object_set_new(rec, "decision", field(decision));
+    json_object_set_new(rec, "reason", field(reason));
+  }
+  free(redacted);
+  if (!rec) return;
+  uint64_t now = clock_mono_ns();
+  quiet_flush(a, now, false);
+  bool repeat = false;
+  json_t *evicted = NULL;
+  pthread_mutex_lock(&a->mu);
+  a->recorded++;
+  if (decision && !strcmp(decision, "denied")) {
+    uint64_t key = AL_HASH64_SEED;
+    static const char *const keys[] = {"plugin_id", "action", "resource", "decision", "reason"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      const json_t *v = json_object_get(rec, keys[i]);
+      key = al_hash64(json_string_value(v), json_string_length(v), key) * 31u + i;
+    }
+    if ((repeat = quiet_seen(a, rec, key, now, &evicted))) a->collapsed++;
+  }
+  pthread_mutex_unlock(&a->mu);
+  if (evicted) emit(a, evicted);
+  if (repeat) json_decref(rec);
+  else emit(a, rec);
+}
+
 json_t *hk_audit_recent(hk_audit *a, size_t n) {
   json_t *arr = json_array();
   if (!a || !arr) return arr;
+  quiet_flush(a, clock_mono_ns(), false);
   pthread_mutex_lock(&a->mu);
   size_t take = (n == 0 || n > a->count) ? a->count : n;
   char **lines = calloc(take ? take : 1, sizeof *lines);
@@ -229,6 +340,7 @@ void hk_audit_stats_get(hk_audit *a, hk_audit_stats *st) {
   if (!a) return;
   pthread_mutex_lock(&a->mu);
   st->recorded = a->recorded;
+  st->collapsed = a->collapsed;
   st->file_errors = a->file_errors;
   pthread_mutex_unlock(&a->mu);
 }

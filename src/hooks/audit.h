@@ -31,7 +31,9 @@ void hk_audit_free(hk_audit *a);
 
 /* Records one entry; every string borrowed and copied, NULL stored as "". a NULL: no-op.
  * Strings are cut at 4096 bytes (on a UTF-8 boundary) so one record stays bounded; for
- * action "network" the URL's userinfo is recorded as "***". */
+ * action "network" the URL's userinfo is recorded as "***". A denial identical to one
+ * recorded in the last 10 s is counted instead, and the count written when that window
+ * ends (audit.c). */
 void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
                      const char *resource, const char *decision, const char *reason);
 
@@ -39,9 +41,10 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
  * json_decref()s; NULL only when out of memory). a NULL: empty array. */
 json_t *hk_audit_recent(hk_audit *a, size_t n);
 
-/* Records ever recorded, and file writes that failed. */
+/* Records ever recorded (collapsed ones included), the repeated denials among them that
+ * were counted instead of written (see audit.c), and file writes that failed. */
 typedef struct hk_audit_stats {
-  uint64_t recorded, file_errors;
+  uint64_t recorded, collapsed, file_errors;
 } hk_audit_stats;
 void hk_audit_stats_get(hk_audit *a, hk_audit_stats *st);
 

@@ -600,10 +600,40 @@ static int hc_fs(hc_services *s, const hc_rec *r, const char *method, const json
   return rc;
 }
 
+/* What one instance may register: tool registrations of 4 MB each once grew the host by
+ * 218 MiB. The tool table lives in the host, so the host bounds it. */
+#define HC_MAX_TOOLS 64
+#define HC_MAX_TOOL_NAME 128
+#define HC_MAX_TOOL_DESCRIPTION 4096
+#define HC_MAX_TOOL_PARAMETERS ((size_t)64 << 10)
+
+/* Tools in `table` registered by instance `owner` (under s->mu). */
+static size_t tools_of(const json_t *table, const char *owner) {
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)table, k, v)
+    if (!strcmp(json_string_value(json_object_get(v, "instanceId")), owner)) n++;
+  return n;
+}
+
 static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args, json_t **result,
                             al_error *err) {
   const char *name = arg_str(args, "name");
+  const char *desc = arg_str(args, "description");
+  const json_t *params = json_object_get(args, "parameters");
   int rc = need(name, "tools.register", "name", err);
+  if (!rc && strlen(name) > HC_MAX_TOOL_NAME)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "tools.register: a tool name may have at most %d bytes",
+                 HC_MAX_TOOL_NAME);
+  else if (!rc && desc && strlen(desc) > HC_MAX_TOOL_DESCRIPTION)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                 "tools.register: '%.80s': a description may have at most %d bytes (this one has %zu)", name,
+                 HC_MAX_TOOL_DESCRIPTION, strlen(desc));
+  else if (!rc && params && json_dumpb(params, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) > HC_MAX_TOOL_PARAMETERS)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                 "tools.register: '%.80s': parameters may have at most %zu bytes of JSON", name,
+                 HC_MAX_TOOL_PARAMETERS);
   if (!rc) rc = hc_decide(s, r, "register_tools", name, err);
   if (rc) return rc;
   json_t *t = json_pack("{s:s,s:s,s:s,s:s,s:O}", "name", name, "pluginId", r->plugin_id,
@@ -623,6 +653,9 @@ static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args,
   else if (old && strcmp(owner, r->owner))
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "a tool named '%.80s' is already registered by plugin '%s'",
                  name, json_string_value(json_object_get(old, "pluginId")));
+  else if (!json_object_get(into, name) && tools_of(into, r->owner) >= HC_MAX_TOOLS)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "tools.register: '%.80s': a plugin may register at most %d tools",
+                 name, HC_MAX_TOOLS);
   else if (json_object_set(into, name, t))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_unlock(&s->mu);

@@ -394,6 +394,36 @@ static void test_budget_per_plugin(void **st) {
   al_host_free(h);
 }
 
+/* The tool table lives in the host, so the host bounds it (4 MB registrations once grew
+ * it by 218 MiB): 64 tools per plugin, 4 KiB descriptions, 64 KiB parameter schemas; each
+ * refusal is an error the plugin sees where it registered. */
+static void test_tool_bounds(void **st) {
+  (void)st;
+  al_host *h = mk(AL_ISOLATION_PROCESS, 1);
+  char id[AL_INSTANCE_ID_MAX];
+  load(h, "tools", "let err = '';"
+                   "pi.registerTool({ name: 'errors', handler: () => err });"
+                   "for (let i = 0; i < 63; i++) pi.registerTool({ name: 't' + i, handler: () => i });"
+                   "try { pi.registerTool({ name: 't63', handler: () => 0 }); } catch (e) { err += e.message + '|'; }"
+                   "try { pi.registerTool({ name: 't0', description: 'd'.repeat(4097), handler: () => 0 }); } catch (e) { err += e.message + '|'; }"
+                   "try { pi.registerTool({ name: 't1', parameters: { type: 'object', description: 'p'.repeat(70000) }, handler: () => 0 }); } catch (e) { err += e.message + '|'; }",
+       "{\"id\":\"tools\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true}}", id);
+  char *out = NULL;
+  al_error e;
+  assert_int_equal(al_tools(h, &out, &e), 0);
+  json_t *tools = t_json(out);
+  assert_int_equal(json_array_size(tools), 64);
+  json_decref(tools);
+  assert_int_equal(al_tool_call(h, "errors", NULL, &out, &e), 0);
+  json_t *v = t_json(out);
+  const char *got = json_string_value(v);
+  assert_non_null(strstr(got, "'t63': a plugin may register at most 64 tools|"));
+  assert_non_null(strstr(got, "'t0': a description may have at most 4096 bytes (this one has 4097)|"));
+  assert_non_null(strstr(got, "'t1': parameters may have at most 65536 bytes of JSON|"));
+  json_decref(v);
+  al_host_free(h);
+}
+
 /* Process isolation: a worker that dies is audited, restarts on the next call, and
  * reloads its instances with their subscriptions: the next emit reaches them again. */
 static void test_crash_restart(void **st) {
@@ -497,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_crash_restart),
       cmocka_unit_test(test_sleep_deadline),
       cmocka_unit_test(test_budget_per_plugin),
+      cmocka_unit_test(test_tool_bounds),
       cmocka_unit_test(test_reload_thread),
       cmocka_unit_test(test_reload_process),
   };

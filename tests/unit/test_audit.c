@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <regex.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks/audit.h"
@@ -85,8 +86,9 @@ static void test_fields_bounded_and_utf8(void **state) {
   assert_string_equal(field(r, 1, "resource"), "https://b.example/x?u=v@w");
   assert_string_equal(field(r, 0, "resource"), "https://user:pw@b.example/");
   json_decref(r);
-  hk_audit_record(a, NULL, "network", big, "denied", NULL);
-  hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "denied", "r");
+  /* (not "denied": the same denials again would be collapsed, see below) */
+  hk_audit_record(a, NULL, "network", big, "error", NULL);
+  hk_audit_record(a, "p", "fs_read", "/tmp/\xff\xfe-\xc3\xa9", "error", "r");
   r = hk_audit_recent(a, 2);
   assert_string_equal(field(r, 0, "resource"), "/tmp/\xef\xbf\xbd\xef\xbf\xbd-\xc3\xa9");
   assert_int_equal(strlen(field(r, 1, "resource")), 4096);
@@ -232,6 +234,58 @@ static void test_parse_text(void **state) {
   json_decref(out);
 }
 
+/* Repeated identical denials are collapsed into the first record and one that counts
+ * the rest (a plugin once wrote 61 MiB of audit in one emit by asking in a loop); other
+ * denials, and allowed decisions, are each recorded. */
+static void test_repeated_denials_collapse(void **state) {
+  (void)state;
+  char path[64];
+  temp_path(path, sizeof path);
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(100, path, &a, NULL), 0);
+  char big[5000];
+  memset(big, 'r', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  for (int i = 0; i < 10000; i++) {
+    hk_audit_record(a, "flood", "fs_read", big, "denied", "Denied by default");
+    if (i % 1000 == 0) hk_audit_record(a, "flood", "fs_read", "/other", "denied", "Denied by default");
+    if (i % 2500 == 0) hk_audit_record(a, "ok", "kv", "k", "allowed", "Allowed by plugin allow list");
+  }
+  json_t *ring = hk_audit_recent(a, 0);
+  /* one /other denial, collapsed too; four allowed; one big denial, its count not yet due */
+  assert_int_equal(json_array_size(ring), 1 + 1 + 4);
+  json_decref(ring);
+  hk_audit_stats st;
+  hk_audit_stats_get(a, &st);
+  assert_int_equal(st.recorded, 10000 + 10 + 4);
+  assert_int_equal(st.collapsed, 9999 + 9);
+  hk_audit_free(a); /* closes the open windows: their counts are written */
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(sb.st_size < 64 * 1024); /* not 10,000 x 4 KiB */
+  json_t *all = NULL;
+  assert_int_equal(hk_audit_read_file(path, 0, &all, NULL, NULL), 0);
+  assert_int_equal(json_array_size(all), 2 + 2 + 4);
+  int sums = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(all, i, r) {
+    const char *why = json_string_value(json_object_get(r, "reason"));
+    if (strstr(why, "(and 9999 more identical denials within 10 s)")) {
+      assert_int_equal(strlen(json_string_value(json_object_get(r, "resource"))), 4096);
+      sums++;
+    }
+    if (strstr(why, "(and 9 more identical denials within 10 s)")) {
+      assert_string_equal(json_string_value(json_object_get(r, "resource")), "/other");
+      sums++;
+    }
+    assert_int_equal(json_object_size(r), 6);
+  }
+  assert_int_equal(sums, 2);
+  json_decref(all);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ring_default_capacity),
@@ -239,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_threads_and_file),
       cmocka_unit_test(test_read_file_tail),
       cmocka_unit_test(test_parse_text),
+      cmocka_unit_test(test_repeated_denials_collapse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
