@@ -2,7 +2,10 @@
  * package extractor into a scratch directory. Whatever happens, the scratch directory may
  * afterwards hold nothing but the destination (no temporary directory, nothing beside
  * it), and the destination exists only on success and then holds only regular files and
- * directories within the caps. Byte 0 chooses how many leading components to strip. */
+ * directories within the caps, none with a mode beyond 0755 (no set-id, sticky or
+ * group/other write bits, whatever the headers said). Byte 0 chooses how many leading
+ * components to strip. The parsing is libarchive's (tarx.c), so this exercises its tar
+ * and gzip readers as well as the policy Airlock applies to what they return. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <ftw.h>
@@ -29,6 +32,7 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
   (void)ftw;
   CHECK(flag == FTW_F || flag == FTW_D || flag == FTW_DP);
   CHECK(S_ISREG(st->st_mode) || S_ISDIR(st->st_mode));
+  CHECK((st->st_mode & 07022) == 0);
   if (S_ISREG(st->st_mode)) {
     seen_files++;
     seen_bytes += (uint64_t)st->st_size;

@@ -5,12 +5,14 @@ set -euo pipefail
 
 pkgs=(build-essential patch cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libcmocka-dev libseccomp-dev libsqlite3-dev zlib1g-dev
-      libcurl4-openssl-dev libwebsockets-dev curl jq chromium)
-# sqlite3: the host database; zlib: package tarballs; libcurl: pi.http; libwebsockets:
-# `airlock serve`; curl: its HTTP tests; jq: the agent-hook tests read settings.json and
-# the hooks' JSON answers with it; chromium: the workbench's end-to-end tests
-# (driven by playwright-core from tests/e2e, which never downloads a browser). npm fetches
-# QuickJS at configure time (qjsc@0.3.0) and the e2e tests' one dependency.
+      libcurl4-openssl-dev libwebsockets-dev libarchive-dev libssl-dev curl jq chromium)
+# sqlite3: the host database; libarchive: reading package tarballs (tar and gzip); zlib:
+# their gzip trailer check; libssl-dev: libcrypto's SHA-512 for npm integrity strings;
+# libcurl: pi.http; libwebsockets: `airlock serve`; curl: its HTTP tests; jq: the
+# agent-hook tests read settings.json and the hooks' JSON answers with it; chromium: the
+# workbench's end-to-end tests (driven by playwright-core from tests/e2e, which never
+# downloads a browser). npm fetches QuickJS at configure time (qjsc@0.3.0) and the e2e
+# tests' one dependency.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${AIRLOCK_FUZZ:-0}" = 1 ]; then pkgs+=(clang-14 libclang-rt-14-dev); fi
 

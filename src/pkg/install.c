@@ -64,7 +64,9 @@ int pkg_integrity_check(const void *data, size_t len, const char *integrity, al_
   if (!integrity) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "npm reported no sha512 integrity for the tarball");
   unsigned char d[SHA512_DIGEST_LEN];
   char b64[100];
-  sha512(data, len, d);
+  if (sha512(data, len, d))
+    return err_set(err, AL_ENO_MEMORY, NULL, "cannot check the tarball's integrity: libcrypto could not set up SHA-512 "
+                   "(out of memory?)");
   sha512_base64(d, sizeof d, b64, sizeof b64);
   bool seen = false;
   const char *s = integrity;

@@ -1,6 +1,12 @@
 /*
- * sha512.h: SHA-512 (FIPS 180-4), here so that npm tarball integrity ("sha512-<base64>")
- * can be verified without adding OpenSSL as a dependency. Streaming interface; pure.
+ * sha512.h: SHA-512 for npm tarball integrity ("sha512-<base64>"), computed by OpenSSL's
+ * libcrypto (EVP) rather than by code of our own: a maintained, tested implementation is
+ * the point. This header stays free of OpenSSL types so callers need not include it.
+ *
+ * Streaming use: sha512_init, any number of sha512_update, then sha512_final, which always
+ * releases the context (call it even after a failed init, so nothing leaks). libcrypto
+ * allocates its digest context, so init can fail; every later call then does nothing and
+ * final reports the failure (-1) and zeroes `out`, which never matches a real digest.
  */
 #ifndef AL_PKG_SHA512_H
 #define AL_PKG_SHA512_H
@@ -10,18 +16,20 @@
 
 #define SHA512_DIGEST_LEN 64
 
+struct evp_md_ctx_st; /* OpenSSL's EVP_MD_CTX */
+
 typedef struct sha512_ctx {
-  uint64_t h[8];
-  uint64_t len_lo, len_hi; /* message length in bytes (128-bit) */
-  unsigned char buf[128];
-  size_t fill;
+  struct evp_md_ctx_st *md; /* NULL before init, after final, or when init failed */
+  int failed;               /* a libcrypto call failed; final returns -1 */
 } sha512_ctx;
 
-void sha512_init(sha512_ctx *c);
+/* 0, or -1 when libcrypto could not allocate or set up the digest. */
+int sha512_init(sha512_ctx *c);
 void sha512_update(sha512_ctx *c, const void *data, size_t len);
-void sha512_final(sha512_ctx *c, unsigned char out[SHA512_DIGEST_LEN]);
-/* One shot. */
-void sha512(const void *data, size_t len, unsigned char out[SHA512_DIGEST_LEN]);
+/* 0 with the digest in `out`, or -1 (out zeroed) when any step failed. Frees the context. */
+int sha512_final(sha512_ctx *c, unsigned char out[SHA512_DIGEST_LEN]);
+/* One shot; 0 or -1 as sha512_final. */
+int sha512(const void *data, size_t len, unsigned char out[SHA512_DIGEST_LEN]);
 /* Standard base64 (with padding) of `len` bytes into `out` (cap >= 4*ceil(len/3)+1).
  * Returns the length written, or 0 when cap is too small. */
 size_t sha512_base64(const unsigned char *in, size_t len, char *out, size_t cap);

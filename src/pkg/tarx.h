@@ -7,9 +7,12 @@
  * Everything is extracted into a fresh temporary directory beside the destination, which
  * is renamed into place only when the whole archive was good; on any error the temporary
  * directory is removed and the destination was never touched. npm's leading `package/`
- * directory is stripped (`strip` components).
+ * directory is stripped (`strip` components). The archive is parsed by libarchive (tar and
+ * gzip only); every rule above is Airlock's own, applied on top (tarx.c).
  *
- * Thread-safe (no shared state); the destination's parent must exist.
+ * Thread-safe: no state of ours is shared, and each call has its own libarchive reader
+ * (libarchive's tar reader does bump a static counter for the inode numbers it makes up,
+ * a race on values nothing here reads). The destination's parent must exist.
  */
 #ifndef AL_PKG_TARX_H
 #define AL_PKG_TARX_H

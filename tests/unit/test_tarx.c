@@ -31,19 +31,21 @@ static void tb_raw(tarbuf *t, const void *data, size_t n) {
   t->n += n;
 }
 
-/* One entry: header (+ body padded to 512). */
-static void tb_entry(tarbuf *t, const char *name, char type, const char *body, size_t size, const char *link) {
+/* One entry: header (+ body padded to 512), with `mode`, in ustar or (gnu) GNU tar's
+ * own header layout ("ustar  \0" magic, what `tar --format=gnu` writes). */
+static void tb_entry_as(tarbuf *t, const char *name, char type, const char *body, size_t size, const char *link,
+                        unsigned mode, bool gnu) {
   unsigned char h[512];
   memset(h, 0, sizeof h);
   memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
-  snprintf((char *)h + 100, 8, "%07o", 0644);
+  snprintf((char *)h + 100, 8, "%07o", mode);
   snprintf((char *)h + 108, 8, "%07o", 0);
   snprintf((char *)h + 116, 8, "%07o", 0);
   snprintf((char *)h + 124, 12, "%011o", (unsigned)size);
   snprintf((char *)h + 136, 12, "%011o", 0);
   h[156] = (unsigned char)type;
   if (link) memcpy(h + 157, link, strlen(link));
-  memcpy(h + 257, "ustar\0" "00", 8);
+  memcpy(h + 257, gnu ? "ustar  " : "ustar\0" "00", 8);
   memset(h + 148, ' ', 8);
   unsigned sum = 0;
   for (int i = 0; i < 512; i++) sum += h[i];
@@ -54,6 +56,10 @@ static void tb_entry(tarbuf *t, const char *name, char type, const char *body, s
     static const unsigned char zero[512];
     if (size % 512) tb_raw(t, zero, 512 - size % 512);
   }
+}
+
+static void tb_entry(tarbuf *t, const char *name, char type, const char *body, size_t size, const char *link) {
+  tb_entry_as(t, name, type, body, size, link, 0644, false);
 }
 
 static void tb_file(tarbuf *t, const char *name, const char *text) { tb_entry(t, name, '0', text, strlen(text), NULL); }
@@ -233,6 +239,172 @@ static void test_long_names_are_checked(void **state) {
   free(t.p);
 }
 
+/* A pax record "<len> key=value\n", where len counts its own digits. */
+static size_t pax_record(char *out, size_t cap, const char *key, const char *value) {
+  size_t body = strlen(key) + strlen(value) + 3; /* ' ', '=', '\n' */
+  size_t len = body + 1;
+  while (len != body + (size_t)snprintf(NULL, 0, "%zu", len)) len = body + (size_t)snprintf(NULL, 0, "%zu", len);
+  int n = snprintf(out, cap, "%zu %s=%s\n", len, key, value);
+  assert_int_equal((size_t)n, len);
+  return len;
+}
+
+static struct stat stat_of(const char *dir, const char *rel) {
+  char p[PATH_MAX * 2];
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  struct stat st;
+  memset(&st, 0, sizeof st);
+  if (lstat(p, &st)) print_error("%s: missing\n", p);
+  return st;
+}
+
+/* pax (`tar --format=pax`, what npm writes for long or non-ASCII paths): a path of 300
+ * bytes in directories, a UTF-8 name (kept byte for byte, whatever the locale), and a
+ * global header, all through libarchive; the mode's execute bit survives. A pax record
+ * that gives a file a link target makes it a link, refused like any other. */
+static void test_pax_long_names(void **state) {
+  (void)state;
+  char longname[320], rec[800];
+  snprintf(longname, sizeof longname, "package/%0100d/%0100d/%090d.js", 1, 2, 3);
+  tarbuf t = {0};
+  size_t n = pax_record(rec, sizeof rec, "comment", "made by hand");
+  tb_entry(&t, "pax_global_header", 'g', rec, n, NULL);
+  tb_entry(&t, "package/", '5', NULL, 0, NULL);
+  n = pax_record(rec, sizeof rec, "path", longname);
+  n += pax_record(rec + n, sizeof rec - n, "mtime", "1700000000.5");
+  tb_entry(&t, "PaxHeader/long", 'x', rec, n, NULL);
+  tb_entry_as(&t, "package/truncated-ustar-name", '0', "long", 4, NULL, 0755, false);
+  n = pax_record(rec, sizeof rec, "path", "package/caf\xc3\xa9/\xe2\x9c\x93.js");
+  tb_entry(&t, "PaxHeader/utf8", 'x', rec, n, NULL);
+  tb_file(&t, "package/caf?/?.js", "utf8");
+  tb_end(&t);
+  tb_gzip(&t);
+  char dest[256];
+  snprintf(dest, sizeof dest, "%s/pax", root);
+  size_t files = 0;
+  al_error err;
+  int rc = tarx_extract(t.p, t.n, dest, &(tarx_limits){.strip = 1}, &files, &err);
+  if (rc) print_error("%s\n", err.message);
+  assert_int_equal(rc, 0);
+  assert_int_equal(files, 2);
+  char p[PATH_MAX * 2];
+  snprintf(p, sizeof p, "%s/%s", dest, longname + strlen("package/"));
+  char *text = slurp(p);
+  assert_non_null(text);
+  assert_string_equal(text, "long");
+  free(text);
+  struct stat st = stat_of(dest, longname + strlen("package/"));
+  assert_true(S_ISREG(st.st_mode) && (st.st_mode & 0100));
+  st = stat_of(dest, "caf\xc3\xa9/\xe2\x9c\x93.js");
+  assert_true(S_ISREG(st.st_mode) && !(st.st_mode & 0111));
+  pkg_rmtree(dest, NULL);
+  free(t.p);
+  t.p = NULL;
+  t.n = 0;
+
+  /* a pax linkpath on a regular-file header does not make it a link: it is a plain file
+     with its own bytes, and nothing points out of the package */
+  n = pax_record(rec, sizeof rec, "linkpath", "/etc/passwd");
+  tb_entry(&t, "PaxHeader/x", 'x', rec, n, NULL);
+  tb_file(&t, "innocent", "own bytes");
+  tb_end(&t);
+  snprintf(dest, sizeof dest, "%s/linkpath", root);
+  assert_int_equal(tarx_extract(t.p, t.n, dest, NULL, &files, &err), 0);
+  assert_true(S_ISREG(stat_of(dest, "innocent").st_mode));
+  snprintf(p, sizeof p, "%s/innocent", dest);
+  text = slurp(p);
+  assert_string_equal(text, "own bytes");
+  free(text);
+  pkg_rmtree(dest, NULL);
+  free(t.p);
+  t.p = NULL;
+  t.n = 0;
+  /* ... while a link header with a pax linkpath is refused like any link */
+  n = pax_record(rec, sizeof rec, "linkpath", "/etc/passwd");
+  tb_entry(&t, "PaxHeader/x", 'x', rec, n, NULL);
+  tb_entry(&t, "package/l", '2', NULL, 0, "harmless");
+  tb_end(&t);
+  assert_true(refused(&t, NULL, "tarball entry 'package/l': links are not allowed"));
+  /* the pax path is what is checked, not the ustar name beside it */
+  n = pax_record(rec, sizeof rec, "path", "package/../../pax-evil");
+  tb_entry(&t, "PaxHeader/x", 'x', rec, n, NULL);
+  tb_file(&t, "package/harmless", "x");
+  tb_end(&t);
+  tb_gzip(&t);
+  assert_true(refused(&t, &(tarx_limits){.strip = 1}, "tarball entry 'package/../../pax-evil': path escapes the package"));
+  /* a pax header with nothing after it announces an entry that is not there */
+  n = pax_record(rec, sizeof rec, "path", "package/missing");
+  tb_entry(&t, "PaxHeader/x", 'x', rec, n, NULL);
+  assert_true(refused(&t, NULL, "truncated archive"));
+}
+
+/* GNU tar's own format (`tar --format=gnu`): 'L' carries a long name, 'K' a long link
+ * target, and the header's magic is "ustar  \0" (its prefix field means something else
+ * there, so it must not be read as a path prefix). */
+static void test_gnu_long_names(void **state) {
+  (void)state;
+  char longname[320];
+  snprintf(longname, sizeof longname, "package/%0120d/%0150d.js", 4, 5);
+  tarbuf t = {0};
+  tb_entry_as(&t, "././@LongLink", 'L', longname, strlen(longname) + 1, NULL, 0644, true);
+  tb_entry_as(&t, "package/cut-short", '0', "gnu", 3, NULL, 0644, true);
+  tb_entry_as(&t, "package/short.js", '0', "s", 1, NULL, 0644, true);
+  tb_end(&t);
+  tb_gzip(&t);
+  char dest[256], p[PATH_MAX * 2];
+  snprintf(dest, sizeof dest, "%s/gnu", root);
+  size_t files = 0;
+  al_error err;
+  int rc = tarx_extract(t.p, t.n, dest, &(tarx_limits){.strip = 1}, &files, &err);
+  if (rc) print_error("%s\n", err.message);
+  assert_int_equal(rc, 0);
+  assert_int_equal(files, 2);
+  snprintf(p, sizeof p, "%s/%s", dest, longname + strlen("package/"));
+  char *text = slurp(p);
+  assert_non_null(text);
+  assert_string_equal(text, "gnu");
+  free(text);
+  assert_true(S_ISREG(stat_of(dest, "short.js").st_mode));
+  assert_int_equal(count_entries(dest), 2); /* the long name's directory and short.js */
+  pkg_rmtree(dest, NULL);
+  free(t.p);
+  t.p = NULL;
+  t.n = 0;
+
+  /* a long link target still makes a link */
+  tb_entry_as(&t, "././@LongLink", 'K', "/etc/passwd", 12, NULL, 0644, true);
+  tb_entry_as(&t, "package/link", '2', NULL, 0, "short", 0644, true);
+  tb_end(&t);
+  assert_true(refused(&t, NULL, "tarball entry 'package/link': links are not allowed"));
+  /* an 'L' name longer than libarchive's 1 MiB bound for it */
+  size_t big = (1u << 20) + 10;
+  char *huge = malloc(big);
+  memset(huge, 'a', big);
+  huge[big - 1] = 0;
+  tb_entry_as(&t, "././@LongLink", 'L', huge, big, NULL, 0644, true);
+  free(huge);
+  tb_entry_as(&t, "x", '0', "x", 1, NULL, 0644, true);
+  tb_end(&t);
+  assert_true(refused(&t, NULL, "tarball: "));
+}
+
+/* libarchive reads types it does not know, and several GNU ones, as regular files or
+ * directories (POSIX says to); the package rule is stricter and judges the header's own
+ * type byte, so these are refused as before. */
+static void test_other_types_refused(void **state) {
+  (void)state;
+  static const char types[] = {'S', 'M', 'N', 'D', 'Z', '4'};
+  for (size_t i = 0; i < sizeof types; i++) {
+    tarbuf t = {0};
+    tb_file(&t, "ok.js", "1");
+    tb_entry(&t, "odd", types[i], "abc", 3, NULL);
+    tb_end(&t);
+    char want[64];
+    snprintf(want, sizeof want, "tarball entry 'odd': entry type '%c' is not allowed", types[i]);
+    assert_true(refused(&t, NULL, want));
+  }
+}
+
 static void test_links_and_specials_refused(void **state) {
   (void)state;
   tarbuf t = {0};
@@ -319,8 +491,63 @@ static void test_multi_member_gzip(void **state) {
   tb_raw(&t, a.p, a.n);
   tb_raw(&t, "\x1f\x8b\x08\x00garbage", 11);
   assert_true(refused(&t, NULL, "corrupt gzip data"));
+  /* zero padding, then something else, is still something else */
+  tb_raw(&t, b.p, b.n);
+  tb_raw(&t, zeros, sizeof zeros);
+  tb_raw(&t, b.p, b.n);
+  assert_true(refused(&t, NULL, "not another gzip member"));
   free(a.p);
   free(b.p);
+}
+
+/* A tar cut into three gzip members at arbitrary points (inside a header, inside a
+ * file's body), as pigz or `cat` would leave it: the reader sees one stream. */
+static void test_multi_member_split_anywhere(void **state) {
+  (void)state;
+  tarbuf whole = {0};
+  char body[3000];
+  for (size_t i = 0; i < sizeof body; i++) body[i] = (char)('a' + i % 26);
+  tb_entry(&whole, "package/big.js", '0', body, sizeof body, NULL);
+  tb_file(&whole, "package/after.js", "after");
+  tb_end(&whole);
+  size_t cuts[] = {0, 700, 2048 + 100, whole.n};
+  tarbuf t = {0};
+  for (int i = 0; i < 3; i++) {
+    tarbuf part = {0};
+    tb_raw(&part, whole.p + cuts[i], cuts[i + 1] - cuts[i]);
+    tb_gzip(&part);
+    tb_raw(&t, part.p, part.n);
+    free(part.p);
+  }
+  char dest[256], p[PATH_MAX];
+  snprintf(dest, sizeof dest, "%s/split", root);
+  size_t files = 0;
+  al_error err;
+  assert_int_equal(tarx_extract(t.p, t.n, dest, &(tarx_limits){.strip = 1}, &files, &err), 0);
+  assert_int_equal(files, 2);
+  snprintf(p, sizeof p, "%s/big.js", dest);
+  char *text = slurp(p);
+  assert_memory_equal(text, body, sizeof body);
+  assert_int_equal(strlen(text), sizeof body);
+  free(text);
+  snprintf(p, sizeof p, "%s/after.js", dest);
+  text = slurp(p);
+  assert_string_equal(text, "after");
+  free(text);
+  pkg_rmtree(dest, NULL);
+  free(t.p);
+  t.p = NULL;
+  t.n = 0;
+  /* a flipped byte in the last member's data or length trailer is caught */
+  tb_raw(&t, whole.p, whole.n);
+  tb_gzip(&t);
+  t.p[t.n - 5] ^= 0x40; /* CRC-32 */
+  assert_true(refused(&t, NULL, "corrupt gzip data (incorrect data check)"));
+  tb_raw(&t, whole.p, whole.n);
+  tb_gzip(&t);
+  t.p[t.n - 1] ^= 0x40; /* ISIZE */
+  assert_true(refused(&t, NULL, "corrupt gzip data (incorrect length check)"));
+  free(whole.p);
 }
 
 static void test_malformed(void **state) {
@@ -421,6 +648,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_multi_member_gzip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_traversal_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_long_names_are_checked, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pax_long_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gnu_long_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_other_types_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_multi_member_split_anywhere, setup, teardown),
       cmocka_unit_test_setup_teardown(test_links_and_specials_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
