@@ -64,6 +64,7 @@ typedef struct bench_report {
   bench_stat spin_same_us, spin_other_us;
   double http100_ratio;
   double rss_per_instance_kib, worker_rss_per_instance_kib, throughput;
+  double trust_rss_kib, trust_pss_kib; /* per extra worker process (wl_trust) */
   int have_emit;
   bench_stat curve[4];
   bench_stat st_render[4], st_event[4], raw_render[4], raw_event[4];
@@ -142,8 +143,29 @@ static double rss_kib_of(int pid) {
   return (double)res * (double)sysconf(_SC_PAGESIZE) / 1024.0;
 }
 
-/* Sum of the resident sets of this process's children (the airlock-worker processes). */
-static double children_rss_kib(void) {
+/* Proportional set of one process in KiB (/proc/<pid>/smaps_rollup's Pss: pages shared
+ * with other processes, the worker binary's text among them, count a share each), or -1
+ * when the kernel does not let us read it. */
+static double pss_kib_of(int pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  double kib = -1;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "Pss:", 4)) {
+      kib = strtod(line + 4, NULL);
+      break;
+    }
+  fclose(f);
+  return kib;
+}
+
+enum { CHILD_RSS, CHILD_PSS, CHILD_COUNT };
+
+/* Over this process's children (the airlock-worker processes): the sum of their resident
+ * or proportional sets, or their count. */
+static double children_sum(int what) {
   DIR *d = opendir("/proc");
   if (!d) return 0;
   double sum = 0;
@@ -163,11 +185,14 @@ static double children_rss_kib(void) {
     char *rp = strrchr(buf, ')');
     char state;
     int ppid;
-    if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == self) sum += rss_kib_of(pid);
+    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != self || state == 'Z') continue;
+    sum += what == CHILD_RSS ? rss_kib_of(pid) : what == CHILD_PSS ? pss_kib_of(pid) : 1;
   }
   closedir(d);
   return sum;
 }
+
+static double children_rss_kib(void) { return children_sum(CHILD_RSS); }
 
 /* workers 0: one per online CPU (the default) */
 static al_host *host_new_workers(const bench_opts *o, unsigned queue_capacity, unsigned workers) {
@@ -331,6 +356,41 @@ static void wl_memory(const bench_opts *o, bench_report *r) {
     if (o->isolation == AL_ISOLATION_PROCESS)
       printf("  (host %.1f + workers %.1f)", host / (double)n, workers / (double)n);
     printf("\n");
+  }
+}
+
+/* Process isolation: what one more trust identity costs (issue 16). Instances of
+ * different packages never share a worker process, so each new package is a process of
+ * its own: measured as the growth of the workers' resident (RSS) and proportional (PSS,
+ * shared pages split among the processes mapping them) sets per extra process, each
+ * process holding one loaded and rendered instance, against one more instance in a
+ * process that already exists (wl_memory). */
+static void wl_trust(const bench_opts *o, bench_report *r) {
+  if (o->isolation != AL_ISOLATION_PROCESS) return;
+  const unsigned k = 16;
+  al_host *h = host_new_workers(o, 0, 1);
+  char id[AL_INSTANCE_ID_MAX], pkg[32];
+  load_counter(h, id, sizeof id);
+  render_once(h, id);
+  double procs = children_sum(CHILD_COUNT), rss = children_sum(CHILD_RSS), pss = children_sum(CHILD_PSS);
+  for (unsigned i = 0; i < k; i++) {
+    snprintf(pkg, sizeof pkg, "trust%u", i);
+    al_error e;
+    int rc = al_load(h, pkg, plugin_src, plugin_len, NULL, id, sizeof id, &e);
+    if (rc) die("al_load", rc, &e);
+    render_once(h, id);
+  }
+  double more = children_sum(CHILD_COUNT) - procs;
+  if (more != k) {
+    fprintf(stderr, "airlock_bench: %u packages started %.0f worker processes, not %u\n", k, more, k);
+    exit(1);
+  }
+  r->trust_rss_kib = (children_sum(CHILD_RSS) - rss) / more;
+  r->trust_pss_kib = pss < 0 ? -1 : (children_sum(CHILD_PSS) - pss) / more;
+  al_host_free(h);
+  if (!o->json) {
+    printf("  %-44s %12.1f KiB", "per extra trust identity (worker process)", r->trust_pss_kib);
+    printf("  (PSS; RSS %.1f KiB; 16 packages)\n", r->trust_rss_kib);
   }
 }
 
@@ -847,6 +907,7 @@ int main(int argc, char **argv) {
   if (wanted(only, "render")) wl_render(&o, &r);
   if (wanted(only, "event")) wl_event(&o, &r);
   if (wanted(only, "memory")) wl_memory(&o, &r);
+  if (wanted(only, "trust")) wl_trust(&o, &r);
   if (wanted(only, "throughput")) wl_throughput(&o, &r);
   if (wanted(only, "curve")) wl_curve(&o, &r);
   if (wanted(only, "overshoot")) wl_overshoot(&o, &r);
@@ -879,6 +940,8 @@ int main(int argc, char **argv) {
     json_stat("spin_other_render_us", &r.spin_other_us, r.spin_other_us.n > 0);
     json_stat("http100_wall_ms", &r.http100_ms, r.http100_ms.n > 0);
     if (r.http100_ms.n) printf("\"http100_ratio\":%.2f,", r.http100_ratio);
+    if (r.trust_rss_kib > 0)
+      printf("\"trust_process_rss_kib\":%.1f,\"trust_process_pss_kib\":%.1f,", r.trust_rss_kib, r.trust_pss_kib);
     printf("\"rss_per_instance_kib\":%.2f,\"worker_rss_per_instance_kib\":%.2f,"
            "\"throughput_renders_per_s\":%.1f,\"latency_vs_instances\":[",
            r.rss_per_instance_kib, r.worker_rss_per_instance_kib, r.throughput);
