@@ -38,6 +38,7 @@ printf '\007{"timestamp":"2026-01-01T00:00:00.000000Z","plugin_id":"p","action":
 # hooks: byte 0 bit 0 grants kv/register_tools/read_config; the rest is a hostcall frame
 # or a handler's return value (fuzz_hooks.c)
 printf '\001{"method":"config.get","args":{"key":"k"},"settings":{"k":1}}' >"$seeds/hooks/config"
+printf '\001{"subscribe":["SessionStart","SessionStart","PreToolUse","Nope"],"hooks":{"SessionStart":2,"PreToolUse":1},"event":"SessionStart","results":[{},{}]}' >"$seeds/hooks/report"
 printf '\001{"method":"config.get","args":{"key":"e"},"settingsEnv":{"e":{"env":"HOME","spec":{"type":"string","description":"d"}}}}' >"$seeds/hooks/config-env"
 printf '\001{"method":"tools.register","args":{"name":"t","parameters":{"type":"object"}}}' >"$seeds/hooks/tool"
 printf '\000{"method":"http.request","args":{"method":"GET","url":"http://127.0.0.1:1/"}}' >"$seeds/hooks/http"
