@@ -3,6 +3,9 @@
  * plugins, result normalization and aggregation, failure isolation (a handler that loops
  * forever costs only its own result), tools, and the kill switches.
  */
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "testutil.h"
 
 static al_host *mk(al_isolation iso, unsigned workers) {
@@ -394,6 +397,53 @@ static void test_budget_per_plugin(void **st) {
   al_host_free(h);
 }
 
+/* A plugin with no capabilities that asks for the same denied thing in a loop (it once
+ * wrote 61 MiB of audit in one emit): the first denial is recorded, the rest are counted,
+ * and the count is written when the host closes. The audit file stays small. */
+static void test_audit_flood(void **st) {
+  (void)st;
+  char path[] = "/tmp/airlock-audit-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.watchdog_grace_ms = 5000;
+  cfg.audit_path = path;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
+  char id[AL_INSTANCE_ID_MAX];
+  load(h, "flood", "pi.on('TurnStart', async () => { let n = 0;"
+                   "  for (let i = 0; i < 500; i++) { try { await pi.fs.readText('/etc/' + 'x'.repeat(3000)); } catch (e) { n++; } }"
+                   "  return { denied: n }; });", NULL, id);
+  json_t *r = emit(h, "TurnStart", "{}");
+  t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"denied\":500}");
+  json_decref(r);
+  char *out = NULL;
+  assert_int_equal(al_audit(h, 0, &out, &e), 0);
+  json_t *all = t_json(out);
+  size_t i, mine = 0;
+  json_t *rec;
+  json_array_foreach(all, i, rec)
+    if (!strcmp(json_string_value(json_object_get(rec, "plugin_id")), "flood") &&
+        !strcmp(json_string_value(json_object_get(rec, "action")), "fs_read"))
+      mine++;
+  assert_int_equal(mine, 1);
+  json_decref(all);
+  al_host_free(h);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(sb.st_size < 64 * 1024); /* not 500 x 3 KiB */
+  FILE *f = fopen(path, "r");
+  char line[8192];
+  bool counted = false;
+  while (f && fgets(line, sizeof line, f)) counted |= strstr(line, "(and 499 more identical denials within 10 s)") != NULL;
+  if (f) fclose(f);
+  assert_true(counted);
+  unlink(path);
+}
+
 /* The tool table lives in the host, so the host bounds it (4 MB registrations once grew
  * it by 218 MiB): 64 tools per plugin, 4 KiB descriptions, 64 KiB parameter schemas; each
  * refusal is an error the plugin sees where it registered. */
@@ -528,6 +578,7 @@ int main(void) {
       cmocka_unit_test(test_sleep_deadline),
       cmocka_unit_test(test_budget_per_plugin),
       cmocka_unit_test(test_tool_bounds),
+      cmocka_unit_test(test_audit_flood),
       cmocka_unit_test(test_reload_thread),
       cmocka_unit_test(test_reload_process),
   };
