@@ -108,17 +108,37 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
  * the call already answered anyway. */
 #define CLI_APPROVE_WAIT_MS 30000
 
+/* A long resource is shown as its head and its tail around a count of what is left out,
+ * never cut at the end: a plugin could otherwise pad a path until the part that matters
+ * (`.../../../.ssh/id_rsa`) and the question itself fall off the prompt. */
+#define TTY_RESOURCE_SHOWN 600
+
+/* Back to the start of the UTF-8 character at or before p. */
+static const char *char_start(const char *base, const char *p) {
+  while (p > base && ((unsigned char)*p & 0xC0) == 0x80) p--;
+  return p;
+}
+
+static const char *tty_shorten(const char *text, char *buf, size_t cap) {
+  size_t n = strlen(text), half = TTY_RESOURCE_SHOWN / 2;
+  if (n <= TTY_RESOURCE_SHOWN) return text;
+  const char *head_end = char_start(text, text + half), *tail = char_start(text, text + n - half);
+  snprintf(buf, cap, "%.*s[... %zu bytes not shown ...]%s", (int)(head_end - text), text,
+           (size_t)(tail - head_end), tail);
+  return buf;
+}
+
 static int tty_approve(void *user, const char *plugin_id, const char *action,
                        const char *resource) {
   (void)user;
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return AL_APPROVE_DENY;
-  char q[1024];
+  char q[1024], shown[TTY_RESOURCE_SHOWN + 64];
   /* The resource is the plugin's (a URL, a path, a kv key): raw, a CR or an escape
    * sequence in it could redraw the question the person answers. */
   cli_esc e = {0};
   int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", cli_e(&e, plugin_id), cli_e(&e, action),
-                   resource && *resource ? cli_e(&e, resource) : "(no resource)");
+                   resource && *resource ? tty_shorten(cli_e(&e, resource), shown, sizeof shown) : "(no resource)");
   cli_esc_free(&e);
   char ans[8] = {0};
   struct pollfd p = {fd, POLLIN, 0};

@@ -548,11 +548,16 @@ static int do_config(const plugin_args *a) {
       fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
       goto done;
     }
-    char *t = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    /* JSON for a person's terminal: values can be the package's own text (defaults), so
+     * everything beyond ASCII is spelled \uNNNN (no C1 control or bidi override reaches
+     * the terminal), still JSON that reads back as the same value. */
+    char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     puts(t ? t : "undefined");
     free(t);
   } else {
-    print_json(resolved);
+    char *t = json_dumps(resolved, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    puts(t ? t : "null");
+    free(t);
   }
   status = 0;
 done:

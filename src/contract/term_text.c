@@ -67,6 +67,20 @@ static size_t utf8_seq(const unsigned char *s, uint32_t *cp) {
   return n;
 }
 
+/* The code points shown as \uNNNN (term_text.h): C1 controls; the bidirectional
+ * embeddings, overrides and isolates, and the bidi marks (U+061C, U+200E, U+200F), which
+ * reorder or steer what is shown around them; the line and paragraph separators
+ * (U+2028, U+2029); and the invisible format characters that change nothing a reader
+ * can see (U+200B zero width space, U+2060-U+2064 word joiner and invisible operators,
+ * U+206A-U+206F, U+FEFF), with which a plugin could make two different strings look
+ * alike. U+200C and U+200D (zero width non-joiner, joiner) pass: Persian and Indic text
+ * and emoji sequences need them, and they do not reorder anything. */
+static bool invisible(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200B || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206F) ||
+         cp == 0xFEFF;
+}
+
 static void walk(const char *s, bool keep_newlines, sink *k) {
   const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
   char esc[12];
@@ -83,8 +97,7 @@ static void walk(const char *s, bool keep_newlines, sink *k) {
     } else if ((cp < 0x20 && cp != '\t' && !(cp == '\n' && keep_newlines)) || cp == 0x7F) {
       snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
       elen = 4;
-    } else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-               (cp >= 0x2066 && cp <= 0x2069)) {
+    } else if (invisible(cp)) {
       snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
       elen = 6;
     }

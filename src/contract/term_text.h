@@ -10,9 +10,12 @@
  * through the one function below, which shows those characters instead of sending them.
  *
  * Escapes, always visible as text: C0 controls except TAB (and LF when kept) as \xNN
- * (ESC is \x1b), DEL as \x7f, C1 controls (U+0080..U+009F) and the bidirectional
- * embedding/override/isolate controls (U+202A..U+202E, U+2066..U+2069) as \uNNNN, and each
- * byte that is not valid UTF-8 as \xNN. All else, other UTF-8 included, passes unchanged.
+ * (ESC is \x1b), DEL as \x7f, C1 controls (U+0080..U+009F), the bidirectional controls
+ * and marks (U+202A..U+202E, U+2066..U+2069, U+061C, U+200E, U+200F), the line and
+ * paragraph separators and the invisible format characters (U+200B, U+2028, U+2029,
+ * U+2060..U+2064, U+206A..U+206F, U+FEFF) as \uNNNN, and each byte that is not valid
+ * UTF-8 as \xNN. All else, other UTF-8 included (U+200C/U+200D joiners among it: scripts
+ * and emoji need them), passes unchanged.
  * A backslash passes too: the result is for a person to read, not to be decoded back, and
  * a plugin that writes "\x1b" itself only shows what an escaped ESC looks like.
  *

@@ -70,6 +70,14 @@ out=$(printf 'y\n' | timeout 60 script -qec "$ask_cmd --no-prompt" /dev/null 2>&
 if grep -q "allow plugin" <<<"$out" || ! grep -q "no one to ask (headless), denied" <<<"$out"; then
   echo "FAIL --no-prompt asked or allowed: $out"; fails=$((fails + 1))
 else echo "PASS --no-prompt denies without asking"; fi
+# A long resource shows its head and tail around what is left out, and the question stays
+# whole: padding cannot push the part that matters, or "[y/N]", off the prompt.
+mkdir -p "$ASK/long"
+printf 'pi.on("SessionStart", async () => { await pi.kv.set("a".repeat(2000) + "TAIL", 1); return {}; });\n' >"$ASK/long/index.js"
+printf '{"id":"longer","version":"1.0.0"}\n' >"$ASK/long/airlock.json"
+long_cmd="'$AL' emit SessionStart '$ASK/p.json' --home '$ASK/home' --plugin '$ASK/long' --policy '$ASK/policy.json' --isolation thread"
+out=$(printf 'n\n' | timeout 60 script -qec "$long_cmd" /dev/null 2>&1 | tr -d '\r'); st=$?
+check "a long resource is shortened in the middle" 0 $st "aaa\[\.\.\. 1404 bytes not shown \.\.\.\]a*TAIL? \[y/N\]" "$out"
 # setsid: a new session has no controlling terminal, even when the tests run in one
 out=$(eval "setsid -w $ask_cmd" </dev/null 2>&1); st=$?
 check "no terminal: denied" 0 $st "Requires user approval: not approved" "$out"

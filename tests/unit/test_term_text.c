@@ -82,12 +82,20 @@ static void test_c1_and_bidi(void **state) {
                          "\\u202a\\u202b\\u202c\\u202d"));
   assert_true(escapes_to("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", false,
                          "\\u2066\\u2067\\u2068\\u2069"));
-  /* their neighbours are ordinary text */
+  /* bidi marks, separators and invisible format characters (issue 16: "invisible marks") */
+  assert_true(escapes_to("\xd8\x9c\xe2\x80\x8e\xe2\x80\x8f", false, "\\u061c\\u200e\\u200f"));
+  assert_true(escapes_to("r\xe2\x80\x8bm", false, "r\\u200bm"));
+  assert_true(escapes_to("\xe2\x80\xa8\xe2\x80\xa9", false, "\\u2028\\u2029"));
+  assert_true(escapes_to("\xe2\x81\xa0\xe2\x81\xa4\xe2\x81\xaa\xe2\x81\xaf\xef\xbb\xbf", false,
+                         "\\u2060\\u2064\\u206a\\u206f\\ufeff"));
+  /* their neighbours are ordinary text, and so are the joiners scripts and emoji need */
   assert_true(passes("\xc2\xa0"));     /* U+00A0 no-break space */
-  assert_true(passes("\xe2\x80\xa9")); /* U+2029, below the embeddings */
-  assert_true(passes("\xe2\x80\xaf")); /* U+202F, above them */
-  assert_true(passes("\xe2\x81\xa5")); /* U+2065, below the isolates */
-  assert_true(passes("\xe2\x81\xaa")); /* U+206A, above them */
+  assert_true(passes("\xe2\x80\x8c\xe2\x80\x8d")); /* U+200C, U+200D */
+  assert_true(passes("\xe2\x80\xa7")); /* U+2027, below the separators */
+  assert_true(passes("\xe2\x80\xaf")); /* U+202F, above the embeddings */
+  assert_true(passes("\xe2\x81\xa5")); /* U+2065, between the invisible operators and the isolates */
+  assert_true(passes("\xe2\x81\xb0")); /* U+2070, above them */
+  assert_true(passes("\xef\xbb\xbe")); /* U+FEFE */
 }
 
 static void test_invalid_utf8(void **state) {
