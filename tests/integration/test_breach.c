@@ -67,14 +67,6 @@ static void assert_breach(al_host *h, const char *plugin, const char *why_part) 
   json_decref(hits);
 }
 
-static json_t *emit(al_host *h, const char *event, const char *payload) {
-  char *out = NULL;
-  al_error e;
-  int rc = al_emit(h, event, payload, &out, &e);
-  if (rc) fail_msg("emit %s: %s: %s", event, al_err_name(rc), e.message);
-  return t_json(out);
-}
-
 /* The results in an emit's aggregate that came from plugin `pid`. */
 static size_t results_of(const json_t *agg, const char *pid, const char **action, const char **reason) {
   size_t i, n = 0;
@@ -85,15 +77,6 @@ static size_t results_of(const json_t *agg, const char *pid, const char **action
     if (reason) *reason = json_string_value(json_object_get(r, "reason"));
     n++;
   }
-  return n;
-}
-
-static int workers_started(al_host *h) {
-  char *text = NULL;
-  assert_int_equal(al_health(h, &text, NULL), 0);
-  json_t *hj = t_json(text);
-  int n = (int)json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts"));
-  json_decref(hj);
   return n;
 }
 
@@ -108,7 +91,7 @@ static void test_false_subscriptions(void **st) {
   t_load(h, "liar", liar, NULL, bad);
   honest_renders(h, good, 1);
   assert_int_equal(al_hook_subscribed(h, "PreToolUse"), 0);
-  json_t *r = emit(h, "SessionStart", "{}");
+  json_t *r = t_emit(h, "SessionStart", "{}");
   const char *action = NULL, *reason = NULL;
   assert_int_equal(results_of(r, "liar", &action, &reason), 1);
   assert_string_equal(action, "error");
@@ -121,7 +104,7 @@ static void test_false_subscriptions(void **st) {
   /* the liar is set aside; the honest plugin kept its process and its JS state */
   char *out = NULL;
   al_error e;
-  r = emit(h, "SessionStart", "{}");
+  r = t_emit(h, "SessionStart", "{}");
   assert_int_equal(results_of(r, "liar", &action, NULL), 1);
   assert_string_equal(action, "error");
   json_decref(r);
@@ -143,7 +126,7 @@ static void test_huge_count(void **st) {
   assert_int_equal(rc, AL_ECRASHED);
   assert_non_null(strstr(e.message, "reported 1000000 handler(s) for 'SessionStart' where the host approved 1"));
   assert_breach(h, "liar", "1000000 handler(s)");
-  json_t *r = emit(h, "SessionStart", "{}");
+  json_t *r = t_emit(h, "SessionStart", "{}");
   assert_int_equal(results_of(r, "liar", NULL, NULL), 0);
   assert_int_equal(results_of(r, "good", NULL, NULL), 1);
   json_decref(r);
@@ -158,7 +141,7 @@ static void test_forged_results(void **st) {
   char good[AL_INSTANCE_ID_MAX], bad[AL_INSTANCE_ID_MAX];
   t_load(h, "good", HONEST, NULL, good);
   t_load(h, "liar", "/*HOSTILE:results*/ pi.on('PermissionRequest', () => undefined);", NULL, bad);
-  json_t *r = emit(h, "PermissionRequest", "{\"tool_name\":\"bash\"}");
+  json_t *r = t_emit(h, "PermissionRequest", "{\"tool_name\":\"bash\"}");
   const char *action = NULL;
   assert_int_equal(results_of(r, "liar", &action, NULL), 1);
   assert_string_equal(action, "error");
@@ -187,7 +170,7 @@ static void test_foreign_hostcall(void **st) {
   assert_int_equal(json_array_size(none), 0);
   json_decref(none);
   honest_renders(h, good, 2);
-  json_t *r = emit(h, "SessionStart", "{}");
+  json_t *r = t_emit(h, "SessionStart", "{}");
   assert_int_equal(results_of(r, "good", NULL, NULL), 1);
   json_decref(r);
   al_host_free(h);
@@ -240,7 +223,7 @@ static void test_trickled_answer(void **st) {
   t_load(h, "good", HONEST, NULL, good);
   honest_renders(h, good, 1);
   t_load(h, "liar", "/*HOSTILE:trickle*/" T_PLUGIN("return ui.text('trickled');"), NULL, bad);
-  int starts = workers_started(h);
+  unsigned starts = t_worker_starts(h);
   char *out = NULL;
   al_error e;
   int rc = al_render(h, bad, "main", &out, &e);
@@ -248,7 +231,7 @@ static void test_trickled_answer(void **st) {
   assert_null(out);
   honest_renders(h, good, 2);
   /* the watchdog killed the trickler's process only */
-  assert_int_equal(workers_started(h), starts);
+  assert_int_equal(t_worker_starts(h), starts);
   al_host_free(h);
 }
 

@@ -28,14 +28,6 @@ static void load(al_host *h, const char *pkg, const char *src, const char *manif
   if (rc) fail_msg("load %s failed: %s: %s", pkg, al_err_name(rc), e.message);
 }
 
-static json_t *emit(al_host *h, const char *event, const char *payload) {
-  char *out = NULL;
-  al_error e;
-  int rc = al_emit(h, event, payload, &out, &e);
-  if (rc) fail_msg("emit %s failed: %s: %s", event, al_err_name(rc), e.message);
-  return t_json(out);
-}
-
 static const char *action_of(const json_t *v) { return json_string_value(json_object_get(v, "action")); }
 
 /* The guard builds its pattern, so preflight sees no destructive string literal. */
@@ -53,7 +45,7 @@ static void test_block_and_continue(void **st) {
   load(h, "guard", GUARD, NULL, id);
   assert_int_equal(al_hook_subscribed(h, "PreToolUse"), 1);
   assert_int_equal(al_hook_subscribed(h, "PostToolUse"), 0);
-  json_t *r = emit(h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"rm -rf /\"}}");
+  json_t *r = t_emit(h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"rm -rf /\"}}");
   assert_string_equal(action_of(r), "block");
   assert_string_equal(json_string_value(json_object_get(r, "reason")), "refusing rm -rf (guard)");
   json_t *res = json_object_get(r, "results");
@@ -61,12 +53,12 @@ static void test_block_and_continue(void **st) {
   assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "instanceId")), id);
   assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "pluginId")), "guard");
   json_decref(r);
-  r = emit(h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"ls\"}}");
+  r = t_emit(h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"ls\"}}");
   assert_string_equal(action_of(r), "continue");
   assert_string_equal(json_string_value(json_object_get(json_object_get(r, "payload"), "tool_name")), "bash");
   json_decref(r);
   /* no subscriber: nothing runs, the aggregate still answers */
-  r = emit(h, "PostToolUse", NULL);
+  r = t_emit(h, "PostToolUse", NULL);
   t_assert_json(json_object_get(r, "results"), "[]");
   assert_string_equal(action_of(r), "continue");
   json_decref(r);
@@ -115,7 +107,7 @@ static void test_hundred_plugins(void **st) {
     snprintf(pkg, sizeof pkg, "p%d", i);
     load(h, pkg, src, NULL, ids[i]);
   }
-  json_t *r = emit(h, "SessionEnd", "{\"session_id\":\"s1\"}");
+  json_t *r = t_emit(h, "SessionEnd", "{\"session_id\":\"s1\"}");
   json_t *res = json_object_get(r, "results");
   assert_int_equal(json_array_size(res), 10);
   for (int k = 0; k < 10; k++) {
@@ -145,7 +137,7 @@ static void test_aggregation(void **st) {
   load(h, "deny1", "pi.on('PermissionRequest', () => ({ decision: 'deny', message: 'not on my watch' }));", NULL, id);
   load(h, "allow2", "pi.on('PermissionRequest', async () => { await pi.sleep(5); return { decision: 'allow' }; });", NULL, id);
   load(h, "thrower", "pi.on('PermissionRequest', () => { throw new Error('boom'); });", NULL, id);
-  json_t *r = emit(h, "PermissionRequest", "{\"action\":\"write\",\"session_id\":\"s\"}");
+  json_t *r = t_emit(h, "PermissionRequest", "{\"action\":\"write\",\"session_id\":\"s\"}");
   assert_string_equal(action_of(r), "deny");
   assert_string_equal(json_string_value(json_object_get(r, "reason")), "not on my watch");
   json_t *res = json_object_get(r, "results");
@@ -160,7 +152,7 @@ static void test_aggregation(void **st) {
   load(h, "m1", "pi.on('UserPromptSubmit', (e) => ({ modified_prompt: e.content + '!' }));", NULL, id);
   load(h, "m2", "pi.on('UserPromptSubmit', () => ({ modified_prompt: 'second' }));", NULL, id);
   load(h, "m3", "pi.on('UserPromptSubmit', () => ({ block: 'cannot block this' }));", NULL, id);
-  r = emit(h, "UserPromptSubmit", "{\"content\":\"hi\",\"session_id\":\"s\"}");
+  r = t_emit(h, "UserPromptSubmit", "{\"content\":\"hi\",\"session_id\":\"s\"}");
   assert_string_equal(action_of(r), "continue");
   assert_string_equal(json_string_value(json_object_get(json_object_get(r, "payload"), "content")), "second");
   res = json_object_get(r, "results");
@@ -171,7 +163,7 @@ static void test_aggregation(void **st) {
   /* AgentStart appends additional_system_prompt from every handler */
   load(h, "a1", "pi.on('AgentStart', () => ({ additional_system_prompt: ['one'] }));", NULL, id);
   load(h, "a2", "pi.on('AgentStart', () => ({ additional_system_prompt: 'two' }));", NULL, id);
-  r = emit(h, "AgentStart", "{}");
+  r = t_emit(h, "AgentStart", "{}");
   t_assert_json(json_object_get(r, "additional_system_prompt"), "[\"one\",\"two\"]");
   json_decref(r);
   al_host_free(h);
@@ -188,16 +180,16 @@ static void test_once_off_and_order_within_plugin(void **st) {
        "pi.on('TurnEnd', f);"
        "pi.on('TaskCreated', () => { pi.off('TurnEnd', f); return { off: true }; });",
        NULL, id);
-  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *r = t_emit(h, "TurnEnd", "{}");
   json_t *res = json_object_get(r, "results");
   assert_int_equal(json_array_size(res), 2);
   t_assert_json(json_object_get(json_array_get(res, 0), "output"), "{\"which\":\"once\",\"n\":1}");
   t_assert_json(json_object_get(json_array_get(res, 1), "output"), "{\"which\":\"on\",\"n\":2}");
   json_decref(r);
-  r = emit(h, "TurnEnd", "{}");
+  r = t_emit(h, "TurnEnd", "{}");
   assert_int_equal(json_array_size(json_object_get(r, "results")), 1);
   json_decref(r);
-  json_decref(emit(h, "TaskCreated", "{}"));
+  json_decref(t_emit(h, "TaskCreated", "{}"));
   assert_int_equal(al_hook_subscribed(h, "TurnEnd"), 0);
   al_host_free(h);
 }
@@ -275,7 +267,7 @@ static void test_kill_switches(void **st) {
   unsetenv("AIRLOCK_SKIP_PLUGINS");
   char id[AL_INSTANCE_ID_MAX];
   load(h, "guard", GUARD, NULL, id);
-  json_t *r = emit(h, "PreToolUse", "{\"tool_input\":{\"command\":\"rm -rf /\"}}");
+  json_t *r = t_emit(h, "PreToolUse", "{\"tool_input\":{\"command\":\"rm -rf /\"}}");
   assert_string_equal(action_of(r), "continue");
   t_assert_json(json_object_get(r, "results"), "[]");
   json_decref(r);
@@ -300,7 +292,7 @@ static void test_kill_switches(void **st) {
   h = mk(AL_ISOLATION_INLINE, 1);
   unsetenv("AIRLOCK_FORCE_DENY");
   /* permission events answer deny without asking anyone */
-  r = emit(h, "PermissionRequest", "{}");
+  r = t_emit(h, "PermissionRequest", "{}");
   assert_string_equal(action_of(r), "deny");
   assert_string_equal(json_string_value(json_object_get(r, "reason")), "Denied by AIRLOCK_FORCE_DENY");
   json_decref(r);
@@ -322,7 +314,7 @@ static void test_register_event(void **st) {
   assert_int_equal(al_hook_register(h, &bad, &e), AL_EINVALID_ARGUMENT);
   char id[AL_INSTANCE_ID_MAX];
   load(h, "d", "pi.on('Deploy', (e) => ({ target: e.env + '-canary' }));", NULL, id);
-  json_t *r = emit(h, "Deploy", "{\"env\":\"prod\"}");
+  json_t *r = t_emit(h, "Deploy", "{\"env\":\"prod\"}");
   assert_string_equal(json_string_value(json_object_get(json_object_get(r, "payload"), "env")), "prod-canary");
   json_decref(r);
   char *out;
@@ -341,12 +333,12 @@ static void test_sleep_deadline(void **st) {
   char id[AL_INSTANCE_ID_MAX];
   load(h, "sleepy", "let n = 0; pi.on('TurnEnd', async () => { if (++n === 1) await pi.sleep(10000); return { n }; });",
        NULL, id);
-  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *r = t_emit(h, "TurnEnd", "{}");
   json_t *x = json_array_get(json_object_get(r, "results"), 0);
   assert_string_equal(action_of(x), "error");
   assert_non_null(strstr(json_string_value(json_object_get(x, "reason")), "VM_TIMEOUT"));
   json_decref(r);
-  r = emit(h, "TurnEnd", "{}");
+  r = t_emit(h, "TurnEnd", "{}");
   t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"n\":2}");
   json_decref(r);
   al_host_free(h);
@@ -365,7 +357,7 @@ static void test_budget_per_plugin(void **st) {
                    "for (let i = 0; i < 20; i++) pi.on('TurnEnd', () => { ran++; for (;;) {} });"
                    "pi.on('TurnStart', () => ({ ran }));", NULL, slow);
   load(h, "quick", "pi.on('TurnEnd', () => ({ fine: true }));", NULL, fast);
-  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *r = t_emit(h, "TurnEnd", "{}");
   json_t *res = json_object_get(r, "results");
   assert_int_equal(json_array_size(res), 21);
   size_t i, cut = 0, skipped = 0;
@@ -386,7 +378,7 @@ static void test_budget_per_plugin(void **st) {
   assert_int_equal(skipped, 19);
   json_decref(r);
   /* only the first stalling handler ever ran */
-  r = emit(h, "TurnStart", "{}");
+  r = t_emit(h, "TurnStart", "{}");
   t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"ran\":1}");
   json_decref(r);
   /* at most EV_MAX_HANDLERS (64) per event, refused where the plugin can see it */
@@ -417,7 +409,7 @@ static void test_audit_flood(void **st) {
   load(h, "flood", "pi.on('TurnStart', async () => { let n = 0;"
                    "  for (let i = 0; i < 500; i++) { try { await pi.fs.readText('/etc/' + 'x'.repeat(3000)); } catch (e) { n++; } }"
                    "  return { denied: n }; });", NULL, id);
-  json_t *r = emit(h, "TurnStart", "{}");
+  json_t *r = t_emit(h, "TurnStart", "{}");
   t_assert_json(json_object_get(json_array_get(json_object_get(r, "results"), 0), "output"), "{\"denied\":500}");
   json_decref(r);
   char *out = NULL;
@@ -482,10 +474,10 @@ static void test_crash_restart(void **st) {
   char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX];
   load(h, "a", "let n = 0; pi.on('TurnStart', () => ({ n: ++n }));", NULL, a);
   load(h, "b", "pi.on('TurnStart', () => ({ b: true }));", NULL, b);
-  json_decref(emit(h, "TurnStart", "{}"));
+  json_decref(t_emit(h, "TurnStart", "{}"));
   al_error e;
   assert_int_equal(al_debug(h, a, "crash", 0, &e), AL_ECRASHED);
-  json_t *r = emit(h, "TurnStart", "{}");
+  json_t *r = t_emit(h, "TurnStart", "{}");
   json_t *res = json_object_get(r, "results");
   assert_int_equal(json_array_size(res), 2);
   /* module state started over with the reload; the subscription survived it */
@@ -538,7 +530,7 @@ static void reload_case(al_isolation iso) {
   al_free(out);
   assert_int_equal(al_hook_subscribed(h, "SessionEnd"), 0);
   assert_int_equal(al_hook_subscribed(h, "TurnEnd"), 1);
-  json_t *r = emit(h, "TurnEnd", "{}");
+  json_t *r = t_emit(h, "TurnEnd", "{}");
   json_t *x = json_array_get(json_object_get(r, "results"), 0);
   assert_string_equal(json_string_value(json_object_get(x, "instanceId")), id);
   json_decref(r);

@@ -298,15 +298,6 @@ static void test_default_is_process(void **st) {
 /* Worker processes never mix trust (issue 16): instances of one package with the same
  * grants share a worker, another package gets a process of its own even with workers = 1,
  * so a crash (or a compromised worker) takes down only instances of the same identity. */
-static unsigned starts_of(al_host *h) {
-  char *text;
-  al_health(h, &text, NULL);
-  json_t *hj = t_json(text);
-  unsigned n = (unsigned)json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts"));
-  json_decref(hj);
-  return n;
-}
-
 static void test_trust_apart(void **st) {
   (void)st;
   al_host *h = mk(1);
@@ -317,7 +308,7 @@ static void test_trust_apart(void **st) {
   t_load(h, "p", SRC, "{\"readShared\":[],\"writeShared\":[],\"systemCommands\":[]}", c); /* other grants */
   const char *ids[] = {a1, a2, b, c};
   for (int i = 0; i < 4; i++) json_decref(t_render(h, ids[i], "main")); /* renders=1 each */
-  assert_int_equal(starts_of(h), 3); /* p, q, p with other grants */
+  assert_int_equal(t_worker_starts(h), 3); /* p, q, p with other grants */
   al_error e;
   assert_int_equal(al_debug(h, a1, "crash", 0, &e), AL_ECRASHED);
   /* a2 shared a1's process: its module state restarted; b and c never shared it */
@@ -350,7 +341,7 @@ static void test_trust_recycle_and_cap(void **st) {
   t_load(h, "q", SRC, NULL, b);
   json_decref(t_render(h, a, "main"));
   json_decref(t_render(h, b, "main"));
-  assert_int_equal(starts_of(h), 2);
+  assert_int_equal(t_worker_starts(h), 2);
   al_error e;
   assert_int_equal(al_load(h, "r", SRC, strlen(SRC), &(al_load_opts){.grants_json = "{}"}, c, sizeof c, &e),
                    AL_EBUSY);
@@ -360,7 +351,7 @@ static void test_trust_recycle_and_cap(void **st) {
   json_t *t = t_render(h, c, "main");
   assert_string_equal(text_of(t), "n=0 renders=1");
   json_decref(t);
-  assert_int_equal(starts_of(h), 3);
+  assert_int_equal(t_worker_starts(h), 3);
   t = t_render(h, a, "main"); /* untouched */
   assert_string_equal(text_of(t), "n=0 renders=2");
   json_decref(t);

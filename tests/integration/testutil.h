@@ -72,6 +72,25 @@ static inline json_t *t_state(al_host *h, const char *id) {
   return t_json(text);
 }
 
+/* Emits `event` with `payload` (NULL: {}) and returns the aggregate (asserting success). */
+static inline json_t *t_emit(al_host *h, const char *event, const char *payload) {
+  char *out = NULL;
+  al_error err;
+  int rc = al_emit(h, event, payload, &out, &err);
+  if (rc) fail_msg("emit %s failed: %s: %s", event, al_err_name(rc), err.message);
+  return t_json(out);
+}
+
+/* How many worker processes the host has started so far (al_health's workerEvents). */
+static inline unsigned t_worker_starts(al_host *h) {
+  char *text = NULL;
+  assert_int_equal(al_health(h, &text, NULL), 0);
+  json_t *hj = t_json(text);
+  unsigned n = (unsigned)json_integer_value(json_object_get(json_object_get(hj, "workerEvents"), "starts"));
+  json_decref(hj);
+  return n;
+}
+
 /* Asserts JSON equality with an expected JSON text. */
 static inline void t_assert_json(const json_t *got, const char *want_text) {
   json_t *want = json_loads(want_text, JSON_DECODE_ANY, NULL);

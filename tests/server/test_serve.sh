@@ -3,19 +3,8 @@
 # token, security headers, MIME types, path handling, loopback-only binding. Usage:
 #   test_serve.sh <airlock binary>
 set -uo pipefail
-bin=$1
-tmp=$(mktemp -d)
-fails=0
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # name, condition result (0 ok)
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
-}
+# shellcheck source=serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 
 "$bin" serve --no-open --port 0 --isolation thread --home "$tmp/home" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -27,11 +16,6 @@ port=${BASH_REMATCH[1]:-0}
 token=${BASH_REMATCH[2]:-x}
 hp=127.0.0.1:$port
 
-status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-ws() { # extra curl args...; prints the status of a WebSocket upgrade
-  curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
-    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$@"
-}
 
 curl -s -D "$tmp/h" -o "$tmp/index" "http://$hp/"
 grep -qi "^content-security-policy: default-src 'self'" "$tmp/h"; check "CSP default-src 'self'" $?

@@ -7,19 +7,8 @@
 # and a server started with --no-open accepts no code at all. Usage:
 #   test_serve_code.sh <airlock binary>
 set -uo pipefail
-bin=$1
-tmp=$(mktemp -d)
-fails=0
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # name, condition result (0 ok)
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
-}
+# shellcheck source=serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 
 # The fake opener: one argument a line, then its environment; "done" last, so the test
 # reads the files only once they are whole.
@@ -51,11 +40,6 @@ code=${BASH_REMATCH[1]:-}
 ! grep -q "$token" "$tmp/env"; check "the token is nowhere in the opener's environment" $?
 [ -n "$code" ] && [ "$code" != "$token" ]; check "the code is not the token" $?
 
-status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-ws() { # extra curl args...; prints the status of a WebSocket upgrade
-  curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
-    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$@"
-}
 
 # Refusals by Host or Origin come first and do not spend the code.
 [ "$(status -H 'Host: evil.example' "http://$hp/?code=$code")" = 403 ]; check "code with a foreign Host 403" $?
