@@ -67,7 +67,9 @@ typedef struct plugin_args {
   const char *key, *value; /* config */
   bool json, fix, unset;
   bool replace, allow_downgrade; /* install */
-  const char *signature, *signers, *identity, *require, *keys;
+  const char *signature, *signers, *identity, *keys;
+  unsigned require; /* PKG_SIGREQ_*: every --require-signature given */
+  bool require_given;
   size_t recent;
 } plugin_args;
 
@@ -182,8 +184,8 @@ static int do_install(const plugin_args *a) {
   if (io.registry_keys_file && !io.registry_keys_file[0]) io.registry_keys_file = NULL;
   /* both apply: a flag cannot lift what the environment requires */
   const char *env = getenv("AIRLOCK_REQUIRE_SIGNATURE");
-  if ((env && env[0] && pkg_sig_require_parse(env, "AIRLOCK_REQUIRE_SIGNATURE", &io.require_signature, &err)) ||
-      (a->require && pkg_sig_require_parse(a->require, "--require-signature", &io.require_signature, &err))) {
+  io.require_signature = a->require;
+  if (env && env[0] && pkg_sig_require_parse(env, "AIRLOCK_REQUIRE_SIGNATURE", &io.require_signature, &err)) {
     cli_print_error(&err);
     return 2;
   }
@@ -662,7 +664,14 @@ int cmd_plugin(int argc, char **argv) {
     else if (!strcmp(s, "--signature") && i + 1 < argc) a.signature = argv[++i];
     else if (!strcmp(s, "--signers") && i + 1 < argc) a.signers = argv[++i];
     else if (!strcmp(s, "--signer-identity") && i + 1 < argc) a.identity = argv[++i];
-    else if (!strcmp(s, "--require-signature") && i + 1 < argc) a.require = argv[++i];
+    else if (!strcmp(s, "--require-signature") && i + 1 < argc) {
+      al_error err;
+      a.require_given = true;
+      if (pkg_sig_require_parse(argv[++i], "--require-signature", &a.require, &err)) {
+        cli_print_error(&err);
+        return 2;
+      }
+    }
     else if (!strcmp(s, "--registry-keys") && i + 1 < argc) a.keys = argv[++i];
     else if (!strcmp(s, "--recent") && i + 1 < argc) {
       char *end;
@@ -717,7 +726,7 @@ int cmd_plugin(int argc, char **argv) {
     plugin_usage(stderr);
     return 2;
   }
-  if ((a.signature || a.signers || a.identity || a.require || a.keys) && strcmp(a.sub, "install")) {
+  if ((a.signature || a.signers || a.identity || a.require_given || a.keys) && strcmp(a.sub, "install")) {
     fprintf(stderr, "error: INVALID_ARGUMENT: the signature options belong to 'airlock plugin install'\n");
     return 2;
   }
