@@ -41,7 +41,7 @@
 static void plugin_usage(FILE *out) {
   fprintf(out,
           "usage: airlock plugin <command> [--home DIR] [--json]\n"
-          "  install <dir | file.tgz | npm-name[@version]> [--replace] [--allow-downgrade]\n"
+          "  install <dir | file.tgz | [npm:]npm-name[@version]> [--replace] [--allow-downgrade]\n"
           "                    validate, preflight and record a package (enabled); --replace lets\n"
           "                    it take an id another package holds (that one's settings and kv\n"
           "                    data are dropped), --allow-downgrade a lower version of itself\n"
