@@ -212,6 +212,12 @@ static int do_install(const plugin_args *a) {
                                                                      : "(name not recorded)")
                  : "",
              rep ? " (its settings and kv data dropped)" : "", down ? "; downgraded from " : "", down ? down : "");
+    /* what vouched for it belongs in the trail too */
+    const json_t *v = json_object_get(report, "verification");
+    const char *rs = json_string_value(json_object_get(json_object_get(v, "registry"), "status"));
+    const char *ps = json_string_value(json_object_get(json_object_get(v, "publisher"), "status"));
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "; registry signature %s; publisher signature %s", rs ? rs : "?", ps ? ps : "?");
     audit_note(a, json_string_value(json_object_get(report, "id")), "install",
                json_string_value(json_object_get(report, "dir")), "allowed", why);
   }

@@ -352,6 +352,7 @@ static int ins_registry_keys(const pkg_install_opts *o, const char *staging, cha
   *doc = NULL;
   *len = 0;
   if (o->registry_keys_file) {
+    errno = 0; /* ins_read leaves it 0 for a file over its size cap */
     if (!(*doc = ins_read(o->registry_keys_file, len)))
       return err_set(err, AL_EIO, NULL, "cannot read the registry keys file %.300s: %s", o->registry_keys_file,
                      errno ? strerror(errno) : "too large");

@@ -245,6 +245,7 @@ SH
   expect 0 "integrity: $integ_rx" -- "$bin" plugin info hello
   expect 0 "publisher signature: none given" -- "$bin" plugin info hello
   if "$bin" plugin info hello --json | jq -e --arg i "$integ" '.verification | .integrity == $i and .registry.status == "verified" and .registry.keyid == "SHA256:k1" and .publisher.status == "none" and .required == "registry"' >/dev/null; then ok; else bad "info --json: verification record"; "$bin" plugin info hello --json; fi
+  expect 0 "registry signature verified; publisher signature none" -- "$bin" plugin audit --recent 1
   expect 0 "removed hello" -- "$bin" plugin remove hello
   # the keys document from the environment
   expect 0 "registry signature: verified" -- env AIRLOCK_NPM_KEYS="$s/keys.json" bash -c "SIG_VIEW='$s/good.json' '$bin' plugin install hello@1.0.0 --require-signature any"
