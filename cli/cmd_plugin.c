@@ -8,6 +8,13 @@
  * `config` stores setting overrides, checked against the manifest recorded at install; the
  * plugin reads the resolved value (override, else env, else default) with pi.getConfig.
  *
+ * Signatures (src/pkg/signature.h): install passes the publisher signature options and the
+ * requirement (--require-signature and $AIRLOCK_REQUIRE_SIGNATURE, both applying) to
+ * pkg_install, and supplies npm's registry keys: --registry-keys FILE, else
+ * $AIRLOCK_NPM_KEYS, else a GET of <registry>/-/npm/v1/keys through pi.http's client
+ * (src/hooks/http.h, no redirects, public addresses only, 1 MiB). The fetch lives here
+ * because src/pkg does no network I/O and must not depend on src/hooks.
+ *
  * Exit status: 0 done, 1 the operation failed (the message says why), 2 usage error.
  * `doctor` exits 1 when a problem remains (after --fix, when given).
  */
@@ -24,18 +31,25 @@
 #include "commands.h"
 #include "contract/term_text.h"
 #include "hooks/audit.h"
+#include "hooks/http.h"
 #include "hooks/killswitch.h"
 #include "pkg/db.h"
 #include "pkg/install.h"
+#include "pkg/signature.h"
 #include "util.h"
 
 static void plugin_usage(FILE *out) {
   fprintf(out,
           "usage: airlock plugin <command> [--home DIR] [--json]\n"
-          "  install <dir | file.tgz | npm-name[@version]> [--replace] [--allow-downgrade]\n"
+          "  install <dir | file.tgz | [npm:]npm-name[@version]> [--replace] [--allow-downgrade]\n"
           "                    validate, preflight and record a package (enabled); --replace lets\n"
           "                    it take an id another package holds (that one's settings and kv\n"
           "                    data are dropped), --allow-downgrade a lower version of itself\n"
+          "      [--signature SIG --signers ALLOWED_SIGNERS [--signer-identity ID]]\n"
+          "      [--require-signature none|registry|publisher|any] [--registry-keys FILE]\n"
+          "                    verify a publisher's ssh-keygen signature (namespace\n"
+          "                    airlock-package) and npm's registry signature; a requirement\n"
+          "                    (also $AIRLOCK_REQUIRE_SIGNATURE) not met refuses the install\n"
           "  list              installed packages\n"
           "  info <id>         one package: version, directory, capabilities, settings\n"
           "  enable <id>, disable <id>\n"
@@ -53,6 +67,9 @@ typedef struct plugin_args {
   const char *key, *value; /* config */
   bool json, fix, unset;
   bool replace, allow_downgrade; /* install */
+  const char *signature, *signers, *identity, *keys;
+  unsigned require; /* PKG_SIGREQ_*: every --require-signature given */
+  bool require_given;
   size_t recent;
 } plugin_args;
 
@@ -104,12 +121,77 @@ static void print_findings(const json_t *report, const char *indent) {
   }
 }
 
+/* pkg_install_opts.registry_keys: <registry>/-/npm/v1/keys over HTTPS (or the registry's
+ * own scheme), the answer's body as the document; anything but a 200 says why not. */
+static int fetch_registry_keys(void *user, const char *registry, char **doc, size_t *len, al_error *err) {
+  (void)user;
+  char url[1200];
+  size_t n = strlen(registry);
+  if (n > 1000) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "registry URL too long");
+  snprintf(url, sizeof url, "%.*s/-/npm/v1/keys", (int)(n && registry[n - 1] == '/' ? n - 1 : n), registry);
+  json_t *resp = NULL;
+  int rc = hk_http_request("GET", url, NULL, 0, NULL, 30000, 1u << 20, 0, &resp, err);
+  if (rc) return rc;
+  json_int_t status = json_integer_value(json_object_get(resp, "status"));
+  const char *body = json_string_value(json_object_get(resp, "body"));
+  if (status != 200 || !body) rc = err_set(err, AL_EIO, NULL, "GET %s answered %lld", url, (long long)status);
+  else if (!(*doc = strdup(body))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  else *len = strlen(body);
+  json_decref(resp);
+  return rc;
+}
+
+/* One line per signature for the install output and `info`: what was verified. */
+static void print_verification(const json_t *v, const char *indent) {
+  if (!json_is_object(v)) {
+    printf("%sverification: not recorded (installed before Airlock kept it)\n", indent);
+    return;
+  }
+  cli_esc e = {0};
+  const char *integ = json_string_value(json_object_get(v, "integrity"));
+  printf("%sintegrity: %s\n", indent, integ ? cli_e(&e, integ) : "none (a directory)");
+  static const char *const which[] = {"registry", "publisher"};
+  for (int i = 0; i < 2; i++) {
+    const json_t *o = json_object_get(v, which[i]);
+    const char *st = json_string_value(json_object_get(o, "status"));
+    const char *reason = json_string_value(json_object_get(o, "reason"));
+    printf("%s%s signature: ", indent, which[i]);
+    /* key ids, identities and reasons quote the registry's and the signer file's text */
+    if (st && !strcmp(st, "verified") && i == 0)
+      printf("verified (key %s)\n", cli_e(&e, json_string_value(json_object_get(o, "keyid"))));
+    else if (st && !strcmp(st, "verified"))
+      printf("verified: %s (%s key %s)\n", cli_e(&e, json_string_value(json_object_get(o, "identity"))),
+             cli_e(&e, json_string_value(json_object_get(o, "keyType"))),
+             cli_e(&e, json_string_value(json_object_get(o, "fingerprint"))));
+    else if (st && !strcmp(st, "none"))
+      printf("%s\n", reason ? cli_e(&e, reason) : "none");
+    else
+      printf("NOT VERIFIED (%s): %s\n", cli_e(&e, json_string_value(json_object_get(o, "problem"))),
+             reason ? cli_e(&e, reason) : "?");
+    cli_esc_free(&e);
+  }
+  const char *req = json_string_value(json_object_get(v, "required"));
+  printf("%srequired: %s\n", indent, req ? cli_e(&e, req) : "none");
+  cli_esc_free(&e);
+}
+
 static int do_install(const plugin_args *a) {
+  al_error err;
+  pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade, .signature = a->signature,
+                         .signers = a->signers, .signer_identity = a->identity,
+                         .registry_keys_file = a->keys ? a->keys : getenv("AIRLOCK_NPM_KEYS"),
+                         .registry_keys = fetch_registry_keys};
+  if (io.registry_keys_file && !io.registry_keys_file[0]) io.registry_keys_file = NULL;
+  /* both apply: a flag cannot lift what the environment requires */
+  const char *env = getenv("AIRLOCK_REQUIRE_SIGNATURE");
+  io.require_signature = a->require;
+  if (env && env[0] && pkg_sig_require_parse(env, "AIRLOCK_REQUIRE_SIGNATURE", &io.require_signature, &err)) {
+    cli_print_error(&err);
+    return 2;
+  }
   pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
   json_t *report = NULL;
-  al_error err;
-  pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade};
   int rc = pkg_install(db, a->arg, &io, &report, &err);
   pkg_db_close(db);
   if (rc) {
@@ -130,6 +212,12 @@ static int do_install(const plugin_args *a) {
                                                                      : "(name not recorded)")
                  : "",
              rep ? " (its settings and kv data dropped)" : "", down ? "; downgraded from " : "", down ? down : "");
+    /* what vouched for it belongs in the trail too */
+    const json_t *v = json_object_get(report, "verification");
+    const char *rs = json_string_value(json_object_get(json_object_get(v, "registry"), "status"));
+    const char *ps = json_string_value(json_object_get(json_object_get(v, "publisher"), "status"));
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "; registry signature %s; publisher signature %s", rs ? rs : "?", ps ? ps : "?");
     audit_note(a, json_string_value(json_object_get(report, "id")), "install",
                json_string_value(json_object_get(report, "dir")), "allowed", why);
   }
@@ -157,6 +245,7 @@ static int do_install(const plugin_args *a) {
       printf("warning: %s\n", cli_e(&e, json_string_value(w)));
       cli_esc_free(&e);
     }
+    print_verification(json_object_get(report, "verification"), "");
     json_t *pre = json_object_get(report, "preflight");
     size_t n = json_array_size(json_object_get(pre, "findings"));
     if (n) {
@@ -266,6 +355,7 @@ static int do_info(const plugin_args *a) {
       if (json_is_array(v)) print_names(label, v);
       else printf("  %-14s%s\n", label, json_is_true(v) ? "yes" : "no");
     }
+    print_verification(json_object_get(rec, "verification"), "  ");
     print_names("shared read", json_object_get(json_object_get(m, "shared"), "read"));
     print_names("shared write", json_object_get(json_object_get(m, "shared"), "write"));
     json_object_foreach(settings, key, v) {
@@ -582,6 +672,18 @@ int cmd_plugin(int argc, char **argv) {
     else if (!strcmp(s, "--replace")) a.replace = true;
     else if (!strcmp(s, "--allow-downgrade")) a.allow_downgrade = true;
     else if (!strcmp(s, "--home") && i + 1 < argc) a.home = argv[++i];
+    else if (!strcmp(s, "--signature") && i + 1 < argc) a.signature = argv[++i];
+    else if (!strcmp(s, "--signers") && i + 1 < argc) a.signers = argv[++i];
+    else if (!strcmp(s, "--signer-identity") && i + 1 < argc) a.identity = argv[++i];
+    else if (!strcmp(s, "--require-signature") && i + 1 < argc) {
+      al_error err;
+      a.require_given = true;
+      if (pkg_sig_require_parse(argv[++i], "--require-signature", &a.require, &err)) {
+        cli_print_error(&err);
+        return 2;
+      }
+    }
+    else if (!strcmp(s, "--registry-keys") && i + 1 < argc) a.keys = argv[++i];
     else if (!strcmp(s, "--recent") && i + 1 < argc) {
       char *end;
       long n = strtol(argv[++i], &end, 10);
@@ -633,6 +735,15 @@ int cmd_plugin(int argc, char **argv) {
   if (!known) {
     fprintf(stderr, "error: INVALID_ARGUMENT: unknown plugin command '%s'\n", a.sub);
     plugin_usage(stderr);
+    return 2;
+  }
+  if ((a.signature || a.signers || a.identity || a.require_given || a.keys) && strcmp(a.sub, "install")) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: the signature options belong to 'airlock plugin install'\n");
+    return 2;
+  }
+  if (!a.signature != !a.signers || (a.identity && !a.signature)) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --signature SIG and --signers ALLOWED_SIGNERS go together "
+                    "(--signer-identity only with them)\n");
     return 2;
   }
   if (!strcmp(a.sub, "install")) return do_install(&a);

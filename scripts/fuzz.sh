@@ -7,11 +7,11 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
 mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/lane" "$seeds/agent"
-mkdir -p "$seeds/term_text"
+mkdir -p "$seeds/term_text" "$seeds/signature"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -27,6 +27,18 @@ printf 'exec(`rm -rf ${a + `/${b}`}`); x = a / b / eval(c); y = /[/]eval(/g; // 
 tar -c -C examples plugins >"$seeds/plugins.tar" # a multi-member gzip: the tar split in two
 { printf '\001'; head -c 1536 "$seeds/plugins.tar" | gzip -c; tail -c +1537 "$seeds/plugins.tar" | gzip -c; } >"$seeds/tar/two-members.tgz"
 rm "$seeds/plugins.tar"
+# signature: a keys document, NUL, npm view's output (fuzz_signature.c); one pair signed
+# for real (hello@1.0.0 and the target's integrity) so the verification itself is reached
+sk=$(mktemp -d)
+openssl ecparam -genkey -name prime256v1 -noout -out "$sk/k.pem" 2>/dev/null
+integ='sha512-kBAuxBQJlJ85LDc+SnGSX6gWJnJR9Qk4lbgXmz/qPfCOCieCk7BgoN3YvzoNr5BUjqxQDOQxawJJvXXd6c+6Mg=='
+pub=$(openssl ec -in "$sk/k.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+sig=$(printf '%s' "hello@1.0.0:$integ" | openssl dgst -sha256 -sign "$sk/k.pem" | base64 -w0)
+rm -rf "$sk"
+{ printf '{"keys":[{"expires":"2030-01-01T00:00:00.000Z","keyid":"SHA256:k","keytype":"ecdsa-sha2-nistp256","scheme":"ecdsa-sha2-nistp256","key":"%s"}]}\000' "$pub"
+  printf '{"dist":{"integrity":"%s","signatures":[{"keyid":"SHA256:x","sig":"AA=="},{"keyid":"SHA256:k","sig":"%s"}]},"time":{"1.0.0":"2024-12-13T09:43:47.367000+00:00"}}' "$integ" "$sig"; } >"$seeds/signature/signed"
+printf '{"dist":{"integrity":"sha512-x"},"time":{}}' >"$seeds/signature/none"
+printf '2024-12-13T09:43:47.367Z' >"$seeds/signature/time"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 printf '\0\0\0\017{"op":"health"}\0\0\0\002{}' >"$seeds/ipc/two-frames"
@@ -73,7 +85,7 @@ printf '\000\000{"input":{"hook_event_name":"PreToolUse","tool_name":"Bash","too
 printf '\201\100{"input":{"tool_name":"mcp__x__y","tool_response":{"a":1}},"agg":{"action":"block","results":[{"action":"block","pluginId":"p"}]},"failure":"package did not load"}' >"$seeds/agent/block"
 # term_text: byte 0 bit 0 keeps newlines; then the text (fuzz_term_text.c)
 printf '\001log \033[2J\033]0;t\007 caf\303\251 \302\233 \342\200\256 \342\202\033 \300\257 \355\240\200 \360\237\230\200\r\n\t\177' >"$seeds/term_text/mixed"
-for t in validate plugin ipc capability manifest preflight tar hooks wsmsg worker lane agent term_text; do
+for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

@@ -5,9 +5,12 @@ set -euo pipefail
 
 pkgs=(build-essential patch cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libcmocka-dev libseccomp-dev libsqlite3-dev zlib1g-dev
-      libcurl4-openssl-dev libwebsockets-dev libarchive-dev libssl-dev curl jq chromium)
+      libcurl4-openssl-dev libwebsockets-dev libarchive-dev libssl-dev curl jq chromium
+      openssh-client openssl)
 # sqlite3: the host database; libarchive: reading package tarballs (tar and gzip); zlib:
-# their gzip trailer check; libssl-dev: libcrypto's SHA-512 for npm integrity strings;
+# their gzip trailer check; libssl-dev: libcrypto's SHA-512 for npm integrity strings
+# and ECDSA for npm's registry signatures; openssh-client: ssh-keygen checks publisher
+# signatures at install; openssl: the tests make their signing keys with it;
 # libcurl: pi.http; libwebsockets: `airlock serve`; curl: its HTTP tests; jq: the
 # agent-hook tests read settings.json and the hooks' JSON answers with it; chromium: the
 # workbench's end-to-end tests (driven by playwright-core from tests/e2e, which never

@@ -32,18 +32,23 @@ static const char db_schema[] =
     "CREATE TABLE IF NOT EXISTS packages ("
     "  id TEXT PRIMARY KEY, version TEXT NOT NULL, dir TEXT NOT NULL,"
     "  enabled INTEGER NOT NULL DEFAULT 1, installed_at INTEGER NOT NULL, manifest TEXT NOT NULL,"
-    "  name TEXT);"
+    "  name TEXT, verification TEXT);"
     "CREATE TABLE IF NOT EXISTS kv ("
     "  plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS settings ("
     "  plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
 /* Version 2 records the package's name (package.json "name", else its id), so that an
  * install can tell the same package's next version from another package declaring the
  * same id. Rows from version 1 keep NULL: their name is unknown, which install treats as
  * "another package" (asks for --replace) rather than guess. */
 static const char db_migrate_2[] = "ALTER TABLE packages ADD COLUMN name TEXT; PRAGMA user_version = 2;";
+
+/* Version 3 records what the install verified (integrity, registry and publisher
+ * signatures: signature.h), as JSON. Older rows keep NULL: nothing was recorded, which
+ * `plugin info` says rather than pretend a check happened. */
+static const char db_migrate_3[] = "ALTER TABLE packages ADD COLUMN verification TEXT; PRAGMA user_version = 3;";
 
 /* The schema version recorded in the file; -1 when it cannot be read. Reading it first
  * keeps an open of an up-to-date database free of writes: setting user_version is a write
@@ -111,7 +116,8 @@ int pkg_db_open(const char *home, pkg_db **out, al_error *err) {
   int uv = 0;
   if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
       ((uv = db_user_version(db->conn)) < 1 && sqlite3_exec(db->conn, db_schema, NULL, NULL, &msg) != SQLITE_OK) ||
-      (uv == 1 && sqlite3_exec(db->conn, db_migrate_2, NULL, NULL, &msg) != SQLITE_OK)) {
+      (uv == 1 && sqlite3_exec(db->conn, db_migrate_2, NULL, NULL, &msg) != SQLITE_OK) ||
+      (uv >= 1 && uv < 3 && sqlite3_exec(db->conn, db_migrate_3, NULL, NULL, &msg) != SQLITE_OK)) {
     rc = err_set(err, AL_EIO, NULL, "database: %s: %s", path, msg ? msg : "setup failed");
     sqlite3_free(msg);
     goto fail;
@@ -154,10 +160,15 @@ static int db_args(const char *plugin, const char *key, al_error *err) {
 }
 
 int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
-                       bool enabled, bool fresh, al_error *err) {
+                       const json_t *verification, bool enabled, bool fresh, al_error *err) {
   if (!db || !m || !dir) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "package_put: missing argument");
   char *manifest = json_text(m->json);
-  if (!manifest) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  char *verif = verification ? json_dumps(verification, JSON_COMPACT) : NULL;
+  if (!manifest || (verification && !verif)) {
+    free(manifest);
+    free(verif);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
   int rc = 0;
   pthread_mutex_lock(&db->mu);
   /* One transaction: a takeover that recorded the new package but kept the old one's
@@ -173,8 +184,8 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
     sqlite3_finalize(st);
   }
   sqlite3_stmt *st = rc ? NULL
-                        : db_prep(db, "INSERT OR REPLACE INTO packages (id, version, dir, enabled, installed_at, manifest, name) "
-                                      "VALUES (?, ?, ?, ?, ?, ?, ?)", err);
+                        : db_prep(db, "INSERT OR REPLACE INTO packages (id, version, dir, enabled, installed_at, manifest, name, "
+                                      "verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", err);
   if (!rc && !st) rc = AL_EIO;
   else if (!rc) {
     db_text(st, 1, m->id);
@@ -184,6 +195,8 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
     sqlite3_bind_int64(st, 5, (sqlite3_int64)clock_wall_ms());
     db_text(st, 6, manifest);
     db_text(st, 7, name ? name : m->id);
+    if (verif) db_text(st, 8, verif);
+    else sqlite3_bind_null(st, 8);
     if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, err, "recording the package");
   }
   sqlite3_finalize(st);
@@ -191,19 +204,23 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
   if (rc) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
   pthread_mutex_unlock(&db->mu);
   free(manifest);
+  free(verif);
   return rc;
 }
 
-/* The record of the current row (id, version, dir, enabled, installed_at, manifest, name). */
+/* The record of the current row (id, version, dir, enabled, installed_at, manifest, name,
+ * verification). */
 static json_t *db_package_row(sqlite3_stmt *st) {
   const char *mtext = (const char *)sqlite3_column_text(st, 5);
   json_t *manifest = mtext ? json_loads(mtext, 0, NULL) : NULL;
   const char *name = (const char *)sqlite3_column_text(st, 6);
-  return json_pack("{s:s,s:s,s:s,s:b,s:I,s:o,s:o}", "id", (const char *)sqlite3_column_text(st, 0),
+  const char *vtext = (const char *)sqlite3_column_text(st, 7);
+  json_t *verif = vtext ? json_loads(vtext, 0, NULL) : NULL;
+  return json_pack("{s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id", (const char *)sqlite3_column_text(st, 0),
                    "version", (const char *)sqlite3_column_text(st, 1), "dir", (const char *)sqlite3_column_text(st, 2),
                    "enabled", sqlite3_column_int(st, 3) != 0, "installedAt", (json_int_t)sqlite3_column_int64(st, 4),
                    "manifest", manifest ? manifest : json_null(), "name",
-                   name ? json_string(name) : json_null());
+                   name ? json_string(name) : json_null(), "verification", verif ? verif : json_null());
 }
 
 int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err) {
@@ -211,7 +228,7 @@ int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err) 
   if (!db || !id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "package_get: missing argument");
   int rc = 0;
   pthread_mutex_lock(&db->mu);
-  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name FROM packages WHERE id = ?", err);
+  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification FROM packages WHERE id = ?", err);
   if (!st) rc = AL_EIO;
   else {
     db_text(st, 1, id);
@@ -236,7 +253,7 @@ int pkg_db_package_list(pkg_db *db, json_t **out, al_error *err) {
   int rc = 0;
   json_t *list = json_array();
   pthread_mutex_lock(&db->mu);
-  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name FROM packages ORDER BY id", err);
+  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification FROM packages ORDER BY id", err);
   if (!st) rc = AL_EIO;
   else {
     int s;

@@ -29,14 +29,17 @@ void pkg_db_close(pkg_db *db);
 /* The home directory given to pkg_db_open (owned by db). */
 const char *pkg_db_home(const pkg_db *db);
 
-/* Records (or replaces) package m->id at `dir` with its whole manifest and its package
- * name (`name`: package.json "name"; NULL: m->id). `fresh`: the kv data and settings
- * stored under m->id are dropped in the same transaction (a package taking over another's
- * id must not inherit them); otherwise they are kept (an upgrade of the same package). */
+/* Records (or replaces) package m->id at `dir` with its whole manifest, its package name
+ * (`name`: package.json "name"; NULL: m->id) and what the install verified
+ * (`verification`: the install report's object of that name, signature.h; NULL: nothing
+ * recorded). `fresh`: the kv data and settings stored under m->id are dropped in the same
+ * transaction (a package taking over another's id must not inherit them); otherwise they
+ * are kept (an upgrade of the same package). */
 int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
-                       bool enabled, bool fresh, al_error *err);
-/* *out (new reference) = {id, version, dir, enabled, installedAt (ms), manifest, name}
- * (name null for a package recorded before names were kept).
+                       const json_t *verification, bool enabled, bool fresh, al_error *err);
+/* *out (new reference) = {id, version, dir, enabled, installedAt (ms), manifest, name,
+ * verification} (name null for a package recorded before names were kept, verification
+ * null for one recorded before verifications were).
  * Unknown id: AL_EINVALID_ARGUMENT "no package 'x' is installed". */
 int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err);
 /* *out = array of the records above, by id. */

@@ -30,6 +30,7 @@
 #include "pkg/preflight.h"
 #include "pkg/semver.h"
 #include "pkg/sha512.h"
+#include "pkg/signature.h"
 #include "pkg/tarx.h"
 
 /* snprintf into a path buffer; false when it did not fit (never silently truncated).
@@ -180,13 +181,19 @@ static bool ins_npm_spec_ok(const char *s) {
   return true;
 }
 
-/* Runs argv with cwd `dir`, stdout into *out (malloc), stderr into dir/npm.err. */
-static int ins_run(char *const argv[], const char *dir, char **out, al_error *err) {
+int pkg_run(char *const argv[], const char *dir, const char *stdin_path, char **out, int *status,
+            char *last_err, size_t last_cap, al_error *err) {
   *out = NULL;
+  *status = -1;
+  if (last_err && last_cap) last_err[0] = 0;
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC)) return err_set(err, AL_EIO, NULL, "pipe: %s", strerror(errno));
   char errpath[PATH_MAX];
-  (void)ins_fmt(errpath, sizeof errpath, "%s/npm.err", dir);
+  if (!ins_fmt(errpath, sizeof errpath, "%s/run.err", dir)) {
+    close(pfd[0]);
+    close(pfd[1]);
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "path too long: %.100s", dir);
+  }
   pid_t pid = fork();
   if (pid < 0) {
     close(pfd[0]);
@@ -194,10 +201,12 @@ static int ins_run(char *const argv[], const char *dir, char **out, al_error *er
     return err_set(err, AL_EIO, NULL, "fork: %s", strerror(errno));
   }
   if (pid == 0) {
+    /* stdin first: a relative stdin_path means the caller's directory, not `dir` */
+    int in = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
+    if (in < 0 && stdin_path) _exit(126);
     int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (chdir(dir) || dup2(pfd[1], 1) < 0 || (efd >= 0 && dup2(efd, 2) < 0)) _exit(126);
-    int nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0) dup2(nul, 0);
+    if (in >= 0) dup2(in, 0);
     execvp(argv[0], argv);
     _exit(127);
   }
@@ -222,27 +231,37 @@ static int ins_run(char *const argv[], const char *dir, char **out, al_error *er
     if (buf) n += (size_t)r;
   }
   close(pfd[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  if (!buf) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading npm's output");
-  buf[n] = 0;
-  if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-    char last[300] = "";
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
+  if (last_err && last_cap) {
     FILE *f = fopen(errpath, "r");
     if (f) { /* the last non-empty line says what went wrong */
       char line[300];
       while (fgets(line, sizeof line, f))
-        if (line[0] != '\n') snprintf(last, sizeof last, "%s", line);
+        if (line[0] != '\n') snprintf(last_err, last_cap, "%s", line);
       fclose(f);
-      last[strcspn(last, "\n")] = 0;
+      last_err[strcspn(last_err, "\n")] = 0;
     }
-    free(buf);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-      return err_set(err, AL_EIO, NULL, "cannot run %s (is npm installed?)", argv[0]);
-    return err_set(err, AL_EIO, NULL, "npm pack %s failed%s%s", argv[2], last[0] ? ": " : "", last);
   }
+  unlink(errpath);
+  if (!buf) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading the output of %s", argv[0]);
+  buf[n] = 0;
+  *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
   *out = buf;
   return 0;
+}
+
+/* Runs npm (argv[0]) in `dir`: its stdout in *out (malloc), or an error naming the npm
+ * command (argv[1] argv[2]) and the last line npm wrote to stderr. */
+static int ins_run(char *const argv[], const char *dir, char **out, al_error *err) {
+  int status;
+  char last[300];
+  int rc = pkg_run(argv, dir, NULL, out, &status, last, sizeof last, err);
+  if (rc || !status) return rc;
+  free(*out);
+  *out = NULL;
+  if (status == 127) return err_set(err, AL_EIO, NULL, "cannot run %s (is npm installed?)", argv[0]);
+  return err_set(err, AL_EIO, NULL, "npm %s %s failed%s%s", argv[1], argv[2], last[0] ? ": " : "", last);
 }
 
 static char *ins_read(const char *path, size_t *len) {
@@ -260,11 +279,27 @@ static char *ins_read(const char *path, size_t *len) {
   return buf;
 }
 
-/* npm pack <spec> into staging; *tgz_out = the verified tarball's path (malloc). */
-static int ins_npm_fetch(const char *spec, const char *staging, char **tgz_out, json_t *report, al_error *err) {
+/* What `npm pack` gave: the tarball (verified against `integrity`) and the exact name
+ * and version it resolved the spec to, which `npm view` is then asked about. */
+typedef struct ins_fetched {
+  char *tgz, *name, *version, *integrity;
+} ins_fetched;
+
+static void ins_fetched_free(ins_fetched *f) {
+  free(f->tgz);
+  free(f->name);
+  free(f->version);
+  free(f->integrity);
+}
+
+static const char *ins_npm(void) {
   const char *npm = getenv("AIRLOCK_NPM");
-  if (!npm || !npm[0]) npm = "npm";
-  char *argv[] = {(char *)npm, "pack", (char *)spec, "--json", "--pack-destination", (char *)staging, NULL};
+  return npm && npm[0] ? npm : "npm";
+}
+
+/* npm pack <spec> into staging; f filled (the tarball's path, name, version, integrity). */
+static int ins_npm_fetch(const char *spec, const char *staging, ins_fetched *f, al_error *err) {
+  char *argv[] = {(char *)ins_npm(), "pack", (char *)spec, "--json", "--pack-destination", (char *)staging, NULL};
   char *out = NULL;
   int rc = ins_run(argv, staging, &out, err);
   if (rc) return rc;
@@ -275,6 +310,8 @@ static int ins_npm_fetch(const char *spec, const char *staging, char **tgz_out, 
   json_t *first = json_array_get(doc, 0);
   const char *file = json_string_value(json_object_get(first, "filename"));
   const char *integrity = json_string_value(json_object_get(first, "integrity"));
+  const char *name = json_string_value(json_object_get(first, "name"));
+  const char *version = json_string_value(json_object_get(first, "version"));
   char path[PATH_MAX];
   char *data = NULL;
   size_t len = 0;
@@ -288,12 +325,190 @@ static int ins_npm_fetch(const char *spec, const char *staging, char **tgz_out, 
     goto done;
   }
   if ((rc = pkg_integrity_check(data, len, integrity, err))) goto done;
-  json_object_set_new(report, "integrity", json_string(integrity));
-  if (!(*tgz_out = strdup(path))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  f->tgz = strdup(path);
+  f->integrity = strdup(integrity);
+  f->name = name ? strdup(name) : NULL;
+  f->version = version ? strdup(version) : NULL;
+  if (!f->tgz || !f->integrity || (name && !f->name) || (version && !f->version))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
 done:
   free(data);
   json_decref(doc);
   free(out);
+  return rc;
+}
+
+static json_t *ins_outcome(const char *status, const char *problem, const char *reason) {
+  json_t *o = json_pack("{s:s,s:s}", "status", status, "reason", reason);
+  if (o && problem) json_object_set_new(o, "problem", json_string(problem));
+  return o;
+}
+
+/* The registry's keys document for a signature that was offered (opts: file, else the
+ * caller's fetch given `npm config get registry`). *doc NULL with `why` filled when there
+ * is none; an unreadable keys file the user named is an error, not a missing key. */
+static int ins_registry_keys(const pkg_install_opts *o, const char *staging, char **doc, size_t *len, char *why,
+                             size_t why_cap, al_error *err) {
+  *doc = NULL;
+  *len = 0;
+  if (o->registry_keys_file) {
+    errno = 0; /* ins_read leaves it 0 for a file over its size cap */
+    if (!(*doc = ins_read(o->registry_keys_file, len)))
+      return err_set(err, AL_EIO, NULL, "cannot read the registry keys file %.300s: %s", o->registry_keys_file,
+                     errno ? strerror(errno) : "too large");
+    return 0;
+  }
+  if (!o->registry_keys) {
+    snprintf(why, why_cap, "no keys document was given (--registry-keys FILE)");
+    return 0;
+  }
+  char *argv[] = {(char *)ins_npm(), "config", "get", "registry", NULL};
+  char *reg = NULL;
+  al_error e2;
+  if (ins_run(argv, staging, &reg, &e2)) {
+    snprintf(why, why_cap, "%.300s", e2.message);
+    return 0;
+  }
+  reg[strcspn(reg, "\r\n")] = 0;
+  if (strncmp(reg, "https://", 8) && strncmp(reg, "http://", 7)) {
+    snprintf(why, why_cap, "npm config get registry printed no URL ('%.100s')", reg);
+  } else if (o->registry_keys(o->registry_keys_user, reg, doc, len, &e2)) {
+    snprintf(why, why_cap, "%.300s", e2.message);
+    free(*doc);
+    *doc = NULL;
+  }
+  free(reg);
+  return 0;
+}
+
+/* The registry signature outcome of what npm pack fetched. Only a keys file that cannot
+ * be read is an error; everything else is an outcome, recorded and judged by policy. */
+static int ins_registry(const ins_fetched *f, const char *staging, const pkg_install_opts *o, json_t **outcome,
+                        al_error *err) {
+  *outcome = NULL;
+  semver v;
+  /* both go on npm's command line: only a valid name and an exact version */
+  if (!f->name || !pkg_id_valid(f->name) || !f->version || !semver_parse(f->version, &v)) {
+    *outcome = ins_outcome("failed", "unreadable", "npm pack named no valid package name and version to look up");
+    return *outcome ? 0 : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  char spec[600];
+  (void)ins_fmt(spec, sizeof spec, "%s@%s", f->name, f->version);
+  char *argv[] = {(char *)ins_npm(), "view", spec, "dist", "time", "--json", NULL};
+  char *view = NULL, *keys = NULL;
+  size_t keys_len = 0;
+  char why[400] = "";
+  al_error e2;
+  int rc = 0;
+  if (ins_run(argv, staging, &view, &e2)) {
+    snprintf(why, sizeof why, "the registry's signature could not be read: %.300s", e2.message);
+    *outcome = ins_outcome("failed", "unreadable", why);
+  } else {
+    if (pkg_sig_registry_offered(view, strlen(view)) &&
+        (rc = ins_registry_keys(o, staging, &keys, &keys_len, why, sizeof why, err)))
+      goto done;
+    *outcome = pkg_sig_registry_check(keys, keys_len, why[0] ? why : NULL, view, strlen(view), f->name, f->version,
+                                      f->integrity);
+  }
+  if (!*outcome) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+done:
+  free(view);
+  free(keys);
+  return rc;
+}
+
+/* The sha512 integrity string of a tarball file, for the record (malloc; NULL on error). */
+static char *ins_file_integrity(const char *path) {
+  size_t len = 0;
+  char *data = ins_read(path, &len);
+  unsigned char d[SHA512_DIGEST_LEN];
+  char b64[100], *out = NULL;
+  if (data && !sha512(data, len, d) && sha512_base64(d, sizeof d, b64, sizeof b64) && asprintf(&out, "sha512-%s", b64) < 0)
+    out = NULL;
+  free(data);
+  return out;
+}
+
+static bool ins_verified(const json_t *outcome) {
+  const char *s = json_string_value(json_object_get(outcome, "status"));
+  return s && !strcmp(s, "verified");
+}
+
+static const char *ins_reason(const json_t *outcome) {
+  const char *r = json_string_value(json_object_get(outcome, "reason"));
+  return r ? r : "?";
+}
+
+/* Checks every signature there is to check for the package from `source` (tarball: the
+ * file to verify; f: what npm fetched, or NULL), before any of its bytes are extracted;
+ * *verification = the record. Refuses when a publisher signature given does not verify
+ * or a requirement is not met. */
+static int ins_verify(const char *source, const char *tarball, const ins_fetched *f, const char *staging,
+                      const pkg_install_opts *o, json_t **verification, al_error *err) {
+  json_t *reg = NULL, *pub = NULL;
+  char *integ = NULL;
+  char req[64];
+  unsigned need = o->require_signature;
+  int rc = 0;
+  *verification = NULL;
+  pkg_sig_require_name(need, req, sizeof req);
+  if (o->signature && !o->signers)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a publisher signature needs the allowed signers file to check it against (--signers FILE)");
+  if (!strcmp(source, "directory") && o->signature)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "a directory cannot carry a publisher signature: signatures are over a tarball's bytes "
+                   "(npm pack the directory, sign the .tgz, install the .tgz). Refused: nothing was installed");
+  if (f) {
+    if ((rc = ins_registry(f, staging, o, &reg, err))) goto done;
+  } else {
+    reg = ins_outcome("none", NULL, !strcmp(source, "directory") ? "not applicable: installed from a directory"
+                                                                   : "not applicable: installed from a tarball file");
+  }
+  if (o->signature) {
+    if ((rc = pkg_sig_publisher_check(tarball, o->signature, o->signers, o->signer_identity, staging, &pub, err))) goto done;
+  } else {
+    pub = ins_outcome("none", NULL, "none given");
+  }
+  if (!reg || !pub) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    goto done;
+  }
+  if (o->signature && !ins_verified(pub)) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "publisher signature: %s. Refused: nothing was installed", ins_reason(pub));
+    goto done;
+  }
+  const char *what = f ? "" : !strcmp(source, "directory") ? " (a directory carries no signature)" : "";
+  if ((need & PKG_SIGREQ_REGISTRY) && !ins_verified(reg)) {
+    if (!f)
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "a registry signature is required (%s) but only packages fetched by name from npm have one%s. "
+                   "Refused: nothing was installed", req, what);
+    else
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "a registry signature is required (%s) but %s%s. Refused: nothing was installed",
+                   req, strcmp(json_string_value(json_object_get(reg, "status")), "none") ? "" : "no signature was offered: ",
+                   ins_reason(reg));
+    goto done;
+  }
+  if ((need & PKG_SIGREQ_PUBLISHER) && !ins_verified(pub)) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                 "a publisher signature is required (%s) but none was given%s (--signature SIG --signers ALLOWED_SIGNERS). "
+                 "Refused: nothing was installed", req, what);
+    goto done;
+  }
+  if ((need & PKG_SIGREQ_ANY) && !ins_verified(reg) && !ins_verified(pub)) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                 "a signature is required (%s) but none verified%s: registry: %s; publisher: %s. Refused: nothing was installed",
+                 req, what, ins_reason(reg), ins_reason(pub));
+    goto done;
+  }
+  if (f) integ = strdup(f->integrity);
+  else if (tarball) integ = ins_file_integrity(tarball);
+  *verification = json_pack("{s:s?,s:O,s:O,s:s}", "integrity", integ, "registry", reg, "publisher", pub, "required", req);
+  if (!*verification) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+done:
+  json_decref(reg);
+  json_decref(pub);
+  free(integ);
   return rc;
 }
 
@@ -416,9 +631,10 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   char staging[PATH_MAX], root[PATH_MAX], x[PATH_MAX], dest[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX];
   (void)ins_fmt(staging, sizeof staging, "%s/packages/.staging-XXXXXX", home);
   if (!mkdtemp(staging)) return err_set(err, AL_EIO, NULL, "cannot create a staging directory in %s/packages: %s", home, strerror(errno));
-  json_t *report = json_object(), *warnings = NULL, *pre = NULL;
+  json_t *report = json_object(), *warnings = NULL, *pre = NULL, *verification = NULL;
   pkg_manifest *m = NULL;
-  char *tgz = NULL, *code = NULL, *name = NULL;
+  ins_fetched fetched = {0};
+  char *code = NULL, *name = NULL;
   char data[PATH_MAX], olddata[PATH_MAX];
   bool fresh = false;
   int rc = 0;
@@ -427,20 +643,26 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   const char *source;
   x[0] = 0;
   tarx_limits lim = {.max_total_bytes = INS_MAX_BYTES, .max_files = INS_MAX_FILES};
-  if (!stat(what, &st) && S_ISDIR(st.st_mode)) {
+  /* signatures are checked before a byte of the archive is parsed */
+  bool npm_named = !strncmp(what, "npm:", 4);
+  if (!npm_named && !stat(what, &st) && S_ISDIR(st.st_mode)) {
     source = "directory";
+    if ((rc = ins_verify(source, NULL, NULL, staging, opts, &verification, err))) goto fail;
     (void)ins_fmt(root, sizeof root, "%s", what);
-  } else if (!stat(what, &st) && S_ISREG(st.st_mode) &&
+  } else if (!npm_named && !stat(what, &st) && S_ISREG(st.st_mode) &&
              (ins_ends_with(what, ".tgz") || ins_ends_with(what, ".tar.gz") || ins_ends_with(what, ".tar"))) {
     source = "tarball";
+    if ((rc = ins_verify(source, what, NULL, staging, opts, &verification, err))) goto fail;
     (void)ins_fmt(x, sizeof x, "%s/x", staging);
     if ((rc = tarx_extract_file(what, x, &lim, NULL, err))) goto fail;
     ins_find_root(x, root, sizeof root);
-  } else if (ins_npm_spec_ok(what)) {
-    source = "npm";
-    if ((rc = ins_npm_fetch(what, staging, &tgz, report, err))) goto fail;
+  } else if (ins_npm_spec_ok(what + (npm_named ? 4 : 0))) {
+    source = "npm"; /* "npm:" says so explicitly (a name that is also a local path) */
+    if ((rc = ins_npm_fetch(what + (npm_named ? 4 : 0), staging, &fetched, err))) goto fail;
+    json_object_set_new(report, "integrity", json_string(fetched.integrity));
+    if ((rc = ins_verify(source, fetched.tgz, &fetched, staging, opts, &verification, err))) goto fail;
     (void)ins_fmt(x, sizeof x, "%s/x", staging);
-    if ((rc = tarx_extract_file(tgz, x, &lim, NULL, err))) goto fail;
+    if ((rc = tarx_extract_file(fetched.tgz, x, &lim, NULL, err))) goto fail;
     ins_find_root(x, root, sizeof root);
   } else {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL,
@@ -504,7 +726,7 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
       olddata[0] = 0;
     }
   }
-  if (rc || (rc = pkg_db_package_put(db, m, name, dest, true, fresh, err))) {
+  if (rc || (rc = pkg_db_package_put(db, m, name, dest, verification, true, fresh, err))) {
     pkg_rmtree(dest, NULL);
     if (old[0]) rename(old, dest);
     if (olddata[0]) rename(olddata, data);
@@ -519,14 +741,16 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   json_object_set(report, "preflight", pre);
   json_object_set_new(report, "warnings", warnings ? warnings : json_array());
   warnings = NULL;
+  json_object_set(report, "verification", verification);
   if (report_out) *report_out = json_incref(report);
 fail:
   pkg_rmtree(staging, NULL);
   json_decref(report);
   json_decref(warnings);
   json_decref(pre);
+  json_decref(verification);
   pkg_manifest_free(m);
-  free(tgz);
+  ins_fetched_free(&fetched);
   free(code);
   free(name);
   return rc;

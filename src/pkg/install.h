@@ -31,13 +31,33 @@ typedef struct pkg_install_opts {
   /* The same package at a higher version is installed: install this lower one anyway. Its
    * settings and kv data are kept (they are this package's own). */
   bool allow_downgrade;
+
+  /* Signatures (signature.h; docs/packages.md "Signatures"). Every outcome is recorded
+   * with the package; a requirement not met refuses the install and leaves nothing. */
+  unsigned require_signature; /* PKG_SIGREQ_* mask; 0: none required */
+  /* A publisher signature over the tarball (ssh-keygen -Y sign -n airlock-package),
+   * checked against the allowed signers file `signers` (both needed together), for the
+   * principal signer_identity (NULL: the one find-principals names). A signature given
+   * is a signature asked for: one that does not verify refuses the install even when
+   * none is required. A directory cannot carry one (refused). */
+  const char *signature, *signers, *signer_identity;
+  /* The npm registry's keys document (<registry>/-/npm/v1/keys), needed only when the
+   * registry offers a signature: read from registry_keys_file when set, else asked of
+   * registry_keys (given the registry URL from `npm config get registry`; fills *doc,
+   * malloc'd, and *len; 0 or an error saying why) when set, else there are none (the
+   * signature is then "failed: no-keys"). pkg does no network I/O of its own. */
+  const char *registry_keys_file;
+  int (*registry_keys)(void *user, const char *registry, char **doc, size_t *len, al_error *err);
+  void *registry_keys_user;
 } pkg_install_opts;
 
 /* `what`: an existing directory, a file ending in .tgz/.tar.gz/.tar, or an npm package
- * spec (`name`, `@scope/name`, `name@version`). `opts` may be NULL (neither allowed). On
- * success *report (new reference; may be NULL if not wanted) = {id, name, version, dir,
- * source, preflight, warnings[]}, plus "replaced": {name, version} when another package's
- * record was replaced and "downgradedFrom": version when a higher version was. */
+ * spec (`name`, `@scope/name`, `name@version`, each optionally prefixed "npm:"). `opts` may be NULL (nothing allowed or
+ * required). On success *report (new reference; may be NULL if not wanted) = {id, name,
+ * version, dir, source, preflight, warnings[], verification}, plus "replaced": {name,
+ * version} when another package's record was replaced and "downgradedFrom": version when
+ * a higher version was. verification = {integrity (null for a directory), registry,
+ * publisher (outcomes, signature.h), required}, the record the database keeps. */
 int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json_t **report,
                 al_error *err);
 
@@ -45,6 +65,16 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
  * the sha512 ones are checked) against `data`. 0, or AL_EINVALID_ARGUMENT "integrity
  * mismatch..." / "no sha512 integrity". */
 int pkg_integrity_check(const void *data, size_t len, const char *integrity, al_error *err);
+
+/* For src/pkg's own use (npm, ssh-keygen): runs argv[0] (looked up in PATH) with the
+ * argument vector as given, never through a shell, with cwd `dir`, stdin from stdin_path
+ * (relative to the caller's directory; NULL: /dev/null) and stderr into a file in `dir` (removed after).
+ * Returns 0 when the child ran to an exit, with *out (malloc, NUL-terminated; free()) its
+ * stdout (at most 16 MiB is kept), *status its exit status (127: could not be executed;
+ * -1: killed by a signal) and last_err (may be NULL) the last non-empty line of its
+ * stderr; AL_EIO / AL_ENO_MEMORY when it could not be run or read. */
+int pkg_run(char *const argv[], const char *dir, const char *stdin_path, char **out, int *status,
+            char *last_err, size_t last_cap, al_error *err);
 
 /* Removes a directory tree (no symlink is followed). 0 or AL_EIO. Used by install and
  * by `airlock plugin remove`. */

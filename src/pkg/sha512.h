@@ -33,5 +33,10 @@ int sha512(const void *data, size_t len, unsigned char out[SHA512_DIGEST_LEN]);
 /* Standard base64 (with padding) of `len` bytes into `out` (cap >= 4*ceil(len/3)+1).
  * Returns the length written, or 0 when cap is too small. */
 size_t sha512_base64(const unsigned char *in, size_t len, char *out, size_t cap);
+/* The inverse, for the base64 that npm's registry signatures and keys are written in:
+ * standard alphabet, padded, no whitespace. *out (malloc, free()) gets the bytes and
+ * *out_len their count. 0, or -1 (nothing allocated) when `in` is not such base64 or
+ * memory ran out. */
+int sha512_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 
 #endif

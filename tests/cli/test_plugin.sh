@@ -194,6 +194,134 @@ if grep -q token <<<"$out"; then bad "the takeover inherited the setting: $out";
 if [ -e "$AIRLOCK_HOME/data/acme" ]; then bad "the takeover inherited \$PLUGIN_DATA"; else ok; fi
 expect 0 "removed acme" -- "$bin" plugin remove acme
 
+# issue 16 item 7: signatures. npm's registry signature (ECDSA P-256 over
+# "name@version:integrity", keys in a {keys:[...]} document) with a key pair made here; a
+# stand-in npm answers pack, view and config; publisher signatures made with ssh-keygen.
+if command -v openssl >/dev/null && command -v ssh-keygen >/dev/null; then
+  s=$tmp/sig
+  mkdir -p "$s"
+  cp "$tmp/hello.tgz" "$s/hello-1.0.0.tgz"
+  integ="sha512-$(openssl dgst -sha512 -binary "$s/hello-1.0.0.tgz" | base64 -w0)"
+  rx() { sed 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$1"; } # base64 and paths as a literal regex
+  integ_rx=$(rx "$integ")
+  for k in k1 k2; do
+    openssl ecparam -genkey -name prime256v1 -noout -out "$s/$k.pem" 2>/dev/null
+    openssl ec -in "$s/$k.pem" -pubout -outform DER 2>/dev/null | base64 -w0 >"$s/$k.pub64"
+  done
+  keys() { # keys FILE EXPIRES(json): k1 with that expiry, k2 never expiring
+    printf '{"keys":[{"expires":%s,"keyid":"SHA256:k1","keytype":"ecdsa-sha2-nistp256","scheme":"ecdsa-sha2-nistp256","key":"%s"},{"expires":null,"keyid":"SHA256:k2","keytype":"ecdsa-sha2-nistp256","scheme":"ecdsa-sha2-nistp256","key":"%s"}]}' \
+      "$2" "$(cat "$s/k1.pub64")" "$(cat "$s/k2.pub64")" >"$1"
+  }
+  keys "$s/keys.json" null
+  keys "$s/keys-expired.json" '"2020-01-01T00:00:00.000Z"'
+  sign() { printf '%s' "$2" | openssl dgst -sha256 -sign "$s/$1.pem" | base64 -w0; }
+  view() { # view FILE KEYID SIG [INTEGRITY]: what npm view hello@1.0.0 dist time --json prints
+    printf '{"dist":{"integrity":"%s","shasum":"x","tarball":"https://r/hello-1.0.0.tgz","signatures":[{"keyid":"%s","sig":"%s"}]},"time":{"created":"2023-01-01T00:00:00.000Z","1.0.0":"2024-12-13T09:43:47.367Z"}}\n' \
+      "${4:-$integ}" "$2" "$3" >"$1"
+  }
+  view "$s/good.json" SHA256:k1 "$(sign k1 "hello@1.0.0:$integ")"
+  view "$s/tampered.json" SHA256:k1 "$(sign k1 "hello@1.0.0:sha512-AAAA")" sha512-AAAA
+  view "$s/wrongkey.json" SHA256:k1 "$(sign k2 "hello@1.0.0:$integ")"
+  view "$s/unknown.json" SHA256:nope "$(sign k1 "hello@1.0.0:$integ")"
+  printf '{"dist":{"integrity":"%s"},"time":{"1.0.0":"2024-12-13T09:43:47.367000+00:00"}}\n' "$integ" >"$s/none.json"
+  cat >"$s/npm" <<'SH'
+#!/usr/bin/env bash
+# a registry in three answers: npm pack, npm view NAME@VERSION dist time --json, npm config get registry
+case "$1" in
+  pack) cp "$SIG_DIR/hello-1.0.0.tgz" "$5/"
+        printf '[{"id":"hello@1.0.0","name":"hello","version":"1.0.0","filename":"hello-1.0.0.tgz","integrity":"%s"}]\n' "$SIG_INTEG" ;;
+  view) [ "$2 $3 $4 $5" = "hello@1.0.0 dist time --json" ] || { echo "bad view args: $*" >&2; exit 9; }
+        cat "$SIG_VIEW" ;;
+  config) echo "http://127.0.0.1:9/" ;;
+  *) exit 9 ;;
+esac
+SH
+  chmod +x "$s/npm"
+  export AIRLOCK_NPM="$s/npm" SIG_DIR="$s" SIG_INTEG="$integ"
+  inst() { env SIG_VIEW="$s/$1.json" "$bin" plugin install npm:hello@1.0.0 "${@:2}"; }
+  # a good registry signature verifies, is recorded and shown
+  expect 0 "registry signature: verified \(key SHA256:k1\)" -- inst good --registry-keys "$s/keys.json" --require-signature registry
+  expect 0 "registry signature: verified \(key SHA256:k1\)" -- "$bin" plugin info hello
+  expect 0 "integrity: $integ_rx" -- "$bin" plugin info hello
+  expect 0 "publisher signature: none given" -- "$bin" plugin info hello
+  if "$bin" plugin info hello --json | jq -e --arg i "$integ" '.verification | .integrity == $i and .registry.status == "verified" and .registry.keyid == "SHA256:k1" and .publisher.status == "none" and .required == "registry"' >/dev/null; then ok; else bad "info --json: verification record"; "$bin" plugin info hello --json; fi
+  expect 0 "registry signature verified; publisher signature none" -- "$bin" plugin audit --recent 1
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  # the keys document from the environment
+  expect 0 "registry signature: verified" -- env AIRLOCK_NPM_KEYS="$s/keys.json" bash -c "SIG_VIEW='$s/good.json' '$bin' plugin install hello@1.0.0 --require-signature any"
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  # each failure refuses when required and leaves nothing; it is reported when not
+  for c in "tampered:bad-signature:bad signature: key SHA256:k1 did not sign hello@1.0.0:$integ_rx .*dist.integrity sha512-AAAA is not the tarball's" \
+           "wrongkey:bad-signature:bad signature: key SHA256:k1 did not sign" \
+           "unknown:unknown-key:signed with key SHA256:nope, which is not among the registry's keys" \
+           "good-expired:expired-key:key SHA256:k1 expired 2020-01-01T00:00:00.000Z, before 1.0.0 was published \(2024-12-13T09:43:47.367Z\)"; do
+    IFS=: read -r v problem msg <<<"$c"
+    kf=$s/keys.json; [ "$v" = good-expired ] && { v=good; kf=$s/keys-expired.json; }
+    expect 1 "^error: INVALID_ARGUMENT: a registry signature is required \(registry\) but $msg.*Refused: nothing was installed" -- inst "$v" --registry-keys "$kf" --require-signature registry
+    packages_are ""
+    expect 1 "a signature is required \(any\) but none verified: registry: .*$msg" -- inst "$v" --registry-keys "$kf" --require-signature any
+    packages_are ""
+    expect 0 "registry signature: NOT VERIFIED \($problem\): $msg" -- inst "$v" --registry-keys "$kf"
+    expect 0 "registry signature: NOT VERIFIED \($problem\)" -- "$bin" plugin info hello
+    expect 0 "removed hello" -- "$bin" plugin remove hello
+  done
+  # no signature offered (old packages, mirrors): installs unless one is required
+  expect 0 "registry signature: none offered" -- inst none
+  expect 0 "registry signature: none offered" -- "$bin" plugin info hello
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  expect 1 "a registry signature is required \(registry\) but no signature was offered: none offered\. Refused: nothing was installed" -- inst none --require-signature registry
+  packages_are ""
+  expect 1 "a registry signature is required \(registry\)" -- env AIRLOCK_REQUIRE_SIGNATURE=registry bash -c "SIG_VIEW='$s/none.json' '$bin' plugin install hello@1.0.0 --require-signature none"
+  packages_are ""
+  expect 2 "AIRLOCK_REQUIRE_SIGNATURE: 'sometimes' is not a signature requirement" -- env AIRLOCK_REQUIRE_SIGNATURE=sometimes "$bin" plugin install hello
+  # a signature offered with no keys to check it: the keys fetch names why (this registry
+  # is a loopback address, which the fetch refuses)
+  expect 1 "a registry signature is required \(registry\) but the registry's keys could not be obtained: .*127.0.0.1" -- env -u AIRLOCK_NPM_KEYS bash -c "SIG_VIEW='$s/good.json' '$bin' plugin install hello@1.0.0 --require-signature registry"
+  packages_are ""
+  expect 1 "cannot read the registry keys file $s/nope.json" -- inst good --registry-keys "$s/nope.json"
+
+  # publisher signatures: ssh-keygen -Y sign -n airlock-package over the tarball
+  ssh-keygen -q -t ed25519 -N '' -C alice -f "$s/alice" && ssh-keygen -q -t ed25519 -N '' -C mallory -f "$s/mallory"
+  printf 'alice@example.com namespaces="airlock-package" %s\n' "$(cat "$s/alice.pub")" >"$s/allowed"
+  fp=$(ssh-keygen -lf "$s/alice.pub" | awk '{print $2}')
+  fp_rx=$(rx "$fp")
+  cp "$tmp/hello.tgz" "$s/pub.tgz"
+  ssh-keygen -q -Y sign -f "$s/alice" -n airlock-package "$s/pub.tgz" 2>/dev/null
+  cp "$s/pub.tgz" "$s/other.tgz" && printf 'x' >>"$s/other.tgz"
+  ssh-keygen -q -Y sign -f "$s/alice" -n airlock-package "$s/other.tgz" 2>/dev/null
+  cp "$s/pub.tgz" "$s/ns.tgz" && ssh-keygen -q -Y sign -f "$s/alice" -n file "$s/ns.tgz" 2>/dev/null
+  cp "$s/pub.tgz" "$s/mal.tgz" && ssh-keygen -q -Y sign -f "$s/mallory" -n airlock-package "$s/mal.tgz" 2>/dev/null
+  expect 0 "publisher signature: verified: alice@example.com \(ED25519 key $fp_rx\)" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/pub.tgz.sig" --signers "$s/allowed" --require-signature publisher
+  expect 0 "publisher signature: verified: alice@example.com \(ED25519 key $fp_rx\)" -- "$bin" plugin info hello
+  expect 0 "registry signature: not applicable: installed from a tarball file" -- "$bin" plugin info hello
+  if "$bin" plugin info hello --json | jq -e --arg f "$fp" '.verification.publisher | .status == "verified" and .identity == "alice@example.com" and .fingerprint == $f' >/dev/null; then ok; else bad "info --json: publisher record"; fi
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  expect 0 "publisher signature: verified: alice@example.com" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/pub.tgz.sig" --signers "$s/allowed" --signer-identity alice@example.com
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  # bad: another file's signature, another namespace, a key not allowed; wrong identity
+  expect 1 "^error: INVALID_ARGUMENT: publisher signature: bad signature: ssh-keygen could not verify .*other.tgz.sig for 'alice@example.com'.*Refused: nothing was installed" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/other.tgz.sig" --signers "$s/allowed"
+  expect 1 "publisher signature: bad signature" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/ns.tgz.sig" --signers "$s/allowed"
+  expect 1 "publisher signature: no key in $s/allowed made the signature" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/mal.tgz.sig" --signers "$s/allowed"
+  expect 1 "publisher signature: wrong identity: the signature is by 'alice@example.com', not by 'bob@example.com'" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/pub.tgz.sig" --signers "$s/allowed" --signer-identity bob@example.com
+  packages_are ""
+  # required but missing; a directory cannot carry one
+  expect 1 "a publisher signature is required \(publisher\) but none was given.*Refused: nothing was installed" -- "$bin" plugin install "$s/pub.tgz" --require-signature publisher
+  expect 1 "a signature is required \(any\) but none verified: registry: not applicable: installed from a tarball file; publisher: none given" -- "$bin" plugin install "$s/pub.tgz" --require-signature any
+  expect 1 "a registry signature is required \(registry\) but only packages fetched by name from npm have one" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/pub.tgz.sig" --signers "$s/allowed" --require-signature registry
+  expect 1 "a directory cannot carry a publisher signature" -- "$bin" plugin install "$tmp/hello" --signature "$s/pub.tgz.sig" --signers "$s/allowed"
+  expect 1 "a publisher signature is required \(publisher\) but none was given \(a directory carries no signature\)" -- "$bin" plugin install "$tmp/hello" --require-signature publisher
+  packages_are ""
+  expect 2 "--signature SIG and --signers ALLOWED_SIGNERS go together" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/pub.tgz.sig"
+  expect 1 "cannot read the signature file $s/nope.sig" -- "$bin" plugin install "$s/pub.tgz" --signature "$s/nope.sig" --signers "$s/allowed"
+  # both on an npm package: the publisher signs the very tarball the registry serves
+  ssh-keygen -q -Y sign -f "$s/alice" -n airlock-package "$s/hello-1.0.0.tgz" 2>/dev/null
+  expect 0 "publisher signature: verified: alice@example.com" -- inst good --registry-keys "$s/keys.json" --signature "$s/hello-1.0.0.tgz.sig" --signers "$s/allowed" --require-signature registry --require-signature publisher
+  expect 0 "registry signature: verified" -- "$bin" plugin info hello
+  if "$bin" plugin info hello --json | jq -e '.verification.required == "registry+publisher"' >/dev/null; then ok; else bad "both required recorded"; fi
+  expect 0 "removed hello" -- "$bin" plugin remove hello
+  unset AIRLOCK_NPM SIG_DIR SIG_INTEG
+fi
+
 # audit: reads <home>/audit.jsonl, newest first
 cat >"$AIRLOCK_HOME/audit.jsonl" <<'JSONL'
 {"timestamp":"2026-01-01T00:00:00.000001Z","plugin_id":"a","action":"network","resource":"https://x.com/","decision":"denied","reason":"Denied by default"}

@@ -73,8 +73,8 @@ static void test_packages(void **state) {
   al_error err;
   assert_int_equal(pkg_db_open(home, &db, &err), 0);
   pkg_manifest *b = manifest("beta", "1.0.0"), *a = manifest("@s/alpha", "2.0.0"), *b2 = manifest("beta", "1.1.0");
-  assert_int_equal(pkg_db_package_put(db, b, NULL, "/p/beta", true, false, &err), 0);
-  assert_int_equal(pkg_db_package_put(db, a, NULL, "/p/alpha", false, false, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, b, NULL, "/p/beta", NULL, true, false, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, a, NULL, "/p/alpha", NULL, false, false, &err), 0);
   json_t *list = NULL;
   assert_int_equal(pkg_db_package_list(db, &list, &err), 0);
   assert_int_equal(json_array_size(list), 2);
@@ -93,7 +93,7 @@ static void test_packages(void **state) {
   json_decref(rec);
   /* put replaces, keeping the id's data; fresh (a takeover) drops it in the same step */
   assert_int_equal(pkg_db_kv_set(db, "beta", "k", "1", 0, &err), 0);
-  assert_int_equal(pkg_db_package_put(db, b2, NULL, "/p/beta", true, false, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, b2, NULL, "/p/beta", NULL, true, false, &err), 0);
   assert_int_equal(pkg_db_package_get(db, "beta", &rec, &err), 0);
   assert_string_equal(tj_str(rec, "version"), "1.1.0");
   json_decref(rec);
@@ -104,7 +104,7 @@ static void test_packages(void **state) {
   json_t *sv = json_string("secret");
   assert_int_equal(pkg_db_setting_set(db, "beta", "s", sv, &err), 0);
   json_decref(sv);
-  assert_int_equal(pkg_db_package_put(db, b2, "other-name", "/p/beta", true, true, &err), 0);
+  assert_int_equal(pkg_db_package_put(db, b2, "other-name", "/p/beta", NULL, true, true, &err), 0);
   assert_int_equal(pkg_db_package_get(db, "beta", &rec, &err), 0);
   assert_string_equal(tj_str(rec, "name"), "other-name");
   json_decref(rec);
