@@ -297,7 +297,7 @@ static int do_list(const plugin_args *a) {
 
 static void print_names(const char *label, const json_t *arr) {
   if (!json_array_size(arr)) return;
-  printf("  %-14s", label);
+  printf("  %-13s ", label); /* the column, or one space past a longer label */
   size_t i;
   json_t *v;
   json_array_foreach(arr, i, v) {
@@ -353,7 +353,7 @@ static int do_info(const plugin_args *a) {
       snprintf(label, sizeof label, "cap %s", cli_e(&e, key));
       cli_esc_free(&e);
       if (json_is_array(v)) print_names(label, v);
-      else printf("  %-14s%s\n", label, json_is_true(v) ? "yes" : "no");
+      else printf("  %-13s %s\n", label, json_is_true(v) ? "yes" : "no");
     }
     print_verification(json_object_get(rec, "verification"), "  ");
     print_names("shared read", json_object_get(json_object_get(m, "shared"), "read"));
