@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startWorkbench, runExample, runActiveTab, clickButton, waitForText, card, TEST_TIMEOUT, setSource, getSource,
+  startWorkbench, runExample, runActiveTab, clickButton, waitForText, card, TEST_TIMEOUT, TIMEOUT, setSource, getSource,
   isCodeMirror, errorGutterLine,
 } from "./lib/workbench.mjs";
 
@@ -158,12 +158,25 @@ test("CodeMirror: highlighting, bracket matching, search, and the error's line m
   // Highlighting: keywords and strings get their own token classes.
   assert.ok(await page.locator(".cm-content span[class^=tok-], .cm-content span[class*=' ͼ']").count() > 0
     || await page.locator(".cm-content .cm-line span").count() > 10, "tokens are styled");
-  // Bracket matching: with the cursor after "definePlugin(" its partner is marked.
+  // Bracket matching: with the cursor after "definePlugin(" its partner is marked. Once in
+  // a while under a loaded CI machine the keys did not reach the editor (the mark never
+  // came, with no page error): the cursor is placed again once, and that is said in the
+  // log, so a real loss of focus would still fail here and a rare one stays visible.
   const line = await page.locator(".cm-line", { hasText: /^definePlugin\(/ }).first();
-  await line.click();
-  await page.keyboard.press("Home");
-  for (let i = 0; i < "definePlugin(".length; i++) await page.keyboard.press("ArrowRight");
-  await page.locator(".cm-matchingBracket").first().waitFor();
+  const matched = page.locator(".cm-matchingBracket").first();
+  for (let attempt = 0; ; attempt++) {
+    await line.click();
+    await page.locator(".cm-editor.cm-focused").waitFor();
+    await page.keyboard.press("Home");
+    for (let i = 0; i < "definePlugin(".length; i++) await page.keyboard.press("ArrowRight");
+    try {
+      await matched.waitFor({ timeout: attempt ? TIMEOUT : 5000 });
+      break;
+    } catch (err) {
+      if (attempt) throw err;
+      console.log("# bracket match not shown after the first placement; placing the cursor again");
+    }
+  }
   // Search: Ctrl+F opens the panel; Escape closes it.
   await page.keyboard.press("ControlOrMeta+f");
   await page.locator(".cm-search input[name=search]").fill("dispatchSharedAction");
