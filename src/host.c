@@ -124,7 +124,10 @@ struct al_host {
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
-  uint64_t reduce_until_ms; /* applying an event's intents: its deadline (0: none) */
+  /* Applying an event's intents (host_plugin_reduce): the plugin code its reducers may
+   * still run, in the VM time the worker reports, and a wall-clock backstop the host
+   * keeps itself (0: not applying). */
+  uint64_t reduce_vm_left_us, reduce_until_ms;
 };
 
 static void load_free(host_load *ld) {
@@ -927,8 +930,10 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
   uint32_t ms = inst_timeout(inst, "eventMs");
   if (h->reduce_until_ms) {
     uint64_t now = clock_wall_ms();
-    if (now >= h->reduce_until_ms)
+    if (now >= h->reduce_until_ms || !h->reduce_vm_left_us)
       return err_set(err, AL_ETIMEOUT, NULL, "the event's %u ms ran out before this intent's reducer ran", ms);
+    uint64_t left_ms = (h->reduce_vm_left_us + 999u) / 1000u;
+    if (left_ms < ms) ms = (uint32_t)left_ms;
     if (h->reduce_until_ms - now < ms) ms = (uint32_t)(h->reduce_until_ms - now);
   }
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -942,6 +947,13 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
     }
     if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     rc = pool_call(h->pool, inst->worker, req, ms, &resp, err);
+    if (h->reduce_until_ms) {
+      /* What the reducer ran is charged, as its VM measured it (a call that failed used
+       * up what it was given); the round trip itself is the host's, not the plugin's. */
+      uint64_t used = rc ? (uint64_t)ms * 1000u
+                         : (uint64_t)json_integer_value(json_object_get(json_object_get(resp, "stats"), "elapsedUs"));
+      h->reduce_vm_left_us = used < h->reduce_vm_left_us ? h->reduce_vm_left_us - used : 0;
+    }
     if (rc || json_object_get(resp, "error")) vm_cache_forget(inst);
     if (rc || !resp_stale(resp) || attempt) break;
     json_decref(resp);
@@ -981,11 +993,15 @@ static int event_finish(al_host *h, const char *id, uint64_t start, const json_t
       err_set(err, rc, NULL, "out of memory");
     } else {
       /* The plugin's reducers share one budget, the event's own, for all its intents
-       * (host_plugin_reduce): not a fresh deadline each. The handler's own time is not
-       * taken off it: a handler may have waited for a person, which does not count. */
-      h->reduce_until_ms = clock_wall_ms() + inst_timeout(inst, "eventMs");
+       * (host_plugin_reduce): not a fresh deadline each. It counts the plugin code they
+       * run, so a thousand quick reducers on a loaded machine still apply; the host's
+       * own clock backs it up at ten times the budget, whatever a worker reports. The
+       * handler's time is not taken off it: it may have waited for a person. */
+      uint32_t budget = inst_timeout(inst, "eventMs");
+      h->reduce_vm_left_us = (uint64_t)budget * 1000u;
+      h->reduce_until_ms = clock_wall_ms() + (uint64_t)budget * 10u;
       rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
-      h->reduce_until_ms = 0;
+      h->reduce_until_ms = h->reduce_vm_left_us = 0;
       if (!rc) notify(h, "event", inst->id, &ch);
     }
     store_changes_clear(&ch);
