@@ -995,11 +995,13 @@ static int event_finish(al_host *h, const char *id, uint64_t start, const json_t
       /* The plugin's reducers share one budget, the event's own, for all its intents
        * (host_plugin_reduce): not a fresh deadline each. It counts the plugin code they
        * run, so a thousand quick reducers on a loaded machine still apply; the host's
-       * own clock backs it up at ten times the budget, whatever a worker reports. The
-       * handler's time is not taken off it: it may have waited for a person. */
+       * own clock backs it up at ten times the budget (at least 2 s: a thousand round
+       * trips to a sanitized worker), whatever a worker reports. The handler's time is
+       * not taken off it: it may have waited for a person. */
       uint32_t budget = inst_timeout(inst, "eventMs");
+      uint64_t backstop = (uint64_t)budget * 10u;
       h->reduce_vm_left_us = (uint64_t)budget * 1000u;
-      h->reduce_until_ms = clock_wall_ms() + (uint64_t)budget * 10u;
+      h->reduce_until_ms = clock_wall_ms() + (backstop > 2000 ? backstop : 2000);
       rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
       h->reduce_until_ms = h->reduce_vm_left_us = 0;
       if (!rc) notify(h, "event", inst->id, &ch);

@@ -246,6 +246,23 @@ static void test_intent_and_state_bounds(void **st) {
   assert_string_equal(json_string_value(json_object_get(t, "text")), "n=999");
   json_decref(t);
 
+  /* a thousand intents through a plugin-declared reducer all apply: the reducers' shared
+   * budget is the plugin code they run, not the round trips (a thousand of those take
+   * longer than the 100 ms event budget under a sanitizer, or on a loaded machine) */
+  al_limits quick = {.event_ms = 100};
+  al_load_opts qo = {.grants_json = "{}", .limits = &quick};
+  const char *REDUCING =
+      "definePlugin(({ ui }) => ({ initialState: { n: 0 }, reducers: { add(s, p) { return { n: s.n + p }; } },"
+      "  widgets: { main: { render({ pluginState }) { return ui.text('n=' + pluginState.n); },"
+      "    handlers: { go({ dispatchPluginAction }) { for (let i = 0; i < 1000; i++) dispatchPluginAction('add', 1); } } } } }));";
+  char rid[AL_INSTANCE_ID_MAX];
+  assert_int_equal(al_load(h, "reducing", REDUCING, strlen(REDUCING), &qo, rid, sizeof rid, &e), 0);
+  r = t_event(h, rid, "main", "go", NULL);
+  json_decref(r);
+  t = t_render(h, rid, "main");
+  assert_string_equal(json_string_value(json_object_get(t, "text")), "n=1000");
+  json_decref(t);
+
   /* state: 600 KiB fits under the 1 MiB limit, another 600 KiB does not and is denied */
   r = t_event(h, id, "main", "grow", "{\"key\":\"a\",\"bytes\":614400}");
   assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "actions"), 0), "outcome")), "applied");
