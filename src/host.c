@@ -124,10 +124,11 @@ struct al_host {
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
-  /* Applying an event's intents (host_plugin_reduce): the plugin code its reducers may
-   * still run, in the VM time the worker reports, and a wall-clock backstop the host
-   * keeps itself (0: not applying). */
-  uint64_t reduce_vm_left_us, reduce_until_ms;
+  /* Applying an event's intents (host_plugin_reduce): a wall-clock backstop the host
+   * keeps itself (0: not applying), and whether one of its reducers already ran out of
+   * time, after which the rest do not run. */
+  uint64_t reduce_until_ms;
+  bool reduce_stalled;
 };
 
 static void load_free(host_load *ld) {
@@ -930,10 +931,10 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
   uint32_t ms = inst_timeout(inst, "eventMs");
   if (h->reduce_until_ms) {
     uint64_t now = clock_wall_ms();
-    if (now >= h->reduce_until_ms || !h->reduce_vm_left_us)
-      return err_set(err, AL_ETIMEOUT, NULL, "the event's %u ms ran out before this intent's reducer ran", ms);
-    uint64_t left_ms = (h->reduce_vm_left_us + 999u) / 1000u;
-    if (left_ms < ms) ms = (uint32_t)left_ms;
+    if (h->reduce_stalled)
+      return err_set(err, AL_ETIMEOUT, NULL, "an earlier reducer of this event ran out of time; this one did not run");
+    if (now >= h->reduce_until_ms)
+      return err_set(err, AL_ETIMEOUT, NULL, "the event's intents took too long to apply; this one's reducer did not run");
     if (h->reduce_until_ms - now < ms) ms = (uint32_t)(h->reduce_until_ms - now);
   }
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -947,13 +948,8 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
     }
     if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     rc = pool_call(h->pool, inst->worker, req, ms, &resp, err);
-    if (h->reduce_until_ms) {
-      /* What the reducer ran is charged, as its VM measured it (a call that failed used
-       * up what it was given); the round trip itself is the host's, not the plugin's. */
-      uint64_t used = rc ? (uint64_t)ms * 1000u
-                         : (uint64_t)json_integer_value(json_object_get(json_object_get(resp, "stats"), "elapsedUs"));
-      h->reduce_vm_left_us = used < h->reduce_vm_left_us ? h->reduce_vm_left_us - used : 0;
-    }
+    if (h->reduce_until_ms && (rc == AL_ETIMEOUT || rc == AL_ECRASHED || (!rc && wk_response_result(resp, NULL, NULL) == AL_ETIMEOUT)))
+      h->reduce_stalled = true;
     if (rc || json_object_get(resp, "error")) vm_cache_forget(inst);
     if (rc || !resp_stale(resp) || attempt) break;
     json_decref(resp);
@@ -992,18 +988,18 @@ static int event_finish(al_host *h, const char *id, uint64_t start, const json_t
     if ((rc = store_changes_init(&ch))) {
       err_set(err, rc, NULL, "out of memory");
     } else {
-      /* The plugin's reducers share one budget, the event's own, for all its intents
-       * (host_plugin_reduce): not a fresh deadline each. It counts the plugin code they
-       * run, so a thousand quick reducers on a loaded machine still apply; the host's
-       * own clock backs it up at ten times the budget (at least 2 s: a thousand round
-       * trips to a sanitized worker), whatever a worker reports. The handler's time is
-       * not taken off it: it may have waited for a person. */
+      /* Applying the intents is charged to the event (host_plugin_reduce): each
+       * plugin reducer runs under the event's deadline, but once one runs out of time
+       * the rest of this event's do not run (1,000 stalling reducers would otherwise
+       * hold the host for 1,000 deadlines), and the host's own clock ends the whole at
+       * ten times the event's budget (at least 2 s: a thousand round trips to a
+       * sanitized worker), whatever a worker reports. */
       uint32_t budget = inst_timeout(inst, "eventMs");
       uint64_t backstop = (uint64_t)budget * 10u;
-      h->reduce_vm_left_us = (uint64_t)budget * 1000u;
+      h->reduce_stalled = false;
       h->reduce_until_ms = clock_wall_ms() + (backstop > 2000 ? backstop : 2000);
       rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
-      h->reduce_until_ms = h->reduce_vm_left_us = 0;
+      h->reduce_until_ms = 0;
       if (!rc) notify(h, "event", inst->id, &ch);
     }
     store_changes_clear(&ch);
