@@ -266,7 +266,9 @@ static bool quiet_seen(hk_audit *a, json_t *rec, uint64_t key, uint64_t now, jso
     *evicted = quiet_close(oldest);
     q = oldest;
   }
-  q->rec = json_copy(rec); /* NULL (out of memory): this one is simply not collapsed */
+  /* A copy of its own: `rec` is stamped and freed by emit() outside the lock while other
+   * threads compare against the slot. NULL (out of memory): this one is not collapsed. */
+  q->rec = json_deep_copy(rec);
   q->key = key;
   q->since_ns = now;
   return false;
