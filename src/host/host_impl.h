@@ -2,11 +2,12 @@
  * host_impl.h: the insides of the al_host object, shared by the files of src/host/ and by
  * nothing else (only the .c files there include it; the public API is include/airlock.h).
  *
- * Every public call follows one path: arguments are checked here, the request goes to
- * the instance's worker (pool.c, which runs it in that instance's VM), what comes back is
- * validated (validate.c), the store applies it (store.c), and the changes it recorded
- * become one notification to subscribers. Nothing else mutates host state, and only the
- * host thread touches the store: workers see requests and return responses, nothing more.
+ * Every public call follows one path: arguments are checked by the host, the request
+ * goes to the instance's worker (pool.c, which runs it in that instance's VM), what comes
+ * back is validated (validate.c), the store applies it (store.c), and the changes it
+ * recorded become one notification to subscribers. Nothing else mutates host state, and
+ * only the host thread touches the store: workers see requests and return responses,
+ * nothing more.
  *
  * Who owns what. The al_host owns its store (the instances and their records, local
  * state, shared domains, grants; per instance also the host's tree cache and its belief of
