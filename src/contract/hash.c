@@ -4,9 +4,9 @@
  * Eight bytes per step (xor, multiply by the 64-bit golden ratio, fold the high bits
  * down), then FNV-1a's byte step for the tail. It picks buckets (the store's instance
  * index, the event table, the bytecode cache) and names values a cache already holds
- * (a render's tree, see host.c): every user either confirms a hit by comparing the
- * whole key, or only ever fools itself with a collision (a plugin whose tree collides
- * with its own previous tree sees that tree again). Nothing here may rely on it against
+ * (a render's tree, see host/calls.c): every user either confirms a hit by comparing
+ * the whole key, or only ever fools itself with a collision (a plugin whose tree
+ * collides with its own previous tree sees that tree again). Nothing here may rely on it against
  * an adversary choosing inputs to collide with someone else's.
  */
 #include <string.h>

@@ -19,9 +19,9 @@
 
 typedef struct store store;
 
-/* What host.c knows of a widget's last validated render (its tree cache): `data` holds
- * the widget id, a NUL and, when has_text, the text and a NUL. The store only frees the
- * list. */
+/* What the host knows of a widget's last validated render (its tree cache, host/calls.c):
+ * `data` holds the widget id, a NUL and, when has_text, the text and a NUL. The store only
+ * frees the list. */
 typedef struct store_tree {
   struct store_tree *next;
   uint64_t hash; /* al_hash64 of the text */
@@ -41,7 +41,7 @@ typedef struct store_instance {
    * changes share a stamp: `state_version` changes with the local state, `grants_stamp`
    * with what the instance may read. The last state change is also kept as a top-level
    * delta against `delta_base` (NULL set: none), for a VM that holds the state before it
-   * (host.c's resident-state cache). */
+   * (the host's resident-state cache, host/calls.c). */
   uint64_t state_version, grants_stamp, delta_base;
   json_t *delta_set; /* key -> new value (borrowed from `state`'s own references) */
   json_t *delta_del; /* keys removed */
@@ -51,11 +51,13 @@ typedef struct store_instance {
   size_t state_bytes, state_limit;
   int worker;           /* the worker that owns its VM (host bookkeeping) */
   size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
-  /* host.c's call sequencing (the store never reads them): a render or event of this
-   * instance is in flight, and the asynchronous ones waiting for it to finish */
+  /* The host's call sequencing (host/async.c; the store never reads them): a render or
+   * event of this instance is in flight, and the asynchronous ones waiting for it to
+   * finish */
   bool calling;
-  /* host.c's belief of what the instance's VM caches: the state and globalState
-   * versions it last sent (0: nothing; the VM checks and answers "stale" otherwise) */
+  /* The host's belief of what the instance's VM caches (host/calls.c): the state and
+   * globalState versions it last sent (0: nothing; the VM checks and answers "stale"
+   * otherwise) */
   uint64_t vm_state_version, vm_global_version;
   bool vm_warm; /* a call went to this VM since it started: the next may tag its state */
   store_tree *trees;

@@ -383,10 +383,10 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   return resp;
 }
 
-/* A render whose tree is the one the host says it holds (its hash in `treeHash`, see
- * host.c's tree cache) is answered "unchanged" instead: the host then neither receives
- * nor validates it again. The hash is of the tree's canonical text (json_text), the text
- * the host hashed when it kept its copy. */
+/* A render whose tree is the one the host says it holds (its hash in `treeHash`, see the
+ * tree cache in host/calls.c) is answered "unchanged" instead: the host then neither
+ * receives nor validates it again. The hash is of the tree's canonical text (json_text),
+ * the text the host hashed when it kept its copy. */
 static bool tree_unchanged(const json_t *req, const json_t *tree) {
   const json_t *h = json_object_get(req, "treeHash");
   if (!json_is_integer(h)) return false;

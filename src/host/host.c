@@ -1,0 +1,322 @@
+/*
+ * host.c: the al_host object tying the pieces together (host_impl.h says how, and which
+ * file does what): its configuration, creating and freeing it, the helpers every file of
+ * src/host/ uses, the calls' telemetry, change notifications and their subscribers, and
+ * what the host says about its instances (al_plugin_info, al_instances, al_health,
+ * al_debug).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/host_impl.h"
+#include "store/profile.h"
+#include "worker/exec.h"
+
+void al_config_init(al_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->limits = (al_limits)AL_LIMITS_DEFAULT;
+  cfg->budgets = (al_budgets){.max_depth = 64, .max_nodes = 10000, .max_bytes = 1u << 20};
+  cfg->profile = AL_PROFILE_BARE;
+  cfg->timeline_capacity = 200;
+  cfg->telemetry_capacity = 1000;
+  cfg->isolation = AL_ISOLATION_PROCESS; /* safe by default: see airlock.h */
+  cfg->queue_capacity = 256;
+  cfg->watchdog_grace_ms = 50;
+}
+
+void host_limits_fill(al_limits *l, const al_limits *dflt) {
+  if (!l->memory_bytes) l->memory_bytes = dflt->memory_bytes;
+  if (!l->stack_bytes) l->stack_bytes = dflt->stack_bytes;
+  if (!l->load_ms) l->load_ms = dflt->load_ms;
+  if (!l->render_ms) l->render_ms = dflt->render_ms;
+  if (!l->event_ms) l->event_ms = dflt->event_ms;
+  if (!l->state_bytes) l->state_bytes = dflt->state_bytes ? dflt->state_bytes : l->memory_bytes;
+}
+
+int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
+  if (!out) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "out must not be NULL");
+  *out = NULL;
+  al_config d;
+  al_config_init(&d);
+  al_host *h = calloc(1, sizeof *h);
+  if (!h) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
+  h->cfg = cfg ? *cfg : d;
+  host_limits_fill(&h->cfg.limits, &d.limits);
+  if (!h->cfg.budgets.max_depth) h->cfg.budgets.max_depth = d.budgets.max_depth;
+  if (!h->cfg.budgets.max_nodes) h->cfg.budgets.max_nodes = d.budgets.max_nodes;
+  if (!h->cfg.budgets.max_bytes) h->cfg.budgets.max_bytes = d.budgets.max_bytes;
+  if (!h->cfg.timeline_capacity) h->cfg.timeline_capacity = d.timeline_capacity;
+  if (!h->cfg.telemetry_capacity) h->cfg.telemetry_capacity = d.telemetry_capacity;
+  h->next_sub = 1;
+  h->store = store_new(h->cfg.timeline_capacity);
+  h->telemetry = calloc(h->cfg.telemetry_capacity, sizeof *h->telemetry);
+  int rc = 0;
+  if (!h->cfg.watchdog_grace_ms) h->cfg.watchdog_grace_ms = d.watchdog_grace_ms;
+  if (!h->store || !h->telemetry) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
+  else if (h->cfg.isolation != AL_ISOLATION_THREAD && h->cfg.isolation != AL_ISOLATION_INLINE &&
+           h->cfg.isolation != AL_ISOLATION_PROCESS)
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown isolation %d", (int)h->cfg.isolation);
+  if (!rc) {
+    hc_config hcc = {.home = h->cfg.home, .policy_json = h->cfg.policy_json,
+                     .audit_capacity = h->cfg.audit_capacity, .audit_path = h->cfg.audit_path,
+                     .approve = h->cfg.approve, .approve_user = h->cfg.approve_user,
+                     .ask = h->cfg.ask, .ask_user = h->cfg.ask_user,
+                     .log = h->cfg.log, .log_user = h->cfg.log_user};
+    rc = hc_new(&hcc, &h->hc, err);
+  }
+  if (!rc && (!(h->events = ev_registry_new()) || !(h->hooked = json_array())))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
+  if (!rc) rc = ev_agent_profile(h->events, err);
+  if (!rc) {
+    static const pool_kind kinds[] = {[AL_ISOLATION_THREAD] = POOL_THREAD,
+                                      [AL_ISOLATION_INLINE] = POOL_INLINE,
+                                      [AL_ISOLATION_PROCESS] = POOL_PROCESS};
+    pool_config pc = {.kind = kinds[h->cfg.isolation], .workers = h->cfg.workers,
+                      .queue_capacity = h->cfg.queue_capacity,
+                      .grace_ms = h->cfg.watchdog_grace_ms, .alloc = h->cfg.alloc,
+                      .alloc_ud = h->cfg.alloc_ud, .worker_path = h->cfg.worker_path,
+                      /* A backstop under the per-instance heap limits, which QuickJS
+                       * enforces: room for many instances, not for runaway native code. */
+                      .address_space_bytes = (size_t)4 << 30,
+                      .max_workers = h->cfg.max_workers,
+                      .hostcall = hc_call, .hostcall_user = h->hc, .breach = hc_breach};
+    rc = pool_new(&pc, &h->pool, err);
+  }
+  if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
+  if (rc) {
+    al_host_free(h);
+    return rc;
+  }
+  *out = h;
+  return 0;
+}
+
+void al_host_free(al_host *h) {
+  if (!h) return;
+  /* The pool owns every VM: stopping it disposes them all, whatever is pending. It goes
+   * first, so no hostcall can reach the services below once they are freed; questions
+   * still waiting for a person are denied before, as the pool waits for its hostcalls. */
+  hc_close_questions(h->hc);
+  pool_free(h->pool);
+  hc_free(h->hc);
+  ev_registry_free(h->events);
+  ev_snapshot_free(atomic_load(&h->snap));
+  json_decref(h->hooked);
+  json_decref(h->event_names);
+  for (host_pending *pd = h->pending; pd;) {
+    host_pending *nx = pd->next;
+    host_load_free(pd->load);
+    host_call_free(pd->call);
+    free(pd);
+    pd = nx;
+  }
+  for (size_t i = 0; i < store_count(h->store); i++) /* never sent: nobody is told */
+    for (host_call *c = store_at(h->store, i)->waiting, *nx; c; c = nx) {
+      nx = c->next;
+      host_call_free(c);
+    }
+  store_free(h->store);
+  for (size_t i = 0; i < h->nsubs; i++)
+    if (h->subs[i].finalizer) h->subs[i].finalizer(h->subs[i].user);
+  free(h->subs);
+  free(h->telemetry);
+  free(h);
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+int host_out_json(json_t *v, char **out, al_error *err) {
+  if (!out) {
+    json_decref(v);
+    return 0;
+  }
+  *out = v ? json_text(v) : NULL;
+  json_decref(v);
+  return *out ? 0 : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+}
+
+int host_parse_arg(const char *text, const char *what, json_t **out, al_error *err) {
+  json_error_t je;
+  *out = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+  if (!*out)
+    return err_set(err, AL_EINVALID_ARGUMENT, what, "%s is not valid JSON: %s (line %d, column %d)",
+                   what, je.text, je.line, je.column);
+  return 0;
+}
+
+store_instance *host_find(al_host *h, const char *id, al_error *err) {
+  store_instance *inst = id ? store_find(h->store, id) : NULL;
+  if (!inst) {
+    err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(null)");
+    err_instance(err, id);
+  }
+  return inst;
+}
+
+/* The limits an instance was loaded with, for its calls' watchdog deadlines. */
+uint32_t host_inst_timeout(const store_instance *inst, const char *key) {
+  json_t *l = json_object_get(inst->record, "limits");
+  return (uint32_t)json_integer_value(json_object_get(l, key));
+}
+
+/* Records one call's telemetry from the worker's stats; returns the call's result code
+ * with *value borrowed from resp. Also keeps the instance's last known heap size. */
+int host_call_result(al_host *h, store_instance *inst, const char *id, const char *op,
+                     uint64_t start_ms, const json_t *resp, const json_t **value, al_error *err) {
+  int rc = wk_response_result(resp, value, err);
+  const json_t *st = json_object_get(resp, "stats");
+  json_int_t mem = json_integer_value(json_object_get(st, "memoryBytes"));
+  if (inst && mem > 0) inst->memory_bytes = (size_t)mem;
+  host_tm *t = &h->telemetry[h->tm_head];
+  snprintf(t->instance_id, sizeof t->instance_id, "%s", id);
+  t->op = op;
+  t->outcome = rc ? al_err_name(rc) : "OK";
+  t->start_ms = start_ms;
+  t->elapsed_us = json_integer_value(json_object_get(st, "elapsedUs"));
+  t->interrupted = json_is_true(json_object_get(st, "interrupted"));
+  t->unchanged = json_is_true(json_object_get(resp, "unchanged"));
+  t->memory_bytes = mem;
+  h->tm_head = (h->tm_head + 1) % h->cfg.telemetry_capacity;
+  if (h->tm_len < h->cfg.telemetry_capacity) h->tm_len++;
+  return rc;
+}
+
+/* Turns recorded changes into one notification. */
+void host_notify(al_host *h, const char *cause, const char *origin, store_changes *ch) {
+  if (!h->nsubs || store_changes_empty(ch)) return;
+  json_t *ids = store_affected(h->store, ch);
+  size_t ni = json_array_size(ids), nd = json_object_size(ch->domains);
+  const char **iv = calloc(ni + 1, sizeof *iv);
+  const char **dv = calloc(nd + 1, sizeof *dv);
+  if (iv && dv) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) iv[i] = json_string_value(v);
+    const char *k;
+    i = 0;
+    json_object_foreach(ch->domains, k, v) dv[i++] = k;
+    al_change c = {cause, origin, iv, ni, dv, nd};
+    for (size_t s = 0; s < h->nsubs; s++) h->subs[s].fn(h->subs[s].user, &c);
+  }
+  free(iv);
+  free(dv);
+  json_decref(ids);
+}
+
+/* ---- telemetry ------------------------------------------------------------------------ */
+
+int al_telemetry(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  json_t *a = json_array();
+  uint32_t cap = h->cfg.telemetry_capacity;
+  for (uint32_t i = 0; a && i < h->tm_len; i++) {
+    const host_tm *t = &h->telemetry[(h->tm_head + cap - h->tm_len + i) % cap];
+    json_t *r = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "instanceId", t->instance_id, "op",
+                          t->op, "start", (json_int_t)t->start_ms, "elapsedUs", t->elapsed_us,
+                          "outcome", t->outcome, "interrupted", t->interrupted, "memoryBytes",
+                          t->memory_bytes);
+    if (r && !strcmp(t->op, "render") && json_object_set_new(r, "unchanged", json_boolean(t->unchanged))) {
+      json_decref(r);
+      r = NULL;
+    }
+    if (!r || json_array_append_new(a, r)) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  return host_out_json(a, json_out, err);
+}
+
+/* ---- subscriptions -------------------------------------------------------------------- */
+
+int al_subscribe(al_host *h, al_change_fn fn, void *user, void (*finalizer)(void *)) {
+  if (!h || !fn) return AL_EINVALID_ARGUMENT;
+  host_sub *ns = realloc(h->subs, (h->nsubs + 1) * sizeof *ns);
+  if (!ns) return AL_ENO_MEMORY;
+  h->subs = ns;
+  h->subs[h->nsubs++] = (host_sub){h->next_sub, fn, user, finalizer};
+  return h->next_sub++;
+}
+
+int al_unsubscribe(al_host *h, int id) {
+  if (!h) return AL_EINVALID_ARGUMENT;
+  for (size_t i = 0; i < h->nsubs; i++) {
+    if (h->subs[i].id == id) {
+      host_sub s = h->subs[i];
+      memmove(&h->subs[i], &h->subs[i + 1], (h->nsubs - i - 1) * sizeof *h->subs);
+      h->nsubs--;
+      if (s.finalizer) s.finalizer(s.user);
+      return 0;
+    }
+  }
+  return AL_EINVALID_ARGUMENT;
+}
+
+/* ---- instances ------------------------------------------------------------------------ */
+
+int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_error *err) {
+  if (json_out) *json_out = NULL;
+  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  json_t *rec = json_deep_copy(inst->record);
+  json_object_del(rec, "limits"); /* host bookkeeping, not part of the contract's record */
+  return host_out_json(rec, json_out, err);
+}
+
+int al_instances(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  json_t *list = json_array();
+  for (size_t i = 0; i < store_count(h->store); i++)
+    json_array_append_new(list, json_string(store_at(h->store, i)->id));
+  return host_out_json(list, json_out, err);
+}
+
+int al_health(al_host *h, char **json_out, al_error *err) {
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  json_t *list = json_array();
+  for (size_t i = 0; i < store_count(h->store); i++) {
+    store_instance *inst = store_at(h->store, i);
+    json_array_append_new(list, json_pack("{s:s,s:s,s:O,s:I,s:i}", "instanceId", inst->id,
+                                          "packageId", inst->package_id, "status",
+                                          json_object_get(inst->record, "status"), "memoryBytes",
+                                          (json_int_t)inst->memory_bytes, "worker", inst->worker));
+  }
+  pool_stats ps;
+  pool_get_stats(h->pool, &ps);
+  return host_out_json(json_pack("{s:b,s:I,s:I,s:{s:I,s:I,s:I},s:o}", "ready", 1, "workers",
+                                 (json_int_t)pool_workers(h->pool), "lanes", (json_int_t)ps.lanes,
+                                 "workerEvents", "starts",
+                                 (json_int_t)ps.starts, "crashes", (json_int_t)ps.crashes,
+                                 "watchdogKills", (json_int_t)ps.watchdog_kills, "instances", list),
+                       json_out, err);
+}
+
+int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg, al_error *err) {
+  if (!h || !what) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_debug needs a host and what");
+  store_instance *inst = host_find(h, instance_id, err);
+  if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  json_t *req;
+  const char *op; /* a literal: telemetry keeps the pointer past this call, never the caller's */
+  if (!strcmp(what, "crash")) {
+    op = "crash";
+    if (h->cfg.isolation != AL_ISOLATION_PROCESS)
+      return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a crash is only contained with process isolation");
+    req = json_pack("{s:s,s:s,s:s}", "op", "crash", "instanceId", inst->id, "signal", "SIGSEGV");
+  } else if (!strcmp(what, "stall")) {
+    op = "stall";
+    req = json_pack("{s:s,s:s,s:I}", "op", "stall", "instanceId", inst->id, "ms", (json_int_t)arg);
+  } else {
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown diagnostic '%.40s'", what);
+  }
+  json_t *resp = NULL;
+  uint64_t start = clock_wall_ms();
+  int rc = pool_call(h->pool, inst->worker, req, host_inst_timeout(inst, "eventMs"), &resp, err);
+  if (!rc) rc = host_call_result(h, inst, inst->id, op, start, resp, NULL, err);
+  json_decref(resp);
+  if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) host_hooks_note_workers(h);
+  if (rc) err_instance(err, inst->id);
+  return rc;
+}

@@ -1,0 +1,213 @@
+/*
+ * host_impl.h: the insides of the al_host object, shared by the files of src/host/ and by
+ * nothing else (only the .c files there include it; the public API is include/airlock.h).
+ *
+ * Every public call follows one path: arguments are checked by the host, the request
+ * goes to the instance's worker (pool.c, which runs it in that instance's VM), what comes
+ * back is validated (validate.c), the store applies it (store.c), and the changes it
+ * recorded become one notification to subscribers. Nothing else mutates host state, and
+ * only the host thread touches the store: workers see requests and return responses,
+ * nothing more.
+ *
+ * Who owns what. The al_host owns its store (the instances and their records, local
+ * state, shared domains, grants; per instance also the host's tree cache and its belief of
+ * what the VM holds, see store_instance), its pool (which owns every VM: freeing the pool
+ * disposes them), its hostcall services, its event registry and the subscription
+ * snapshot built from it, its pending asynchronous calls (each owning its host_load or
+ * host_call), its subscribers and its telemetry ring. A host_call waiting behind its
+ * instance's call in flight is owned by that instance's `waiting` list.
+ *
+ * Threading. The host API is single-threaded, and every function declared below runs on
+ * the host thread only: the thread that calls the public API (and, through it,
+ * al_host_dispatch). Worker threads, and the process pool's driver threads, answer the
+ * VMs' hostcalls through the hostcall services (hooks/hostcall.h) and never call into
+ * these. Functions marked "runs callbacks" may run the caller's al_result_fn or
+ * al_change_fn callbacks, which may call the API again (an instance can be gone after).
+ *
+ * The files, one idea each:
+ *   host.c   the object: configuration, al_host_new/free, the helpers every file uses,
+ *            telemetry, change notifications and subscriptions, instance getters, al_debug
+ *   load.c   loading, hot reloading and unloading an instance; al_load_package
+ *   calls.c  renders and events: the tree cache, the resident-state cache, applying intents
+ *   async.c  the asynchronous calls, their per-instance sequencing, al_host_dispatch
+ *   state.c  state, shared domains and grants through the string API; C reducers and domains
+ *   hooks.c  events and their subscriptions, al_emit, tools, the audit trail and switches
+ */
+#ifndef AL_HOST_IMPL_H
+#define AL_HOST_IMPL_H
+
+#include <stdatomic.h>
+
+#include "hooks/events.h"
+#include "hooks/hostcall.h"
+#include "store/store.h"
+#include "worker/pool.h"
+
+typedef struct host_sub {
+  int id;
+  al_change_fn fn;
+  void *user;
+  void (*finalizer)(void *);
+} host_sub;
+
+/* HOST_DROP: a request the host sends for its own bookkeeping (disposing a VM it refused,
+ * a hot reload's swap) whose answer nobody waits for. */
+typedef enum host_op { HOST_RENDER, HOST_EVENT, HOST_LOAD, HOST_RELOAD, HOST_DROP } host_op;
+
+/* A load or hot reload between its request and its answer: what finishing it needs. A
+ * reload loads the new code under a temporary id (`vm_id`) on the instance's worker, so
+ * the old VM keeps serving until the host has accepted the new one. */
+typedef struct host_load {
+  char id[AL_INSTANCE_ID_MAX];
+  char vm_id[AL_INSTANCE_ID_MAX + 24];
+  char *package_id;
+  json_t *grants; /* load only */
+  json_t *caps;   /* load only: the manifest's capabilities (NULL: no manifest) */
+  json_t *pi;     /* what the VM's `pi` is told: {id, version, events} */
+  al_limits lim;
+  int worker;
+  bool reload;
+} host_load;
+
+/* One call's telemetry, kept as plain fields: recording one is on every call's path, so
+ * the JSON is built only when al_telemetry asks. `op` and `outcome` are static strings. */
+typedef struct host_tm {
+  char instance_id[AL_INSTANCE_ID_MAX];
+  const char *op, *outcome;
+  uint64_t start_ms;
+  json_int_t elapsed_us, memory_bytes;
+  bool interrupted;
+  bool unchanged; /* a render answered from the tree cache */
+} host_tm;
+
+/* An asynchronous render or event waiting for its instance's call in flight to finish. */
+typedef struct host_call {
+  int op; /* HOST_RENDER, HOST_EVENT */
+  char *widget, *handler;
+  json_t *args;
+  al_result_fn cb;
+  void *user;
+  bool resent; /* sent again once after a stale answer (see host_call_request) */
+  struct host_call *next;
+} host_call;
+
+/* An async call waiting for its answer. */
+typedef struct host_pending {
+  uint64_t ticket;
+  host_op op;
+  char instance_id[AL_INSTANCE_ID_MAX];
+  uint64_t start_ms;
+  al_result_fn cb;
+  void *user;
+  host_load *load; /* HOST_LOAD, HOST_RELOAD */
+  struct host_call *call; /* HOST_RENDER, HOST_EVENT: the call, to resend if stale */
+  struct host_pending *next;
+} host_pending;
+
+struct al_host {
+  al_config cfg;
+  store *store;
+  pool *pool;
+  host_pending *pending;
+  size_t npending;
+  size_t nwaiting; /* host_calls waiting behind their instance's call in flight */
+  host_sub *subs;
+  size_t nsubs;
+  int next_sub;
+  host_tm *telemetry; /* ring */
+  uint32_t tm_head, tm_len;
+  /* hooks (hooks.c) */
+  hc_services *hc;
+  ev_registry *events;
+  _Atomic(ev_snapshot *) snap;
+  json_t *hooked; /* [{instanceId, pluginId, version, worker, hooks}] in load order */
+  json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
+  unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
+  uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
+  /* Applying an event's intents (host_plugin_reduce): a wall-clock backstop the host
+   * keeps itself (0: not applying), and whether one of its reducers already ran out of
+   * time, after which the rest do not run. */
+  uint64_t reduce_until_ms;
+  bool reduce_stalled;
+};
+
+/* ---- host.c --------------------------------------------------------------------------- */
+
+/* Fills the limits `l` leaves at 0 from `dflt`. Pure. */
+void host_limits_fill(al_limits *l, const al_limits *dflt);
+/* Hands `v` (stolen; NULL is out of memory) to the caller as JSON text in *out, or drops
+ * it when `out` is NULL. */
+int host_out_json(json_t *v, char **out, al_error *err);
+/* Parses the caller's JSON text `text` (any value) into *out; `what` names it in the
+ * error. */
+int host_parse_arg(const char *text, const char *what, json_t **out, al_error *err);
+/* The instance named `id`, or NULL with AL_EINSTANCE_NOT_FOUND in `err`. */
+store_instance *host_find(al_host *h, const char *id, al_error *err);
+/* The limit `key` ("renderMs", ...) the instance was loaded with, for its calls' watchdog
+ * deadlines. */
+uint32_t host_inst_timeout(const store_instance *inst, const char *key);
+/* Records one call's telemetry and returns its result code, *value borrowed from resp. */
+int host_call_result(al_host *h, store_instance *inst, const char *id, const char *op,
+                     uint64_t start_ms, const json_t *resp, const json_t **value, al_error *err);
+/* Tells the subscribers about the changes in `ch` as one notification. Runs callbacks. */
+void host_notify(al_host *h, const char *cause, const char *origin, store_changes *ch);
+
+/* ---- load.c --------------------------------------------------------------------------- */
+
+void host_load_free(host_load *ld);
+/* Finishes a load or reload from its worker's answer; `async` says whether the caller may
+ * wait for the worker (false) or must not (true: al_host_dispatch). Runs callbacks. */
+int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, const json_t *resp,
+                     bool async, char **record_out, al_error *err);
+
+/* ---- calls.c -------------------------------------------------------------------------- */
+
+/* Forgets what the host believes the instance's VM holds (see calls.c). */
+void host_vm_cache_forget(store_instance *inst);
+/* Whether a worker answered that the VM did not hold what the request assumed. */
+bool host_resp_stale(const json_t *resp);
+/* A render (handler NULL) or event request for the instance's current state; `args` is
+ * borrowed. NULL when out of memory. */
+json_t *host_call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
+                          const char *handler, json_t *args);
+/* Finish a render or an event from its worker's answer. Run callbacks (notifications). */
+int host_render_finish(al_host *h, const char *id, const char *widget, uint64_t start,
+                       const json_t *resp, char **tree_out, al_error *err);
+int host_event_finish(al_host *h, const char *id, uint64_t start, const json_t *resp,
+                      char **result_out, al_error *err);
+
+/* ---- async.c -------------------------------------------------------------------------- */
+
+/* Submits `req` (stolen) without waiting and records a pending call; al_host_dispatch
+ * finishes it. */
+int host_submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
+                      uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
+                      struct host_call *call, al_error *err);
+void host_call_free(host_call *c);
+/* Fails every call waiting on `inst`, which is being unloaded. Runs callbacks. */
+void host_call_drop(al_host *h, store_instance *inst);
+/* Lets the instance's asynchronous calls finish before a synchronous call. Runs
+ * callbacks (it dispatches). */
+int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err);
+
+/* ---- hooks.c -------------------------------------------------------------------------- */
+
+/* The hooks side of a load (manifest, preflight, grants, limits, settings and the hostcall
+ * record), of its success, of a hot reload (host_hooks_pi: the `pi` record the instance was
+ * loaded with, a new reference) and of an unload. */
+int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
+                       size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
+                       al_limits *lim, json_t **pi, al_error *err);
+void host_hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
+                       const json_t *resp);
+json_t *host_hooks_pi(al_host *h, const char *id);
+void host_hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp);
+void host_hooks_unloaded(al_host *h, const char *id);
+/* Holds a worker's report about instance `id` to the host's record; a worker that lies is
+ * killed (AL_ECRASHED). */
+int host_hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,
+                   const char *event, size_t results, al_error *err);
+/* Puts worker crashes and watchdog kills since the last look in the audit trail. */
+void host_hooks_note_workers(al_host *h);
+
+#endif
