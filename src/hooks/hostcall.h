@@ -14,7 +14,6 @@
  *                                        see hc_hooks_check)
  *   tools.register   {name, description, parameters}  -> true   ("register_tools"; names
  *                                        are unique host-wide)
- *   tools.unregister {name}             -> true
  *   config.get       {key}              -> value|null    ("read_config")
  *   kv.get {key} | kv.set {key, value} | kv.delete {key} | kv.list {prefix?}  ("kv")
  *   log              {level, message}   -> null

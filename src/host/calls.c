@@ -229,6 +229,7 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
       return err_set(err, AL_ETIMEOUT, NULL, "the event's intents took too long to apply; this one's reducer did not run");
     if (h->reduce_until_ms - now < ms) ms = (uint32_t)(h->reduce_until_ms - now);
   }
+  uint64_t start = clock_wall_ms(); /* the telemetry's start: before the call, not after */
   for (int attempt = 0; attempt < 2; attempt++) {
     json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "op", "reduce", "instanceId", inst->id,
                             "actionType", action, "payload", payload);
@@ -248,7 +249,7 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
     resp = NULL;
   }
   const json_t *v = NULL;
-  if (!rc) rc = host_call_result(h, inst, inst->id, "reduce", clock_wall_ms(), resp, &v, err);
+  if (!rc) rc = host_call_result(h, inst, inst->id, "reduce", start, resp, &v, err);
   if (!rc && json_is_true(json_object_get(v, "handled"))) {
     *handled = true;
     const json_t *nx = json_object_get(v, "next");

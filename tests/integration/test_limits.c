@@ -4,6 +4,8 @@
  * asserted here (sanitized QuickJS is several times slower); the conformance case's maxMs
  * and bench/ measure speed.
  */
+#include <time.h>
+
 #include "testutil.h"
 
 static const char *SPIN =
@@ -265,6 +267,33 @@ static void test_intent_and_state_bounds(void **st) {
   t = t_render(h, rid, "main");
   assert_string_equal(json_string_value(json_object_get(t, "text")), "n=1000");
   json_decref(t);
+
+  /* a reducer's telemetry starts when the reducer was called, not when it returned (issue
+   * 15): a reducer that runs for 40 ms ends by the time the event has returned */
+  const char *TIMED =
+      "definePlugin(({ ui }) => ({ reducers: { slow(s) { const t = Date.now(); while (Date.now() - t < 40) {} return s; } },"
+      "  widgets: { main: { render() { return ui.text('x'); },"
+      "    handlers: { go({ dispatchPluginAction }) { dispatchPluginAction('slow', 0); } } } } }));";
+  char tid[AL_INSTANCE_ID_MAX];
+  assert_int_equal(al_load(h, "timed", TIMED, strlen(TIMED), &qo, tid, sizeof tid, &e), 0);
+  json_decref(t_event(h, tid, "main", "go", NULL));
+  struct timespec after;
+  clock_gettime(CLOCK_REALTIME, &after);
+  char *tel = NULL;
+  assert_int_equal(al_telemetry(h, &tel, NULL), 0);
+  json_t *tm = t_json(tel), *last_reduce = NULL;
+  size_t ti;
+  json_t *tr;
+  json_array_foreach(tm, ti, tr)
+    if (!strcmp(json_string_value(json_object_get(tr, "op")), "reduce") &&
+        !strcmp(json_string_value(json_object_get(tr, "instanceId")), tid))
+      last_reduce = tr;
+  assert_non_null(last_reduce);
+  json_int_t began = json_integer_value(json_object_get(last_reduce, "start"));
+  json_int_t ran_ms = json_integer_value(json_object_get(last_reduce, "elapsedUs")) / 1000;
+  assert_true(ran_ms >= 20); /* it ran (the VM's clock; Date.now() has whole ms) */
+  assert_true(began + ran_ms <= (json_int_t)after.tv_sec * 1000 + after.tv_nsec / 1000000 + 1);
+  json_decref(tm);
 
   /* state: 600 KiB fits under the 1 MiB limit, another 600 KiB does not and is denied */
   r = t_event(h, id, "main", "grow", "{\"key\":\"a\",\"bytes\":614400}");
