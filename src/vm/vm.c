@@ -1125,7 +1125,7 @@ static int vm_hook_run(vm_instance *vm, json_t **results, al_error *err) {
     if (clock_mono_ns() >= vm->call.hook_end_ns) {
       al_error te = {0};
       err_set(&te, AL_ETIMEOUT, NULL, "the plugin's time for this event ran out before this handler's turn");
-      vm->last.elapsed_us = 0;
+      /* (vm->last keeps the handler that did run: the call's telemetry is its time) */
       json_t *entry = vm_error_json(&te);
       if (entry) json_object_set_new(entry, "elapsedUs", json_integer(0));
       if (!entry || json_array_append_new(vm->call.keep, entry)) {
