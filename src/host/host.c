@@ -147,6 +147,10 @@ int host_parse_arg(const char *text, const char *what, json_t **out, al_error *e
 }
 
 store_instance *host_find(al_host *h, const char *id, al_error *err) {
+  if (!h) { /* the API's NULL host, said like every other bad argument */
+    err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+    return NULL;
+  }
   store_instance *inst = id ? store_find(h->store, id) : NULL;
   if (!inst) {
     err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(null)");
@@ -259,8 +263,8 @@ int al_unsubscribe(al_host *h, int id) {
 
 int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_error *err) {
   if (json_out) *json_out = NULL;
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
-  if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  store_instance *inst = host_find(h, instance_id, err);
+  if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   json_t *rec = json_deep_copy(inst->record);
   json_object_del(rec, "limits"); /* host bookkeeping, not part of the contract's record */
   return host_out_json(rec, json_out, err);

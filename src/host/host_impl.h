@@ -141,7 +141,8 @@ int host_out_json(json_t *v, char **out, al_error *err);
 /* Parses the caller's JSON text `text` (any value) into *out; `what` names it in the
  * error. */
 int host_parse_arg(const char *text, const char *what, json_t **out, al_error *err);
-/* The instance named `id`, or NULL with AL_EINSTANCE_NOT_FOUND in `err`. */
+/* The instance named `id`, or NULL with AL_EINSTANCE_NOT_FOUND in `err` (a NULL host:
+ * AL_EINVALID_ARGUMENT, "host must not be NULL"). */
 store_instance *host_find(al_host *h, const char *id, al_error *err);
 /* The limit `key` ("renderMs", ...) the instance was loaded with, for its calls' watchdog
  * deadlines. */

@@ -12,13 +12,13 @@
 /* ---- state ---------------------------------------------------------------------------- */
 
 int al_state_get(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  store_instance *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(store_plugin_state(inst), json_out, err);
 }
 
 int al_state_set(al_host *h, const char *instance_id, const char *json, al_error *err) {
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  store_instance *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   if (!json) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "state must not be NULL");
   json_t *v;
@@ -43,7 +43,7 @@ int al_state_set(al_host *h, const char *instance_id, const char *json, al_error
 }
 
 int al_global_state(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  store_instance *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(store_global_state(h->store, inst), json_out, err);
 }
@@ -61,14 +61,14 @@ int al_shared_domains(al_host *h, char **json_out, al_error *err) {
 }
 
 int al_grants_get(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  store_instance *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(json_deep_copy(inst->grants), json_out, err);
 }
 
 int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
                   const char *source, al_error *err) {
-  store_instance *inst = h ? host_find(h, instance_id, err) : NULL;
+  store_instance *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   if (!grants_json) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "grants must not be NULL");
   json_t *g;

@@ -96,6 +96,14 @@ static void test_error_codes(void **st) {
              AL_EINVALID_ARGUMENT, "package id");
   expect_err(al_unload(h, "nope", &e), &e, AL_EINSTANCE_NOT_FOUND, NULL);
   expect_err(al_shared_get(h, "nope", &out, &e), &e, AL_EUNKNOWN_DOMAIN, "nope");
+  /* a NULL host is a bad argument that says so, on every entry point (issue 15: the
+   * state and grants calls returned the code with `err` unfilled) */
+  expect_err(al_state_get(NULL, id, &out, &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
+  expect_err(al_state_set(NULL, id, "{}", &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
+  expect_err(al_global_state(NULL, id, &out, &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
+  expect_err(al_grants_get(NULL, id, &out, &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
+  expect_err(al_grants_set(NULL, id, "{}", "test", &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
+  expect_err(al_plugin_info(NULL, id, &out, &e), &e, AL_EINVALID_ARGUMENT, "host must not be NULL");
   /* the failed loads left no instance behind */
   assert_int_equal(al_instances(h, &out, NULL), 0);
   json_t *ids = t_json(out);
