@@ -230,17 +230,24 @@ static json_t *quiet_close(quiet_slot *q) {
   return sum;
 }
 
-/* Writes the summaries of the windows that ended by `now` (all: every open one). */
-static void quiet_flush(hk_audit *a, uint64_t now, bool all) {
-  json_t *due[QUIET_SLOTS];
+/* Under the lock: closes the windows that ended by `now` (all: every open one), their
+ * summaries into due[] (room for QUIET_SLOTS); returns how many. */
+static size_t quiet_expire(hk_audit *a, uint64_t now, bool all, json_t **due) {
   size_t n = 0;
-  pthread_mutex_lock(&a->mu);
   for (size_t i = 0; i < QUIET_SLOTS; i++) {
     quiet_slot *q = &a->quiet[i];
     if (!q->rec || (!all && now - q->since_ns < HK_AUDIT_QUIET_NS)) continue;
     json_t *sum = quiet_close(q);
     if (sum) due[n++] = sum;
   }
+  return n;
+}
+
+/* Writes the summaries of the windows that ended by `now` (all: every open one). */
+static void quiet_flush(hk_audit *a, uint64_t now, bool all) {
+  json_t *due[QUIET_SLOTS];
+  pthread_mutex_lock(&a->mu);
+  size_t n = quiet_expire(a, now, all, due);
   pthread_mutex_unlock(&a->mu);
   for (size_t i = 0; i < n; i++) emit(a, due[i]);
 }
@@ -291,10 +298,10 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
   free(redacted);
   if (!rec) return;
   uint64_t now = clock_mono_ns();
-  quiet_flush(a, now, false);
   bool repeat = false;
-  json_t *evicted = NULL;
+  json_t *due[QUIET_SLOTS + 1], *evicted = NULL;
   pthread_mutex_lock(&a->mu);
+  size_t ndue = quiet_expire(a, now, false, due); /* in the same hold as the count below */
   a->recorded++;
   if (decision && !strcmp(decision, "denied")) {
     uint64_t key = AL_HASH64_SEED;
@@ -306,7 +313,8 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
     if ((repeat = quiet_seen(a, rec, key, now, &evicted))) a->collapsed++;
   }
   pthread_mutex_unlock(&a->mu);
-  if (evicted) emit(a, evicted);
+  if (evicted) due[ndue++] = evicted;
+  for (size_t i = 0; i < ndue; i++) emit(a, due[i]);
   if (repeat) json_decref(rec);
   else emit(a, rec);
 }
