@@ -12,9 +12,7 @@
 
 #include "hooks/emit.h"
 #include "host/host_impl.h"
-#include "pkg/db.h"
-#include "pkg/manifest.h"
-#include "pkg/preflight.h"
+#include "pkg/plan.h"
 #include "worker/exec.h"
 
 /* ---- hooks -------------------------------------------------------------------------------
@@ -75,7 +73,8 @@ static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
                    "events", h->event_names, "maxHandlers", EV_MAX_HANDLERS);
 }
 
-/* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
+/* The hostcall record and `pi` record for a load; with a manifest, its plan first
+ * (pkg/plan.h: manifest, engine, preflight, limits, grants, settings). */
 int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
                        size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
                        al_limits *lim, json_t **pi, al_error *err) {
@@ -88,52 +87,33 @@ int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const
                  : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return rc;
   }
-  pkg_manifest *m = NULL;
-  json_t *report = NULL, *stored = NULL, *settings = NULL, *settings_env = NULL, *warnings = NULL;
-  int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, &warnings, err);
+  pkg_plan plan;
+  int rc = pkg_plan_make(o->manifest_json, code, len, lim, &h->cfg.limits, o->grants_json != NULL,
+                         hc_db(h->hc), &plan, err);
+  const char *who = plan.plugin_id ? plan.plugin_id : package_id;
   /* Unknown manifest fields load (a manifest for a newer Airlock) but are said out loud. */
   size_t wi;
   json_t *w;
-  json_array_foreach(warnings, wi, w) hc_log(h->hc, m ? m->id : package_id, "warn", json_string_value(w));
-  json_decref(warnings);
-  if (!rc) rc = pkg_manifest_check_engine(m, AL_VERSION, err);
-  if (!rc) rc = pkg_preflight(code ? code : "", len, m, &report, err);
-  if (!rc) {
-    size_t nf = json_array_size(json_object_get(report, "findings"));
+  json_array_foreach(plan.warnings, wi, w) hc_log(h->hc, who, "warn", json_string_value(w));
+  if (plan.report) { /* preflight ran: its verdict is a decision, and audited as one */
     char why[sizeof err->message];
-    rc = pkg_preflight_error(report, err);
-    snprintf(why, sizeof why, "%s", rc && err ? err->message : "");
-    if (!rc) snprintf(why, sizeof why, "%zu finding(s), none blocking", nf);
-    hc_audit(h->hc, m->id, "preflight", id, rc ? "denied" : "allowed", why);
+    bool blocked = rc == AL_EPREFLIGHT_BLOCKED;
+    if (blocked) snprintf(why, sizeof why, "%s", err ? err->message : "");
+    else snprintf(why, sizeof why, "%zu finding(s), none blocking",
+                  json_array_size(json_object_get(plan.report, "findings")));
+    hc_audit(h->hc, who, "preflight", id, blocked ? "denied" : "allowed", why);
   }
   if (!rc) {
-    /* Per-plugin limits may only tighten the host's. */
-    const al_limits *ml = &m->limits, *hl = &h->cfg.limits;
-    if (!lim->memory_bytes && ml->memory_bytes) lim->memory_bytes = ml->memory_bytes < hl->memory_bytes ? ml->memory_bytes : hl->memory_bytes;
-    if (!lim->stack_bytes && ml->stack_bytes) lim->stack_bytes = ml->stack_bytes < hl->stack_bytes ? ml->stack_bytes : hl->stack_bytes;
-    if (!lim->load_ms && ml->load_ms) lim->load_ms = ml->load_ms < hl->load_ms ? ml->load_ms : hl->load_ms;
-    if (!lim->render_ms && ml->render_ms) lim->render_ms = ml->render_ms < hl->render_ms ? ml->render_ms : hl->render_ms;
-    if (!lim->event_ms && ml->event_ms) lim->event_ms = ml->event_ms < hl->event_ms ? ml->event_ms : hl->event_ms;
-    if (!o->grants_json &&
-        !(*grants = json_pack("{s:O,s:O,s:[]}", "readShared", json_object_get(m->shared, "read"),
-                              "writeShared", json_object_get(m->shared, "write"), "systemCommands")))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    *lim = plan.limits;
+    if (!(*pi = pi_info(h, plan.plugin_id, plan.version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
-  if (!rc && hc_db(h->hc)) rc = pkg_db_setting_get(hc_db(h->hc), m->id, &stored, err);
-  if (!rc && !(settings = pkg_settings_resolve(m, stored, &settings_env))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc && !(*pi = pi_info(h, m->id, m->version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, settings_env, err);
-  if (!rc && m->capabilities && !(*caps = json_deep_copy(m->capabilities)))
-    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (rc) {
-    json_decref(*grants);
-    *grants = NULL;
+  if (!rc) rc = hc_plugin_add(h->hc, id, plan.plugin_id, plan.caps, plan.settings, plan.settings_env, err);
+  if (!rc) {
+    *grants = plan.grants;
+    *caps = plan.caps;
+    plan.grants = plan.caps = NULL;
   }
-  json_decref(report);
-  json_decref(stored);
-  json_decref(settings);
-  json_decref(settings_env);
-  pkg_manifest_free(m);
+  pkg_plan_clear(&plan);
   return rc;
 }
 
