@@ -41,9 +41,19 @@ static json_t *limits_json(const al_limits *l) {
 /* Whether `id` names an instance or one whose async load is in flight. */
 static bool id_taken(const al_host *h, const char *id) {
   if (store_find(h->store, id)) return true;
-  for (const host_pending *pd = h->pending; pd; pd = pd->next)
-    if (pd->op == HOST_LOAD && strcmp(pd->instance_id, id) == 0) return true;
+  for (const host_load *ld = h->loading; ld; ld = ld->next)
+    if (strcmp(ld->id, id) == 0) return true;
   return false;
+}
+
+/* Takes `ld` off the list of async loads in flight, if it is on it. */
+static void loading_unlink(al_host *h, host_load *ld) {
+  for (host_load **pp = &h->loading; *pp; pp = &(*pp)->next)
+    if (*pp == ld) {
+      *pp = ld->next;
+      ld->next = NULL;
+      return;
+    }
 }
 
 /* The worker request that evaluates `code` as `vm_id` under `lim`, with the `pi` record
@@ -163,10 +173,10 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   *req = NULL;
   if (!h || (!code && len))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload needs a host and code");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   host_load *ld = calloc(1, sizeof *ld);
-  if (!ld || !(ld->package_id = strdup(inst->package_id))) {
+  if (!ld || !(ld->package_id = strdup(inst->rec->package_id))) {
     free(ld);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
@@ -176,15 +186,8 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   /* '#' cannot start a generated id, and the sequence keeps two reloads in flight apart. */
   snprintf(ld->vm_id, sizeof ld->vm_id, "%s#reload%llu", inst->id,
            (unsigned long long)++h->reload_seq);
-  json_t *l = json_object_get(inst->record, "limits");
-  ld->lim = (al_limits){.memory_bytes = (size_t)json_integer_value(json_object_get(l, "memoryBytes")),
-                        .stack_bytes = (size_t)json_integer_value(json_object_get(l, "stackBytes")),
-                        .load_ms = host_inst_timeout(inst, "loadMs"),
-                        .render_ms = host_inst_timeout(inst, "renderMs"),
-                        .event_ms = host_inst_timeout(inst, "eventMs"),
-                        .state_bytes = (size_t)json_integer_value(json_object_get(l, "stateBytes"))};
-  host_limits_fill(&ld->lim, &h->cfg.limits);
-  ld->pi = host_hooks_pi(h, inst->id);
+  ld->lim = inst->lim;
+  ld->pi = host_hooks_pi(h, inst);
   int rc = hc_plugin_stage(h->hc, ld->vm_id, inst->id, err);
   if (!rc && !(*req = load_request(h, ld->vm_id, code, len, opts ? opts->source_name : NULL,
                                    &ld->lim, ld->pi, err)))
@@ -202,7 +205,7 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
 /* Sends a bookkeeping request to `worker`: waits for it when the caller is synchronous;
  * otherwise queues it and lets al_host_dispatch() drop the answer, so the host thread
  * never waits behind plugin code. Returns 0 or the submit error. */
-static int host_send(al_host *h, int worker, json_t *req, bool async, al_error *err) {
+static int host_send(al_host *h, int worker, const char *id, json_t *req, bool async, al_error *err) {
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!async) {
     json_t *resp = NULL;
@@ -211,21 +214,7 @@ static int host_send(al_host *h, int worker, json_t *req, bool async, al_error *
     json_decref(resp);
     return rc;
   }
-  host_pending *pd = calloc(1, sizeof *pd);
-  if (!pd) {
-    json_decref(req);
-    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  }
-  pd->op = HOST_DROP;
-  int rc = pool_submit(h->pool, worker, req, 1000, true, &pd->ticket, err);
-  if (rc) {
-    free(pd);
-    return rc;
-  }
-  pd->next = h->pending;
-  h->pending = pd;
-  h->npending++;
-  return 0;
+  return host_submit_async(h, worker, id, HOST_DROP, req, 1000, NULL, NULL, NULL, NULL, err);
 }
 
 /* Finishes a load or reload from the worker's answer (NULL when the call itself failed,
@@ -238,7 +227,8 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
   json_t *meta = NULL;
   const json_t *m = NULL;
   store_changes ch = {0};
-  store_instance *inst = ld->reload ? store_find(h->store, ld->id) : NULL;
+  host_inst *inst = ld->reload ? host_inst_get(h, ld->id) : NULL;
+  loading_unlink(h, ld);
   int rc = call_rc;
   if (!rc) rc = host_call_result(h, inst, ld->id, ld->reload ? "reload" : "load", start, resp, &m, err);
   if (!rc) rc = host_hooks_vet(h, ld->worker, ld->vm_id, json_object_get(resp, "hooks"), NULL, 0, err);
@@ -250,31 +240,32 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
   if (!rc && ld->reload) {
     /* Queued behind every call already made to the instance and ahead of every later
      * one, so calls see either the old code or the new, never a mix. */
-    rc = host_send(h, ld->worker,
+    rc = host_send(h, ld->worker, ld->id,
                    json_pack("{s:s,s:s,s:s}", "op", "swap", "instanceId", ld->id, "from", ld->vm_id),
                    async, err);
-    if (!rc && (rc = store_replace_meta(h->store, inst, meta, &ch)))
+    if (!rc && (rc = store_replace_meta(h->store, inst->rec, meta, &ch)))
       err_set(err, rc, NULL, "out of memory");
     if (!rc) host_vm_cache_forget(inst); /* calls after the swap reach a VM that holds nothing */
   } else if (!rc) {
-    rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &inst, &ch, err);
-    if (!rc) {
-      inst->worker = ld->worker;
-      inst->state_limit = ld->lim.state_bytes; /* its state is the plugin's, kept here */
-      json_object_set_new(inst->record, "limits", limits_json(&ld->lim));
+    store_instance *rec = NULL;
+    rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &rec, &ch, err);
+    if (!rc && !(inst = host_inst_new(h, rec, &ld->lim, ld->worker, ld->pi))) {
+      store_remove(h->store, ld->id, NULL, NULL);
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     }
+    if (!rc) rec->state_limit = ld->lim.state_bytes; /* its state is the plugin's, kept here */
   }
   if (!rc) {
     inst->memory_bytes = (size_t)json_integer_value(
         json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
-    if (ld->reload) host_hooks_reloaded(h, ld->id, ld->vm_id, resp);
-    else host_hooks_loaded(h, ld->id, ld->pi, ld->worker, resp);
+    if (ld->reload) host_hooks_reloaded(h, inst, ld->vm_id, resp);
+    else host_hooks_loaded(h, inst, resp);
     host_notify(h, ld->reload ? "reload" : "load", ld->id, &ch);
     if (record_out) rc = al_plugin_info(h, ld->id, record_out, err);
   } else {
     /* The worker may hold a VM for a load the host refused (bad metadata): drop it. */
     if (resp && !json_object_get(resp, "error"))
-      host_send(h, ld->worker, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", ld->vm_id),
+      host_send(h, ld->worker, ld->id, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", ld->vm_id),
                 async, NULL);
     if (!ld->reload) pool_release(h->pool, ld->worker);
     hc_plugin_remove(h->hc, ld->vm_id);
@@ -354,8 +345,11 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   if (rc) {
     pool_release(h->pool, ld->worker);
     host_load_free(ld);
+    return rc;
   }
-  return rc;
+  ld->next = h->loading; /* its id is taken until it finishes */
+  h->loading = ld;
+  return 0;
 }
 
 int al_reload_async(al_host *h, const char *instance_id, const char *code, size_t len,
@@ -372,20 +366,27 @@ int al_reload_async(al_host *h, const char *instance_id, const char *code, size_
 
 int al_unload(al_host *h, const char *instance_id, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  char id[AL_INSTANCE_ID_MAX];
+  memcpy(id, inst->id, strlen(inst->id) + 1);
   store_changes ch;
   if (store_changes_init(&ch)) {
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   host_call_drop(h, inst);
+  if (!(inst = host_find(h, id, err))) { /* a dropped call's callback unloaded it */
+    store_changes_clear(&ch);
+    return AL_EINSTANCE_NOT_FOUND;
+  }
   /* Host state goes first: whatever the worker answers, the instance is gone. */
-  json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", instance_id);
-  int worker = -1;
-  int rc = store_remove(h->store, instance_id, &worker, &ch, err);
+  json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id);
+  int worker = inst->worker;
+  host_hooks_unloaded(h, inst);
+  host_inst_free(h, inst);
+  int rc = store_remove(h->store, id, &ch, err);
   if (!rc) {
-    host_hooks_unloaded(h, instance_id);
     json_t *resp = NULL;
     if (!pool_call(h->pool, worker, req, 1000, &resp, NULL)) json_decref(resp);
     req = NULL;
@@ -400,7 +401,7 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
 int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
                     al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   char id[AL_INSTANCE_ID_MAX];
   memcpy(id, inst->id, strlen(inst->id) + 1);
@@ -410,14 +411,19 @@ int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   host_call_drop(h, inst);
-  int worker = -1;
-  int rc = store_remove(h->store, id, &worker, &ch, err);
+  if (!(inst = host_find(h, id, err))) { /* a dropped call's callback unloaded it */
+    store_changes_clear(&ch);
+    return AL_EINSTANCE_NOT_FOUND;
+  }
+  int worker = inst->worker;
+  host_hooks_unloaded(h, inst);
+  host_inst_free(h, inst);
+  int rc = store_remove(h->store, id, &ch, err);
   if (!rc) {
     /* As in al_unload, host state goes first; the VM is freed when the worker reaches the
      * dispose, behind whatever the instance was still running. */
     /* A full queue (BUSY) leaves the VM to pool_free(), as al_unload's ignored answer
      * does; the instance is gone for the host either way. */
-    host_hooks_unloaded(h, id);
     host_submit_async(h, worker, id, HOST_DROP,
                       json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id), 1000, cb, user, NULL,
                       NULL, NULL);
