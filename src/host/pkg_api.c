@@ -1,5 +1,5 @@
 /*
- * api.c: the package half of airlock_pkg.h (the database of a home: install, records,
+ * pkg_api.c: the package half of airlock_pkg.h (the database of a home: install, records,
  * enable, remove, settings; a directory's manifest and preflight), over db.h, install.h,
  * manifest.h and preflight.h, which it leaves as they are.
  *
@@ -11,9 +11,10 @@
  * may delete, that secrets are never handed out, that an override is checked against the
  * recorded schema) lives here, so every front end gets it.
  *
- * It sits above src/hooks as src/host does: the registry keys an install may need are
- * fetched through pi.http's client (hooks/http.h), because src/pkg itself does no network
- * I/O. The home's checks and audit trail are api_doctor.c.
+ * It lives in src/host, above both src/pkg and src/hooks, because it needs both: the
+ * registry keys an install may need are fetched through pi.http's client (hooks/http.h),
+ * while src/pkg itself does no network I/O and must not depend on src/hooks. The home's
+ * checks and audit trail are pkg_doctor.c; the operator's tools operator.c.
  */
 #define _GNU_SOURCE
 #include "airlock_pkg.h"

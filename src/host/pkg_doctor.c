@@ -1,5 +1,5 @@
 /*
- * api_doctor.c: airlock_pkg.h's checks of a home and its audit trail: al_pkg_doctor over
+ * pkg_doctor.c: airlock_pkg.h's checks of a home and its audit trail: al_pkg_doctor over
  * db.h, manifest.h and install.h's pkg_rmtree; al_pkg_audit_append / _read over
  * hooks/audit.h, whose JSON Lines writer and reader are the ones every host uses, so a
  * line the CLI appends reads back like a line a host wrote.
