@@ -90,15 +90,17 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 static int record_from_json(const json_t *o, al_pkg_record *r, al_error *err) {
   memset(r, 0, sizeof *r);
   const json_t *verif = json_object_get(o, "verification");
+  const char *name = json_string_value(json_object_get(o, "name"));
   r->id = dup_or_null(json_string_value(json_object_get(o, "id")));
   r->version = dup_or_null(json_string_value(json_object_get(o, "version")));
   r->dir = dup_or_null(json_string_value(json_object_get(o, "dir")));
-  r->name = dup_or_null(json_string_value(json_object_get(o, "name")));
+  r->name = dup_or_null(name);
   r->enabled = json_is_true(json_object_get(o, "enabled"));
   r->installed_at_ms = (int64_t)json_integer_value(json_object_get(o, "installedAt"));
   r->manifest_json = api_text(json_object_get(o, "manifest"));
-  r->verification_json = json_is_null(verif) || !verif ? NULL : api_text(verif);
-  if (!r->id || !r->version || !r->dir || !r->manifest_json || (!json_is_null(verif) && verif && !r->verification_json)) {
+  bool has_verif = verif && !json_is_null(verif);
+  r->verification_json = has_verif ? api_text(verif) : NULL;
+  if (!r->id || !r->version || !r->dir || !r->manifest_json || (name && !r->name) || (has_verif && !r->verification_json)) {
     record_clear(r);
     return api_oom(err);
   }
