@@ -182,8 +182,9 @@ static bool mg_file(mg *g, const char *rel, char *id, size_t cap) {
     for (size_t i = 0; i < sizeof swaps / sizeof swaps[0]; i++) {
       if (strcmp(dot, swaps[i][0])) continue;
       for (int j = 1; j < 3 && swaps[i][j]; j++) {
-        snprintf(p, sizeof p, "%.*s%s", (int)(dot - rel), rel, swaps[i][j]);
-        if (mg_try(g, p, id, cap)) return true;
+        if (snprintf(p, sizeof p, "%.*s%s", (int)(dot - rel), rel, swaps[i][j]) < (int)sizeof p &&
+            mg_try(g, p, id, cap))
+          return true;
       }
     }
   }
@@ -231,7 +232,8 @@ static bool mg_bare(mg *g, const char *from, const char *spec, char *id, size_t 
     if (cut) *cut = '\0';
     else dir[0] = '\0';
     char pkgdir[MG_PATH], pj[MG_PATH];
-    snprintf(pkgdir, sizeof pkgdir, "%s%snode_modules/%s", dir, dir[0] ? "/" : "", name);
+    if (snprintf(pkgdir, sizeof pkgdir, "%s%snode_modules/%s", dir, dir[0] ? "/" : "", name) >= (int)sizeof pkgdir)
+      return false;
     if (snprintf(pj, sizeof pj, "%s/%s/package.json", g->root, pkgdir) >= (int)sizeof pj) return false;
     size_t len = 0;
     char *text = mg_read(pj, 1u << 20, &len);
@@ -308,8 +310,10 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
     if (spec[0] == '.' && (spec[1] == '/' || (spec[1] == '.' && (spec[2] == '/' || !spec[2])) || !spec[1])) {
       const char *cut = strrchr(id, '/');
       char joined[MG_PATH];
-      snprintf(joined, sizeof joined, "%.*s%s%s", cut ? (int)(cut - id) : 0, id, cut ? "/" : "", spec);
-      if (!mg_normalize(joined, rel, sizeof rel))
+      int jn = snprintf(joined, sizeof joined, "%.*s%s%s", cut ? (int)(cut - id) : 0, id, cut ? "/" : "", spec);
+      if (jn < 0 || jn >= (int)sizeof joined)
+        rc = mg_fail(err, id, line, "import '%.200s' is too long", spec);
+      else if (!mg_normalize(joined, rel, sizeof rel))
         rc = mg_fail(err, id, line, "import '%.200s' escapes the package directory", spec);
       else if (!mg_file(g, rel, dep, sizeof dep))
         rc = mg_fail(err, id, line, "cannot find module '%.200s'", spec);
