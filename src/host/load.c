@@ -8,6 +8,11 @@
  * synchronously or from al_host_dispatch. A hot reload loads the new code under a
  * temporary id on the same worker, so the old VM keeps serving until the host has
  * accepted the new one. The hooks side of each step is in hooks.c.
+ *
+ * An ES module plugin (a .ts/.tsx/.mts/.mjs entry, or .js in a "type": "module" package)
+ * is resolved, read and transpiled here, on the host (pkg/modgraph.h), and its load
+ * request carries the module map instead of the code; preflight then scans the entry's
+ * transpiled JavaScript, which its tokenizer knows, rather than TypeScript or JSX.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,8 @@
 #include "host/host_impl.h"
 #include "pkg/db.h"
 #include "pkg/manifest.h"
+#include "pkg/modgraph.h"
+#include "pkg/transpile.h"
 #include "store/ids.h"
 #include "worker/exec.h"
 
@@ -60,15 +67,15 @@ static void loading_unlink(al_host *h, host_load *ld) {
  * (borrowed) its VM installs. */
 static json_t *load_request(const al_host *h, const char *vm_id, const char *code, size_t len,
                             const char *source_name, const al_limits *lim, const json_t *pi,
-                            al_error *err) {
+                            const json_t *graph, al_error *err) {
   /* The source travels as JSON text to the worker, so it must be UTF-8. */
-  json_t *src = json_stringn(code ? code : "", len);
+  json_t *src = graph ? json_deep_copy(graph) : json_stringn(code ? code : "", len);
   if (!src) {
     err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
     return NULL;
   }
   json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", vm_id,
-                          "code", src, "sourceName", source_name ? source_name : "<plugin>",
+                          graph ? "modules" : "code", src, "sourceName", source_name ? source_name : "<plugin>",
                           "limits", limits_json(lim), "maxValueBytes",
                           (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
                           (json_int_t)(h->cfg.budgets.max_bytes + 1024));
@@ -80,11 +87,33 @@ static json_t *load_request(const al_host *h, const char *vm_id, const char *cod
   return req;
 }
 
+/* For an ES module plugin (source_name says so: modgraph.h), *graph gets its module map
+ * (new reference), from package directory `dir` when there is one, else from `code`
+ * alone; *code and *len then point at the entry's transpiled code, for preflight (borrowed
+ * from *graph). Otherwise *graph stays NULL. */
+static int load_graph(al_host *h, const char *dir, bool type_module, const char *source_name,
+                      const char **code, size_t *len, json_t **graph, al_error *err) {
+  *graph = NULL;
+  if (!pkg_is_module_name(source_name, type_module)) return 0;
+  char *cache = pkg_transpile_cache_dir(h->cfg.home);
+  int rc = dir ? pkg_modgraph(dir, source_name, cache, graph, err)
+               : pkg_modgraph_single(*code, *len, source_name, cache, graph, err);
+  free(cache);
+  if (rc) return rc;
+  const json_t *entry = json_object_get(json_object_get(*graph, "files"),
+                                        json_string_value(json_object_get(*graph, "entry")));
+  *code = json_string_value(json_object_get(entry, "code"));
+  *len = json_string_length(json_object_get(entry, "code"));
+  return 0;
+}
+
 /* Checks a load's arguments, picks its id and grants, and builds its request. On success
- * *ld_out is owned by the caller (host_load_free) and *req is a new reference. */
+ * *ld_out is owned by the caller (host_load_free) and *req is a new reference. `dir`
+ * (may be NULL) is the package directory an ES module plugin's imports resolve in. */
 static int load_prepare(al_host *h, const char *package_id, const char *code, size_t len,
-                        const al_load_opts *opts, char *id_out, size_t id_cap,
-                        host_load **ld_out, json_t **req, al_error *err) {
+                        const al_load_opts *opts, const char *dir, bool type_module,
+                        char *id_out, size_t id_cap, host_load **ld_out, json_t **req,
+                        al_error *err) {
   *ld_out = NULL;
   *req = NULL;
   if (!h || !package_id || !*package_id || (!code && len))
@@ -103,6 +132,7 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   int rc = 0;
+  json_t *graph = NULL;
   if (o.instance_id) {
     if (strlen(o.instance_id) >= sizeof ld->id || !*o.instance_id) {
       rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id must be 1 to %d characters",
@@ -133,6 +163,7 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
   }
   memcpy(ld->vm_id, ld->id, strlen(ld->id) + 1);
   if (o.limits) ld->lim = *o.limits;
+  if ((rc = load_graph(h, dir, type_module, o.source_name, &code, &len, &graph, err))) goto fail;
   /* A manifest brings its own grants and may tighten the limits; preflight runs here. */
   if ((rc = host_hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->caps, &ld->lim,
                                &ld->pi, err)))
@@ -147,14 +178,16 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
     goto fail;
   }
   host_limits_fill(&ld->lim, &h->cfg.limits);
-  if (!(*req = load_request(h, ld->vm_id, code, len, o.source_name, &ld->lim, ld->pi, err))) {
+  if (!(*req = load_request(h, ld->vm_id, code, len, o.source_name, &ld->lim, ld->pi, graph, err))) {
     rc = err ? err->code : AL_EPLUGIN_LOAD;
     goto fail;
   }
+  json_decref(graph);
   if (id_out) memcpy(id_out, ld->id, strlen(ld->id) + 1);
   *ld_out = ld;
   return 0;
 fail:
+  json_decref(graph);
   if (rc != AL_EINSTANCE_EXISTS) {
     err_instance(err, ld->id[0] ? ld->id : NULL);
     if (ld->id[0]) hc_plugin_remove(h->hc, ld->id);
@@ -189,9 +222,13 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   ld->lim = inst->lim;
   ld->pi = host_hooks_pi(h, inst);
   int rc = hc_plugin_stage(h->hc, ld->vm_id, inst->id, err);
-  if (!rc && !(*req = load_request(h, ld->vm_id, code, len, opts ? opts->source_name : NULL,
-                                   &ld->lim, ld->pi, err)))
+  /* a module plugin reloads as one module: al_reload has no package directory */
+  json_t *graph = NULL;
+  const char *name = opts ? opts->source_name : NULL;
+  if (!rc) rc = load_graph(h, NULL, false, name, &code, &len, &graph, err);
+  if (!rc && !(*req = load_request(h, ld->vm_id, code, len, name, &ld->lim, ld->pi, graph, err)))
     rc = err ? err->code : AL_EPLUGIN_LOAD;
+  json_decref(graph);
   if (rc) {
     hc_plugin_remove(h->hc, ld->vm_id);
     err_instance(err, inst->id);
@@ -306,17 +343,24 @@ static int load_place(al_host *h, host_load *ld, al_error *err) {
   return rc;
 }
 
-int al_load(al_host *h, const char *package_id, const char *code, size_t len,
-            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+/* al_load, with the package directory an ES module plugin resolves its imports in. */
+static int load_sync(al_host *h, const char *package_id, const char *code, size_t len,
+                     const al_load_opts *opts, const char *dir, bool type_module, char *id_out,
+                     size_t id_cap, al_error *err) {
   host_load *ld;
   json_t *req;
-  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  int rc = load_prepare(h, package_id, code, len, opts, dir, type_module, id_out, id_cap, &ld, &req, err);
   if (!rc && (rc = load_place(h, ld, err))) {
     json_decref(req);
     host_load_free(ld);
   }
   if (rc) return rc;
   return load_run(h, ld, req, err);
+}
+
+int al_load(al_host *h, const char *package_id, const char *code, size_t len,
+            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+  return load_sync(h, package_id, code, len, opts, NULL, false, id_out, id_cap, err);
 }
 
 int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
@@ -334,7 +378,7 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   if (!cb) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_async needs a callback");
   host_load *ld;
   json_t *req;
-  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  int rc = load_prepare(h, package_id, code, len, opts, NULL, false, id_out, id_cap, &ld, &req, err);
   if (rc) return rc;
   if ((rc = load_place(h, ld, err))) {
     json_decref(req);
@@ -497,7 +541,19 @@ int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts,
     if (!o.source_name) o.source_name = m->entry;
     /* Instance ids are "<package>@<suffix>": a scoped id loses its leading '@'. */
     const char *pkg = m->id[0] == '@' ? m->id + 1 : m->id;
-    rc = al_load(h, pkg, code, len, &o, id_out, id_cap, err);
+    /* "type": "module" in the package's package.json makes a .js entry an ES module */
+    size_t pn = strlen(dir) + sizeof "/package.json";
+    char *pj = malloc(pn);
+    json_t *pkgjson = NULL;
+    if (pj) {
+      snprintf(pj, pn, "%s/package.json", dir);
+      pkgjson = json_load_file(pj, 0, NULL);
+      free(pj);
+    }
+    const char *type = json_string_value(json_object_get(pkgjson, "type"));
+    bool type_module = type && !strcmp(type, "module");
+    json_decref(pkgjson);
+    rc = load_sync(h, pkg, code, len, &o, dir, type_module, id_out, id_cap, err);
   }
   free(dir);
   free(code);
