@@ -18,9 +18,8 @@
 #include "util.h"
 
 static void report(json_t *errors, bool as_json, const char *where, const al_error *e) {
-  json_t *o = json_pack("{s:s,s:s,s:s}", "where", where, "code", al_err_name(e->code), "message", e->message);
-  if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
-  if (e->line) json_object_set_new(o, "line", json_integer(e->line));
+  json_t *o = cli_error_json(e);
+  json_object_set_new(o, "where", json_string(where));
   json_array_append_new(errors, o);
   if (!as_json) { /* `where` names a widget and the message may quote the plugin */
     cli_esc x = {0};

@@ -111,6 +111,12 @@ typedef struct al_error {
   int line;
 } al_error;
 
+/* The error as JSON text, the form the library uses wherever an error crosses a boundary:
+ * {"code": al_err_name(code), "message", "path"?, "line"?, "instanceId"?}, the optional
+ * members only when set. Free with al_free(); NULL when `e` is NULL or out of memory.
+ * Thread-safe. */
+AL_API char *al_error_json(const al_error *e);
+
 /* Frees memory the library returned through a `char **` out-parameter. NULL is harmless. */
 AL_API void al_free(void *p);
 AL_API const char *al_version(void);

@@ -112,6 +112,33 @@ static void test_error_codes(void **st) {
   al_host_free(h);
 }
 
+/* al_error_json: the one JSON form of an error; optional members only when set */
+static void test_error_json(void **st) {
+  (void)st;
+  al_host *h = t_host(AL_PROFILE_BARE);
+  al_error e;
+  char *out = NULL;
+  assert_int_equal(al_render(h, "nope@12345678", "main", &out, &e), AL_EINSTANCE_NOT_FOUND);
+  json_t *j = t_json(al_error_json(&e));
+  assert_string_equal(json_string_value(json_object_get(j, "code")), "INSTANCE_NOT_FOUND");
+  assert_string_equal(json_string_value(json_object_get(j, "message")), e.message);
+  assert_string_equal(json_string_value(json_object_get(j, "instanceId")), "nope@12345678");
+  assert_null(json_object_get(j, "path"));
+  assert_null(json_object_get(j, "line"));
+  json_decref(j);
+  const char *BAD = "definePlugin(({ ui }) => ({ widgets: { main: { render() {\n return ui.panel([{ kind: 'nope' }]); } } } }));";
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "bad", BAD, NULL, id);
+  assert_int_equal(al_render(h, id, "main", &out, &e), AL_ECONTRACT);
+  j = t_json(al_error_json(&e));
+  assert_string_equal(json_string_value(json_object_get(j, "code")), "CONTRACT_VIOLATION");
+  assert_string_equal(json_string_value(json_object_get(j, "path")), e.path);
+  assert_true(e.path[0] != 0);
+  json_decref(j);
+  assert_null(al_error_json(NULL));
+  al_host_free(h);
+}
+
 static void test_load_errors(void **st) {
   (void)st;
   static const struct {
@@ -524,6 +551,7 @@ static void test_health_and_trace(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_render_event), cmocka_unit_test(test_error_codes),
+      cmocka_unit_test(test_error_json),
       cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_metadata_defaults),
       cmocka_unit_test(test_tree_output_rules), cmocka_unit_test(test_status_recovers),
       cmocka_unit_test(test_selective_rerender), cmocka_unit_test(test_grants),
