@@ -253,6 +253,10 @@ typedef struct al_load_opts {
                                 settings apply, and preflight runs on the code first (a
                                 blocking finding refuses the load: PREFLIGHT_BLOCKED).
                                 NULL: no capabilities beyond what the policy allows */
+  char **preflight_out;      /* with a manifest: receives preflight's report as JSON text
+                                ({blocked, findings}; al_free) when preflight ran, also
+                                when it refused the load; untouched otherwise. NULL: not
+                                wanted. `airlock check` shows it without a second scan */
 } al_load_opts;
 
 /* Loads plugin `code` (`len` bytes, need not be NUL-terminated) as a new instance of
