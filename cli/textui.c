@@ -12,9 +12,9 @@ static void put_text(FILE *out, const char *s) { al_term_fputs(s, 0, out); }
 
 static const char *kind_of(const json_t *n) { return json_string_value(json_object_get(n, "kind")); }
 
-static bool is_container(const char *k) {
-  return k && (!strcmp(k, "panel") || !strcmp(k, "row") || !strcmp(k, "column"));
-}
+/* A validated tree's containers are exactly its nodes with a children array (the kinds
+ * are the library's to list: contract/validate.c). */
+static bool is_container(const json_t *n) { return json_is_array(json_object_get(n, "children")); }
 
 static void scalar_text(const json_t *v, char *buf, size_t cap) {
   if (json_is_number(v)) {
@@ -127,11 +127,11 @@ void textui_draw(FILE *out, const json_t *n, int indent) {
   const json_t *children = json_object_get(n, "children");
   size_t i;
   const json_t *c;
-  if (is_container(k)) {
+  if (is_container(n)) {
     bool inline_row = !strcmp(k, "row");
     json_array_foreach(children, i, c) {
       const char *ck = kind_of(c);
-      if (is_container(ck) || (ck && !strcmp(ck, "table"))) inline_row = false;
+      if (is_container(c) || (ck && !strcmp(ck, "table"))) inline_row = false;
     }
     if (inline_row && json_array_size(children)) {
       indent_to(out, indent);
@@ -160,7 +160,7 @@ static void flatten(const json_t *n, json_t *out) {
   const json_t *props = json_object_get(n, "props");
   char buf[128];
   char *s = NULL;
-  if (is_container(k)) {
+  if (is_container(n)) {
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(n, "children"), i, c) flatten(c, out);

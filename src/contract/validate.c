@@ -93,6 +93,23 @@ static int walk_children(ui_walk *w, const json_t *node, uint32_t depth) {
   return 0;
 }
 
+/* The node kinds of the contract (plugin-contract.md, UINode) and what each must carry:
+ * the one list on the host side (the VM's is its `ui` builders, the page's its renderer;
+ * the CLI's text view needs none: a node with a children array is a container). */
+typedef enum { UI_CHILDREN, UI_TEXT, UI_PROP_STRING, UI_PROP_NUMBER, UI_TABLE } ui_shape;
+typedef struct ui_kind {
+  const char *kind;
+  ui_shape shape;
+  const char *prop; /* UI_PROP_*: the required prop */
+} ui_kind;
+static const ui_kind ui_kinds[] = {
+    {"panel", UI_CHILDREN, NULL},        {"row", UI_CHILDREN, NULL},
+    {"column", UI_CHILDREN, NULL},       {"text", UI_TEXT, NULL},
+    {"badge", UI_TEXT, NULL},            {"button", UI_PROP_STRING, "label"},
+    {"input", UI_PROP_STRING, "value"},  {"counter", UI_PROP_NUMBER, "value"},
+    {"table", UI_TABLE, NULL},
+};
+
 static int walk_node(ui_walk *w, const json_t *node, uint32_t depth) {
   char msg[96];
   if (depth > w->budgets->max_depth) {
@@ -110,29 +127,29 @@ static int walk_node(ui_walk *w, const json_t *node, uint32_t depth) {
   const json_t *props = json_object_get(node, "props");
   int rc = 0;
 
-  if (!strcmp(kind, "panel") || !strcmp(kind, "row") || !strcmp(kind, "column")) {
+  const ui_kind *k = NULL;
+  for (size_t i = 0; i < sizeof ui_kinds / sizeof *ui_kinds && !k; i++)
+    if (!strcmp(kind, ui_kinds[i].kind)) k = &ui_kinds[i];
+  if (!k) {
+    /* The kind is plugin-controlled text: cap what is quoted back. */
+    snprintf(msg, sizeof msg, ".kind '%.60s' is not supported", kind);
+    rc = walk_fail(w, msg);
+  } else if (k->shape == UI_CHILDREN) {
     rc = walk_children(w, node, depth);
-  } else if (!strcmp(kind, "text") || !strcmp(kind, "badge")) {
+  } else if (k->shape == UI_TEXT) {
     if (!json_is_string(json_object_get(node, "text"))) rc = walk_fail(w, ".text must be a string");
-  } else if (!strcmp(kind, "button")) {
-    if (!json_is_string(json_object_get(props, "label")))
-      rc = walk_fail(w, ".props.label must be a string");
-  } else if (!strcmp(kind, "input")) {
-    if (!json_is_string(json_object_get(props, "value")))
-      rc = walk_fail(w, ".props.value must be a string");
-  } else if (!strcmp(kind, "counter")) {
-    if (!json_is_number(json_object_get(props, "value")))
-      rc = walk_fail(w, ".props.value must be a number");
-  } else if (!strcmp(kind, "table")) {
+  } else if (k->shape == UI_PROP_STRING || k->shape == UI_PROP_NUMBER) {
+    const json_t *v = json_object_get(props, k->prop);
+    if (k->shape == UI_PROP_STRING ? !json_is_string(v) : !json_is_number(v)) {
+      snprintf(msg, sizeof msg, ".props.%s must be a %s", k->prop, k->shape == UI_PROP_STRING ? "string" : "number");
+      rc = walk_fail(w, msg);
+    }
+  } else { /* UI_TABLE */
     if (!json_is_object(props)) rc = walk_fail(w, ".props must be an object");
     else if (!is_string_array(json_object_get(props, "headers")))
       rc = walk_fail(w, ".props.headers must be a string[]");
     else if (!is_rows(json_object_get(props, "rows")))
       rc = walk_fail(w, ".props.rows must be an array of rows");
-  } else {
-    /* The kind is plugin-controlled text: cap what is quoted back. */
-    snprintf(msg, sizeof msg, ".kind '%.60s' is not supported", kind);
-    rc = walk_fail(w, msg);
   }
   if (rc) return rc;
 
