@@ -23,8 +23,6 @@
 #include "hooks/hc_impl.h"
 #include "pkg/db.h"
 
-#define TOMB ((hc_ident *)1)
-
 static void ident_unref(hc_ident *id) {
   if (!id || atomic_fetch_sub_explicit(&id->refs, 1, memory_order_acq_rel) != 1) return;
   json_decref(id->caps);
@@ -68,75 +66,22 @@ static hc_ident *ident_new(hc_services *s, const char *vm_id, const char *owner,
   return id;
 }
 
-static size_t slot_of(const char *vm_id, size_t cap) {
-  return (size_t)al_hash64(vm_id, strlen(vm_id), AL_HASH64_SEED) & (cap - 1);
-}
-
-/* The slot holding `vm_id`'s identity, or NULL (under mu). */
-static hc_ident **idtab_find(const hc_idtab *t, const char *vm_id) {
-  if (!t->cap || !vm_id) return NULL;
-  for (size_t i = slot_of(vm_id, t->cap);; i = (i + 1) & (t->cap - 1)) {
-    hc_ident *e = t->slots[i];
-    if (!e) return NULL;
-    if (e != TOMB && !strcmp(e->vm_id, vm_id)) return &t->slots[i];
-  }
-}
-
-/* Makes room for one more entry: at most half the slots used, tombstones included. A
- * failed growth leaves the table as it was. */
-static int idtab_reserve(hc_idtab *t) {
-  if ((t->used + 1) * 2 <= t->cap) return 0;
-  size_t cap = t->cap ? t->cap : 16;
-  while ((t->count + 1) * 2 > cap / 2) cap *= 2; /* live entries fill a quarter at most */
-  hc_ident **slots = calloc(cap, sizeof *slots);
-  if (!slots) return -1;
-  for (size_t i = 0; i < t->cap; i++) {
-    hc_ident *e = t->slots[i];
-    if (!e || e == TOMB) continue;
-    size_t j = slot_of(e->vm_id, cap);
-    while (slots[j]) j = (j + 1) & (cap - 1);
-    slots[j] = e;
-  }
-  free(t->slots);
-  t->slots = slots;
-  t->cap = cap;
-  t->used = t->count;
+/* Puts `id` (its reference moves to the table) in place of any identity of the same VM id,
+ * whose reference goes (under mu). Nonzero when out of memory: `id` is then still the
+ * caller's. */
+static int ids_put(idmap *t, hc_ident *id) {
+  void *old = NULL;
+  if (idmap_put(t, id->vm_id, id, &old)) return -1;
+  ident_unref(old);
   return 0;
 }
 
-/* Puts `id` (its reference moves to the table) in place of any identity of the same VM id
- * (under mu). Nonzero when out of memory: `id` is then still the caller's. */
-static int idtab_put(hc_idtab *t, hc_ident *id) {
-  hc_ident **slot = idtab_find(t, id->vm_id);
-  if (slot) {
-    ident_unref(*slot);
-    *slot = id;
-    return 0;
-  }
-  if (idtab_reserve(t)) return -1;
-  size_t i = slot_of(id->vm_id, t->cap);
-  while (t->slots[i] && t->slots[i] != TOMB) i = (i + 1) & (t->cap - 1);
-  if (!t->slots[i]) t->used++;
-  t->slots[i] = id;
-  t->count++;
-  return 0;
-}
-
-/* Takes `vm_id`'s identity out of the table and returns the table's reference (under mu). */
-static hc_ident *idtab_take(hc_idtab *t, const char *vm_id) {
-  hc_ident **slot = idtab_find(t, vm_id);
-  if (!slot) return NULL;
-  hc_ident *id = *slot;
-  *slot = TOMB;
-  t->count--;
-  return id;
-}
-
-void hc_idtab_clear(hc_idtab *t) {
-  for (size_t i = 0; i < t->cap; i++)
-    if (t->slots[i] && t->slots[i] != TOMB) ident_unref(t->slots[i]);
-  free(t->slots);
-  memset(t, 0, sizeof *t);
+void hc_ids_clear(idmap *t) {
+  size_t pos = 0;
+  const char *k;
+  void *v;
+  while (idmap_next(t, &pos, &k, &v)) ident_unref(v);
+  idmap_free(t);
 }
 
 /* ---- the host's side: add, remove, stage, commit -------------------------------------- */
@@ -147,7 +92,7 @@ int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id
   hc_ident *id = ident_new(s, instance_id, instance_id, plugin_id, caps, settings, settings_env);
   if (!id) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_lock(&s->mu);
-  int r = idtab_put(&s->ids, id);
+  int r = ids_put(&s->ids, id);
   pthread_mutex_unlock(&s->mu);
   if (r) ident_unref(id);
   return r ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory") : 0;
@@ -155,7 +100,7 @@ int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id
 
 void hc_plugin_remove(hc_services *s, const char *instance_id) {
   pthread_mutex_lock(&s->mu);
-  hc_ident *id = idtab_take(&s->ids, instance_id);
+  hc_ident *id = idmap_del(&s->ids, instance_id);
   json_object_del(s->staged, instance_id);
   const char *k;
   json_t *v, *tmp;
@@ -177,7 +122,7 @@ int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_i
   hc_rec_clear(&r);
   if (!id) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   pthread_mutex_lock(&s->mu);
-  rc = idtab_put(&s->ids, id);
+  rc = ids_put(&s->ids, id);
   pthread_mutex_unlock(&s->mu);
   if (rc) ident_unref(id);
   return rc ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory") : 0;
@@ -185,8 +130,8 @@ int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_i
 
 void hc_plugin_commit(hc_services *s, const char *stage_id) {
   pthread_mutex_lock(&s->mu);
-  hc_ident *stage = idtab_take(&s->ids, stage_id);
-  hc_ident **orec = stage ? idtab_find(&s->ids, stage->owner) : NULL;
+  hc_ident *stage = idmap_del(&s->ids, stage_id);
+  hc_ident *orec = stage ? idmap_get(&s->ids, stage->owner) : NULL;
   if (stage) {
     const char *k;
     json_t *v, *tmp;
@@ -198,8 +143,8 @@ void hc_plugin_commit(hc_services *s, const char *stage_id) {
       if (!json_object_get(s->tools, k)) json_object_set(s->tools, k, v);
   }
   if (orec) { /* the subscriptions approved are now the new code's (hc_hooks_check) */
-    json_t *subs = (*orec)->subs;
-    (*orec)->subs = stage->subs;
+    json_t *subs = orec->subs;
+    orec->subs = stage->subs;
     stage->subs = subs;
   }
   json_object_del(s->staged, stage_id);
@@ -213,8 +158,7 @@ int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_error *err
   memset(r, 0, sizeof *r);
   r->instance_id = instance_id;
   pthread_mutex_lock(&s->mu);
-  hc_ident **slot = idtab_find(&s->ids, instance_id);
-  hc_ident *id = slot ? *slot : NULL;
+  hc_ident *id = idmap_get(&s->ids, instance_id);
   if (id) atomic_fetch_add_explicit(&id->refs, 1, memory_order_relaxed);
   pthread_mutex_unlock(&s->mu);
   if (!id) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
@@ -246,8 +190,8 @@ void hc_rec_clear(hc_rec *r) {
 int hc_subs_add(hc_services *s, const char *instance_id, const char *event, al_error *err) {
   int rc = 0;
   pthread_mutex_lock(&s->mu);
-  hc_ident **slot = idtab_find(&s->ids, instance_id);
-  json_t *subs = slot ? (*slot)->subs : NULL;
+  hc_ident *id = idmap_get(&s->ids, instance_id);
+  json_t *subs = id ? id->subs : NULL;
   json_t *n = json_object_get(subs, event);
   if (!subs) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
   else if (!n && json_object_size(subs) >= EV_MAX)
@@ -263,8 +207,8 @@ int hc_hooks_check(hc_services *s, const char *instance_id, const json_t *hooks,
                    const char *event, size_t results, char *why, size_t cap) {
   int rc = 0;
   pthread_mutex_lock(&s->mu);
-  hc_ident **slot = idtab_find(&s->ids, instance_id);
-  const json_t *subs = slot ? (*slot)->subs : NULL;
+  hc_ident *id = idmap_get(&s->ids, instance_id);
+  const json_t *subs = id ? id->subs : NULL;
   if (!subs) {
     snprintf(why, cap, "it answered for an instance the host does not know");
     rc = -1;

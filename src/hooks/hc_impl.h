@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "contract/idmap.h"
 #include "hooks/capability.h"
 #include "hooks/hostcall.h"
 #include "hooks/killswitch.h"
@@ -33,12 +34,6 @@ typedef struct hc_ident {
   json_t *subs; /* {event: approved events.subscribe calls}, only under the services' mu */
 } hc_ident;
 
-/* The identities by VM id: open addressing, linear probing, tombstones swept on growth. */
-typedef struct hc_idtab {
-  hc_ident **slots;
-  size_t cap, used, count; /* used: live + tombstones */
-} hc_idtab;
-
 struct hc_services {
   hc_config cfg;
   hk_policy *policy;
@@ -47,7 +42,7 @@ struct hc_services {
   hk_switches sw;
   pthread_mutex_t mu;       /* ids, tools, staged, asks */
   pthread_mutex_t approve;  /* serialises the host's approve callback */
-  hc_idtab ids;
+  idmap ids;                /* VM id -> hc_ident (one reference each) */
   json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
   json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
   struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
@@ -68,7 +63,7 @@ typedef struct hc_rec {
 /* ---- hc_ident.c ------------------------------------------------------------------------ */
 
 /* Frees every identity left (hc_free; no call can be running). */
-void hc_idtab_clear(hc_idtab *t);
+void hc_ids_clear(idmap *t);
 /* Fills `r` for a call from `instance_id`: AL_EINSTANCE_NOT_FOUND when the host gave that
  * id no identity (a forged or stale id). Thread-safe; hc_rec_clear gives it back. */
 int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_error *err);

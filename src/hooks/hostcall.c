@@ -141,7 +141,7 @@ void hc_free(hc_services *s) {
   hk_policy_free(s->policy);
   hk_audit_free(s->audit);
   pkg_db_close(s->db);
-  hc_idtab_clear(&s->ids);
+  hc_ids_clear(&s->ids);
   json_decref(s->tools);
   json_decref(s->staged);
   free(s->home_env);

@@ -31,6 +31,7 @@
 
 #include <quickjs.h>
 
+#include "contract/idmap.h"
 #include "exec.h"
 #include "proto.h"
 #include "vm/vm.h"
@@ -55,7 +56,7 @@ typedef struct wk_inst {
 } wk_inst;
 
 struct wk_table {
-  json_t *vms; /* instanceId -> integer(wk_inst *) */
+  idmap vms;     /* instanceId -> wk_inst */
   json_t *calls; /* awaited hostcall id (decimal) -> instance id */
   wk_inst *parked;
   size_t busy;   /* requests in progress or queued */
@@ -95,11 +96,8 @@ wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud, const wk_sink *sink) {
   wk_global_init();
   wk_table *t = calloc(1, sizeof *t);
   if (!t) return NULL;
-  t->vms = json_object();
   t->calls = json_object();
-  if (!t->vms || !t->calls) {
-    json_decref(t->vms);
-    json_decref(t->calls);
+  if (!t->calls) {
     free(t);
     return NULL;
   }
@@ -191,8 +189,7 @@ static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
 }
 
 static wk_inst *table_get(const wk_table *t, const char *id) {
-  json_t *p = id ? json_object_get(t->vms, id) : NULL;
-  return p ? (wk_inst *)(uintptr_t)json_integer_value(p) : NULL;
+  return idmap_get(&t->vms, id);
 }
 
 static void qreq_free_all(wk_qreq *q) {
@@ -224,16 +221,17 @@ void wk_table_free(wk_table *t) {
   vm_free(atomic_exchange(&t->spare, NULL));
   pthread_mutex_destroy(&t->mk_mu);
   pthread_cond_destroy(&t->mk_cond);
+  size_t pos = 0;
   const char *k;
-  json_t *v;
-  json_object_foreach(t->vms, k, v) inst_free((wk_inst *)(uintptr_t)json_integer_value(v));
-  json_decref(t->vms);
+  void *v;
+  while (idmap_next(&t->vms, &pos, &k, &v)) inst_free(v);
+  idmap_free(&t->vms);
   json_decref(t->calls);
   json_decref(t->exec_resp);
   free(t);
 }
 
-size_t wk_table_count(const wk_table *t) { return json_object_size(t->vms); }
+size_t wk_table_count(const wk_table *t) { return idmap_count(&t->vms); }
 size_t wk_busy(const wk_table *t) { return t->busy; }
 
 json_t *wk_error_response(const al_error *err) {
@@ -361,7 +359,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   }
   in->vm = vm;
   /* Registered before the code runs: its asynchronous hostcalls find it by id. */
-  if (json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)in))) {
+  if (idmap_put(&t->vms, id, in, NULL)) {
     inst_free(in);
     err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return respond(AL_ENO_MEMORY, NULL, err, NULL);
@@ -378,7 +376,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   json_t *resp = respond(rc, meta, err, vm);
   if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
   if (rc || !resp) {
-    json_object_del(t->vms, id);
+    idmap_del(&t->vms, id);
     inst_free(in);
   }
   return resp;
@@ -530,9 +528,10 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
   }
   if (kind == WK_OP_HEALTH) {
     json_t *ids = json_array();
+    size_t pos = 0;
     const char *k;
-    json_t *v;
-    json_object_foreach(t->vms, k, v) json_array_append_new(ids, json_string(k));
+    void *v;
+    while (idmap_next(&t->vms, &pos, &k, &v)) json_array_append_new(ids, json_string(k));
     return respond(0, json_pack("{s:b,s:o}", "ready", 1, "instances", ids), &err, NULL);
   }
   const char *id = str(req, "instanceId");
@@ -549,13 +548,12 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     }
     vm_instance *nvm = nin->vm;
     nin->vm = NULL;
-    json_object_del(t->vms, from);
+    idmap_del(&t->vms, from);
     inst_free(nin);
     if (in) {
       vm_free(in->vm);
       in->vm = nvm;
-    } else if (!(in = calloc(1, sizeof *in)) ||
-               json_object_set_new(t->vms, id, json_integer((json_int_t)(uintptr_t)in))) {
+    } else if (!(in = calloc(1, sizeof *in)) || idmap_put(&t->vms, id, in, NULL)) {
       free(in);
       vm_free(nvm);
       err_set(&err, AL_ENO_MEMORY, NULL, "out of memory");
@@ -572,7 +570,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     return respond(err.code, NULL, &err, NULL);
   }
   if (kind == WK_OP_DISPOSE) {
-    json_object_del(t->vms, in->id);
+    idmap_del(&t->vms, in->id);
     json_t *r = respond(0, json_pack("{s:b}", "disposed", 1), &err, NULL);
     /* The host sends nothing for an instance after its dispose; should anything be
      * queued behind it all the same, it is answered, never left waiting. */
