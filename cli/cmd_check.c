@@ -18,6 +18,7 @@
 #include "pkg/manifest.h"
 #include "pkg/preflight.h"
 #include "util.h"
+#include "wb_profile.h"
 
 static void report(json_t *errors, bool as_json, const char *where, const al_error *e) {
   json_t *o = json_pack("{s:s,s:s,s:s}", "where", where, "code", al_err_name(e->code), "message", e->message);
@@ -138,13 +139,12 @@ int cmd_check(int argc, char **argv) {
   char *pkg = package ? strdup(package) : m ? strdup(m->id) : cli_basename_noext(file);
   al_config cfg;
   al_config_init(&cfg);
-  cfg.profile = AL_PROFILE_WORKBENCH;
   cfg.isolation = isolation;
   al_host *h = NULL;
   char id[AL_INSTANCE_ID_MAX];
   if (blocked) {
     /* the code is not evaluated */
-  } else if (al_host_new(&cfg, &h, &err)) {
+  } else if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     report(errors, as_json, "host", &err);
   } else {
     al_load_opts lo = {.source_name = source, .manifest_json = manifest_text};

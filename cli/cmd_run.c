@@ -11,6 +11,7 @@
 #include "contract/term_text.h"
 #include "textui.h"
 #include "util.h"
+#include "wb_profile.h"
 
 static void run_usage(FILE *out) {
   fprintf(out,
@@ -142,9 +143,8 @@ int cmd_run(int argc, char **argv) {
   }
   al_config cfg;
   al_config_init(&cfg);
-  cfg.profile = AL_PROFILE_WORKBENCH;
   cfg.isolation = o.isolation;
-  if (al_host_new(&cfg, &h, &err)) {
+  if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     cli_print_error(&err);
     status = 1;
     goto out;

@@ -33,6 +33,7 @@
 #include "assets.h"
 #include "session.h"
 #include "tabs.h"
+#include "wb_profile.h"
 
 #define SESS_ERRORS_KEPT 200
 #define SESS_EXAMPLES "examples/plugins/"
@@ -851,7 +852,6 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->cfg.policy_json = NULL; /* the host keeps its own copy */
   al_config hc;
   al_config_init(&hc);
-  hc.profile = AL_PROFILE_WORKBENCH;
   hc.isolation = cfg->isolation;
   hc.workers = cfg->workers;
   hc.worker_path = s->worker_path;
@@ -862,6 +862,7 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   hc.ask = on_ask;
   hc.ask_user = s;
   int rc = al_host_new(&hc, &s->h, err);
+  if (!rc) rc = wb_profile_register(s->h, err);
   if (rc) {
     sess_free(s);
     return rc;

@@ -11,14 +11,12 @@
 #include <string.h>
 
 #include "host/host_impl.h"
-#include "store/profile.h"
 #include "worker/exec.h"
 
 void al_config_init(al_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->limits = (al_limits)AL_LIMITS_DEFAULT;
   cfg->budgets = (al_budgets){.max_depth = 64, .max_nodes = 10000, .max_bytes = 1u << 20};
-  cfg->profile = AL_PROFILE_BARE;
   cfg->timeline_capacity = 200;
   cfg->telemetry_capacity = 1000;
   cfg->isolation = AL_ISOLATION_PROCESS; /* safe by default: see airlock.h */
@@ -84,7 +82,6 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
                       .hostcall = hc_call, .hostcall_user = h->hc, .breach = hc_breach};
     rc = pool_new(&pc, &h->pool, err);
   }
-  if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
   if (rc) {
     al_host_free(h);
     return rc;

@@ -256,7 +256,7 @@ static bool grant_has(const store_instance *inst, const char *kind, const char *
 
 static void registry_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_registry) mark_domain(s, ch, &s->domains[i]);
+    if (s->domains[i].ops.derive & AL_DOMAIN_DERIVE_INSTANCES) mark_domain(s, ch, &s->domains[i]);
 }
 
 int store_add(store *s, const char *id, const char *package_id, const json_t *meta,
@@ -335,7 +335,12 @@ int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store
 }
 
 static json_t *project(const store *s, const store_domain *d) {
-  return d->ops.project ? d->ops.project(d->user, d->state, s) : json_incref(d->state);
+  if (!d->ops.project) return json_incref(d->state);
+  if (!d->ops.derive) return d->ops.project(d->user, d->state);
+  json_t *view = store_view(s, d->ops.derive);
+  json_t *out = view ? d->ops.project(d->user, view) : NULL;
+  json_decref(view);
+  return out;
 }
 
 /* Replaces a domain's state, marking it changed only if its projection changed. */
@@ -432,6 +437,29 @@ json_t *store_domain_names(const store *s) {
 
 json_t *store_trace(const store *s) { return json_deep_copy(s->trace); }
 
+json_t *store_view(const store *s, unsigned derive) {
+  json_t *v = json_object();
+  if (v && (derive & AL_DOMAIN_DERIVE_INSTANCES)) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->count; i++) {
+      /* al_plugin_info's record: a shallow copy without the host's bookkeeping */
+      json_t *r = json_copy(s->list[i]->record);
+      if (r) json_object_del(r, "limits");
+      if (!r || json_array_append_new(a, r)) {
+        json_decref(a);
+        a = NULL;
+      }
+    }
+    if (!a || json_object_set_new(v, "instances", a)) goto fail;
+  }
+  if (v && (derive & AL_DOMAIN_DERIVE_TRACE) && json_object_set_new(v, "trace", store_trace(s)))
+    goto fail;
+  return v;
+fail:
+  json_decref(v);
+  return NULL;
+}
+
 json_t *store_timeline(const store *s) {
   json_t *a = json_array();
   for (uint32_t i = 0; i < s->tl_len; i++) {
@@ -441,11 +469,29 @@ json_t *store_timeline(const store *s) {
   return a;
 }
 
+json_t *store_timeline_since(const store *s, uint64_t after_seq, uint64_t *last_seq) {
+  /* The ring holds the newest tl_len of `count` entries recorded: numbers
+   * count - tl_len + 1 .. count, so the cursor needs no field of its own. */
+  uint64_t count = (uint64_t)json_integer_value(json_object_get(s->trace, "count"));
+  *last_seq = count;
+  json_t *a = json_array();
+  uint64_t first = count - s->tl_len + 1;
+  uint64_t from = after_seq + 1 > first ? after_seq + 1 : first;
+  for (uint64_t n = from; a && n <= count; n++) {
+    uint32_t k = (uint32_t)((s->tl_head + s->tl_cap - (count - n) - 1) % s->tl_cap);
+    if (json_array_append(a, s->timeline[k])) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 static void metrics_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_metrics) mark_domain(s, ch, &s->domains[i]);
+    if (s->domains[i].ops.derive & AL_DOMAIN_DERIVE_TRACE) mark_domain(s, ch, &s->domains[i]);
 }
 
 /* Stamps and records one action: trace, timeline ring, derived metrics. Returns the

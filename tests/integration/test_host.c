@@ -17,7 +17,7 @@ static const char *COUNTER_SRC =
 
 static void test_load_render_event(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   assert_memory_equal(id, "counter@", 8);
@@ -62,7 +62,7 @@ static void expect_err(int rc, const al_error *e, int code, const char *substr) 
 
 static void test_error_codes(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   al_error e;
@@ -132,7 +132,7 @@ static void test_load_errors(void **st) {
        "Plugin did not register via definePlugin"},
       {"import x from 'y';", "SyntaxError"},
   };
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     al_error e;
     char id[AL_INSTANCE_ID_MAX] = "";
@@ -150,7 +150,7 @@ static void test_load_errors(void **st) {
 
 static void test_metadata_defaults(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "p", "definePlugin(() => ({ title: 7, description: 3, widgets: { a: {}, b: {} } }));", NULL, id);
   al_plugin_info(h, id, &text, NULL);
@@ -173,7 +173,7 @@ static void test_metadata_defaults(void **st) {
 
 static void test_tree_output_rules(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX];
   al_error e;
   char *out;
@@ -220,7 +220,7 @@ static void test_tree_output_rules(void **st) {
 
 static void test_status_recovers(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "p", T_PLUGIN("if (pluginState.bad) throw new Error('bad'); return ui.text('ok');"), NULL, id);
   assert_int_equal(al_state_set(h, id, "{\"bad\":true}", NULL), 0);
@@ -263,7 +263,7 @@ static bool seen(const changes_seen *s, const char *id) {
 
 static void test_selective_rerender(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], reader[AL_INSTANCE_ID_MAX], other[AL_INSTANCE_ID_MAX];
   const char *rw = "{\"readShared\":[\"counter-summary\"],\"writeShared\":[\"counter-summary\"]}";
   t_load(h, "counter", COUNTER_SRC, rw, a);
@@ -316,7 +316,7 @@ static void test_selective_rerender(void **st) {
 
 static void test_grants(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX], *text;
   /* custom code gets no grants by default */
   t_load(h, "custom", COUNTER_SRC, NULL, id);
@@ -362,7 +362,7 @@ static void test_grants(void **st) {
 
 static void test_plugin_reducers_and_async(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "p",
          "definePlugin(({ ui }) => ({ initialState: { items: [] },"
@@ -437,7 +437,7 @@ static int c_domain_project(void *user, const char *state, char **out) {
 
 static void test_c_registration(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   int calls = 0;
   assert_int_equal(al_register_reducer(h, "pkg", c_reducer, &calls, NULL), 0);
   al_error e;
@@ -488,7 +488,7 @@ static void test_error_table(void **st) {
 
 static void test_health_and_trace(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   json_t *r = t_event(h, id, "main", "increment", NULL);
