@@ -470,6 +470,92 @@ static void test_c_registration(void **st) {
   al_host_free(h);
 }
 
+static void on_change_domains(void *user, const al_change *c) {
+  json_t *seen = user;
+  for (size_t i = 0; i < c->domain_count; i++) json_object_set_new(seen, c->domains[i], json_true());
+}
+
+/* A derived domain registered through the public API sees the host's view (records as
+ * al_plugin_info gives them, the trace) and changes with it; a package's registered
+ * manifest gives its grants at load; the timeline reads incrementally. */
+static void test_derived_domain_and_package(void **st) {
+  (void)st;
+  al_host *h = t_host(T_BARE);
+  al_error e;
+  al_domain_def bad = {.name = "bad", .reduce = c_domain_reduce, .project = c_domain_project,
+                       .derive = AL_DOMAIN_DERIVE_INSTANCES};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "is derived");
+  bad = (al_domain_def){.name = "bad", .derive = AL_DOMAIN_DERIVE_TRACE};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "is derived");
+  bad = (al_domain_def){.name = "bad", .project = c_domain_project, .derive = 8};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "unknown derive flags");
+  al_domain_def d = {.name = "view", .project = c_domain_project,
+                     .derive = AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE};
+  assert_int_equal(al_register_domain(h, &d, NULL), 0);
+
+  expect_err(al_package_register(h, "{\"id\":\"pkg\"}", &e), &e, AL_EINVALID_ARGUMENT, "manifest.version");
+  expect_err(al_package_register(h, NULL, &e), &e, AL_EINVALID_ARGUMENT, "needs a host");
+  assert_int_equal(al_package_register(h, "{\"id\":\"pkg\",\"version\":\"1.0.0\",\"shared\":{\"read\":[\"view\"]}}", NULL), 0);
+  char *text;
+  assert_int_equal(al_package_grants(h, "pkg", &text, NULL), 0);
+  json_t *g = t_json(text);
+  t_assert_json(g, "{\"readShared\":[\"view\"],\"writeShared\":[],\"systemCommands\":[]}");
+  json_decref(g);
+
+  json_t *changed = json_object();
+  assert_true(al_subscribe(h, on_change_domains, changed, NULL) > 0);
+  const char *src = "definePlugin(({ ui }) => ({ title: 'T', widgets: { main: { render({ globalState }) {"
+                    " return ui.text(String(globalState.shared.view.seen.instances.length)); },"
+                    " handlers: { go({ dispatchPluginAction }) { dispatchPluginAction('state/merge', { a: 1 }); } } } } }));";
+  char id[AL_INSTANCE_ID_MAX];
+  assert_int_equal(al_load(h, "pkg", src, strlen(src), NULL, id, sizeof id, &e), 0); /* manifest grants */
+  assert_non_null(json_object_get(changed, "view")); /* a load changes the registry */
+  json_t *tree = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(tree, "text")), "1");
+  json_decref(tree);
+
+  assert_int_equal(al_shared_get(h, "view", &text, NULL), 0);
+  json_t *v = t_json(text), *seen = json_object_get(v, "seen"), *info;
+  assert_int_equal(al_plugin_info(h, id, &text, NULL), 0);
+  info = t_json(text);
+  assert_true(json_equal(json_array_get(json_object_get(seen, "instances"), 0), info));
+  json_decref(info);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(seen, "trace"), "count")), 0);
+  json_decref(v);
+
+  json_object_clear(changed);
+  json_decref(t_event(h, id, "main", "go", NULL));
+  assert_non_null(json_object_get(changed, "view")); /* a dispatch changes the trace */
+  json_decref(t_event(h, id, "main", "go", NULL));
+  assert_int_equal(al_shared_get(h, "view", &text, NULL), 0);
+  v = t_json(text);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(v, "seen"), "trace"), "count")), 2);
+  json_decref(v);
+
+  uint64_t last = 0;
+  assert_int_equal(al_timeline_since(h, 0, &text, &last, NULL), 0);
+  assert_int_equal(last, 2);
+  json_t *tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 2);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(h, 1, &text, &last, NULL), 0);
+  tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 1);
+  assert_int_equal(al_timeline(h, &text, NULL), 0);
+  json_t *all = t_json(text);
+  assert_true(json_equal(json_array_get(tl, 0), json_array_get(all, 1)));
+  json_decref(all);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(h, last, &text, NULL, NULL), 0);
+  tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 0);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(NULL, 0, &text, &last, &e), AL_EINVALID_ARGUMENT);
+  assert_null(text);
+  al_host_free(h);
+  json_decref(changed);
+}
+
 static void test_error_table(void **st) {
   (void)st;
   assert_string_equal(al_err_name(AL_ETIMEOUT), "VM_TIMEOUT");
@@ -528,6 +614,7 @@ int main(void) {
       cmocka_unit_test(test_tree_output_rules), cmocka_unit_test(test_status_recovers),
       cmocka_unit_test(test_selective_rerender), cmocka_unit_test(test_grants),
       cmocka_unit_test(test_plugin_reducers_and_async), cmocka_unit_test(test_c_registration),
+      cmocka_unit_test(test_derived_domain_and_package),
       cmocka_unit_test(test_error_table),       cmocka_unit_test(test_health_and_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
