@@ -411,6 +411,12 @@ AL_API int al_timeline_since(al_host *h, uint64_t after_seq, char **json_out, ui
  * worker found the tree identical to the one the host already held for that widget and
  * the host answered with its copy (nothing sent or validated again). */
 AL_API int al_telemetry(al_host *h, char **json_out, al_error *err);
+/* What a dashboard polls instead of al_telemetry: the same window summed up, without a
+ * record turned into JSON. {calls, p50Us, p99Us, timeouts, crashes, instances: {id: {calls,
+ * p50Us, p99Us, timeouts, crashes}}}: calls counted, elapsedUs percentiles by nearest rank
+ * (0 with no call), outcomes VM_TIMEOUT and PLUGIN_CRASHED counted; `instances` has a key
+ * for each instance id with a record in the window (unloaded ones too). */
+AL_API int al_telemetry_summary(al_host *h, char **json_out, al_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Change notification
@@ -548,6 +554,15 @@ AL_API int al_tool_call(al_host *h, const char *name, const char *args_json, cha
 /* The newest `n` audit records (0: all kept), newest first: [{timestamp, plugin_id, action,
  * resource, decision, reason}]. */
 AL_API int al_audit(al_host *h, size_t n, char **json_out, al_error *err);
+/* Incremental reads of the same records, like al_timeline_since: those kept after the one
+ * numbered `after_seq` (records are numbered from 1 as they are kept, across the host's
+ * life; a repeated denial counted instead of kept has no number), newest first, at most
+ * `n` (0: every one still kept). *last_seq (may be NULL) receives the newest number, to
+ * pass back next time (0 at first). Records pushed out of audit_capacity are gone. The
+ * text is the kept records' own, spliced: nothing is parsed to build it. Thread: host
+ * thread, like al_audit. */
+AL_API int al_audit_since(al_host *h, uint64_t after_seq, size_t n, char **json_out,
+                          uint64_t *last_seq, al_error *err);
 
 /* The kill switches in effect {disable, skip, forceDeny, mode}. */
 AL_API int al_switches(al_host *h, char **json_out, al_error *err);

@@ -599,10 +599,40 @@ static void test_health_and_trace(void **st) {
   assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "instanceId")), id);
   assert_int_equal(json_integer_value(json_object_get(json_array_get(reg, 0), "widgets")), 2);
   json_decref(reg);
+  for (int i = 0; i < 3; i++) json_decref(t_event(h, id, "main", "increment", NULL));
+  char other[AL_INSTANCE_ID_MAX];
+  t_load(h, "counter", COUNTER_SRC, NULL, other);
+  json_decref(t_render(h, other, "main"));
   al_telemetry(h, &text, NULL);
   json_t *tm = t_json(text);
-  assert_int_equal(json_array_size(tm), 2); /* load + event */
+  assert_int_equal(json_array_size(tm), 7); /* load + 4 events, load + render */
   assert_string_equal(json_string_value(json_object_get(json_array_get(tm, 1), "op")), "event");
+  /* the summary is the records summed up: counted and ranked here from al_telemetry */
+  assert_int_equal(al_telemetry_summary(h, &text, NULL), 0);
+  json_t *sum = t_json(text);
+  const char *ids[] = {NULL, id, other};
+  for (size_t k = 0; k < 3; k++) {
+    json_int_t lat[16];
+    size_t n = 0, i;
+    json_t *rec;
+    json_array_foreach(tm, i, rec)
+      if (!ids[k] || !strcmp(json_string_value(json_object_get(rec, "instanceId")), ids[k]))
+        lat[n++] = json_integer_value(json_object_get(rec, "elapsedUs"));
+    for (size_t x = 1; x < n; x++) /* insertion sort */
+      for (size_t y = x; y > 0 && lat[y - 1] > lat[y]; y--) {
+        json_int_t tmp = lat[y];
+        lat[y] = lat[y - 1];
+        lat[y - 1] = tmp;
+      }
+    json_t *row = ids[k] ? json_object_get(json_object_get(sum, "instances"), ids[k]) : sum;
+    assert_non_null(row);
+    assert_int_equal(json_integer_value(json_object_get(row, "calls")), n);
+    assert_int_equal(json_integer_value(json_object_get(row, "p50Us")), lat[(n * 50 + 99) / 100 - 1]);
+    assert_int_equal(json_integer_value(json_object_get(row, "p99Us")), lat[(n * 99 + 99) / 100 - 1]);
+    assert_int_equal(json_integer_value(json_object_get(row, "timeouts")), 0);
+  }
+  assert_int_equal(json_object_size(json_object_get(sum, "instances")), 2);
+  json_decref(sum);
   json_decref(tm);
   al_host_free(h);
 }
