@@ -7,16 +7,20 @@
  * Pushes are derived, never guessed: the change subscription only marks what the host
  * said changed (instances whose render inputs changed, records, shared domains), and
  * flush() turns those marks into messages and re-renders after each step. Timeline pushes
- * send the entries whose dispatchId (sortable by time) is past the last one sent.
+ * send the entries recorded since the last one sent (al_timeline_since's cursor), audit
+ * pushes likewise (al_audit_since); the metrics tick reads the telemetry summed up
+ * (al_telemetry_summary), never the records themselves.
  *
- * Everything sent is built as jansson values and serialised once per message; nothing is
- * pieced together as text, so no plugin string can break a frame.
+ * What the session builds is jansson values, serialised once per message; what the
+ * library returned and the session only passes on (trees, states, grants, timeline
+ * entries, audit records) is spliced into the message as the library's own text
+ * (splice()), never parsed and printed again: the library's writer made it valid JSON with
+ * every plugin string escaped, so no plugin string can break a frame, and its numbers
+ * keep their shortest form.
  *
- * The hooks layer: audit pushes send the records newer than the newest one already sent
- * (a cheap one-record look first, so an idle trail costs one small call per flush). The
- * log and approve callbacks run on worker threads and share only `inbox` (under `mu`)
- * with the host thread: they append and wake the loop, flush() takes what is there. An
- * approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
+ * The hooks layer: the log and approve callbacks run on worker threads and share only
+ * `inbox` (under `mu`) with the host thread: they append and wake the loop, flush() takes
+ * what is there. An approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
  * comes last, so no resource can pose as another plugin's or action's key. Answers are
  * remembered for the server's run and never written to disk: a restart asks again.
  */
@@ -819,8 +823,8 @@ static json_t *build_catalog(sess *s) {
   return cat;
 }
 
-/* The catalog entry whose source is exactly `src`, for package `pkg`: only unchanged
- * bundled code gets its manifest's grants. */
+/* Whether `src` is, byte for byte, the bundled example of package `pkg`: only unchanged
+ * bundled code gets its manifest's grants (registered by wb_profile_register). */
 static bool is_bundled(const sess *s, const char *pkg, const char *src, size_t len) {
   size_t i;
   json_t *e;
@@ -902,8 +906,9 @@ nomem:
 
 void sess_free(sess *s) {
   if (!s) return;
-  /* Plugin calls parked on a person's answer are denied first: the host's hostcall
-   * threads wait for them, and freeing the host waits for those threads. */
+  /* Questions still waiting for a person are denied first: al_host_free would settle
+   * them itself, but each al_approval the session holds is released only by its one
+   * answer (al_approval_answer), so without this they would leak. */
   if (s->mu_ok) {
     pthread_mutex_lock(&s->mu);
     s->inbox.closing = true;
