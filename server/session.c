@@ -314,6 +314,52 @@ static json_t *shared_all(sess *s) {
   return out;
 }
 
+/* The same as the text of one object, each projection spliced as the library wrote it
+ * (the name, the host's, escaped by jansson all the same). malloc()ed; NULL when out of
+ * memory. */
+static char *shared_text(sess *s) {
+  char *text = NULL;
+  json_t *names = al_shared_domains(s->h, &text, NULL) ? json_array() : take_json(text);
+  size_t len = 1, i;
+  char *out = malloc(2);
+  json_t *n;
+  if (out) out[0] = '{';
+  json_array_foreach(names, i, n) {
+    char *key = out ? json_dumps(n, JSON_ENCODE_ANY) : NULL, *proj = NULL;
+    if (key && !al_shared_get(s->h, json_string_value(n), &proj, NULL)) {
+      size_t kl = strlen(key), pl = strlen(proj);
+      char *grown = realloc(out, len + kl + pl + 3);
+      if (grown) {
+        out = grown;
+        if (len > 1) out[len++] = ',';
+        memcpy(out + len, key, kl);
+        len += kl;
+        out[len++] = ':';
+        memcpy(out + len, proj, pl);
+        len += pl;
+      } else {
+        free(out);
+        out = NULL;
+      }
+    }
+    free(key);
+    al_free(proj);
+  }
+  json_decref(names);
+  if (out) {
+    char *grown = realloc(out, len + 2);
+    if (grown) {
+      out = grown;
+      out[len++] = '}';
+      out[len] = '\0';
+    } else {
+      free(out);
+      out = NULL;
+    }
+  }
+  return out;
+}
+
 /* ---- change notification -> marks ----------------------------------------------------- */
 
 static void on_change(void *user, const al_change *c) {
@@ -682,7 +728,10 @@ static void flush(sess *s) {
   }
   if (s->domains_changed) {
     s->domains_changed = false;
-    push(s, json_pack("{s:s,s:o}", "type", "shared", "domains", shared_all(s)));
+    char *domains = shared_text(s);
+    const char *const key[] = {"domains"}, *raw[] = {domains};
+    if (domains) send_spliced(s, SESS_BROADCAST, json_pack("{s:s}", "type", "shared"), 1, key, raw);
+    free(domains);
   }
   json_t *dirty = s->dirty;
   s->dirty = json_object();
@@ -1236,7 +1285,11 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
              !strcmp(type, "state.set") || !strcmp(type, "state.history") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
     do_sync(s, client, id, type, req);
   } else if (!strcmp(type, "shared.get")) {
-    reply_ok(s, client, id, json_pack("{s:o}", "domains", shared_all(s)));
+    char *domains = shared_text(s);
+    const char *const key[] = {"domains"}, *raw[] = {domains};
+    if (domains) reply_spliced(s, client, id, 1, key, raw);
+    else reply_error(s, client, id, AL_ENO_MEMORY, NULL);
+    free(domains);
   } else if (!strcmp(type, "timeline")) {
     reply_ok(s, client, id, json_pack("{s:o}", "entries", timeline_all(s)));
   } else if (!strcmp(type, "audit")) {
