@@ -680,7 +680,8 @@ void store_set_status(store *s, store_instance *inst, const char *error, store_c
   json_object_set_new(inst->record, "status", json_string(error ? "error" : "loaded"));
   if (error) json_object_set_new(inst->record, "error", json_string(error));
   else json_object_del(inst->record, "error");
-  if (was_error != (error != NULL)) registry_changed(s, ch);
+  /* The record changed (status, or the error's text): a derived domain exposes it. */
+  registry_changed(s, ch);
 }
 
 static bool is_plain(const json_t *v) { return json_is_object(v); }
