@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "agent_proto.h"
-#include "contract/term_text.h"
+#include "airlock_pkg.h"
 
 enum { B = AL_HOOK_MAY_BLOCK, M = AL_HOOK_MAY_MODIFY, P = AL_HOOK_PERMISSION };
 #define ASP "\"additional_system_prompt\":\"+additional_system_prompt\""
@@ -223,9 +223,9 @@ static json_t *who_output(const json_t *results, const char *field) {
 int ap_fail(ap_protocol p, const ap_event *ev, const char *why, bool fail_open, FILE *err) {
   bool closed = (!ev || ev->fail_closed) && !fail_open;
   /* Text, not JSON: the agent passes it on and shows it, often on a terminal, and `why`
-   * may quote a plugin (what it threw), so it is escaped (contract/term_text.h). */
+   * may quote a plugin (what it threw), so it is escaped (al_term_fputs, airlock_pkg.h). */
   fprintf(err, "airlock (%s hook): ", ap_protocol_name(p));
-  tt_fputs(why ? why : "failed", true, err);
+  al_term_fputs(why ? why : "failed", 1, err);
   fprintf(err, "; %s\n", closed ? "blocked because Airlock fails closed (--fail-open lets it through)" : "not blocking");
   return closed ? 2 : 1;
 }
@@ -315,7 +315,7 @@ int ap_answer(ap_protocol p, const ap_event *ev, const json_t *input, const json
       case AP_BLOCK_EXIT2:
         /* stderr text the agent shows: the plugin's reason escaped as in ap_fail (the
          * JSON answers below are the agent's to decode and stay byte-exact) */
-        tt_fputs(json_string_value(why), true, err);
+        al_term_fputs(json_string_value(why), 1, err);
         fputc('\n', err);
         status = 2;
         break;

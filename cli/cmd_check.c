@@ -13,10 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "airlock_pkg.h"
 #include "commands.h"
-#include "contract/term_text.h"
-#include "pkg/manifest.h"
-#include "pkg/preflight.h"
 #include "util.h"
 #include "wb_profile.h"
 
@@ -29,7 +27,7 @@ static void report(json_t *errors, bool as_json, const char *where, const al_err
     cli_esc x = {0};
     printf("  %-14s FAIL  %s: ", cli_e(&x, where), al_err_name(e->code));
     cli_esc_free(&x);
-    tt_fputs(e->message, true, stdout);
+    al_term_fputs(e->message, 1, stdout);
     if (e->line) printf(" (line %d)", e->line);
     putchar('\n');
   }
@@ -67,18 +65,16 @@ int cmd_check(int argc, char **argv) {
     return 2;
   }
   json_t *errors = json_array(), *plugin = NULL, *widgets = json_object(), *preflight = NULL, *manifest = NULL;
-  pkg_manifest *m = NULL;
-  char *manifest_text = NULL, entry[PATH_MAX];
+  al_pkg_manifest *m = NULL;
+  char *preflight_text = NULL, entry[PATH_MAX];
   const char *source = file;
   struct stat st;
   al_error err;
   if (!as_json) printf("%s\n", file);
   if (!stat(file, &st) && S_ISDIR(st.st_mode)) {
-    json_t *warnings = NULL;
-    if (pkg_manifest_load_dir(file, true, &m, NULL, &err)) {
+    if (al_pkg_manifest_load(file, AL_PKG_STRICT, &m, &err)) {
       report(errors, as_json, "manifest", &err);
-      pkg_manifest_load_dir(file, false, &m, &warnings, NULL); /* go on with what loads */
-      json_decref(warnings);
+      al_pkg_manifest_load(file, 0, &m, NULL); /* go on with what loads */
     }
     if (!m) {
       if (as_json) {
@@ -96,8 +92,7 @@ int cmd_check(int argc, char **argv) {
     }
     snprintf(entry, sizeof entry, "%s/%s", file, m->entry);
     source = entry;
-    manifest = json_incref(m->json);
-    manifest_text = json_text(m->json);
+    manifest = json_loads(m->json, 0, NULL);
     if (!as_json) printf("  manifest       %s@%s\n", m->id, m->version); /* both validated */
   }
   size_t len;
@@ -107,12 +102,13 @@ int cmd_check(int argc, char **argv) {
     json_decref(errors);
     json_decref(widgets);
     json_decref(manifest);
-    free(manifest_text);
-    pkg_manifest_free(m);
+    al_pkg_manifest_free(m);
     return 1;
   }
   bool blocked = false;
-  if (pkg_preflight(code, len, m, &preflight, &err)) {
+  int prc = al_pkg_preflight(code, len, m ? m->json : NULL, &preflight_text, &err);
+  preflight = cli_take_json(preflight_text);
+  if (prc && !preflight) {
     report(errors, as_json, "preflight", &err);
   } else {
     size_t nf = json_array_size(json_object_get(preflight, "findings"));
@@ -131,7 +127,7 @@ int cmd_check(int argc, char **argv) {
         cli_esc_free(&x);
       }
     }
-    if (pkg_preflight_error(preflight, &err)) {
+    if (prc) { /* PREFLIGHT_BLOCKED: err says which findings block */
       report(errors, as_json, "preflight", &err);
       blocked = true;
     }
@@ -147,7 +143,7 @@ int cmd_check(int argc, char **argv) {
   } else if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     report(errors, as_json, "host", &err);
   } else {
-    al_load_opts lo = {.source_name = source, .manifest_json = manifest_text};
+    al_load_opts lo = {.source_name = source, .manifest_json = m ? m->json : NULL};
     if (al_load(h, pkg, code, len, &lo, id, sizeof id, &err)) {
       report(errors, as_json, "load", &err);
     } else {
@@ -203,8 +199,7 @@ int cmd_check(int argc, char **argv) {
   json_decref(widgets);
   json_decref(preflight);
   json_decref(manifest);
-  free(manifest_text);
-  pkg_manifest_free(m);
+  al_pkg_manifest_free(m);
   al_host_free(h);
   free(pkg);
   free(code);

@@ -6,19 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "airlock_pkg.h"
 #include "commands.h"
 #include "util.h"
-#include "worker/sandbox.h"
-#include "worker/worker_process.h"
 
 int cmd_doctor(int argc, char **argv) {
   bool as_json = argc > 1 && !strcmp(argv[1], "--json");
-  sbx_report rep;
-  int prc = sbx_probe(&rep);
-  char sbx[SBX_JSON_MAX];
-  sbx_report_json(&rep, sbx, sizeof sbx);
+  al_sandbox_layers rep;
+  char *sbx = NULL;
+  int prc = al_sandbox_report(&rep, &sbx, NULL);
   char path[4096];
-  wp_default_path(NULL, path, sizeof path);
+  al_worker_default_path(path, sizeof path);
 
   /* A real process-isolated host: load and render a one-line plugin. */
   al_config cfg;
@@ -36,13 +34,13 @@ int cmd_doctor(int argc, char **argv) {
   al_host_free(h);
 
   if (as_json) {
-    printf("{\"sandbox\":%s,\"probe\":\"%s\",\"workerPath\":\"%s\",\"processIsolation\":%s}\n", sbx,
+    printf("{\"sandbox\":%s,\"probe\":\"%s\",\"workerPath\":\"%s\",\"processIsolation\":%s}\n", sbx ? sbx : "{}",
            prc ? al_err_name(prc) : "OK", path, rc ? "false" : "true");
   } else {
     static const char *const names[] = {"fds closed", "parent-death signal", "no new privileges",
                                         "resource limits", "network namespace", "user namespace",
                                         "mount namespace", "Landlock (no filesystem)", "seccomp allowlist"};
-    const bool on[] = {rep.fds_closed, rep.pdeathsig, rep.no_new_privs, rep.rlimits, rep.netns,
+    const int on[] = {rep.fds_closed, rep.pdeathsig, rep.no_new_privs, rep.rlimits, rep.netns,
                        rep.userns, rep.mountns, rep.landlock, rep.seccomp};
     printf("worker sandbox layers on this machine:\n");
     for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) printf("  %-26s %s\n", names[i], on[i] ? "active" : "missing");
@@ -51,5 +49,6 @@ int cmd_doctor(int argc, char **argv) {
     if (rc) printf("process isolation: FAILED: %s: %s\n", al_err_name(rc), e.message);
     else printf("process isolation: working\n");
   }
+  al_free(sbx);
   return (prc || rc || !rep.seccomp) ? 1 : 0;
 }

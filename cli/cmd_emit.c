@@ -24,9 +24,8 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "airlock_pkg.h"
 #include "commands.h"
-#include "contract/term_text.h"
-#include "pkg/db.h"
 #include "util.h"
 
 static void emit_usage(FILE *out) {
@@ -200,22 +199,21 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
   }
   /* The enabled packages, in id order. The database is opened once more here only to
    * list them; the host keeps its own connection. */
-  pkg_db *db = NULL;
-  json_t *list = NULL;
-  if (pkg_db_open(home, &db, &err) || pkg_db_package_list(db, &list, &err)) {
+  al_pkg_db *db = NULL;
+  al_pkg_record *list = NULL;
+  size_t count = 0;
+  if (al_pkg_open(home, &db, &err) || al_pkg_list(db, &list, &count, &err)) {
     if (failure) snprintf(failure, cap, "%s: %s", al_err_name(err.code), err.message);
-    pkg_db_close(db);
+    al_pkg_close(db);
     al_host_free(*out);
     *out = NULL;
     return 1;
   }
-  pkg_db_close(db);
+  al_pkg_close(db);
   int nfail = 0;
-  size_t i;
-  json_t *p;
-  json_array_foreach(list, i, p) {
-    if (!json_is_true(json_object_get(p, "enabled"))) continue;
-    const char *id = json_string_value(json_object_get(p, "id"));
+  for (size_t i = 0; i < count; i++) {
+    if (!list[i].enabled) continue;
+    const char *id = list[i].id;
     rc = al_load_package(*out, id, NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
     if (rc) {
@@ -225,7 +223,7 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
       note_failure(failure, cap, &nfail, "package '%s' did not load: %s: %s", id, al_err_name(rc), err.message);
     }
   }
-  json_decref(list);
+  al_pkg_records_free(list, count);
   for (int d = 0; d < o->ndirs; d++) {
     rc = al_load_package(*out, o->dirs[d], NULL, NULL, 0, &err);
     if (rc == AL_EPLUGINS_DISABLED) break;
@@ -249,7 +247,7 @@ int cli_hooks_host(const cli_hooks_opts *o, al_host **out) {
   int rc = cli_hooks_host_report(o, out, why, sizeof why);
   if (rc) {
     fputs("error: ", stderr);
-    tt_fputs(why, true, stderr); /* may quote a package's load error */
+    al_term_fputs(why, 1, stderr); /* may quote a package's load error */
     fputc('\n', stderr);
   }
   return rc;

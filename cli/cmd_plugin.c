@@ -1,6 +1,6 @@
 /*
  * cmd_plugin.c: `airlock plugin install|list|info|enable|disable|remove|audit|doctor`:
- * the package manager's face. Everything goes through the host database (src/pkg/db.h) in
+ * the package manager's face. Everything goes through the host database (airlock_pkg.h) in
  * the home directory (--home DIR, else $AIRLOCK_HOME, else $XDG_DATA_HOME/airlock, else
  * ~/.local/share/airlock), so what `plugin list` shows is exactly what `airlock emit` and
  * al_load_package() will load.
@@ -8,34 +8,25 @@
  * `config` stores setting overrides, checked against the manifest recorded at install; the
  * plugin reads the resolved value (override, else env, else default) with pi.getConfig.
  *
- * Signatures (src/pkg/signature.h): install passes the publisher signature options and the
- * requirement (--require-signature and $AIRLOCK_REQUIRE_SIGNATURE, both applying) to
- * pkg_install, and supplies npm's registry keys: --registry-keys FILE, else
- * $AIRLOCK_NPM_KEYS, else a GET of <registry>/-/npm/v1/keys through pi.http's client
- * (src/hooks/http.h, no redirects, public addresses only, 1 MiB). The fetch lives here
- * because src/pkg does no network I/O and must not depend on src/hooks.
+ * Signatures: install passes the publisher signature options and the requirement
+ * (--require-signature and $AIRLOCK_REQUIRE_SIGNATURE, both applying) to al_pkg_install,
+ * and names npm's registry keys: --registry-keys FILE, else $AIRLOCK_NPM_KEYS, else the
+ * library fetches <registry>/-/npm/v1/keys through pi.http's client
+ * (al_pkg_install_opts.fetch_registry_keys).
+ *
+ * Every change (install, a refused install, enable, disable, remove) is appended to the
+ * home's audit trail; the packages' own text is escaped before it reaches the terminal.
  *
  * Exit status: 0 done, 1 the operation failed (the message says why), 2 usage error.
  * `doctor` exits 1 when a problem remains (after --fix, when given).
  */
-#define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "airlock_pkg.h"
 #include "commands.h"
-#include "contract/term_text.h"
-#include "hooks/audit.h"
-#include "hooks/http.h"
-#include "hooks/killswitch.h"
-#include "pkg/db.h"
-#include "pkg/install.h"
-#include "pkg/signature.h"
 #include "util.h"
 
 static void plugin_usage(FILE *out) {
@@ -68,7 +59,7 @@ typedef struct plugin_args {
   bool json, fix, unset;
   bool replace, allow_downgrade; /* install */
   const char *signature, *signers, *identity, *keys;
-  unsigned require; /* PKG_SIGREQ_*: every --require-signature given */
+  unsigned require; /* AL_PKG_SIGREQ_*: every --require-signature given */
   bool require_given;
   size_t recent;
 } plugin_args;
@@ -79,9 +70,9 @@ static void print_json(const json_t *v) {
   free(s);
 }
 
-static int open_db(const plugin_args *a, pkg_db **db) {
+static int open_db(const plugin_args *a, al_pkg_db **db) {
   al_error err;
-  if (pkg_db_open(a->home, db, &err)) {
+  if (al_pkg_open(a->home, db, &err)) {
     cli_print_error(&err);
     return 1;
   }
@@ -93,16 +84,9 @@ static int open_db(const plugin_args *a, pkg_db **db) {
  * be written is reported on stderr and the command goes on. */
 static void audit_note(const plugin_args *a, const char *plugin_id, const char *action,
                        const char *resource, const char *decision, const char *reason) {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/audit.jsonl", a->home);
-  hk_audit *au = NULL;
   al_error err;
-  if (hk_audit_new(1, path, &au, &err)) {
+  if (al_pkg_audit_append(a->home, plugin_id, action, resource, decision, reason, &err))
     fprintf(stderr, "warning: audit trail not written: %s\n", err.message);
-    return;
-  }
-  hk_audit_record(au, plugin_id, action, resource, decision, reason);
-  hk_audit_free(au);
 }
 
 static void print_findings(const json_t *report, const char *indent) {
@@ -119,26 +103,6 @@ static void print_findings(const json_t *report, const char *indent) {
     printf("%s      fix: %s\n", indent, cli_e(&e, json_string_value(json_object_get(f, "remediation"))));
     cli_esc_free(&e);
   }
-}
-
-/* pkg_install_opts.registry_keys: <registry>/-/npm/v1/keys over HTTPS (or the registry's
- * own scheme), the answer's body as the document; anything but a 200 says why not. */
-static int fetch_registry_keys(void *user, const char *registry, char **doc, size_t *len, al_error *err) {
-  (void)user;
-  char url[1200];
-  size_t n = strlen(registry);
-  if (n > 1000) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "registry URL too long");
-  snprintf(url, sizeof url, "%.*s/-/npm/v1/keys", (int)(n && registry[n - 1] == '/' ? n - 1 : n), registry);
-  json_t *resp = NULL;
-  int rc = hk_http_request("GET", url, NULL, 0, NULL, 30000, 1u << 20, 0, &resp, err);
-  if (rc) return rc;
-  json_int_t status = json_integer_value(json_object_get(resp, "status"));
-  const char *body = json_string_value(json_object_get(resp, "body"));
-  if (status != 200 || !body) rc = err_set(err, AL_EIO, NULL, "GET %s answered %lld", url, (long long)status);
-  else if (!(*doc = strdup(body))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  else *len = strlen(body);
-  json_decref(resp);
-  return rc;
 }
 
 /* One line per signature for the install output and `info`: what was verified. */
@@ -177,23 +141,24 @@ static void print_verification(const json_t *v, const char *indent) {
 
 static int do_install(const plugin_args *a) {
   al_error err;
-  pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade, .signature = a->signature,
-                         .signers = a->signers, .signer_identity = a->identity,
-                         .registry_keys_file = a->keys ? a->keys : getenv("AIRLOCK_NPM_KEYS"),
-                         .registry_keys = fetch_registry_keys};
+  al_pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade, .signature = a->signature,
+                            .signers = a->signers, .signer_identity = a->identity,
+                            .registry_keys_file = a->keys ? a->keys : getenv("AIRLOCK_NPM_KEYS"),
+                            .fetch_registry_keys = 1};
   if (io.registry_keys_file && !io.registry_keys_file[0]) io.registry_keys_file = NULL;
   /* both apply: a flag cannot lift what the environment requires */
   const char *env = getenv("AIRLOCK_REQUIRE_SIGNATURE");
   io.require_signature = a->require;
-  if (env && env[0] && pkg_sig_require_parse(env, "AIRLOCK_REQUIRE_SIGNATURE", &io.require_signature, &err)) {
+  if (env && env[0] && al_pkg_sigreq_parse(env, "AIRLOCK_REQUIRE_SIGNATURE", &io.require_signature, &err)) {
     cli_print_error(&err);
     return 2;
   }
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
-  json_t *report = NULL;
-  int rc = pkg_install(db, a->arg, &io, &report, &err);
-  pkg_db_close(db);
+  char *report_text = NULL;
+  int rc = al_pkg_install(db, a->arg, &io, &report_text, &err);
+  al_pkg_close(db);
+  json_t *report = cli_take_json(report_text);
   if (rc) {
     /* A refusal is a decision worth keeping; an unreadable source is just an error. */
     if (rc == AL_EPREFLIGHT_BLOCKED || rc == AL_ECAPABILITY_DENIED || strstr(err.message, "Refused"))
@@ -257,41 +222,43 @@ static int do_install(const plugin_args *a) {
   return 0;
 }
 
+/* A record as JSON, in the database's key order: {id, version, dir, enabled, installedAt,
+ * manifest (unless brief), name, verification}. */
+static json_t *record_json(const al_pkg_record *r, bool brief) {
+  json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I}", "id", r->id, "version", r->version, "dir", r->dir, "enabled",
+                        r->enabled, "installedAt", (json_int_t)r->installed_at_ms);
+  if (!o) return NULL;
+  if (!brief) json_object_set_new(o, "manifest", r->manifest_json ? json_loads(r->manifest_json, 0, NULL) : json_null());
+  json_object_set_new(o, "name", r->name ? json_string(r->name) : json_null());
+  json_t *v = r->verification_json ? json_loads(r->verification_json, 0, NULL) : NULL;
+  json_object_set_new(o, "verification", v ? v : json_null());
+  return o;
+}
+
 static int do_list(const plugin_args *a) {
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
-  json_t *list = NULL;
+  al_pkg_record *list = NULL;
+  size_t n = 0;
   al_error err;
-  int rc = pkg_db_package_list(db, &list, &err);
-  pkg_db_close(db);
+  int rc = al_pkg_list(db, &list, &n, &err);
+  al_pkg_close(db);
   if (rc) {
     cli_print_error(&err);
     return 1;
   }
   if (a->json) {
     json_t *brief = json_array();
-    size_t i;
-    json_t *p;
-    json_array_foreach(list, i, p) {
-      json_t *o = json_deep_copy(p);
-      json_object_del(o, "manifest");
-      json_array_append_new(brief, o);
-    }
+    for (size_t i = 0; i < n; i++) json_array_append_new(brief, record_json(&list[i], true));
     print_json(brief);
     json_decref(brief);
-  } else if (!json_array_size(list)) {
+  } else if (!n) {
     printf("no plugins installed in %s\n", a->home);
   } else {
-    size_t i;
-    json_t *p;
-    json_array_foreach(list, i, p) {
-      printf("%-32s %-12s %-8s %s\n", json_string_value(json_object_get(p, "id")),
-             json_string_value(json_object_get(p, "version")),
-             json_is_true(json_object_get(p, "enabled")) ? "enabled" : "disabled",
-             json_string_value(json_object_get(p, "dir")));
-    }
+    for (size_t i = 0; i < n; i++)
+      printf("%-32s %-12s %-8s %s\n", list[i].id, list[i].version, list[i].enabled ? "enabled" : "disabled", list[i].dir);
   }
-  json_decref(list);
+  al_pkg_records_free(list, n);
   return 0;
 }
 
@@ -302,34 +269,30 @@ static void print_names(const char *label, const json_t *arr) {
   json_t *v;
   json_array_foreach(arr, i, v) {
     fputs(i ? ", " : "", stdout);
-    tt_fputs(json_string_value(v), false, stdout); /* hosts, paths, names: the manifest's */
+    al_term_fputs(json_string_value(v), 0, stdout); /* hosts, paths, names: the manifest's */
   }
   putchar('\n');
 }
 
 static int do_info(const plugin_args *a) {
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
-  json_t *rec = NULL, *stored = NULL;
+  al_pkg_record *r = NULL;
+  char *stored = NULL;
   al_error err;
-  int rc = pkg_db_package_get(db, a->arg, &rec, &err);
-  if (!rc) rc = pkg_db_setting_get(db, a->arg, &stored, &err);
-  pkg_db_close(db);
+  int rc = al_pkg_get(db, a->arg, &r, &err);
+  /* the stored overrides, secrets already hidden by the library */
+  if (!rc) rc = al_pkg_settings(db, a->arg, AL_PKG_SETTINGS_STORED, &stored, &err);
+  al_pkg_close(db);
   if (rc) {
-    json_decref(rec);
+    al_pkg_record_free(r);
     cli_print_error(&err);
     return 1;
   }
+  json_t *rec = record_json(r, false), *settings = cli_take_json(stored);
+  al_pkg_record_free(r);
   json_t *m = json_object_get(rec, "manifest");
-  /* secrets are never printed */
-  json_t *settings = json_object();
   const char *key;
-  json_t *spec;
-  json_object_foreach(json_object_get(m, "settings"), key, spec) {
-    json_t *v = json_object_get(stored, key);
-    if (!v) continue;
-    json_object_set_new(settings, key, json_is_true(json_object_get(spec, "secret")) ? json_string("(secret)") : json_incref(v));
-  }
   if (a->json) {
     json_object_set(rec, "settings", settings);
     print_json(rec);
@@ -369,17 +332,16 @@ static int do_info(const plugin_args *a) {
     }
   }
   json_decref(settings);
-  json_decref(stored);
   json_decref(rec);
   return 0;
 }
 
 static int do_enable(const plugin_args *a, bool on) {
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
   al_error err;
-  int rc = pkg_db_package_enable(db, a->arg, on, &err);
-  pkg_db_close(db);
+  int rc = al_pkg_enable(db, a->arg, on, &err);
+  al_pkg_close(db);
   if (rc) {
     cli_print_error(&err);
     return 1;
@@ -389,34 +351,13 @@ static int do_enable(const plugin_args *a, bool on) {
   return 0;
 }
 
-/* True when `dir` is home/packages/<something>: only those are ours to delete. */
-static bool ours(const char *home, const char *dir) {
-  char pk[PATH_MAX], real_pk[PATH_MAX], real_dir[PATH_MAX];
-  snprintf(pk, sizeof pk, "%s/packages", home);
-  if (!realpath(pk, real_pk) || !realpath(dir, real_dir)) return false;
-  size_t n = strlen(real_pk);
-  return !strncmp(real_dir, real_pk, n) && real_dir[n] == '/' && real_dir[n + 1];
-}
-
 static int do_remove(const plugin_args *a) {
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
-  json_t *rec = NULL;
   al_error err;
-  int rc = pkg_db_package_get(db, a->arg, &rec, &err);
-  char *dir = rec ? strdup(json_string_value(json_object_get(rec, "dir"))) : NULL;
-  if (!rc) rc = pkg_db_package_remove(db, a->arg, &err);
-  if (!rc && dir && ours(a->home, dir)) {
-    rc = pkg_rmtree(dir, &err);
-    char *slash = a->arg[0] == '@' ? strrchr(dir, '/') : NULL;
-    if (!rc && slash) { /* the @scope directory goes when its last package does */
-      *slash = 0;
-      (void)rmdir(dir);
-    }
-  }
-  pkg_db_close(db);
-  json_decref(rec);
-  free(dir);
+  /* the library deletes the files only when they are under <home>/packages */
+  int rc = al_pkg_remove(db, a->arg, &err);
+  al_pkg_close(db);
   if (rc) {
     cli_print_error(&err);
     return 1;
@@ -429,13 +370,14 @@ static int do_remove(const plugin_args *a) {
 static int do_audit(const plugin_args *a) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/audit.jsonl", a->home);
-  json_t *recs = NULL;
+  char *text = NULL;
   size_t skipped = 0;
   al_error err;
-  if (hk_audit_read_file(path, a->recent, &recs, &skipped, &err)) {
+  if (al_pkg_audit_read(a->home, a->recent, &text, &skipped, &err)) {
     cli_print_error(&err);
     return 1;
   }
+  json_t *recs = cli_take_json(text);
   if (a->json) {
     print_json(recs);
   } else if (!json_array_size(recs)) {
@@ -461,7 +403,7 @@ static int do_audit(const plugin_args *a) {
   return 0;
 }
 
-/* doctor: each check appends {check, ok, detail, fixed?} to `checks`. */
+/* doctor: the home's checks (al_pkg_doctor), then the kill switches in effect here. */
 static void check(json_t *checks, const char *name, bool ok, const char *detail, bool fixed) {
   json_t *c = json_pack("{s:s,s:b,s:s}", "check", name, "ok", ok || fixed, "detail", detail);
   if (fixed) json_object_set_new(c, "fixed", json_true());
@@ -470,85 +412,28 @@ static void check(json_t *checks, const char *name, bool ok, const char *detail,
 
 static int do_doctor(const plugin_args *a) {
   json_t *checks = json_array();
-  pkg_db *db = NULL;
+  al_pkg_check *found = NULL;
+  size_t nfound = 0;
   al_error err;
-  char detail[PATH_MAX * 2 + 512];
-  if (pkg_db_open(a->home, &db, &err)) {
-    check(checks, "database", false, err.message, false);
-  } else {
-    bool ok = false;
-    char *why = NULL;
-    if (pkg_db_check(db, &ok, &why, &err)) check(checks, "database", false, err.message, false);
-    else {
-      snprintf(detail, sizeof detail, ok ? "%s/airlock.db: integrity ok" : "%s/airlock.db: %s", a->home, why ? why : "");
-      check(checks, "database", ok, detail, false);
-    }
-    free(why);
-    json_t *list = NULL;
-    if (!pkg_db_package_list(db, &list, &err)) {
-      size_t i;
-      json_t *p;
-      json_array_foreach(list, i, p) {
-        const char *id = json_string_value(json_object_get(p, "id")), *dir = json_string_value(json_object_get(p, "dir"));
-        char name[300];
-        snprintf(name, sizeof name, "package %s", id);
-        struct stat st;
-        if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-          bool fixed = a->fix && !pkg_db_package_remove(db, id, NULL);
-          snprintf(detail, sizeof detail, "directory %s is missing%s", dir,
-                   fixed ? "; record removed" : a->fix ? "" : " (--fix removes the record)");
-          check(checks, name, false, detail, fixed);
-          continue;
-        }
-        pkg_manifest *m = NULL;
-        al_error merr;
-        if (pkg_manifest_load_dir(dir, false, &m, NULL, &merr)) {
-          snprintf(detail, sizeof detail, "%s", merr.message);
-          check(checks, name, false, detail, false);
-        } else if (strcmp(m->version, json_string_value(json_object_get(p, "version")))) {
-          snprintf(detail, sizeof detail, "files are version %s, the database says %s (reinstall it)", m->version,
-                   json_string_value(json_object_get(p, "version")));
-          check(checks, name, false, detail, false);
-        } else {
-          check(checks, name, true, "ok", false);
-        }
-        pkg_manifest_free(m);
-      }
-    } else {
-      check(checks, "packages", false, err.message, false);
-    }
-    json_decref(list);
-    /* staging directories left by an interrupted install */
-    char pk[PATH_MAX];
-    snprintf(pk, sizeof pk, "%s/packages", a->home);
-    DIR *d = opendir(pk);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (strncmp(e->d_name, ".staging-", 9)) continue;
-      char p[PATH_MAX + 300];
-      snprintf(p, sizeof p, "%s/%s", pk, e->d_name);
-      bool fixed = a->fix && !pkg_rmtree(p, NULL);
-      snprintf(detail, sizeof detail, "%s left by an interrupted install%s", p,
-               fixed ? "; removed" : a->fix ? "" : " (--fix removes it)");
-      check(checks, "staging", false, detail, fixed);
-    }
-    if (d) closedir(d);
-    pkg_db_close(db);
+  if (al_pkg_doctor(a->home, a->fix ? AL_PKG_DOCTOR_FIX : 0, &found, &nfound, &err)) {
+    cli_print_error(&err);
+    json_decref(checks);
+    return 1;
   }
-  hk_switches sw;
+  for (size_t k = 0; k < nfound; k++) check(checks, found[k].name, found[k].ok, found[k].detail, found[k].fixed);
+  al_pkg_checks_free(found, nfound);
+  char *swtext = NULL;
   al_error serr;
-  int src = hk_switches_from_env(&sw, &serr);
-  json_t *swj = hk_switches_json(&sw);
+  int src = al_switches_env(&swtext, &serr);
+  json_t *swj = cli_take_json(swtext);
   {
-    char buf[256] = "";
+    char buf[256] = "", detail[512];
     size_t n = 0;
-    if (sw.disable) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_DISABLE_PLUGINS ");
-    if (sw.skip) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_SKIP_PLUGINS ");
-    if (sw.force_deny) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_FORCE_DENY ");
-    if (sw.mode >= 0) {
-      const char *mode = json_string_value(json_object_get(swj, "mode"));
-      snprintf(buf + n, sizeof buf - n, "AIRLOCK_PLUGIN_MODE=%s ", mode ? mode : "?");
-    }
+    if (json_is_true(json_object_get(swj, "disable"))) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_DISABLE_PLUGINS ");
+    if (json_is_true(json_object_get(swj, "skip"))) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_SKIP_PLUGINS ");
+    if (json_is_true(json_object_get(swj, "forceDeny"))) n += (size_t)snprintf(buf + n, sizeof buf - n, "AIRLOCK_FORCE_DENY ");
+    const char *mode = json_string_value(json_object_get(swj, "mode"));
+    if (mode) snprintf(buf + n, sizeof buf - n, "AIRLOCK_PLUGIN_MODE=%s ", mode);
     if (src) check(checks, "kill switches", false, serr.message, false);
     else {
       snprintf(detail, sizeof detail, buf[0] ? "in effect: %s" : "none in effect", buf);
@@ -580,84 +465,64 @@ static int do_doctor(const plugin_args *a) {
   return bad ? 1 : 0;
 }
 
-/* config: the manifest stored at install is the schema overrides are checked against. */
+/* config: the library checks an override against the manifest recorded at install and
+ * hides secrets; this prints. */
 static int do_config(const plugin_args *a) {
-  pkg_db *db = NULL;
+  al_pkg_db *db = NULL;
   if (open_db(a, &db)) return 1;
-  json_t *rec = NULL, *stored = NULL, *value = NULL, *resolved = NULL;
-  pkg_manifest *m = NULL;
-  char *mtext = NULL;
+  char *text = NULL;
   al_error err;
   int status = 1;
-  if (pkg_db_package_get(db, a->arg, &rec, &err)) {
-    cli_print_error(&err);
-    goto done;
-  }
-  mtext = json_text(json_object_get(rec, "manifest"));
-  if (!mtext || pkg_manifest_parse(mtext, strlen(mtext), false, false, &m, NULL, &err)) {
-    if (!mtext) fprintf(stderr, "error: INTERNAL_ERROR: the stored manifest of %s is unreadable\n", a->arg);
-    else cli_print_error(&err);
-    goto done;
-  }
   if (a->key && (a->value || a->unset)) {
-    if (!json_object_get(m->settings, a->key)) {
-      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
-      goto done;
-    }
+    char *value = NULL;
     if (a->value) {
       json_error_t je;
-      value = json_loads(a->value, JSON_DECODE_ANY, &je);
-      if (!value) value = json_string(a->value); /* a bare word is a string */
-      if (pkg_setting_check(m, a->key, value, &err)) {
-        cli_print_error(&err);
+      json_t *v = json_loads(a->value, JSON_DECODE_ANY, &je);
+      if (!v) v = json_string(a->value); /* a bare word is a string */
+      value = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+      json_decref(v);
+      if (!value) {
+        fprintf(stderr, "error: OUT_OF_MEMORY: out of memory\n");
         goto done;
       }
     }
-    if (pkg_db_setting_set(db, m->id, a->key, value, &err)) {
+    int rc = al_pkg_setting_set(db, a->arg, a->key, value, &err);
+    free(value);
+    if (rc) {
       cli_print_error(&err);
       goto done;
     }
-    printf("%s %s.%s\n", value ? "set" : "unset", m->id, a->key);
+    printf("%s %s.%s\n", a->value ? "set" : "unset", a->arg, a->key);
     status = 0;
     goto done;
   }
-  if (pkg_db_setting_get(db, m->id, &stored, &err)) {
-    cli_print_error(&err);
-    goto done;
-  }
-  resolved = pkg_settings_resolve(m, stored, NULL);
-  const char *key;
-  json_t *spec;
-  json_object_foreach(m->settings, key, spec) {
-    if (json_object_get(resolved, key) && json_is_true(json_object_get(spec, "secret")))
-      json_object_set_new(resolved, key, json_string("(secret)"));
-  }
   if (a->key) {
-    json_t *v = json_object_get(resolved, a->key);
-    if (!json_object_get(m->settings, a->key)) {
-      fprintf(stderr, "error: INVALID_ARGUMENT: settings.%s: no such setting in %s's manifest\n", a->key, m->id);
+    if (al_pkg_setting_get(db, a->arg, a->key, &text, &err)) {
+      cli_print_error(&err);
       goto done;
     }
     /* JSON for a person's terminal: values can be the package's own text (defaults), so
      * everything beyond ASCII is spelled \uNNNN (no C1 control or bidi override reaches
      * the terminal), still JSON that reads back as the same value. */
+    json_t *v = cli_take_json(text);
     char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     puts(t ? t : "undefined");
     free(t);
+    json_decref(v);
   } else {
-    char *t = json_dumps(resolved, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    if (al_pkg_settings(db, a->arg, AL_PKG_SETTINGS_RESOLVED, &text, &err)) {
+      cli_print_error(&err);
+      goto done;
+    }
+    json_t *resolved = cli_take_json(text);
+    char *t = resolved ? json_dumps(resolved, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
     puts(t ? t : "null");
     free(t);
+    json_decref(resolved);
   }
   status = 0;
 done:
-  json_decref(resolved);
-  json_decref(value);
-  json_decref(stored);
-  json_decref(rec);
-  pkg_manifest_free(m);
-  free(mtext);
-  pkg_db_close(db);
+  al_pkg_close(db);
   return status;
 }
 
@@ -678,7 +543,7 @@ int cmd_plugin(int argc, char **argv) {
     else if (!strcmp(s, "--require-signature") && i + 1 < argc) {
       al_error err;
       a.require_given = true;
-      if (pkg_sig_require_parse(argv[++i], "--require-signature", &a.require, &err)) {
+      if (al_pkg_sigreq_parse(argv[++i], "--require-signature", &a.require, &err)) {
         cli_print_error(&err);
         return 2;
       }

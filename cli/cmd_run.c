@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "contract/term_text.h"
+#include "airlock_pkg.h"
 #include "textui.h"
 #include "util.h"
 #include "wb_profile.h"
@@ -283,7 +283,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (!o.json) {
       fputs("\n-- ", stdout);
-      tt_fputs(w, false, stdout);
+      al_term_fputs(w, 0, stdout);
       fputs(" --\n", stdout);
       fflush(stdout); /* keep the error line in place when both streams are a terminal */
       if (rc) cli_print_error(&err);

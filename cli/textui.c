@@ -1,14 +1,14 @@
 /* textui.c: see textui.h. Every string in a tree is the plugin's, so each goes through
- * the terminal escaper (contract/term_text.h) before it is measured or written. */
+ * the terminal escaper (al_term_escape, airlock_pkg.h) before it is measured or written. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "contract/term_text.h"
+#include "airlock_pkg.h"
 #include "textui.h"
 #include "util.h"
 
 /* Plugin text, escaped for the terminal. */
-static void put_text(FILE *out, const char *s) { tt_fputs(s, false, out); }
+static void put_text(FILE *out, const char *s) { al_term_fputs(s, 0, out); }
 
 static const char *kind_of(const json_t *n) { return json_string_value(json_object_get(n, "kind")); }
 
@@ -24,9 +24,9 @@ static void scalar_text(const json_t *v, char *buf, size_t cap) {
   /* Strings, and other values as JSON (which escapes C0 controls but leaves C1 and bidi
    * controls raw), escaped alike; null and a missing cell are empty. */
   char *json = v && !json_is_string(v) && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-  char *t = tt_escape(json_is_string(v) ? json_string_value(v) : json, false);
+  char *t = al_term_escape(json_is_string(v) ? json_string_value(v) : json, 0);
   snprintf(buf, cap, "%s", t ? t : "");
-  free(t);
+  al_free(t);
   free(json);
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "contract/term_text.h"
+#include "airlock_pkg.h"
 #include "util.h"
 
 char *cli_read_file(const char *path, size_t *len) {
@@ -47,7 +47,7 @@ char *cli_read_file(const char *path, size_t *len) {
 void cli_print_error(const al_error *err) {
   /* the message may quote a plugin's own text (what it threw, a key it used) */
   fprintf(stderr, "error: %s: ", al_err_name(err->code));
-  tt_fputs(err->message, true, stderr);
+  al_term_fputs(err->message, 1, stderr);
   if (err->line > 0) fprintf(stderr, " (line %d)", err->line);
   fputc('\n', stderr);
 }
@@ -102,13 +102,13 @@ int cli_isolation(const char *name, al_isolation *out) {
 
 const char *cli_e(cli_esc *e, const char *text) {
   if (e->n == CLI_ESC_MAX) return "?";
-  char *t = tt_escape(text, false);
+  char *t = al_term_escape(text, 0);
   if (!t) return "?";
   e->s[e->n++] = t;
   return t;
 }
 
 void cli_esc_free(cli_esc *e) {
-  for (size_t i = 0; i < e->n; i++) free(e->s[i]);
+  for (size_t i = 0; i < e->n; i++) al_free(e->s[i]);
   e->n = 0;
 }

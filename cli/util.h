@@ -22,7 +22,7 @@ int cli_isolation(const char *name, al_isolation *out);
 /* The file name without directories and without a trailing ".js". malloc()ed. */
 char *cli_basename_noext(const char *path);
 
-/* Plugin-controlled text escaped for a terminal (contract/term_text.h: controls, bidi
+/* Plugin-controlled text escaped for a terminal (al_term_escape, airlock_pkg.h: controls, bidi
  * overrides and invalid UTF-8 shown, not sent), for printing several in one statement:
  *   cli_esc e = {0};
  *   printf("%s  (%s)\n", cli_e(&e, title), cli_e(&e, id));

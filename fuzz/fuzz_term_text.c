@@ -4,7 +4,11 @@
  * kept), no DEL, valid UTF-8 (checked here by a decoder of its own, not term_text's),
  * and no C1 or bidirectional control among the code points. Also: at most 4 bytes out
  * per byte in, tt_fputs writes exactly what tt_escape returns, and escaping the result
- * again changes nothing (clean text passes unchanged). */
+ * again changes nothing (clean text passes unchanged).
+ * The same bytes, NULs included, go through the UTF-8 module (contract/utf8.h) too, with
+ * jansson's own decoder as the oracle: utf8_valid agrees with it, utf8_json always gives
+ * a string at most 3x as long, the same bytes when they were valid, and utf8_cut never
+ * ends inside a character. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include "contract/term_text.h"
+#include "contract/utf8.h"
 #include "fuzz_check.h"
 
 /* Walks s as strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF),
@@ -73,5 +78,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(streamed);
   free(out);
   free(in);
+
+  const char *raw = (const char *)data + 1;
+  size_t raw_len = size - 1;
+  json_t *oracle = json_stringn(raw, raw_len);
+  bool valid = utf8_valid(raw, raw_len);
+  CHECK(valid == (oracle != NULL));
+  json_decref(oracle);
+  size_t max = data[0] >> 1;
+  json_t *j = utf8_json(raw, raw_len, raw_len);
+  CHECK(j && json_string_length(j) <= 3 * raw_len);
+  CHECK(!valid || (json_string_length(j) == raw_len && !memcmp(json_string_value(j), raw, raw_len)));
+  json_decref(j);
+  size_t cut = utf8_cut(raw, raw_len, max);
+  CHECK(cut <= max && cut <= raw_len);
+  CHECK(cut == raw_len || ((unsigned char)raw[cut] & 0xC0) != 0x80 || cut == 0);
   return 0;
 }

@@ -7,11 +7,11 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text fuzz_modules
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
 mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/lane" "$seeds/agent"
-mkdir -p "$seeds/term_text" "$seeds/signature"
+mkdir -p "$seeds/term_text" "$seeds/signature" "$seeds/modules"
 cp examples/plugins/*.js "$seeds/plugin/"
 [ -d ../shared/conformance/plugins ] && cp ../shared/conformance/plugins/*.js "$seeds/plugin/"
 printf '{"kind":"panel","children":[{"kind":"button","props":{"label":"x","onClick":{"handler":"h"}}}]}' >"$seeds/validate/tree.json"
@@ -85,7 +85,10 @@ printf '\000\000{"input":{"hook_event_name":"PreToolUse","tool_name":"Bash","too
 printf '\201\100{"input":{"tool_name":"mcp__x__y","tool_response":{"a":1}},"agg":{"action":"block","results":[{"action":"block","pluginId":"p"}]},"failure":"package did not load"}' >"$seeds/agent/block"
 # term_text: byte 0 bit 0 keeps newlines; then the text (fuzz_term_text.c)
 printf '\001log \033[2J\033]0;t\007 caf\303\251 \302\233 \342\200\256 \342\202\033 \300\257 \355\240\200 \360\237\230\200\r\n\t\177' >"$seeds/term_text/mixed"
-for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text; do
+# modules: byte 0 even: a package.json, NUL, a subpath; odd: an error's stack (fuzz_modules.c)
+printf '\000{"exports":{".":[{"import":"./e.mjs"}],"./f/*":{"default":"./s/*.js"}}}\000./f/a' >"$seeds/modules/exports"
+printf '\001Error: x\n    at <anonymous> (native)\n    at render (lib/x.ts:12)\n' >"$seeds/modules/stack"
+for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "contract/utf8.h"
 
 typedef struct err_row {
   int code;
@@ -50,24 +51,6 @@ const char *al_version(void) { return AL_VERSION; }
 
 void al_free(void *p) { free(p); }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it does not decode:
- * overlong forms, surrogates (QuickJS encodes lone ones as three bytes) and code points
- * past U+10FFFF included, as JSON encoders reject those. */
-static size_t utf8_seq(const unsigned char *s) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-  if (!n || c > 0xF4) return 0;
-  unsigned cp = c & (0x3F >> (n - 1));
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 /* Messages quote plugin strings and are cut to a fixed size, possibly inside a character;
  * they travel as JSON (worker responses, the workbench), so every byte that does not
  * decode becomes '?' and a character cut at the end is dropped. */
@@ -75,7 +58,7 @@ static void utf8_scrub(char *text) {
   unsigned char *s = (unsigned char *)text;
   size_t len = strlen(text);
   for (size_t i = 0; i < len;) {
-    size_t n = utf8_seq(s + i);
+    size_t n = utf8_decode(s + i, len - i, NULL);
     if (n) {
       i += n;
     } else if (len - i < 4 && s[i] >= 0xC0) { /* a lead byte whose character was cut off */

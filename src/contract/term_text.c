@@ -7,6 +7,7 @@
  * truncated sequence cannot swallow the ESC that follows it.
  */
 #include "contract/term_text.h"
+#include "contract/utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,28 +46,6 @@ static void put(sink *k, const char *p, size_t n) {
   k->buf[k->len] = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4) with its code point, or 0. */
-static size_t utf8_seq(const unsigned char *s, uint32_t *cp) {
-  unsigned char c = s[0];
-  size_t n;
-  uint32_t v, min;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0) n = 2, v = c & 0x1F, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) n = 3, v = c & 0x0F, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) n = 4, v = c & 0x07, min = 0x10000;
-  else return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return n;
-}
-
 /* The code points shown as \uNNNN (term_text.h): C1 controls; the bidirectional
  * embeddings, overrides and isolates, and the bidi marks (U+061C, U+200E, U+200F), which
  * reorder or steer what is shown around them; the line and paragraph separators
@@ -89,7 +68,9 @@ static void walk(const char *s, bool keep_newlines, sink *k) {
    * interleaves with other writers' output. */
   while (*p) {
     uint32_t cp = 0;
-    size_t n = utf8_seq(p, &cp), elen = 0;
+    /* 4 bytes "left" is safe on a NUL-terminated string: decoding stops at the first
+     * byte that is not a continuation, and the NUL is not one. */
+    size_t n = utf8_decode(p, 4, &cp), elen = 0;
     if (!n) {
       snprintf(esc, sizeof esc, "\\x%02x", *p);
       elen = 4;

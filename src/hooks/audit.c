@@ -25,6 +25,7 @@
  * chunks, so `airlock plugin audit --recent 20` does not read a year of history.
  */
 #define _GNU_SOURCE /* gmtime_r, O_CLOEXEC on old libcs */
+#include "contract/utf8.h"
 #include "hooks/audit.h"
 
 #include <errno.h>
@@ -110,51 +111,10 @@ void hk_audit_timestamp(char *buf, size_t cap) {
   snprintf(buf, cap, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned min;
-  if ((c & 0xe0) == 0xc0) len = 2, min = 0x80;
-  else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800;
-  else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000;
-  else return 0;
-  if (len > n) return 0;
-  unsigned cp = c & (0x7f >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return len;
-}
-
 /* A JSON string of s cut at FIELD_MAX bytes on a character boundary, invalid bytes
  * replaced by U+FFFD. */
 static json_t *field(const char *s) {
-  if (!s) return json_string("");
-  size_t n = strlen(s);
-  char *buf = malloc((n < FIELD_MAX ? n : FIELD_MAX) * 3 + 4);
-  if (!buf) return NULL;
-  size_t o = 0, i = 0;
-  while (i < n && i < FIELD_MAX) {
-    size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-    if (k == 0) {
-      memcpy(buf + o, "\xef\xbf\xbd", 3);
-      o += 3;
-      i++;
-    } else if (i + k > FIELD_MAX) {
-      break;
-    } else {
-      memcpy(buf + o, s + i, k);
-      o += k;
-      i += k;
-    }
-  }
-  json_t *v = json_stringn(buf, o);
-  free(buf);
-  return v;
+  return s ? utf8_json(s, strlen(s), FIELD_MAX) : json_string("");
 }
 
 /* A URL's userinfo replaced by "***" (scheme, "://", "***@host..."), or NULL if none:

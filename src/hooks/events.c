@@ -176,7 +176,7 @@ void ev_snapshot_free(ev_snapshot *s) {
   free(s);
 }
 
-ev_snapshot *ev_snapshot_build(const ev_registry *r, const json_t *instances) {
+ev_snapshot *ev_snapshot_build(const ev_registry *r, const ev_member *members, size_t n) {
   ev_snapshot *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->nevents = ev_count(r);
@@ -184,8 +184,6 @@ ev_snapshot *ev_snapshot_build(const ev_registry *r, const json_t *instances) {
   s->nsubs = calloc(s->nevents ? s->nevents : 1, sizeof *s->nsubs);
   if (!s->subs || !s->nsubs) goto fail;
   /* Two passes: count, then fill, so each event's list is one exact allocation. */
-  size_t i;
-  json_t *inst;
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
       for (size_t e = 0; e < s->nevents; e++) {
@@ -194,21 +192,20 @@ ev_snapshot *ev_snapshot_build(const ev_registry *r, const json_t *instances) {
         s->nsubs[e] = 0;
       }
     }
-    json_array_foreach(instances, i, inst) {
-      const char *id = json_string_value(json_object_get(inst, "instanceId"));
-      const char *pid = json_string_value(json_object_get(inst, "pluginId"));
+    for (size_t i = 0; i < n; i++) {
+      const ev_member *m = &members[i];
       const char *k;
       json_t *cnt;
-      json_object_foreach(json_object_get(inst, "hooks"), k, cnt) {
+      json_object_foreach((json_t *)m->hooks, k, cnt) { /* read only */
         int e = ev_lookup(r, k);
-        json_int_t n = json_integer_value(cnt);
-        if (e < 0 || n <= 0 || !id) continue;
+        json_int_t handlers = json_integer_value(cnt);
+        if (e < 0 || handlers <= 0 || !m->instance_id) continue;
         if (pass == 1) {
           ev_sub *sb = &s->subs[e][s->nsubs[e]];
-          snprintf(sb->instance_id, sizeof sb->instance_id, "%s", id);
-          snprintf(sb->plugin_id, sizeof sb->plugin_id, "%s", pid ? pid : "");
-          sb->worker = (int)json_integer_value(json_object_get(inst, "worker"));
-          sb->handlers = (unsigned)n;
+          snprintf(sb->instance_id, sizeof sb->instance_id, "%s", m->instance_id);
+          snprintf(sb->plugin_id, sizeof sb->plugin_id, "%s", m->plugin_id ? m->plugin_id : "");
+          sb->worker = m->worker;
+          sb->handlers = (unsigned)handlers;
           s->bits[e / 64] |= (uint64_t)1 << (e % 64);
         }
         s->nsubs[e]++;

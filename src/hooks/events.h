@@ -80,10 +80,17 @@ typedef struct ev_snapshot {
   size_t *nsubs;
 } ev_snapshot;
 
-/* Builds a snapshot from `instances` (borrowed): an array, in load order, of
- * {instanceId, pluginId, worker, hooks: {event: handler count}}. Events not in the
- * registry are ignored. NULL when out of memory. Free with ev_snapshot_free (NULL ok). */
-ev_snapshot *ev_snapshot_build(const ev_registry *r, const json_t *instances);
+/* One loaded instance as a snapshot sees it; every pointer borrowed for the build. */
+typedef struct ev_member {
+  const char *instance_id, *plugin_id;
+  int worker;
+  const json_t *hooks; /* {event: handler count}; NULL: none */
+} ev_member;
+
+/* Builds a snapshot from `members` (borrowed, `n` of them, in load order). Events not in
+ * the registry and counts under 1 are ignored. NULL when out of memory. Free with
+ * ev_snapshot_free (NULL ok). */
+ev_snapshot *ev_snapshot_build(const ev_registry *r, const ev_member *members, size_t n);
 void ev_snapshot_free(ev_snapshot *s);
 
 /* True when event `index` has a subscriber in `s` (which may be NULL). */

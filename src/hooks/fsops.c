@@ -17,6 +17,7 @@
  * created 0600 and only then given its mode, so it is never wider than the result.
  */
 #define _GNU_SOURCE /* fdopendir and O_* on every libc we build with */
+#include "contract/utf8.h"
 #include "hooks/fsops.h"
 
 #include <dirent.h>
@@ -85,14 +86,6 @@ static int errno_fail(al_error *err, int e, const char *op, const char *canon) {
   return err_set(err, AL_EIO, NULL, "fs: %s '%.300s': %s", op, canon, strerror(e));
 }
 
-/* Whether text (len bytes) is UTF-8 jansson would accept as a string. */
-static bool utf8_ok(const char *text, size_t len) {
-  json_t *s = json_stringn(text, len);
-  bool ok = s != NULL;
-  json_decref(s);
-  return ok;
-}
-
 int hk_fs_read_text(const char *canon, size_t max_bytes, char **out, size_t *len, al_error *err) {
   if (out) *out = NULL;
   if (len) *len = 0;
@@ -143,7 +136,7 @@ int hk_fs_read_text(const char *canon, size_t max_bytes, char **out, size_t *len
     }
   }
   buf[got] = '\0';
-  if (!utf8_ok(buf, got)) {
+  if (!utf8_valid(buf, got)) {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "fs: readText '%.300s': not UTF-8 text", canon);
     goto fail;
   }
@@ -178,7 +171,7 @@ int hk_fs_write_text(const char *canon, const char *text, size_t len, size_t max
     return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                    "fs: writeText '%.300s': %zu bytes is over the %zu-byte limit", canon, len,
                    max_bytes);
-  if (!utf8_ok(text ? text : "", len))
+  if (!utf8_valid(text ? text : "", len))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "fs: writeText '%.300s': not UTF-8 text",
                    canon);
   const char *name;

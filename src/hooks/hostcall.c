@@ -1,18 +1,15 @@
 /*
  * hostcall.c: the host services behind the `pi` API (see hostcall.h).
  *
- * Every method follows one path: look up the calling instance's plugin record, ask the
- * capability chain (hk_decide) about (plugin, action, resource), turn "needs approval"
- * into an answer through the host's approve callback (none: denied), record the decision
- * in the audit trail, and only then perform the call. A refusal is CAPABILITY_DENIED
- * naming the action, the resource and the chain's reason, so a plugin author can tell
- * which rule said no.
+ * Every method follows one path: take a reference on the calling VM's identity
+ * (hc_ident.c), ask the capability chain (hk_decide) about (plugin, action, resource),
+ * turn "needs approval" into an answer from a person (approval.c) or the host's approve
+ * callback (none: denied), record the decision in the audit trail, and only then perform
+ * the call. A refusal is CAPABILITY_DENIED naming the action, the resource and the
+ * chain's reason, so a plugin author can tell which rule said no.
  *
- * The plugin records and the tool table are small jansson objects under one mutex, held
- * only to read or replace entries and to count references, never across a decision or an
- * I/O call; the records' capability and settings objects are never modified after
- * hc_plugin_add, so a reader may keep a reference to them after unlocking, and gives it
- * back under the lock again.
+ * The services' mutex is held only to find an identity or to read or replace a tool,
+ * never across a decision or an I/O call (hc_impl.h).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -27,40 +24,13 @@
 #include "hooks/capability.h"
 #include "hooks/events.h"
 #include "hooks/fsops.h"
-#include "hooks/hostcall.h"
+#include "hooks/hc_impl.h"
 #include "hooks/http.h"
 #include "hooks/killswitch.h"
 #include "pkg/db.h"
 #include "pkg/manifest.h"
 
-struct hc_services {
-  hc_config cfg;
-  hk_policy *policy;
-  hk_audit *audit;
-  pkg_db *db;
-  hk_switches sw;
-  pthread_mutex_t mu;       /* plugins, tools */
-  pthread_mutex_t approve;  /* serialises the host's approve callback */
-  json_t *plugins;          /* instanceId -> {pluginId, caps, settings, settingsEnv, subs} */
-  json_t *tools;            /* name -> {name, pluginId, instanceId, description, parameters} */
-  json_t *staged;           /* reload VM id -> {name -> tool}: see hc_plugin_stage */
-  struct al_approval *asks; /* questions waiting for the ask callback's answer (under mu) */
-  bool closing;             /* hc_close_questions ran: no more questions */
-  char *home_env, *cwd;
-};
-
-/* One call's view of its plugin, references held outside the lock. */
-typedef struct hc_rec {
-  const char *instance_id;
-  char owner[AL_INSTANCE_ID_MAX]; /* the instance this VM acts for (itself, or a reload's) */
-  char plugin_id[AL_INSTANCE_ID_MAX];
-  json_t *caps, *settings, *settings_env;
-  char *data_dir;
-  uint32_t timeout_ms;        /* what is left of the calling call's deadline */
-  const hostcall_hold *hold;  /* asynchronous calls: pauses that deadline for a person */
-} hc_rec;
-
-static void hc_log_line(hc_services *s, const char *plugin, const char *level, const char *msg) {
+void hc_log_line(hc_services *s, const char *plugin, const char *level, const char *msg) {
   if (s->cfg.log) s->cfg.log(s->cfg.log_user, plugin, level, msg);
   else {
     /* The default sink is a terminal more often than not: the plugin's text is escaped
@@ -140,7 +110,6 @@ int hc_new(const hc_config *cfg, hc_services **out, al_error *err) {
   if (!s->cfg.http_max_bytes) s->cfg.http_max_bytes = (size_t)4 << 20;
   pthread_mutex_init(&s->mu, NULL);
   pthread_mutex_init(&s->approve, NULL);
-  s->plugins = json_object();
   s->tools = json_object();
   s->staged = json_object();
   const char *home = getenv("HOME");
@@ -148,7 +117,7 @@ int hc_new(const hc_config *cfg, hc_services **out, al_error *err) {
   s->cwd = getcwd(NULL, 0);
   json_t *pj = NULL;
   int rc = 0;
-  if (!s->plugins || !s->tools || !s->staged) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!s->tools || !s->staged) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && cfg->policy_json) {
     json_error_t je;
     if (!(pj = json_loads(cfg->policy_json, 0, &je)))
@@ -175,7 +144,7 @@ void hc_free(hc_services *s) {
   hk_policy_free(s->policy);
   hk_audit_free(s->audit);
   pkg_db_close(s->db);
-  json_decref(s->plugins);
+  hc_idtab_clear(&s->ids);
   json_decref(s->tools);
   json_decref(s->staged);
   free(s->home_env);
@@ -190,151 +159,6 @@ bool hc_skip(const hc_services *s) { return s->sw.skip; }
 bool hc_force_deny(const hc_services *s) { return s->sw.force_deny; }
 json_t *hc_switches(const hc_services *s) { return hk_switches_json(&s->sw); }
 struct pkg_db *hc_db(hc_services *s) { return s->db; }
-
-int hc_plugin_add(hc_services *s, const char *instance_id, const char *plugin_id,
-                  const json_t *caps, const json_t *settings, const json_t *settings_env,
-                  al_error *err) {
-  json_t *rec = json_pack("{s:s,s:o,s:o,s:o,s:o}", "pluginId", plugin_id, "caps",
-                          caps ? json_deep_copy(caps) : json_object(), "settings",
-                          settings ? json_deep_copy(settings) : json_object(), "settingsEnv",
-                          settings_env ? json_deep_copy(settings_env) : json_object(), "subs",
-                          json_object());
-  if (!rec) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  pthread_mutex_lock(&s->mu);
-  int r = json_object_set_new(s->plugins, instance_id, rec);
-  pthread_mutex_unlock(&s->mu);
-  return r ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory") : 0;
-}
-
-void hc_plugin_remove(hc_services *s, const char *instance_id) {
-  pthread_mutex_lock(&s->mu);
-  json_object_del(s->plugins, instance_id);
-  json_object_del(s->staged, instance_id);
-  const char *k;
-  json_t *v, *tmp;
-  json_object_foreach_safe(s->tools, tmp, k, v)
-    if (!strcmp(json_string_value(json_object_get(v, "instanceId")), instance_id))
-      json_object_del(s->tools, k);
-  pthread_mutex_unlock(&s->mu);
-}
-
-int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_id,
-                    al_error *err) {
-  pthread_mutex_lock(&s->mu);
-  json_t *rec = json_object_get(s->plugins, instance_id);
-  json_t *copy = rec ? json_copy(rec) : NULL;
-  int rc = 0;
-  if (!rec) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", instance_id);
-  else if (!copy || json_object_set_new(copy, "owner", json_string(instance_id)) ||
-           json_object_set_new(copy, "subs", json_object()) || /* the new code's own */
-           json_object_set_new(s->plugins, stage_id, copy))
-    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  else copy = NULL;
-  pthread_mutex_unlock(&s->mu);
-  json_decref(copy);
-  return rc;
-}
-
-void hc_plugin_commit(hc_services *s, const char *stage_id) {
-  pthread_mutex_lock(&s->mu);
-  const char *owner = json_string_value(json_object_get(json_object_get(s->plugins, stage_id), "owner"));
-  if (owner) {
-    const char *k;
-    json_t *v, *tmp;
-    json_object_foreach_safe(s->tools, tmp, k, v)
-      if (!strcmp(json_string_value(json_object_get(v, "instanceId")), owner))
-        json_object_del(s->tools, k);
-    /* A name another plugin took while the reload ran stays theirs (first come). */
-    json_object_foreach(json_object_get(s->staged, stage_id), k, v)
-      if (!json_object_get(s->tools, k)) json_object_set(s->tools, k, v);
-    /* The subscriptions approved are now the new code's (hc_hooks_check). */
-    json_t *subs = json_object_get(json_object_get(s->plugins, stage_id), "subs");
-    json_t *orec = json_object_get(s->plugins, owner);
-    if (orec && subs) json_object_set(orec, "subs", subs);
-  }
-  json_object_del(s->staged, stage_id);
-  json_object_del(s->plugins, stage_id);
-  pthread_mutex_unlock(&s->mu);
-}
-
-/* ---- subscriptions ---------------------------------------------------------------------
- * What a worker says an instance subscribed to is only a claim: the host counts, per
- * event, the events.subscribe calls it approved for the instance's VM, and believes no
- * report of an event it never approved or of more handlers than it approved. The counts
- * only grow (pi.off and `once` are not reported to the host), so a report read at any
- * later moment is still covered: the check has no race with calls the instance makes
- * meanwhile. A report is also held to EV_MAX_HANDLERS per event, which pi.on enforces
- * inside the VM. Distinct events per record are bounded by EV_MAX, and names by
- * ev_name_valid, so a forged subscription flood costs the host a few kilobytes. */
-
-static int hc_subs_add(hc_services *s, const char *instance_id, const char *event, al_error *err) {
-  int rc = 0;
-  pthread_mutex_lock(&s->mu);
-  json_t *subs = json_object_get(json_object_get(s->plugins, instance_id), "subs");
-  json_t *n = json_object_get(subs, event);
-  if (!subs) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
-  else if (!n && json_object_size(subs) >= EV_MAX)
-    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "events.subscribe: more than %d distinct events", EV_MAX);
-  else if (n && json_integer_value(n) < INT32_MAX) json_integer_set(n, json_integer_value(n) + 1);
-  else if (!n && json_object_set_new(subs, event, json_integer(1)))
-    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  pthread_mutex_unlock(&s->mu);
-  return rc;
-}
-
-int hc_hooks_check(hc_services *s, const char *instance_id, const json_t *hooks,
-                   const char *event, size_t results, char *why, size_t cap) {
-  int rc = 0;
-  pthread_mutex_lock(&s->mu);
-  const json_t *subs = json_object_get(json_object_get(s->plugins, instance_id ? instance_id : ""), "subs");
-  if (!subs) {
-    snprintf(why, cap, "it answered for an instance the host does not know");
-    rc = -1;
-  } else if (hooks && !json_is_object(hooks)) {
-    snprintf(why, cap, "its report of the plugin's subscriptions is not an object");
-    rc = -1;
-  }
-  const char *k;
-  json_t *v;
-  if (!rc) json_object_foreach((json_t *)hooks, k, v) {
-    json_int_t approved = json_integer_value(json_object_get(subs, k));
-    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
-    if (!json_is_integer(v)) {
-      snprintf(why, cap, "its report of handlers for '%.64s' is not a number", k);
-      rc = -1;
-    } else if (n < 1 || n > EV_MAX_HANDLERS || n > approved) {
-      snprintf(why, cap, "it reported %lld handler(s) for '%.64s' where the host approved %lld (at most %d)",
-               (long long)n, k, (long long)approved, EV_MAX_HANDLERS);
-      rc = -1;
-    }
-    if (rc) break;
-  }
-  if (!rc && event) {
-    json_int_t approved = json_integer_value(json_object_get(subs, event));
-    if (approved > EV_MAX_HANDLERS) approved = EV_MAX_HANDLERS;
-    if ((json_int_t)results > approved) {
-      snprintf(why, cap, "it returned %zu result(s) for '%.64s' where the host approved %lld handler(s)",
-               results, event, (long long)approved);
-      rc = -1;
-    }
-  }
-  pthread_mutex_unlock(&s->mu);
-  return rc;
-}
-
-void hc_breach(void *user, const char *instance_id, const char *why) {
-  hc_services *s = user;
-  char plugin[AL_INSTANCE_ID_MAX] = "host";
-  pthread_mutex_lock(&s->mu);
-  const char *pid = json_string_value(json_object_get(json_object_get(s->plugins, instance_id ? instance_id : ""), "pluginId"));
-  if (pid) snprintf(plugin, sizeof plugin, "%s", pid);
-  pthread_mutex_unlock(&s->mu);
-  char line[400];
-  snprintf(line, sizeof line, "worker process killed: %s%s%s", why, instance_id ? "; set aside: " : "",
-           instance_id ? instance_id : "");
-  hc_log_line(s, "airlock", "error", line);
-  hc_audit(s, plugin, "worker_breach", instance_id ? instance_id : "worker", "denied", why);
-}
 
 json_t *hc_tools(hc_services *s) {
   json_t *a = json_array();
@@ -355,133 +179,6 @@ int hc_tool_owner(hc_services *s, const char *name, char *id_out, size_t cap, al
 }
 
 /* ---- the chain ------------------------------------------------------------------------- */
-
-static int hc_rec_get(hc_services *s, const char *instance_id, hc_rec *r, al_error *err) {
-  memset(r, 0, sizeof *r);
-  r->instance_id = instance_id;
-  pthread_mutex_lock(&s->mu);
-  json_t *rec = json_object_get(s->plugins, instance_id ? instance_id : "");
-  if (rec) {
-    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", json_string_value(json_object_get(rec, "pluginId")));
-    const char *owner = json_string_value(json_object_get(rec, "owner"));
-    snprintf(r->owner, sizeof r->owner, "%s", owner ? owner : instance_id);
-    r->caps = json_incref(json_object_get(rec, "caps"));
-    r->settings = json_incref(json_object_get(rec, "settings"));
-    r->settings_env = json_incref(json_object_get(rec, "settingsEnv"));
-  }
-  pthread_mutex_unlock(&s->mu);
-  if (!rec) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "hostcall from an unknown instance");
-  /* $PLUGIN_DATA: <home>/data/<id>, a scoped id's '/' spelled '+' so it stays one level */
-  if (s->db && asprintf(&r->data_dir, "%s/data/%s", pkg_db_home(s->db), r->plugin_id) < 0) r->data_dir = NULL;
-  for (char *p = r->data_dir ? r->data_dir + strlen(pkg_db_home(s->db)) + 6 : NULL; p && *p; p++)
-    if (*p == '/') *p = '+';
-  return 0;
-}
-
-static void hc_rec_clear(hc_services *s, hc_rec *r) {
-  /* Counted under the lock that hc_rec_get counted them under: several hostcall threads
-   * hold the same record, and jansson's count is not safe to read during another
-   * thread's change (json_decref reads it plainly first). */
-  pthread_mutex_lock(&s->mu);
-  json_decref(r->caps);
-  json_decref(r->settings);
-  json_decref(r->settings_env);
-  pthread_mutex_unlock(&s->mu);
-  free(r->data_dir);
-}
-
-/* ---- approvals -------------------------------------------------------------------------
- * A question put to the host's ask callback (al_config.ask). Two references: the asking
- * hostcall's and the front end's, which al_approval_answer() gives back; whichever goes
- * last frees it, so a front end may answer after the asker stopped waiting. */
-struct al_approval {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int answer, refs;
-  bool answered;
-  struct al_approval *next, *prev; /* the open questions (hc_services.asks, under its mu) */
-};
-
-/* Answers `q` (if not yet) without giving up a reference. */
-static void approval_settle(al_approval *q, int answer) {
-  pthread_mutex_lock(&q->mu);
-  if (!q->answered) {
-    q->answered = true;
-    q->answer = answer == AL_APPROVE_ALLOW ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
-    pthread_cond_broadcast(&q->cv);
-  }
-  pthread_mutex_unlock(&q->mu);
-}
-
-static void approval_unref(al_approval *q) {
-  pthread_mutex_lock(&q->mu);
-  bool last = --q->refs == 0;
-  pthread_mutex_unlock(&q->mu);
-  if (!last) return;
-  pthread_mutex_destroy(&q->mu);
-  pthread_cond_destroy(&q->cv);
-  free(q);
-}
-
-void al_approval_answer(al_approval *q, int answer) {
-  if (!q) return;
-  approval_settle(q, answer);
-  approval_unref(q);
-}
-
-void hc_close_questions(hc_services *s) {
-  if (!s) return;
-  pthread_mutex_lock(&s->mu);
-  s->closing = true;
-  for (al_approval *q = s->asks; q; q = q->next) approval_settle(q, AL_APPROVE_DENY);
-  pthread_mutex_unlock(&s->mu);
-}
-
-/* Asks through the ask callback and waits for the answer, at most `ms`. Sets *answered. */
-static int hc_ask(hc_services *s, const hc_rec *r, const char *action, const char *resource,
-                  uint32_t ms, bool *answered) {
-  *answered = false;
-  al_approval *q = calloc(1, sizeof *q);
-  if (!q) return AL_APPROVE_DENY;
-  pthread_mutex_init(&q->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&q->cv, &ca);
-  pthread_condattr_destroy(&ca);
-  q->refs = 2;
-  pthread_mutex_lock(&s->mu);
-  bool closing = s->closing;
-  if (!closing) {
-    q->next = s->asks;
-    if (s->asks) s->asks->prev = q;
-    s->asks = q;
-  }
-  pthread_mutex_unlock(&s->mu);
-  if (closing) { /* the host is going away: nobody is asked any more */
-    q->refs = 1;
-    approval_unref(q);
-    return AL_APPROVE_DENY;
-  }
-  s->cfg.ask(s->cfg.ask_user, q, r->plugin_id, action, resource);
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000u;
-  ts.tv_sec = (time_t)(abs_ns / 1000000000u);
-  ts.tv_nsec = (long)(abs_ns % 1000000000u);
-  pthread_mutex_lock(&q->mu);
-  while (!q->answered && pthread_cond_timedwait(&q->cv, &q->mu, &ts) == 0) {}
-  int answer = q->answered ? q->answer : AL_APPROVE_DENY;
-  *answered = q->answered;
-  pthread_mutex_unlock(&q->mu);
-  pthread_mutex_lock(&s->mu);
-  if (q->prev) q->prev->next = q->next;
-  else s->asks = q->next;
-  if (q->next) q->next->prev = q->prev;
-  pthread_mutex_unlock(&s->mu);
-  approval_unref(q);
-  return answer;
-}
 
 /* Decides, asks, audits. Returns 0 when allowed, else CAPABILITY_DENIED with the reason.
  * An asynchronous call waits for a person's answer up to the permission class (its
@@ -748,6 +445,6 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     json_decref(*result);
     *result = NULL;
   }
-  hc_rec_clear(s, &r);
+  hc_rec_clear(&r);
   return rc;
 }

@@ -3,7 +3,9 @@
  * unloads' are in load.c) and al_host_dispatch, which finishes them.
  *
  * Synchronous calls submit and wait; asynchronous ones keep a pending record keyed by the
- * pool's ticket and finish in al_host_dispatch() through the same *_finish functions.
+ * pool's ticket and finish in al_host_dispatch() through the same *_finish functions. The
+ * pending records are hashed by ticket, so finishing one costs the same with ten
+ * thousand in flight as with one.
  *
  * Renders and events of one instance run one at a time, and each request is built when it
  * is sent, so it carries the state after every earlier call's intents were applied (Redux
@@ -18,13 +20,45 @@
 
 #include "host/host_impl.h"
 
+/* Makes room for one more pending record: the table doubles when it is as full as it has
+ * buckets, so chains stay short. A failed growth keeps the old table (still correct). */
+static int pending_reserve(al_host *h) {
+  if (h->npending < h->pending_cap) return 0;
+  size_t cap = h->pending_cap ? h->pending_cap * 2 : 64;
+  host_pending **t = calloc(cap, sizeof *t);
+  if (!t) return h->pending_cap ? 0 : AL_ENO_MEMORY;
+  for (size_t b = 0; b < h->pending_cap; b++)
+    for (host_pending *pd = h->pending[b], *nx; pd; pd = nx) {
+      nx = pd->next;
+      pd->next = t[pd->ticket & (cap - 1)];
+      t[pd->ticket & (cap - 1)] = pd;
+    }
+  free(h->pending);
+  h->pending = t;
+  h->pending_cap = cap;
+  return 0;
+}
+
+/* Takes the pending record of `ticket` out of the table; NULL when it has none. */
+static host_pending *pending_take(al_host *h, uint64_t ticket) {
+  if (!h->pending_cap) return NULL;
+  host_pending **pp = &h->pending[ticket & (h->pending_cap - 1)];
+  while (*pp && (*pp)->ticket != ticket) pp = &(*pp)->next;
+  host_pending *pd = *pp;
+  if (pd) {
+    *pp = pd->next;
+    h->npending--;
+  }
+  return pd;
+}
+
 /* Submits `req` (stolen) and records what finishing it needs; `call` (render and event)
  * becomes the pending's on success and stays the caller's on failure. */
 int host_submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
                       uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
                       host_call *call, al_error *err) {
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  host_pending *pd = calloc(1, sizeof *pd);
+  host_pending *pd = pending_reserve(h) ? NULL : calloc(1, sizeof *pd);
   if (!pd) {
     json_decref(req);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
@@ -42,8 +76,9 @@ int host_submit_async(al_host *h, int worker, const char *id, host_op op, json_t
     err_instance(err, id);
     return rc;
   }
-  pd->next = h->pending;
-  h->pending = pd;
+  host_pending **b = &h->pending[pd->ticket & (h->pending_cap - 1)];
+  pd->next = *b;
+  *b = pd;
   h->npending++;
   return 0;
 }
@@ -59,11 +94,11 @@ void host_call_free(host_call *c) {
 /* Sends `c` (consumed) for `inst` with its current state. The pending call keeps `c` to
  * send it again after a stale answer; the request shares its args, which nobody changes
  * once they are sent (a worker thread may be reading them). */
-static int host_call_send(al_host *h, store_instance *inst, host_call *c) {
+static int host_call_send(al_host *h, host_inst *inst, host_call *c) {
   json_t *req = host_call_request(h, inst, c->op == HOST_RENDER ? "render" : "event", c->widget,
                                   c->handler, c->args);
   int rc = host_submit_async(h, inst->worker, inst->id, c->op, req,
-                             host_inst_timeout(inst, c->op == HOST_RENDER ? "renderMs" : "eventMs"), c->cb, c->user,
+                             c->op == HOST_RENDER ? inst->lim.render_ms : inst->lim.event_ms, c->cb, c->user,
                              NULL, c, NULL);
   if (!rc) inst->calling = true;
   else {
@@ -76,13 +111,14 @@ static int host_call_send(al_host *h, store_instance *inst, host_call *c) {
 /* The instance's call in flight finished: sends the next one waiting, if any. A waiting
  * call that cannot be sent is answered with its error, never dropped. */
 static void host_call_next(al_host *h, const char *id) {
-  store_instance *inst = store_find(h->store, id);
+  host_inst *inst = host_inst_get(h, id);
   if (!inst) return;
   inst->calling = false;
   while (!inst->calling && inst->waiting) {
     host_call *c = inst->waiting;
     inst->waiting = c->next;
     if (!inst->waiting) inst->waiting_tail = NULL;
+    inst->nwaiting--;
     h->nwaiting--;
     al_result_fn cb = c->cb;
     void *user = c->user;
@@ -92,15 +128,16 @@ static void host_call_next(al_host *h, const char *id) {
       err_set(&e, rc, NULL, "%s", al_strerror(rc));
       err_instance(&e, id);
       cb(user, rc, NULL, &e);
-      if (!(inst = store_find(h->store, id))) return; /* the callback unloaded it */
+      if (!(inst = host_inst_get(h, id))) return; /* the callback unloaded it */
     }
   }
 }
 
 /* Fails every call waiting on `inst` (it is being unloaded). */
-void host_call_drop(al_host *h, store_instance *inst) {
+void host_call_drop(al_host *h, host_inst *inst) {
   host_call *c = inst->waiting;
   inst->waiting = inst->waiting_tail = NULL;
+  inst->nwaiting = 0;
   while (c) {
     host_call *nx = c->next;
     h->nwaiting--;
@@ -115,16 +152,14 @@ void host_call_drop(al_host *h, store_instance *inst) {
 
 /* An instance's calls waiting behind its call in flight are bounded like a worker's queue
  * (the one in flight counts): past that a call answers BUSY instead of growing it. */
-static bool host_call_full(const al_host *h, const store_instance *inst) {
-  unsigned n = 1;
-  for (const host_call *c = inst->waiting; c; c = c->next) n++;
-  return n >= h->cfg.queue_capacity;
+static bool host_call_full(const al_host *h, const host_inst *inst) {
+  return inst->nwaiting + 1 >= h->cfg.queue_capacity;
 }
 
 /* Lets the instance's asynchronous calls finish before a synchronous one reads its state.
  * Returns 0 with *out set, AL_EINSTANCE_NOT_FOUND or AL_EBUSY. */
-int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err) {
-  store_instance *inst = host_find(h, id, err);
+int host_call_settle(al_host *h, const char *id, host_inst **out, al_error *err) {
+  host_inst *inst = host_find(h, id, err);
   *out = NULL;
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   if (inst->calling && host_call_full(h, inst)) {
@@ -144,7 +179,7 @@ int host_call_settle(al_host *h, const char *id, store_instance **out, al_error 
 
 static int host_call_async(al_host *h, const char *instance_id, int op, const char *widget_id,
                            const char *handler, json_t *args, al_result_fn cb, void *user) {
-  store_instance *inst = host_find(h, instance_id, NULL);
+  host_inst *inst = host_find(h, instance_id, NULL);
   if (!inst) {
     json_decref(args);
     return AL_EINSTANCE_NOT_FOUND;
@@ -164,6 +199,7 @@ static int host_call_async(al_host *h, const char *instance_id, int op, const ch
   if (inst->waiting_tail) inst->waiting_tail->next = c;
   else inst->waiting = c;
   inst->waiting_tail = c;
+  inst->nwaiting++;
   h->nwaiting++;
   return 0;
 }
@@ -195,19 +231,15 @@ int al_host_dispatch(al_host *h, int timeout_ms) {
   uint64_t ticket;
   json_t *resp;
   while (pool_next(h->pool, &ticket, &resp)) {
-    host_pending **pp = &h->pending;
-    while (*pp && (*pp)->ticket != ticket) pp = &(*pp)->next;
-    host_pending *pd = *pp;
+    host_pending *pd = pending_take(h, ticket);
     if (!pd) { /* not ours: cannot happen, but never leak */
       json_decref(resp);
       continue;
     }
-    *pp = pd->next;
-    h->npending--;
     al_error e = {0};
     char *text = NULL;
     int rc = 0;
-    store_instance *inst = pd->call ? store_find(h->store, pd->instance_id) : NULL;
+    host_inst *inst = pd->call ? host_inst_get(h, pd->instance_id) : NULL;
     if (inst && json_object_get(resp, "error")) host_vm_cache_forget(inst);
     if (inst && host_resp_stale(resp) && !pd->call->resent) {
       /* the VM held less than the host believed: send the call again, all of it whole */

@@ -22,27 +22,27 @@
  * the tree it showed before (hash.c: the hash is not collision resistant, and need not
  * be for that). */
 
-static store_tree *tree_find(const store_instance *inst, const char *widget) {
-  for (store_tree *t = inst->trees; t; t = t->next)
+static host_tree *tree_find(const host_inst *inst, const char *widget) {
+  for (host_tree *t = inst->trees; t; t = t->next)
     if (strcmp(t->data, widget) == 0) return t;
   return NULL;
 }
 
-static const char *tree_text(const store_tree *t) { return t->data + strlen(t->data) + 1; }
+static const char *tree_text(const host_tree *t) { return t->data + strlen(t->data) + 1; }
 
 /* Notes `text` as the widget's last tree: its hash at first, the text too once a render
  * repeats it. A tree rendered once (an instance left idle) costs no copy; a stable one is
  * answered from the copy from its third render on. A failed allocation only loses the
  * shortcut. */
-static void tree_keep(store_instance *inst, const char *widget, const char *text, size_t len) {
+static void tree_keep(host_inst *inst, const char *widget, const char *text, size_t len) {
   uint64_t hash = al_hash64(text, len, AL_HASH64_SEED);
-  store_tree **pp = &inst->trees;
+  host_tree **pp = &inst->trees;
   while (*pp && strcmp((*pp)->data, widget) != 0) pp = &(*pp)->next;
-  store_tree *old = *pp;
+  host_tree *old = *pp;
   if (old && old->hash == hash && old->has_text) return;
   bool stable = old && old->hash == hash;
   size_t wl = strlen(widget);
-  store_tree *t = malloc(sizeof *t + wl + 1 + (stable ? len + 1 : 0));
+  host_tree *t = malloc(sizeof *t + wl + 1 + (stable ? len + 1 : 0));
   if (old) *pp = old->next;
   free(old);
   if (!t) return;
@@ -57,7 +57,7 @@ static void tree_keep(store_instance *inst, const char *widget, const char *text
 
 /* ---- resident state -------------------------------------------------------------------
  * A VM keeps the last state and globalState it was sent (vm.h). The host remembers which
- * versions it sent last (store_instance.vm_*_version) and sends, per input, nothing when
+ * versions it sent last (host_inst.vm_*_version) and sends, per input, nothing when
  * the VM holds the current version, the store's last delta when the VM holds its base,
  * and the value whole otherwise. What the host remembers is a belief, not a fact: a call
  * may not have reached the VM, the worker may have restarted (its VMs then hold
@@ -66,7 +66,7 @@ static void tree_keep(store_instance *inst, const char *widget, const char *text
  * call once more with every value whole, which a VM can always take. The VM's copy is
  * never read back: the host's state stays the only truth. */
 
-void host_vm_cache_forget(store_instance *inst) {
+void host_vm_cache_forget(host_inst *inst) {
   inst->vm_state_version = inst->vm_global_version = 0;
   inst->vm_warm = false;
 }
@@ -76,16 +76,17 @@ bool host_resp_stale(const json_t *resp) { return json_is_true(json_object_get(r
 /* Adds the pluginState part of a request to `req`: its version and nothing, the store's
  * last delta, or the state whole, and takes note of what the VM will hold. Nonzero when
  * out of memory (the note then says nothing). */
-static int state_fields(store_instance *inst, json_t *req) {
-  uint64_t sv = inst->vm_warm ? inst->state_version : 0;
+static int state_fields(host_inst *inst, json_t *req) {
+  const store_instance *rec = inst->rec;
+  uint64_t sv = inst->vm_warm ? rec->state_version : 0;
   int bad = json_object_set_new(req, "stateVersion", json_integer((json_int_t)sv));
   if (!bad && (!sv || inst->vm_state_version != sv)) {
-    if (inst->vm_state_version && inst->delta_set && inst->delta_base == inst->vm_state_version)
-      bad = json_object_set_new(req, "stateBase", json_integer((json_int_t)inst->delta_base)) ||
-            json_object_set(req, "stateSet", inst->delta_set) ||
-            json_object_set(req, "stateDel", inst->delta_del);
+    if (inst->vm_state_version && rec->delta_set && rec->delta_base == inst->vm_state_version)
+      bad = json_object_set_new(req, "stateBase", json_integer((json_int_t)rec->delta_base)) ||
+            json_object_set(req, "stateSet", rec->delta_set) ||
+            json_object_set(req, "stateDel", rec->delta_del);
     else
-      bad = json_object_set_new(req, "pluginState", store_plugin_state(inst));
+      bad = json_object_set_new(req, "pluginState", store_plugin_state(rec));
   }
   inst->vm_state_version = bad ? 0 : sv;
   return bad;
@@ -93,18 +94,18 @@ static int state_fields(store_instance *inst, json_t *req) {
 
 /* Builds a render or event request for the instance's current state (see above). `args`
  * is borrowed. */
-json_t *host_call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
+json_t *host_call_request(al_host *h, host_inst *inst, const char *op, const char *widget_id,
                           const char *handler, json_t *args) {
   /* The first call after a VM started (or was forgotten) sends its state untagged (version
    * 0: the VM keeps no copy), so an instance rendered once and then left idle holds no
    * resident copy (BENCHMARKS.md, memory per idle instance); the next call tags it. */
-  uint64_t gv = inst->vm_warm ? store_global_version(h->store, inst) : 0;
+  uint64_t gv = inst->vm_warm ? store_global_version(h->store, inst->rec) : 0;
   json_t *req = json_pack("{s:s,s:s,s:s,s:I}", "op", op, "instanceId", inst->id, "widgetId",
                           widget_id, "globalVersion", (json_int_t)gv);
   int bad = !req || state_fields(inst, req);
   if (!bad && (!gv || inst->vm_global_version != gv))
-    bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst));
-  const store_tree *t = handler ? NULL : tree_find(inst, widget_id);
+    bad = json_object_set_new(req, "globalState", store_global_state(h->store, inst->rec));
+  const host_tree *t = handler ? NULL : tree_find(inst, widget_id);
   if (!bad && t && t->has_text) bad = json_object_set_new(req, "treeHash", json_integer((json_int_t)t->hash));
   if (!bad && handler) bad = json_object_set_new(req, "handler", json_string(handler));
   if (!bad && args) bad = json_object_set(req, "args", args);
@@ -120,7 +121,7 @@ json_t *host_call_request(al_host *h, store_instance *inst, const char *op, cons
 
 /* A synchronous render or event round trip: resends once, whole, after a stale answer.
  * *inst is looked up again (a hostcall answered meanwhile may have unloaded it). */
-static int call_sync(al_host *h, store_instance **inst, const char *op, const char *widget_id,
+static int call_sync(al_host *h, host_inst **inst, const char *op, const char *widget_id,
                      const char *handler, json_t *args, uint32_t timeout, json_t **resp,
                      al_error *err) {
   char id[AL_INSTANCE_ID_MAX];
@@ -131,7 +132,7 @@ static int call_sync(al_host *h, store_instance **inst, const char *op, const ch
     json_t *req = host_call_request(h, *inst, op, widget_id, handler, args);
     if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     rc = pool_call(h->pool, (*inst)->worker, req, timeout, resp, err);
-    if (!(*inst = store_find(h->store, id))) break;
+    if (!(*inst = host_inst_get(h, id))) break;
     if (rc || json_object_get(*resp, "error")) host_vm_cache_forget(*inst);
     if (rc || !host_resp_stale(*resp) || attempt) break;
     json_decref(*resp);
@@ -145,13 +146,13 @@ static int call_sync(al_host *h, store_instance **inst, const char *op, const ch
 /* Finishes a render: validates the tree, records the instance's status, serializes. */
 int host_render_finish(al_host *h, const char *id, const char *widget, uint64_t start,
                        const json_t *resp, char **tree_out, al_error *err) {
-  store_instance *inst = store_find(h->store, id);
+  host_inst *inst = host_inst_get(h, id);
   const json_t *tree = NULL;
   int rc = host_call_result(h, inst, id, "render", start, resp, &tree, err);
   if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
   char *text = NULL;
   if (!rc && json_is_true(json_object_get(resp, "unchanged"))) {
-    const store_tree *t = tree_find(inst, widget);
+    const host_tree *t = tree_find(inst, widget);
     if (!t || !t->has_text) rc = err_set(err, AL_EINTERNAL, NULL, "the worker claimed an unchanged tree for widget '%s', which the host does not hold", widget);
     else if (!(text = malloc(t->len + 1))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     else memcpy(text, tree_text(t), t->len + 1);
@@ -167,13 +168,13 @@ int host_render_finish(al_host *h, const char *id, const char *widget, uint64_t 
   /* The store records render failures as the instance's status (the original never did).
    * A success on an instance that is not in error changes nothing: skip the bookkeeping
    * (it is on every render's path). */
-  const char *status = json_string_value(json_object_get(inst->record, "status"));
+  const char *status = json_string_value(json_object_get(inst->rec->record, "status"));
   bool status_may_change = rc || (status && strcmp(status, "error") == 0);
   store_changes ch = {0};
   if (rc != AL_EWIDGET_NOT_FOUND && status_may_change && !store_changes_init(&ch)) {
     char msg[sizeof err->message + 40];
     if (rc) snprintf(msg, sizeof msg, "%s: %s", al_err_name(rc), err ? err->message : "");
-    store_set_status(h->store, inst, rc ? msg : NULL, &ch);
+    store_set_status(h->store, inst->rec, rc ? msg : NULL, &ch);
     host_notify(h, "status", inst->id, &ch);
   }
   store_changes_clear(&ch);
@@ -190,14 +191,14 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
               al_error *err) {
   if (tree_out) *tree_out = NULL;
   if (!h || !widget_id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_render needs a host and a widget id");
-  store_instance *inst;
+  host_inst *inst;
   int src = host_call_settle(h, instance_id, &inst, err);
   if (src) return src;
   json_t *resp = NULL;
   char id[AL_INSTANCE_ID_MAX];
   snprintf(id, sizeof id, "%s", inst->id);
   uint64_t start = clock_wall_ms();
-  int rc = call_sync(h, &inst, "render", widget_id, NULL, NULL, host_inst_timeout(inst, "renderMs"),
+  int rc = call_sync(h, &inst, "render", widget_id, NULL, NULL, inst->lim.render_ms,
                      &resp, err);
   if (!rc) rc = host_render_finish(h, id, widget_id, start, resp, tree_out, err);
   else err_instance(err, id);
@@ -208,10 +209,11 @@ int al_render(al_host *h, const char *instance_id, const char *widget_id, char *
 /* store_plugin_reduce_fn: plugin-declared reducers run in the instance's own VM, under the
  * deadline of the event that dispatched the intent. The host thread waits for them: a
  * reducer is part of applying the event. */
-static int host_plugin_reduce(void *user, store_instance *inst, const char *action,
+static int host_plugin_reduce(void *user, store_instance *rec, const char *action,
                               const json_t *state, const json_t *payload, json_t **next,
                               bool *handled, al_error *err) {
   al_host *h = user;
+  host_inst *inst = rec->owner;
   *next = NULL;
   *handled = false;
   int rc = 0;
@@ -219,8 +221,8 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
   /* The store hands over the instance's current state, which the VM usually holds
    * already (it just ran the event): the request names its version (see host_call_request).
    * Anything else would be a store change this cache does not know: sent whole. */
-  bool cached = inst->state ? state == inst->state : json_object_size(state) == 0;
-  uint32_t ms = host_inst_timeout(inst, "eventMs");
+  bool cached = rec->state ? state == rec->state : json_object_size(state) == 0;
+  uint32_t ms = inst->lim.event_ms;
   if (h->reduce_until_ms) {
     uint64_t now = clock_wall_ms();
     if (h->reduce_stalled)
@@ -264,7 +266,7 @@ static int host_plugin_reduce(void *user, store_instance *inst, const char *acti
 /* Finishes an event: validates the intents, stamps them, applies them through the store. */
 int host_event_finish(al_host *h, const char *id, uint64_t start, const json_t *resp,
                       char **result_out, al_error *err) {
-  store_instance *inst = store_find(h->store, id);
+  host_inst *inst = host_inst_get(h, id);
   const json_t *got = NULL;
   int rc = host_call_result(h, inst, id, "event", start, resp, &got, err);
   if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
@@ -287,11 +289,11 @@ int host_event_finish(al_host *h, const char *id, uint64_t start, const json_t *
        * hold the host for 1,000 deadlines), and the host's own clock ends the whole at
        * ten times the event's budget (at least 2 s: a thousand round trips to a
        * sanitized worker), whatever a worker reports. */
-      uint32_t budget = host_inst_timeout(inst, "eventMs");
+      uint32_t budget = inst->lim.event_ms;
       uint64_t backstop = (uint64_t)budget * 10u;
       h->reduce_stalled = false;
       h->reduce_until_ms = clock_wall_ms() + (backstop > 2000 ? backstop : 2000);
-      rc = store_apply(h->store, inst, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
+      rc = store_apply(h->store, inst->rec, intents, "vm", host_plugin_reduce, h, &actions, &ch, err);
       h->reduce_until_ms = 0;
       if (!rc) host_notify(h, "event", inst->id, &ch);
     }
@@ -310,7 +312,7 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
   if (result_out) *result_out = NULL;
   if (!h || !widget_id || !handler)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_event needs a host, a widget and a handler");
-  store_instance *inst;
+  host_inst *inst;
   int src = host_call_settle(h, instance_id, &inst, err);
   if (src) return src;
   json_t *args = NULL, *resp = NULL;
@@ -319,7 +321,7 @@ int al_event(al_host *h, const char *instance_id, const char *widget_id, const c
   char id[AL_INSTANCE_ID_MAX];
   snprintf(id, sizeof id, "%s", inst->id);
   uint64_t start = clock_wall_ms();
-  rc = call_sync(h, &inst, "event", widget_id, handler, args, host_inst_timeout(inst, "eventMs"), &resp,
+  rc = call_sync(h, &inst, "event", widget_id, handler, args, inst->lim.event_ms, &resp,
                  err);
   json_decref(args);
   if (!rc) rc = host_event_finish(h, id, start, resp, result_out, err);

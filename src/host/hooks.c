@@ -12,15 +12,14 @@
 
 #include "hooks/emit.h"
 #include "host/host_impl.h"
-#include "pkg/db.h"
-#include "pkg/manifest.h"
-#include "pkg/preflight.h"
+#include "pkg/plan.h"
 #include "worker/exec.h"
 
 /* ---- hooks -------------------------------------------------------------------------------
- * Subscriptions: h->hooked lists every loaded instance with the events its VM reported
- * subscribing to (after its load, and after each hook or tool call, since `once` and
- * pi.off change them). From it an immutable ev_snapshot is built and published through
+ * Subscriptions: every loaded instance keeps the events its VM reported subscribing to
+ * (host_inst.hooks: after its load, and after each hook call, since `once` and pi.off
+ * change them), vetted against what the host approved. From the instances, in load
+ * order, an immutable ev_snapshot is built and published through
  * an atomic pointer. The host API is single-threaded and worker threads never read the
  * snapshot, so the only reader is the host thread itself: when it swaps a snapshot no
  * emit is in flight, and the old one is freed at once. An emit that changes
@@ -28,8 +27,18 @@
  * finished with the one it started with. */
 
 static void hooks_publish(al_host *h) {
-  ev_snapshot *ns = ev_snapshot_build(h->events, h->hooked);
-  if (!ns) return; /* out of memory: keep serving the previous subscriptions */
+  size_t n = 0;
+  for (const host_inst *inst = h->first; inst; inst = inst->next)
+    if (json_object_size(inst->hooks)) n++;
+  ev_member *m = calloc(n ? n : 1, sizeof *m);
+  if (!m) return; /* out of memory: keep serving the previous subscriptions */
+  n = 0;
+  for (const host_inst *inst = h->first; inst; inst = inst->next)
+    if (json_object_size(inst->hooks))
+      m[n++] = (ev_member){inst->id, inst->plugin_id, inst->worker, inst->hooks};
+  ev_snapshot *ns = ev_snapshot_build(h->events, m, n);
+  free(m);
+  if (!ns) return;
   ev_snapshot *old = atomic_exchange_explicit(&h->snap, ns, memory_order_acq_rel);
   ev_snapshot_free(old);
 }
@@ -47,17 +56,13 @@ int host_hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,
   return err_set(err, AL_ECRASHED, NULL, "worker process killed: %s", why);
 }
 
-/* Replaces an instance's reported subscriptions; true when they changed. */
-static bool hooks_set(al_host *h, const char *id, const json_t *hooks) {
-  size_t i;
-  json_t *e;
-  json_array_foreach(h->hooked, i, e) {
-    if (strcmp(json_string_value(json_object_get(e, "instanceId")), id)) continue;
-    if (!json_is_object(hooks) || json_equal(json_object_get(e, "hooks"), (json_t *)hooks)) return false;
-    json_object_set(e, "hooks", (json_t *)hooks);
-    return true;
-  }
-  return false;
+/* Replaces an instance's reported subscriptions (a vetted report; anything but an object
+ * leaves them); true when they changed. */
+static bool hooks_set(host_inst *inst, const json_t *hooks) {
+  if (!inst || !json_is_object(hooks) || json_equal(inst->hooks, (json_t *)hooks)) return false;
+  json_decref(inst->hooks);
+  inst->hooks = json_incref((json_t *)hooks);
+  return true;
 }
 
 /* One array of the declared events serves every instance's pi record (they are only read,
@@ -68,7 +73,8 @@ static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
                    "events", h->event_names, "maxHandlers", EV_MAX_HANDLERS);
 }
 
-/* Manifest, preflight, grants, limits, settings and the hostcall record for a load. */
+/* The hostcall record and `pi` record for a load; with a manifest, its plan first
+ * (pkg/plan.h: manifest, engine, preflight, limits, grants, settings). */
 int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
                        size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
                        al_limits *lim, json_t **pi, al_error *err) {
@@ -81,101 +87,61 @@ int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const
                  : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return rc;
   }
-  pkg_manifest *m = NULL;
-  json_t *report = NULL, *stored = NULL, *settings = NULL, *settings_env = NULL, *warnings = NULL;
-  int rc = pkg_manifest_parse(o->manifest_json, strlen(o->manifest_json), false, false, &m, &warnings, err);
+  pkg_plan plan;
+  int rc = pkg_plan_make(o->manifest_json, code, len, lim, &h->cfg.limits, o->grants_json != NULL,
+                         hc_db(h->hc), &plan, err);
+  const char *who = plan.plugin_id ? plan.plugin_id : package_id;
   /* Unknown manifest fields load (a manifest for a newer Airlock) but are said out loud. */
   size_t wi;
   json_t *w;
-  json_array_foreach(warnings, wi, w) hc_log(h->hc, m ? m->id : package_id, "warn", json_string_value(w));
-  json_decref(warnings);
-  if (!rc) rc = pkg_manifest_check_engine(m, AL_VERSION, err);
-  if (!rc) rc = pkg_preflight(code ? code : "", len, m, &report, err);
-  if (!rc) {
-    size_t nf = json_array_size(json_object_get(report, "findings"));
+  json_array_foreach(plan.warnings, wi, w) hc_log(h->hc, who, "warn", json_string_value(w));
+  if (plan.report) { /* preflight ran: its verdict is a decision, and audited as one */
     char why[sizeof err->message];
-    rc = pkg_preflight_error(report, err);
-    snprintf(why, sizeof why, "%s", rc && err ? err->message : "");
-    if (!rc) snprintf(why, sizeof why, "%zu finding(s), none blocking", nf);
-    hc_audit(h->hc, m->id, "preflight", id, rc ? "denied" : "allowed", why);
+    bool blocked = rc == AL_EPREFLIGHT_BLOCKED;
+    if (blocked) snprintf(why, sizeof why, "%s", err ? err->message : "");
+    else snprintf(why, sizeof why, "%zu finding(s), none blocking",
+                  json_array_size(json_object_get(plan.report, "findings")));
+    hc_audit(h->hc, who, "preflight", id, blocked ? "denied" : "allowed", why);
   }
   if (!rc) {
-    /* Per-plugin limits may only tighten the host's. */
-    const al_limits *ml = &m->limits, *hl = &h->cfg.limits;
-    if (!lim->memory_bytes && ml->memory_bytes) lim->memory_bytes = ml->memory_bytes < hl->memory_bytes ? ml->memory_bytes : hl->memory_bytes;
-    if (!lim->stack_bytes && ml->stack_bytes) lim->stack_bytes = ml->stack_bytes < hl->stack_bytes ? ml->stack_bytes : hl->stack_bytes;
-    if (!lim->load_ms && ml->load_ms) lim->load_ms = ml->load_ms < hl->load_ms ? ml->load_ms : hl->load_ms;
-    if (!lim->render_ms && ml->render_ms) lim->render_ms = ml->render_ms < hl->render_ms ? ml->render_ms : hl->render_ms;
-    if (!lim->event_ms && ml->event_ms) lim->event_ms = ml->event_ms < hl->event_ms ? ml->event_ms : hl->event_ms;
-    if (!o->grants_json &&
-        !(*grants = json_pack("{s:O,s:O,s:[]}", "readShared", json_object_get(m->shared, "read"),
-                              "writeShared", json_object_get(m->shared, "write"), "systemCommands")))
-      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    *lim = plan.limits;
+    if (!(*pi = pi_info(h, plan.plugin_id, plan.version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
-  if (!rc && hc_db(h->hc)) rc = pkg_db_setting_get(hc_db(h->hc), m->id, &stored, err);
-  if (!rc && !(settings = pkg_settings_resolve(m, stored, &settings_env))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc && !(*pi = pi_info(h, m->id, m->version))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc) rc = hc_plugin_add(h->hc, id, m->id, m->capabilities, settings, settings_env, err);
-  if (!rc && m->capabilities && !(*caps = json_deep_copy(m->capabilities)))
-    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (rc) {
-    json_decref(*grants);
-    *grants = NULL;
+  if (!rc) rc = hc_plugin_add(h->hc, id, plan.plugin_id, plan.caps, plan.settings, plan.settings_env, err);
+  if (!rc) {
+    *grants = plan.grants;
+    *caps = plan.caps;
+    plan.grants = plan.caps = NULL;
   }
-  json_decref(report);
-  json_decref(stored);
-  json_decref(settings);
-  json_decref(settings_env);
-  pkg_manifest_free(m);
+  pkg_plan_clear(&plan);
   return rc;
 }
 
-void host_hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
-                       const json_t *resp) {
-  json_t *hooks = json_object_get(resp, "hooks");
-  const char *plugin_id = json_string_value(json_object_get(pi, "id"));
-  const char *version = json_string_value(json_object_get(pi, "version"));
-  json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:o}", "instanceId", id, "pluginId",
-                        plugin_id ? plugin_id : id, "version", version ? version : "0.0.0",
-                        "worker", worker,
-                        "hooks", json_is_object(hooks) ? json_incref(hooks) : json_object());
-  if (!e) return;
-  json_array_append_new(h->hooked, e);
-  if (json_object_size(hooks)) hooks_publish(h);
+void host_hooks_loaded(al_host *h, host_inst *inst, const json_t *resp) {
+  if (hooks_set(inst, json_object_get(resp, "hooks")) && json_object_size(inst->hooks))
+    hooks_publish(h);
 }
 
 /* The `pi` record an instance was loaded with, for its hot reloads (new reference). */
-json_t *host_hooks_pi(al_host *h, const char *id) {
-  size_t i;
-  json_t *e;
-  json_array_foreach(h->hooked, i, e)
-    if (!strcmp(json_string_value(json_object_get(e, "instanceId")), id))
-      return pi_info(h, json_string_value(json_object_get(e, "pluginId")),
-                     json_string_value(json_object_get(e, "version")));
-  return NULL;
+json_t *host_hooks_pi(al_host *h, const host_inst *inst) {
+  return pi_info(h, inst->plugin_id, inst->version);
 }
 
 /* A hot reload replaced the instance's VM: its subscriptions are the new code's, and the
  * tools the new code registered take the place of the old ones. */
-void host_hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp) {
+void host_hooks_reloaded(al_host *h, host_inst *inst, const char *vm_id, const json_t *resp) {
   hc_plugin_commit(h->hc, vm_id);
   const json_t *hooks = json_object_get(resp, "hooks");
   json_t *empty = json_object();
-  if (hooks_set(h, id, json_is_object(hooks) ? hooks : empty)) hooks_publish(h);
+  if (hooks_set(inst, json_is_object(hooks) ? hooks : empty)) hooks_publish(h);
   json_decref(empty);
 }
 
-void host_hooks_unloaded(al_host *h, const char *id) {
-  hc_plugin_remove(h->hc, id);
-  size_t i;
-  json_t *e;
-  json_array_foreach(h->hooked, i, e) {
-    if (strcmp(json_string_value(json_object_get(e, "instanceId")), id)) continue;
-    bool had = json_object_size(json_object_get(e, "hooks")) > 0;
-    json_array_remove(h->hooked, i);
-    if (had) hooks_publish(h);
-    return;
-  }
+void host_hooks_unloaded(al_host *h, host_inst *inst) {
+  hc_plugin_remove(h->hc, inst->id);
+  if (!json_object_size(inst->hooks)) return;
+  json_object_clear(inst->hooks); /* the snapshot is built without it */
+  hooks_publish(h);
 }
 
 /* Worker crashes and watchdog kills (process isolation) since the last look go to the
@@ -243,7 +209,7 @@ static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int su
   const json_t *list = json_object_get(ok, "results");
   if (!rc) rc = host_hooks_vet(h, sub->worker, sub->instance_id, json_object_get(ok, "hooks"), ev->name,
                                json_array_size(list), &e);
-  if (!rc && hooks_set(h, sub->instance_id, json_object_get(ok, "hooks"))) *changed = true;
+  if (!rc && hooks_set(host_inst_get(h, sub->instance_id), json_object_get(ok, "hooks"))) *changed = true;
   if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) {
     hc_audit(h->hc, sub->plugin_id, rc == AL_ECRASHED ? "crash" : "timeout", sub->instance_id, "error", e.message);
     host_hooks_note_workers(h);
@@ -366,7 +332,7 @@ int al_tool_call(al_host *h, const char *name, const char *args_json, char **res
   char id[AL_INSTANCE_ID_MAX];
   int rc = hc_tool_owner(h->hc, name, id, sizeof id, err);
   if (rc) return rc;
-  store_instance *inst = host_find(h, id, err);
+  host_inst *inst = host_find(h, id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   json_t *args = NULL, *resp = NULL;
   if (args_json && (rc = host_parse_arg(args_json, "args", &args, err))) return rc;

@@ -64,7 +64,7 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
                      .log = h->cfg.log, .log_user = h->cfg.log_user};
     rc = hc_new(&hcc, &h->hc, err);
   }
-  if (!rc && (!(h->events = ev_registry_new()) || !(h->hooked = json_array())))
+  if (!rc && !(h->events = ev_registry_new()))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory creating a host");
   if (!rc) rc = ev_agent_profile(h->events, err);
   if (!rc) {
@@ -100,20 +100,16 @@ void al_host_free(al_host *h) {
   hc_free(h->hc);
   ev_registry_free(h->events);
   ev_snapshot_free(atomic_load(&h->snap));
-  json_decref(h->hooked);
   json_decref(h->event_names);
-  for (host_pending *pd = h->pending; pd;) {
-    host_pending *nx = pd->next;
-    host_load_free(pd->load);
-    host_call_free(pd->call);
-    free(pd);
-    pd = nx;
-  }
-  for (size_t i = 0; i < store_count(h->store); i++) /* never sent: nobody is told */
-    for (host_call *c = store_at(h->store, i)->waiting, *nx; c; c = nx) {
-      nx = c->next;
-      host_call_free(c);
+  for (size_t b = 0; b < h->pending_cap; b++)
+    for (host_pending *pd = h->pending[b], *nx; pd; pd = nx) {
+      nx = pd->next;
+      host_load_free(pd->load);
+      host_call_free(pd->call);
+      free(pd);
     }
+  free(h->pending);
+  while (h->first) host_inst_free(h, h->first);
   store_free(h->store);
   for (size_t i = 0; i < h->nsubs; i++)
     if (h->subs[i].finalizer) h->subs[i].finalizer(h->subs[i].user);
@@ -143,12 +139,17 @@ int host_parse_arg(const char *text, const char *what, json_t **out, al_error *e
   return 0;
 }
 
-store_instance *host_find(al_host *h, const char *id, al_error *err) {
+host_inst *host_inst_get(const al_host *h, const char *id) {
+  store_instance *rec = id ? store_find(h->store, id) : NULL;
+  return rec ? rec->owner : NULL;
+}
+
+host_inst *host_find(al_host *h, const char *id, al_error *err) {
   if (!h) { /* the API's NULL host, said like every other bad argument */
     err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
     return NULL;
   }
-  store_instance *inst = id ? store_find(h->store, id) : NULL;
+  host_inst *inst = host_inst_get(h, id);
   if (!inst) {
     err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id ? id : "(null)");
     err_instance(err, id);
@@ -156,15 +157,57 @@ store_instance *host_find(al_host *h, const char *id, al_error *err) {
   return inst;
 }
 
-/* The limits an instance was loaded with, for its calls' watchdog deadlines. */
-uint32_t host_inst_timeout(const store_instance *inst, const char *key) {
-  json_t *l = json_object_get(inst->record, "limits");
-  return (uint32_t)json_integer_value(json_object_get(l, key));
+host_inst *host_inst_new(al_host *h, store_instance *rec, const al_limits *lim, int worker,
+                         const json_t *pi) {
+  host_inst *inst = calloc(1, sizeof *inst);
+  const char *pid = json_string_value(json_object_get(pi, "id"));
+  const char *ver = json_string_value(json_object_get(pi, "version"));
+  if (!inst || !(inst->plugin_id = strdup(pid ? pid : rec->id)) ||
+      !(inst->version = strdup(ver ? ver : "0.0.0")) || !(inst->hooks = json_object())) {
+    if (inst) {
+      free(inst->plugin_id);
+      free(inst->version);
+    }
+    free(inst);
+    return NULL;
+  }
+  inst->rec = rec;
+  inst->id = rec->id;
+  inst->lim = *lim;
+  inst->worker = worker;
+  inst->prev = h->last;
+  if (h->last) h->last->next = inst;
+  else h->first = inst;
+  h->last = inst;
+  rec->owner = inst;
+  return inst;
+}
+
+void host_inst_free(al_host *h, host_inst *inst) {
+  if (!inst) return;
+  if (inst->prev) inst->prev->next = inst->next;
+  else h->first = inst->next;
+  if (inst->next) inst->next->prev = inst->prev;
+  else h->last = inst->prev;
+  for (host_call *c = inst->waiting, *nx; c; c = nx) {
+    nx = c->next;
+    h->nwaiting--;
+    host_call_free(c);
+  }
+  for (host_tree *t = inst->trees, *nx; t; t = nx) {
+    nx = t->next;
+    free(t);
+  }
+  inst->rec->owner = NULL;
+  free(inst->plugin_id);
+  free(inst->version);
+  json_decref(inst->hooks);
+  free(inst);
 }
 
 /* Records one call's telemetry from the worker's stats; returns the call's result code
  * with *value borrowed from resp. Also keeps the instance's last known heap size. */
-int host_call_result(al_host *h, store_instance *inst, const char *id, const char *op,
+int host_call_result(al_host *h, host_inst *inst, const char *id, const char *op,
                      uint64_t start_ms, const json_t *resp, const json_t **value, al_error *err) {
   int rc = wk_response_result(resp, value, err);
   const json_t *st = json_object_get(resp, "stats");
@@ -312,29 +355,26 @@ int al_unsubscribe(al_host *h, int id) {
 
 int al_plugin_info(al_host *h, const char *instance_id, char **json_out, al_error *err) {
   if (json_out) *json_out = NULL;
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
-  json_t *rec = json_deep_copy(inst->record);
-  json_object_del(rec, "limits"); /* host bookkeeping, not part of the contract's record */
-  return host_out_json(rec, json_out, err);
+  return host_out_json(json_deep_copy(inst->rec->record), json_out, err);
 }
 
 int al_instances(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   json_t *list = json_array();
-  for (size_t i = 0; i < store_count(h->store); i++)
-    json_array_append_new(list, json_string(store_at(h->store, i)->id));
+  for (const host_inst *inst = h->first; inst; inst = inst->next)
+    json_array_append_new(list, json_string(inst->id));
   return host_out_json(list, json_out, err);
 }
 
 int al_health(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   json_t *list = json_array();
-  for (size_t i = 0; i < store_count(h->store); i++) {
-    store_instance *inst = store_at(h->store, i);
+  for (const host_inst *inst = h->first; inst; inst = inst->next) {
     json_array_append_new(list, json_pack("{s:s,s:s,s:O,s:I,s:i}", "instanceId", inst->id,
-                                          "packageId", inst->package_id, "status",
-                                          json_object_get(inst->record, "status"), "memoryBytes",
+                                          "packageId", inst->rec->package_id, "status",
+                                          json_object_get(inst->rec->record, "status"), "memoryBytes",
                                           (json_int_t)inst->memory_bytes, "worker", inst->worker));
   }
   pool_stats ps;
@@ -349,7 +389,7 @@ int al_health(al_host *h, char **json_out, al_error *err) {
 
 int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg, al_error *err) {
   if (!h || !what) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_debug needs a host and what");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   json_t *req;
   const char *op; /* a literal: telemetry keeps the pointer past this call, never the caller's */
@@ -366,7 +406,7 @@ int al_debug(al_host *h, const char *instance_id, const char *what, unsigned arg
   }
   json_t *resp = NULL;
   uint64_t start = clock_wall_ms();
-  int rc = pool_call(h->pool, inst->worker, req, host_inst_timeout(inst, "eventMs"), &resp, err);
+  int rc = pool_call(h->pool, inst->worker, req, inst->lim.event_ms, &resp, err);
   if (!rc) rc = host_call_result(h, inst, inst->id, op, start, resp, NULL, err);
   json_decref(resp);
   if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) host_hooks_note_workers(h);

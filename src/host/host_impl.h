@@ -67,6 +67,7 @@ typedef struct host_load {
   al_limits lim;
   int worker;
   bool reload;
+  struct host_load *next; /* in h->loading while an async load is in flight */
 } host_load;
 
 /* One call's telemetry, kept as plain fields: recording one is on every call's path, so
@@ -80,6 +81,16 @@ typedef struct host_tm {
   bool unchanged; /* a render answered from the tree cache */
 } host_tm;
 
+/* What the host knows of a widget's last validated render (its tree cache, calls.c):
+ * `data` holds the widget id, a NUL and, when has_text, the text and a NUL. */
+typedef struct host_tree {
+  struct host_tree *next;
+  uint64_t hash; /* al_hash64 of the text */
+  size_t len;    /* of the text (0 without it) */
+  bool has_text; /* kept once a render repeated it */
+  char data[];
+} host_tree;
+
 /* An asynchronous render or event waiting for its instance's call in flight to finish. */
 typedef struct host_call {
   int op; /* HOST_RENDER, HOST_EVENT */
@@ -91,7 +102,41 @@ typedef struct host_call {
   struct host_call *next;
 } host_call;
 
-/* An async call waiting for its answer. */
+/* One instance as the host keeps it: everything about it that is not the store's. The
+ * store keeps what the contract defines (record, local state, grants: `rec`, which the
+ * store owns and frees in store_remove) and points back here through rec->owner, which it
+ * never reads; so a lookup by id is the store's hashed one, and every layer of the host
+ * reaches the rest by pointer. A host_inst exists from the moment its load is accepted
+ * (store_add) to its unload; loads in flight are host_load records instead.
+ *
+ * The limits are the ones it was loaded with, final (host defaults filled in, a
+ * manifest's tightening applied): every call's watchdog deadline and a hot reload's VM
+ * come from them. `hooks` is what the VM last reported subscribing to, after the host
+ * vetted it against what it approved (host_hooks_vet); emits are built from it. */
+typedef struct host_inst {
+  store_instance *rec;
+  const char *id; /* rec->id */
+  al_limits lim;
+  int worker;          /* the pool worker that owns its VM */
+  size_t memory_bytes; /* VM heap after its last call, as the worker reported */
+  char *plugin_id;     /* the manifest's id, else the package id */
+  char *version;       /* the manifest's version, else "0.0.0" */
+  json_t *hooks;       /* {event: handler count}, never NULL */
+  /* Call sequencing (async.c): a render or event is in flight, and the asynchronous ones
+   * waiting for it to finish (a FIFO of `nwaiting`). */
+  bool calling;
+  unsigned nwaiting;
+  struct host_call *waiting, *waiting_tail;
+  /* The host's belief of what the VM caches (calls.c): the state and globalState versions
+   * it last sent (0: nothing; the VM checks and answers "stale" otherwise), whether a call
+   * reached this VM since it started, and the tree cache. */
+  uint64_t vm_state_version, vm_global_version;
+  bool vm_warm;
+  host_tree *trees;
+  struct host_inst *prev, *next; /* load order */
+} host_inst;
+
+/* An async call waiting for its answer, in the pending table by ticket. */
 typedef struct host_pending {
   uint64_t ticket;
   host_op op;
@@ -108,8 +153,12 @@ struct al_host {
   al_config cfg;
   store *store;
   pool *pool;
-  host_pending *pending;
-  size_t npending;
+  host_inst *first, *last; /* the instances in load order */
+  /* The async calls waiting for their answer, hashed by the pool's ticket (sequential, so
+   * its low bits spread them): chains of `pending_cap` (a power of two) buckets. */
+  host_pending **pending;
+  size_t pending_cap, npending;
+  host_load *loading;  /* async loads in flight (their ids are taken), linked by `next` */
   size_t nwaiting; /* host_calls waiting behind their instance's call in flight */
   host_sub *subs;
   size_t nsubs;
@@ -120,7 +169,6 @@ struct al_host {
   hc_services *hc;
   ev_registry *events;
   _Atomic(ev_snapshot *) snap;
-  json_t *hooked; /* [{instanceId, pluginId, version, worker, hooks}] in load order */
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
@@ -142,13 +190,21 @@ int host_out_json(json_t *v, char **out, al_error *err);
  * error. */
 int host_parse_arg(const char *text, const char *what, json_t **out, al_error *err);
 /* The instance named `id`, or NULL with AL_EINSTANCE_NOT_FOUND in `err` (a NULL host:
- * AL_EINVALID_ARGUMENT, "host must not be NULL"). */
-store_instance *host_find(al_host *h, const char *id, al_error *err);
-/* The limit `key` ("renderMs", ...) the instance was loaded with, for its calls' watchdog
- * deadlines. */
-uint32_t host_inst_timeout(const store_instance *inst, const char *key);
-/* Records one call's telemetry and returns its result code, *value borrowed from resp. */
-int host_call_result(al_host *h, store_instance *inst, const char *id, const char *op,
+ * AL_EINVALID_ARGUMENT, "host must not be NULL"). Borrowed: valid until its unload. */
+host_inst *host_find(al_host *h, const char *id, al_error *err);
+/* Same without the error, for the host's own lookups. */
+host_inst *host_inst_get(const al_host *h, const char *id);
+/* Makes the host's record of an instance the store just added (`rec`), with the limits
+ * and plugin identity it was loaded with, and links it last in load order. NULL when out
+ * of memory (the caller then removes `rec`). */
+host_inst *host_inst_new(al_host *h, store_instance *rec, const al_limits *lim, int worker,
+                         const json_t *pi);
+/* Unlinks and frees `inst` (NULL ok): its tree cache and any call still waiting (never
+ * sent: nobody is told; host_call_drop tells them first). Call before store_remove. */
+void host_inst_free(al_host *h, host_inst *inst);
+/* Records one call's telemetry and returns its result code, *value borrowed from resp.
+ * `inst` (may be NULL) keeps the heap size the worker reported. */
+int host_call_result(al_host *h, host_inst *inst, const char *id, const char *op,
                      uint64_t start_ms, const json_t *resp, const json_t **value, al_error *err);
 /* Tells the subscribers about the changes in `ch` as one notification. Runs callbacks. */
 void host_notify(al_host *h, const char *cause, const char *origin, store_changes *ch);
@@ -164,12 +220,12 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
 /* ---- calls.c -------------------------------------------------------------------------- */
 
 /* Forgets what the host believes the instance's VM holds (see calls.c). */
-void host_vm_cache_forget(store_instance *inst);
+void host_vm_cache_forget(host_inst *inst);
 /* Whether a worker answered that the VM did not hold what the request assumed. */
 bool host_resp_stale(const json_t *resp);
 /* A render (handler NULL) or event request for the instance's current state; `args` is
  * borrowed. NULL when out of memory. */
-json_t *host_call_request(al_host *h, store_instance *inst, const char *op, const char *widget_id,
+json_t *host_call_request(al_host *h, host_inst *inst, const char *op, const char *widget_id,
                           const char *handler, json_t *args);
 /* Finish a render or an event from its worker's answer. Run callbacks (notifications). */
 int host_render_finish(al_host *h, const char *id, const char *widget, uint64_t start,
@@ -180,16 +236,16 @@ int host_event_finish(al_host *h, const char *id, uint64_t start, const json_t *
 /* ---- async.c -------------------------------------------------------------------------- */
 
 /* Submits `req` (stolen) without waiting and records a pending call; al_host_dispatch
- * finishes it. */
+ * finishes it (with `cb` NULL: drops its answer, for the host's own bookkeeping). */
 int host_submit_async(al_host *h, int worker, const char *id, host_op op, json_t *req,
                       uint32_t timeout, al_result_fn cb, void *user, host_load *ld,
                       struct host_call *call, al_error *err);
 void host_call_free(host_call *c);
 /* Fails every call waiting on `inst`, which is being unloaded. Runs callbacks. */
-void host_call_drop(al_host *h, store_instance *inst);
+void host_call_drop(al_host *h, host_inst *inst);
 /* Lets the instance's asynchronous calls finish before a synchronous call. Runs
  * callbacks (it dispatches). */
-int host_call_settle(al_host *h, const char *id, store_instance **out, al_error *err);
+int host_call_settle(al_host *h, const char *id, host_inst **out, al_error *err);
 
 /* ---- hooks.c -------------------------------------------------------------------------- */
 
@@ -199,11 +255,11 @@ int host_call_settle(al_host *h, const char *id, store_instance **out, al_error 
 int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const char *code,
                        size_t len, const al_load_opts *o, json_t **grants, json_t **caps,
                        al_limits *lim, json_t **pi, al_error *err);
-void host_hooks_loaded(al_host *h, const char *id, const json_t *pi, int worker,
-                       const json_t *resp);
-json_t *host_hooks_pi(al_host *h, const char *id);
-void host_hooks_reloaded(al_host *h, const char *id, const char *vm_id, const json_t *resp);
-void host_hooks_unloaded(al_host *h, const char *id);
+void host_hooks_loaded(al_host *h, host_inst *inst, const json_t *resp);
+json_t *host_hooks_pi(al_host *h, const host_inst *inst);
+void host_hooks_reloaded(al_host *h, host_inst *inst, const char *vm_id, const json_t *resp);
+/* Before host_inst_free: the hostcall record goes, and its subscriptions. */
+void host_hooks_unloaded(al_host *h, host_inst *inst);
 /* Holds a worker's report about instance `id` to the host's record; a worker that lies is
  * killed (AL_ECRASHED). */
 int host_hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,

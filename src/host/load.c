@@ -8,6 +8,11 @@
  * synchronously or from al_host_dispatch. A hot reload loads the new code under a
  * temporary id on the same worker, so the old VM keeps serving until the host has
  * accepted the new one. The hooks side of each step is in hooks.c.
+ *
+ * An ES module plugin (a .ts/.tsx/.mts/.mjs entry, or .js in a "type": "module" package)
+ * is resolved, read and transpiled here, on the host (pkg/modgraph.h), and its load
+ * request carries the module map instead of the code; preflight then scans the entry's
+ * transpiled JavaScript, which its tokenizer knows, rather than TypeScript or JSX.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,8 @@
 #include "host/host_impl.h"
 #include "pkg/db.h"
 #include "pkg/manifest.h"
+#include "pkg/modgraph.h"
+#include "pkg/transpile.h"
 #include "store/ids.h"
 #include "worker/exec.h"
 
@@ -41,24 +48,34 @@ static json_t *limits_json(const al_limits *l) {
 /* Whether `id` names an instance or one whose async load is in flight. */
 static bool id_taken(const al_host *h, const char *id) {
   if (store_find(h->store, id)) return true;
-  for (const host_pending *pd = h->pending; pd; pd = pd->next)
-    if (pd->op == HOST_LOAD && strcmp(pd->instance_id, id) == 0) return true;
+  for (const host_load *ld = h->loading; ld; ld = ld->next)
+    if (strcmp(ld->id, id) == 0) return true;
   return false;
+}
+
+/* Takes `ld` off the list of async loads in flight, if it is on it. */
+static void loading_unlink(al_host *h, host_load *ld) {
+  for (host_load **pp = &h->loading; *pp; pp = &(*pp)->next)
+    if (*pp == ld) {
+      *pp = ld->next;
+      ld->next = NULL;
+      return;
+    }
 }
 
 /* The worker request that evaluates `code` as `vm_id` under `lim`, with the `pi` record
  * (borrowed) its VM installs. */
 static json_t *load_request(const al_host *h, const char *vm_id, const char *code, size_t len,
                             const char *source_name, const al_limits *lim, const json_t *pi,
-                            al_error *err) {
+                            const json_t *graph, al_error *err) {
   /* The source travels as JSON text to the worker, so it must be UTF-8. */
-  json_t *src = json_stringn(code ? code : "", len);
+  json_t *src = graph ? json_deep_copy(graph) : json_stringn(code ? code : "", len);
   if (!src) {
     err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
     return NULL;
   }
   json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", vm_id,
-                          "code", src, "sourceName", source_name ? source_name : "<plugin>",
+                          graph ? "modules" : "code", src, "sourceName", source_name ? source_name : "<plugin>",
                           "limits", limits_json(lim), "maxValueBytes",
                           (json_int_t)AL_MAX_VALUE_BYTES, "maxTreeBytes",
                           (json_int_t)(h->cfg.budgets.max_bytes + 1024));
@@ -70,11 +87,33 @@ static json_t *load_request(const al_host *h, const char *vm_id, const char *cod
   return req;
 }
 
+/* For an ES module plugin (source_name says so: modgraph.h), *graph gets its module map
+ * (new reference), from package directory `dir` when there is one, else from `code`
+ * alone; *code and *len then point at the entry's transpiled code, for preflight (borrowed
+ * from *graph). Otherwise *graph stays NULL. */
+static int load_graph(al_host *h, const char *dir, bool type_module, const char *source_name,
+                      const char **code, size_t *len, json_t **graph, al_error *err) {
+  *graph = NULL;
+  if (!pkg_is_module_name(source_name, type_module)) return 0;
+  char *cache = pkg_transpile_cache_dir(h->cfg.home);
+  int rc = dir ? pkg_modgraph(dir, source_name, cache, graph, err)
+               : pkg_modgraph_single(*code, *len, source_name, cache, graph, err);
+  free(cache);
+  if (rc) return rc;
+  const json_t *entry = json_object_get(json_object_get(*graph, "files"),
+                                        json_string_value(json_object_get(*graph, "entry")));
+  *code = json_string_value(json_object_get(entry, "code"));
+  *len = json_string_length(json_object_get(entry, "code"));
+  return 0;
+}
+
 /* Checks a load's arguments, picks its id and grants, and builds its request. On success
- * *ld_out is owned by the caller (host_load_free) and *req is a new reference. */
+ * *ld_out is owned by the caller (host_load_free) and *req is a new reference. `dir`
+ * (may be NULL) is the package directory an ES module plugin's imports resolve in. */
 static int load_prepare(al_host *h, const char *package_id, const char *code, size_t len,
-                        const al_load_opts *opts, char *id_out, size_t id_cap,
-                        host_load **ld_out, json_t **req, al_error *err) {
+                        const al_load_opts *opts, const char *dir, bool type_module,
+                        char *id_out, size_t id_cap, host_load **ld_out, json_t **req,
+                        al_error *err) {
   *ld_out = NULL;
   *req = NULL;
   if (!h || !package_id || !*package_id || (!code && len))
@@ -93,6 +132,7 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   int rc = 0;
+  json_t *graph = NULL;
   if (o.instance_id) {
     if (strlen(o.instance_id) >= sizeof ld->id || !*o.instance_id) {
       rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "instance id must be 1 to %d characters",
@@ -123,6 +163,7 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
   }
   memcpy(ld->vm_id, ld->id, strlen(ld->id) + 1);
   if (o.limits) ld->lim = *o.limits;
+  if ((rc = load_graph(h, dir, type_module, o.source_name, &code, &len, &graph, err))) goto fail;
   /* A manifest brings its own grants and may tighten the limits; preflight runs here. */
   if ((rc = host_hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->caps, &ld->lim,
                                &ld->pi, err)))
@@ -137,14 +178,16 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
     goto fail;
   }
   host_limits_fill(&ld->lim, &h->cfg.limits);
-  if (!(*req = load_request(h, ld->vm_id, code, len, o.source_name, &ld->lim, ld->pi, err))) {
+  if (!(*req = load_request(h, ld->vm_id, code, len, o.source_name, &ld->lim, ld->pi, graph, err))) {
     rc = err ? err->code : AL_EPLUGIN_LOAD;
     goto fail;
   }
+  json_decref(graph);
   if (id_out) memcpy(id_out, ld->id, strlen(ld->id) + 1);
   *ld_out = ld;
   return 0;
 fail:
+  json_decref(graph);
   if (rc != AL_EINSTANCE_EXISTS) {
     err_instance(err, ld->id[0] ? ld->id : NULL);
     if (ld->id[0]) hc_plugin_remove(h->hc, ld->id);
@@ -163,10 +206,10 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   *req = NULL;
   if (!h || (!code && len))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload needs a host and code");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   host_load *ld = calloc(1, sizeof *ld);
-  if (!ld || !(ld->package_id = strdup(inst->package_id))) {
+  if (!ld || !(ld->package_id = strdup(inst->rec->package_id))) {
     free(ld);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
@@ -176,19 +219,16 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   /* '#' cannot start a generated id, and the sequence keeps two reloads in flight apart. */
   snprintf(ld->vm_id, sizeof ld->vm_id, "%s#reload%llu", inst->id,
            (unsigned long long)++h->reload_seq);
-  json_t *l = json_object_get(inst->record, "limits");
-  ld->lim = (al_limits){.memory_bytes = (size_t)json_integer_value(json_object_get(l, "memoryBytes")),
-                        .stack_bytes = (size_t)json_integer_value(json_object_get(l, "stackBytes")),
-                        .load_ms = host_inst_timeout(inst, "loadMs"),
-                        .render_ms = host_inst_timeout(inst, "renderMs"),
-                        .event_ms = host_inst_timeout(inst, "eventMs"),
-                        .state_bytes = (size_t)json_integer_value(json_object_get(l, "stateBytes"))};
-  host_limits_fill(&ld->lim, &h->cfg.limits);
-  ld->pi = host_hooks_pi(h, inst->id);
+  ld->lim = inst->lim;
+  ld->pi = host_hooks_pi(h, inst);
   int rc = hc_plugin_stage(h->hc, ld->vm_id, inst->id, err);
-  if (!rc && !(*req = load_request(h, ld->vm_id, code, len, opts ? opts->source_name : NULL,
-                                   &ld->lim, ld->pi, err)))
+  /* a module plugin reloads as one module: al_reload has no package directory */
+  json_t *graph = NULL;
+  const char *name = opts ? opts->source_name : NULL;
+  if (!rc) rc = load_graph(h, NULL, false, name, &code, &len, &graph, err);
+  if (!rc && !(*req = load_request(h, ld->vm_id, code, len, name, &ld->lim, ld->pi, graph, err)))
     rc = err ? err->code : AL_EPLUGIN_LOAD;
+  json_decref(graph);
   if (rc) {
     hc_plugin_remove(h->hc, ld->vm_id);
     err_instance(err, inst->id);
@@ -202,7 +242,7 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
 /* Sends a bookkeeping request to `worker`: waits for it when the caller is synchronous;
  * otherwise queues it and lets al_host_dispatch() drop the answer, so the host thread
  * never waits behind plugin code. Returns 0 or the submit error. */
-static int host_send(al_host *h, int worker, json_t *req, bool async, al_error *err) {
+static int host_send(al_host *h, int worker, const char *id, json_t *req, bool async, al_error *err) {
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!async) {
     json_t *resp = NULL;
@@ -211,21 +251,7 @@ static int host_send(al_host *h, int worker, json_t *req, bool async, al_error *
     json_decref(resp);
     return rc;
   }
-  host_pending *pd = calloc(1, sizeof *pd);
-  if (!pd) {
-    json_decref(req);
-    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  }
-  pd->op = HOST_DROP;
-  int rc = pool_submit(h->pool, worker, req, 1000, true, &pd->ticket, err);
-  if (rc) {
-    free(pd);
-    return rc;
-  }
-  pd->next = h->pending;
-  h->pending = pd;
-  h->npending++;
-  return 0;
+  return host_submit_async(h, worker, id, HOST_DROP, req, 1000, NULL, NULL, NULL, NULL, err);
 }
 
 /* Finishes a load or reload from the worker's answer (NULL when the call itself failed,
@@ -238,7 +264,8 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
   json_t *meta = NULL;
   const json_t *m = NULL;
   store_changes ch = {0};
-  store_instance *inst = ld->reload ? store_find(h->store, ld->id) : NULL;
+  host_inst *inst = ld->reload ? host_inst_get(h, ld->id) : NULL;
+  loading_unlink(h, ld);
   int rc = call_rc;
   if (!rc) rc = host_call_result(h, inst, ld->id, ld->reload ? "reload" : "load", start, resp, &m, err);
   if (!rc) rc = host_hooks_vet(h, ld->worker, ld->vm_id, json_object_get(resp, "hooks"), NULL, 0, err);
@@ -250,31 +277,32 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
   if (!rc && ld->reload) {
     /* Queued behind every call already made to the instance and ahead of every later
      * one, so calls see either the old code or the new, never a mix. */
-    rc = host_send(h, ld->worker,
+    rc = host_send(h, ld->worker, ld->id,
                    json_pack("{s:s,s:s,s:s}", "op", "swap", "instanceId", ld->id, "from", ld->vm_id),
                    async, err);
-    if (!rc && (rc = store_replace_meta(h->store, inst, meta, &ch)))
+    if (!rc && (rc = store_replace_meta(h->store, inst->rec, meta, &ch)))
       err_set(err, rc, NULL, "out of memory");
     if (!rc) host_vm_cache_forget(inst); /* calls after the swap reach a VM that holds nothing */
   } else if (!rc) {
-    rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &inst, &ch, err);
-    if (!rc) {
-      inst->worker = ld->worker;
-      inst->state_limit = ld->lim.state_bytes; /* its state is the plugin's, kept here */
-      json_object_set_new(inst->record, "limits", limits_json(&ld->lim));
+    store_instance *rec = NULL;
+    rc = store_add(h->store, ld->id, ld->package_id, meta, ld->grants, &rec, &ch, err);
+    if (!rc && !(inst = host_inst_new(h, rec, &ld->lim, ld->worker, ld->pi))) {
+      store_remove(h->store, ld->id, NULL, NULL);
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     }
+    if (!rc) rec->state_limit = ld->lim.state_bytes; /* its state is the plugin's, kept here */
   }
   if (!rc) {
     inst->memory_bytes = (size_t)json_integer_value(
         json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
-    if (ld->reload) host_hooks_reloaded(h, ld->id, ld->vm_id, resp);
-    else host_hooks_loaded(h, ld->id, ld->pi, ld->worker, resp);
+    if (ld->reload) host_hooks_reloaded(h, inst, ld->vm_id, resp);
+    else host_hooks_loaded(h, inst, resp);
     host_notify(h, ld->reload ? "reload" : "load", ld->id, &ch);
     if (record_out) rc = al_plugin_info(h, ld->id, record_out, err);
   } else {
     /* The worker may hold a VM for a load the host refused (bad metadata): drop it. */
     if (resp && !json_object_get(resp, "error"))
-      host_send(h, ld->worker, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", ld->vm_id),
+      host_send(h, ld->worker, ld->id, json_pack("{s:s,s:s}", "op", "dispose", "instanceId", ld->vm_id),
                 async, NULL);
     if (!ld->reload) pool_release(h->pool, ld->worker);
     hc_plugin_remove(h->hc, ld->vm_id);
@@ -315,17 +343,24 @@ static int load_place(al_host *h, host_load *ld, al_error *err) {
   return rc;
 }
 
-int al_load(al_host *h, const char *package_id, const char *code, size_t len,
-            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+/* al_load, with the package directory an ES module plugin resolves its imports in. */
+static int load_sync(al_host *h, const char *package_id, const char *code, size_t len,
+                     const al_load_opts *opts, const char *dir, bool type_module, char *id_out,
+                     size_t id_cap, al_error *err) {
   host_load *ld;
   json_t *req;
-  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  int rc = load_prepare(h, package_id, code, len, opts, dir, type_module, id_out, id_cap, &ld, &req, err);
   if (!rc && (rc = load_place(h, ld, err))) {
     json_decref(req);
     host_load_free(ld);
   }
   if (rc) return rc;
   return load_run(h, ld, req, err);
+}
+
+int al_load(al_host *h, const char *package_id, const char *code, size_t len,
+            const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+  return load_sync(h, package_id, code, len, opts, NULL, false, id_out, id_cap, err);
 }
 
 int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
@@ -343,7 +378,7 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   if (!cb) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_async needs a callback");
   host_load *ld;
   json_t *req;
-  int rc = load_prepare(h, package_id, code, len, opts, id_out, id_cap, &ld, &req, err);
+  int rc = load_prepare(h, package_id, code, len, opts, NULL, false, id_out, id_cap, &ld, &req, err);
   if (rc) return rc;
   if ((rc = load_place(h, ld, err))) {
     json_decref(req);
@@ -354,8 +389,11 @@ int al_load_async(al_host *h, const char *package_id, const char *code, size_t l
   if (rc) {
     pool_release(h->pool, ld->worker);
     host_load_free(ld);
+    return rc;
   }
-  return rc;
+  ld->next = h->loading; /* its id is taken until it finishes */
+  h->loading = ld;
+  return 0;
 }
 
 int al_reload_async(al_host *h, const char *instance_id, const char *code, size_t len,
@@ -372,20 +410,27 @@ int al_reload_async(al_host *h, const char *instance_id, const char *code, size_
 
 int al_unload(al_host *h, const char *instance_id, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  char id[AL_INSTANCE_ID_MAX];
+  memcpy(id, inst->id, strlen(inst->id) + 1);
   store_changes ch;
   if (store_changes_init(&ch)) {
     store_changes_clear(&ch);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   host_call_drop(h, inst);
+  if (!(inst = host_find(h, id, err))) { /* a dropped call's callback unloaded it */
+    store_changes_clear(&ch);
+    return AL_EINSTANCE_NOT_FOUND;
+  }
   /* Host state goes first: whatever the worker answers, the instance is gone. */
-  json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", instance_id);
-  int worker = -1;
-  int rc = store_remove(h->store, instance_id, &worker, &ch, err);
+  json_t *req = json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id);
+  int worker = inst->worker;
+  host_hooks_unloaded(h, inst);
+  host_inst_free(h, inst);
+  int rc = store_remove(h->store, id, &ch, err);
   if (!rc) {
-    host_hooks_unloaded(h, instance_id);
     json_t *resp = NULL;
     if (!pool_call(h->pool, worker, req, 1000, &resp, NULL)) json_decref(resp);
     req = NULL;
@@ -400,7 +445,7 @@ int al_unload(al_host *h, const char *instance_id, al_error *err) {
 int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *user,
                     al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  store_instance *inst = host_find(h, instance_id, err);
+  host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
   char id[AL_INSTANCE_ID_MAX];
   memcpy(id, inst->id, strlen(inst->id) + 1);
@@ -410,14 +455,19 @@ int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   host_call_drop(h, inst);
-  int worker = -1;
-  int rc = store_remove(h->store, id, &worker, &ch, err);
+  if (!(inst = host_find(h, id, err))) { /* a dropped call's callback unloaded it */
+    store_changes_clear(&ch);
+    return AL_EINSTANCE_NOT_FOUND;
+  }
+  int worker = inst->worker;
+  host_hooks_unloaded(h, inst);
+  host_inst_free(h, inst);
+  int rc = store_remove(h->store, id, &ch, err);
   if (!rc) {
     /* As in al_unload, host state goes first; the VM is freed when the worker reaches the
      * dispose, behind whatever the instance was still running. */
     /* A full queue (BUSY) leaves the VM to pool_free(), as al_unload's ignored answer
      * does; the instance is gone for the host either way. */
-    host_hooks_unloaded(h, id);
     host_submit_async(h, worker, id, HOST_DROP,
                       json_pack("{s:s,s:s}", "op", "dispose", "instanceId", id), 1000, cb, user, NULL,
                       NULL, NULL);
@@ -491,7 +541,19 @@ int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts,
     if (!o.source_name) o.source_name = m->entry;
     /* Instance ids are "<package>@<suffix>": a scoped id loses its leading '@'. */
     const char *pkg = m->id[0] == '@' ? m->id + 1 : m->id;
-    rc = al_load(h, pkg, code, len, &o, id_out, id_cap, err);
+    /* "type": "module" in the package's package.json makes a .js entry an ES module */
+    size_t pn = strlen(dir) + sizeof "/package.json";
+    char *pj = malloc(pn);
+    json_t *pkgjson = NULL;
+    if (pj) {
+      snprintf(pj, pn, "%s/package.json", dir);
+      pkgjson = json_load_file(pj, 0, NULL);
+      free(pj);
+    }
+    const char *type = json_string_value(json_object_get(pkgjson, "type"));
+    bool type_module = type && !strcmp(type, "module");
+    json_decref(pkgjson);
+    rc = load_sync(h, pkg, code, len, &o, dir, type_module, id_out, id_cap, err);
   }
   free(dir);
   free(code);

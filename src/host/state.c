@@ -14,14 +14,21 @@
 
 /* ---- state ---------------------------------------------------------------------------- */
 
+/* The store's part of the instance named `id` (what this file reads and writes), or NULL
+ * with host_find's error. */
+static store_instance *find_rec(al_host *h, const char *id, al_error *err) {
+  host_inst *inst = host_find(h, id, err);
+  return inst ? inst->rec : NULL;
+}
+
 int al_state_get(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = host_find(h, instance_id, err);
+  store_instance *inst = find_rec(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(store_plugin_state(inst), json_out, err);
 }
 
 int al_state_set(al_host *h, const char *instance_id, const char *json, al_error *err) {
-  store_instance *inst = host_find(h, instance_id, err);
+  store_instance *inst = find_rec(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   if (!json) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "state must not be NULL");
   json_t *v;
@@ -46,7 +53,7 @@ int al_state_set(al_host *h, const char *instance_id, const char *json, al_error
 }
 
 int al_global_state(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = host_find(h, instance_id, err);
+  store_instance *inst = find_rec(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(store_global_state(h->store, inst), json_out, err);
 }
@@ -64,14 +71,14 @@ int al_shared_domains(al_host *h, char **json_out, al_error *err) {
 }
 
 int al_grants_get(al_host *h, const char *instance_id, char **json_out, al_error *err) {
-  store_instance *inst = host_find(h, instance_id, err);
+  store_instance *inst = find_rec(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   return host_out_json(json_deep_copy(inst->grants), json_out, err);
 }
 
 int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
                   const char *source, al_error *err) {
-  store_instance *inst = host_find(h, instance_id, err);
+  store_instance *inst = find_rec(h, instance_id, err);
   if (!inst) return h ? AL_EINSTANCE_NOT_FOUND : AL_EINVALID_ARGUMENT;
   if (!grants_json) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "grants must not be NULL");
   json_t *g;

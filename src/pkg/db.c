@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "pkg/db.h"
+#include "pkg/paths.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -67,33 +68,14 @@ static int db_fail(pkg_db *db, al_error *err, const char *what) {
   return err_set(err, AL_EIO, NULL, "database: %s: %s", what, db && db->conn ? sqlite3_errmsg(db->conn) : "not open");
 }
 
-/* mkdir -p with mode 0700 for what we create. */
-static int db_mkdirs(const char *path, al_error *err) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "home path too long: %.100s...", path);
-  for (char *p = buf + 1;; p++) {
-    if (*p == '/' || *p == 0) {
-      char c = *p;
-      *p = 0;
-      if (mkdir(buf, 0700) && errno != EEXIST) return err_set(err, AL_EIO, NULL, "cannot create %s: %s", buf, strerror(errno));
-      *p = c;
-      if (!c) break;
-    }
-  }
-  struct stat st;
-  if (stat(path, &st) || !S_ISDIR(st.st_mode)) return err_set(err, AL_EIO, NULL, "%s is not a directory", path);
-  return 0;
-}
-
 int pkg_db_open(const char *home, pkg_db **out, al_error *err) {
   *out = NULL;
   if (!home || !home[0]) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "database: no home directory given");
   char path[PATH_MAX];
-  int rc = db_mkdirs(home, err);
+  int rc = pkg_mkdirs(home, 0700, err);
   if (rc) return rc;
   snprintf(path, sizeof path, "%s/packages", home);
-  if ((rc = db_mkdirs(path, err))) return rc;
+  if ((rc = pkg_mkdirs(path, 0700, err))) return rc;
   pkg_db *db = calloc(1, sizeof *db);
   if (!db || !(db->home = strdup(home))) {
     free(db);

@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,20 +45,6 @@ static bool ins_fmt(char *out, size_t cap, const char *fmt, ...) {
 
 #define INS_MAX_BYTES ((uint64_t)64 << 20)
 #define INS_MAX_FILES 10000u
-
-static int ins_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  return (flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT ? -1 : 0;
-}
-
-int pkg_rmtree(const char *path, al_error *err) {
-  struct stat st;
-  if (lstat(path, &st) && errno == ENOENT) return 0;
-  if (nftw(path, ins_rm_one, 32, FTW_DEPTH | FTW_PHYS))
-    return err_set(err, AL_EIO, NULL, "cannot remove %s: %s", path, strerror(errno));
-  return 0;
-}
 
 int pkg_integrity_check(const void *data, size_t len, const char *integrity, al_error *err) {
   if (!integrity) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "npm reported no sha512 integrity for the tarball");
@@ -694,10 +679,7 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   if (m->id[0] == '@') { /* @scope/name: the scope directory */
     char scope[PATH_MAX];
     (void)ins_fmt(scope, sizeof scope, "%s/packages/%.*s", home, (int)(strchr(m->id, '/') - m->id), m->id);
-    if (mkdir(scope, 0700) && errno != EEXIST) {
-      rc = err_set(err, AL_EIO, NULL, "cannot create %s: %s", scope, strerror(errno));
-      goto fail;
-    }
+    if ((rc = pkg_mkdirs(scope, 0700, err))) goto fail;
   }
   (void)ins_fmt(tmp, sizeof tmp, "%s/copy", staging);
   ins_copy c = {0};

@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "pkg/db.h"
+#include "pkg/paths.h" /* pkg_rmtree, which `airlock plugin remove` uses too */
 
 /* What an install may do to a package already recorded under the same id. The package's
  * name is package.json's "name" (else the manifest id); the id is what plugins, settings,
@@ -76,8 +77,5 @@ int pkg_integrity_check(const void *data, size_t len, const char *integrity, al_
 int pkg_run(char *const argv[], const char *dir, const char *stdin_path, char **out, int *status,
             char *last_err, size_t last_cap, al_error *err);
 
-/* Removes a directory tree (no symlink is followed). 0 or AL_EIO. Used by install and
- * by `airlock plugin remove`. */
-int pkg_rmtree(const char *path, al_error *err);
 
 #endif

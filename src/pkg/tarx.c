@@ -39,7 +39,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "pkg/install.h"
+#include "pkg/paths.h"
 
 /* Only the registration calls for the one filter and the formats used are made: the
  * generic ones (archive_read_support_*_all, archive_read_set_format,

@@ -139,10 +139,6 @@ static void instance_free(store_instance *inst) {
   json_decref(inst->grants);
   json_decref(inst->delta_set);
   json_decref(inst->delta_del);
-  for (store_tree *t = inst->trees, *nx; t; t = nx) {
-    nx = t->next;
-    free(t);
-  }
   free(inst);
 }
 
@@ -358,7 +354,7 @@ static void domain_replace(store *s, store_domain *d, json_t *next, store_change
   json_decref(after);
 }
 
-int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, al_error *err) {
+int store_remove(store *s, const char *id, store_changes *ch, al_error *err) {
   store_instance *inst = store_find(s, id);
   if (!inst) return err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", id);
   for (size_t i = 0; i < s->ndomains; i++) {
@@ -384,7 +380,6 @@ int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, a
   /* Sweep tombstones once they dominate; on failure the old table stays valid. */
   if (s->index_used > s->count * 4 + 64) index_rebuild(s, 64);
   registry_changed(s, ch);
-  if (worker_out) *worker_out = inst->worker;
   instance_free(inst);
   return 0;
 }

@@ -19,17 +19,6 @@
 
 typedef struct store store;
 
-/* What the host knows of a widget's last validated render (its tree cache, host/calls.c):
- * `data` holds the widget id, a NUL and, when has_text, the text and a NUL. The store only
- * frees the list. */
-typedef struct store_tree {
-  struct store_tree *next;
-  uint64_t hash; /* al_hash64 of the text */
-  size_t len;    /* of the text (0 without it) */
-  bool has_text; /* kept once a render repeated it */
-  char data[];
-} store_tree;
-
 typedef struct store_instance {
   char id[AL_INSTANCE_ID_MAX];
   char *package_id;
@@ -49,19 +38,9 @@ typedef struct store_instance {
    * store_set_state) and the most it may reach, 0: unbounded. The host sets the bound to
    * the instance's memory limit: state lives in the host, but it is the plugin's. */
   size_t state_bytes, state_limit;
-  int worker;           /* the worker that owns its VM (host bookkeeping) */
-  size_t memory_bytes;  /* VM heap after its last call, as the worker reported */
-  /* The host's call sequencing (host/async.c; the store never reads them): a render or
-   * event of this instance is in flight, and the asynchronous ones waiting for it to
-   * finish */
-  bool calling;
-  /* The host's belief of what the instance's VM caches (host/calls.c): the state and
-   * globalState versions it last sent (0: nothing; the VM checks and answers "stale"
-   * otherwise) */
-  uint64_t vm_state_version, vm_global_version;
-  bool vm_warm; /* a call went to this VM since it started: the next may tag its state */
-  store_tree *trees;
-  struct host_call *waiting, *waiting_tail;
+  /* The host's record of this instance (host/host_impl.h host_inst), set by the host
+   * after store_add; the store never reads it. */
+  void *owner;
 } store_instance;
 
 typedef struct store_changes {
@@ -119,9 +98,9 @@ int store_add(store *s, const char *id, const char *package_id, const json_t *me
  * description, initialState, widgets) from validated `meta` (borrowed) and sets status
  * "loaded"; id, package, grants and local state stay. Returns 0 or AL_ENO_MEMORY. */
 int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store_changes *ch);
-/* Removes an instance and its shared-domain contributions; *worker_out (may be NULL)
- * receives the worker that owned its VM. */
-int store_remove(store *s, const char *id, int *worker_out, store_changes *ch, al_error *err);
+/* Removes an instance and its shared-domain contributions, and frees it (its `owner` is
+ * the caller's to free first). */
+int store_remove(store *s, const char *id, store_changes *ch, al_error *err);
 store_instance *store_find(const store *s, const char *id);
 size_t store_count(const store *s);
 store_instance *store_at(const store *s, size_t i); /* load order */

@@ -8,7 +8,12 @@
 // host never trusts what these return: every result is converted and validated in C.
 // Intrinsics are captured up front so a plugin that patches prototypes cannot change
 // how its own calls are dispatched.
-var definePlugin;
+//
+// For ES module plugins (module.c) it also defines the JSX factory `__airlock_jsx` and
+// `__airlock_Fragment` that .tsx sources are compiled to call (pkg/transpile.js), mapping
+// elements onto the `ui` builders (docs/modules.md), and the `module` entry point that
+// maps an entry module's exports onto a definition.
+var definePlugin, __airlock_jsx, __airlock_Fragment;
 (function (REC) {
   "use strict";
   const O = Object, A = Array, S = String;
@@ -48,6 +53,41 @@ var definePlugin;
       return { kind: "counter", props: { value: Number(value ?? 0), ...props } };
     },
   });
+
+  // ---- JSX (docs/modules.md has the table) -------------------------------------------
+  // Children are flattened; null, undefined and booleans drop out (`{cond && <x/>}`);
+  // strings and numbers become text nodes. A function element is a component: it gets
+  // its props with `children`. Intrinsic elements are the ui builders' kinds.
+  const FRAGMENT = freeze({ fragment: true });
+  const flat = (xs, out) => {
+    for (const x of xs) {
+      if (isArray(x)) flat(x, out);
+      else if (x === null || x === undefined || typeof x === "boolean") continue;
+      else out.push(typeof x === "object" ? x : ui.text(x));
+    }
+    return out;
+  };
+  const textOf = (cs) => flat(cs, []).map((c) => (c && c.kind === "text" ? c.text : "")).join("");
+  function jsx(type, props, ...children) {
+    const p = isPlain(props) ? props : {};
+    if (type === FRAGMENT) return flat(children, []);
+    if (typeof type === "function") return type({ ...p, children: flat(children, []) });
+    switch (type) {
+      case "text": case "badge": return ui[type](p.text !== undefined ? p.text : textOf(children));
+      case "button": {
+        const { label, ...rest } = p;
+        return ui.button(label !== undefined ? label : textOf(children), rest);
+      }
+      case "input": case "counter": return ui[type](p);
+      case "row": case "panel": case "column": return ui[type](flat(children, []));
+      case "table": return ui.table({ headers: p.headers, rows: p.rows });
+      default:
+        throw new TypeError("JSX: unknown element <" + S(type) + ">; the elements are text, badge, " +
+                            "button, input, counter, row, panel, column and table");
+    }
+  }
+  __airlock_jsx = jsx;
+  __airlock_Fragment = FRAGMENT;
 
   let factory = null;
   let loadError = null;
@@ -113,6 +153,30 @@ var definePlugin;
 
   return {
     loadError: () => loadError,
+    // An ES module plugin's entry namespace: `export default function (pi) {...}` is
+    // called with `pi` (an object it returns with `widgets` is the definition);
+    // `export default {title, widgets, ...}` is the definition; without a default export
+    // the module may still have called definePlugin or pi.on at its top level.
+    module(ns) {
+      const d = ns.default;
+      let def0 = null;
+      if (typeof d === "function") {
+        const r = d(globalThis.pi);
+        if (isPlain(r) && r.widgets !== undefined) def0 = r;
+      } else if (isPlain(d)) {
+        def0 = d;
+      } else if (d !== undefined) {
+        loadError = "A module plugin's default export must be a function or a plugin definition";
+        throw new TypeError(loadError);
+      }
+      if (def0 !== null) {
+        if (factory !== null) {
+          loadError = "A module plugin may call definePlugin or export a definition, not both";
+          throw new TypeError(loadError);
+        }
+        factory = () => def0;
+      }
+    },
     installPi,
     // Hooks: the C side snapshots an event's handlers, then runs each under its own deadline.
     hookBegin: (event) => (hk === null ? 0 : hk.hookBegin(event)),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/utf8.h"
 #include "convert.h"
 
 #define CV_STACK_MAX 1024
@@ -65,42 +66,9 @@ static int cv_fail(cv_walk *w, const char *what) {
   return err_set(w->err, AL_ECONTRACT, path, "%s %s", path, what);
 }
 
-/* Replaces invalid UTF-8 with U+FFFD (3 bytes), so the output is at most 3x the input. */
-json_t *cv_string(const char *s, size_t len) {
-  json_t *j = json_stringn(s, len);
-  if (j) return j;
-  char *buf = malloc(len * 3 + 1);
-  if (!buf) return NULL;
-  size_t o = 0;
-  const unsigned char *p = (const unsigned char *)s;
-  for (size_t i = 0; i < len;) {
-    unsigned c = p[i];
-    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool ok = n > 0 && i + n <= len && !(n == 1 && c == 0);
-    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
-    for (size_t k = 1; ok && k < n; k++) {
-      if ((p[i + k] & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    /* A well-formed sequence for a bad code point (a surrogate, as QuickJS writes lone
-     * ones, an overlong form, or past U+10FFFF) becomes one U+FFFD; a broken sequence
-     * loses one byte at a time. */
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    bool good_cp = ok && cp >= min_cp[n] && !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
-    if (good_cp) {
-      memcpy(buf + o, p + i, n);
-      o += n;
-      i += n;
-    } else {
-      memcpy(buf + o, "\xEF\xBF\xBD", 3);
-      o += 3;
-      i += ok ? n : 1;
-    }
-  }
-  j = json_stringn(buf, o);
-  free(buf);
-  return j;
-}
+/* Replaces what does not decode with U+FFFD (contract/utf8.h), so the output is at most
+ * 3x the input. */
+json_t *cv_string(const char *s, size_t len) { return utf8_json(s, len, len); }
 
 static int cv_value(cv_walk *w, JSValueConst v, json_t **out, bool allow_tojson);
 

@@ -40,6 +40,7 @@
 #include "bootstrap_js.h"
 #include "pi_js.h"
 #include "convert.h"
+#include "module.h"
 #include "vm.h"
 
 struct vm_instance {
@@ -48,6 +49,7 @@ struct vm_instance {
   JSValue entry; /* the bootstrap's private object */
   JSValue fn_take, fn_render, fn_event, fn_reduce, fn_has_reducer, fn_load_error;
   JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers, fn_deliver;
+  JSValue fn_module;
   char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
   uint64_t deadline_ns;
@@ -58,6 +60,8 @@ struct vm_instance {
   size_t heap_bytes; /* mirrors the runtime's malloc_size, kept by our allocator */
   vm_stats last;
   char source_name[128];
+  bool is_module;          /* loaded as an ES module graph (module.c) */
+  const json_t *modgraph; /* the graph module.c serves from, during vm_load_module only */
   /* The call in progress while it is parked (see vm.h). */
   struct {
     int op;            /* VM_OP_*; VM_OP_NONE when no call is in progress */
@@ -233,6 +237,25 @@ static int vm_error_line(vm_instance *vm, JSValueConst ex) {
   return line;
 }
 
+/* A module plugin's error may come from any of its files: the innermost frame that names
+ * one gives err->path and err->line, and the message says where, as a script's
+ * single file needs not. */
+static void vm_module_where(vm_instance *vm, JSValueConst ex, al_error *err) {
+  if (!JS_IsError(vm->ctx, ex)) return;
+  JSValue st = JS_GetPropertyStr(vm->ctx, ex, "stack");
+  const char *s = JS_IsString(st) ? JS_ToCString(vm->ctx, st) : NULL;
+  char file[sizeof err->path];
+  int line = s ? vm_stack_where(s, file, sizeof file) : 0;
+  if (line > 0 && strcmp(file, "<airlock-entry>")) {
+    err->line = line;
+    snprintf(err->path, sizeof err->path, "%s", file);
+    size_t n = strlen(err->message);
+    snprintf(err->message + n, sizeof err->message - n, " (at %s:%d)", file, line);
+  }
+  JS_FreeCString(vm->ctx, s);
+  JS_FreeValue(vm->ctx, st);
+}
+
 static bool vm_is_stack_overflow(vm_instance *vm, JSValueConst ex) {
   /* QuickJS 2021-03-27 reports stack exhaustion only as InternalError("stack overflow").
    * A plugin could throw a look-alike; the cost is merely its own error code. */
@@ -272,7 +295,10 @@ static int vm_fail(vm_instance *vm, JSValue ex, int plugin_code, al_error *err) 
       rc = err_set(err, vm->interrupted ? AL_ETIMEOUT : plugin_code, NULL,
                    vm->interrupted ? "the call's deadline passed" : "the plugin threw a value that cannot be printed");
     }
-    if (err && rc == plugin_code) err->line = vm_error_line(vm, ex);
+    if (err && rc == plugin_code) {
+      err->line = vm_error_line(vm, ex);
+      if (vm->is_module) vm_module_where(vm, ex, err);
+    }
   }
   JS_FreeValue(vm->ctx, ex);
   return rc;
@@ -591,7 +617,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
       vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
-      vm->fn_timers = vm->fn_deliver = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
+      vm->fn_timers = vm->fn_deliver = vm->fn_module = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
   vm->wake_ms = -1;
   vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
@@ -600,6 +626,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   JS_SetMaxStackSize(vm->rt, cfg->limits.stack_bytes);
   JS_SetInterruptHandler(vm->rt, vm_interrupt, vm);
   JS_SetGCThreshold(vm->rt, 256 * 1024);
+  vm_module_init(vm->rt, &vm->modgraph);
   vm->ctx = JS_NewContext(vm->rt);
   if (!vm->ctx) goto nomem;
   JS_SetContextOpaque(vm->ctx, vm); /* the pi natives find their instance through it */
@@ -625,6 +652,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_tool = JS_GetPropertyStr(vm->ctx, vm->entry, "tool");
   vm->fn_timers = JS_GetPropertyStr(vm->ctx, vm->entry, "timers");
   vm->fn_deliver = JS_GetPropertyStr(vm->ctx, vm->entry, "deliver");
+  vm->fn_module = JS_GetPropertyStr(vm->ctx, vm->entry, "module");
   call_end(vm);
   *out = vm;
   return 0;
@@ -664,7 +692,7 @@ void vm_free(vm_instance *vm) {
   if (vm->ctx) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce, &vm->fn_has_reducer,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
-                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver,
+                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver, &vm->fn_module,
                        &vm->call.rec, &vm->res[0], &vm->res[1]};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);
@@ -684,6 +712,8 @@ uint64_t vm_event_deadline(const vm_instance *vm) { return vm->event_deadline_ns
 
 /* ---- the boundary's calls ------------------------------------------------------------- */
 
+static int vm_load_end(vm_instance *vm, JSValue r, json_t **meta, al_error *err);
+
 int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
             json_t **meta, al_error *err) {
   *meta = NULL;
@@ -697,6 +727,31 @@ int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_na
   JSValue fn = vm_compile(vm, src, len);
   free(src);
   JSValue r = JS_IsException(fn) ? JS_EXCEPTION : JS_EvalFunction(vm->ctx, fn); /* frees fn */
+  return vm_load_end(vm, r, meta, err);
+}
+
+int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error *err) {
+  *meta = NULL;
+  const char *entry = json_string_value(json_object_get(graph, "entry"));
+  snprintf(vm->source_name, sizeof vm->source_name, "%s", entry ? entry : "<plugin>");
+  vm->is_module = true;
+  call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
+  vm->modgraph = graph;
+  JSValue ns = vm_module_eval(vm->ctx, graph);
+  vm->modgraph = NULL; /* a later import() finds nothing (module.c) */
+  JSValue r = ns;
+  if (!JS_IsException(ns)) {
+    /* the bootstrap maps the module's exports onto what a plugin provides */
+    r = JS_Call(vm->ctx, vm->fn_module, vm->entry, 1, &ns);
+    JS_FreeValue(vm->ctx, ns);
+  }
+  return vm_load_end(vm, r, meta, err);
+}
+
+/* The part of a load after the plugin's top-level code ran with result `r` (owned;
+ * JS_EXCEPTION with the exception pending): classifies a failure, else runs the factory
+ * and reads the metadata. Ends the call. */
+static int vm_load_end(vm_instance *vm, JSValue r, json_t **meta, al_error *err) {
   int rc = 0;
   if (JS_IsException(r)) {
     /* definePlugin's own refusal is reported with its exact contract message. */

@@ -88,6 +88,13 @@ void vm_set_instance_id(vm_instance *vm, const char *id);
 int vm_load(vm_instance *vm, const char *code, size_t len, const char *source_name,
             json_t **meta, al_error *err);
 
+/* Evaluates an ES module plugin: `graph` {entry, files: {id: {code, imports}}} (borrowed
+ * for the call; pkg/modgraph.h makes it) is served by module.c's loader, and the entry's
+ * exports are mapped by the bootstrap (a default export function is called with `pi`; a
+ * default export object is the plugin's definition, see docs/modules.md). Then as
+ * vm_load; errors name the module file and line in err->path and err->line. */
+int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error *err);
+
 /* Resident state. A VM keeps the last pluginState and globalState a render or event gave
  * it, deeply frozen (a plugin cannot change them in place, so what it sees is always the
  * host's value), under the version the host gave them. A call then says, per input,

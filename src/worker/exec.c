@@ -329,8 +329,10 @@ static int table_call(void *user, const char *instance_id, const char *method, c
 static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   const char *id = str(req, "instanceId");
   const json_t *code = json_object_get(req, "code");
-  if (!id || !json_is_string(code) || strlen(id) >= sizeof ((wk_inst *)0)->id) {
-    err_set(err, AL_EINVALID_ARGUMENT, NULL, "load needs instanceId and code");
+  /* an ES module plugin comes as its module map instead (pkg/modgraph.h) */
+  const json_t *mods = json_object_get(req, "modules");
+  if (!id || (!json_is_string(code) && !json_is_object(mods)) || strlen(id) >= sizeof ((wk_inst *)0)->id) {
+    err_set(err, AL_EINVALID_ARGUMENT, NULL, "load needs instanceId and code or modules");
     return respond(AL_EINVALID_ARGUMENT, NULL, err, NULL);
   }
   if (table_get(t, id)) {
@@ -372,7 +374,9 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   json_t *dflt = pi ? NULL : json_pack("{s:s}", "id", id);
   rc = vm_install_pi(vm, pi ? pi : dflt, err);
   json_decref(dflt);
-  if (!rc)
+  if (!rc && json_is_object(mods))
+    rc = vm_load_module(vm, mods, &meta, err);
+  else if (!rc)
     rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
   if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));

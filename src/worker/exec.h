@@ -20,6 +20,9 @@
  *   hook    {op, instanceId, event, payload, timeoutMs}             -> ok: {results[], hooks}
  *   tool    {op, instanceId, name, args, timeoutMs}                  -> ok: value
  *
+ * An ES module plugin's load carries `modules` {entry, files: {id: {code, imports}}}
+ * (pkg/modgraph.h) in place of `code`: the VM evaluates the graph from it (vm/module.c).
+ *
  * load also takes `pi` {id, version, events[]} (the `pi` global is installed from it before
  * the plugin's code runs) and answers `hooks` {event: handler count} beside `ok`, as do
  * hook and tool (inside ok for hook), so the host learns subscriptions as they change.

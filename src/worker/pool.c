@@ -35,38 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worker/backend.h"
 #include "worker/exec.h"
 #include "worker/hostq.h"
+#include "worker/pool_impl.h"
 
-typedef struct pool_done {
-  uint64_t ticket;
-  json_t *resp;
-  bool async;
-  struct pool_done *next;
-} pool_done;
-
-struct pool {
-  pool_config cfg;
-  const pool_backend *be;
-  pthread_mutex_t mu;
-  pthread_cond_t done_cond;
-  pthread_cond_t dog_cond;
-  pool_worker *w;      /* cap slots; the first n are set up and running */
-  unsigned n, cap;     /* n grows on the host thread, under mu (pool_assign) */
-  pool_done *done_head, *done_tail;
-  unsigned async_ready;
-  uint64_t next_ticket;
-  int efd;
-  bool stopping;
-  pthread_t dog;
-  bool dog_started;
-  uint64_t dog_wake_ns;  /* when the watchdog next wakes by itself (under mu) */
-  atomic_uint done_seq;  /* bumped on every completion: a spinning caller's "look again" */
-  hq *hq;                /* the asynchronous hostcall threads */
-};
-
-#define POOL_SPIN_NS 50000u
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -76,8 +48,7 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Spins until *v differs from `seen` or POOL_SPIN_NS pass; true when it changed. */
-static bool spin_for_change(atomic_uint *v, unsigned seen) {
+bool pool_spin_for_change(atomic_uint *v, unsigned seen) {
   uint64_t until = 0;
   for (unsigned i = 0;; i++) {
     if (atomic_load_explicit(v, memory_order_acquire) != seen) return true;
@@ -91,7 +62,7 @@ static bool spin_for_change(atomic_uint *v, unsigned seen) {
   }
 }
 
-static void abs_time(struct timespec *ts, clockid_t clk, uint64_t add_ns) {
+void pool_abs_time(struct timespec *ts, clockid_t clk, uint64_t add_ns) {
   clock_gettime(clk, ts);
   uint64_t abs_ns = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec + add_ns;
   ts->tv_sec = (time_t)(abs_ns / 1000000000u);
@@ -106,8 +77,7 @@ json_t *pool_error(int code, const char *msg) {
 
 const pool_config *pool_cfg(const pool *p) { return &p->cfg; }
 
-/* Appends a completion and wakes whoever waits for it. (lock) */
-static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
+void pool_post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
   pool_done *d = malloc(sizeof *d);
   if (!d) { /* a completion that cannot be recorded would leave its caller waiting
              * forever; failing loudly is the lesser harm */
@@ -125,224 +95,6 @@ static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
     if (p->efd >= 0 && write(p->efd, &one, sizeof one) < 0) { /* saturated: still readable */ }
   }
   pthread_cond_broadcast(&p->done_cond);
-}
-
-/* ---- for the back ends ---------------------------------------------------------------- */
-
-bool pool_take(pool_worker *w, pool_req **reqs, pool_msg **msgs, int64_t wait_ms) {
-  pool *p = w->p;
-  *reqs = NULL;
-  *msgs = NULL;
-  pthread_mutex_lock(&p->mu);
-  w->slice = 0;
-  if (!w->head && !w->inbox && !p->stopping && wait_ms != 0) {
-    /* Spin (unlocked) for the next call before sleeping: see the file comment. */
-    unsigned seen = atomic_load_explicit(&w->submitted, memory_order_acquire);
-    pthread_mutex_unlock(&p->mu);
-    spin_for_change(&w->submitted, seen);
-    pthread_mutex_lock(&p->mu);
-  }
-  if (wait_ms != 0 && !w->head && !w->inbox && !p->stopping) {
-    if (wait_ms < 0) {
-      while (!w->head && !w->inbox && !p->stopping) pthread_cond_wait(&w->cond, &p->mu);
-    } else {
-      struct timespec ts;
-      abs_time(&ts, CLOCK_MONOTONIC, (uint64_t)wait_ms * 1000000u);
-      while (!w->head && !w->inbox && !p->stopping &&
-             pthread_cond_timedwait(&w->cond, &p->mu, &ts) == 0) {}
-    }
-  }
-  bool go = !(p->stopping && !w->head && !w->inbox);
-  if (w->head) {
-    pool_req *first = w->head, *last = first;
-    for (pool_req *r = first; r; r = r->next) {
-      r->batch = r->next; /* the caller's list, in arrival order */
-      last = r;
-    }
-    last->next = w->inflight; /* all of them are in flight now */
-    w->inflight = first;
-    w->head = w->tail = NULL;
-    *reqs = first;
-  }
-  *msgs = w->inbox;
-  w->inbox = w->inbox_tail = NULL;
-  pthread_mutex_unlock(&p->mu);
-  return go;
-}
-
-void pool_answer(pool_worker *w, uint64_t t, json_t *resp) {
-  pool *p = w->p;
-  if (!resp) resp = pool_error(AL_ENO_MEMORY, "out of memory in the worker");
-  pthread_mutex_lock(&p->mu);
-  for (pool_req **pp = &w->inflight; *pp; pp = &(*pp)->next) {
-    pool_req *r = *pp;
-    if (r->ticket != t) continue;
-    *pp = r->next;
-    if (r->answered) json_decref(resp);
-    else post_done(p, t, resp, r->async);
-    resp = NULL;
-    w->qlen--;
-    if (w->slice == t) w->slice = 0;
-    json_decref(r->req);
-    free(r);
-    break;
-  }
-  pthread_mutex_unlock(&p->mu);
-  json_decref(resp); /* not in flight (cannot happen): never leak */
-}
-
-pool_req *pool_inflight(pool_worker *w, uint64_t t) {
-  pool_req *found = NULL;
-  pthread_mutex_lock(&w->p->mu);
-  for (pool_req *r = w->inflight; r && !found; r = r->next)
-    if (r->ticket == t) found = r;
-  pthread_mutex_unlock(&w->p->mu);
-  return found;
-}
-
-size_t pool_inflight_tickets(pool_worker *w, uint64_t *out, size_t cap) {
-  size_t n = 0;
-  pthread_mutex_lock(&w->p->mu);
-  for (pool_req *r = w->inflight; r && n < cap; r = r->next) out[n++] = r->ticket;
-  pthread_mutex_unlock(&w->p->mu);
-  return n;
-}
-
-uint64_t pool_inflight_earliest(pool_worker *w, uint64_t *ticket) {
-  uint64_t best = UINT64_MAX;
-  *ticket = 0;
-  pthread_mutex_lock(&w->p->mu);
-  for (pool_req *r = w->inflight; r; r = r->next)
-    if (r->hard_ns < best) {
-      best = r->hard_ns;
-      *ticket = r->ticket;
-    }
-  pthread_mutex_unlock(&w->p->mu);
-  return best;
-}
-
-uint64_t pool_inflight_latest(pool_worker *w) {
-  uint64_t latest = 0;
-  pthread_mutex_lock(&w->p->mu);
-  for (pool_req *r = w->inflight; r; r = r->next)
-    if (r->hard_ns > latest) latest = r->hard_ns;
-  pthread_mutex_unlock(&w->p->mu);
-  return latest;
-}
-
-void pool_inflight_extend(pool_worker *w, uint64_t from_ns, uint64_t add_ns) {
-  pthread_mutex_lock(&w->p->mu);
-  for (pool_req *r = w->inflight; r; r = r->next)
-    if (r->hard_ns >= from_ns) r->hard_ns = r->hard_ns > UINT64_MAX - add_ns ? UINT64_MAX : r->hard_ns + add_ns;
-  pthread_mutex_unlock(&w->p->mu);
-}
-
-void pool_slice(pool_worker *w, uint64_t t) {
-  pool *p = w->p;
-  pthread_mutex_lock(&p->mu);
-  w->slice = t;
-  w->slice_deadline_ns = UINT64_MAX;
-  for (pool_req *r = w->inflight; t && r; r = r->next)
-    if (r->ticket == t)
-      w->slice_deadline_ns = clock_mono_ns() + pool_allowance_ns(r->timeout_ms, p->cfg.grace_ms);
-  if (w->slice_deadline_ns < p->dog_wake_ns) pthread_cond_signal(&p->dog_cond);
-  pthread_mutex_unlock(&p->mu);
-}
-
-int pool_call_host(void *user, const char *instance_id, const char *method, const json_t *args,
-                   uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
-  const pool_config *cfg = &((pool_worker *)user)->p->cfg;
-  if (!cfg->hostcall) return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
-  return cfg->hostcall(cfg->hostcall_user, instance_id, method, args, timeout_ms, hold, result, err);
-}
-
-static void inbox_push(pool_worker *w, pool_msg *m) {
-  pool *p = w->p;
-  pthread_mutex_lock(&p->mu);
-  if (w->inbox_tail) w->inbox_tail->next = m;
-  else w->inbox = m;
-  w->inbox_tail = m;
-  atomic_fetch_add_explicit(&w->submitted, 1, memory_order_release);
-  p->be->wake(w);
-  pthread_mutex_unlock(&p->mu);
-}
-
-static void hq_done(void *user, uint64_t id, json_t *reply) {
-  pool_msg *m = calloc(1, sizeof *m);
-  if (!m) { /* the call times out at its deadline instead */
-    json_decref(reply);
-    return;
-  }
-  m->id = id;
-  m->reply = reply;
-  inbox_push(user, m);
-}
-
-static void hq_hold(void *user, uint64_t id, uint32_t ms) {
-  pool_msg *m = calloc(1, sizeof *m);
-  if (!m) return;
-  m->id = id;
-  m->ms = ms;
-  inbox_push(user, m);
-}
-
-int pool_hostcall(pool_worker *w, uint64_t id, const char *instance_id, const char *method,
-                  json_t *args, uint32_t timeout_ms, al_error *err) {
-  if (!w->p->hq) {
-    json_decref(args);
-    return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
-  }
-  hq_reply_to to = {hq_done, hq_hold, w};
-  return hq_submit(w->p->hq, id, instance_id, method, args, timeout_ms, &to, err);
-}
-
-/* ---- the watchdog --------------------------------------------------------------------- */
-
-static void *watchdog_main(void *arg) {
-  pool *p = arg;
-  pthread_mutex_lock(&p->mu);
-  while (!p->stopping) {
-    uint64_t now = clock_mono_ns(), next = now + 1000000000u;
-    for (unsigned i = 0; i < p->n; i++) {
-      pool_worker *w = &p->w[i];
-      if (!w->slice || w->slice_deadline_ns == UINT64_MAX) continue;
-      pool_req *r = NULL;
-      for (pool_req *x = w->inflight; x; x = x->next)
-        if (x->ticket == w->slice) r = x;
-      if (r && !r->answered && now >= w->slice_deadline_ns) {
-        r->answered = true;
-        post_done(p, r->ticket, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"),
-                  r->async);
-      }
-      uint64_t wedge_at = w->slice_deadline_ns + (uint64_t)p->cfg.wedged_ms * 1000000u;
-      if (!w->wedged && now >= wedge_at) {
-        /* A thread cannot be killed: fail what waits behind it instead of hanging. */
-        w->wedged = true;
-        for (pool_req *x = w->head; x;) {
-          pool_req *nx = x->next;
-          post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
-          json_decref(x->req);
-          free(x);
-          x = nx;
-          w->qlen--;
-        }
-        w->head = w->tail = NULL;
-        for (pool_req *x = w->inflight; x; x = x->next)
-          if (!x->answered) {
-            x->answered = true;
-            post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
-          }
-      }
-      if (now < w->slice_deadline_ns && w->slice_deadline_ns < next) next = w->slice_deadline_ns;
-      else if (!w->wedged && wedge_at < next) next = wedge_at;
-    }
-    struct timespec ts;
-    p->dog_wake_ns = next;
-    abs_time(&ts, CLOCK_MONOTONIC, next > now ? next - now : 0);
-    pthread_cond_timedwait(&p->dog_cond, &p->mu, &ts);
-  }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
 }
 
 static void *worker_thread(void *arg) {
@@ -427,7 +179,7 @@ int pool_new(const pool_config *cfg, pool **out, al_error *err) {
       }
       p->w[i].started = true;
     }
-    if (pthread_create(&p->dog, NULL, watchdog_main, p)) {
+    if (pthread_create(&p->dog, NULL, pool_watchdog_main, p)) {
       pool_free(p);
       return err_set(err, AL_EINTERNAL, NULL, "cannot start the watchdog thread");
     }
@@ -465,7 +217,7 @@ void pool_free(pool *p) {
     } else if (w->started) {
       /* A wedged thread may still come back; give it a moment, then abandon it. */
       struct timespec ts;
-      abs_time(&ts, CLOCK_REALTIME, 1000000000u);
+      pool_abs_time(&ts, CLOCK_REALTIME, 1000000000u);
       joined = pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
       if (!joined) pthread_detach(w->thread);
     }
@@ -675,7 +427,7 @@ json_t *pool_wait(pool *p, uint64_t ticket) {
       spun = true;
       unsigned seen = atomic_load_explicit(&p->done_seq, memory_order_acquire);
       pthread_mutex_unlock(&p->mu);
-      spin_for_change(&p->done_seq, seen);
+      pool_spin_for_change(&p->done_seq, seen);
       pthread_mutex_lock(&p->mu);
       continue;
     }
@@ -725,7 +477,7 @@ void pool_wait_any(pool *p, int timeout_ms) {
       while (!p->async_ready) pthread_cond_wait(&p->done_cond, &p->mu);
     } else {
       struct timespec ts;
-      abs_time(&ts, CLOCK_REALTIME, (uint64_t)timeout_ms * 1000000u);
+      pool_abs_time(&ts, CLOCK_REALTIME, (uint64_t)timeout_ms * 1000000u);
       while (!p->async_ready && pthread_cond_timedwait(&p->done_cond, &p->mu, &ts) == 0) {}
     }
   }

@@ -70,10 +70,10 @@ static void test_snapshot(void **st) {
   (void)st;
   ev_registry *r = ev_registry_new();
   assert_int_equal(ev_agent_profile(r, NULL), 0);
-  json_t *inst = tj("[{'instanceId':'a@1','pluginId':'a','worker':0,'hooks':{'PreToolUse':2,'Nope':1}},"
-                    " {'instanceId':'b@1','pluginId':'b','worker':1,'hooks':{}},"
-                    " {'instanceId':'c@1','pluginId':'c','worker':1,'hooks':{'PreToolUse':1,'Stop':1,'TurnEnd':0}}]");
-  ev_snapshot *s = ev_snapshot_build(r, inst);
+  json_t *ha = tj("{'PreToolUse':2,'Nope':1}"), *hb = tj("{}"),
+         *hc = tj("{'PreToolUse':1,'Stop':1,'TurnEnd':0}");
+  const ev_member inst[] = {{"a@1", "a", 0, ha}, {"b@1", "b", 1, hb}, {"c@1", "c", 1, hc}, {"d@1", "d", 1, NULL}};
+  ev_snapshot *s = ev_snapshot_build(r, inst, 4);
   assert_non_null(s);
   int pre = ev_lookup(r, "PreToolUse"), stop = ev_lookup(r, "Stop"), turn = ev_lookup(r, "TurnEnd");
   assert_true(ev_subscribed(s, pre));
@@ -89,13 +89,14 @@ static void test_snapshot(void **st) {
   assert_int_equal(s->subs[pre][1].worker, 1);
   assert_int_equal(s->nsubs[stop], 1);
   ev_snapshot_free(s);
-  json_decref(inst);
+  json_decref(ha);
+  json_decref(hb);
+  json_decref(hc);
   /* nobody loaded: an empty snapshot answers "no" everywhere */
-  json_t *none = json_array();
-  s = ev_snapshot_build(r, none);
+  s = ev_snapshot_build(r, NULL, 0);
+  assert_non_null(s);
   for (size_t i = 0; i < ev_count(r); i++) assert_false(ev_subscribed(s, (int)i));
   ev_snapshot_free(s);
-  json_decref(none);
   ev_registry_free(r);
 }
 

@@ -583,17 +583,14 @@ static void test_counter_summary(void **state) {
   /* unloading removes the instance's value */
   store_changes ch;
   assert_int_equal(store_changes_init(&ch), 0);
-  c2->worker = 3;
-  int worker = -1;
   al_error err;
-  assert_int_equal(store_remove(s, "counter@22222222", &worker, &ch, &err), 0);
-  assert_int_equal(worker, 3);
+  assert_int_equal(store_remove(s, "counter@22222222", &ch, &err), 0);
   assert_non_null(json_object_get(ch.domains, "counter-summary"));
   assert_true(projection_is(s, "counter-summary",
                             "{'totalValue':10,'instanceCount':1,'lastUpdatedInstanceId':null}"));
   store_changes_clear(&ch);
   assert_int_equal(store_changes_init(&ch), 0);
-  assert_int_equal(store_remove(s, "counter@11111111", NULL, &ch, &err), 0);
+  assert_int_equal(store_remove(s, "counter@11111111", &ch, &err), 0);
   assert_true(projection_is(s, "counter-summary",
                             "{'totalValue':0,'instanceCount':0,'lastUpdatedInstanceId':null}"));
   store_changes_clear(&ch);
@@ -603,7 +600,7 @@ static void test_counter_summary(void **state) {
   json_decref(shared_act(s, c3, "counter-summary", "set-instance", "{'value':1}", NULL));
   add(s, "counter@44444444", "counter", counter_meta);
   assert_int_equal(store_changes_init(&ch), 0);
-  assert_int_equal(store_remove(s, "counter@44444444", NULL, &ch, &err), 0);
+  assert_int_equal(store_remove(s, "counter@44444444", &ch, &err), 0);
   assert_null(json_object_get(ch.domains, "counter-summary"));
   store_changes_clear(&ch);
   assert_true(projection_is(s, "counter-summary",
@@ -647,11 +644,11 @@ static void test_greeter_profile(void **state) {
   store_instance *r2 = add(s, "greeter-shared-state@BBBBBBBB", "greeter-shared-state",
                            "{'title':'R2','widgets':['main']}");
   (void)r2;
-  assert_int_equal(store_remove(s, "greeter-shared-state@BBBBBBBB", NULL, &ch, NULL), 0);
+  assert_int_equal(store_remove(s, "greeter-shared-state@BBBBBBBB", &ch, NULL), 0);
   assert_null(json_object_get(ch.domains, "greeter-profile"));
   store_changes_clear(&ch);
   assert_int_equal(store_changes_init(&ch), 0);
-  assert_int_equal(store_remove(s, "greeter@AAAAAAAA", NULL, &ch, NULL), 0);
+  assert_int_equal(store_remove(s, "greeter@AAAAAAAA", &ch, NULL), 0);
   assert_non_null(json_object_get(ch.domains, "greeter-profile"));
   json_t *aff = store_affected(s, &ch);
   assert_true(tj_is(aff, "['greeter-shared-state@AAAAAAAA']"));
@@ -688,7 +685,7 @@ static void test_runtime_registry(void **state) {
   assert_null(json_object_get(c->record, "error"));
 
   al_error err;
-  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, NULL, &err), 0);
+  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, &err), 0);
   assert_true(projection_is(s, "runtime-registry",
                             "[{'id':'custom','instanceId':'custom@BBBBBBBB','packageId':'custom',"
                             "'title':'Two','status':'loaded','enabled':true,'widgets':2}]"));
@@ -719,7 +716,7 @@ static void test_runtime_metrics(void **state) {
   /* a denied shared write counts too */
   store_instance *k = store_find(s, "calculator@AAAAAAAA");
   json_decref(shared_act(s, k, "counter-summary", "set-instance", "{'value':1}", NULL));
-  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, NULL, NULL), 0);
+  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, NULL), 0);
   assert_int_equal(store_projection(s, "runtime-metrics", &p, NULL), 0);
   assert_int_equal(json_integer_value(json_object_get(p, "pluginCount")), 1);
   assert_int_equal(json_integer_value(json_object_get(p, "dispatchCount")), 3);
@@ -1119,7 +1116,7 @@ static void test_affected(void **state) {
 
   /* unloading a counter that wrote: summary readers and registry readers */
   assert_int_equal(store_changes_init(&ch), 0);
-  assert_int_equal(store_remove(s, "counter@11111111", NULL, &ch, NULL), 0);
+  assert_int_equal(store_remove(s, "counter@11111111", &ch, NULL), 0);
   aff = store_affected(s, &ch);
   assert_true(tj_is(aff, "['counter@22222222','status-dashboard@33333333','runtime-monitor@66666666']"));
   json_decref(aff);
@@ -1170,16 +1167,16 @@ static void test_add_remove(void **state) {
   json_decref(meta);
 
   /* unknown id */
-  assert_int_equal(store_remove(s, "counter@ZZZZZZZZ", NULL, NULL, &err), AL_EINSTANCE_NOT_FOUND);
+  assert_int_equal(store_remove(s, "counter@ZZZZZZZZ", NULL, &err), AL_EINSTANCE_NOT_FOUND);
   assert_int_equal(err.code, AL_EINSTANCE_NOT_FOUND);
   assert_string_equal(err.message, "Instance not found: counter@ZZZZZZZZ");
   assert_null(store_find(s, "counter@ZZZZZZZZ"));
   assert_null(store_find(s, NULL));
 
-  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, NULL, &err), 0);
+  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, &err), 0);
   assert_null(store_find(s, "counter@AAAAAAAA"));
   assert_int_equal(store_count(s), 0);
-  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, NULL, &err), AL_EINSTANCE_NOT_FOUND);
+  assert_int_equal(store_remove(s, "counter@AAAAAAAA", NULL, &err), AL_EINSTANCE_NOT_FOUND);
   /* the id can be used again after removal */
   c = add(s, "counter@AAAAAAAA", "counter", "{'title':'Again','widgets':['main']}");
   assert_null(c->state);
@@ -1201,7 +1198,7 @@ static void test_many_instances(void **state) {
     if (i % 3 == 0) continue;
     char id[32];
     snprintf(id, sizeof id, "custom@%08d", i);
-    assert_int_equal(store_remove(s, id, NULL, NULL, NULL), 0);
+    assert_int_equal(store_remove(s, id, NULL, NULL), 0);
   }
   assert_int_equal(store_count(s), N / 3);
   for (int i = 0; i < N; i++) {
