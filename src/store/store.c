@@ -17,6 +17,12 @@ typedef struct store_domain {
   char *name;
   uint64_t stamp; /* when its projection last changed (the store's clock) */
   json_t *state;
+  /* The projection of `state` (or of the view, for a derived domain) last computed; NULL:
+   * not yet, or its input changed since. A projection is a pure function of its input,
+   * and what is handed out is never changed in place, so every reader of an unchanged
+   * domain shares one: a domain whose projection goes through the text API (a front
+   * end's) is projected once per change, not once per render of each reader. */
+  json_t *proj;
   store_domain_ops ops;
   void *user;
 } store_domain;
@@ -75,6 +81,9 @@ static void mark_instance(store_changes *ch, const char *id) {
 /* A domain's projection changed: stamped whether or not the caller collects changes. */
 static void mark_domain(store *s, store_changes *ch, store_domain *d) {
   d->stamp = ++s->clock;
+  /* a derived domain's view changed (a reducer domain's cache went with its state) */
+  json_decref(d->proj);
+  d->proj = NULL;
   if (ch) json_object_set_new(ch->domains, d->name, json_true());
 }
 
@@ -152,6 +161,7 @@ void store_free(store *s) {
     if (d->ops.free_user) d->ops.free_user(d->user);
     free(d->name);
     json_decref(d->state);
+    json_decref(d->proj);
   }
   free(s->domains);
   for (size_t i = 0; i < s->nreducers; i++) {
@@ -218,7 +228,7 @@ int store_register_domain(store *s, const char *name, json_t *initial_state,
   }
   s->domains = nd;
   s->domains[s->ndomains++] =
-      (store_domain){nm, ++s->clock, initial_state ? initial_state : json_null(), *ops, user};
+      (store_domain){nm, ++s->clock, initial_state ? initial_state : json_null(), NULL, *ops, user};
   return 0;
 }
 
@@ -330,13 +340,19 @@ int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store
   return 0;
 }
 
-static json_t *project(const store *s, const store_domain *d) {
-  if (!d->ops.project) return json_incref(d->state);
-  if (!d->ops.derive) return d->ops.project(d->user, d->state);
-  json_t *view = store_view(s, d->ops.derive);
-  json_t *out = view ? d->ops.project(d->user, view) : NULL;
-  json_decref(view);
-  return out;
+static json_t *project(const store *s, const store_domain *cd) {
+  if (!cd->ops.project) return json_incref(cd->state);
+  store_domain *d = (store_domain *)cd; /* the cache is not the domain's value: see proj */
+  if (!d->proj) {
+    if (!d->ops.derive) {
+      d->proj = d->ops.project(d->user, d->state);
+    } else {
+      json_t *view = store_view(s, d->ops.derive);
+      d->proj = view ? d->ops.project(d->user, view) : NULL;
+      json_decref(view);
+    }
+  }
+  return json_incref(d->proj);
 }
 
 /* Replaces a domain's state, marking it changed only if its projection changed. */
@@ -348,6 +364,8 @@ static void domain_replace(store *s, store_domain *d, json_t *next, store_change
   json_t *before = project(s, d);
   json_decref(d->state);
   d->state = next;
+  json_decref(d->proj);
+  d->proj = NULL;
   json_t *after = project(s, d);
   if (!json_equal(before, after)) mark_domain(s, ch, d);
   json_decref(before);
