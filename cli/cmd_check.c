@@ -19,9 +19,8 @@
 #include "wb_profile.h"
 
 static void report(json_t *errors, bool as_json, const char *where, const al_error *e) {
-  json_t *o = json_pack("{s:s,s:s,s:s}", "where", where, "code", al_err_name(e->code), "message", e->message);
-  if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
-  if (e->line) json_object_set_new(o, "line", json_integer(e->line));
+  json_t *o = cli_error_json(e);
+  json_object_set_new(o, "where", json_string(where));
   json_array_append_new(errors, o);
   if (!as_json) { /* `where` names a widget and the message may quote the plugin */
     cli_esc x = {0};
@@ -35,6 +34,34 @@ static void report(json_t *errors, bool as_json, const char *where, const al_err
 
 static const char *tj_sev(const json_t *f) { return json_string_value(json_object_get(f, "severity")); }
 static const char *tj_rule(const json_t *f) { return json_string_value(json_object_get(f, "rule")); }
+
+/* Prints preflight's findings (not with --json) and reports a block, which `prc` says
+ * (PREFLIGHT_BLOCKED, with `e` naming the blocking findings); a report that could not be
+ * made at all is reported as the error it was. True when the code must not run. */
+static bool show_preflight(json_t *errors, bool as_json, int prc, const json_t *preflight, const al_error *e) {
+  if (prc && !preflight) {
+    report(errors, as_json, "preflight", e);
+    return true;
+  }
+  size_t nf = json_array_size(json_object_get(preflight, "findings"));
+  if (!as_json) {
+    printf("  preflight      %zu finding%s\n", nf, nf == 1 ? "" : "s");
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(preflight, "findings"), i, f) {
+      /* messages quote the source (string literals, event names) */
+      cli_esc x = {0};
+      printf("    %lld:%lld  %-5s %s: %s\n", (long long)json_integer_value(json_object_get(f, "line")),
+             (long long)json_integer_value(json_object_get(f, "column")),
+             json_is_true(json_object_get(f, "allowed")) ? "allow" : tj_sev(f), tj_rule(f),
+             cli_e(&x, json_string_value(json_object_get(f, "message"))));
+      printf("          fix: %s\n", cli_e(&x, json_string_value(json_object_get(f, "remediation"))));
+      cli_esc_free(&x);
+    }
+  }
+  if (prc) report(errors, as_json, "preflight", e); /* e says which findings block */
+  return prc != 0;
+}
 
 int cmd_check(int argc, char **argv) {
   const char *file = NULL, *package = NULL;
@@ -105,32 +132,14 @@ int cmd_check(int argc, char **argv) {
     al_pkg_manifest_free(m);
     return 1;
   }
+  /* With a manifest the load runs preflight (and refuses a blocked package), so its
+   * report is the one shown: the code is scanned once. Without one, check scans it. */
   bool blocked = false;
-  int prc = al_pkg_preflight(code, len, m ? m->json : NULL, &preflight_text, &err);
-  preflight = cli_take_json(preflight_text);
-  if (prc && !preflight) {
-    report(errors, as_json, "preflight", &err);
-  } else {
-    size_t nf = json_array_size(json_object_get(preflight, "findings"));
-    if (!as_json) {
-      printf("  preflight      %zu finding%s\n", nf, nf == 1 ? "" : "s");
-      size_t i;
-      json_t *f;
-      json_array_foreach(json_object_get(preflight, "findings"), i, f) {
-        /* messages quote the source (string literals, event names) */
-        cli_esc x = {0};
-        printf("    %lld:%lld  %-5s %s: %s\n", (long long)json_integer_value(json_object_get(f, "line")),
-               (long long)json_integer_value(json_object_get(f, "column")),
-               json_is_true(json_object_get(f, "allowed")) ? "allow" : tj_sev(f), tj_rule(f),
-               cli_e(&x, json_string_value(json_object_get(f, "message"))));
-        printf("          fix: %s\n", cli_e(&x, json_string_value(json_object_get(f, "remediation"))));
-        cli_esc_free(&x);
-      }
-    }
-    if (prc) { /* PREFLIGHT_BLOCKED: err says which findings block */
-      report(errors, as_json, "preflight", &err);
-      blocked = true;
-    }
+  if (!m) {
+    int prc = al_pkg_preflight(code, len, NULL, &preflight_text, &err);
+    preflight = cli_take_json(preflight_text);
+    preflight_text = NULL;
+    blocked = show_preflight(errors, as_json, prc, preflight, &err);
   }
   char *pkg = package ? strdup(package) : m ? strdup(m->id) : cli_basename_noext(file);
   al_config cfg;
@@ -143,8 +152,21 @@ int cmd_check(int argc, char **argv) {
   } else if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     report(errors, as_json, "host", &err);
   } else {
-    al_load_opts lo = {.source_name = source, .manifest_json = m ? m->json : NULL};
-    if (al_load(h, pkg, code, len, &lo, id, sizeof id, &err)) {
+    /* A package directory loads as a package (its module graph, its manifest read the
+     * load's own way); a file loads from memory. */
+    al_load_opts lo = {.source_name = m ? NULL : source, .preflight_out = m ? &preflight_text : NULL};
+    int lrc = m ? al_load_package(h, file, &lo, id, sizeof id, &err)
+                : al_load(h, pkg, code, len, &lo, id, sizeof id, &err);
+    if (m && preflight_text) {
+      preflight = cli_take_json(preflight_text);
+      preflight_text = NULL;
+      show_preflight(errors, as_json, lrc == AL_EPREFLIGHT_BLOCKED ? lrc : 0, preflight, &err);
+    } else if (m && !as_json) {
+      printf("  preflight      not run (the load stopped before it)\n");
+    }
+    if (lrc == AL_EPREFLIGHT_BLOCKED) {
+      /* reported with the findings above; the code was not evaluated */
+    } else if (lrc) {
       report(errors, as_json, "load", &err);
     } else {
       char *text = NULL;

@@ -106,11 +106,10 @@ static int split_event(char *spec, char **widget, char **handler, char **args) {
 
 static void error_json(json_t *errors, const char *op, const char *widget, const char *handler,
                        const al_error *e) {
-  json_t *o = json_pack("{s:s,s:s,s:s}", "op", op, "code", al_err_name(e->code), "message", e->message);
+  json_t *o = cli_error_json(e);
+  json_object_set_new(o, "op", json_string(op));
   if (widget) json_object_set_new(o, "widget", json_string(widget));
   if (handler) json_object_set_new(o, "handler", json_string(handler));
-  if (e->path[0]) json_object_set_new(o, "path", json_string(e->path));
-  if (e->line) json_object_set_new(o, "line", json_integer(e->line));
   json_array_append_new(errors, o);
 }
 

@@ -77,6 +77,11 @@ json_t *cli_take_json(char *text) {
   return v;
 }
 
+json_t *cli_error_json(const al_error *e) {
+  json_t *o = cli_take_json(al_error_json(e));
+  return json_is_object(o) ? o : (json_decref(o), json_object());
+}
+
 char *cli_basename_noext(const char *path) {
   const char *b = strrchr(path, '/');
   b = b ? b + 1 : path;

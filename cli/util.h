@@ -16,6 +16,9 @@ void cli_print_error(const al_error *err);
 void cli_format_number(double d, char *buf, size_t cap);
 /* Takes ownership of text returned by the library and parses it. */
 json_t *cli_take_json(char *text);
+/* The library's JSON form of an error (al_error_json) as a new object the caller may add
+ * to; an empty object when out of memory. */
+json_t *cli_error_json(const al_error *e);
 /* Parses an --isolation value (thread, inline, process) into *out; prints the error and
  * returns -1 when it is unknown. */
 int cli_isolation(const char *name, al_isolation *out);

@@ -111,6 +111,12 @@ typedef struct al_error {
   int line;
 } al_error;
 
+/* The error as JSON text, the form the library uses wherever an error crosses a boundary:
+ * {"code": al_err_name(code), "message", "path"?, "line"?, "instanceId"?}, the optional
+ * members only when set. Free with al_free(); NULL when `e` is NULL or out of memory.
+ * Thread-safe. */
+AL_API char *al_error_json(const al_error *e);
+
 /* Frees memory the library returned through a `char **` out-parameter. NULL is harmless. */
 AL_API void al_free(void *p);
 AL_API const char *al_version(void);
@@ -241,6 +247,10 @@ typedef struct al_load_opts {
                                 settings apply, and preflight runs on the code first (a
                                 blocking finding refuses the load: PREFLIGHT_BLOCKED).
                                 NULL: no capabilities beyond what the policy allows */
+  char **preflight_out;      /* with a manifest: receives preflight's report as JSON text
+                                ({blocked, findings}; al_free) when preflight ran, also
+                                when it refused the load; untouched otherwise. NULL: not
+                                wanted. `airlock check` shows it without a second scan */
 } al_load_opts;
 
 /* Loads plugin `code` (`len` bytes, need not be NUL-terminated) as a new instance of

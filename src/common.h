@@ -32,6 +32,10 @@ int err_set(al_error *err, int code, const char *path, const char *fmt, ...) AL_
 void err_instance(al_error *err, const char *instance_id);
 /* Copies `src` into `dst` (both may be NULL). */
 void err_copy(al_error *dst, const al_error *src);
+/* The one JSON form of an error, wherever one crosses a boundary (worker answers, the
+ * CLI's --json, the workbench): {code, message, path?, line?, instanceId?}, the optional
+ * members only when set. New reference; NULL when out of memory. */
+json_t *err_json(const al_error *e);
 
 /* Monotonic clock in nanoseconds, and wall clock in milliseconds since the epoch. */
 uint64_t clock_mono_ns(void);

@@ -97,6 +97,26 @@ void err_copy(al_error *dst, const al_error *src) {
   if (dst && src && dst != src) *dst = *src;
 }
 
+json_t *err_json(const al_error *e) {
+  json_t *o = json_pack("{s:s,s:s}", "code", al_err_name(e->code), "message", e->message);
+  /* set fields only: an error names a path, a line or an instance when it has one */
+  if (o && ((e->path[0] && json_object_set_new(o, "path", json_string(e->path))) ||
+            (e->line > 0 && json_object_set_new(o, "line", json_integer(e->line))) ||
+            (e->instance_id[0] && json_object_set_new(o, "instanceId", json_string(e->instance_id))))) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
+char *al_error_json(const al_error *e) {
+  if (!e) return NULL;
+  json_t *o = err_json(e);
+  char *text = o ? json_text(o) : NULL;
+  json_decref(o);
+  return text;
+}
+
 uint64_t clock_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -95,6 +95,8 @@ int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const
   size_t wi;
   json_t *w;
   json_array_foreach(plan.warnings, wi, w) hc_log(h->hc, who, "warn", json_string_value(w));
+  if (plan.report && o->preflight_out && !(*o->preflight_out = json_text(plan.report)) && !rc)
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (plan.report) { /* preflight ran: its verdict is a decision, and audited as one */
     char why[sizeof err->message];
     bool blocked = rc == AL_EPREFLIGHT_BLOCKED;

@@ -57,6 +57,8 @@ int pkg_manifest_check_engine(const pkg_manifest *m, const char *airlock_version
 /* NULL harmless. */
 void pkg_manifest_free(pkg_manifest *m);
 
+/* ---- settings.c: settings at run time ---- */
+
 /* Resolved settings {key: value}: for each schema key, the stored override (`stored`, an
  * object, may be NULL) if valid for the key's type, else the environment variable named by
  * "env" (converted to the type; ignored when it does not convert), else "default"; keys
@@ -75,6 +77,9 @@ json_t *pkg_settings_resolve(const pkg_manifest *m, const json_t *stored, json_t
  * the spec's "default", else NULL (absent). New reference. Thread-safe. */
 json_t *pkg_setting_from_env(const json_t *spec, const char *text);
 
+/* Whether `v` is a valid value for the setting schema entry `spec` (its type, min/max,
+ * values). */
+bool pkg_setting_fits(const json_t *spec, const json_t *v);
 /* Checks one value against a setting's schema entry (type, min/max, values). 0 or
  * AL_EINVALID_ARGUMENT naming "settings.<key>". */
 int pkg_setting_check(const pkg_manifest *m, const char *key, const json_t *value, al_error *err);

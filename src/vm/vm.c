@@ -1151,7 +1151,8 @@ int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
 }
 
 static json_t *vm_error_json(const al_error *e) {
-  return json_pack("{s:{s:s,s:s}}", "error", "code", al_err_name(e->code), "message", e->message);
+  json_t *j = err_json(e);
+  return j ? json_pack("{s:o}", "error", j) : NULL;
 }
 
 /* Turns one handler's settled record (state st, or an error) into a {ok|error, elapsedUs}

@@ -237,11 +237,8 @@ size_t wk_table_count(const wk_table *t) { return json_object_size(t->vms); }
 size_t wk_busy(const wk_table *t) { return t->busy; }
 
 json_t *wk_error_response(const al_error *err) {
-  json_t *e = json_pack("{s:s,s:s}", "code", al_err_name(err->code), "message", err->message);
-  if (!e) return NULL;
-  if (err->path[0]) json_object_set_new(e, "path", json_string(err->path));
-  if (err->line > 0) json_object_set_new(e, "line", json_integer(err->line));
-  return json_pack("{s:o}", "error", e);
+  json_t *e = err_json(err);
+  return e ? json_pack("{s:o}", "error", e) : NULL;
 }
 
 int wk_response_result(const json_t *resp, const json_t **value, al_error *err) {

@@ -27,9 +27,8 @@
  * are fed to the same reader and validated the same way. AIRLOCK_LANE=socket, or a lane
  * that cannot be made or mapped, keeps every frame on the socket as before.
  *
- * The child end of the socketpair becomes fd 3 in the worker, the lane's memfd fd 4. Between fork and exec the
- * child only calls async-signal-safe functions (the host is multi-threaded): argv and
- * environment are prepared before fork.
+ * The child end of the socketpair becomes fd 3 in the worker, the lane's memfd fd 4
+ * (wp_link.c starts it and carries the frames; this file is what they say).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,303 +46,9 @@
 
 #include <sys/eventfd.h>
 
-#include "worker/backend.h"
 #include "worker/exec.h"
-#include "worker/ipc.h"
 #include "worker/proto.h"
-#include "worker/ring.h"
-#include "worker/worker_process.h"
-
-#ifndef AL_DEFAULT_WORKER_PATH
-#define AL_DEFAULT_WORKER_PATH "airlock-worker"
-#endif
-
-#define WP_CRASH_WINDOW_MS 60000u
-#define WP_CRASH_LIMIT 3
-
-extern char **environ;
-
-typedef struct wp_child {
-  pool_worker *w;
-  char path[PATH_MAX];
-  size_t address_space_bytes;
-  uint32_t grace_ms;
-  pid_t pid;
-  int fd, efd;
-  ipc_reader rd;
-  unsigned gen;     /* which worker incarnation; tags hostcall ids */
-  unsigned nflight; /* requests sent and not answered */
-  uint64_t current, current_since; /* the call running plugin code, 0: none */
-  char last_answered[AL_INSTANCE_ID_MAX + 24]; /* whose call the last answer was: see suspect() */
-  uint64_t wake_at; /* the worker asked for a tick then; UINT64_MAX: not */
-  json_t *loads;    /* instanceId -> its load request, for reloads */
-  json_t *crashes;  /* instanceId -> [timestamps ms] within the window */
-  json_t *disabled; /* instanceId -> reason */
-  json_t *hc_ticket; /* tagged hostcall id (decimal) -> the ticket that made it, for holds */
-  /* Frames for the worker not yet written: the driver never blocks on a write, since the
-   * worker may at the same moment be blocked writing its answers to us (requests are
-   * pipelined; both socket buffers can be full at once). */
-  unsigned char *out;
-  size_t out_off, out_len, out_cap;
-  bool reloading;   /* ensure_worker's reloads: one blocking round trip at a time */
-  int lane_fd;      /* the lane's memfd (-1: none, frames stay on the socket) */
-  ring_shared *lane_map;
-  ring_end lane;    /* the host's end; its counters restart with each worker */
-  bool on_lane;     /* this worker's frames travel the lane */
-  unsigned recent_deaths; /* consecutive deaths, for backoff */
-  wp_stats stats;
-} wp_child;
-
-#define WP_GEN_SHIFT 44 /* worker ids stay below 2^44; the generation sits above */
-#define WP_RELOAD_TICKET ((uint64_t)1 << 52) /* a reload's: pool tickets never get this high */
-
-const char *wp_default_path(const char *configured, char *buf, size_t cap) {
-  const char *env = getenv("AIRLOCK_WORKER");
-  if (configured && *configured) snprintf(buf, cap, "%s", configured);
-  else if (env && *env) snprintf(buf, cap, "%s", env);
-  else {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    buf[0] = '\0';
-    if (n > 0) {
-      self[n] = '\0';
-      char *slash = strrchr(self, '/');
-      if (slash) {
-        *slash = '\0';
-        snprintf(buf, cap, "%s/airlock-worker", self);
-        if (access(buf, X_OK) != 0) buf[0] = '\0';
-      }
-    }
-    if (!buf[0]) snprintf(buf, cap, "%s", AL_DEFAULT_WORKER_PATH);
-  }
-  return buf;
-}
-
-/* Kills (if asked) and reaps the worker; returns its wait status, or -1. */
-static int reap(wp_child *c, bool kill_it) {
-  int status = -1;
-  if (c->pid > 0) {
-    if (kill_it) kill(c->pid, SIGKILL);
-    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {}
-  }
-  if (c->fd >= 0) close(c->fd);
-  c->fd = -1;
-  c->pid = 0;
-  c->stats.pid = 0;
-  c->nflight = 0;
-  c->current = 0;
-  c->wake_at = UINT64_MAX;
-  c->gen++;
-  json_object_clear(c->hc_ticket);
-  c->out_off = c->out_len = 0;
-  c->on_lane = c->stats.lane = false;
-  ipc_reader_free(&c->rd);
-  ipc_reader_init(&c->rd);
-  pool_proc_stats(c->w, &c->stats);
-  return status;
-}
-
-static void describe_death(int status, char *buf, size_t cap) {
-  if (status < 0) snprintf(buf, cap, "the worker process is gone");
-  else if (WIFSIGNALED(status))
-    snprintf(buf, cap, "the worker process was killed by SIG%s (signal %d)%s",
-             sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
-             WTERMSIG(status), WTERMSIG(status) == SIGSYS ? ": a forbidden system call" : "");
-  else snprintf(buf, cap, "the worker process exited with status %d", WEXITSTATUS(status));
-}
-
-/* Writes what the output queue holds, as far as the socket takes it now. Returns 0, or
- * AL_EIO when the worker is gone. */
-static int out_flush(wp_child *c) {
-  if (c->on_lane) {
-    ssize_t n = c->out_off < c->out_len ? ring_write(&c->lane, c->out + c->out_off, c->out_len - c->out_off) : 0;
-    if (n < 0) return AL_EIO; /* the worker's counter is impossible */
-    if (n > 0) {
-      c->out_off += (size_t)n;
-      ring_wake_worker(&c->lane);
-    }
-  }
-  while (!c->on_lane && c->out_off < c->out_len) {
-    ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) c->out_off += (size_t)n;
-    else if (n < 0 && errno == EINTR) continue;
-    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    else return AL_EIO;
-  }
-  if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
-  return 0;
-}
-
-/* Sends one frame to the worker: queued and written as far as it goes without blocking,
- * or, during a restart's reloads (nothing else in flight), written whole. Returns 0, or
- * AL_EIO / AL_ENO_MEMORY (the caller treats the worker as gone). */
-static int wp_send(wp_child *c, const json_t *msg) {
-  if (!msg) return AL_ENO_MEMORY;
-  if (c->reloading && !c->on_lane) return ipc_send(c->fd, msg, NULL) ? AL_EIO : 0;
-  unsigned char *frame;
-  size_t len;
-  if (ipc_encode(msg, &frame, &len, NULL)) return AL_ENO_MEMORY;
-  if (c->out_len + len > c->out_cap) {
-    size_t cap = c->out_cap ? c->out_cap : 65536;
-    while (cap < c->out_len + len) cap *= 2;
-    unsigned char *nb = realloc(c->out, cap);
-    if (!nb) {
-      free(frame);
-      return AL_ENO_MEMORY;
-    }
-    c->out = nb;
-    c->out_cap = cap;
-  }
-  memcpy(c->out + c->out_len, frame, len);
-  c->out_len += len;
-  free(frame);
-  return out_flush(c);
-}
-
-/* Reads the doorbells the socket holds: 0, or AL_EIO when the worker hung up, failed, or
- * wrote anything but a doorbell (on the lane the socket carries nothing else). */
-static int lane_bells(wp_child *c) {
-  unsigned char buf[256];
-  for (;;) {
-    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : AL_EIO;
-    if (n == 0) return AL_EIO;
-    for (ssize_t i = 0; i < n; i++)
-      if (buf[i] != RING_DOORBELL) return AL_EIO;
-  }
-}
-
-/* Moves what the lane holds into the reader, at most one ring's worth (a worker that
- * refills it as fast as it empties must not grow the reader without its frames being
- * popped, nor keep this thread here: the rest waits for the next turn), wakes a worker
- * waiting for room, then writes what the output queue holds as far as the lane takes it.
- * 0, or AL_EIO when the worker's counters are impossible or the reader refused the bytes. */
-static int lane_pump(wp_child *c) {
-  unsigned char buf[65536];
-  size_t took = 0;
-  while (took < c->lane.cap) {
-    ssize_t n = ring_read(&c->lane, buf, sizeof buf < c->lane.cap - took ? sizeof buf : c->lane.cap - took);
-    if (n < 0) return AL_EIO;
-    if (n == 0) break;
-    took += (size_t)n;
-    if (ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) return AL_EIO;
-  }
-  if (took) ring_wake_worker(&c->lane);
-  return out_flush(c);
-}
-
-/* Whether the driver has something to do on the lane now: bytes up, or room down for
- * what its queue holds. */
-static bool lane_ready(const wp_child *c) {
-  return ring_readable(&c->lane) || (c->out_len > c->out_off && ring_room(&c->lane) > 0);
-}
-
-/* Announces the driver's sleep to the worker; false (and no sleep) when, looking once
- * more, there is something to do already. Pair with lane_awake(). */
-static bool lane_may_sleep(wp_child *c) {
-  ring_host_sleeping(&c->lane, true);
-  if (!lane_ready(c)) return true;
-  ring_host_sleeping(&c->lane, false);
-  return false;
-}
-
-/* recv_until() over the lane. */
-static int lane_recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
-  bool spun = false;
-  for (;;) {
-    if (lane_pump(c)) return AL_EIO;
-    int got = ipc_reader_next(&c->rd, msg, NULL);
-    if (got) return got == 1 ? 1 : AL_EIO;
-    if (!spun) {
-      spun = true;
-      if (ring_spin_readable(&c->lane, 50000u)) continue;
-    }
-    uint64_t now = clock_mono_ns();
-    if (now >= deadline_ns) return 0;
-    if (!lane_may_sleep(c)) continue;
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    int r = poll(&pfd, 1, (int)((deadline_ns - now + 999999u) / 1000000u));
-    ring_host_sleeping(&c->lane, false);
-    if (r < 0 && errno != EINTR) return AL_EIO;
-    if (r > 0 && lane_bells(c)) return AL_EIO;
-  }
-}
-
-/* Waits for one frame until deadline_ns. 1 = got it, 0 = deadline passed, <0 = peer gone. */
-static int recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg) {
-  if (c->on_lane) return lane_recv_until(c, deadline_ns, msg);
-  if (ipc_spin_readable(c->fd, &c->rd, 50000u)) {
-    int rc = ipc_recv(c->fd, &c->rd, msg, NULL);
-    return rc == 1 ? 1 : AL_EIO;
-  }
-  for (;;) {
-    uint64_t now = clock_mono_ns();
-    if (now >= deadline_ns) return 0;
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    int ms = (int)((deadline_ns - now + 999999u) / 1000000u);
-    int r = poll(&pfd, 1, ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return AL_EIO;
-    if (r == 0) continue; /* re-check the deadline */
-    int rc = ipc_recv(c->fd, &c->rd, msg, NULL);
-    return rc == 1 ? 1 : AL_EIO;
-  }
-}
-
-static int spawn(wp_child *c, char *why, size_t cap) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-    snprintf(why, cap, "socketpair: %s", strerror(errno));
-    return AL_EIO;
-  }
-  char parent[24], as[32];
-  snprintf(parent, sizeof parent, "%ld", (long)getpid());
-  snprintf(as, sizeof as, "%zu", c->address_space_bytes);
-  char *argv[] = {c->path, "--fd", "3", "--parent", parent, "--address-space", as,
-                  c->lane_map ? "--lane" : NULL, "4", NULL};
-  if (c->lane_map) {
-    ring_reset(c->lane_map); /* the previous worker is reaped: nobody writes it now */
-    ring_host_end(&c->lane, c->lane_map);
-  }
-  pid_t pid = fork();
-  if (pid < 0) {
-    snprintf(why, cap, "fork: %s", strerror(errno));
-    close(sv[0]);
-    close(sv[1]);
-    return AL_EIO;
-  }
-  if (pid == 0) {
-    /* async-signal-safe only from here on. Both descriptors move above 4 first, so
-     * placing one cannot overwrite the other; dup2() clears close-on-exec. */
-    int s = fcntl(sv[1], F_DUPFD_CLOEXEC, 5), m = c->lane_map ? fcntl(c->lane_fd, F_DUPFD_CLOEXEC, 5) : -1;
-    if (s < 0 || dup2(s, 3) < 0) _exit(126);
-    if (c->lane_map && (m < 0 || dup2(m, 4) < 0)) _exit(126);
-    execve(c->path, argv, environ);
-    _exit(127);
-  }
-  close(sv[1]);
-  c->pid = pid;
-  c->fd = sv[0];
-  c->stats.pid = (int)pid;
-  c->stats.starts++;
-  json_t *hello = NULL;
-  int r = recv_until(c, clock_mono_ns() + 5000000000ull, &hello);
-  bool ready = r == 1 && json_is_true(json_object_get(hello, "ready"));
-  /* a worker that could not map the lane says so and keeps to the socket */
-  c->on_lane = ready && c->lane_map && json_is_true(json_object_get(hello, "lane"));
-  c->stats.lane = c->on_lane;
-  json_decref(hello);
-  if (!ready) {
-    int st = reap(c, true);
-    char d[160];
-    describe_death(st, d, sizeof d);
-    snprintf(why, cap, "cannot start %.200s: %s", c->path, r == 0 ? "no answer within 5 s" : d);
-    return AL_ECRASHED;
-  }
-  pool_proc_stats(c->w, &c->stats);
-  return 0;
-}
+#include "worker/wp_impl.h"
 
 /* Counts a crash against an instance; disables it at the limit. */
 static void count_crash(wp_child *c, const char *id, const char *what) {
@@ -418,7 +123,7 @@ static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json
   json_decref(msg);
   while (r == 0) {
     json_t *f = NULL;
-    r = recv_until(c, deadline, &f);
+    r = wp_recv_until(c, deadline, &f);
     if (r != 1) break;
     const json_t *hc = json_object_get(f, "hostcall");
     if (hc && !hostcall_is_for(hc, req_instance(load))) {
@@ -447,7 +152,7 @@ static json_t *ensure_worker(wp_child *c) {
     while (nanosleep(&ts, &ts) != 0) {}
   }
   char why[400];
-  if (spawn(c, why, sizeof why)) {
+  if (wp_spawn(c, why, sizeof why)) {
     c->recent_deaths++;
     return pool_error(AL_ECRASHED, why);
   }
@@ -460,7 +165,7 @@ static json_t *ensure_worker(wp_child *c) {
     int r = reload_one(c, load, ms ? ms : 1000, &resp);
     if (r != 1) { /* the reload itself killed it: that instance sits out; others retry */
       c->reloading = false;
-      reap(c, true);
+      wp_reap(c, true);
       json_object_set_new(c->disabled, id, json_string("its reload after a worker crash failed"));
       json_object_del(c->loads, id);
       c->recent_deaths++;
@@ -506,9 +211,9 @@ static void worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool cou
  * that ran counts against its instance, and the next start waits out the back-off, which
  * stops a worker that dies at once from being restarted in a loop. */
 static void died(wp_child *c) {
-  int st = reap(c, true);
+  int st = wp_reap(c, true);
   char d[200];
-  describe_death(st, d, sizeof d);
+  wp_describe_death(st, d, sizeof d);
   c->stats.crashes++;
   pool_proc_stats(c->w, &c->stats);
   worker_lost(c, AL_ECRASHED, d, true);
@@ -556,7 +261,7 @@ static bool take_order(wp_child *c, const json_t *o) {
     bool ran = c->pid > 0;
     if (*id) set_aside_liar(c, id, why ? why : "it broke the protocol");
     if (!ran) return false;
-    reap(c, true);
+    wp_reap(c, true);
     c->stats.crashes++;
     pool_proc_stats(c->w, &c->stats);
     worker_lost(c, AL_ECRASHED, why ? why : "the worker broke the protocol", false);
@@ -568,7 +273,7 @@ static bool take_order(wp_child *c, const json_t *o) {
      * may still be in flight is bookkeeping sent before (a dispose), answered here; the
      * requests of this turn were not sent yet and go to the new process. */
     if (c->pid > 0) {
-      reap(c, true);
+      wp_reap(c, true);
       uint64_t tickets[64];
       size_t n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0]);
       for (size_t i = 0; i < n; i++) {
@@ -792,7 +497,7 @@ static void proc_run(pool_worker *w) {
     pool_msg *msgs;
     if (!pool_take(w, &reqs, &msgs, 0)) break;
     bool took = reqs || msgs;
-    if (c->pid > 0 && out_flush(c)) {
+    if (c->pid > 0 && wp_out_flush(c)) {
       died(c);
       continue;
     }
@@ -812,7 +517,7 @@ static void proc_run(pool_worker *w) {
     if (hard < until) until = hard;
     if (c->pid > 0 && now >= hard) { /* the watchdog: the running slice, or a backstop */
       uint64_t over = cur && now >= slice_hard ? cur->ticket : late;
-      reap(c, true);
+      wp_reap(c, true);
       c->stats.watchdog_kills++;
       pool_proc_stats(w, &c->stats);
       c->current = over;
@@ -845,7 +550,7 @@ static void proc_run(pool_worker *w) {
        * (the pool's stop among them): only a turn that took nothing may sleep, so the
        * next pool_take() sees what the consumed wake-up was for. */
       if (took) ms = 0;
-      if (lane && ms != 0 && !lane_may_sleep(c)) ms = 0;
+      if (lane && ms != 0 && !wp_lane_may_sleep(c)) ms = 0;
       int r = poll(pfd, 2, ms);
       if (lane) ring_host_sleeping(&c->lane, false);
       if (r < 0 && errno != EINTR) break;
@@ -853,19 +558,19 @@ static void proc_run(pool_worker *w) {
         uint64_t v;
         if (read(c->efd, &v, sizeof v) < 0) { /* EAGAIN: drained already */ }
       }
-      if (r > 0 && (pfd[1].revents & POLLOUT) && out_flush(c)) {
+      if (r > 0 && (pfd[1].revents & POLLOUT) && wp_out_flush(c)) {
         died(c);
         continue;
       }
       if (!lane && (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) continue;
-      if (lane && r > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && lane_bells(c)) {
+      if (lane && r > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && wp_lane_bells(c)) {
         died(c);
         continue;
       }
     }
     if (lane) { /* Frames: take every complete one the lane holds now. */
       json_t *f;
-      int got = lane_pump(c) ? -1 : 0;
+      int got = wp_lane_pump(c) ? -1 : 0;
       while (!got && c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) {
         take_frame(c, f);
         got = 0;
@@ -927,7 +632,7 @@ static void proc_wake(pool_worker *w) {
 static void proc_fini(pool_worker *w) {
   wp_child *c = w->be;
   if (!c) return;
-  if (c->pid > 0) reap(c, true); /* closing the socket lets a healthy worker leave anyway */
+  if (c->pid > 0) wp_reap(c, true); /* closing the socket lets a healthy worker leave anyway */
   ipc_reader_free(&c->rd);
   json_decref(c->loads);
   json_decref(c->crashes);

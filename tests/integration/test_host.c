@@ -112,6 +112,61 @@ static void test_error_codes(void **st) {
   al_host_free(h);
 }
 
+/* al_error_json: the one JSON form of an error; optional members only when set */
+static void test_error_json(void **st) {
+  (void)st;
+  al_host *h = t_host(T_BARE);
+  al_error e;
+  char *out = NULL;
+  assert_int_equal(al_render(h, "nope@12345678", "main", &out, &e), AL_EINSTANCE_NOT_FOUND);
+  json_t *j = t_json(al_error_json(&e));
+  assert_string_equal(json_string_value(json_object_get(j, "code")), "INSTANCE_NOT_FOUND");
+  assert_string_equal(json_string_value(json_object_get(j, "message")), e.message);
+  assert_string_equal(json_string_value(json_object_get(j, "instanceId")), "nope@12345678");
+  assert_null(json_object_get(j, "path"));
+  assert_null(json_object_get(j, "line"));
+  json_decref(j);
+  const char *BAD = "definePlugin(({ ui }) => ({ widgets: { main: { render() {\n return ui.panel([{ kind: 'nope' }]); } } } }));";
+  char id[AL_INSTANCE_ID_MAX];
+  t_load(h, "bad", BAD, NULL, id);
+  assert_int_equal(al_render(h, id, "main", &out, &e), AL_ECONTRACT);
+  j = t_json(al_error_json(&e));
+  assert_string_equal(json_string_value(json_object_get(j, "code")), "CONTRACT_VIOLATION");
+  assert_string_equal(json_string_value(json_object_get(j, "path")), e.path);
+  assert_true(e.path[0] != 0);
+  json_decref(j);
+  assert_null(al_error_json(NULL));
+  al_host_free(h);
+}
+
+/* al_load_opts.preflight_out: the load's own preflight report, also when it refused */
+static void test_preflight_out(void **st) {
+  (void)st;
+  al_host *h = t_host(T_BARE);
+  al_error e;
+  char id[AL_INSTANCE_ID_MAX], *report = NULL;
+  const char *WIPER = "pi.on('SessionStart', () => exec('rm -rf /'));";
+  al_load_opts o = {.manifest_json = "{\"id\": \"wiper\", \"version\": \"1.0.0\"}", .preflight_out = &report};
+  assert_int_equal(al_load(h, "wiper", WIPER, strlen(WIPER), &o, id, sizeof id, &e), AL_EPREFLIGHT_BLOCKED);
+  json_t *r = t_json(report);
+  assert_true(json_is_true(json_object_get(r, "blocked")));
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "findings"), 0), "rule")),
+                      "shell-destructive");
+  json_decref(r);
+  report = NULL;
+  const char *FINE = "definePlugin(({ ui }) => ({ widgets: { main: { render() { return ui.text('ok'); } } } }));";
+  o.manifest_json = "{\"id\": \"fine\", \"version\": \"1.0.0\"}";
+  assert_int_equal(al_load(h, "fine", FINE, strlen(FINE), &o, id, sizeof id, &e), 0);
+  r = t_json(report);
+  assert_false(json_is_true(json_object_get(r, "blocked")));
+  json_decref(r);
+  report = NULL;
+  o.manifest_json = NULL; /* no manifest: no preflight, nothing written */
+  assert_int_equal(al_load(h, "plain", FINE, strlen(FINE), &o, id, sizeof id, &e), 0);
+  assert_null(report);
+  al_host_free(h);
+}
+
 static void test_load_errors(void **st) {
   (void)st;
   static const struct {
@@ -640,6 +695,7 @@ static void test_health_and_trace(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_render_event), cmocka_unit_test(test_error_codes),
+      cmocka_unit_test(test_error_json),      cmocka_unit_test(test_preflight_out),
       cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_metadata_defaults),
       cmocka_unit_test(test_tree_output_rules), cmocka_unit_test(test_status_recovers),
       cmocka_unit_test(test_selective_rerender), cmocka_unit_test(test_grants),
