@@ -39,6 +39,7 @@
 #include <quickjs.h>
 
 #include "airlock.h"
+#include "wb_profile.h"
 #include "integration/httpd_test.h"
 
 #define BENCH_WIDGET "counter"
@@ -200,13 +201,14 @@ static al_host *host_new_workers(const bench_opts *o, unsigned queue_capacity, u
   al_config_init(&cfg);
   cfg.isolation = o->isolation;
   cfg.workers = workers;
-  cfg.profile = AL_PROFILE_WORKBENCH; /* the counter's package reducer and shared domain */
   cfg.worker_path = o->worker_path;
   if (queue_capacity) cfg.queue_capacity = queue_capacity;
   al_host *h = NULL;
   al_error e;
   int rc = al_host_new(&cfg, &h, &e);
   if (rc) die("al_host_new", rc, &e);
+  /* the counter's package reducer and shared domain */
+  if ((rc = wb_profile_register(h, &e))) die("wb_profile_register", rc, &e);
   return h;
 }
 

@@ -16,6 +16,7 @@
 #include "airlock_pkg.h"
 #include "commands.h"
 #include "util.h"
+#include "wb_profile.h"
 
 static void report(json_t *errors, bool as_json, const char *where, const al_error *e) {
   json_t *o = cli_error_json(e);
@@ -143,13 +144,12 @@ int cmd_check(int argc, char **argv) {
   char *pkg = package ? strdup(package) : m ? strdup(m->id) : cli_basename_noext(file);
   al_config cfg;
   al_config_init(&cfg);
-  cfg.profile = AL_PROFILE_WORKBENCH;
   cfg.isolation = isolation;
   al_host *h = NULL;
   char id[AL_INSTANCE_ID_MAX];
   if (blocked) {
     /* the code is not evaluated */
-  } else if (al_host_new(&cfg, &h, &err)) {
+  } else if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     report(errors, as_json, "host", &err);
   } else {
     /* A package directory loads as a package (its module graph, its manifest read the

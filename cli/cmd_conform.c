@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "textui.h"
 #include "util.h"
+#include "wb_profile.h"
 
 typedef struct conf_case {
   al_host *h;
@@ -315,11 +316,10 @@ static int run_file(const char *path, al_isolation isolation, int *passed, int *
     const char *name = str(cs, "name") ? str(cs, "name") : "(unnamed)";
     al_config cfg;
     al_config_init(&cfg);
-    cfg.profile = AL_PROFILE_WORKBENCH;
     cfg.isolation = isolation;
     al_error e;
     int bad_step = 0;
-    if (al_host_new(&cfg, &c.h, &e)) {
+    if (al_host_new(&cfg, &c.h, &e) || wb_profile_register(c.h, &e)) {
       snprintf(c.why, sizeof c.why, "host: %s", e.message);
       bad_step = -1;
     } else {

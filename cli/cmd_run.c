@@ -11,6 +11,7 @@
 #include "airlock_pkg.h"
 #include "textui.h"
 #include "util.h"
+#include "wb_profile.h"
 
 static void run_usage(FILE *out) {
   fprintf(out,
@@ -112,6 +113,63 @@ static void error_json(json_t *errors, const char *op, const char *widget, const
   json_array_append_new(errors, o);
 }
 
+static void indent_line(FILE *f, int depth) {
+  fputc('\n', f);
+  for (int i = 0; i < depth; i++) fputs("  ", f);
+}
+
+/* Prints compact JSON text laid out as json_dumps(JSON_INDENT(2)) lays it out, copying
+ * every token as it is: the library's numbers keep their shortest form, which a parse and
+ * print through jansson would lose (0.1 comes out 0.10000000000000001). */
+static void put_indented(FILE *f, const char *t) {
+  int depth = 0;
+  for (const char *p = t; *p; p++) {
+    char c = *p;
+    if (c == '"') { /* a string, escapes and all, verbatim */
+      const char *q = p + 1;
+      while (*q && *q != '"') q += (*q == '\\' && q[1]) ? 2 : 1;
+      fwrite(p, 1, (size_t)(q - p) + (*q ? 1 : 0), f);
+      p = *q ? q : q - 1;
+    } else if (c == '{' || c == '[') {
+      fputc(c, f);
+      if (p[1] == (c == '{' ? '}' : ']')) {
+        fputc(*++p, f);
+      } else {
+        indent_line(f, ++depth);
+      }
+    } else if (c == '}' || c == ']') {
+      indent_line(f, --depth);
+      fputc(c, f);
+    } else if (c == ',') {
+      fputc(c, f);
+      indent_line(f, depth);
+    } else if (c == ':') {
+      fputs(": ", f);
+    } else {
+      fputc(c, f);
+    }
+  }
+  fputc('\n', f);
+}
+
+/* Appends text to the JSON text being built in *doc (*len bytes; NULL: out of memory,
+ * and it stays NULL): `"key":value` after a comma unless it is the first member, or with
+ * key NULL the closing brace. value NULL: null. `key` is JSON text (a quoted string). */
+static void doc_add(char **doc, size_t *len, const char *key, const char *value) {
+  if (!*doc) return;
+  if (!value) value = "null";
+  size_t need = key ? strlen(key) + strlen(value) + 3 : 2;
+  char *n = realloc(*doc, *len + need);
+  if (!n) {
+    free(*doc);
+    *doc = NULL;
+    return;
+  }
+  *doc = n;
+  if (key) *len += (size_t)sprintf(n + *len, "%s%s:%s", *len > 1 ? "," : "", key, value);
+  else *len += (size_t)sprintf(n + *len, "}");
+}
+
 int cmd_run(int argc, char **argv) {
   const char *events[256];
   /* A plugin file of unknown origin runs in a sandboxed worker unless told otherwise. */
@@ -141,9 +199,8 @@ int cmd_run(int argc, char **argv) {
   }
   al_config cfg;
   al_config_init(&cfg);
-  cfg.profile = AL_PROFILE_WORKBENCH;
   cfg.isolation = o.isolation;
-  if (al_host_new(&cfg, &h, &err)) {
+  if (al_host_new(&cfg, &h, &err) || wb_profile_register(h, &err)) {
     cli_print_error(&err);
     status = 1;
     goto out;
@@ -198,11 +255,26 @@ int cmd_run(int argc, char **argv) {
     printf("%s  (%s)\n", cli_e(&e, json_string_value(json_object_get(plugin, "title"))), cli_e(&e, id));
     cli_esc_free(&e);
   }
+  /* --json: the library's texts, spliced into one document (doc_add), never reparsed */
+  size_t tlen = 1;
+  char *trees_text = o.json ? strdup("{") : NULL;
   json_array_foreach(json_object_get(plugin, "widgets"), wi, wv) {
     const char *w = json_string_value(wv);
     char *tree_text = NULL;
     int rc = al_render(h, id, w, &tree_text, &err);
-    json_t *tree = rc ? json_null() : cli_take_json(tree_text);
+    if (o.json) { /* the widget name is the plugin's: its key is escaped by jansson */
+      json_t *k = json_string(w);
+      char *key = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+      if (key) doc_add(&trees_text, &tlen, key, rc ? NULL : tree_text);
+      else {
+        free(trees_text);
+        trees_text = NULL;
+      }
+      free(key);
+      json_decref(k);
+    }
+    json_t *tree = rc || o.json ? json_null() : cli_take_json(tree_text);
+    if (o.json) al_free(tree_text);
     json_object_set_new(trees, w, tree);
     if (rc) {
       error_json(errors, "render", w, NULL, &err);
@@ -218,22 +290,35 @@ int cmd_run(int argc, char **argv) {
     }
   }
   if (o.json) {
-    json_t *out = json_object();
-    json_object_set(out, "plugin", plugin);
-    al_state_get(h, id, &text, NULL);
-    json_object_set_new(out, "state", cli_take_json(text));
-    json_object_set(out, "trees", trees);
-    al_timeline(h, &text, NULL);
-    json_object_set_new(out, "timeline", cli_take_json(text));
-    json_object_set(out, "errors", errors);
+    size_t dlen = 1;
+    char *doc = strdup("{"), *part = NULL;
+    doc_add(&trees_text, &tlen, NULL, NULL);
+    al_plugin_info(h, id, &part, NULL);
+    doc_add(&doc, &dlen, "\"plugin\"", part);
+    al_free(part);
+    part = NULL;
+    al_state_get(h, id, &part, NULL);
+    doc_add(&doc, &dlen, "\"state\"", part);
+    al_free(part);
+    doc_add(&doc, &dlen, "\"trees\"", trees_text);
+    part = NULL;
+    al_timeline(h, &part, NULL);
+    doc_add(&doc, &dlen, "\"timeline\"", part);
+    al_free(part);
+    part = json_dumps(errors, JSON_COMPACT);
+    doc_add(&doc, &dlen, "\"errors\"", part);
+    free(part);
     if (o.trace) {
-      al_telemetry(h, &text, NULL);
-      json_object_set_new(out, "telemetry", cli_take_json(text));
+      part = NULL;
+      al_telemetry(h, &part, NULL);
+      doc_add(&doc, &dlen, "\"telemetry\"", part);
+      al_free(part);
     }
-    char *s = json_dumps(out, JSON_INDENT(2));
-    puts(s ? s : "null");
-    free(s);
-    json_decref(out);
+    doc_add(&doc, &dlen, NULL, NULL);
+    if (doc) put_indented(stdout, doc);
+    else puts("null");
+    free(doc);
+    free(trees_text);
   } else if (o.trace) {
     al_telemetry(h, &text, NULL);
     json_t *tm = cli_take_json(text);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "airlock.h"
+#include "wb_profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,10 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!host) {
     al_config cfg;
     al_config_init(&cfg);
-    cfg.profile = AL_PROFILE_WORKBENCH;
     cfg.limits = (al_limits){.memory_bytes = 8u << 20, .stack_bytes = 256u << 10, .load_ms = 50,
                              .render_ms = 20, .event_ms = 20};
-    if (al_host_new(&cfg, &host, NULL)) abort();
+    if (al_host_new(&cfg, &host, NULL) || wb_profile_register(host, NULL)) abort();
   }
   char id[AL_INSTANCE_ID_MAX];
   if (al_load(host, "fuzz", (const char *)data, size, NULL, id, sizeof id, NULL)) return 0;

@@ -185,15 +185,9 @@ typedef enum al_isolation {
                               against engine memory-safety bugs; crashes are contained */
 } al_isolation;
 
-typedef enum al_profile {
-  AL_PROFILE_BARE = 0,      /* no package reducers, no shared domains */
-  AL_PROFILE_WORKBENCH = 1  /* the workbench's reducers and shared domains (spec sec. 5) */
-} al_profile;
-
 typedef struct al_config {
   al_limits limits;
   al_budgets budgets;
-  al_profile profile;
   uint32_t timeline_capacity;  /* newest entries kept; default 200 */
   uint32_t telemetry_capacity; /* newest per-call records kept; default 1000 */
   al_alloc_fn alloc;           /* NULL: the C library's allocator */
@@ -391,9 +385,17 @@ AL_API int al_grants_get(al_host *h, const char *instance_id, char **json_out, a
 AL_API int al_grants_set(al_host *h, const char *instance_id, const char *grants_json,
                          const char *source, al_error *err);
 
-/* The grants an instance of `package_id` gets at load when al_load_opts.grants_json is
- * NULL: the package's manifest grants (the workbench profile's examples), else none. */
+/* The grants an instance of `package_id` gets at load when al_load_opts.grants_json and
+ * manifest_json are NULL: those of the manifest registered for it with
+ * al_package_register, else none. */
 AL_API int al_package_grants(al_host *h, const char *package_id, char **json_out, al_error *err);
+/* Registers a package's manifest (airlock.json text, validated as al_load_opts.manifest_json
+ * is; unknown fields are ignored) so that instances of its `id` loaded with neither
+ * grants_json nor manifest_json get its shared grants {readShared: shared.read,
+ * writeShared: shared.write}. Only the grants are kept; a later registration of the same
+ * id replaces them. For front ends that ship example plugins with manifests beside them
+ * (the workbench). Errors: INVALID_ARGUMENT (NULL, or a manifest that does not validate). */
+AL_API int al_package_register(al_host *h, const char *manifest_json, al_error *err);
 
 /* trace {count, lastDispatchId, lastTimestamp, lastScope, lastActionType, lastOutcome,
  * lastReason}. */
@@ -404,11 +406,27 @@ AL_API int al_trace(al_host *h, char **json_out, al_error *err);
  * JSON text is over 4 KiB it is replaced by the first 4 KiB of that text, as a string,
  * and payloadTruncated is true. */
 AL_API int al_timeline(al_host *h, char **json_out, al_error *err);
+/* Incremental reads for front ends that poll the timeline (the workbench pushes it after
+ * every step): only the entries recorded after the one numbered `after_seq`. Entries are
+ * numbered from 1 in the order recorded, across the host's life (the trace's `count` is
+ * the newest number); *last_seq (may be NULL) receives the newest number, to pass back
+ * next time (0 at first: everything kept). The entries are al_timeline's, oldest first;
+ * those pushed out of the timeline's capacity are gone, so fewer than
+ * (*last_seq - after_seq) come back when the caller fell that far behind. An after_seq at
+ * or past the newest gives []. */
+AL_API int al_timeline_since(al_host *h, uint64_t after_seq, char **json_out, uint64_t *last_seq,
+                             al_error *err);
 /* Per-call telemetry, oldest first: [{instanceId, op, start, elapsedUs, outcome,
  * interrupted, memoryBytes, unchanged?}]. `unchanged` (renders only) is true when the
  * worker found the tree identical to the one the host already held for that widget and
  * the host answered with its copy (nothing sent or validated again). */
 AL_API int al_telemetry(al_host *h, char **json_out, al_error *err);
+/* What a dashboard polls instead of al_telemetry: the same window summed up, without a
+ * record turned into JSON. {calls, p50Us, p99Us, timeouts, crashes, instances: {id: {calls,
+ * p50Us, p99Us, timeouts, crashes}}}: calls counted, elapsedUs percentiles by nearest rank
+ * (0 with no call), outcomes VM_TIMEOUT and PLUGIN_CRASHED counted; `instances` has a key
+ * for each instance id with a record in the window (unloaded ones too). */
+AL_API int al_telemetry_summary(al_host *h, char **json_out, al_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Change notification
@@ -455,7 +473,21 @@ AL_API int al_register_reducer(al_host *h, const char *package_id, al_reducer_fn
 /* A shared domain. `reduce` applies `action_type` written by `writer_instance_id` to the
  * domain's state (JSON, "null" initially), like al_reducer_fn. `project` (may be NULL:
  * the state itself) turns state into the public projection plugins and hosts see.
- * `on_unload` (may be NULL) lets the domain drop an instance's contribution. */
+ * `on_unload` (may be NULL) lets the domain drop an instance's contribution.
+ *
+ * A derived domain (`derive` != 0) has no state of its own and is read-only for plugins
+ * (reduce and on_unload must be NULL, project must be set): each time its projection is
+ * needed the host builds a view of what the flags name and passes it to `project` as
+ * state_json:
+ *   AL_DOMAIN_DERIVE_INSTANCES  {instances: [the instances' records as al_plugin_info
+ *                               gives them, in load order]}; the domain changes (its
+ *                               readers re-render) on every load, reload, unload and
+ *                               status change
+ *   AL_DOMAIN_DERIVE_TRACE      {trace: al_trace's object}; changes on every dispatch
+ * (both: one object with both keys). So a projection such as a plugin registry or
+ * dispatch metrics can never disagree with the host. `project` runs on the host thread,
+ * inside whichever call needs the projection, and must not call back into the host. */
+enum { AL_DOMAIN_DERIVE_INSTANCES = 1, AL_DOMAIN_DERIVE_TRACE = 2 };
 typedef struct al_domain_def {
   const char *name;
   const char *initial_state_json;  /* NULL: null */
@@ -465,6 +497,7 @@ typedef struct al_domain_def {
   int (*on_unload)(void *user, const char *instance_id, const char *state_json,
                    char **next_json);
   void *user;
+  unsigned derive; /* AL_DOMAIN_DERIVE_* flags; 0: a domain with its own state */
 } al_domain_def;
 
 AL_API int al_register_domain(al_host *h, const al_domain_def *def, al_error *err);
@@ -531,6 +564,15 @@ AL_API int al_tool_call(al_host *h, const char *name, const char *args_json, cha
 /* The newest `n` audit records (0: all kept), newest first: [{timestamp, plugin_id, action,
  * resource, decision, reason}]. */
 AL_API int al_audit(al_host *h, size_t n, char **json_out, al_error *err);
+/* Incremental reads of the same records, like al_timeline_since: those kept after the one
+ * numbered `after_seq` (records are numbered from 1 as they are kept, across the host's
+ * life; a repeated denial counted instead of kept has no number), newest first, at most
+ * `n` (0: every one still kept). *last_seq (may be NULL) receives the newest number, to
+ * pass back next time (0 at first). Records pushed out of audit_capacity are gone. The
+ * text is the kept records' own, spliced: nothing is parsed to build it. Thread: host
+ * thread, like al_audit. */
+AL_API int al_audit_since(al_host *h, uint64_t after_seq, size_t n, char **json_out,
+                          uint64_t *last_seq, al_error *err);
 
 /* The kill switches in effect {disable, skip, forceDeny, mode}. */
 AL_API int al_switches(al_host *h, char **json_out, al_error *err);

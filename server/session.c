@@ -7,16 +7,20 @@
  * Pushes are derived, never guessed: the change subscription only marks what the host
  * said changed (instances whose render inputs changed, records, shared domains), and
  * flush() turns those marks into messages and re-renders after each step. Timeline pushes
- * send the entries whose dispatchId (sortable by time) is past the last one sent.
+ * send the entries recorded since the last one sent (al_timeline_since's cursor), audit
+ * pushes likewise (al_audit_since); the metrics tick reads the telemetry summed up
+ * (al_telemetry_summary), never the records themselves.
  *
- * Everything sent is built as jansson values and serialised once per message; nothing is
- * pieced together as text, so no plugin string can break a frame.
+ * What the session builds is jansson values, serialised once per message; what the
+ * library returned and the session only passes on (trees, states, grants, timeline
+ * entries, audit records) is spliced into the message as the library's own text
+ * (splice()), never parsed and printed again: the library's writer made it valid JSON with
+ * every plugin string escaped, so no plugin string can break a frame, and its numbers
+ * keep their shortest form.
  *
- * The hooks layer: audit pushes send the records newer than the newest one already sent
- * (a cheap one-record look first, so an idle trail costs one small call per flush). The
- * log and approve callbacks run on worker threads and share only `inbox` (under `mu`)
- * with the host thread: they append and wake the loop, flush() takes what is there. An
- * approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
+ * The hooks layer: the log and approve callbacks run on worker threads and share only
+ * `inbox` (under `mu`) with the host thread: they append and wake the loop, flush() takes
+ * what is there. An approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
  * comes last, so no resource can pose as another plugin's or action's key. Answers are
  * remembered for the server's run and never written to disk: a restart asks again.
  */
@@ -33,6 +37,7 @@
 #include "assets.h"
 #include "session.h"
 #include "tabs.h"
+#include "wb_profile.h"
 
 #define SESS_ERRORS_KEPT 200
 #define SESS_EXAMPLES "examples/plugins/"
@@ -73,15 +78,14 @@ struct sess {
   json_t *errors;       /* newest SESS_ERRORS_KEPT error entries */
   size_t errors_sent;   /* how many of `errors` were pushed (from the end) */
   json_t *errors_new;   /* not pushed yet */
-  json_int_t trace_count;
-  char last_dispatch[64];
+  uint64_t timeline_seq; /* the newest timeline entry pushed (al_timeline_since's cursor) */
+  uint64_t audit_seq;    /* the newest audit record pushed (al_audit_since's cursor) */
   char *last_metrics;
   unsigned last_worker_crashes;
   uint64_t crash_seen_ms;
   sess_call *calls;
   size_t ncalls;
   json_t *logs;         /* newest SESS_LOGS_KEPT log lines (host thread) */
-  json_t *audit_top;    /* the newest audit record pushed; NULL: none yet */
   json_t *history;      /* instanceId -> [snapshot]: its local state after each call */
   json_t *wb_entries;   /* timeline entries the session adds (state/set, state/rewind) */
   unsigned wb_seq;
@@ -124,6 +128,60 @@ static void send_json(sess *s, uint64_t client, json_t *msg /* stolen */) {
 }
 
 static void push(sess *s, json_t *msg) { send_json(s, SESS_BROADCAST, msg); }
+
+/* The text of object `env` with members keys[i]: raws[i] appended (NULL: null). A raw is
+ * JSON text the library returned, which its writer made (valid JSON, numbers in their
+ * shortest form) and which goes out as it came, never parsed and printed again; a key is
+ * one of ours (a literal needing no escape). malloc()ed; NULL when out of memory. */
+static char *splice(const json_t *env, size_t n, const char *const keys[], const char *const raws[]) {
+  char *e = env ? json_dumps(env, JSON_COMPACT) : NULL;
+  if (!e) return NULL;
+  size_t el = strlen(e), len = el + 1;
+  for (size_t i = 0; i < n; i++) len += strlen(keys[i]) + (raws[i] ? strlen(raws[i]) : 4) + 4;
+  char *out = malloc(len);
+  if (!out) {
+    free(e);
+    return NULL;
+  }
+  size_t o = el - 1; /* the closing brace goes last */
+  memcpy(out, e, o);
+  for (size_t i = 0; i < n; i++) {
+    const char *r = raws[i] ? raws[i] : "null";
+    size_t kl = strlen(keys[i]), rl = strlen(r);
+    if (o > 1) out[o++] = ',';
+    out[o++] = '"';
+    memcpy(out + o, keys[i], kl);
+    o += kl;
+    out[o++] = '"';
+    out[o++] = ':';
+    memcpy(out + o, r, rl);
+    o += rl;
+  }
+  out[o++] = '}';
+  out[o] = '\0';
+  free(e);
+  return out;
+}
+
+/* send_json with spliced members; env stolen, raws borrowed. */
+static void send_spliced(sess *s, uint64_t client, json_t *env, size_t n, const char *const keys[],
+                         const char *const raws[]) {
+  char *text = splice(env, n, keys, raws);
+  json_decref(env);
+  if (text) s->cfg.send(s->cfg.send_ud, client, text, strlen(text));
+  free(text);
+}
+
+/* reply_ok whose `ok` object is made of spliced members alone. */
+static void reply_spliced(sess *s, uint64_t client, json_t *id, size_t n, const char *const keys[],
+                          const char *const raws[]) {
+  json_t *empty = json_object();
+  char *ok = splice(empty, n, keys, raws);
+  json_decref(empty);
+  const char *const key[] = {"ok"}, *raw[] = {ok};
+  if (ok) send_spliced(s, client, json_pack("{s:O}", "re", id ? id : json_null()), 1, key, raw);
+  free(ok);
+}
 
 static void reply_ok(sess *s, uint64_t client, json_t *id, json_t *ok /* stolen */) {
   send_json(s, client, json_pack("{s:O,s:o}", "re", id ? id : json_null(), "ok", ok ? ok : json_object()));
@@ -256,6 +314,52 @@ static json_t *shared_all(sess *s) {
   return out;
 }
 
+/* The same as the text of one object, each projection spliced as the library wrote it
+ * (the name, the host's, escaped by jansson all the same). malloc()ed; NULL when out of
+ * memory. */
+static char *shared_text(sess *s) {
+  char *text = NULL;
+  json_t *names = al_shared_domains(s->h, &text, NULL) ? json_array() : take_json(text);
+  size_t len = 1, i;
+  char *out = malloc(2);
+  json_t *n;
+  if (out) out[0] = '{';
+  json_array_foreach(names, i, n) {
+    char *key = out ? json_dumps(n, JSON_ENCODE_ANY) : NULL, *proj = NULL;
+    if (key && !al_shared_get(s->h, json_string_value(n), &proj, NULL)) {
+      size_t kl = strlen(key), pl = strlen(proj);
+      char *grown = realloc(out, len + kl + pl + 3);
+      if (grown) {
+        out = grown;
+        if (len > 1) out[len++] = ',';
+        memcpy(out + len, key, kl);
+        len += kl;
+        out[len++] = ':';
+        memcpy(out + len, proj, pl);
+        len += pl;
+      } else {
+        free(out);
+        out = NULL;
+      }
+    }
+    free(key);
+    al_free(proj);
+  }
+  json_decref(names);
+  if (out) {
+    char *grown = realloc(out, len + 2);
+    if (grown) {
+      out = grown;
+      out[len++] = '}';
+      out[len] = '\0';
+    } else {
+      free(out);
+      out = NULL;
+    }
+  }
+  return out;
+}
+
 /* ---- change notification -> marks ----------------------------------------------------- */
 
 static void on_change(void *user, const al_change *c) {
@@ -275,15 +379,15 @@ static void render_done(void *user, int rc, const char *json, const al_error *er
   json_t *msg = json_pack("{s:s,s:s,s:s}", "type", "tree", "instanceId", c->instance_id,
                           "widgetId", c->widget_id);
   if (!rc) {
-    json_t *tree = json_loads(json, JSON_DECODE_ANY, NULL);
-    json_object_set_new(msg, "tree", tree ? tree : json_null());
-    if (c->req_id) reply_ok(s, c->client, c->req_id, json_pack("{s:O}", "tree", tree ? tree : json_null()));
+    const char *const key[] = {"tree"}, *raw[] = {json};
+    if (c->req_id) reply_spliced(s, c->client, c->req_id, 1, key, raw);
+    send_spliced(s, SESS_BROADCAST, msg, 1, key, raw);
   } else {
     json_object_set_new(msg, "error", error_json(rc, err));
     if (c->req_id) reply_error(s, c->client, c->req_id, rc, err);
     if (rc != AL_EINSTANCE_NOT_FOUND) note_error(s, c, rc, err);
+    push(s, msg);
   }
-  push(s, msg);
   call_free(c);
 }
 
@@ -318,29 +422,18 @@ static void render_all(sess *s, const char *id) {
 
 /* ---- pushes derived from the marks ---------------------------------------------------- */
 
+/* Pushes the entries recorded since the last push, as the library wrote them; an idle
+ * timeline costs one call that copies nothing. */
 static void flush_timeline(sess *s) {
   char *text = NULL;
-  if (al_trace(s->h, &text, NULL)) return;
-  json_t *tr = take_json(text);
-  json_int_t count = json_integer_value(json_object_get(tr, "count"));
-  json_decref(tr);
-  if (count == s->trace_count) return;
-  s->trace_count = count;
-  if (al_timeline(s->h, &text, NULL)) return;
-  json_t *all = take_json(text), *fresh = json_array();
-  size_t i;
-  json_t *e;
-  json_array_foreach(all, i, e) {
-    const char *d = json_string_value(json_object_get(e, "dispatchId"));
-    if (d && strcmp(d, s->last_dispatch) > 0) json_array_append(fresh, e);
+  uint64_t last = s->timeline_seq;
+  if (al_timeline_since(s->h, s->timeline_seq, &text, &last, NULL)) return;
+  if (last != s->timeline_seq) {
+    const char *const key[] = {"entries"}, *raw[] = {text};
+    s->timeline_seq = last;
+    send_spliced(s, SESS_BROADCAST, json_pack("{s:s}", "type", "timeline"), 1, key, raw);
   }
-  json_t *last = json_array_get(fresh, json_array_size(fresh) - 1);
-  if (last)
-    snprintf(s->last_dispatch, sizeof s->last_dispatch, "%s",
-             json_string_value(json_object_get(last, "dispatchId")));
-  json_decref(all);
-  if (json_array_size(fresh)) push(s, json_pack("{s:s,s:o}", "type", "timeline", "entries", fresh));
-  else json_decref(fresh);
+  al_free(text);
 }
 
 /* ---- state history: a snapshot after every call, for the State tab's diff and rewind -- */
@@ -432,29 +525,19 @@ static json_t *timeline_all(sess *s) {
 
 /* ---- the hooks layer: audit, logs, approvals ------------------------------------------ */
 
-/* Pushes the audit records newer than the newest one pushed, newest first. */
+/* Pushes the audit records kept since the last push (the newest SESS_AUDIT_PUSH of
+ * them), newest first, as the library wrote them; an idle trail costs one call that
+ * copies nothing. */
 static void flush_audit(sess *s) {
   char *text = NULL;
-  if (al_audit(s->h, 1, &text, NULL)) return;
-  json_t *top = take_json(text);
-  bool same = !json_array_size(top) || (s->audit_top && json_equal(json_array_get(top, 0), s->audit_top));
-  json_decref(top);
-  if (same || al_audit(s->h, SESS_AUDIT_PUSH, &text, NULL)) return;
-  json_t *recs = take_json(text), *fresh = json_array();
-  size_t i;
-  json_t *r;
-  json_array_foreach(recs, i, r) {
-    if (s->audit_top && json_equal(r, s->audit_top)) break;
-    json_array_append(fresh, r);
+  uint64_t last = s->audit_seq;
+  if (al_audit_since(s->h, s->audit_seq, SESS_AUDIT_PUSH, &text, &last, NULL)) return;
+  if (last != s->audit_seq) {
+    const char *const key[] = {"records"}, *raw[] = {text};
+    s->audit_seq = last;
+    send_spliced(s, SESS_BROADCAST, json_pack("{s:s}", "type", "audit"), 1, key, raw);
   }
-  json_decref(recs);
-  if (!json_array_size(fresh)) {
-    json_decref(fresh);
-    return;
-  }
-  json_decref(s->audit_top);
-  s->audit_top = json_incref(json_array_get(fresh, 0));
-  push(s, json_pack("{s:s,s:o}", "type", "audit", "records", fresh));
+  al_free(text);
 }
 
 /* {pending: [prompt], remembered: [prompt + allow]}, oldest first. Takes mu. */
@@ -645,7 +728,10 @@ static void flush(sess *s) {
   }
   if (s->domains_changed) {
     s->domains_changed = false;
-    push(s, json_pack("{s:s,s:o}", "type", "shared", "domains", shared_all(s)));
+    char *domains = shared_text(s);
+    const char *const key[] = {"domains"}, *raw[] = {domains};
+    if (domains) send_spliced(s, SESS_BROADCAST, json_pack("{s:s}", "type", "shared"), 1, key, raw);
+    free(domains);
   }
   json_t *dirty = s->dirty;
   s->dirty = json_object();
@@ -653,8 +739,11 @@ static void flush(sess *s) {
     char *st = NULL, *gs = NULL;
     if (al_state_get(s->h, id, &st, NULL)) continue; /* gone */
     if (al_global_state(s->h, id, &gs, NULL)) gs = NULL;
-    push(s, json_pack("{s:s,s:s,s:o,s:o}", "type", "state", "instanceId", id, "state",
-                      take_json(st), "globalState", gs ? take_json(gs) : json_null()));
+    const char *const keys[] = {"state", "globalState"}, *raws[] = {st, gs};
+    send_spliced(s, SESS_BROADCAST, json_pack("{s:s,s:s}", "type", "state", "instanceId", id), 2,
+                 keys, raws);
+    al_free(st);
+    al_free(gs);
     render_all(s, id);
   }
   json_decref(dirty);
@@ -662,47 +751,27 @@ static void flush(sess *s) {
 
 /* ---- metrics -------------------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* p-th percentile (nearest rank) of n sorted values; 0 when empty. */
-static uint64_t pct(const uint64_t *v, size_t n, unsigned p) {
-  if (!n) return 0;
-  size_t k = (n * p + 99) / 100;
-  return v[k ? k - 1 : 0];
-}
-
-/* Calls, latencies, timeouts and crashes over the telemetry window, filtered to one
- * instance when `id` is not NULL. */
-static json_t *call_stats(const json_t *tel, const char *id) {
-  size_t n = json_array_size(tel), m = 0, i;
-  uint64_t *lat = calloc(n ? n : 1, sizeof *lat);
-  json_int_t timeouts = 0, crashes = 0;
-  json_t *t;
-  json_array_foreach(tel, i, t) {
-    if (id && strcmp(id, json_string_value(json_object_get(t, "instanceId")) ? json_string_value(json_object_get(t, "instanceId")) : "") != 0) continue;
-    const char *outcome = json_string_value(json_object_get(t, "outcome"));
-    if (outcome && !strcmp(outcome, "VM_TIMEOUT")) timeouts++;
-    if (outcome && !strcmp(outcome, "PLUGIN_CRASHED")) crashes++;
-    if (lat) lat[m++] = (uint64_t)json_integer_value(json_object_get(t, "elapsedUs"));
-  }
-  if (lat) qsort(lat, m, sizeof *lat, cmp_u64);
-  json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "calls", (json_int_t)m, "p50Us",
-                        (json_int_t)(lat ? pct(lat, m, 50) : 0), "p99Us",
-                        (json_int_t)(lat ? pct(lat, m, 99) : 0), "timeouts", timeouts, "crashes",
-                        crashes);
-  free(lat);
-  return o;
+/* The summary's figures for one instance, zeros when it has no call in the window. */
+static json_t *call_stats(const json_t *summary, const char *id) {
+  json_t *row = json_object_get(json_object_get(summary, "instances"), id);
+  return row ? json_copy(row)
+             : json_pack("{s:i,s:i,s:i,s:i,s:i}", "calls", 0, "p50Us", 0, "p99Us", 0, "timeouts", 0,
+                         "crashes", 0);
 }
 
 static json_t *metrics(sess *s) {
   char *text = NULL;
-  json_t *tel = al_telemetry(s->h, &text, NULL) ? json_array() : take_json(text);
+  /* Every second: the library sums the telemetry window up, so no record is printed
+   * and parsed here */
+  json_t *tel = al_telemetry_summary(s->h, &text, NULL) ? NULL : take_json(text);
   json_t *health = al_health(s->h, &text, NULL) ? json_object() : take_json(text);
   json_t *trace = al_trace(s->h, &text, NULL) ? json_object() : take_json(text);
-  json_t *m = call_stats(tel, NULL);
+  json_t *m = json_object();
+  static const char *const totals[] = {"calls", "p50Us", "p99Us", "timeouts", "crashes"};
+  for (size_t k = 0; k < sizeof totals / sizeof totals[0]; k++) {
+    json_t *v = json_object_get(tel, totals[k]);
+    json_object_set_new(m, totals[k], v ? json_incref(v) : json_integer(0));
+  }
   json_t *we = json_object_get(health, "workerEvents");
   unsigned crashes = (unsigned)json_integer_value(json_object_get(we, "crashes"));
   if (crashes != s->last_worker_crashes) {
@@ -803,8 +872,8 @@ static json_t *build_catalog(sess *s) {
   return cat;
 }
 
-/* The catalog entry whose source is exactly `src`, for package `pkg`: only unchanged
- * bundled code gets its manifest's grants. */
+/* Whether `src` is, byte for byte, the bundled example of package `pkg`: only unchanged
+ * bundled code gets its manifest's grants (registered by wb_profile_register). */
 static bool is_bundled(const sess *s, const char *pkg, const char *src, size_t len) {
   size_t i;
   json_t *e;
@@ -851,7 +920,6 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->cfg.policy_json = NULL; /* the host keeps its own copy */
   al_config hc;
   al_config_init(&hc);
-  hc.profile = AL_PROFILE_WORKBENCH;
   hc.isolation = cfg->isolation;
   hc.workers = cfg->workers;
   hc.worker_path = s->worker_path;
@@ -862,6 +930,7 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   hc.ask = on_ask;
   hc.ask_user = s;
   int rc = al_host_new(&hc, &s->h, err);
+  if (!rc) rc = wb_profile_register(s->h, err);
   if (rc) {
     sess_free(s);
     return rc;
@@ -886,8 +955,9 @@ nomem:
 
 void sess_free(sess *s) {
   if (!s) return;
-  /* Plugin calls parked on a person's answer are denied first: the host's hostcall
-   * threads wait for them, and freeing the host waits for those threads. */
+  /* Questions still waiting for a person are denied first: al_host_free would settle
+   * them itself, but each al_approval the session holds is released only by its one
+   * answer (al_approval_answer), so without this they would leak. */
   if (s->mu_ok) {
     pthread_mutex_lock(&s->mu);
     s->inbox.closing = true;
@@ -905,7 +975,6 @@ void sess_free(sess *s) {
   json_decref(s->errors);
   json_decref(s->errors_new);
   json_decref(s->logs);
-  json_decref(s->audit_top);
   json_decref(s->history);
   json_decref(s->wb_entries);
   json_decref(s->inbox.logs);
@@ -1098,9 +1167,12 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
     if (rc) snprintf(e.message, sizeof e.message, "%s: %s", al_strerror(rc), iid);
   } else if (!strcmp(type, "state.get")) {
     char *gs = NULL;
-    if (!(rc = al_state_get(s->h, iid, &text, &e)) && !(rc = al_global_state(s->h, iid, &gs, &e)))
-      reply_ok(s, client, id, json_pack("{s:o,s:o}", "state", take_json(text), "globalState", take_json(gs)));
-    else al_free(text);
+    if (!(rc = al_state_get(s->h, iid, &text, &e)) && !(rc = al_global_state(s->h, iid, &gs, &e))) {
+      const char *const keys[] = {"state", "globalState"}, *raws[] = {text, gs};
+      reply_spliced(s, client, id, 2, keys, raws);
+    }
+    al_free(text);
+    al_free(gs);
   } else if (!strcmp(type, "state.set")) {
     const json_t *st = json_object_get(req, "state");
     char *st_text = st ? json_dumps(st, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -1129,8 +1201,11 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
       reply_ok(s, client, id, json_pack("{s:O}", "entries", list ? list : json_array()));
     }
   } else if (!strcmp(type, "grants.get")) {
-    if (!(rc = al_grants_get(s->h, iid, &text, &e)))
-      reply_ok(s, client, id, json_pack("{s:o}", "grants", take_json(text)));
+    if (!(rc = al_grants_get(s->h, iid, &text, &e))) {
+      const char *const key[] = {"grants"}, *raw[] = {text};
+      reply_spliced(s, client, id, 1, key, raw);
+      al_free(text);
+    }
   } else if (!strcmp(type, "grants.set")) {
     const json_t *g = json_object_get(req, "grants");
     char *g_text = json_is_object(g) ? json_dumps(g, JSON_COMPACT) : NULL;
@@ -1210,7 +1285,11 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
              !strcmp(type, "state.set") || !strcmp(type, "state.history") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
     do_sync(s, client, id, type, req);
   } else if (!strcmp(type, "shared.get")) {
-    reply_ok(s, client, id, json_pack("{s:o}", "domains", shared_all(s)));
+    char *domains = shared_text(s);
+    const char *const key[] = {"domains"}, *raw[] = {domains};
+    if (domains) reply_spliced(s, client, id, 1, key, raw);
+    else reply_error(s, client, id, AL_ENO_MEMORY, NULL);
+    free(domains);
   } else if (!strcmp(type, "timeline")) {
     reply_ok(s, client, id, json_pack("{s:o}", "entries", timeline_all(s)));
   } else if (!strcmp(type, "audit")) {
@@ -1223,7 +1302,9 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
     } else if ((rc = al_audit(s->h, n ? (size_t)json_integer_value(n) : SESS_AUDIT_HELLO, &text, &e))) {
       reply_error(s, client, id, rc, &e);
     } else {
-      reply_ok(s, client, id, json_pack("{s:o}", "records", take_json(text)));
+      const char *const key[] = {"records"}, *raw[] = {text};
+      reply_spliced(s, client, id, 1, key, raw);
+      al_free(text);
     }
   } else if (!strcmp(type, "approvals")) {
     reply_ok(s, client, id, json_pack("{s:o}", "approvals", approvals_json(s)));

@@ -56,6 +56,7 @@ struct hk_audit {
   pthread_mutex_t mu;
   char **ring;  /* capacity slots of malloc()ed lines, NULL when empty */
   size_t cap, head, count; /* head: next slot to write */
+  uint64_t kept;           /* lines ever put in the ring: the newest one's number */
   uint64_t recorded, collapsed, file_errors;
   quiet_slot quiet[QUIET_SLOTS];
   int fd; /* -1: no file */
@@ -159,6 +160,7 @@ static void emit(hk_audit *a, json_t *rec) {
   a->ring[a->head] = line;
   a->head = (a->head + 1) % a->cap;
   if (a->count < a->cap) a->count++;
+  a->kept++;
   pthread_mutex_unlock(&a->mu);
   if (a->fd >= 0) {
     /* One write per line: O_APPEND makes it atomic against other appenders. */
@@ -302,6 +304,36 @@ json_t *hk_audit_recent(hk_audit *a, size_t n) {
   }
   free(lines);
   return arr;
+}
+
+char *hk_audit_since(hk_audit *a, uint64_t after_seq, size_t n, uint64_t *last_seq) {
+  *last_seq = 0;
+  if (!a) return strdup("[]");
+  quiet_flush(a, clock_mono_ns(), false);
+  pthread_mutex_lock(&a->mu);
+  *last_seq = a->kept;
+  /* slot of number k (kept - count < k <= kept): head - 1 - (kept - k) */
+  uint64_t fresh = a->kept > after_seq ? a->kept - after_seq : 0;
+  size_t take = fresh < a->count ? (size_t)fresh : a->count;
+  if (n && take > n) take = n;
+  size_t len = 3;
+  for (size_t i = 0; i < take; i++) len += strlen(a->ring[(a->head + a->cap - 1 - i) % a->cap]) + 1;
+  /* The lines are the records' JSON text already: the array is spliced, not rebuilt. */
+  char *out = malloc(len), *o = out;
+  if (out) {
+    *o++ = '[';
+    for (size_t i = 0; i < take; i++) {
+      const char *line = a->ring[(a->head + a->cap - 1 - i) % a->cap];
+      size_t l = strlen(line);
+      if (i) *o++ = ',';
+      memcpy(o, line, l);
+      o += l;
+    }
+    *o++ = ']';
+    *o = '\0';
+  }
+  pthread_mutex_unlock(&a->mu);
+  return out;
 }
 
 void hk_audit_stats_get(hk_audit *a, hk_audit_stats *st) {

@@ -41,6 +41,12 @@ void hk_audit_record(hk_audit *a, const char *plugin_id, const char *action,
  * json_decref()s; NULL only when out of memory). a NULL: empty array. */
 json_t *hk_audit_recent(hk_audit *a, size_t n);
 
+/* The records put in the ring after the one numbered after_seq (numbered from 1 in the
+ * order they entered it), newest first, at most n of them (0: no limit beyond the ring),
+ * as the text of a JSON array: the ring's lines spliced, nothing parsed (malloc()ed; NULL
+ * only when out of memory). *last_seq gets the newest number. a NULL: "[]" and 0. */
+char *hk_audit_since(hk_audit *a, uint64_t after_seq, size_t n, uint64_t *last_seq);
+
 /* Records ever recorded (collapsed ones included), the repeated denials among them that
  * were counted instead of written (see audit.c), and file writes that failed. */
 typedef struct hk_audit_stats {

@@ -68,6 +68,9 @@ void hc_audit(hc_services *s, const char *plugin_id, const char *action, const c
 }
 
 json_t *hc_audit_recent(hc_services *s, size_t n) { return hk_audit_recent(s ? s->audit : NULL, n); }
+char *hc_audit_since(hc_services *s, uint64_t after_seq, size_t n, uint64_t *last_seq) {
+  return hk_audit_since(s ? s->audit : NULL, after_seq, n, last_seq);
+}
 
 /* Each switch in effect is logged once, here, and audited. */
 static void hc_announce_switches(hc_services *s, const al_error *mode_err) {

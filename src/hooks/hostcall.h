@@ -130,5 +130,6 @@ void hc_audit(hc_services *s, const char *plugin_id, const char *action, const c
               const char *decision, const char *reason);
 /* The newest n audit records (0: all), newest first; new reference. */
 json_t *hc_audit_recent(hc_services *s, size_t n);
+char *hc_audit_since(hc_services *s, uint64_t after_seq, size_t n, uint64_t *last_seq);
 
 #endif

@@ -357,6 +357,16 @@ int al_audit(al_host *h, size_t n, char **json_out, al_error *err) {
   return host_out_json(hc_audit_recent(h->hc, n), json_out, err);
 }
 
+int al_audit_since(al_host *h, uint64_t after_seq, size_t n, char **json_out, uint64_t *last_seq,
+                   al_error *err) {
+  if (json_out) *json_out = NULL;
+  if (!h || !json_out) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_audit_since needs a host and json_out");
+  uint64_t last;
+  *json_out = hc_audit_since(h->hc, after_seq, n, &last);
+  if (last_seq) *last_seq = last;
+  return *json_out ? 0 : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+}
+
 int al_switches(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   return host_out_json(hc_switches(h->hc), json_out, err);

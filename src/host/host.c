@@ -11,14 +11,12 @@
 #include <string.h>
 
 #include "host/host_impl.h"
-#include "store/profile.h"
 #include "worker/exec.h"
 
 void al_config_init(al_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->limits = (al_limits)AL_LIMITS_DEFAULT;
   cfg->budgets = (al_budgets){.max_depth = 64, .max_nodes = 10000, .max_bytes = 1u << 20};
-  cfg->profile = AL_PROFILE_BARE;
   cfg->timeline_capacity = 200;
   cfg->telemetry_capacity = 1000;
   cfg->isolation = AL_ISOLATION_PROCESS; /* safe by default: see airlock.h */
@@ -84,7 +82,6 @@ int al_host_new(const al_config *cfg, al_host **out, al_error *err) {
                       .hostcall = hc_call, .hostcall_user = h->hc, .breach = hc_breach};
     rc = pool_new(&pc, &h->pool, err);
   }
-  if (!rc && h->cfg.profile == AL_PROFILE_WORKBENCH) rc = profile_workbench(h->store, err);
   if (rc) {
     al_host_free(h);
     return rc;
@@ -275,6 +272,58 @@ int al_telemetry(al_host *h, char **json_out, al_error *err) {
   }
   if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   return host_out_json(a, json_out, err);
+}
+
+static int tm_by_instance(const void *a, const void *b) {
+  const host_tm *x = *(const host_tm *const *)a, *y = *(const host_tm *const *)b;
+  int c = strcmp(x->instance_id, y->instance_id);
+  return c ? c : (x->elapsed_us > y->elapsed_us) - (x->elapsed_us < y->elapsed_us);
+}
+
+static int tm_by_elapsed(const void *a, const void *b) {
+  const host_tm *x = *(const host_tm *const *)a, *y = *(const host_tm *const *)b;
+  return (x->elapsed_us > y->elapsed_us) - (x->elapsed_us < y->elapsed_us);
+}
+
+/* {calls, p50Us, p99Us, timeouts, crashes} of n records sorted by elapsed time; the
+ * percentiles by nearest rank, 0 when there are none. */
+static json_t *tm_stats(host_tm *const *v, size_t n) {
+  json_int_t timeouts = 0, crashes = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(v[i]->outcome, "VM_TIMEOUT")) timeouts++;
+    if (!strcmp(v[i]->outcome, "PLUGIN_CRASHED")) crashes++;
+  }
+  size_t k50 = (n * 50 + 99) / 100, k99 = (n * 99 + 99) / 100;
+  return json_pack("{s:I,s:I,s:I,s:I,s:I}", "calls", (json_int_t)n, "p50Us",
+                   n ? v[k50 ? k50 - 1 : 0]->elapsed_us : 0, "p99Us",
+                   n ? v[k99 ? k99 - 1 : 0]->elapsed_us : 0, "timeouts", timeouts, "crashes",
+                   crashes);
+}
+
+int al_telemetry_summary(al_host *h, char **json_out, al_error *err) {
+  if (json_out) *json_out = NULL;
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  /* Sorted pointers into the ring: no record is copied or turned into JSON. */
+  host_tm **v = malloc((h->tm_len ? h->tm_len : 1) * sizeof *v);
+  json_t *out = NULL, *per = json_object();
+  if (!v || !per) goto done;
+  for (uint32_t i = 0; i < h->tm_len; i++) v[i] = &h->telemetry[i];
+  qsort(v, h->tm_len, sizeof *v, tm_by_instance);
+  for (size_t i = 0, j; i < h->tm_len; i = j) {
+    for (j = i + 1; j < h->tm_len && !strcmp(v[j]->instance_id, v[i]->instance_id); j++) {}
+    if (json_object_set_new(per, v[i]->instance_id, tm_stats(v + i, j - i))) goto done;
+  }
+  qsort(v, h->tm_len, sizeof *v, tm_by_elapsed);
+  out = tm_stats(v, h->tm_len);
+  if (out && json_object_set(out, "instances", per)) {
+    json_decref(out);
+    out = NULL;
+  }
+done:
+  free(v);
+  json_decref(per);
+  if (!out) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  return host_out_json(out, json_out, err);
 }
 
 /* ---- subscriptions -------------------------------------------------------------------- */

@@ -1,12 +1,15 @@
 /*
  * state.c: what the store holds, read and written through the string API: an instance's
- * local state and its view of the shared state, the shared domains, grants, the trace
- * and the timeline; and the adapters that let C code written against that API reduce
+ * local state and its view of the shared state, the shared domains, grants (and the
+ * packages' registered manifest grants), the trace and the timeline (whole, or after a
+ * cursor); and the adapters that let C code written against that API reduce
  * intents and own shared domains in the store, which works in json_t.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "contract/validate.h"
+#include "pkg/manifest.h"
 #include "host/host_impl.h"
 
 /* ---- state ---------------------------------------------------------------------------- */
@@ -103,6 +106,21 @@ int al_package_grants(al_host *h, const char *package_id, char **json_out, al_er
   return g ? host_out_json(g, json_out, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
 }
 
+int al_package_register(al_host *h, const char *manifest_json, al_error *err) {
+  if (!h || !manifest_json)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_package_register needs a host and a manifest");
+  pkg_manifest *m = NULL;
+  /* Not strict: the same rule as a manifest given at load, without its warnings. */
+  int rc = pkg_manifest_parse(manifest_json, strlen(manifest_json), false, false, &m, NULL, err);
+  if (rc) return rc;
+  json_t *g = json_pack("{s:O,s:O,s:[]}", "readShared", json_object_get(m->shared, "read"),
+                        "writeShared", json_object_get(m->shared, "write"), "systemCommands");
+  rc = g && !store_set_manifest_grants(h->store, m->id, g) ? 0
+                                                           : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  pkg_manifest_free(m);
+  return rc;
+}
+
 int al_trace(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   return host_out_json(store_trace(h->store), json_out, err);
@@ -111,6 +129,16 @@ int al_trace(al_host *h, char **json_out, al_error *err) {
 int al_timeline(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
   return host_out_json(store_timeline(h->store), json_out, err);
+}
+
+int al_timeline_since(al_host *h, uint64_t after_seq, char **json_out, uint64_t *last_seq,
+                      al_error *err) {
+  if (json_out) *json_out = NULL;
+  if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
+  uint64_t last;
+  json_t *a = store_timeline_since(h->store, after_seq, &last);
+  if (last_seq) *last_seq = last;
+  return host_out_json(a, json_out, err);
 }
 
 /* ---- C reducers and domains: adapters from the string API to the store's json_t API -- */
@@ -166,8 +194,7 @@ static int host_domain_reduce(void *user, const char *writer, const char *action
   return run_text_reducer(rc, nx, next);
 }
 
-static json_t *host_domain_project(void *user, const json_t *state, const store *s) {
-  (void)s;
+static json_t *host_domain_project(void *user, const json_t *state) {
   host_domain *d = user;
   char *st = json_text(state), *pj = NULL;
   json_t *out = NULL;
@@ -189,6 +216,13 @@ static int host_domain_unload(void *user, const char *id, const json_t *state, j
 int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
   if (!h || !def || !def->name)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_register_domain needs a host and a named definition");
+  if (def->derive & ~(unsigned)(AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "shared domain '%s': unknown derive flags %#x",
+                   def->name, def->derive);
+  if (def->derive && (def->reduce || def->on_unload || !def->project || def->initial_state_json))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL,
+                   "shared domain '%s' is derived: it takes a project function and no state, reduce or on_unload",
+                   def->name);
   json_t *init = NULL;
   if (def->initial_state_json) {
     int rc = host_parse_arg(def->initial_state_json, "initial_state_json", &init, err);
@@ -203,7 +237,7 @@ int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
   store_domain_ops ops = {.reduce = def->reduce ? host_domain_reduce : NULL,
                           .project = def->project ? host_domain_project : NULL,
                           .on_unload = def->on_unload ? host_domain_unload : NULL,
-                          .free_user = free};
+                          .free_user = free, .derive = def->derive};
   /* The name is copied by the store; the rest of def is the caller's to keep alive. */
   int rc = store_register_domain(h->store, def->name, init, &ops, d, err);
   if (rc) free(d);

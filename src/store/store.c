@@ -17,6 +17,12 @@ typedef struct store_domain {
   char *name;
   uint64_t stamp; /* when its projection last changed (the store's clock) */
   json_t *state;
+  /* The projection of `state` (or of the view, for a derived domain) last computed; NULL:
+   * not yet, or its input changed since. A projection is a pure function of its input,
+   * and what is handed out is never changed in place, so every reader of an unchanged
+   * domain shares one: a domain whose projection goes through the text API (a front
+   * end's) is projected once per change, not once per render of each reader. */
+  json_t *proj;
   store_domain_ops ops;
   void *user;
 } store_domain;
@@ -75,6 +81,9 @@ static void mark_instance(store_changes *ch, const char *id) {
 /* A domain's projection changed: stamped whether or not the caller collects changes. */
 static void mark_domain(store *s, store_changes *ch, store_domain *d) {
   d->stamp = ++s->clock;
+  /* a derived domain's view changed (a reducer domain's cache went with its state) */
+  json_decref(d->proj);
+  d->proj = NULL;
   if (ch) json_object_set_new(ch->domains, d->name, json_true());
 }
 
@@ -152,6 +161,7 @@ void store_free(store *s) {
     if (d->ops.free_user) d->ops.free_user(d->user);
     free(d->name);
     json_decref(d->state);
+    json_decref(d->proj);
   }
   free(s->domains);
   for (size_t i = 0; i < s->nreducers; i++) {
@@ -218,7 +228,7 @@ int store_register_domain(store *s, const char *name, json_t *initial_state,
   }
   s->domains = nd;
   s->domains[s->ndomains++] =
-      (store_domain){nm, ++s->clock, initial_state ? initial_state : json_null(), *ops, user};
+      (store_domain){nm, ++s->clock, initial_state ? initial_state : json_null(), NULL, *ops, user};
   return 0;
 }
 
@@ -252,7 +262,7 @@ static bool grant_has(const store_instance *inst, const char *kind, const char *
 
 static void registry_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_registry) mark_domain(s, ch, &s->domains[i]);
+    if (s->domains[i].ops.derive & AL_DOMAIN_DERIVE_INSTANCES) mark_domain(s, ch, &s->domains[i]);
 }
 
 int store_add(store *s, const char *id, const char *package_id, const json_t *meta,
@@ -330,8 +340,19 @@ int store_replace_meta(store *s, store_instance *inst, const json_t *meta, store
   return 0;
 }
 
-static json_t *project(const store *s, const store_domain *d) {
-  return d->ops.project ? d->ops.project(d->user, d->state, s) : json_incref(d->state);
+static json_t *project(const store *s, const store_domain *cd) {
+  if (!cd->ops.project) return json_incref(cd->state);
+  store_domain *d = (store_domain *)cd; /* the cache is not the domain's value: see proj */
+  if (!d->proj) {
+    if (!d->ops.derive) {
+      d->proj = d->ops.project(d->user, d->state);
+    } else {
+      json_t *view = store_view(s, d->ops.derive);
+      d->proj = view ? d->ops.project(d->user, view) : NULL;
+      json_decref(view);
+    }
+  }
+  return json_incref(d->proj);
 }
 
 /* Replaces a domain's state, marking it changed only if its projection changed. */
@@ -343,6 +364,8 @@ static void domain_replace(store *s, store_domain *d, json_t *next, store_change
   json_t *before = project(s, d);
   json_decref(d->state);
   d->state = next;
+  json_decref(d->proj);
+  d->proj = NULL;
   json_t *after = project(s, d);
   if (!json_equal(before, after)) mark_domain(s, ch, d);
   json_decref(before);
@@ -427,6 +450,29 @@ json_t *store_domain_names(const store *s) {
 
 json_t *store_trace(const store *s) { return json_deep_copy(s->trace); }
 
+json_t *store_view(const store *s, unsigned derive) {
+  json_t *v = json_object();
+  if (v && (derive & AL_DOMAIN_DERIVE_INSTANCES)) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->count; i++) {
+      /* al_plugin_info's record: a shallow copy without the host's bookkeeping */
+      json_t *r = json_copy(s->list[i]->record);
+      if (r) json_object_del(r, "limits");
+      if (!r || json_array_append_new(a, r)) {
+        json_decref(a);
+        a = NULL;
+      }
+    }
+    if (!a || json_object_set_new(v, "instances", a)) goto fail;
+  }
+  if (v && (derive & AL_DOMAIN_DERIVE_TRACE) && json_object_set_new(v, "trace", store_trace(s)))
+    goto fail;
+  return v;
+fail:
+  json_decref(v);
+  return NULL;
+}
+
 json_t *store_timeline(const store *s) {
   json_t *a = json_array();
   for (uint32_t i = 0; i < s->tl_len; i++) {
@@ -436,11 +482,29 @@ json_t *store_timeline(const store *s) {
   return a;
 }
 
+json_t *store_timeline_since(const store *s, uint64_t after_seq, uint64_t *last_seq) {
+  /* The ring holds the newest tl_len of `count` entries recorded: numbers
+   * count - tl_len + 1 .. count, so the cursor needs no field of its own. */
+  uint64_t count = (uint64_t)json_integer_value(json_object_get(s->trace, "count"));
+  *last_seq = count;
+  json_t *a = json_array();
+  uint64_t first = count - s->tl_len + 1;
+  uint64_t from = after_seq + 1 > first ? after_seq + 1 : first;
+  for (uint64_t n = from; a && n <= count; n++) {
+    uint32_t k = (uint32_t)((s->tl_head + s->tl_cap - (count - n) - 1) % s->tl_cap);
+    if (json_array_append(a, s->timeline[k])) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 static void metrics_changed(store *s, store_changes *ch) {
   for (size_t i = 0; i < s->ndomains; i++)
-    if (s->domains[i].ops.derived_metrics) mark_domain(s, ch, &s->domains[i]);
+    if (s->domains[i].ops.derive & AL_DOMAIN_DERIVE_TRACE) mark_domain(s, ch, &s->domains[i]);
 }
 
 /* Stamps and records one action: trace, timeline ring, derived metrics. Returns the
@@ -629,7 +693,8 @@ void store_set_status(store *s, store_instance *inst, const char *error, store_c
   json_object_set_new(inst->record, "status", json_string(error ? "error" : "loaded"));
   if (error) json_object_set_new(inst->record, "error", json_string(error));
   else json_object_del(inst->record, "error");
-  if (was_error != (error != NULL)) registry_changed(s, ch);
+  /* The record changed (status, or the error's text): a derived domain exposes it. */
+  registry_changed(s, ch);
 }
 
 static bool is_plain(const json_t *v) { return json_is_object(v); }

@@ -59,17 +59,19 @@ typedef int (*store_reducer_fn)(void *user, const char *action, const json_t *st
                                 const json_t *payload, json_t **next);
 
 /* A shared domain. Reducer domains keep `state` and implement reduce; derived domains
- * are read-only and compute their projection from the store. */
+ * (`derive` != 0) are read-only: the store builds the view the flags name (store_view)
+ * and hands it to `project` in place of a state, so the domain's code needs nothing of
+ * the store's internals and its projection can never disagree with the store. */
 typedef struct store_domain_ops {
   int (*reduce)(void *user, const char *writer, const char *action, const json_t *state,
                 const json_t *payload, json_t **next);
-  /* Projection as a new reference; NULL means "the state itself". */
-  json_t *(*project)(void *user, const json_t *state, const store *s);
+  /* Projection as a new reference; NULL means "the state itself". For a derived domain
+   * `state` is the store_view of its `derive` flags. */
+  json_t *(*project)(void *user, const json_t *state);
   /* Drops an instance's contribution: AL_REDUCE_APPLIED with *next, or UNSUPPORTED. */
   int (*on_unload)(void *user, const char *instance_id, const json_t *state, json_t **next);
   void (*free_user)(void *user);
-  bool derived_registry; /* projection depends on the instance registry */
-  bool derived_metrics;  /* projection depends on the dispatch trace */
+  unsigned derive; /* AL_DOMAIN_DERIVE_* (airlock.h): what the projection depends on */
 } store_domain_ops;
 
 /* Callback for plugin-declared reducers (rule 2 of applying an intent). Sets *handled. */
@@ -112,9 +114,17 @@ uint64_t store_global_version(const store *s, const store_instance *inst);
 int store_projection(const store *s, const char *domain, json_t **out, al_error *err);
 json_t *store_domain_names(const store *s);
 json_t *store_trace(const store *s);
+/* New reference: what a derived domain with AL_DOMAIN_DERIVE_* flags `derive` sees,
+ * {instances?: [records, load order], trace?: store_trace}. The records are the store's
+ * own, as al_plugin_info gives them (shallow copies: read only). */
+json_t *store_view(const store *s, unsigned derive);
 /* Oldest first. Entries carry the action's payload (capped at STORE_PAYLOAD_MAX bytes of
  * JSON text, then a string prefix with payloadTruncated: true). */
 json_t *store_timeline(const store *s);
+/* The entries recorded after the one numbered after_seq (numbered from 1 across the
+ * store's life; the trace's count is the newest), oldest first; *last_seq gets the
+ * newest number. New reference. */
+json_t *store_timeline_since(const store *s, uint64_t after_seq, uint64_t *last_seq);
 #define STORE_PAYLOAD_MAX 4096
 
 /* Host writes. state is stolen. Returns 0, AL_ENO_MEMORY, or AL_ESTATE_LIMIT when the

@@ -37,6 +37,17 @@ if node -e '
   if (!d.telemetry.every(t => typeof t.elapsedUs === "number")) throw new Error("telemetry");
 ' <<<"$out"; then ok; else bad "--json document"; fi
 
+# --json keeps the library's numbers as it wrote them (shortest round-trip form): the
+# document is spliced from its texts, not parsed and printed again (issue 15)
+out=$("$bin" run "$ex/counter.js" --state '{"count":0.1,"sum":0.30000000000000004,"big":1e300}' --json)
+if grep -qE '^    "count": 0\.1,$' <<<"$out" && grep -qE '"sum": 0\.30000000000000004,$' <<<"$out" &&
+   grep -qE '"big": 1e\+?300$' <<<"$out" && ! grep -q '0\.10000000000000001' <<<"$out" &&
+   node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); if (d.state.count !== 0.1 || d.state.sum !== 0.1 + 0.2) throw 0;' <<<"$out"; then
+  ok
+else
+  bad "run --json reprints numbers"; grep -n 'count\|sum\|big' <<<"$out"
+fi
+
 # grants from the command line reach the store
 out=$("$bin" run "$ex/counter.js" --grant read:counter-summary --grant write:counter-summary --event counter:increment --json)
 if node -e '

@@ -17,7 +17,7 @@ static const char *COUNTER_SRC =
 
 static void test_load_render_event(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   assert_memory_equal(id, "counter@", 8);
@@ -62,7 +62,7 @@ static void expect_err(int rc, const al_error *e, int code, const char *substr) 
 
 static void test_error_codes(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   al_error e;
@@ -115,7 +115,7 @@ static void test_error_codes(void **st) {
 /* al_error_json: the one JSON form of an error; optional members only when set */
 static void test_error_json(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   al_error e;
   char *out = NULL;
   assert_int_equal(al_render(h, "nope@12345678", "main", &out, &e), AL_EINSTANCE_NOT_FOUND);
@@ -142,7 +142,7 @@ static void test_error_json(void **st) {
 /* al_load_opts.preflight_out: the load's own preflight report, also when it refused */
 static void test_preflight_out(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   al_error e;
   char id[AL_INSTANCE_ID_MAX], *report = NULL;
   const char *WIPER = "pi.on('SessionStart', () => exec('rm -rf /'));";
@@ -187,7 +187,7 @@ static void test_load_errors(void **st) {
        "Plugin did not register via definePlugin"},
       {"import x from 'y';", "SyntaxError"},
   };
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     al_error e;
     char id[AL_INSTANCE_ID_MAX] = "";
@@ -205,7 +205,7 @@ static void test_load_errors(void **st) {
 
 static void test_metadata_defaults(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "p", "definePlugin(() => ({ title: 7, description: 3, widgets: { a: {}, b: {} } }));", NULL, id);
   al_plugin_info(h, id, &text, NULL);
@@ -228,7 +228,7 @@ static void test_metadata_defaults(void **st) {
 
 static void test_tree_output_rules(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX];
   al_error e;
   char *out;
@@ -275,7 +275,7 @@ static void test_tree_output_rules(void **st) {
 
 static void test_status_recovers(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "p", T_PLUGIN("if (pluginState.bad) throw new Error('bad'); return ui.text('ok');"), NULL, id);
   assert_int_equal(al_state_set(h, id, "{\"bad\":true}", NULL), 0);
@@ -318,7 +318,7 @@ static bool seen(const changes_seen *s, const char *id) {
 
 static void test_selective_rerender(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char a[AL_INSTANCE_ID_MAX], b[AL_INSTANCE_ID_MAX], reader[AL_INSTANCE_ID_MAX], other[AL_INSTANCE_ID_MAX];
   const char *rw = "{\"readShared\":[\"counter-summary\"],\"writeShared\":[\"counter-summary\"]}";
   t_load(h, "counter", COUNTER_SRC, rw, a);
@@ -371,7 +371,7 @@ static void test_selective_rerender(void **st) {
 
 static void test_grants(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX], *text;
   /* custom code gets no grants by default */
   t_load(h, "custom", COUNTER_SRC, NULL, id);
@@ -417,7 +417,7 @@ static void test_grants(void **st) {
 
 static void test_plugin_reducers_and_async(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   char id[AL_INSTANCE_ID_MAX];
   t_load(h, "p",
          "definePlugin(({ ui }) => ({ initialState: { items: [] },"
@@ -492,7 +492,7 @@ static int c_domain_project(void *user, const char *state, char **out) {
 
 static void test_c_registration(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   int calls = 0;
   assert_int_equal(al_register_reducer(h, "pkg", c_reducer, &calls, NULL), 0);
   al_error e;
@@ -525,6 +525,92 @@ static void test_c_registration(void **st) {
   al_host_free(h);
 }
 
+static void on_change_domains(void *user, const al_change *c) {
+  json_t *seen = user;
+  for (size_t i = 0; i < c->domain_count; i++) json_object_set_new(seen, c->domains[i], json_true());
+}
+
+/* A derived domain registered through the public API sees the host's view (records as
+ * al_plugin_info gives them, the trace) and changes with it; a package's registered
+ * manifest gives its grants at load; the timeline reads incrementally. */
+static void test_derived_domain_and_package(void **st) {
+  (void)st;
+  al_host *h = t_host(T_BARE);
+  al_error e;
+  al_domain_def bad = {.name = "bad", .reduce = c_domain_reduce, .project = c_domain_project,
+                       .derive = AL_DOMAIN_DERIVE_INSTANCES};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "is derived");
+  bad = (al_domain_def){.name = "bad", .derive = AL_DOMAIN_DERIVE_TRACE};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "is derived");
+  bad = (al_domain_def){.name = "bad", .project = c_domain_project, .derive = 8};
+  expect_err(al_register_domain(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "unknown derive flags");
+  al_domain_def d = {.name = "view", .project = c_domain_project,
+                     .derive = AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE};
+  assert_int_equal(al_register_domain(h, &d, NULL), 0);
+
+  expect_err(al_package_register(h, "{\"id\":\"pkg\"}", &e), &e, AL_EINVALID_ARGUMENT, "manifest.version");
+  expect_err(al_package_register(h, NULL, &e), &e, AL_EINVALID_ARGUMENT, "needs a host");
+  assert_int_equal(al_package_register(h, "{\"id\":\"pkg\",\"version\":\"1.0.0\",\"shared\":{\"read\":[\"view\"]}}", NULL), 0);
+  char *text;
+  assert_int_equal(al_package_grants(h, "pkg", &text, NULL), 0);
+  json_t *g = t_json(text);
+  t_assert_json(g, "{\"readShared\":[\"view\"],\"writeShared\":[],\"systemCommands\":[]}");
+  json_decref(g);
+
+  json_t *changed = json_object();
+  assert_true(al_subscribe(h, on_change_domains, changed, NULL) > 0);
+  const char *src = "definePlugin(({ ui }) => ({ title: 'T', widgets: { main: { render({ globalState }) {"
+                    " return ui.text(String(globalState.shared.view.seen.instances.length)); },"
+                    " handlers: { go({ dispatchPluginAction }) { dispatchPluginAction('state/merge', { a: 1 }); } } } } }));";
+  char id[AL_INSTANCE_ID_MAX];
+  assert_int_equal(al_load(h, "pkg", src, strlen(src), NULL, id, sizeof id, &e), 0); /* manifest grants */
+  assert_non_null(json_object_get(changed, "view")); /* a load changes the registry */
+  json_t *tree = t_render(h, id, "main");
+  assert_string_equal(json_string_value(json_object_get(tree, "text")), "1");
+  json_decref(tree);
+
+  assert_int_equal(al_shared_get(h, "view", &text, NULL), 0);
+  json_t *v = t_json(text), *seen = json_object_get(v, "seen"), *info;
+  assert_int_equal(al_plugin_info(h, id, &text, NULL), 0);
+  info = t_json(text);
+  assert_true(json_equal(json_array_get(json_object_get(seen, "instances"), 0), info));
+  json_decref(info);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(seen, "trace"), "count")), 0);
+  json_decref(v);
+
+  json_object_clear(changed);
+  json_decref(t_event(h, id, "main", "go", NULL));
+  assert_non_null(json_object_get(changed, "view")); /* a dispatch changes the trace */
+  json_decref(t_event(h, id, "main", "go", NULL));
+  assert_int_equal(al_shared_get(h, "view", &text, NULL), 0);
+  v = t_json(text);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(v, "seen"), "trace"), "count")), 2);
+  json_decref(v);
+
+  uint64_t last = 0;
+  assert_int_equal(al_timeline_since(h, 0, &text, &last, NULL), 0);
+  assert_int_equal(last, 2);
+  json_t *tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 2);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(h, 1, &text, &last, NULL), 0);
+  tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 1);
+  assert_int_equal(al_timeline(h, &text, NULL), 0);
+  json_t *all = t_json(text);
+  assert_true(json_equal(json_array_get(tl, 0), json_array_get(all, 1)));
+  json_decref(all);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(h, last, &text, NULL, NULL), 0);
+  tl = t_json(text);
+  assert_int_equal(json_array_size(tl), 0);
+  json_decref(tl);
+  assert_int_equal(al_timeline_since(NULL, 0, &text, &last, &e), AL_EINVALID_ARGUMENT);
+  assert_null(text);
+  al_host_free(h);
+  json_decref(changed);
+}
+
 static void test_error_table(void **st) {
   (void)st;
   assert_string_equal(al_err_name(AL_ETIMEOUT), "VM_TIMEOUT");
@@ -543,7 +629,7 @@ static void test_error_table(void **st) {
 
 static void test_health_and_trace(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX], *text;
   t_load(h, "counter", COUNTER_SRC, NULL, id);
   json_t *r = t_event(h, id, "main", "increment", NULL);
@@ -568,10 +654,40 @@ static void test_health_and_trace(void **st) {
   assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "instanceId")), id);
   assert_int_equal(json_integer_value(json_object_get(json_array_get(reg, 0), "widgets")), 2);
   json_decref(reg);
+  for (int i = 0; i < 3; i++) json_decref(t_event(h, id, "main", "increment", NULL));
+  char other[AL_INSTANCE_ID_MAX];
+  t_load(h, "counter", COUNTER_SRC, NULL, other);
+  json_decref(t_render(h, other, "main"));
   al_telemetry(h, &text, NULL);
   json_t *tm = t_json(text);
-  assert_int_equal(json_array_size(tm), 2); /* load + event */
+  assert_int_equal(json_array_size(tm), 7); /* load + 4 events, load + render */
   assert_string_equal(json_string_value(json_object_get(json_array_get(tm, 1), "op")), "event");
+  /* the summary is the records summed up: counted and ranked here from al_telemetry */
+  assert_int_equal(al_telemetry_summary(h, &text, NULL), 0);
+  json_t *sum = t_json(text);
+  const char *ids[] = {NULL, id, other};
+  for (size_t k = 0; k < 3; k++) {
+    json_int_t lat[16];
+    size_t n = 0, i;
+    json_t *rec;
+    json_array_foreach(tm, i, rec)
+      if (!ids[k] || !strcmp(json_string_value(json_object_get(rec, "instanceId")), ids[k]))
+        lat[n++] = json_integer_value(json_object_get(rec, "elapsedUs"));
+    for (size_t x = 1; x < n; x++) /* insertion sort */
+      for (size_t y = x; y > 0 && lat[y - 1] > lat[y]; y--) {
+        json_int_t tmp = lat[y];
+        lat[y] = lat[y - 1];
+        lat[y - 1] = tmp;
+      }
+    json_t *row = ids[k] ? json_object_get(json_object_get(sum, "instances"), ids[k]) : sum;
+    assert_non_null(row);
+    assert_int_equal(json_integer_value(json_object_get(row, "calls")), n);
+    assert_int_equal(json_integer_value(json_object_get(row, "p50Us")), lat[(n * 50 + 99) / 100 - 1]);
+    assert_int_equal(json_integer_value(json_object_get(row, "p99Us")), lat[(n * 99 + 99) / 100 - 1]);
+    assert_int_equal(json_integer_value(json_object_get(row, "timeouts")), 0);
+  }
+  assert_int_equal(json_object_size(json_object_get(sum, "instances")), 2);
+  json_decref(sum);
   json_decref(tm);
   al_host_free(h);
 }
@@ -584,6 +700,7 @@ int main(void) {
       cmocka_unit_test(test_tree_output_rules), cmocka_unit_test(test_status_recovers),
       cmocka_unit_test(test_selective_rerender), cmocka_unit_test(test_grants),
       cmocka_unit_test(test_plugin_reducers_and_async), cmocka_unit_test(test_c_registration),
+      cmocka_unit_test(test_derived_domain_and_package),
       cmocka_unit_test(test_error_table),       cmocka_unit_test(test_health_and_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

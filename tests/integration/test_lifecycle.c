@@ -23,7 +23,7 @@ static size_t count_instances(al_host *h) {
 
 static void test_cycles(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX];
   for (int i = 0; i < 10000; i++) {
     t_load(h, "cycle", SRC, NULL, id);
@@ -46,7 +46,7 @@ static void test_cycles(void **st) {
 
 static void test_many_instances(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   enum { N = 200 };
   char (*ids)[AL_INSTANCE_ID_MAX] = calloc(N, sizeof *ids);
   for (int i = 0; i < N; i++) t_load(h, "many", SRC, NULL, ids[i]);

@@ -144,7 +144,7 @@ static void test_limits(void **st) {
 
 static void test_load_limits(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   al_error e;
   const char *loop = "for (;;) {}";
   int rc = al_load(h, "p", loop, strlen(loop), NULL, NULL, 0, &e);

@@ -205,7 +205,7 @@ static void test_catastrophic(void **st) {
 
 static void test_load(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_BARE);
+  al_host *h = t_host(T_BARE);
   al_error e;
   /* at load time, behind a catch */
   const char *src = "try { /(a+)+$/.test('a'.repeat(44) + '!'); } catch (e) {}"

@@ -261,7 +261,7 @@ static void test_free_with_pending_load(void **st) {
 
 static void test_package_grants(void **st) {
   (void)st;
-  al_host *h = t_host(AL_PROFILE_WORKBENCH);
+  al_host *h = t_host(T_WORKBENCH);
   char *g = NULL;
   assert_int_equal(al_package_grants(h, "counter", &g, NULL), 0);
   json_t *gj = t_json(g);

@@ -21,6 +21,7 @@
 typedef struct sent {
   uint64_t client;
   json_t *msg;
+  char *text; /* as sent */
 } sent;
 
 typedef struct capture {
@@ -38,11 +39,16 @@ static void on_send(void *ud, uint64_t client, const char *text, size_t len) {
     c->v = realloc(c->v, c->cap * sizeof *c->v);
     assert_non_null(c->v);
   }
-  c->v[c->n++] = (sent){client, m};
+  char *t = strndup(text, len);
+  assert_non_null(t);
+  c->v[c->n++] = (sent){client, m, t};
 }
 
 static void capture_clear(capture *c) {
-  for (size_t i = 0; i < c->n; i++) json_decref(c->v[i].msg);
+  for (size_t i = 0; i < c->n; i++) {
+    json_decref(c->v[i].msg);
+    free(c->v[i].text);
+  }
   c->n = 0;
 }
 
@@ -754,6 +760,45 @@ static void test_bad_policy(void **st) {
 
 /* Every call leaves a snapshot (load, events, edits); state.set records its edit in the
  * timeline between the host's entries, and rewindTo marks a jump back. */
+/* The text of the newest message of `type` (a push) or answering request `id`. */
+static const char *sent_text(fixture *f, const char *type, int id) {
+  for (size_t i = f->cap.n; i-- > 0;) {
+    json_t *m = f->cap.v[i].msg;
+    if (type ? !json_object_get(m, "re") && !strcmp(json_string_value(json_object_get(m, "type")), type)
+             : json_integer_value(json_object_get(m, "re")) == id)
+      return f->cap.v[i].text;
+  }
+  fail_msg("no message %s/%d", type ? type : "re", id);
+  return NULL;
+}
+
+/* What the library wrote goes out as it wrote it (issue 15): the session splices the
+ * texts into its messages, so a state of 0.1 is sent as 0.1 in the state push and the
+ * state.get answer, never reprinted as 0.10000000000000001. (The session's own values,
+ * the history snapshot and its state/set timeline entry, are jansson's and still are.) */
+static void test_library_text_spliced(void **st) {
+  fixture *f = *st;
+  char *id = load(f, "custom", "definePlugin(({ ui }) => ({ widgets: { main: {"
+                               " render({ pluginState }) { return ui.text('v=' + (pluginState.v ?? 0)); } } } }));");
+  settle(f);
+  capture_clear(&f->cap);
+  ok_of(request(f, json_pack("{s:s,s:s,s:{s:f}}", "type", "state.set", "instanceId", id, "state", "v", 0.1)));
+  settle(f);
+  const char *push = sent_text(f, "state", 0);
+  assert_non_null(strstr(push, "\"state\":{\"v\":0.1}"));
+  int rid = send_only(f, json_pack("{s:s,s:s}", "type", "state.get", "instanceId", id));
+  settle(f);
+  const char *answer = sent_text(f, NULL, rid);
+  assert_non_null(strstr(answer, "\"state\":{\"v\":0.1}"));
+  assert_null(strstr(push, "0.10000000000000001"));
+  assert_null(strstr(answer, "0.10000000000000001"));
+  json_t *parsed = json_loads(answer, 0, NULL);
+  json_t *v = json_object_get(json_object_get(json_object_get(parsed, "ok"), "state"), "v");
+  assert_true(json_real_value(v) == 0.1);
+  json_decref(parsed);
+  free(id);
+}
+
 static void test_state_history_and_rewind(void **st) {
   fixture *f = *st;
   char *id = load(f, "counter", catalog_source(f, "counter"));
@@ -814,6 +859,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hello_and_catalog, setup, teardown),
       cmocka_unit_test_setup_teardown(test_counter_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_state_history_and_rewind, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_library_text_spliced, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_instances_independent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_custom_denied_until_granted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_keeps_state_and_errors, setup, teardown),

@@ -158,20 +158,20 @@ static bool wait_requests(al_host *h, httpd_test *srv, unsigned n) {
 
 /* ---- hosts, loads and checks ------------------------------------------------------------ */
 
-static al_host *mk_profile(al_isolation iso, al_profile profile) {
+static al_host *mk_profile(al_isolation iso, int profile) {
   al_config cfg;
   al_config_init(&cfg);
-  cfg.profile = profile;
   cfg.isolation = iso;
   cfg.workers = 1; /* A and B share the worker: that is what these tests are about */
   cfg.watchdog_grace_ms = 5000; /* see testutil.h */
   al_host *h = NULL;
   al_error e;
   if (al_host_new(&cfg, &h, &e)) fail_msg("host: %.200s", e.message);
+  if (profile == T_WORKBENCH && wb_profile_register(h, &e)) fail_msg("profile: %.200s", e.message);
   return h;
 }
 
-static al_host *mk(al_isolation iso) { return mk_profile(iso, AL_PROFILE_BARE); }
+static al_host *mk(al_isolation iso) { return mk_profile(iso, T_BARE); }
 
 static void load_granted(al_host *h, const char *pkg, const char *src, const char *manifest,
                          const char *grants, uint32_t event_ms, char *id) {
@@ -435,7 +435,7 @@ static const char *SHARED_GRANTS = "{\"readShared\":[\"counter-summary\"],\"writ
 
 static void fresh_global_case(al_isolation iso) {
   char why[1024] = "";
-  al_host *h = mk_profile(iso, AL_PROFILE_WORKBENCH);
+  al_host *h = mk_profile(iso, T_WORKBENCH);
   char id[AL_INSTANCE_ID_MAX], buf[160], want[64];
   load_granted(h, "bumper", SHARED_COUNTER, NULL, SHARED_GRANTS, 0, id);
   CHECK(why, !strcmp(render_text(h, id, buf, sizeof buf), "total=0"), "starts at \"%.100s\"", buf);

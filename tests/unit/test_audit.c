@@ -286,6 +286,52 @@ static void test_repeated_denials_collapse(void **state) {
   unlink(path);
 }
 
+/* hk_audit_since: records numbered as they enter the ring; the text is the records'
+ * own, newest first, equal to what hk_audit_recent parses out of the ring. */
+static void test_since_cursor(void **state) {
+  (void)state;
+  hk_audit *a = NULL;
+  assert_int_equal(hk_audit_new(4, NULL, &a, NULL), 0);
+  uint64_t last = 99;
+  char *t = hk_audit_since(a, 0, 0, &last);
+  assert_string_equal(t, "[]");
+  assert_int_equal(last, 0);
+  free(t);
+  for (int i = 1; i <= 6; i++) {
+    char res[16];
+    snprintf(res, sizeof res, "k%d", i);
+    hk_audit_record(a, "p", "kv", res, "allowed", "ok");
+  }
+  static const struct {
+    uint64_t after;
+    size_t n, want; /* records back */
+    const char *newest, *oldest;
+  } cases[] = {{0, 0, 4, "k6", "k3"}, {4, 0, 2, "k6", "k5"}, {5, 0, 1, "k6", "k6"},
+               {6, 0, 0, NULL, NULL}, {0, 2, 2, "k6", "k5"}, {50, 0, 0, NULL, NULL}};
+  json_t *all = hk_audit_recent(a, 0);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    t = hk_audit_since(a, cases[i].after, cases[i].n, &last);
+    assert_int_equal(last, 6);
+    json_t *got = json_loads(t, 0, NULL);
+    assert_non_null(got);
+    assert_int_equal(json_array_size(got), cases[i].want);
+    for (size_t k = 0; k < cases[i].want; k++) /* the same records, in the same order */
+      assert_true(json_equal(json_array_get(got, k), json_array_get(all, k)));
+    if (cases[i].want) {
+      assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "resource")), cases[i].newest);
+      assert_string_equal(json_string_value(json_object_get(json_array_get(got, cases[i].want - 1), "resource")),
+                          cases[i].oldest);
+    }
+    json_decref(got);
+    free(t);
+  }
+  json_decref(all);
+  hk_audit_free(a);
+  t = hk_audit_since(NULL, 0, 0, &last);
+  assert_string_equal(t, "[]");
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ring_default_capacity),
@@ -294,6 +340,7 @@ int main(void) {
       cmocka_unit_test(test_read_file_tail),
       cmocka_unit_test(test_parse_text),
       cmocka_unit_test(test_repeated_denials_collapse),
+      cmocka_unit_test(test_since_cursor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,22 +1,58 @@
 /*
  * test_store.c: the host store of spec section 5 with the workbench profile: package
  * reducers, plugin-declared reducers (through the callback), the generic reducer, shared
- * domains and their grants, projections, globalState, trace and timeline, dispatch
- * stamping, change sets and the instance registry.
+ * domains and their grants, projections (derived ones from the store's view),
+ * globalState, trace and timeline (whole and after a cursor), dispatch stamping, change
+ * sets and the instance registry. The profile's own functions (workbench/wb_impl.h) are
+ * registered on the bare store here, as the host's adapters register them through the
+ * public API, so its logic is tested without a host.
  */
 #include "helpers.h"
 
 #include "store/ids.h"
-#include "store/profile.h"
 #include "store/store.h"
+#include "wb_impl.h"
 
 /* ---- fixture and helpers ---------------------------------------------------------------- */
+
+/* What wb_profile_register() registers, straight on a store. */
+static int store_workbench(store *s, al_error *err) {
+  static const store_domain_ops summary = {.reduce = wb_summary_reduce,
+                                           .project = wb_summary_project,
+                                           .on_unload = wb_summary_unload};
+  static const store_domain_ops greeter = {.reduce = wb_greeter_profile_reduce,
+                                           .on_unload = wb_greeter_profile_unload};
+  static const store_domain_ops registry = {.project = wb_registry_project,
+                                            .derive = AL_DOMAIN_DERIVE_INSTANCES};
+  static const store_domain_ops metrics = {
+      .project = wb_metrics_project, .derive = AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE};
+  int rc;
+  if ((rc = store_register_reducer(s, "counter", wb_counter_reduce, NULL, NULL, err)) ||
+      (rc = store_register_reducer(s, "calculator", wb_calculator_reduce, NULL, NULL, err)) ||
+      (rc = store_register_reducer(s, "greeter", wb_greeter_reduce, NULL, NULL, err)) ||
+      (rc = store_register_domain(s, "counter-summary", json_loads(WB_SUMMARY_INITIAL, 0, NULL),
+                                  &summary, NULL, err)) ||
+      (rc = store_register_domain(s, "greeter-profile", json_loads(WB_GREETER_INITIAL, 0, NULL),
+                                  &greeter, NULL, err)) ||
+      (rc = store_register_domain(s, "runtime-registry", NULL, &registry, NULL, err)) ||
+      (rc = store_register_domain(s, "runtime-metrics", NULL, &metrics, NULL, err)))
+    return rc;
+  for (unsigned i = 0; i < wb_manifest_count; i++) {
+    json_t *m = json_loads(wb_manifests[i], 0, NULL), *sh = json_object_get(m, "shared");
+    json_t *g = json_pack("{s:O,s:O}", "readShared", json_object_get(sh, "read"), "writeShared",
+                          json_object_get(sh, "write"));
+    rc = g ? store_set_manifest_grants(s, json_string_value(json_object_get(m, "id")), g) : -1;
+    json_decref(m);
+    if (rc) return rc;
+  }
+  return 0;
+}
 
 static int setup(void **state) {
   store *s = store_new(200);
   if (!s) return -1;
   al_error err;
-  if (profile_workbench(s, &err)) {
+  if (store_workbench(s, &err)) {
     store_free(s);
     return -1;
   }
@@ -246,7 +282,7 @@ static void test_calculator_reducer(void **state) {
   json_decref(a);
 }
 
-/* profile_string is JavaScript's String(number): shortest round-trip digits, JS's
+/* wb_string is JavaScript's String(number): shortest round-trip digits, JS's
  * placement of the decimal point and exponent. */
 static void test_js_number_text(void **state) {
   (void)state;
@@ -259,7 +295,7 @@ static void test_js_number_text(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *v = json_real(cases[i].d);
-    char *got = profile_string(v);
+    char *got = wb_string(v);
     assert_string_equal(got, cases[i].want);
     free(got);
     json_decref(v);
@@ -807,7 +843,7 @@ static void test_trace_and_timeline_capacity(void **state) {
   (void)state;
   store *s = store_new(3);
   assert_non_null(s);
-  assert_int_equal(profile_workbench(s, NULL), 0);
+  assert_int_equal(store_workbench(s, NULL), 0);
   store_instance *p = add(s, "custom@AAAAAAAA", "custom", "{'title':'P','widgets':['main']}");
   json_t *tr = store_trace(s);
   assert_true(tj_is(tr, "{'count':0,'lastDispatchId':null,'lastTimestamp':null,'lastScope':null,"
@@ -850,6 +886,24 @@ static void test_trace_and_timeline_capacity(void **state) {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     assert_non_null(json_object_get(json_array_get(tl, 0), keys[i]));
   json_decref(tl);
+
+  /* the cursor: entries are numbered 1..7; the ring kept 5..7 */
+  static const struct {
+    uint64_t after;
+    const char *first; /* NULL: none come back */
+    size_t n;
+  } since[] = {{0, "a5", 3}, {4, "a5", 3}, {5, "a6", 2}, {6, "a7", 1}, {7, NULL, 0}, {99, NULL, 0}};
+  for (size_t i = 0; i < sizeof since / sizeof since[0]; i++) {
+    uint64_t last = 0;
+    tl = store_timeline_since(s, since[i].after, &last);
+    assert_int_equal(last, 7);
+    assert_int_equal(json_array_size(tl), since[i].n);
+    if (since[i].first) {
+      assert_string_equal(tj_str(json_array_get(tl, 0), "actionType"), since[i].first);
+      assert_string_equal(tj_str(json_array_get(tl, since[i].n - 1), "actionType"), "a7");
+    }
+    json_decref(tl);
+  }
 
   /* runtime-metrics counts everything, uncapped */
   json_t *m = NULL;

@@ -2,10 +2,11 @@
 //
 // The server owns every instance and all host state; this is a cache of its answers and
 // pushes, shaped for drawing. Panels read from it and subscribe to topics ("instances",
-// "tree", "timeline", "errors", "shared", "state", "metrics", "catalog", "conn",
-// "select", "audit", "logs", "approvals") instead of talking to each other, so a push updates every panel that shows it
-// and no panel needs to know another exists. Only main.js writes to it, from conn pushes
-// and request answers.
+// "tree", "timeline", "errors", "shared", "state", "history", "metrics", "catalog",
+// "conn", "select", "audit", "logs", "approvals") instead of talking to each other, so a
+// push updates every panel that shows it and no panel needs to know another exists.
+// main.js fills it, from conn pushes and request answers; the panels only read it, except
+// that an instance picker changes the selection through select().
 
 const TIMELINE_KEEP = 1000;  // entries kept on the page; the server keeps its newest 200
 const ERRORS_KEEP = 200;

@@ -1,16 +1,20 @@
 /*
  * reducers.c: the workbench's package reducers, with the semantics of the system Airlock
  * replaces. Each returns AL_REDUCE_UNSUPPORTED for actions it does not know, so the store
- * falls through to the plugin's own reducers and then the generic ones.
+ * falls through to the plugin's own reducers and then the generic ones. Numbers follow
+ * JavaScript: Number() coercion in, String() text out (js_number_text), because the
+ * plugins they stand in for were JavaScript and the calculator shows what String(x) does.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "airlock.h"
+#include "wb_impl.h"
 
-double profile_number(const json_t *v) {
+double wb_number(const json_t *v) {
   if (json_is_number(v)) return json_number_value(v);
   if (json_is_true(v)) return 1;
   if (json_is_string(v)) {
@@ -25,7 +29,7 @@ double profile_number(const json_t *v) {
   return (!v || json_is_null(v) || json_is_false(v)) ? 0 : NAN;
 }
 
-json_t *profile_number_json(double d) {
+json_t *wb_number_json(double d) {
   if (!isfinite(d)) return json_null();
   if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
   return json_real(d);
@@ -80,7 +84,7 @@ static void js_number_text(double d, char *buf, size_t size) {
   *o = '\0';
 }
 
-char *profile_string(const json_t *v) {
+char *wb_string(const json_t *v) {
   char buf[64];
   if (!v || json_is_null(v)) return strdup("");
   if (json_is_string(v)) return strdup(json_string_value(v));
@@ -105,16 +109,16 @@ static json_t *with_field(const json_t *state, const char *key, json_t *value) {
   return next;
 }
 
-static int counter_reduce(void *user, const char *action, const json_t *state,
-                          const json_t *payload, json_t **next) {
+int wb_counter_reduce(void *user, const char *action, const json_t *state,
+                      const json_t *payload, json_t **next) {
   (void)user;
   (void)payload;
-  double v = profile_number(json_object_get(state, "value"));
+  double v = wb_number(json_object_get(state, "value"));
   if (!strcmp(action, "increment")) v += 1;
   else if (!strcmp(action, "decrement")) v -= 1;
   else if (!strcmp(action, "reset")) v = 0;
   else return AL_REDUCE_UNSUPPORTED;
-  *next = with_field(state, "value", profile_number_json(v));
+  *next = with_field(state, "value", wb_number_json(v));
   return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
 }
 
@@ -138,8 +142,8 @@ static const json_t *arg_of(const json_t *payload, const char *key) {
   return json_is_object(payload) ? json_object_get(payload, key) : payload;
 }
 
-static int calculator_reduce(void *user, const char *action, const json_t *state,
-                             const json_t *payload, json_t **next) {
+int wb_calculator_reduce(void *user, const char *action, const json_t *state,
+                         const json_t *payload, json_t **next) {
   (void)user;
   const char *display = json_string_value(json_object_get(state, "display"));
   if (!display) display = "0";
@@ -149,7 +153,7 @@ static int calculator_reduce(void *user, const char *action, const json_t *state
   if (!n) return AL_ENO_MEMORY;
 
   if (!strcmp(action, "digit")) {
-    char *d = profile_string(arg_of(payload, "digit"));
+    char *d = wb_string(arg_of(payload, "digit"));
     if (!d) goto nomem;
     bool valid = strlen(d) == 1 && ((d[0] >= '0' && d[0] <= '9') || d[0] == '.');
     if (valid && !(d[0] == '.' && strchr(display, '.'))) {
@@ -169,17 +173,17 @@ static int calculator_reduce(void *user, const char *action, const json_t *state
     }
     free(d);
   } else if (!strcmp(action, "operation")) {
-    char *o = profile_string(arg_of(payload, "operation"));
+    char *o = wb_string(arg_of(payload, "operation"));
     if (!o) goto nomem;
-    double cur = profile_number(json_object_get(n, "display"));
+    double cur = wb_number(json_object_get(n, "display"));
     double a = (op && json_is_number(acc)) ? calc_apply(json_number_value(acc), op, cur) : cur;
-    json_object_set_new(n, "accumulator", profile_number_json(a));
+    json_object_set_new(n, "accumulator", wb_number_json(a));
     json_object_set_new(n, "operation", json_string(o));
     json_object_set_new(n, "display", json_string("0"));
     free(o);
   } else if (!strcmp(action, "equals")) {
     if (op && json_is_number(acc)) {
-      double r = calc_apply(json_number_value(acc), op, profile_number(json_object_get(n, "display")));
+      double r = calc_apply(json_number_value(acc), op, wb_number(json_object_get(n, "display")));
       json_object_set_new(n, "display", calc_display(r));
       json_object_set_new(n, "accumulator", json_null());
       json_object_set_new(n, "operation", json_null());
@@ -199,24 +203,17 @@ nomem:
   return AL_ENO_MEMORY;
 }
 
-static int greeter_reduce(void *user, const char *action, const json_t *state,
-                          const json_t *payload, json_t **next) {
+int wb_greeter_reduce(void *user, const char *action, const json_t *state,
+                      const json_t *payload, json_t **next) {
   (void)user;
   if (strcmp(action, "nameChanged")) return AL_REDUCE_UNSUPPORTED;
   const json_t *v = payload;
   if (json_is_object(payload))
     v = json_object_get(payload, "name") ? json_object_get(payload, "name")
                                          : json_object_get(payload, "value");
-  char *name = profile_string(v);
+  char *name = wb_string(v);
   if (!name) return AL_ENO_MEMORY;
   *next = with_field(state, "name", json_string(name));
   free(name);
   return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
-}
-
-int profile_reducers(store *s, al_error *err) {
-  int rc;
-  if ((rc = store_register_reducer(s, "counter", counter_reduce, NULL, NULL, err))) return rc;
-  if ((rc = store_register_reducer(s, "calculator", calculator_reduce, NULL, NULL, err))) return rc;
-  return store_register_reducer(s, "greeter", greeter_reduce, NULL, NULL, err);
 }
