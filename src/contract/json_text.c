@@ -11,6 +11,9 @@
  * escapes, and a real that looks integral keeps a ".0" so it reads back as a real.
  * A value nested deeper than JT_MAX_DEPTH (only possible through a cycle, which the
  * library never builds) yields NULL, as jansson refuses cycles.
+ *
+ * Also the helpers that keep out of memory apart from bad input (common.h): a shallow copy
+ * that fails whole, a UTF-8 check, and what a failed parse was for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +177,42 @@ char *json_text(const json_t *v) {
   }
   free(b.p);
   return NULL;
+}
+
+json_t *json_copy_checked(const json_t *v) {
+  json_t *c = json_copy((json_t *)v);
+  if (c && ((json_is_object(v) && json_object_size(c) != json_object_size(v)) ||
+            (json_is_array(v) && json_array_size(c) != json_array_size(v)))) {
+    json_decref(c);
+    c = NULL;
+  }
+  return c;
+}
+
+bool json_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned c = *p++;
+    if (c < 0x80) continue;
+    size_t k;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) k = 2, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) k = 3, cp = c & 0x07;
+    else return false;
+    if ((size_t)(end - p) < k) return false;
+    for (size_t i = 0; i < k; i++) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (p[i] & 0x3F);
+    }
+    p += k;
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+  }
+  return true;
+}
+
+bool json_error_oom(const json_error_t *e) {
+  return json_error_code(e) == json_error_out_of_memory || !e->text[0];
 }

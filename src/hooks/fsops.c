@@ -86,12 +86,7 @@ static int errno_fail(al_error *err, int e, const char *op, const char *canon) {
 }
 
 /* Whether text (len bytes) is UTF-8 jansson would accept as a string. */
-static bool utf8_ok(const char *text, size_t len) {
-  json_t *s = json_stringn(text, len);
-  bool ok = s != NULL;
-  json_decref(s);
-  return ok;
-}
+static bool utf8_ok(const char *text, size_t len) { return json_utf8_valid(text, len); }
 
 int hk_fs_read_text(const char *canon, size_t max_bytes, char **out, size_t *len, al_error *err) {
   if (out) *out = NULL;

@@ -219,7 +219,7 @@ int hc_plugin_stage(hc_services *s, const char *stage_id, const char *instance_i
                     al_error *err) {
   pthread_mutex_lock(&s->mu);
   json_t *rec = json_object_get(s->plugins, instance_id);
-  json_t *copy = rec ? json_copy(rec) : NULL;
+  json_t *copy = rec ? json_copy_checked(rec) : NULL;
   int rc = 0;
   if (!rec) rc = err_set(err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", instance_id);
   else if (!copy || json_object_set_new(copy, "owner", json_string(instance_id)) ||

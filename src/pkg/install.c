@@ -264,18 +264,26 @@ static int ins_run(char *const argv[], const char *dir, char **out, al_error *er
   return err_set(err, AL_EIO, NULL, "npm %s %s failed%s%s", argv[1], argv[2], last[0] ? ": " : "", last);
 }
 
+/* The whole file, malloc()ed and NUL-terminated; NULL with errno set (ENOMEM: out of
+ * memory, which the caller reports as such, not as unreadable). */
 static char *ins_read(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   char *buf = NULL;
+  int e = EIO;
   if (fseek(f, 0, SEEK_END) == 0) {
     long n = ftell(f);
-    if (n >= 0 && n < (256L << 20) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-      *len = fread(buf, 1, (size_t)n, f);
-      buf[*len] = 0;
+    if (n >= 0 && n < (256L << 20) && fseek(f, 0, SEEK_SET) == 0) {
+      if ((buf = malloc((size_t)n + 1))) {
+        *len = fread(buf, 1, (size_t)n, f);
+        buf[*len] = 0;
+      } else {
+        e = ENOMEM;
+      }
     }
   }
   fclose(f);
+  if (!buf) errno = e;
   return buf;
 }
 
@@ -643,6 +651,10 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   const char *source;
   x[0] = 0;
   tarx_limits lim = {.max_total_bytes = INS_MAX_BYTES, .max_files = INS_MAX_FILES};
+  if (!report) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    goto fail;
+  }
   /* signatures are checked before a byte of the archive is parsed */
   bool npm_named = !strncmp(what, "npm:", 4);
   if (!npm_named && !stat(what, &st) && S_ISDIR(st.st_mode)) {
@@ -678,7 +690,8 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   size_t len = 0;
   (void)ins_fmt(entry, sizeof entry, "%s/%s", root, m->entry);
   if (!(code = ins_read(entry, &len))) {
-    rc = err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
+    rc = errno == ENOMEM ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory")
+                         : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
     goto fail;
   }
   if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;

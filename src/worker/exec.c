@@ -246,6 +246,7 @@ json_t *wk_error_response(const al_error *err) {
 
 int wk_response_result(const json_t *resp, const json_t **value, al_error *err) {
   if (value) *value = NULL;
+  if (!resp) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory"); /* no answer could be made */
   const json_t *e = json_object_get(resp, "error");
   if (e) {
     const char *code = json_string_value(json_object_get(e, "code"));
@@ -439,8 +440,12 @@ static vm_state_msg state_msg(const json_t *req, const char *ver, const char *fu
   return m;
 }
 
-/* Starts a call-type request on `in`. Returns its response, or NULL when it parked. */
-static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op) {
+/* Starts a call-type request on `in`. Returns its response (NULL: no memory to make one)
+ * with *parked false, or NULL with *parked true when it parked. Not NULL alone: a call
+ * taken for parked that was not would never be answered. */
+static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op,
+                          bool *parked) {
+  *parked = false;
   al_error err = {0};
   json_t *out = NULL;
   vm_instance *vm = in->vm;
@@ -488,7 +493,10 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
     rc = vm_tool(vm, str(req, "name") ? str(req, "name") : "", args ? args : json_null(),
                  (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
   }
-  if (rc == VM_PARKED) return NULL;
+  if (rc == VM_PARKED) {
+    *parked = true;
+    return NULL;
+  }
   in->ticket = 0;
   return finish_call(in, req, rc, out, &err);
 }
@@ -507,8 +515,9 @@ static void emit_done(wk_table *t, uint64_t ticket, json_t *resp) {
   }
 }
 
-/* Runs one request that found its instance (if any) idle. Returns the response, or NULL
- * when the call parked (then `req` is kept by the instance). Consumes `req` otherwise. */
+/* Runs one request that found its instance (if any) idle. Returns the response (NULL: no
+ * memory for one, which emit_done answers), or with *kept set NULL when the call parked
+ * or was answered here (then `req` is kept or consumed). Consumes `req` otherwise. */
 static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept) {
   *kept = false;
   al_error err = {0};
@@ -590,8 +599,9 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     json_decref(req);
     return NULL;
   }
-  json_t *resp = start_call(t, in, ticket, req, kind);
-  if (!resp) {
+  bool parked;
+  json_t *resp = start_call(t, in, ticket, req, kind, &parked);
+  if (parked) {
     int64_t w = vm_wake_ms(in->vm);
     in->wake_at = w >= 0 ? clock_mono_ns() + (uint64_t)w * 1000000u : UINT64_MAX;
     in->req = req;

@@ -106,15 +106,15 @@ json_t *pool_error(int code, const char *msg) {
 
 const pool_config *pool_cfg(const pool *p) { return &p->cfg; }
 
-/* Appends a completion and wakes whoever waits for it. (lock) */
-static void post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
-  pool_done *d = malloc(sizeof *d);
-  if (!d) { /* a completion that cannot be recorded would leave its caller waiting
-             * forever; failing loudly is the lesser harm */
-    json_decref(resp);
-    abort();
-  }
-  *d = (pool_done){ticket, resp, async, NULL};
+/* Appends r's completion and wakes whoever waits for it. The record was allocated with
+ * the request (pool_submit), since a completion that could not be recorded would leave
+ * its caller waiting forever; resp NULL (no memory for an answer) reaches the caller as
+ * OUT_OF_MEMORY (wk_response_result). Once per request. (lock) */
+static void post_done(pool *p, pool_req *r, json_t *resp) {
+  pool_done *d = r->done;
+  r->done = NULL;
+  bool async = r->async;
+  *d = (pool_done){r->ticket, resp, async, NULL};
   if (p->done_tail) p->done_tail->next = d;
   else p->done_head = d;
   p->done_tail = d;
@@ -179,11 +179,12 @@ void pool_answer(pool_worker *w, uint64_t t, json_t *resp) {
     if (r->ticket != t) continue;
     *pp = r->next;
     if (r->answered) json_decref(resp);
-    else post_done(p, t, resp, r->async);
+    else post_done(p, r, resp);
     resp = NULL;
     w->qlen--;
     if (w->slice == t) w->slice = 0;
     json_decref(r->req);
+    free(r->done);
     free(r);
     break;
   }
@@ -311,8 +312,7 @@ static void *watchdog_main(void *arg) {
         if (x->ticket == w->slice) r = x;
       if (r && !r->answered && now >= w->slice_deadline_ns) {
         r->answered = true;
-        post_done(p, r->ticket, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"),
-                  r->async);
+        post_done(p, r, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"));
       }
       uint64_t wedge_at = w->slice_deadline_ns + (uint64_t)p->cfg.wedged_ms * 1000000u;
       if (!w->wedged && now >= wedge_at) {
@@ -320,7 +320,7 @@ static void *watchdog_main(void *arg) {
         w->wedged = true;
         for (pool_req *x = w->head; x;) {
           pool_req *nx = x->next;
-          post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+          post_done(p, x, pool_error(AL_ECRASHED, "the worker thread stopped responding"));
           json_decref(x->req);
           free(x);
           x = nx;
@@ -330,7 +330,7 @@ static void *watchdog_main(void *arg) {
         for (pool_req *x = w->inflight; x; x = x->next)
           if (!x->answered) {
             x->answered = true;
-            post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+            post_done(p, x, pool_error(AL_ECRASHED, "the worker thread stopped responding"));
           }
       }
       if (now < w->slice_deadline_ns && w->slice_deadline_ns < next) next = w->slice_deadline_ns;
@@ -441,6 +441,7 @@ static void req_free_all(pool_req *r) {
   while (r) {
     pool_req *nx = r->next;
     json_decref(r->req);
+    free(r->done);
     free(r);
     r = nx;
   }
@@ -627,13 +628,17 @@ int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool asyn
   else if (w->qlen >= p->cfg.queue_capacity)
     rc = err_set(err, AL_EBUSY, NULL, "the instance's queue is full (%u calls)", w->qlen);
   pool_req *r = rc ? NULL : calloc(1, sizeof *r);
-  if (!rc && !r) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a call");
+  pool_done *done = r ? malloc(sizeof *done) : NULL;
+  if (!rc && !done) {
+    free(r);
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a call");
+  }
   if (rc) {
     pthread_mutex_unlock(&p->mu);
     json_decref(req);
     return rc;
   }
-  *r = (pool_req){.ticket = t, .req = req, .timeout_ms = timeout_ms, .async = async};
+  *r = (pool_req){.ticket = t, .req = req, .timeout_ms = timeout_ms, .async = async, .done = done};
   if (w->tail) w->tail->next = r;
   else w->head = r;
   w->tail = r;
