@@ -1295,5 +1295,5 @@ json_t *vm_hooks(vm_instance *vm) {
     JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
   JS_FreeValue(vm->ctx, r);
   call_end(vm);
-  return out ? out : json_object();
+  return out; /* not {} on failure: that would tell the host every subscription is gone */
 }

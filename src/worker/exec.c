@@ -376,7 +376,13 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   if (!rc)
     rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
-  if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
+  json_t *hooks = !rc && resp ? vm_hooks(vm) : NULL;
+  if (!rc && resp && (!hooks || json_object_set_new(resp, "hooks", hooks))) {
+    /* a load without its subscriptions would leave the plugin's hooks unheard */
+    json_decref(resp);
+    resp = error_response(AL_ENO_MEMORY, "%s", "out of memory");
+    rc = AL_ENO_MEMORY;
+  }
   if (rc || !resp) {
     json_object_del(t->vms, id);
     inst_free(in);
@@ -408,8 +414,12 @@ static json_t *finish_call(wk_inst *in, const json_t *req, int rc, json_t *out, 
   if (!rc && in->op == WK_OP_REDUCE) {
     /* no next: the reducer returned undefined and the state stays (vm.h) */
     out = out ? json_pack("{s:b,s:o}", "handled", 1, "next", out) : json_pack("{s:b}", "handled", 1);
+    if (!out) return error_response(AL_ENO_MEMORY, "%s", "out of memory"); /* not {ok: null} */
   } else if (!rc && in->op == WK_OP_HOOK) {
-    out = json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", vm_hooks(in->vm));
+    json_t *hooks = vm_hooks(in->vm);
+    if (!hooks) json_decref(out);
+    out = hooks ? json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", hooks) : NULL;
+    if (!out) return error_response(AL_ENO_MEMORY, "%s", "out of memory"); /* not {ok: null} */
   }
   return respond(rc, out, err, in->vm);
 }

@@ -79,6 +79,7 @@ typedef struct fctx {
   char tgz[160];     /* the same package as a tarball */
   pkg_db *db;
   al_isolation iso;
+  char *out; /* what the path returned, for its check (after the fault is disarmed) */
 } fctx;
 
 typedef struct fpath {
@@ -87,6 +88,9 @@ typedef struct fpath {
   int (*run)(fctx *c, al_error *e); /* the path; frees what it got back */
   void (*undo)(fctx *c);            /* after a run that succeeded; may be NULL */
   void (*teardown)(fctx *c);
+  /* Checks (and frees) c->out after a run that returned 0, unarmed; NULL: none. Returns
+   * NULL or what is wrong with it. */
+  const char *(*check)(fctx *c);
   /* Codes besides OUT_OF_MEMORY this path may answer under a fault, 0-terminated. */
   int also[4];
 } fpath;
@@ -158,11 +162,31 @@ static int run_event(fctx *c, al_error *e) {
 }
 
 static int run_emit(fctx *c, al_error *e) {
-  char *out = NULL;
-  int rc = al_emit(c->h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"no way\"}}",
-                   &out, e);
-  al_free(out);
-  return rc;
+  return al_emit(c->h, "PreToolUse", "{\"tool_name\":\"bash\",\"tool_input\":{\"command\":\"no way\"}}",
+                 &c->out, e);
+}
+
+/* A handler's error may leave the operation to go on (the spec: a failed handler is not
+ * a decision), but a block the handler did return must be the aggregate's action: out of
+ * memory must never turn a guard's "block" into "continue". */
+static const char *check_emit(fctx *c) {
+  json_t *r = json_loads(c->out, 0, NULL);
+  al_free(c->out);
+  c->out = NULL;
+  if (!r) return "the aggregate is not JSON";
+  const char *why = NULL;
+  json_t *res = json_object_get(r, "results"), *x;
+  size_t i;
+  bool blocked = false;
+  json_array_foreach(res, i, x) {
+    const char *a = json_string_value(json_object_get(x, "action"));
+    blocked = blocked || (a && !strcmp(a, "block"));
+  }
+  const char *action = json_string_value(json_object_get(r, "action"));
+  if (!action || !json_is_array(res) || json_array_size(res) != 1) why = "the aggregate lacks its action or results";
+  else if (blocked && strcmp(action, "block")) why = "a handler's block was lost from the aggregate";
+  json_decref(r);
+  return why;
 }
 
 static int run_state(fctx *c, al_error *e) {
@@ -330,6 +354,8 @@ static unsigned long clean_run(const fpath *p, fctx *c, const char *when, unsign
     return count;
   }
   if (p->undo) p->undo(c);
+  const char *why = p->check ? p->check(c) : NULL;
+  if (why) bug("%s: the clean run %s %lu: %s", p->name, when, n, why);
   return count;
 }
 
@@ -356,6 +382,8 @@ static void drive(const fpath *p) {
       if (rc) bug("%s: a run that allocation %lu was not reached in failed: %s: %s", p->name, n,
                   al_err_name(rc), e.message);
       else if (p->undo) p->undo(&c);
+      const char *why = !rc && p->check ? p->check(&c) : NULL;
+      if (why) bug("%s: an unfaulted run: %s", p->name, why);
       /* past the clean run's count: all of it was tried; short of it, a background thread
        * (exec.c's spare-VM maker) allocated less this time, so go on */
       if (n > count || only) break;
@@ -367,7 +395,11 @@ static void drive(const fpath *p) {
     if (rc == 0) {
       recovered++;
       if (p->undo) p->undo(&c);
+      const char *why = p->check ? p->check(&c) : NULL;
+      if (why) bug("%s: allocation %lu failed and the call succeeded, but %s", p->name, n, why);
     } else {
+      al_free(c.out);
+      c.out = NULL;
       if (!allowed(p, rc, e.message))
         bug("%s: allocation %lu failed: the call answered %s (%s)", p->name, n, al_err_name(rc), e.message);
       else if (e.code != rc || !e.message[0])
@@ -400,20 +432,20 @@ static void drive(const fpath *p) {
 
 /* PLUGIN_CRASHED: the host drops a worker it can no longer serve (a reply it could not
  * read for want of memory leaves the stream undecodable), as it would a dead one. */
-PATH_TEST(test_load, {"load", setup_process, run_load, undo_load, teardown_host, {AL_ECRASHED}})
-PATH_TEST(test_render, {"render", setup_process, run_render, NULL, teardown_host, {AL_ECRASHED}})
-PATH_TEST(test_event, {"event", setup_process, run_event, NULL, teardown_host, {AL_ECRASHED}})
-PATH_TEST(test_emit, {"emit", setup_process, run_emit, NULL, teardown_host, {AL_ECRASHED}})
-PATH_TEST(test_state, {"state", setup_process, run_state, NULL, teardown_host, {0}})
-PATH_TEST(test_reports, {"reports", setup_process, run_reports, NULL, teardown_host, {0}})
-PATH_TEST(test_inline_load, {"inline-load", setup_inline, run_load, undo_load, teardown_host, {0}})
-PATH_TEST(test_inline_render, {"inline-render", setup_inline, run_render, NULL, teardown_host, {0}})
-PATH_TEST(test_inline_event, {"inline-event", setup_inline, run_event, NULL, teardown_host, {0}})
-PATH_TEST(test_inline_emit, {"inline-emit", setup_inline, run_emit, NULL, teardown_host, {0}})
-PATH_TEST(test_install_dir, {"install-dir", setup_db, run_install_dir, NULL, teardown_db, {0}})
-PATH_TEST(test_install_tgz, {"install-tgz", setup_db, run_install_tgz, NULL, teardown_db, {0}})
+PATH_TEST(test_load, {"load", setup_process, run_load, undo_load, teardown_host, NULL, {AL_ECRASHED}})
+PATH_TEST(test_render, {"render", setup_process, run_render, NULL, teardown_host, NULL, {AL_ECRASHED}})
+PATH_TEST(test_event, {"event", setup_process, run_event, NULL, teardown_host, NULL, {AL_ECRASHED}})
+PATH_TEST(test_emit, {"emit", setup_process, run_emit, NULL, teardown_host, check_emit, {AL_ECRASHED}})
+PATH_TEST(test_state, {"state", setup_process, run_state, NULL, teardown_host, NULL, {0}})
+PATH_TEST(test_reports, {"reports", setup_process, run_reports, NULL, teardown_host, NULL, {0}})
+PATH_TEST(test_inline_load, {"inline-load", setup_inline, run_load, undo_load, teardown_host, NULL, {0}})
+PATH_TEST(test_inline_render, {"inline-render", setup_inline, run_render, NULL, teardown_host, NULL, {0}})
+PATH_TEST(test_inline_event, {"inline-event", setup_inline, run_event, NULL, teardown_host, NULL, {0}})
+PATH_TEST(test_inline_emit, {"inline-emit", setup_inline, run_emit, NULL, teardown_host, check_emit, {0}})
+PATH_TEST(test_install_dir, {"install-dir", setup_db, run_install_dir, NULL, teardown_db, NULL, {0}})
+PATH_TEST(test_install_tgz, {"install-tgz", setup_db, run_install_tgz, NULL, teardown_db, NULL, {0}})
 PATH_TEST(test_load_package, {"load-package", setup_installed, run_load_package, undo_load,
-                              teardown_installed, {AL_ECRASHED}})
+                              teardown_installed, NULL, {AL_ECRASHED}})
 
 int main(void) {
   fault_init();
