@@ -2,14 +2,17 @@
  * test_fault.c: every out-of-memory branch on the main paths, run (issue 15). The binary
  * is linked with the failing allocator (fault_alloc.h: libairlock's own allocations and
  * jansson's; QuickJS heaps deliberately left out). For each path (load, render, event,
- * emit, state and the read-only calls, package install from a directory and a tarball,
- * load of an installed package) the test counts the path's allocations in a clean run,
+ * emit, a tool call, state and the read-only reports, package install from a directory
+ * and from a tarball, load of an installed package) the test counts the path's
+ * allocations in a clean run,
  * then for N = 1, 2, ... arms "fail allocation N", runs the path once, disarms, and
  * checks:
  *   - the call returned 0 (the failure was recovered from, e.g. an optional cache or a
  *     log line) or an error: AL_ENO_MEMORY (OUT_OF_MEMORY), or one of the few the path
  *     lists with the reason it may answer so (below), with err filled: code == rc and a
  *     message;
+ *   - what a call that succeeded returned is whole where it can be told (emit: a
+ *     handler's block is the aggregate's action; tool: exactly the handler's value);
  *   - the host is still usable: the same path, run again with no fault, succeeds;
  *   - nothing leaked: after the path's host (or database) is freed, the live allocations
  *     counted by the hook are back to what they were before it was made; ASan's leak
@@ -17,11 +20,12 @@
  * The loop ends when an armed run completes without reaching its allocation N, past the
  * clean run's count.
  *
- * Bounded time: a path with more than FAULT_POINTS allocations is sampled with a fixed
- * stride (every k-th allocation, k = count / FAULT_POINTS, rounded up), the same points
- * on every run; the first FAULT_HEAD allocations are always all tried, since setup code
- * is where most distinct branches are. FAULT_POINTS=0 in the environment tries every
- * allocation (slow: minutes under ASan).
+ * Bounded time: a path with more than FAULT_POINTS (default 1000) allocations is sampled
+ * with a fixed stride (every k-th allocation, k = count / FAULT_POINTS, rounded up), the
+ * same points on every run; the first FAULT_HEAD allocations are always all tried, since
+ * setup code is where most distinct branches are. Today every path is under 1000 (the
+ * largest, load-package, about 510), so every allocation is tried: about 25 s under ASan
+ * on two cores. FAULT_POINTS=0 in the environment never samples.
  *
  * Process isolation is the main mode: plugin code runs in airlock-worker (not wrapped),
  * so only the host's allocations fail, as in production. An inline host covers the VM
@@ -69,6 +73,10 @@ static const char *PLUGIN =
     "    handlers: { inc({ pluginState, dispatchPluginAction }, step) {"
     "      dispatchPluginAction('state/merge', { n: Number(pluginState?.n ?? 0) + Number(step ?? 1) });"
     "    } } } } }));";
+
+/* A plugin with one tool, which answers with what it was given. */
+static const char *TOOLER = "pi.registerTool({ name: 'echo', description: 'd', parameters: { type: 'object' },"
+                            "  handler: (a) => ({ got: a.x, list: [a.x, 'two'] }) });";
 
 typedef struct fctx {
   al_host *h;
@@ -126,6 +134,14 @@ static void setup_process(fctx *c) {
 static void setup_inline(fctx *c) {
   host_make(c, AL_ISOLATION_INLINE, false);
   load_probe(c, c->id);
+}
+
+static void setup_tool(fctx *c) {
+  host_make(c, AL_ISOLATION_PROCESS, false);
+  al_error e;
+  al_load_opts o = {.manifest_json = "{\"id\":\"tooler\",\"version\":\"1.0.0\",\"capabilities\":{\"register_tools\":true}}"};
+  int rc = al_load(c->h, "tooler", TOOLER, strlen(TOOLER), &o, c->id, sizeof c->id, &e);
+  if (rc) fail_msg("load: %s: %s", al_err_name(rc), e.message);
 }
 
 static void teardown_host(fctx *c) {
@@ -199,6 +215,19 @@ static int run_state(fctx *c, al_error *e) {
   rc = al_global_state(c->h, c->id, &out, e);
   al_free(out);
   return rc;
+}
+
+static int run_tool(fctx *c, al_error *e) { return al_tool_call(c->h, "echo", "{\"x\":7}", &c->out, e); }
+
+/* A tool call that succeeded answered exactly what the handler returned. */
+static const char *check_tool(fctx *c) {
+  json_t *r = json_loads(c->out, 0, NULL), *want = json_loads("{\"got\":7,\"list\":[7,\"two\"]}", 0, NULL);
+  al_free(c->out);
+  c->out = NULL;
+  const char *why = !r ? "the result is not JSON" : !json_equal(r, want) ? "the result is not the handler's" : NULL;
+  json_decref(r);
+  json_decref(want);
+  return why;
 }
 
 /* The read-only reports an embedder polls. */
@@ -362,7 +391,7 @@ static unsigned long clean_run(const fpath *p, fctx *c, const char *when, unsign
 static void drive(const fpath *p) {
   const char *only_path = getenv("FAULT_PATH");
   if (only_path && *only_path && strcmp(only_path, p->name)) return;
-  unsigned long only = env_ul("FAULT_ONLY", 0), points = env_ul("FAULT_POINTS", 300);
+  unsigned long only = env_ul("FAULT_ONLY", 0), points = env_ul("FAULT_POINTS", 1000);
   double t0 = now_s();
   long live0 = fault_live();
   fctx c = {0};
@@ -436,6 +465,7 @@ PATH_TEST(test_load, {"load", setup_process, run_load, undo_load, teardown_host,
 PATH_TEST(test_render, {"render", setup_process, run_render, NULL, teardown_host, NULL, {AL_ECRASHED}})
 PATH_TEST(test_event, {"event", setup_process, run_event, NULL, teardown_host, NULL, {AL_ECRASHED}})
 PATH_TEST(test_emit, {"emit", setup_process, run_emit, NULL, teardown_host, check_emit, {AL_ECRASHED}})
+PATH_TEST(test_tool, {"tool", setup_tool, run_tool, NULL, teardown_host, check_tool, {AL_ECRASHED}})
 PATH_TEST(test_state, {"state", setup_process, run_state, NULL, teardown_host, NULL, {0}})
 PATH_TEST(test_reports, {"reports", setup_process, run_reports, NULL, teardown_host, NULL, {0}})
 PATH_TEST(test_inline_load, {"inline-load", setup_inline, run_load, undo_load, teardown_host, NULL, {0}})
@@ -463,6 +493,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load),         cmocka_unit_test(test_render),
       cmocka_unit_test(test_event),        cmocka_unit_test(test_emit),
+      cmocka_unit_test(test_tool),
       cmocka_unit_test(test_state),        cmocka_unit_test(test_reports),
       cmocka_unit_test(test_inline_load),  cmocka_unit_test(test_inline_render),
       cmocka_unit_test(test_inline_event), cmocka_unit_test(test_inline_emit),
