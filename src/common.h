@@ -62,6 +62,15 @@ typedef int (*hostcall_fn)(void *user, const char *instance_id, const char *meth
  * NULL when out of memory. */
 char *json_text(const json_t *v);
 
+/* json_copy that fails whole: jansson 2.14's shallow copy of an object or array ignores
+ * a failed insertion and returns a copy missing members, which a caller would send or
+ * store as if complete. New reference, or NULL when out of memory. */
+json_t *json_copy_checked(const json_t *v);
+
+/* Whether a json_loads/json_loadb failure reported in `e` was for want of memory (jansson
+ * leaves the text empty when it fails before it can say anything), not bad input. */
+bool json_error_oom(const json_error_t *e);
+
 /* hash.c: a 64-bit hash of n bytes, continuing from `h` (start with AL_HASH64_SEED). Not
  * collision resistant against a chosen input; see hash.c for what may rely on it. */
 #define AL_HASH64_SEED 14695981039346656037u

@@ -11,6 +11,9 @@
  * escapes, and a real that looks integral keeps a ".0" so it reads back as a real.
  * A value nested deeper than JT_MAX_DEPTH (only possible through a cycle, which the
  * library never builds) yields NULL, as jansson refuses cycles.
+ *
+ * Also the helpers that keep out of memory apart from bad input (common.h): a shallow copy
+ * that fails whole, a UTF-8 check, and what a failed parse was for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +177,19 @@ char *json_text(const json_t *v) {
   }
   free(b.p);
   return NULL;
+}
+
+json_t *json_copy_checked(const json_t *v) {
+  json_t *c = json_copy((json_t *)v);
+  if (c && ((json_is_object(v) && json_object_size(c) != json_object_size(v)) ||
+            (json_is_array(v) && json_array_size(c) != json_array_size(v)))) {
+    json_decref(c);
+    c = NULL;
+  }
+  return c;
+}
+
+
+bool json_error_oom(const json_error_t *e) {
+  return json_error_code(e) == json_error_out_of_memory || !e->text[0];
 }

@@ -178,7 +178,7 @@ static void emit(hk_audit *a, json_t *rec) {
  * when there were none. The slot is free afterwards. */
 static json_t *quiet_close(quiet_slot *q) {
   json_t *sum = NULL;
-  if (q->repeats && (sum = json_copy(q->rec))) {
+  if (q->repeats && (sum = json_copy_checked(q->rec))) {
     char *reason = NULL;
     if (asprintf(&reason, "%s (and %llu more identical denials within %llu s)",
                  json_string_value(json_object_get(q->rec, "reason")), (unsigned long long)q->repeats,

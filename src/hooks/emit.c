@@ -23,7 +23,10 @@ json_t *em_normalize(const ev_def *ev, const json_t *value) {
   json_t *r = json_pack("{s:s}", "action", "continue");
   if (!r || !value || json_is_null(value)) return r;
   if (!json_is_object(value)) {
-    json_object_set(r, "output", (json_t *)value);
+    if (json_object_set(r, "output", (json_t *)value)) {
+      json_decref(r);
+      return NULL;
+    }
     return r;
   }
   json_t *out = json_deep_copy(value);
@@ -56,15 +59,22 @@ json_t *em_normalize(const ev_def *ev, const json_t *value) {
   bool ok = !want ||
             (!strcmp(want, "block") ? (ev->flags & AL_HOOK_MAY_BLOCK) != 0
                                     : (ev->flags & AL_HOOK_PERMISSION) != 0);
+  /* every part or none: a result missing its "block" for want of memory would read as
+   * "continue" and let the operation through */
+  int bad = 0;
   if (want && ok) {
-    json_object_set_new(r, "action", json_string(want));
-    if (reason) json_object_set_new(r, "reason", json_string(reason));
+    bad |= json_object_set_new(r, "action", json_string(want));
+    if (reason) bad |= json_object_set_new(r, "reason", json_string(reason));
     json_object_del(out, "reason");
   } else if (want) {
-    json_object_set_new(r, "ignored", json_sprintf("%s is not allowed for %s", want, ev->name));
+    bad |= json_object_set_new(r, "ignored", json_sprintf("%s is not allowed for %s", want, ev->name));
   }
-  if (json_object_size(out)) json_object_set_new(r, "output", out);
+  if (json_object_size(out)) bad |= json_object_set_new(r, "output", out);
   else json_decref(out);
+  if (bad) {
+    json_decref(r);
+    return NULL;
+  }
   return r;
 }
 
@@ -111,10 +121,14 @@ json_t *em_aggregate(const ev_def *ev, const json_t *payload, const json_t *resu
    * outweighs any number of allows (the original took the first answer). */
   const char *action = blocked ? "block" : denied ? "deny" : asked ? "ask" : allowed ? "allow" : "continue";
   const char *reason = blocked ? block : denied ? deny : asked ? ask : allowed ? allow : NULL;
-  json_object_set_new(agg, "action", json_string(action));
-  if (reason) json_object_set_new(agg, "reason", json_string(reason));
-  json_object_set_new(agg, "payload", pl);
-  json_object_set_new(agg, "results", rs);
+  int bad = json_object_set_new(agg, "action", json_string(action)); /* all steal */
+  if (reason) bad |= json_object_set_new(agg, "reason", json_string(reason));
+  bad |= json_object_set_new(agg, "payload", pl);
+  bad |= json_object_set_new(agg, "results", rs);
+  if (bad) { /* an aggregate short of its action would say "continue" */
+    json_decref(agg);
+    return NULL;
+  }
   return agg;
 fail:
   json_decref(pl);

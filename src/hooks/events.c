@@ -61,7 +61,11 @@ const ev_def *ev_at(const ev_registry *r, int index) {
 
 json_t *ev_names(const ev_registry *r) {
   json_t *a = json_array();
-  for (size_t i = 0; a && r && i < r->n; i++) json_array_append_new(a, json_string(r->defs[i].name));
+  for (size_t i = 0; a && r && i < r->n; i++)
+    if (json_array_append_new(a, json_string(r->defs[i].name))) { /* the whole list or none */
+      json_decref(a);
+      a = NULL;
+    }
   return a;
 }
 

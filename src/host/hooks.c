@@ -201,9 +201,12 @@ int al_hooks(al_host *h, char **json_out, al_error *err) {
   return host_out_json(a, json_out, err);
 }
 
-/* Turns one instance's hook response into normalized results appended to `out`. */
+/* Turns one instance's hook response into normalized results appended to `out`. Sets
+ * *lost when one could not be recorded for want of memory (the emit then fails: a result
+ * left out could be a block). */
 static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int submit_rc,
-                         const al_error *submit_err, json_t *resp, json_t *out, bool *changed) {
+                         const al_error *submit_err, json_t *resp, json_t *out, bool *changed,
+                         bool *lost) {
   al_error e = {0};
   const json_t *ok = NULL;
   int rc = submit_rc ? submit_rc : wk_response_result(resp, &ok, &e);
@@ -229,13 +232,17 @@ static void emit_collect(al_host *h, const ev_def *ev, const ev_sub *sub, int su
     } else {
       r = em_normalize(ev, json_object_get(item, "ok"));
     }
-    if (!r) continue;
-    json_t *tagged = json_pack("{s:s,s:s}", "instanceId", sub->instance_id, "pluginId", sub->plugin_id);
-    if (tagged) {
-      json_object_update(tagged, r);
-      json_object_set_new(tagged, "elapsedUs", json_integer(json_integer_value(json_object_get(item, "elapsedUs"))));
-      json_array_append_new(out, tagged);
+    if (!r) {
+      *lost = true;
+      continue;
     }
+    json_t *tagged = json_pack("{s:s,s:s}", "instanceId", sub->instance_id, "pluginId", sub->plugin_id);
+    bool kept = tagged && !json_object_update(tagged, r) &&
+                !json_object_set_new(tagged, "elapsedUs",
+                                     json_integer(json_integer_value(json_object_get(item, "elapsedUs"))));
+    if (kept) kept = !json_array_append_new(out, tagged); /* steals tagged either way */
+    else json_decref(tagged);
+    if (!kept) *lost = true;
     json_decref(r);
   }
 }
@@ -288,10 +295,10 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
       src[i] = req ? pool_submit(h->pool, sb->worker, req, ev->timeout_ms, false, &tickets[i], &serr[i])
                    : err_set(&serr[i], AL_ENO_MEMORY, NULL, "out of memory");
     }
-    bool changed = false;
+    bool changed = false, lost = false;
     for (size_t i = 0; i < n; i++) {
       json_t *resp = src[i] ? NULL : pool_wait(h->pool, tickets[i]);
-      emit_collect(h, ev, &snap->subs[e][i], src[i], &serr[i], resp, results, &changed);
+      emit_collect(h, ev, &snap->subs[e][i], src[i], &serr[i], resp, results, &changed, &lost);
       json_decref(resp);
     }
     /* Only now: every worker has let go of it, and each answer came through the pool's
@@ -302,12 +309,18 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
     free(src);
     free(serr);
     if (changed) hooks_publish(h); /* `snap` is not used past this point */
+    if (lost) {
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory collecting the handlers' results");
+      goto done;
+    }
   }
   if (!result_json) goto done;
   agg = em_aggregate(ev, payload, results);
-  if (agg && force_deny) {
-    json_object_set_new(agg, "action", json_string("deny"));
-    json_object_set_new(agg, "reason", json_string("Denied by AIRLOCK_FORCE_DENY"));
+  if (agg && force_deny &&
+      (json_object_set_new(agg, "action", json_string("deny")) |
+       json_object_set_new(agg, "reason", json_string("Denied by AIRLOCK_FORCE_DENY")))) {
+    json_decref(agg); /* never an aggregate that kept the handlers' answer instead */
+    agg = NULL;
   }
   if (agg && hc_skip(h->hc)) json_object_set_new(agg, "skipped", json_string("AIRLOCK_SKIP_PLUGINS is set"));
   rc = agg ? host_out_json(agg, result_json, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");

@@ -133,6 +133,7 @@ int host_out_json(json_t *v, char **out, al_error *err) {
 int host_parse_arg(const char *text, const char *what, json_t **out, al_error *err) {
   json_error_t je;
   *out = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+  if (!*out && json_error_oom(&je)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!*out)
     return err_set(err, AL_EINVALID_ARGUMENT, what, "%s is not valid JSON: %s (line %d, column %d)",
                    what, je.text, je.line, je.column);

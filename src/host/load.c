@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/utf8.h"
 #include "contract/validate.h"
 #include "host/host_impl.h"
 #include "pkg/db.h"
@@ -71,7 +72,8 @@ static json_t *load_request(const al_host *h, const char *vm_id, const char *cod
   /* The source travels as JSON text to the worker, so it must be UTF-8. */
   json_t *src = graph ? json_deep_copy(graph) : json_stringn(code ? code : "", len);
   if (!src) {
-    err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
+    if (utf8_valid(code ? code : "", len)) err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    else err_set(err, AL_EPLUGIN_LOAD, NULL, "plugin source is not valid UTF-8");
     return NULL;
   }
   json_t *req = json_pack("{s:s,s:s,s:o,s:s,s:o,s:I,s:I}", "op", "load", "instanceId", vm_id,
@@ -485,10 +487,12 @@ static int read_file(const char *path, char **out, size_t *len, al_error *err) {
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   size_t got;
+  bool big = false;
   while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
     if (n + 1 == cap) {
-      char *nb = cap < AL_MAX_VALUE_BYTES ? realloc(buf, cap * 2) : NULL;
+      big = cap >= AL_MAX_VALUE_BYTES;
+      char *nb = big ? NULL : realloc(buf, cap * 2);
       if (!nb) {
         free(buf);
         buf = NULL;
@@ -499,7 +503,8 @@ static int read_file(const char *path, char **out, size_t *len, al_error *err) {
     }
   }
   fclose(f);
-  if (!buf) return err_set(err, AL_EIO, NULL, "%s is too large or memory ran out", path);
+  if (!buf && !big) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", path);
+  if (!buf) return err_set(err, AL_EIO, NULL, "%s is too large (over %u bytes)", path, (unsigned)AL_MAX_VALUE_BYTES);
   buf[n] = '\0';
   *out = buf;
   *len = n;

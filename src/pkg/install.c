@@ -249,6 +249,10 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   const char *source;
   x[0] = 0;
   tarx_limits lim = {.max_total_bytes = INS_MAX_BYTES, .max_files = INS_MAX_FILES};
+  if (!report) {
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    goto fail;
+  }
   /* signatures are checked before a byte of the archive is parsed */
   bool npm_named = !strncmp(what, "npm:", 4);
   if (!npm_named && !stat(what, &st) && S_ISDIR(st.st_mode)) {
@@ -284,7 +288,8 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   size_t len = 0;
   (void)pkg_fmt_path(entry, sizeof entry, "%s/%s", root, m->entry);
   if (!(code = pkg_read_small(entry, &len))) {
-    rc = err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
+    rc = errno == ENOMEM ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory")
+                         : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno ? errno : EFBIG));
     goto fail;
   }
   if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;

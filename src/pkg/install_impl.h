@@ -13,7 +13,8 @@
 /* snprintf into a path buffer; false when it did not fit (never silently truncated). */
 bool pkg_fmt_path(char *out, size_t cap, const char *fmt, ...) AL_PRINTF(3, 4);
 /* A whole file of under 256 MiB, NUL-terminated (malloc; free()), its size in *len; NULL
- * when it cannot be read (errno says why, 0 for one over the cap). */
+ * when it cannot be read, errno saying why: ENOMEM out of memory (report it as such, not
+ * as unreadable), 0 a file over the cap, else the system's reason. */
 char *pkg_read_small(const char *path, size_t *len);
 
 /* What `npm pack` gave: the tarball (verified against `integrity`) and the exact name

@@ -485,6 +485,7 @@ int pkg_manifest_load_dir(const char *dir, bool strict, pkg_manifest **out, json
     if (!text && errno == ENOENT)
       return err_set(err, AL_EIO, dir, "%s: no airlock.json or package.json (with an \"airlock\" object) found", dir);
   }
+  if (!text && errno == ENOMEM) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!text) return err_set(err, AL_EIO, path, "cannot read %s: %s", path, strerror(errno));
   pkg_manifest *m = NULL;
   int rc = pkg_manifest_parse(text, len, pj, strict, &m, warnings, err);

@@ -88,15 +88,21 @@ int pkg_run(char *const argv[], const char *dir, const char *stdin_path, char **
 
 char *pkg_read_small(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  if (!f) return NULL; /* errno from fopen */
   char *buf = NULL;
+  int e = 0; /* over the cap */
   if (fseek(f, 0, SEEK_END) == 0) {
     long n = ftell(f);
-    if (n >= 0 && n < (256L << 20) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) e = EIO;
+    else if (n < (256L << 20) && !(buf = malloc((size_t)n + 1))) e = ENOMEM;
+    if (buf) {
       *len = fread(buf, 1, (size_t)n, f);
       buf[*len] = 0;
     }
+  } else {
+    e = EIO;
   }
   fclose(f);
+  if (!buf) errno = e;
   return buf;
 }

@@ -515,7 +515,7 @@ static void metrics_changed(store *s, store_changes *ch) {
  * cannot make the timeline hold megabytes. */
 static json_t *timeline_entry(json_t *a, const json_t *payload) {
   if (!payload) return json_incref(a);
-  json_t *t = json_copy(a);
+  json_t *t = json_copy_checked(a);
   char *text = t ? json_text(payload) : NULL;
   if (!text) {
     json_decref(t);
@@ -714,8 +714,11 @@ static int generic_reduce(const char *action, const json_t *state, const json_t 
     /* Shallow: the untouched values are shared with the old state (the store never
      * changes a state in place), which keeps a one-key merge of a big state cheap and
      * lets store_set_state see which keys it touched. */
-    *next = is_plain(state) ? json_copy((json_t *)state) : json_object();
-    if (*next) json_object_update(*next, (json_t *)payload);
+    *next = is_plain(state) ? json_copy_checked(state) : json_object();
+    if (*next && json_object_update(*next, (json_t *)payload)) { /* NULL: out of memory */
+      json_decref(*next);
+      *next = NULL;
+    }
     return AL_REDUCE_APPLIED;
   }
   *reason = "no-local-reducer-match";

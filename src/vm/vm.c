@@ -519,7 +519,9 @@ static uint8_t *vm_code_get(uint64_t hash, const char *name, const char *src, si
 }
 
 /* Keeps a copy of bytecode just compiled from (name, src); drops the least recently used
- * entries past VM_CODE_MAX_BYTES. Failing to keep it costs only a later parse. */
+ * entries past VM_CODE_MAX_BYTES. Failing to keep it costs only a later parse. An entry
+ * already there is kept instead (a hit whose copy failed for want of memory compiles
+ * again, and must not add the same source twice). */
 static void vm_code_put(uint64_t hash, const char *name, const char *src, size_t len,
                         const uint8_t *bc, size_t bc_len) {
   size_t cost = len + bc_len + strlen(name);
@@ -536,6 +538,12 @@ static void vm_code_put(uint64_t hash, const char *name, const char *src, size_t
   c->len = len;
   c->bc_len = bc_len;
   pthread_mutex_lock(&vm_code_mu);
+  for (vm_code *e = vm_codes; e; e = e->next)
+    if (e->hash == hash && e->len == len && !strcmp(e->name, name) && !memcmp(e->src, src, len)) {
+      pthread_mutex_unlock(&vm_code_mu);
+      vm_code_free(c);
+      return;
+    }
   while (vm_codes && vm_code_bytes + cost > VM_CODE_MAX_BYTES) {
     vm_code **oldest = &vm_codes;
     for (vm_code **pp = &vm_codes; *pp; pp = &(*pp)->next)
@@ -1343,5 +1351,5 @@ json_t *vm_hooks(vm_instance *vm) {
     JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
   JS_FreeValue(vm->ctx, r);
   call_end(vm);
-  return out ? out : json_object();
+  return out; /* not {} on failure: that would tell the host every subscription is gone */
 }

@@ -176,7 +176,8 @@ int vm_hook(vm_instance *vm, const char *event, const json_t *payload, uint32_t 
 int vm_tool(vm_instance *vm, const char *name, const json_t *args, uint32_t timeout_ms,
             json_t **value, al_error *err);
 
-/* The instance's current subscriptions {event: handler count} (new reference). */
+/* The instance's current subscriptions {event: handler count} (new reference), or NULL
+ * when they could not be read (out of memory, the deadline): never a guess. */
 json_t *vm_hooks(vm_instance *vm);
 
 void vm_last_stats(const vm_instance *vm, vm_stats *st);

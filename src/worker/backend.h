@@ -31,6 +31,8 @@ typedef struct pool_req {
                              the worker says (its driver's backstop; clock_mono_ns) */
   struct pool_req *next;  /* the queue, then the in-flight list (pool.c's) */
   struct pool_req *batch; /* the list pool_take handed out (the back end's) */
+  struct pool_done *done; /* its completion record, made with it so that answering a call
+                             never needs memory (pool.c's) */
 } pool_req;
 
 /* An answer (or hold) from the hostcall threads, for the worker's inbox. */

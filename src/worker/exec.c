@@ -241,6 +241,7 @@ json_t *wk_error_response(const al_error *err) {
 
 int wk_response_result(const json_t *resp, const json_t **value, al_error *err) {
   if (value) *value = NULL;
+  if (!resp) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory"); /* no answer could be made */
   const json_t *e = json_object_get(resp, "error");
   if (e) {
     const char *code = json_string_value(json_object_get(e, "code"));
@@ -374,7 +375,13 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   else if (!rc)
     rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
-  if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
+  json_t *hooks = !rc && resp ? vm_hooks(vm) : NULL;
+  if (!rc && resp && (!hooks || json_object_set_new(resp, "hooks", hooks))) {
+    /* a load without its subscriptions would leave the plugin's hooks unheard */
+    json_decref(resp);
+    resp = error_response(AL_ENO_MEMORY, "%s", "out of memory");
+    rc = AL_ENO_MEMORY;
+  }
   if (rc || !resp) {
     idmap_del(&t->vms, id);
     inst_free(in);
@@ -406,8 +413,12 @@ static json_t *finish_call(wk_inst *in, const json_t *req, int rc, json_t *out, 
   if (!rc && in->op == WK_OP_REDUCE) {
     /* no next: the reducer returned undefined and the state stays (vm.h) */
     out = out ? json_pack("{s:b,s:o}", "handled", 1, "next", out) : json_pack("{s:b}", "handled", 1);
+    if (!out) return error_response(AL_ENO_MEMORY, "%s", "out of memory"); /* not {ok: null} */
   } else if (!rc && in->op == WK_OP_HOOK) {
-    out = json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", vm_hooks(in->vm));
+    json_t *hooks = vm_hooks(in->vm);
+    if (!hooks) json_decref(out);
+    out = hooks ? json_pack("{s:o,s:o}", "results", out ? out : json_array(), "hooks", hooks) : NULL;
+    if (!out) return error_response(AL_ENO_MEMORY, "%s", "out of memory"); /* not {ok: null} */
   }
   return respond(rc, out, err, in->vm);
 }
@@ -438,8 +449,12 @@ static vm_state_msg state_msg(const json_t *req, const char *ver, const char *fu
   return m;
 }
 
-/* Starts a call-type request on `in`. Returns its response, or NULL when it parked. */
-static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op) {
+/* Starts a call-type request on `in`. Returns its response (NULL: no memory to make one)
+ * with *parked false, or NULL with *parked true when it parked. Not NULL alone: a call
+ * taken for parked that was not would never be answered. */
+static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_t *req, wk_op op,
+                          bool *parked) {
+  *parked = false;
   al_error err = {0};
   json_t *out = NULL;
   vm_instance *vm = in->vm;
@@ -487,7 +502,10 @@ static json_t *start_call(wk_table *t, wk_inst *in, uint64_t ticket, const json_
     rc = vm_tool(vm, str(req, "name") ? str(req, "name") : "", args ? args : json_null(),
                  (uint32_t)num(req, "timeoutMs", 5000), &out, &err);
   }
-  if (rc == VM_PARKED) return NULL;
+  if (rc == VM_PARKED) {
+    *parked = true;
+    return NULL;
+  }
   in->ticket = 0;
   return finish_call(in, req, rc, out, &err);
 }
@@ -506,8 +524,9 @@ static void emit_done(wk_table *t, uint64_t ticket, json_t *resp) {
   }
 }
 
-/* Runs one request that found its instance (if any) idle. Returns the response, or NULL
- * when the call parked (then `req` is kept by the instance). Consumes `req` otherwise. */
+/* Runs one request that found its instance (if any) idle. Returns the response (NULL: no
+ * memory for one, which emit_done answers), or with *kept set NULL when the call parked
+ * or was answered here (then `req` is kept or consumed). Consumes `req` otherwise. */
 static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept) {
   *kept = false;
   al_error err = {0};
@@ -589,8 +608,9 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     json_decref(req);
     return NULL;
   }
-  json_t *resp = start_call(t, in, ticket, req, kind);
-  if (!resp) {
+  bool parked;
+  json_t *resp = start_call(t, in, ticket, req, kind, &parked);
+  if (parked) {
     int64_t w = vm_wake_ms(in->vm);
     in->wake_at = w >= 0 ? clock_mono_ns() + (uint64_t)w * 1000000u : UINT64_MAX;
     in->req = req;

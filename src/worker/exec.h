@@ -101,9 +101,11 @@ int64_t wk_poll(wk_table *t);
  * out of memory). */
 json_t *wk_exec(wk_table *t, const json_t *req);
 
-/* Builds an error response {error:{code,message,path?,line?}}. New reference. */
+/* Builds an error response {error:{code,message,path?,line?}}. New reference, or NULL
+ * when out of memory. */
 json_t *wk_error_response(const al_error *err);
-/* Reads a response into (rc, *value borrowed from resp, err). Returns rc. */
+/* Reads a response into (rc, *value borrowed from resp, err). Returns rc; a NULL resp
+ * (no memory was left to make one) is OUT_OF_MEMORY. */
 int wk_response_result(const json_t *resp, const json_t **value, al_error *err);
 
 /* Runs process-wide QuickJS set-up once (pthread_once); call before starting threads. */

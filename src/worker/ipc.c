@@ -300,7 +300,7 @@ int ipc_reader_next(ipc_reader *r, json_t **msg, al_error *err) {
                          JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
   if (!v) {
     /* running out of memory says nothing about the peer; the frame stays for a retry */
-    if (json_error_code(&je) == json_error_out_of_memory)
+    if (json_error_oom(&je))
       return err_set(err, AL_ENO_MEMORY, NULL, "out of memory decoding an IPC frame");
     ipc_reader_fail(r);
     return err_set(err, AL_EINVALID_ARGUMENT, NULL,

@@ -77,14 +77,11 @@ json_t *pool_error(int code, const char *msg) {
 
 const pool_config *pool_cfg(const pool *p) { return &p->cfg; }
 
-void pool_post_done(pool *p, uint64_t ticket, json_t *resp, bool async) {
-  pool_done *d = malloc(sizeof *d);
-  if (!d) { /* a completion that cannot be recorded would leave its caller waiting
-             * forever; failing loudly is the lesser harm */
-    json_decref(resp);
-    abort();
-  }
-  *d = (pool_done){ticket, resp, async, NULL};
+void pool_post_done(pool *p, pool_req *r, json_t *resp) {
+  pool_done *d = r->done;
+  r->done = NULL;
+  bool async = r->async;
+  *d = (pool_done){r->ticket, resp, async, NULL};
   if (p->done_tail) p->done_tail->next = d;
   else p->done_head = d;
   p->done_tail = d;
@@ -193,6 +190,7 @@ static void req_free_all(pool_req *r) {
   while (r) {
     pool_req *nx = r->next;
     json_decref(r->req);
+    free(r->done);
     free(r);
     r = nx;
   }
@@ -379,13 +377,17 @@ int pool_submit(pool *p, int worker, json_t *req, uint32_t timeout_ms, bool asyn
   else if (w->qlen >= p->cfg.queue_capacity)
     rc = err_set(err, AL_EBUSY, NULL, "the instance's queue is full (%u calls)", w->qlen);
   pool_req *r = rc ? NULL : calloc(1, sizeof *r);
-  if (!rc && !r) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a call");
+  pool_done *done = r ? malloc(sizeof *done) : NULL;
+  if (!rc && !done) {
+    free(r);
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a call");
+  }
   if (rc) {
     pthread_mutex_unlock(&p->mu);
     json_decref(req);
     return rc;
   }
-  *r = (pool_req){.ticket = t, .req = req, .timeout_ms = timeout_ms, .async = async};
+  *r = (pool_req){.ticket = t, .req = req, .timeout_ms = timeout_ms, .async = async, .done = done};
   if (w->tail) w->tail->next = r;
   else w->head = r;
   w->tail = r;

@@ -48,8 +48,12 @@ struct pool {
 bool pool_spin_for_change(atomic_uint *v, unsigned seen);
 /* *ts = now on `clk` + add_ns, for a timed wait. */
 void pool_abs_time(struct timespec *ts, clockid_t clk, uint64_t add_ns);
-/* Appends a completion (`resp` stolen) and wakes whoever waits for it. Under p->mu. */
-void pool_post_done(pool *p, uint64_t ticket, json_t *resp, bool async);
+/* Appends r's completion (`resp` stolen) and wakes whoever waits for it. The record was
+ * allocated with the request (pool_submit), since a completion that could not be
+ * recorded would leave its caller waiting forever; resp NULL (no memory for an answer)
+ * reaches the caller as OUT_OF_MEMORY (wk_response_result). Once per request. Under
+ * p->mu. */
+void pool_post_done(pool *p, pool_req *r, json_t *resp);
 /* The watchdog thread's body (pool_lane.c); `arg` is the pool. */
 void *pool_watchdog_main(void *arg);
 

@@ -69,11 +69,12 @@ void pool_answer(pool_worker *w, uint64_t t, json_t *resp) {
     if (r->ticket != t) continue;
     *pp = r->next;
     if (r->answered) json_decref(resp);
-    else pool_post_done(p, t, resp, r->async);
+    else pool_post_done(p, r, resp);
     resp = NULL;
     w->qlen--;
     if (w->slice == t) w->slice = 0;
     json_decref(r->req);
+    free(r->done);
     free(r);
     break;
   }
@@ -201,8 +202,7 @@ void *pool_watchdog_main(void *arg) {
         if (x->ticket == w->slice) r = x;
       if (r && !r->answered && now >= w->slice_deadline_ns) {
         r->answered = true;
-        pool_post_done(p, r->ticket, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"),
-                  r->async);
+        pool_post_done(p, r, pool_error(AL_ETIMEOUT, "the call passed its hard deadline (watchdog)"));
       }
       uint64_t wedge_at = w->slice_deadline_ns + (uint64_t)p->cfg.wedged_ms * 1000000u;
       if (!w->wedged && now >= wedge_at) {
@@ -210,7 +210,7 @@ void *pool_watchdog_main(void *arg) {
         w->wedged = true;
         for (pool_req *x = w->head; x;) {
           pool_req *nx = x->next;
-          pool_post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+          pool_post_done(p, x, pool_error(AL_ECRASHED, "the worker thread stopped responding"));
           json_decref(x->req);
           free(x);
           x = nx;
@@ -220,7 +220,7 @@ void *pool_watchdog_main(void *arg) {
         for (pool_req *x = w->inflight; x; x = x->next)
           if (!x->answered) {
             x->answered = true;
-            pool_post_done(p, x->ticket, pool_error(AL_ECRASHED, "the worker thread stopped responding"), x->async);
+            pool_post_done(p, x, pool_error(AL_ECRASHED, "the worker thread stopped responding"));
           }
       }
       if (now < w->slice_deadline_ns && w->slice_deadline_ns < next) next = w->slice_deadline_ns;

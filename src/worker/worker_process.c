@@ -101,12 +101,18 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
                        (uint32_t)(ms > 0 && ms < 3600000 ? ms : 1000), NULL, &res, &e);
   json_t *body = rc ? wk_error_response(&e) : json_pack("{s:o}", "ok", res ? res : json_null());
   if (rc) json_decref(res);
-  if (body) json_object_set(body, "id", json_object_get(call, "id"));
-  if (body && json_is_true(json_object_get(call, "sync"))) json_object_set_new(body, "sync", json_true());
+  /* an answer without its id (or sync mark) would leave the worker waiting for the real
+   * one until the watchdog: none at all is sent instead, and the worker is let go */
+  const json_t *wid = json_object_get(call, "id");
+  if (body && ((wid && json_object_set(body, "id", (json_t *)wid)) ||
+               (json_is_true(json_object_get(call, "sync")) && json_object_set_new(body, "sync", json_true())))) {
+    json_decref(body);
+    body = NULL;
+  }
   reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
   int r = wp_send(c, reply);
   json_decref(reply);
-  return r ? AL_EIO : 0;
+  return r;
 }
 
 /* One blocking round trip for a reload after a restart: 1 answered (*resp set),
@@ -114,7 +120,7 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
 static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json_t **resp) {
   *resp = NULL;
   uint64_t deadline = clock_mono_ns() + pool_allowance_ns(timeout_ms, c->grace_ms);
-  json_t *msg = json_copy((json_t *)load);
+  json_t *msg = json_copy_checked(load);
   if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)WP_RELOAD_TICKET))) {
     json_decref(msg);
     return AL_ENO_MEMORY;
@@ -220,6 +226,22 @@ static void died(wp_child *c) {
   c->recent_deaths++;
 }
 
+/* What follows a failed send or read: died(), except when the host itself ran out of
+ * memory (a frame it could not make, queue or decode). Then the worker can no longer be
+ * told or heard either, so it is let go as well, but its running call is answered
+ * OUT_OF_MEMORY and nothing counts against its instance, whose plugin did nothing wrong
+ * (three such would otherwise set it aside as a crashing plugin), and no restart
+ * back-off applies. */
+static void gone(wp_child *c, int rc) {
+  if (rc != AL_ENO_MEMORY) {
+    died(c);
+    return;
+  }
+  wp_reap(c, true);
+  worker_lost(c, AL_ENO_MEMORY, "out of memory in the host: the worker was let go and restarts on the next call",
+              false);
+}
+
 /* Sets instance `id` aside for good (until loaded again): its worker lied for it. */
 static void set_aside_liar(wp_child *c, const char *id, const char *why) {
   char reason[300], keep[AL_INSTANCE_ID_MAX + 24];
@@ -316,7 +338,7 @@ static bool send_request(wp_child *c, pool_req *r) {
     pool_answer(c->w, r->ticket, fail);
     return false;
   }
-  json_t *msg = json_copy(r->req);
+  json_t *msg = json_copy_checked(r->req);
   if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)r->ticket))) {
     json_decref(msg);
     pool_answer(c->w, r->ticket, pool_error(AL_ENO_MEMORY, "out of memory"));
@@ -332,7 +354,7 @@ static bool send_request(wp_child *c, pool_req *r) {
     c->current = r->ticket;
     c->current_since = clock_mono_ns();
   }
-  if (rc) died(c);
+  if (rc) gone(c, rc);
   return rc != 0;
 }
 
@@ -361,7 +383,7 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
     if (op == WK_OP_LOAD) json_object_set(c->loads, id, r->req);
     else if (op == WK_OP_SWAP) { /* a crash now reloads the new code under the old id */
       const char *from = json_string_value(json_object_get(r->req, "from"));
-      json_t *load = from ? json_copy(json_object_get(c->loads, from)) : NULL;
+      json_t *load = from ? json_copy_checked(json_object_get(c->loads, from)) : NULL;
       if (load && !json_object_set_new(load, "instanceId", json_string(id)))
         json_object_set(c->loads, id, load);
       json_decref(load);
@@ -395,7 +417,8 @@ static void take_hostcall(wp_child *c, const json_t *call) {
     return;
   }
   if (json_is_true(json_object_get(call, "sync"))) {
-    if (answer_sync(c, id, call)) died(c);
+    int rc = answer_sync(c, id, call);
+    if (rc) gone(c, rc);
     return;
   }
   json_int_t wid = json_integer_value(json_object_get(call, "id"));
@@ -419,10 +442,15 @@ static void take_hostcall(wp_child *c, const json_t *call) {
   }
   if (rc) { /* refused before it left: answer at once */
     json_t *body = wk_error_response(&e);
-    if (body) json_object_set(body, "id", json_object_get(call, "id"));
+    const json_t *wid_v = json_object_get(call, "id");
+    if (body && wid_v && json_object_set(body, "id", (json_t *)wid_v)) { /* as in answer_sync */
+      json_decref(body);
+      body = NULL;
+    }
     json_t *reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
-    if (wp_send(c, reply)) died(c);
+    int src = wp_send(c, reply);
     json_decref(reply);
+    if (src) gone(c, src);
   }
 }
 
@@ -447,9 +475,10 @@ static bool forward(wp_child *c, pool_msg *m) {
       json_t *f = m->reply ? (json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)),
                               json_pack("{s:O}", "hostreply", m->reply))
                            : json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
-      if (wp_send(c, f)) {
+      int src = wp_send(c, f);
+      if (src) {
         json_decref(f);
-        died(c);
+        gone(c, src);
         lost = true;
       } else {
         json_decref(f);
@@ -533,7 +562,7 @@ static void proc_run(pool_worker *w) {
       json_t *tick = json_pack("{s:b}", "tick", 1);
       int rc = wp_send(c, tick);
       json_decref(tick);
-      if (rc) died(c);
+      if (rc) gone(c, rc);
       continue;
     }
     /* (NULL reader: what it holds now is at most part of a frame, which only new bytes
@@ -570,12 +599,12 @@ static void proc_run(pool_worker *w) {
     }
     if (lane) { /* Frames: take every complete one the lane holds now. */
       json_t *f;
-      int got = wp_lane_pump(c) ? -1 : 0;
+      int got = wp_lane_pump(c); /* 0, or the negative code gone() tells apart */
       while (!got && c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) {
         take_frame(c, f);
         got = 0;
       }
-      if (c->pid > 0 && got < 0) died(c);
+      if (c->pid > 0 && got < 0) gone(c, got);
       continue;
     }
     /* Frames: take every complete one the socket holds now. */
@@ -585,14 +614,15 @@ static void proc_run(pool_worker *w) {
       died(c);
       continue;
     }
-    if (n > 0 && ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) {
-      died(c); /* protocol error: the stream cannot be trusted any more */
+    int frc = n > 0 ? ipc_reader_feed(&c->rd, buf, (size_t)n, NULL) : 0;
+    if (frc) {
+      gone(c, frc); /* protocol error: the stream cannot be trusted any more */
       continue;
     }
     json_t *f;
     int got;
     while (c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) take_frame(c, f);
-    if (c->pid > 0 && got < 0) died(c);
+    if (c->pid > 0 && got < 0) gone(c, got);
   }
 }
 

@@ -80,8 +80,9 @@ int wp_send(wp_child *c, const json_t *msg);
 /* Reads the doorbells the socket holds (on the lane it carries nothing else): 0, or
  * AL_EIO. */
 int wp_lane_bells(wp_child *c);
-/* Moves what the lane holds into the reader and writes the output queue down it. 0 or
- * AL_EIO. */
+/* Moves what the lane holds into the reader and writes the output queue down it. 0, or
+ * AL_EIO (the worker's counters are impossible, or its bytes are not frames) or
+ * AL_ENO_MEMORY (the host could not take them). */
 int wp_lane_pump(wp_child *c);
 /* Whether there is lane work now: bytes up, or room down for what is queued. */
 bool wp_lane_ready(const wp_child *c);

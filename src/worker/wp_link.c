@@ -153,7 +153,8 @@ int wp_lane_pump(wp_child *c) {
     if (n < 0) return AL_EIO;
     if (n == 0) break;
     took += (size_t)n;
-    if (ipc_reader_feed(&c->rd, buf, (size_t)n, NULL)) return AL_EIO;
+    int rc = ipc_reader_feed(&c->rd, buf, (size_t)n, NULL);
+    if (rc) return rc;
   }
   if (took) ring_wake_worker(&c->lane);
   return wp_out_flush(c);

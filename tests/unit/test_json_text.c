@@ -1,13 +1,16 @@
 /*
  * test_json_text.c: json_text, the library's JSON writer. Apart from reals it must be
  * byte for byte what jansson's compact json_dumps writes (hosts and tests compare text);
- * reals must be the shortest spelling that reads back as the same double.
+ * reals must be the shortest spelling that reads back as the same double. Also the
+ * out-of-memory helpers beside it: utf8_valid (contract/utf8.h) must accept exactly what json_stringn
+ * accepts, and json_copy_checked must copy whole.
  */
 #include "helpers.h"
 
 #include <math.h>
 
 #include "common.h"
+#include "contract/utf8.h"
 
 /* json_text and json_dumps agree on `v` (a value without reals). */
 static bool same_as_jansson(const json_t *v) {
@@ -76,11 +79,60 @@ static void test_cycle_is_refused(void **state) {
   assert_null(json_text(NULL));
 }
 
+/* json_utf8_valid agrees with json_stringn (which it stands in for when telling bad
+ * input from out of memory) on every 1- and 2-byte string, and on the edges of the longer
+ * forms: overlongs, surrogates, the last code point, past it, truncations. */
+static void test_utf8_valid_matches_jansson(void **state) {
+  (void)state;
+  char b[4];
+  for (unsigned i = 0; i < 256; i++) {
+    b[0] = (char)i;
+    json_t *s = json_stringn(b, 1);
+    assert_int_equal(utf8_valid(b, 1), s != NULL);
+    json_decref(s);
+    for (unsigned j = 0; j < 256; j++) {
+      b[1] = (char)j;
+      s = json_stringn(b, 2);
+      if (utf8_valid(b, 2) != (s != NULL)) fail_msg("bytes %02x %02x: jansson %d", i, j, s != NULL);
+      json_decref(s);
+    }
+  }
+  static const char *const cases[] = {
+      "\xe0\x80\x80", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+      "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x80\x80\x80", "\xf0\x90\x80\x80",
+      "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xe2\x82", "\xf0\x9f\x98",
+      "a\xe2\x82\xac" "b", "\xf0\x9f\x98\x80\x80",
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = strlen(cases[i]);
+    json_t *s = json_stringn(cases[i], n);
+    if (utf8_valid(cases[i], n) != (s != NULL)) fail_msg("case %zu: jansson %d", i, s != NULL);
+    json_decref(s);
+  }
+  assert_true(utf8_valid("a\0b", 3)); /* NUL inside is allowed, as by json_stringn */
+}
+
+static void test_copy_checked(void **state) {
+  (void)state;
+  json_t *o = tj("{'a':1,'b':[1,2],'c':{'d':null}}");
+  json_t *c = json_copy_checked(o);
+  assert_true(json_equal(o, c));
+  assert_ptr_equal(json_object_get(o, "b"), json_object_get(c, "b")); /* shallow */
+  json_decref(c);
+  json_t *a = json_object_get(o, "b");
+  c = json_copy_checked(a);
+  assert_true(json_equal(a, c));
+  json_decref(c);
+  json_decref(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matches_jansson),
       cmocka_unit_test(test_reals_shortest_round_trip),
       cmocka_unit_test(test_cycle_is_refused),
+      cmocka_unit_test(test_utf8_valid_matches_jansson),
+      cmocka_unit_test(test_copy_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
