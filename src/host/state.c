@@ -10,6 +10,7 @@
 
 #include "contract/validate.h"
 #include "pkg/manifest.h"
+#include "airlock_jansson.h"
 #include "host/host_impl.h"
 
 /* ---- state ---------------------------------------------------------------------------- */
@@ -213,21 +214,28 @@ static int host_domain_unload(void *user, const char *id, const json_t *state, j
   return run_text_reducer(rc, nx, next);
 }
 
-int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
-  if (!h || !def || !def->name)
+/* What both registrations check: a name, known derive flags, a derived domain's shape. */
+static int domain_check(const char *name, unsigned derive, bool reduce, bool project, bool on_unload,
+                        bool initial, al_error *err) {
+  if (!name)
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_register_domain needs a host and a named definition");
-  if (def->derive & ~(unsigned)(AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE))
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "shared domain '%s': unknown derive flags %#x",
-                   def->name, def->derive);
-  if (def->derive && (def->reduce || def->on_unload || !def->project || def->initial_state_json))
+  if (derive & ~(unsigned)(AL_DOMAIN_DERIVE_INSTANCES | AL_DOMAIN_DERIVE_TRACE))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "shared domain '%s': unknown derive flags %#x", name, derive);
+  if (derive && (reduce || on_unload || !project || initial))
     return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                    "shared domain '%s' is derived: it takes a project function and no state, reduce or on_unload",
-                   def->name);
+                   name);
+  return 0;
+}
+
+int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
+  if (!h || !def) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_register_domain needs a host and a named definition");
+  int rc = domain_check(def->name, def->derive, def->reduce, def->project, def->on_unload,
+                        def->initial_state_json != NULL, err);
+  if (rc) return rc;
   json_t *init = NULL;
-  if (def->initial_state_json) {
-    int rc = host_parse_arg(def->initial_state_json, "initial_state_json", &init, err);
-    if (rc) return rc;
-  }
+  if (def->initial_state_json && (rc = host_parse_arg(def->initial_state_json, "initial_state_json", &init, err)))
+    return rc;
   host_domain *d = malloc(sizeof *d);
   if (!d) {
     json_decref(init);
@@ -239,7 +247,29 @@ int al_register_domain(al_host *h, const al_domain_def *def, al_error *err) {
                           .on_unload = def->on_unload ? host_domain_unload : NULL,
                           .free_user = free, .derive = def->derive};
   /* The name is copied by the store; the rest of def is the caller's to keep alive. */
-  int rc = store_register_domain(h->store, def->name, init, &ops, d, err);
+  rc = store_register_domain(h->store, def->name, init, &ops, d, err);
   if (rc) free(d);
   return rc;
+}
+
+/* ---- the same over jansson values (airlock_jansson.h) ---------------------------------
+ * The store's callbacks have these very signatures: the caller's functions are handed to
+ * it as they are, with no adapter in between. */
+
+int al_register_reducer_jansson(al_host *h, const char *package_id, al_reducer_jansson_fn fn,
+                                void *user, al_error *err) {
+  if (!h || !fn) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_register_reducer_jansson needs a host and a function");
+  return store_register_reducer(h->store, package_id, fn, user, NULL, err);
+}
+
+int al_register_domain_jansson(al_host *h, const al_domain_jansson_def *def, al_error *err) {
+  if (!h || !def) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_register_domain needs a host and a named definition");
+  int rc = domain_check(def->name, def->derive, def->reduce, def->project, def->on_unload,
+                        def->initial_state != NULL, err);
+  if (rc) return rc;
+  json_t *init = def->initial_state ? json_deep_copy(def->initial_state) : NULL;
+  if (def->initial_state && !init) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  store_domain_ops ops = {.reduce = def->reduce, .project = def->project, .on_unload = def->on_unload,
+                          .derive = def->derive};
+  return store_register_domain(h->store, def->name, init, &ops, def->user, err);
 }

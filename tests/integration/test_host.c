@@ -1,5 +1,6 @@
 /* test_host.c: load, render, event and the host store through the public API. */
 #include "testutil.h"
+#include "airlock_jansson.h"
 
 static const char *COUNTER_SRC =
     "definePlugin(({ ui }) => ({ id: 'ctr', title: 'Ctr', description: 'd',"
@@ -525,6 +526,68 @@ static void test_c_registration(void **st) {
   al_host_free(h);
 }
 
+/* The same through airlock_jansson.h: values in, a new reference out, no text. */
+static int j_reducer(void *user, const char *action, const json_t *state, const json_t *payload,
+                     json_t **next) {
+  (void)state;
+  ++*(int *)user;
+  if (strcmp(action, "set")) return AL_REDUCE_UNSUPPORTED;
+  *next = json_pack("{s:O}", "v", payload);
+  return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
+}
+
+static int j_domain_reduce(void *user, const char *writer, const char *action, const json_t *state,
+                           const json_t *payload, json_t **next) {
+  (void)user;
+  (void)payload;
+  if (strcmp(action, "touch")) return AL_REDUCE_UNSUPPORTED;
+  json_int_t n = json_integer_value(json_object_get(state, "n"));
+  *next = json_pack("{s:s,s:I}", "by", writer, "n", n + 1);
+  return *next ? AL_REDUCE_APPLIED : AL_ENO_MEMORY;
+}
+
+static json_t *j_domain_project(void *user, const json_t *state) {
+  (void)user;
+  return json_pack("{s:O}", "seen", state);
+}
+
+static void test_jansson_registration(void **st) {
+  (void)st;
+  al_host *h = t_host(T_BARE);
+  int calls = 0;
+  al_error e;
+  expect_err(al_register_reducer_jansson(h, "pkg", NULL, NULL, &e), &e, AL_EINVALID_ARGUMENT, "a function");
+  assert_int_equal(al_register_reducer_jansson(h, "pkg", j_reducer, &calls, NULL), 0);
+  json_t *init = json_pack("{s:i}", "n", 40);
+  al_domain_jansson_def d = {.name = "mine", .initial_state = init, .reduce = j_domain_reduce,
+                             .project = j_domain_project};
+  assert_int_equal(al_register_domain_jansson(h, &d, NULL), 0);
+  json_decref(init); /* copied */
+  d.initial_state = NULL;
+  expect_err(al_register_domain_jansson(h, &d, &e), &e, AL_EINVALID_ARGUMENT, "already");
+  al_domain_jansson_def bad = {.name = "bad", .reduce = j_domain_reduce, .project = j_domain_project,
+                               .derive = AL_DOMAIN_DERIVE_TRACE};
+  expect_err(al_register_domain_jansson(h, &bad, &e), &e, AL_EINVALID_ARGUMENT, "is derived");
+  char id[AL_INSTANCE_ID_MAX], *text;
+  t_load(h, "pkg",
+         "definePlugin(({ ui }) => ({ widgets: { main: { render({ globalState }) {"
+         " return ui.text(JSON.stringify(globalState.shared)); },"
+         " handlers: { go({ dispatchPluginAction, dispatchSharedAction }) {"
+         "  dispatchPluginAction('set', 0.1); dispatchSharedAction('mine', 'touch'); } } } } }));",
+         "{\"readShared\":[\"mine\"],\"writeShared\":[\"mine\"]}", id);
+  json_decref(t_event(h, id, "main", "go", NULL));
+  assert_int_equal(calls, 1);
+  json_t *s = t_state(h, id);
+  assert_true(json_real_value(json_object_get(s, "v")) == 0.1); /* the value itself, not its text */
+  json_decref(s);
+  assert_int_equal(al_shared_get(h, "mine", &text, NULL), 0);
+  json_t *p = t_json(text);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "seen"), "by")), id);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "seen"), "n")), 41);
+  json_decref(p);
+  al_host_free(h);
+}
+
 static void on_change_domains(void *user, const al_change *c) {
   json_t *seen = user;
   for (size_t i = 0; i < c->domain_count; i++) json_object_set_new(seen, c->domains[i], json_true());
@@ -695,7 +758,7 @@ static void test_health_and_trace(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_render_event), cmocka_unit_test(test_error_codes),
-      cmocka_unit_test(test_error_json),      cmocka_unit_test(test_preflight_out),
+      cmocka_unit_test(test_error_json),      cmocka_unit_test(test_jansson_registration),      cmocka_unit_test(test_preflight_out),
       cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_metadata_defaults),
       cmocka_unit_test(test_tree_output_rules), cmocka_unit_test(test_status_recovers),
       cmocka_unit_test(test_selective_rerender), cmocka_unit_test(test_grants),

@@ -79,7 +79,7 @@ static void test_cycle_is_refused(void **state) {
   assert_null(json_text(NULL));
 }
 
-/* json_utf8_valid agrees with json_stringn (which it stands in for when telling bad
+/* utf8_valid agrees with json_stringn (which it stands in for when telling bad
  * input from out of memory) on every 1- and 2-byte string, and on the edges of the longer
  * forms: overlongs, surrogates, the last code point, past it, truncations. */
 static void test_utf8_valid_matches_jansson(void **state) {
