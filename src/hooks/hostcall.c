@@ -23,6 +23,7 @@
 #include "hooks/audit.h"
 #include "hooks/capability.h"
 #include "hooks/events.h"
+#include "hooks/exec_run.h"
 #include "hooks/fsops.h"
 #include "hooks/hc_impl.h"
 #include "hooks/http.h"
@@ -361,6 +362,42 @@ static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args,
   return rc;
 }
 
+
+/* exec.run {command, args?, cwd?, timeoutMs?}: the `exec` capability decides on the
+ * command line (capability.h), which the audit records with its arguments; then the host
+ * runs it outside the sandbox (exec_run.h), bounded by the calling call's deadline. */
+static int hc_exec(hc_services *s, const hc_rec *r, const json_t *args, json_t **result, al_error *err) {
+  const char *cmd = arg_str(args, "command");
+  const json_t *av = json_object_get(args, "args");
+  const char *cwd = arg_str(args, "cwd");
+  int rc = need(cmd, "exec.run", "command", err);
+  size_t n = json_array_size(av);
+  if (!rc && av && !json_is_array(av)) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: args must be an array of strings");
+  if (!rc && n > HK_EXEC_MAX_ARGS) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: at most %d arguments", HK_EXEC_MAX_ARGS);
+  if (!rc && !*cmd) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: the command is empty");
+  char **argv = rc ? NULL : calloc(n + 2, sizeof *argv);
+  if (!rc && !argv) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++)
+    if (!(argv[i + 1] = (char *)json_string_value(json_array_get(av, i))))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: args[%zu] must be a string", i);
+  char *line = NULL;
+  if (!rc) {
+    argv[0] = (char *)cmd;
+    if (!(line = hk_exec_line(cmd, (const char *const *)argv + 1, n))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  if (!rc) rc = hc_decide(s, r, "exec", line, err);
+  if (!rc) {
+    json_int_t want = json_integer_value(json_object_get(args, "timeoutMs"));
+    uint32_t ms = r->timeout_ms ? r->timeout_ms : HK_EXEC_DEFAULT_MS;
+    if (want > 0 && (uint64_t)want < ms) ms = (uint32_t)want;
+    rc = hk_exec_run(argv, cwd, ms, result, err);
+    if (rc) hc_audit(s, r->plugin_id, "exec", line, "error", err ? err->message : "exec failed");
+  }
+  free(line);
+  free(argv);
+  return rc;
+}
+
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
             uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
   hc_services *s = user;
@@ -434,6 +471,15 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
   } else if (!strcmp(method, "fs.readText") || !strcmp(method, "fs.writeText") ||
              !strcmp(method, "fs.exists") || !strcmp(method, "fs.list")) {
     rc = hc_fs(s, &r, method, args, result, err);
+  } else if (!strcmp(method, "exec.run")) {
+    rc = hc_exec(s, &r, args, result, err);
+  } else if (!strcmp(method, "env.get")) {
+    /* process.env.NAME in the pi profile: env_vars decides per name, and audits it */
+    const char *name = arg_str(args, "name");
+    if (!(rc = need(name, method, "name", err)) && !(rc = hc_decide(s, &r, "env_vars", name, err))) {
+      const char *v = getenv(name);
+      *result = v ? json_string(v) : json_null();
+    }
   } else {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown hostcall '%.60s'", method);
   }

@@ -380,6 +380,9 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
     rc = vm_load(vm, json_string_value(code), json_string_length(code), str(req, "sourceName"), &meta, err);
   json_t *resp = respond(rc, meta, err, vm);
   if (!rc && resp) json_object_set_new(resp, "hooks", vm_hooks(vm));
+  /* a pi extension's registrations (the pi profile), which the host vets */
+  json_t *reg = !rc && resp ? vm_pi_registry(vm) : NULL;
+  if (reg) json_object_set_new(resp, "pi", reg);
   if (rc || !resp) {
     json_object_del(t->vms, id);
     inst_free(in);
