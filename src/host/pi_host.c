@@ -13,9 +13,9 @@
  * from anything a worker says about it, and a tool_call that fails anywhere (a throw, a
  * timeout, a crash, a malformed answer) blocks: fail closed.
  *
- * Every answer is held to bounds before it is believed (pi_vet_*): the one result an
+ * Every answer is held to bounds before it is believed (hooks/pi_vet.h): the one result an
  * extension may give per emit (host_hooks_vet, as for every hook), intents of known types
- * only and at most PI_MAX_INTENTS, registrations bounded per kind, errors attributed to
+ * only and at most PV_MAX_INTENTS (hooks/pi_vet.h), registrations bounded per kind, errors attributed to
  * the plugin the host knows the instance as, never the name the worker gives.
  *
  * Threading: the host thread (the host API is single-threaded).
@@ -26,42 +26,16 @@
 #include <unistd.h>
 
 #include "host/host_impl.h"
+#include "hooks/pi_vet.h"
 #include "worker/exec.h"
 
-#define PI_MAX_INTENTS 256
-#define PI_MAX_ERRORS 64
-#define PI_MAX_REG 128           /* per kind: tools, commands, flags, ... */
-#define PI_MAX_NAME 128
-#define PI_MAX_TEXT 4096
-#define PI_MAX_PARAMS ((size_t)64 << 10)
 #define PI_CALL_MS 60000u        /* a pi tool's or command's time */
 
-/* pi's events, as pi_ext.js knows them; the timeout class is the contract's. */
-static const char *const pi_events[] = {
-    "session_start", "session_before_switch", "session_before_fork", "session_before_compact",
-    "session_compact", "session_before_tree", "session_tree", "session_shutdown",
-    "resources_discover", "before_agent_start", "agent_start", "agent_end", "turn_start",
-    "turn_end", "message_start", "message_update", "message_end", "tool_execution_start",
-    "tool_execution_update", "tool_execution_end", "context", "before_provider_request",
-    "after_provider_response", "model_select", "thinking_level_select", "tool_call",
-    "tool_result", "user_bash", "input"};
-
-static const char *const pi_intent_types[] = {
-    "sendMessage", "sendUserMessage", "appendEntry", "setSessionName", "setLabel",
-    "setActiveTools", "setModel", "setThinkingLevel", "notify", "setStatus", "abort",
-    "shutdown", "compact", "newSession", "fork", "navigateTree", "switchSession", "reload"};
-
-static bool in_list(const char *s, const char *const *list, size_t n) {
-  for (size_t i = 0; s && i < n; i++)
-    if (!strcmp(list[i], s)) return true;
-  return false;
-}
-#define IN(s, list) in_list((s), (list), sizeof (list) / sizeof (list)[0])
 
 int host_pi_declare(al_host *h, al_error *err) {
   if (h->pi_events) return 0;
-  for (size_t i = 0; i < sizeof pi_events / sizeof pi_events[0]; i++) {
-    const char *n = pi_events[i];
+  for (size_t i = 0; i < pv_nevents; i++) {
+    const char *n = pv_events[i];
     bool session_before = !strncmp(n, "session_before_", 15);
     unsigned flags = EV_FLAG_PI | (!strcmp(n, "tool_call") || session_before ? AL_HOOK_MAY_BLOCK : 0) |
                      AL_HOOK_MAY_MODIFY;
@@ -76,116 +50,7 @@ int host_pi_declare(al_host *h, al_error *err) {
 
 bool host_pi_event(const ev_def *ev) { return ev && (ev->flags & EV_FLAG_PI); }
 
-/* ---- vetting -------------------------------------------------------------------------- */
-
-static bool short_str(const json_t *v, size_t max) {
-  return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max;
-}
-
-static size_t json_size(const json_t *v) { return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY); }
-
-/* A registrations report: a copy of what it may say, or NULL (with why) when it breaks a
- * bound. Unknown fields are dropped. */
-static json_t *pi_vet_registry(const json_t *reg, char *why, size_t cap) {
-  static const char *const kinds[] = {"tools", "commands", "flags", "shortcuts", "events", "messageRenderers"};
-  if (!json_is_object(reg)) {
-    snprintf(why, cap, "a pi registry must be an object");
-    return NULL;
-  }
-  json_t *out = json_object();
-  for (size_t k = 0; out && k < sizeof kinds / sizeof kinds[0]; k++) {
-    const json_t *a = json_object_get(reg, kinds[k]);
-    json_t *copy = json_array();
-    if (a && (!json_is_array(a) || json_array_size(a) > PI_MAX_REG)) {
-      snprintf(why, cap, "pi registry: %s must be an array of at most %d", kinds[k], PI_MAX_REG);
-      goto bad;
-    }
-    size_t i;
-    json_t *e;
-    json_array_foreach(a, i, e) {
-      bool named = k < 3; /* tools, commands, flags are objects with a name */
-      const json_t *name = named ? json_object_get(e, "name") : e;
-      if (!short_str(name, PI_MAX_NAME) || (k == 4 && !IN(json_string_value(name), pi_events))) {
-        snprintf(why, cap, "pi registry: %s[%zu] has no valid name", kinds[k], i);
-        goto bad;
-      }
-      json_t *item;
-      if (!named) {
-        item = json_incref((json_t *)name);
-      } else {
-        const json_t *desc = json_object_get(e, "description");
-        if (desc && (!json_is_string(desc) || json_string_length(desc) > PI_MAX_TEXT)) {
-          snprintf(why, cap, "pi registry: %s[%zu].description is too long", kinds[k], i);
-          goto bad;
-        }
-        item = json_pack("{s:O,s:s}", "name", name, "description", desc ? json_string_value(desc) : "");
-        const json_t *params = json_object_get(e, "parameters");
-        if (k == 0 && item) {
-          if (params && (!json_is_object(params) || json_size(params) > PI_MAX_PARAMS)) {
-            json_decref(item);
-            snprintf(why, cap, "pi registry: tools[%zu].parameters must be a JSON Schema object of at most %zu bytes",
-                     i, PI_MAX_PARAMS);
-            goto bad;
-          }
-          json_object_set_new(item, "parameters", params ? json_deep_copy(params) : json_pack("{s:s}", "type", "object"));
-        }
-        if (k == 2 && item) {
-          const json_t *t = json_object_get(e, "type"), *d = json_object_get(e, "default");
-          json_object_set_new(item, "type", json_string(short_str(t, 16) ? json_string_value(t) : "string"));
-          json_object_set_new(item, "default", d && json_size(d) <= PI_MAX_TEXT ? json_deep_copy(d) : json_null());
-        }
-      }
-      if (!item || json_array_append_new(copy, item)) goto bad;
-    }
-    if (json_object_set_new(out, kinds[k], copy)) goto bad_nocopy;
-    continue;
-  bad:
-    json_decref(copy);
-  bad_nocopy:
-    json_decref(out);
-    return NULL;
-  }
-  return out;
-}
-
-/* Intents and errors from one answer, appended (checked) to the emit's lists. */
-static bool pi_vet_intents(const json_t *a, json_t *into, char *why, size_t cap) {
-  if (a && (!json_is_array(a) || json_array_size(a) + json_array_size(into) > PI_MAX_INTENTS)) {
-    snprintf(why, cap, "pi intents must be an array of at most %d", PI_MAX_INTENTS);
-    return false;
-  }
-  size_t i;
-  json_t *e;
-  json_array_foreach(a, i, e) {
-    if (!json_is_object(e) || !IN(json_string_value(json_object_get(e, "type")), pi_intent_types)) {
-      snprintf(why, cap, "pi intent %zu is not one of pi's session calls", i);
-      return false;
-    }
-    json_array_append_new(into, json_deep_copy(e));
-  }
-  return true;
-}
-
-static void pi_error(json_t *errors, const char *plugin_id, const char *msg) {
-  if (json_array_size(errors) < PI_MAX_ERRORS)
-    json_array_append_new(errors, json_pack("{s:s,s:s}", "extension", plugin_id, "message", msg ? msg : "error"));
-}
-
-static bool pi_vet_errors(const json_t *a, json_t *into, const char *plugin_id, char *why, size_t cap) {
-  if (a && (!json_is_array(a) || json_array_size(a) > PI_MAX_ERRORS)) {
-    snprintf(why, cap, "pi errors must be an array of at most %d", PI_MAX_ERRORS);
-    return false;
-  }
-  size_t i;
-  json_t *e;
-  json_array_foreach(a, i, e) {
-    const json_t *m = json_object_get(e, "message");
-    char msg[PI_MAX_TEXT + 1];
-    snprintf(msg, sizeof msg, "%s", json_is_string(m) ? json_string_value(m) : "error");
-    pi_error(into, plugin_id, msg); /* the host's name for it, not the worker's */
-  }
-  return true;
-}
+/* ---- vetting (hooks/pi_vet.h) ---------------------------------------------------------- */
 
 /* A worker that breaks a bound is treated as the breach it is (host_hooks_vet's rule). */
 static int pi_breach(al_host *h, const host_inst *inst, const char *why, al_error *err) {
@@ -196,7 +61,7 @@ static int pi_breach(al_host *h, const host_inst *inst, const char *why, al_erro
 
 void host_pi_loaded(al_host *h, host_inst *inst, const json_t *reg) {
   char why[200];
-  json_t *v = reg ? pi_vet_registry(reg, why, sizeof why) : json_object();
+  json_t *v = reg ? pv_registry(reg, why, sizeof why) : json_object();
   if (!v) {
     al_error e = {0};
     pi_breach(h, inst, why, &e);
@@ -210,7 +75,7 @@ void host_pi_loaded(al_host *h, host_inst *inst, const json_t *reg) {
 static bool pi_update_registry(al_host *h, host_inst *inst, const json_t *reg, al_error *err) {
   if (!reg) return true;
   char why[200];
-  json_t *v = pi_vet_registry(reg, why, sizeof why);
+  json_t *v = pv_registry(reg, why, sizeof why);
   if (!v) {
     pi_breach(h, inst, why, err);
     return false;
@@ -231,30 +96,6 @@ static json_t *pi_ctx(al_host *h) {
 }
 
 /* ---- emit ------------------------------------------------------------------------------- */
-
-/* What the chain's result means for `event` (see the header comment). */
-static const char *pi_action(const char *event, const json_t *result, const char **reason) {
-  *reason = NULL;
-  if (!json_is_object(result)) return "continue";
-  const json_t *blk = json_object_get(result, "block"), *cancel = json_object_get(result, "cancel");
-  if (!strcmp(event, "tool_call") && blk && !json_is_false(blk) && !json_is_null(blk)) {
-    *reason = json_string_value(json_object_get(result, "reason"));
-    return "block";
-  }
-  if (!strncmp(event, "session_before_", 15) && cancel && !json_is_false(cancel) && !json_is_null(cancel))
-    return "cancel";
-  if (!strcmp(event, "input")) {
-    const char *a = json_string_value(json_object_get(result, "action"));
-    if (a && (!strcmp(a, "handled") || !strcmp(a, "transform"))) return a;
-  }
-  return "continue";
-}
-
-static bool pi_stops(const char *event, const char *action, const json_t *result) {
-  return strcmp(action, "continue") != 0 && strcmp(action, "transform") != 0
-             ? true
-             : !strcmp(event, "user_bash") && json_is_object(result);
-}
 
 int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, char **result_json,
                  al_error *err) {
@@ -300,8 +141,8 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
     char why[256] = "";
     if (!crc && item &&
         (!json_is_object(nst) || !json_is_object(json_object_get(nst, "event")) ||
-         !pi_vet_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
-         !pi_vet_errors(json_object_get(v, "errors"), errors, sb->plugin_id, why, sizeof why)))
+         !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
+         !pv_errors(json_object_get(v, "errors"), errors, sb->plugin_id, why, sizeof why)))
       crc = pi_breach(h, inst, why[0] ? why : "a pi hook answer without a state", &ce);
     if (!crc && item && !pi_update_registry(h, inst, json_object_get(v, "registry"), &ce)) crc = ce.code;
     if (crc == AL_ECRASHED || crc == AL_ETIMEOUT) {
@@ -311,7 +152,7 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
     if (crc) {
       char msg[sizeof ce.message + 32];
       snprintf(msg, sizeof msg, "%s: %s", al_err_name(crc), ce.message);
-      pi_error(errors, sb->plugin_id, msg);
+      pv_error(errors, sb->plugin_id, msg);
       if (tool_call) { /* pi lets a failing tool_call handler fail the call: block */
         char reason[sizeof msg + 200];
         snprintf(reason, sizeof reason, "Extension '%s' failed in tool_call: %s", sb->plugin_id, msg);
@@ -328,8 +169,8 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
     }
     json_decref(resp);
     const char *r0;
-    const char *act = pi_action(ev->name, json_object_get(state, "result"), &r0);
-    if (pi_stops(ev->name, act, json_object_get(state, "result"))) break;
+    const char *act = pv_action(ev->name, json_object_get(state, "result"), &r0);
+    if (pv_stops(ev->name, act, json_object_get(state, "result"))) break;
   }
   if (changed) host_hooks_refresh(h);
   if (!state) {
@@ -338,7 +179,7 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
   }
   if (!result_json) goto done;
   const json_t *result = block ? block : json_object_get(state, "result");
-  const char *reason = NULL, *action = pi_action(ev->name, result, &reason);
+  const char *reason = NULL, *action = pv_action(ev->name, result, &reason);
   json_t *out = json_pack("{s:s,s:s,s:O,s:O,s:O}", "event", ev->name, "action", action, "payload",
                           json_object_get(state, "event"), "intents", intents, "errors", errors);
   if (out && !strcmp(action, "block") && !reason) reason = "Blocked by an extension";
@@ -406,7 +247,7 @@ int host_pi_tool(al_host *h, host_inst *inst, const char *name, json_t *params, 
   json_t *intents = json_array();
   char why[200];
   if (!rc && (!json_is_array(json_object_get(v, "content")) ||
-              !pi_vet_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
+              !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
               (json_object_get(v, "updates") && !json_is_array(json_object_get(v, "updates")))))
     rc = pi_breach(h, inst, "a pi tool's answer lacks content, or its intents or updates are malformed", err);
   json_t *out = NULL;
@@ -438,8 +279,8 @@ int al_command_call(al_host *h, const char *name, const char *text, char **resul
   int rc = pi_call(h, inst, name, args, &v, err);
   json_t *intents = json_array(), *errors = json_array();
   char why[200];
-  if (!rc && (!pi_vet_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
-              !pi_vet_errors(json_object_get(v, "errors"), errors, inst->plugin_id, why, sizeof why)))
+  if (!rc && (!pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
+              !pv_errors(json_object_get(v, "errors"), errors, inst->plugin_id, why, sizeof why)))
     rc = pi_breach(h, inst, why, err);
   if (!rc) {
     json_t *out = json_pack("{s:s,s:O,s:O}", "command", name, "intents", intents, "errors", errors);
