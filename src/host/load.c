@@ -670,8 +670,11 @@ static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, 
   json_t *entries = NULL;
   int rc = pi_entries(real, pkg, &entries, err);
   const char *name = json_string_value(json_object_get(pkg, "name"));
-  char base[AL_INSTANCE_ID_MAX];
-  pi_plugin_id(name ? name : real, false, base, sizeof base);
+  char base[AL_INSTANCE_ID_MAX], scoped[AL_INSTANCE_ID_MAX];
+  /* a scoped name keeps its scope ("@me/duo" is "me-duo"), so two scopes' "duo" differ */
+  snprintf(scoped, sizeof scoped, "%s", name ? name + (name[0] == '@') : "");
+  for (char *c = scoped; *c; c++) if (*c == '/') *c = '-';
+  pi_plugin_id(scoped[0] ? scoped : real, false, base, sizeof base);
   size_t i;
   json_t *e;
   json_array_foreach(entries, i, e) {

@@ -760,6 +760,18 @@ int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error
     r = JS_Call(vm->ctx, vm->fn_module, vm->entry, 1, &ns);
     JS_FreeValue(vm->ctx, ns);
   }
+  if (profile && !strcmp(profile, "pi") && !JS_IsException(r)) {
+    /* pi awaits an async factory: its promise jobs run now, under the load's deadline
+     * (the interrupt handler ends a loop in one); what it awaits beyond them (a timer, a
+     * hostcall) is not waited for. A rejection is the load's error (bootstrap module()). */
+    JSContext *jc;
+    int jr;
+    while ((jr = JS_ExecutePendingJob(vm->rt, &jc)) > 0) {}
+    if (jr < 0) {
+      JS_FreeValue(vm->ctx, r);
+      r = JS_EXCEPTION;
+    }
+  }
   return vm_load_end(vm, r, meta, err);
 }
 
