@@ -245,6 +245,9 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
   if (result_json) *result_json = NULL;
   if (!h || !event) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_emit needs a host and an event");
   int e = ev_lookup(h->events, event);
+  /* with plugins disabled no pi extension loaded to declare pi's events: still "disabled" */
+  if (e < 0 && hc_disabled(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
   if (e < 0) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown event '%.80s'", event);
   if (hc_disabled(h->hc))
     return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");

@@ -226,6 +226,8 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload needs a host and code");
   host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  if (inst->pi) /* its graph and profile come from its files (al_load_package), not code */
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a pi extension is reloaded by unloading and loading it again");
   host_load *ld = calloc(1, sizeof *ld);
   if (!ld || !(ld->package_id = strdup(inst->rec->package_id))) {
     free(ld);
