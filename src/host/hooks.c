@@ -335,7 +335,18 @@ done:
 
 int al_tools(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  return host_out_json(hc_tools(h->hc), json_out, err);
+  json_t *a = hc_tools(h->hc);
+  /* and the pi extensions' (pi_host.c), as their workers reported them, vetted */
+  for (const host_inst *inst = h->first; a && inst; inst = inst->next) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(inst->pi, "tools"), i, t)
+      json_array_append_new(a, json_pack("{s:O,s:s,s:s,s:O,s:O}", "name", json_object_get(t, "name"), "pluginId",
+                                         inst->plugin_id, "instanceId", inst->id, "description",
+                                         json_object_get(t, "description"), "parameters",
+                                         json_object_get(t, "parameters")));
+  }
+  return host_out_json(a, json_out, err);
 }
 
 int al_tool_call(al_host *h, const char *name, const char *args_json, char **result_json,

@@ -116,5 +116,21 @@ check "...and rm stays refused" '"CAPABILITY_DENIED"' \
   "$(jget '[i["data"]["code"] for i in d["intents"] if i["data"]["what"]=="exec-rm"][0]' <<<"$out")"
 check "the allowed run is audited with its arguments" 0 0 '"action":"exec","resource":"git --version","decision":"allowed"' "$(cat "$H/audit.jsonl")"
 
+# exec's bounds: the deadline kills (killed, 128+9), the working directory is checked, a
+# missing command is an error, not a crash; fs_read granted for a directory reads a file
+# there, with a relative path resolved against --cwd
+mkdir -p "$H/work"; printf 'inside\n' >"$H/work/note.txt"
+printf '{"plugins":{"runner":{"allow":{"exec":["sleep *","pwd","no-such-command-x"],"fs_read":["%s/work/**"]}}}}' "$H" >"$H/p2.json"
+run() { "$AL" command "$@" --plugin "$F/runner.ts" --home "$H" --policy "$H/p2.json" 2>/dev/null | jget 'd["intents"][0]["data"]'; }
+check "a command past its timeout is killed" '{"stdout": "", "stderr": "", "code": 137, "killed": true}' "$(run run --timeout 300 sleep 30)"
+check "exec runs in the cwd it is given" "{\"stdout\": \"$H/work\\n\", \"stderr\": \"\", \"code\": 0, \"killed\": false}" "$(run run --cwd "$H/work" pwd)"
+check "a cwd that is not a directory is refused" 0 0 'is not a directory' "$(run run --cwd "$H/work/note.txt" pwd)"
+check "a command that does not exist is an error" 0 0 'cannot run no-such-command-x' "$(run run no-such-command-x)"
+check "granted fs_read reads, relative to --cwd" '{"text": "inside\n"}' "$(run cat note.txt --cwd "$H/work")"
+check "outside the grant it is denied" '"CAPABILITY_DENIED"' "$(run cat /etc/hostname | jget 'd["code"]')"
+out=$("$AL" tool --list --plugin "$F/tooly.ts" --home "$H" 2>/dev/null)
+check "tool --list includes pi tools with their JSON Schema" '["number", ["n"]]' \
+  "$(jget '[[t["parameters"]["properties"]["n"]["type"], t["parameters"]["required"]] for t in d if t["name"]=="count"][0]' <<<"$out")"
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
