@@ -521,7 +521,8 @@ AL_API int al_emit(al_host *h, const char *event, const char *payload_json, char
  *    errors: [{extension, message}]}
  * A tool_call handler that throws, times out or crashes blocks (fail closed). al_tool_call
  * of a pi tool runs its execute() and answers {content, details, isError?, updates,
- * intents}. */
+ * intents}; al_tools lists pi tools with the others. Like the rest of the host API, these
+ * are called from one thread at a time. */
 
 /* The context pi calls get (ctx.cwd, ctx.sessionManager's entries, ctx.model, flag values
  * for pi.getFlag, ...): a JSON object {cwd?, entries?, model?, flags?: {name: value},
@@ -530,7 +531,7 @@ AL_API int al_emit(al_host *h, const char *event, const char *payload_json, char
 AL_API int al_pi_context(al_host *h, const char *ctx_json, al_error *err);
 
 /* Runs pi command `name` (registered with pi.registerCommand) with its argument text;
- * *result_json (may be NULL) is {command, intents, errors}. Errors: INVALID_ARGUMENT (no
+ * *result_json (may be NULL; free with al_free()) is {command, intents, errors}. Errors: INVALID_ARGUMENT (no
  * such command), PLUGINS_DISABLED, and the call's own (VM_TIMEOUT, PLUGIN_CRASHED, ...). */
 AL_API int al_command_call(al_host *h, const char *name, const char *args, char **result_json,
                            al_error *err);

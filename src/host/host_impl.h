@@ -274,7 +274,8 @@ void host_hooks_note_workers(al_host *h);
 /* Rebuilds and publishes the subscription snapshot from the instances' hooks. */
 void host_hooks_refresh(al_host *h);
 
-/* ---- pi_host.c: pi extensions (docs/pi-extensions.md) --------------------------------- */
+/* ---- pi_host.c: pi extensions (docs/pi-extensions.md) ---------------------------------
+ * All on the host thread; every json_t argument is borrowed, *result_json as al_emit's. */
 
 /* Declares pi's events once (before the first pi extension loads). */
 int host_pi_declare(al_host *h, al_error *err);
