@@ -40,6 +40,8 @@ static void emit_usage(FILE *out) {
           "                          package (repeatable, in order; not installed)\n"
           "  --cwd DIR               ctx.cwd for pi extensions (default: the current directory)\n"
           "  --flag NAME=VALUE       a pi flag's value for pi.getFlag (repeatable)\n"
+          "  --ui                    pi extensions get ctx.hasUI true and their confirm/select\n"
+          "                          questions are asked on the terminal (default: headless)\n"
           "  --workers N             worker count (default: one per CPU; with --protocol: 1)\n"
           "  --no-prompt             deny what the policy says needs approval instead of\n"
           "                          asking on the terminal (the default without one)\n"
@@ -86,6 +88,7 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
   else if (!strcmp(a, "--isolation") && has_val) return cli_isolation(argv[++*i], &o->iso) ? 2 : 1;
   else if (!strcmp(a, "--no-prompt")) o->no_prompt = true;
   else if (!strcmp(a, "--cwd") && has_val) o->cwd = argv[++*i];
+  else if (!strcmp(a, "--ui")) o->ui = true;
   else if (!strcmp(a, "--flag") && has_val) {
     const char *f = argv[++*i];
     if (!strchr(f, '=') || f[0] == '=' || o->nflags == (int)(sizeof o->flags / sizeof o->flags[0])) {
@@ -202,10 +205,12 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
   free(policy);
   /* An agent's profile widens the event declarations before any plugin subscribes. */
   if (!rc && o->protocol) rc = ap_register_profile(*out, (ap_protocol)o->protocol, &err);
-  if (!rc && (o->cwd || o->nflags)) {
+  if (!rc && (o->cwd || o->nflags || o->ui)) {
     /* what pi extensions' ctx.cwd and pi.getFlag answer (docs/pi-extensions.md) */
     json_t *ctx = json_object(), *flags = json_object();
     if (o->cwd) json_object_set_new(ctx, "cwd", json_string(o->cwd));
+    /* --ui: a person is at this terminal (unless --no-prompt): ctx.ui asks them */
+    if (o->ui && !o->no_prompt) json_object_set_new(ctx, "hasUI", json_true());
     for (int f = 0; f < o->nflags; f++) {
       const char *eq = strchr(o->flags[f], '=');
       char name[256];

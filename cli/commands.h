@@ -37,6 +37,7 @@ typedef struct cli_hooks_opts {
                        before any package loads; 0: Airlock's own */
   const char *cwd;  /* --cwd DIR: ctx.cwd of pi extensions' calls (default: ours) */
   const char *flags[64]; /* --flag name=value: pi.getFlag's values */
+  bool ui;          /* --ui: pi extensions' ctx.hasUI, their ui prompts asked on the terminal */
   int nflags;
 } cli_hooks_opts;
 void cli_hooks_opts_init(cli_hooks_opts *o);

@@ -525,7 +525,8 @@ AL_API int al_emit(al_host *h, const char *event, const char *payload_json, char
  * are called from one thread at a time. */
 
 /* The context pi calls get (ctx.cwd, ctx.sessionManager's entries, ctx.model, flag values
- * for pi.getFlag, ...): a JSON object {cwd?, entries?, model?, flags?: {name: value},
+ * for pi.getFlag, ...): a JSON object {cwd?, hasUI? (a person answers ctx.ui.confirm and
+ * select through al_config.ask / approve), entries?, model?, flags?: {name: value},
  * sessionName?, systemPrompt?, activeTools?, thinkingLevel?}; replaces the previous one.
  * NULL or "{}": none (cwd then is the host's). */
 AL_API int al_pi_context(al_host *h, const char *ctx_json, al_error *err);

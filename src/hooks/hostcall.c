@@ -398,6 +398,60 @@ static int hc_exec(hc_services *s, const hc_rec *r, const json_t *args, json_t *
   return rc;
 }
 
+/* A question for the person at the host (ctx.ui in the pi profile), through the same
+ * machinery as an approval: the ask callback, else the approve callback, else no one
+ * (false). The calling call's deadline pauses while the person thinks, as for an
+ * approval; the question and its answer are audited as action "ui". */
+static bool hc_person(hc_services *s, const hc_rec *r, const char *question) {
+  int answer = AL_APPROVE_DENY;
+  bool asked = s->cfg.ask || s->cfg.approve, answered = true;
+  if (asked && r->hold) r->hold->fn(r->hold->user, EV_PERMISSION_MS);
+  if (s->cfg.ask) {
+    answer = hc_ask(s, r, "ui", question, r->hold ? EV_PERMISSION_MS : r->timeout_ms, &answered);
+  } else if (s->cfg.approve) {
+    pthread_mutex_lock(&s->approve);
+    answer = s->cfg.approve(s->cfg.approve_user, r->plugin_id, "ui", question);
+    pthread_mutex_unlock(&s->approve);
+  }
+  if (asked && r->hold) r->hold->fn(r->hold->user, 0);
+  bool yes = answer == AL_APPROVE_ALLOW;
+  hc_audit(s, r->plugin_id, "ui", question, yes ? "allowed" : "denied",
+           !asked ? "no one to ask (headless)" : answered ? "answered by a person" : "not answered in time");
+  return yes;
+}
+
+#define HC_UI_MAX_OPTIONS 32
+#define HC_UI_MAX_TEXT 1024
+
+/* ui.prompt {kind: confirm, title, message} -> bool; {kind: select, title, options} ->
+ * the option taken, or null. */
+static int hc_ui_prompt(hc_services *s, const hc_rec *r, const json_t *args, json_t **result, al_error *err) {
+  const char *kind = arg_str(args, "kind"), *title = arg_str(args, "title"), *msg = arg_str(args, "message");
+  const json_t *opts = json_object_get(args, "options");
+  char q[2 * HC_UI_MAX_TEXT + 16];
+  if (!kind || !title) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt needs a kind and a title");
+  if (!strcmp(kind, "confirm")) {
+    snprintf(q, sizeof q, "%.1024s%s%.1024s", title, msg && *msg ? ": " : "", msg ? msg : "");
+    *result = json_boolean(hc_person(s, r, q));
+    return 0;
+  }
+  if (strcmp(kind, "select") || !json_is_array(opts) || json_array_size(opts) > HC_UI_MAX_OPTIONS)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: kind is confirm or select (at most %d options)",
+                   HC_UI_MAX_OPTIONS);
+  size_t i;
+  json_t *o;
+  json_array_foreach(opts, i, o) {
+    if (!json_is_string(o)) continue;
+    snprintf(q, sizeof q, "%.1024s: choose '%.1024s'", title, json_string_value(o));
+    if (hc_person(s, r, q)) {
+      *result = json_incref(o);
+      return 0;
+    }
+  }
+  *result = json_null();
+  return 0;
+}
+
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
             uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
   hc_services *s = user;
@@ -473,6 +527,8 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
     rc = hc_fs(s, &r, method, args, result, err);
   } else if (!strcmp(method, "exec.run")) {
     rc = hc_exec(s, &r, args, result, err);
+  } else if (!strcmp(method, "ui.prompt")) {
+    rc = hc_ui_prompt(s, &r, args, result, err);
   } else if (!strcmp(method, "env.get")) {
     /* process.env.NAME in the pi profile: env_vars decides per name, and audits it */
     const char *name = arg_str(args, "name");

@@ -64,8 +64,8 @@
   const errMsg = (e) => (e !== null && typeof e === "object" && "message" in e ? S(e.message) : S(e));
 
   // ---- ctx: per call, from what the host supplies ----------------------------------------
-  // Headless (the only mode so far): ctx.ui answers pi's own no-UI defaults; notify and
-  // setStatus are also recorded as intents, so a host can show them.
+  // Headless (the default): ctx.ui answers pi's own no-UI defaults; notify and setStatus
+  // are also recorded as intents, so a host can show them.
   const noop = () => {};
   const ui = freeze({
     select: async () => undefined, confirm: async () => false, input: async () => undefined,
@@ -82,6 +82,18 @@
     setTheme: () => ({ success: false, error: "UI not available" }),
     getToolsExpanded: () => false, setToolsExpanded: noop,
   });
+  // With a person present (the host's context says hasUI: `airlock emit --ui`), confirm
+  // and select become questions through the host's approvals machinery (ui.prompt):
+  // confirm is one yes/no, select asks option by option until one is taken. input and
+  // editor still answer undefined: an approval carries no text.
+  const uiPerson = freeze({
+    ...ui,
+    confirm: (title, message) => call("ui.prompt", { kind: "confirm", title: S(title ?? ""), message: S(message ?? "") })
+      .then((v) => v === true, () => false),
+    select: (title, options) => call("ui.prompt", { kind: "select", title: S(title ?? ""),
+                                                    options: isArray(options) ? options.map(S) : [] })
+      .then((v) => (typeof v === "string" ? v : undefined), () => undefined),
+  });
   function makeCtx(c, extra) {
     const entries = isArray(c.entries) ? c.entries : [];
     const sm = freeze({
@@ -93,7 +105,8 @@
       getCwd: () => S(c.cwd ?? "/"),
     });
     const ctx = {
-      ui, hasUI: false, cwd: S(c.cwd ?? "/"), sessionManager: sm, modelRegistry: undefined,
+      ui: c.hasUI === true ? uiPerson : ui, hasUI: c.hasUI === true, cwd: S(c.cwd ?? "/"), sessionManager: sm,
+      modelRegistry: undefined,
       model: c.model, signal: undefined,
       isIdle: () => true, abort: () => intent("abort", {}), hasPendingMessages: () => false,
       shutdown: () => intent("shutdown", {}), getContextUsage: () => undefined,

@@ -132,5 +132,22 @@ out=$("$AL" tool --list --plugin "$F/tooly.ts" --home "$H" 2>/dev/null)
 check "tool --list includes pi tools with their JSON Schema" '["number", ["n"]]' \
   "$(jget '[[t["parameters"]["properties"]["n"]["type"], t["parameters"]["required"]] for t in d if t["name"]=="count"][0]' <<<"$out")"
 
+# --ui: a person at the terminal answers ctx.ui.confirm/select through the approvals
+# machinery (`script` gives emit a terminal whose input is the answer); without --ui the
+# same extension is headless and blocks on its own
+printf '{"toolName":"bash","toolCallId":"c","input":{"command":"danger"}}' >"$H/d.json"
+printf '{"toolName":"bash","toolCallId":"c","input":{"command":"danger pick"}}' >"$H/dp.json"
+ui_cmd="'$AL' emit tool_call '$H/d.json' --plugin '$F/asker.ts' --home '$H' --ui"
+out=$(printf 'y\n' | timeout 60 script -qec "$ui_cmd" /dev/null 2>&1 | tr -d '\r')
+check "--ui asks the question on the terminal" 0 0 "allow plugin 'asker' ui Run it?: danger?" "$out"
+check "...yes lets the call through" 0 0 '"action": "continue"' "$out"
+out=$(printf 'n\n' | timeout 60 script -qec "$ui_cmd" /dev/null 2>&1 | tr -d '\r')
+check "...no blocks it" 0 0 '"reason": "asker: declined"' "$out"
+out=$(printf 'y\n' | timeout 60 script -qec "'$AL' emit tool_call '$H/dp.json' --plugin '$F/asker.ts' --home '$H' --ui" /dev/null 2>&1 | tr -d '\r')
+check "select takes the first option answered yes" 0 0 '"choice": "first"' "$out"
+out=$(emit tool_call "$H/d.json" --plugin "$F/asker.ts"); st=$?
+check "without --ui it is headless" 2 $st '"reason": "asker: no one to ask"' "$out"
+check "the answers are audited as ui" 0 0 '"action":"ui","resource":"Run it?: danger","decision":"denied"' "$(cat "$H/audit.jsonl")"
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
