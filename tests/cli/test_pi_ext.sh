@@ -5,7 +5,8 @@
 # with onUpdate, commands and their intents, what `check --json` reports, and an
 # extension granted nothing failing to read, run or fetch (CAPABILITY_DENIED inside it,
 # audited) in process isolation, then running `git --version` once `exec: ["git *"]` is
-# granted while `rm` stays refused.
+# granted while `rm` stays refused; exec's bounds; and --ui, where a person at the
+# terminal answers ctx.ui's questions.
 # usage: test_pi_ext.sh <airlock binary> <source dir>
 set -u
 AL=$1
