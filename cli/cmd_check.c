@@ -5,6 +5,10 @@
  * errors here, warnings at load) and preflight runs with its capabilities and
  * preflight.allow; a lenient parse then lets the remaining steps still run, so one check
  * reports everything. A blocked preflight is an error and the code is not loaded.
+ *
+ * A pi extension (a file that imports `@mariozechner/pi-*`, a directory that is a pi
+ * package, or anything with --pi) is checked by loading it with the pi profile and
+ * reporting what it registered (check_pi; docs/pi-extensions.md).
  */
 #include <errno.h>
 #include <limits.h>
@@ -63,12 +67,100 @@ static bool show_preflight(json_t *errors, bool as_json, int prc, const json_t *
   return prc != 0;
 }
 
+/* Is `path` a pi extension? A directory without an Airlock manifest, or a module file
+ * whose text names one of pi's packages. */
+static bool looks_pi(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return false;
+  char p[PATH_MAX + 32];
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(p, sizeof p, "%s/airlock.json", path);
+    if (stat(p, &st) == 0) return false;
+    snprintf(p, sizeof p, "%s/package.json", path);
+    json_t *pkg = json_load_file(p, 0, NULL);
+    bool airlock = json_object_get(pkg, "airlock") != NULL;
+    json_decref(pkg);
+    return !airlock;
+  }
+  size_t n;
+  char *text = cli_read_file(path, &n);
+  bool pi = text && strstr(text, "@mariozechner/pi-") != NULL;
+  free(text);
+  return pi;
+}
+
+/* Loads the pi extension(s) at `path` and prints what they registered:
+ * {file, ok, errors, instances, pi: {tools, commands, flags, shortcuts, events,
+ * messageRenderers}} (names; for a package, every extension's together, in load order). */
+static int check_pi(const char *path, bool as_json, al_isolation isolation) {
+  json_t *errors = json_array(), *pi = json_pack("{s:[],s:[],s:[],s:[],s:[],s:[]}", "tools", "commands", "flags",
+                                                  "shortcuts", "events", "messageRenderers");
+  json_t *instances = json_array();
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = isolation;
+  cfg.workers = 1;
+  al_host *h = NULL;
+  al_error err = {0};
+  if (!as_json) printf("%s (pi extension)\n", path);
+  if (al_host_new(&cfg, &h, &err)) {
+    report(errors, as_json, "host", &err);
+  } else if (al_load_package(h, path, NULL, NULL, 0, &err)) {
+    report(errors, as_json, "load", &err);
+  } else {
+    char *text = NULL;
+    json_t *exts = al_pi_extensions(h, &text, &err) ? NULL : json_loads(text, 0, NULL);
+    al_free(text);
+    size_t i;
+    json_t *e;
+    json_array_foreach(exts, i, e) {
+      json_array_append_new(instances, json_pack("{s:O,s:O}", "instanceId", json_object_get(e, "instanceId"),
+                                                 "pluginId", json_object_get(e, "pluginId")));
+      const char *k;
+      json_t *list;
+      json_object_foreach(pi, k, list) {
+        size_t j;
+        json_t *x;
+        json_array_foreach(json_object_get(e, k), j, x)
+          json_array_append(list, json_is_object(x) ? json_object_get(x, "name") : x);
+      }
+    }
+    json_decref(exts);
+  }
+  bool ok = json_array_size(errors) == 0;
+  if (as_json) {
+    json_t *out = json_pack("{s:s,s:b,s:O,s:O,s:O}", "file", path, "ok", ok, "errors", errors, "instances",
+                            instances, "pi", pi);
+    char *t = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (t) printf("%s\n", t);
+    free(t);
+    json_decref(out);
+  } else {
+    const char *k;
+    json_t *list;
+    json_object_foreach(pi, k, list) {
+      char *t = json_dumps(list, JSON_COMPACT);
+      cli_esc x = {0};
+      printf("  %-16s %s\n", k, cli_e(&x, t ? t : "[]"));
+      cli_esc_free(&x);
+      free(t);
+    }
+    printf("%s\n", ok ? "ok" : "failed");
+  }
+  al_host_free(h);
+  json_decref(errors);
+  json_decref(pi);
+  json_decref(instances);
+  return ok ? 0 : 1;
+}
+
 int cmd_check(int argc, char **argv) {
   const char *file = NULL, *package = NULL;
-  bool as_json = false;
+  bool as_json = false, force_pi = false;
   al_isolation isolation = AL_ISOLATION_PROCESS; /* unknown code: sandboxed by default */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) as_json = true;
+    else if (!strcmp(argv[i], "--pi")) force_pi = true;
     else if (!strcmp(argv[i], "--package") && i + 1 < argc) package = argv[++i];
     else if (!strcmp(argv[i], "--isolation") && i + 1 < argc) {
       if (cli_isolation(argv[++i], &isolation)) return 2;
@@ -76,7 +168,9 @@ int cmd_check(int argc, char **argv) {
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: airlock check <plugin.js | package-dir> [--package ID] [--isolation MODE] [--json]\n"
              "  a package directory's manifest (airlock.json or package.json#airlock) is\n"
-             "  validated strictly and its capabilities and preflight.allow apply\n");
+             "  validated strictly and its capabilities and preflight.allow apply\n"
+             "  a pi extension (imports @mariozechner/pi-*, a pi package, or --pi) is loaded\n"
+             "  with the pi profile and what it registered is reported\n");
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "error: INVALID_ARGUMENT: unknown or incomplete option '%s'\n", argv[i]);
@@ -91,6 +185,7 @@ int cmd_check(int argc, char **argv) {
     fprintf(stderr, "usage: airlock check <plugin.js> [--package ID] [--json]\n");
     return 2;
   }
+  if (force_pi || (!package && looks_pi(file))) return check_pi(file, as_json, isolation);
   json_t *errors = json_array(), *plugin = NULL, *widgets = json_object(), *preflight = NULL, *manifest = NULL;
   al_pkg_manifest *m = NULL;
   char *preflight_text = NULL, entry[PATH_MAX];

@@ -36,7 +36,12 @@ static void emit_usage(FILE *out) {
           "                          else $XDG_DATA_HOME/airlock, else ~/.local/share/airlock)\n"
           "  --isolation MODE        process (default), thread or inline\n"
           "  --policy FILE           capability policy JSON\n"
-          "  --plugin DIR            also load the package in DIR (repeatable; not installed)\n"
+          "  --plugin PATH           also load the package in PATH, a pi extension file or a pi\n"
+          "                          package (repeatable, in order; not installed)\n"
+          "  --cwd DIR               ctx.cwd for pi extensions (default: the current directory)\n"
+          "  --flag NAME=VALUE       a pi flag's value for pi.getFlag (repeatable)\n"
+          "  --ui                    pi extensions get ctx.hasUI true and their confirm/select\n"
+          "                          questions are asked on the terminal (default: headless)\n"
           "  --workers N             worker count (default: one per CPU; with --protocol: 1)\n"
           "  --no-prompt             deny what the policy says needs approval instead of\n"
           "                          asking on the terminal (the default without one)\n"
@@ -46,6 +51,8 @@ static void emit_usage(FILE *out) {
           "  --fail-open             with a protocol: when Airlock itself fails, answer the\n"
           "                          agent's non-blocking error (exit 1) instead of blocking\n"
           "prints {event, action, reason?, payload, results}; exit 2 on block or deny\n"
+          "(pi's events, e.g. tool_call: {event, action, reason?, payload, result?, intents,\n"
+          "errors}; exit 2 on block or cancel; docs/pi-extensions.md)\n"
           "(with --protocol: the agent's own answer; docs/agents.md)\n");
 }
 
@@ -80,6 +87,17 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
   else if (!strcmp(a, "--policy") && has_val) o->policy_file = argv[++*i];
   else if (!strcmp(a, "--isolation") && has_val) return cli_isolation(argv[++*i], &o->iso) ? 2 : 1;
   else if (!strcmp(a, "--no-prompt")) o->no_prompt = true;
+  else if (!strcmp(a, "--cwd") && has_val) o->cwd = argv[++*i];
+  else if (!strcmp(a, "--ui")) o->ui = true;
+  else if (!strcmp(a, "--flag") && has_val) {
+    const char *f = argv[++*i];
+    if (!strchr(f, '=') || f[0] == '=' || o->nflags == (int)(sizeof o->flags / sizeof o->flags[0])) {
+      fprintf(stderr, "error: INVALID_ARGUMENT: --flag takes name=value (at most %d), not '%s'\n",
+              (int)(sizeof o->flags / sizeof o->flags[0]), f);
+      return 2;
+    }
+    o->flags[o->nflags++] = f;
+  }
   else if (!strcmp(a, "--workers") && has_val) {
     char *end;
     long n = strtol(argv[++*i], &end, 10);
@@ -187,6 +205,24 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
   free(policy);
   /* An agent's profile widens the event declarations before any plugin subscribes. */
   if (!rc && o->protocol) rc = ap_register_profile(*out, (ap_protocol)o->protocol, &err);
+  if (!rc && (o->cwd || o->nflags || o->ui)) {
+    /* what pi extensions' ctx.cwd and pi.getFlag answer (docs/pi-extensions.md) */
+    json_t *ctx = json_object(), *flags = json_object();
+    if (o->cwd) json_object_set_new(ctx, "cwd", json_string(o->cwd));
+    /* --ui: a person is at this terminal (unless --no-prompt): ctx.ui asks them */
+    if (o->ui && !o->no_prompt) json_object_set_new(ctx, "hasUI", json_true());
+    for (int f = 0; f < o->nflags; f++) {
+      const char *eq = strchr(o->flags[f], '=');
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - o->flags[f]), o->flags[f]);
+      json_object_set_new(flags, name, json_string(eq + 1));
+    }
+    json_object_set_new(ctx, "flags", flags);
+    char *text = json_dumps(ctx, JSON_COMPACT);
+    rc = text ? al_pi_context(*out, text, &err) : AL_ENO_MEMORY;
+    free(text);
+    json_decref(ctx);
+  }
   if (rc) {
     /* The policy's errors name no file: this is the one place that knows it. */
     bool in_policy = o->policy_file && strstr(err.message, "polic");
@@ -427,7 +463,8 @@ int cmd_emit(int argc, char **argv) {
     char *pretty = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", pretty ? pretty : out);
     free(pretty);
-    status = action && (!strcmp(action, "block") || !strcmp(action, "deny")) ? 2 : 0;
+    /* a pi event's chain may also end in "cancel" (session_before_*) */
+    status = action && (!strcmp(action, "block") || !strcmp(action, "deny") || !strcmp(action, "cancel")) ? 2 : 0;
     json_decref(v);
   }
   free(out);

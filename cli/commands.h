@@ -11,6 +11,7 @@ int cmd_emit(int argc, char **argv);
 int cmd_tool(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
 int cmd_hooks(int argc, char **argv);
+int cmd_command(int argc, char **argv);
 
 /* Shared by emit and tool (cmd_emit.c). */
 #include <stdbool.h>
@@ -21,8 +22,10 @@ const char *cli_default_home(char *buf, size_t cap);
 /* A JSON argument read from a file, or stdin for "-"; NULL path: "{}". malloc()ed; NULL
  * (after printing why) when it cannot be read. */
 char *cli_read_json_arg(const char *path);
-/* The options emit and tool share: --home DIR, --policy FILE, --plugin DIR (repeatable),
- * --isolation MODE, --workers N, --no-prompt. */
+/* The options emit, tool and command share: --home DIR, --policy FILE, --plugin PATH
+ * (repeatable: a package directory, a pi extension file or a pi package), --isolation
+ * MODE, --workers N, --no-prompt, and for pi extensions --cwd DIR and --flag name=value
+ * (repeatable). */
 typedef struct cli_hooks_opts {
   const char *home, *policy_file;
   const char *dirs[64];
@@ -32,6 +35,10 @@ typedef struct cli_hooks_opts {
   unsigned workers; /* --workers N; 0: the library's default (one per CPU) */
   int protocol;     /* an ap_protocol (agent_proto.h): its event profile is declared
                        before any package loads; 0: Airlock's own */
+  const char *cwd;  /* --cwd DIR: ctx.cwd of pi extensions' calls (default: ours) */
+  const char *flags[64]; /* --flag name=value: pi.getFlag's values */
+  bool ui;          /* --ui: pi extensions' ctx.hasUI, their ui prompts asked on the terminal */
+  int nflags;
 } cli_hooks_opts;
 void cli_hooks_opts_init(cli_hooks_opts *o);
 /* Takes argv[*i] (and its value, advancing *i) when it is one of those options. Returns

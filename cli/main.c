@@ -28,6 +28,8 @@ static void usage(FILE *out) {
           "                       write Airlock's hook entries into the agent's settings.json\n"
           "  tool <name> [args.json | -] | tool --list\n"
           "                       call a tool a plugin registered, or list them\n"
+          "  command <name> [args...]\n"
+          "                       run a command a pi extension registered (docs/pi-extensions.md)\n"
           "  plugin install|list|info|enable|disable|remove|config|audit|doctor [--home DIR]\n"
           "                       manage installed plugin packages (airlock plugin --help)\n"
           "  doctor [--json]      which sandbox layers workers get here; is process isolation working\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
   if (!strcmp(cmd, "emit")) return cmd_emit(argc - 1, argv + 1);
   if (!strcmp(cmd, "tool")) return cmd_tool(argc - 1, argv + 1);
+  if (!strcmp(cmd, "command")) return cmd_command(argc - 1, argv + 1);
   if (!strcmp(cmd, "plugin")) return cmd_plugin(argc - 1, argv + 1);
   if (!strcmp(cmd, "hooks")) return cmd_hooks(argc - 1, argv + 1);
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);

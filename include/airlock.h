@@ -251,6 +251,9 @@ typedef struct al_load_opts {
                                 ({blocked, findings}; al_free) when preflight ran, also
                                 when it refused the load; untouched otherwise. NULL: not
                                 wanted. `airlock check` shows it without a second scan */
+  const char *profile;       /* "pi": the code is a pi extension (an ES module whose default
+                                export is `function (pi)`, given pi's ExtensionAPI; see
+                                docs/pi-extensions.md); NULL: Airlock's own contract */
 } al_load_opts;
 
 /* Loads plugin `code` (`len` bytes, need not be NUL-terminated) as a new instance of
@@ -549,6 +552,39 @@ AL_API int al_hook_subscribed(const al_host *h, const char *event);
  * PLUGINS_DISABLED. */
 AL_API int al_emit(al_host *h, const char *event, const char *payload_json, char **result_json,
                    al_error *err);
+
+/* ---- pi extensions (docs/pi-extensions.md) ---------------------------------------------
+ * Loading a pi extension (al_load_package on a .ts/.js/.mjs file or a pi package, or
+ * al_load_opts.profile "pi") declares pi's events (tool_call, input, session_start, ...).
+ * al_emit of one of them runs pi's semantics across the pi extensions in load order
+ * (sequential; each handler sees the previous one's changes; a short-circuit result ends
+ * the chain) and *result_json is
+ *   {event, action: continue|block|cancel|transform|handled, reason?, payload (the event
+ *    after every handler), result? (what pi's runner returns), intents: [{type, ...}],
+ *    errors: [{extension, message}]}
+ * A tool_call handler that throws, times out or crashes blocks (fail closed). al_tool_call
+ * of a pi tool runs its execute() and answers {content, details, isError?, updates,
+ * intents}; al_tools lists pi tools with the others. Like the rest of the host API, these
+ * are called from one thread at a time. */
+
+/* The context pi calls get (ctx.cwd, ctx.sessionManager's entries, ctx.model, flag values
+ * for pi.getFlag, ...): a JSON object {cwd?, hasUI? (a person answers ctx.ui.confirm and
+ * select through al_config.ask / approve), entries?, model?, flags?: {name: value},
+ * sessionName?, systemPrompt?, activeTools?, thinkingLevel?}; replaces the previous one.
+ * NULL or "{}": none (cwd then is the host's). */
+AL_API int al_pi_context(al_host *h, const char *ctx_json, al_error *err);
+
+/* Runs pi command `name` (registered with pi.registerCommand) with its argument text;
+ * *result_json (may be NULL; free with al_free()) is {command, intents, errors}. Errors: INVALID_ARGUMENT (no
+ * such command), PLUGINS_DISABLED, and the call's own (VM_TIMEOUT, PLUGIN_CRASHED, ...). */
+AL_API int al_command_call(al_host *h, const char *name, const char *args, char **result_json,
+                           al_error *err);
+
+/* What each loaded pi extension registered, as the host holds it (checked when its worker
+ * reported it): [{instanceId, pluginId, tools: [{name, description, parameters}],
+ * commands: [{name, description}], flags: [{name, type, default}], shortcuts, events,
+ * messageRenderers}]. Free with al_free(). */
+AL_API int al_pi_extensions(al_host *h, char **json_out, al_error *err);
 
 /* The declared events [{name, timeoutMs, mayBlock, mayModify, permission}]. */
 AL_API int al_hooks(al_host *h, char **json_out, al_error *err);

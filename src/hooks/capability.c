@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum act_kind { ACT_NAME, ACT_NETWORK, ACT_PATH, ACT_BOOL, ACT_EVENTS } act_kind;
+typedef enum act_kind { ACT_NAME, ACT_NETWORK, ACT_PATH, ACT_BOOL, ACT_EVENTS, ACT_EXEC } act_kind;
 
 static const struct {
   const char *name;
@@ -26,7 +26,7 @@ static const struct {
 } actions[] = {
     {"events", ACT_EVENTS},        {"network", ACT_NETWORK},     {"fs_read", ACT_PATH},
     {"fs_write", ACT_PATH},        {"kv", ACT_BOOL},             {"register_tools", ACT_BOOL},
-    {"read_config", ACT_BOOL},     {"env_vars", ACT_NAME},
+    {"read_config", ACT_BOOL},     {"env_vars", ACT_NAME},       {"exec", ACT_EXEC},
 };
 
 static int action_kind(const char *name) {
@@ -76,7 +76,7 @@ static int check_action_set(const json_t *set, const char *where, al_error *err)
     if (kind < 0)
       return err_set(err, AL_EINVALID_ARGUMENT, NULL,
                      "%s.%s: unknown action (events, network, fs_read, fs_write, kv, "
-                     "register_tools, read_config, env_vars)",
+                     "register_tools, read_config, env_vars, exec)",
                      where, action);
     if (json_is_true(v)) continue;
     if (!json_is_array(v))
@@ -197,6 +197,61 @@ void hk_policy_free(hk_policy *p) {
 hk_mode hk_policy_mode(const hk_policy *p) { return p ? p->mode : HK_MODE_ALL; }
 
 /* "*" all, "prefix*" prefix, else exact. */
+/* ---- exec: command patterns against a command line ------------------------------------ */
+
+/* The next word of a command line as hk_exec_line quotes it (plain, or '...' pieces with
+ * '\'' for a quote), unquoted into out (cap bytes); *p advances past it. False at the end
+ * or when the word does not fit. */
+static bool exec_word(const char **p, char *out, size_t cap) {
+  const char *s = *p;
+  while (*s == ' ') s++;
+  if (!*s) return false;
+  size_t n = 0;
+  while (*s && *s != ' ') {
+    if (*s == '\'') {
+      for (s++; *s && *s != '\''; s++) {
+        if (n + 1 >= cap) return false;
+        out[n++] = *s;
+      }
+      if (*s) s++;
+    } else if (*s == '\\' && s[1]) {
+      if (n + 1 >= cap) return false;
+      out[n++] = s[1];
+      s += 2;
+    } else {
+      if (n + 1 >= cap) return false;
+      out[n++] = *s++;
+    }
+  }
+  out[n] = '\0';
+  *p = s;
+  return true;
+}
+
+/* A command pattern ("git *", "git status", "npm run *", "ls") covers a command line when
+ * its words match the line's words one by one: a plain word exactly, a word ending in '*'
+ * as a prefix of one word, and a last word that is just "*" any number of further words
+ * (none included). Words, not characters: "git *" never covers "gitx" and an argument
+ * cannot spill into the command's name. */
+static bool exec_match(const char *pat, const char *line) {
+  const char *pp = pat, *lp = line;
+  char pw[512], lw[4096];
+  for (;;) {
+    bool has_p = exec_word(&pp, pw, sizeof pw);
+    if (!has_p) return !exec_word(&lp, lw, sizeof lw); /* the line has no more words either */
+    if (!strcmp(pw, "*")) {
+      const char *rest = pp;
+      while (*rest == ' ') rest++;
+      if (!*rest) return true; /* a trailing "*": whatever follows */
+      if (!exec_word(&lp, lw, sizeof lw)) return false;
+      continue;
+    }
+    if (!exec_word(&lp, lw, sizeof lw)) return false;
+    size_t n = strlen(pw);
+    if (n > 0 && pw[n - 1] == '*' ? strncmp(pw, lw, n - 1) != 0 : strcmp(pw, lw) != 0) return false;
+  }
+}
+
 static bool name_match(const char *pat, const char *name) {
   size_t n = strlen(pat);
   if (n > 0 && pat[n - 1] == '*') return strncmp(pat, name, n - 1) == 0;
@@ -223,6 +278,7 @@ static bool list_covers(const json_t *list, const resource *r, const hk_path_var
     switch (r->kind) {
     case ACT_NETWORK: hit = hk_host_match(s, r->raw); break;
     case ACT_PATH: hit = hk_path_match(s, r->canon, vars); break;
+    case ACT_EXEC: hit = exec_match(s, r->raw); break;
     default: hit = name_match(s, r->raw); break;
     }
     if (hit) return true;
@@ -304,4 +360,46 @@ hk_verdict hk_decide(const hk_policy *p, int mode_override, bool force_deny,
   }
   free(canon);
   return verdict(reason, v, why);
+}
+
+static bool exec_plain(const char *w) {
+  if (!*w) return false;
+  for (const char *p = w; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          strchr("_./:=@%+,-", *p)))
+      return false;
+  return true;
+}
+
+char *hk_exec_line(const char *command, const char *const *args, size_t n) {
+  size_t cap = 1;
+  for (size_t i = 0; i <= n; i++) {
+    const char *w = i ? args[i - 1] : command;
+    cap += 3 + 4 * strlen(w ? w : "");
+  }
+  char *out = malloc(cap), *o = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i <= n; i++) {
+    const char *w = i ? args[i - 1] : command;
+    if (!w) w = "";
+    if (i) *o++ = ' ';
+    if (exec_plain(w)) {
+      size_t l = strlen(w);
+      memcpy(o, w, l);
+      o += l;
+      continue;
+    }
+    *o++ = '\'';
+    for (const char *p = w; *p; p++) {
+      if (*p == '\'') {
+        memcpy(o, "'\\''", 4);
+        o += 4;
+      } else {
+        *o++ = *p;
+      }
+    }
+    *o++ = '\'';
+  }
+  *o = '\0';
+  return out;
 }

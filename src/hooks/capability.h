@@ -29,6 +29,10 @@
  *   events            event name; an absent or empty manifest `events` list grants every
  *                     event (the manifest rule), a non-empty one only those listed
  *   env_vars          variable name, exact
+ *   exec              a command line as hk_exec_line writes it; command patterns
+ *                     ("git *", "git status", "npm run *") match it word by word: a plain
+ *                     word exactly, "pre*" a word's prefix, a trailing "*" the rest
+ *                     (zero or more words)
  *   kv, register_tools, read_config
  *                     boolean grants (`true` in the manifest); the resource (a key, a tool
  *                     name, a setting, or "") is matched only against policy lists
@@ -81,6 +85,11 @@ hk_mode hk_policy_mode(const hk_policy *p);
 hk_verdict hk_decide(const hk_policy *p, int mode_override, bool force_deny,
                      const char *plugin_id, const json_t *caps, const char *action,
                      const char *resource, const hk_path_vars *vars, const char **reason);
+
+/* The command line `command` with `args` (n of them) as the exec action's resource and
+ * audit: words separated by spaces, each quoted in '...' unless it is plain
+ * ([A-Za-z0-9_./:=@%+,-]). malloc()ed; NULL when out of memory. Pure. */
+char *hk_exec_line(const char *command, const char *const *args, size_t n);
 
 /* "all", "trusted", ... ; parse returns false for anything else (case-insensitive). */
 const char *hk_mode_name(hk_mode m);

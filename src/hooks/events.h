@@ -27,6 +27,10 @@
  * the host allocate a result for each). */
 #define EV_MAX_HANDLERS 64
 
+/* An ev_def flag beside the public AL_HOOK_* ones: one of pi's events, which al_emit
+ * runs with pi's semantics (host/pi_host.c) instead of the contract's fan-out. */
+#define EV_FLAG_PI (1u << 16)
+
 /* Timeout classes (spec sec. 3). */
 #define EV_INFO_MS 500u
 #define EV_ACTIONABLE_MS 5000u

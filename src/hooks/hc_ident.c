@@ -44,11 +44,13 @@ static hc_ident *ident_new(hc_services *s, const char *vm_id, const char *owner,
   snprintf(id->vm_id, sizeof id->vm_id, "%s", vm_id);
   snprintf(id->owner, sizeof id->owner, "%s", owner);
   snprintf(id->plugin_id, sizeof id->plugin_id, "%s", plugin_id);
-  id->caps = caps ? json_deep_copy(caps) : json_object();
+  /* NULL stays NULL: no manifest means "only the policy's entry" to hk_decide
+   * (capability.h), which an empty object would turn into "a manifest granting nothing" */
+  id->caps = caps ? json_deep_copy(caps) : NULL;
   id->settings = settings ? json_deep_copy(settings) : json_object();
   id->settings_env = settings_env ? json_deep_copy(settings_env) : json_object();
   id->subs = json_object();
-  bool ok = id->caps && id->settings && id->settings_env && id->subs;
+  bool ok = (!caps || id->caps) && id->settings && id->settings_env && id->subs;
   /* $PLUGIN_DATA: <home>/data/<id>, a scoped id's '/' spelled '+' so it stays one level */
   if (ok && s->db) {
     const char *home = pkg_db_home(s->db);

@@ -23,6 +23,7 @@
 #include "hooks/audit.h"
 #include "hooks/capability.h"
 #include "hooks/events.h"
+#include "hooks/exec_run.h"
 #include "hooks/fsops.h"
 #include "hooks/hc_impl.h"
 #include "hooks/http.h"
@@ -364,6 +365,96 @@ static int hc_tool_register(hc_services *s, const hc_rec *r, const json_t *args,
   return rc;
 }
 
+
+/* exec.run {command, args?, cwd?, timeoutMs?}: the `exec` capability decides on the
+ * command line (capability.h), which the audit records with its arguments; then the host
+ * runs it outside the sandbox (exec_run.h), bounded by the calling call's deadline. */
+static int hc_exec(hc_services *s, const hc_rec *r, const json_t *args, json_t **result, al_error *err) {
+  const char *cmd = arg_str(args, "command");
+  const json_t *av = json_object_get(args, "args");
+  const char *cwd = arg_str(args, "cwd");
+  int rc = need(cmd, "exec.run", "command", err);
+  size_t n = json_array_size(av);
+  if (!rc && av && !json_is_array(av)) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: args must be an array of strings");
+  if (!rc && n > HK_EXEC_MAX_ARGS) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: at most %d arguments", HK_EXEC_MAX_ARGS);
+  if (!rc && !*cmd) rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: the command is empty");
+  char **argv = rc ? NULL : calloc(n + 2, sizeof *argv);
+  if (!rc && !argv) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++)
+    if (!(argv[i + 1] = (char *)json_string_value(json_array_get(av, i))))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "exec.run: args[%zu] must be a string", i);
+  char *line = NULL;
+  if (!rc) {
+    argv[0] = (char *)cmd;
+    if (!(line = hk_exec_line(cmd, (const char *const *)argv + 1, n))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  if (!rc) rc = hc_decide(s, r, "exec", line, err);
+  if (!rc) {
+    json_int_t want = json_integer_value(json_object_get(args, "timeoutMs"));
+    uint32_t ms = r->timeout_ms ? r->timeout_ms : HK_EXEC_DEFAULT_MS;
+    if (want > 0 && (uint64_t)want < ms) ms = (uint32_t)want;
+    rc = hk_exec_run(argv, cwd, ms, result, err);
+    if (rc) hc_audit(s, r->plugin_id, "exec", line, "error", err ? err->message : "exec failed");
+  }
+  free(line);
+  free(argv);
+  return rc;
+}
+
+/* A question for the person at the host (ctx.ui in the pi profile), through the same
+ * machinery as an approval: the ask callback, else the approve callback, else no one
+ * (false). The calling call's deadline pauses while the person thinks, as for an
+ * approval; the question and its answer are audited as action "ui". */
+static bool hc_person(hc_services *s, const hc_rec *r, const char *question) {
+  int answer = AL_APPROVE_DENY;
+  bool asked = s->cfg.ask || s->cfg.approve, answered = true;
+  if (asked && r->hold) r->hold->fn(r->hold->user, EV_PERMISSION_MS);
+  if (s->cfg.ask) {
+    answer = hc_ask(s, r, "ui", question, r->hold ? EV_PERMISSION_MS : r->timeout_ms, &answered);
+  } else if (s->cfg.approve) {
+    pthread_mutex_lock(&s->approve);
+    answer = s->cfg.approve(s->cfg.approve_user, r->plugin_id, "ui", question);
+    pthread_mutex_unlock(&s->approve);
+  }
+  if (asked && r->hold) r->hold->fn(r->hold->user, 0);
+  bool yes = answer == AL_APPROVE_ALLOW;
+  hc_audit(s, r->plugin_id, "ui", question, yes ? "allowed" : "denied",
+           !asked ? "no one to ask (headless)" : answered ? "answered by a person" : "not answered in time");
+  return yes;
+}
+
+#define HC_UI_MAX_OPTIONS 32
+#define HC_UI_MAX_TEXT 1024
+
+/* ui.prompt {kind: confirm, title, message} -> bool; {kind: select, title, options} ->
+ * the option taken, or null. */
+static int hc_ui_prompt(hc_services *s, const hc_rec *r, const json_t *args, json_t **result, al_error *err) {
+  const char *kind = arg_str(args, "kind"), *title = arg_str(args, "title"), *msg = arg_str(args, "message");
+  const json_t *opts = json_object_get(args, "options");
+  char q[2 * HC_UI_MAX_TEXT + 16];
+  if (!kind || !title) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt needs a kind and a title");
+  if (!strcmp(kind, "confirm")) {
+    snprintf(q, sizeof q, "%.1024s%s%.1024s", title, msg && *msg ? ": " : "", msg ? msg : "");
+    *result = json_boolean(hc_person(s, r, q));
+    return 0;
+  }
+  if (strcmp(kind, "select") || !json_is_array(opts) || json_array_size(opts) > HC_UI_MAX_OPTIONS)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: kind is confirm or select (at most %d options)",
+                   HC_UI_MAX_OPTIONS);
+  size_t i;
+  json_t *o;
+  json_array_foreach(opts, i, o) {
+    if (!json_is_string(o)) continue;
+    snprintf(q, sizeof q, "%.1024s: choose '%.1024s'", title, json_string_value(o));
+    if (hc_person(s, r, q)) {
+      *result = json_incref(o);
+      return 0;
+    }
+  }
+  *result = json_null();
+  return 0;
+}
+
 int hc_call(void *user, const char *instance_id, const char *method, const json_t *args,
             uint32_t timeout_ms, const hostcall_hold *hold, json_t **result, al_error *err) {
   hc_services *s = user;
@@ -437,6 +528,17 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
   } else if (!strcmp(method, "fs.readText") || !strcmp(method, "fs.writeText") ||
              !strcmp(method, "fs.exists") || !strcmp(method, "fs.list")) {
     rc = hc_fs(s, &r, method, args, result, err);
+  } else if (!strcmp(method, "exec.run")) {
+    rc = hc_exec(s, &r, args, result, err);
+  } else if (!strcmp(method, "ui.prompt")) {
+    rc = hc_ui_prompt(s, &r, args, result, err);
+  } else if (!strcmp(method, "env.get")) {
+    /* process.env.NAME in the pi profile: env_vars decides per name, and audits it */
+    const char *name = arg_str(args, "name");
+    if (!(rc = need(name, method, "name", err)) && !(rc = hc_decide(s, &r, "env_vars", name, err))) {
+      const char *v = getenv(name);
+      *result = v ? json_string(v) : json_null();
+    }
   } else {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown hostcall '%.60s'", method);
   }

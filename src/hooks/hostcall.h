@@ -20,6 +20,14 @@
  *   http.request     {method, url, body?, headers?}   -> {status, headers, body} ("network")
  *   fs.readText {path} | fs.exists {path} | fs.list {path}  ("fs_read")
  *   fs.writeText {path, text}                           ("fs_write")
+ *   exec.run {command, args?, cwd?, timeoutMs?} -> {stdout, stderr, code, killed}
+ *                                        ("exec", on the command line hk_exec_line
+ *                                        writes; run by exec_run.h, outside the sandbox)
+ *   env.get {name}                      -> value|null    ("env_vars"; the pi profile's
+ *                                        process.env)
+ *   ui.prompt {kind: confirm, title, message?} -> bool | {kind: select, title, options}
+ *                                        -> option|null  (no capability: a question for
+ *                                        the person, through ask/approve; audited "ui")
  *
  * Approvals: a call needing one asks the host's ask callback (al_config.ask: a question
  * answered later with al_approval_answer, from any thread) or else its approve callback

@@ -43,6 +43,8 @@ static void hooks_publish(al_host *h) {
   ev_snapshot_free(old);
 }
 
+void host_hooks_refresh(al_host *h) { hooks_publish(h); }
+
 /* Holds a worker's report about instance `id` to the host's record (hc_hooks_check). A
  * worker that lies is killed and the instance set aside, with the breach audited;
  * AL_ECRASHED then says so. Checked reports are bounded (EV_MAX_HANDLERS per event), so
@@ -252,11 +254,25 @@ int al_emit(al_host *h, const char *event, const char *payload_json, char **resu
   if (result_json) *result_json = NULL;
   if (!h || !event) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_emit needs a host and an event");
   int e = ev_lookup(h->events, event);
+  /* with plugins disabled no pi extension loaded to declare pi's events: still "disabled" */
+  if (e < 0 && hc_disabled(h->hc))
+    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
   if (e < 0) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown event '%.80s'", event);
   if (hc_disabled(h->hc))
     return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
   ev_snapshot *snap = atomic_load_explicit(&h->snap, memory_order_acquire);
   const ev_def *ev = ev_at(h->events, e);
+  if (host_pi_event(ev)) {
+    /* pi's semantics (pi_host.c); its no-subscriber path is as short as this one's */
+    if (!ev_subscribed(snap, e) && !result_json) return 0;
+    json_t *pl = NULL;
+    int prc = payload_json ? host_parse_arg(payload_json, "payload", &pl, err) : 0;
+    if (!prc && !pl && !(pl = json_object())) prc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    if (!prc && !json_is_object(pl)) prc = err_set(err, AL_EINVALID_ARGUMENT, "payload", "the payload must be a JSON object");
+    if (!prc) prc = host_pi_emit(h, ev, e, pl, result_json, err);
+    json_decref(pl);
+    return prc;
+  }
   bool force_deny = hc_force_deny(h->hc) && (ev->flags & AL_HOOK_PERMISSION);
   bool run = ev_subscribed(snap, e) && !hc_skip(h->hc) && !force_deny;
   if (!run && !result_json && !force_deny) return 0; /* the nanosecond path */
@@ -334,7 +350,18 @@ done:
 
 int al_tools(al_host *h, char **json_out, al_error *err) {
   if (!h) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "host must not be NULL");
-  return host_out_json(hc_tools(h->hc), json_out, err);
+  json_t *a = hc_tools(h->hc);
+  /* and the pi extensions' (pi_host.c), as their workers reported them, vetted */
+  for (const host_inst *inst = h->first; a && inst; inst = inst->next) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(inst->pi, "tools"), i, t)
+      json_array_append_new(a, json_pack("{s:O,s:s,s:s,s:O,s:O}", "name", json_object_get(t, "name"), "pluginId",
+                                         inst->plugin_id, "instanceId", inst->id, "description",
+                                         json_object_get(t, "description"), "parameters",
+                                         json_object_get(t, "parameters")));
+  }
+  return host_out_json(a, json_out, err);
 }
 
 int al_tool_call(al_host *h, const char *name, const char *args_json, char **result_json,
@@ -345,6 +372,15 @@ int al_tool_call(al_host *h, const char *name, const char *args_json, char **res
     return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (%s)",
                    hc_disabled(h->hc) ? "AIRLOCK_DISABLE_PLUGINS" : "AIRLOCK_SKIP_PLUGINS");
   char id[AL_INSTANCE_ID_MAX];
+  host_inst *pinst = host_pi_owner(h, "tools", name);
+  if (pinst) { /* a pi extension's tool (pi_host.c) */
+    json_t *params = NULL;
+    int prc = args_json ? host_parse_arg(args_json, "args", &params, err) : 0;
+    if (!prc && !params && !(params = json_object())) prc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    if (!prc) prc = host_pi_tool(h, pinst, name, params, result_json, err);
+    json_decref(params);
+    return prc;
+  }
   int rc = hc_tool_owner(h->hc, name, id, sizeof id, err);
   if (rc) return rc;
   host_inst *inst = host_find(h, id, err);

@@ -101,6 +101,7 @@ void al_host_free(al_host *h) {
   ev_registry_free(h->events);
   ev_snapshot_free(atomic_load(&h->snap));
   json_decref(h->event_names);
+  json_decref(h->pi_ctx);
   for (size_t b = 0; b < h->pending_cap; b++)
     for (host_pending *pd = h->pending[b], *nx; pd; pd = nx) {
       nx = pd->next;
@@ -203,6 +204,7 @@ void host_inst_free(al_host *h, host_inst *inst) {
   free(inst->plugin_id);
   free(inst->version);
   json_decref(inst->hooks);
+  json_decref(inst->pi);
   free(inst);
 }
 

@@ -67,6 +67,7 @@ typedef struct host_load {
   al_limits lim;
   int worker;
   bool reload;
+  bool pi_profile; /* a pi extension (al_load_opts.profile "pi") */
   struct host_load *next; /* in h->loading while an async load is in flight */
 } host_load;
 
@@ -122,6 +123,8 @@ typedef struct host_inst {
   char *plugin_id;     /* the manifest's id, else the package id */
   char *version;       /* the manifest's version, else "0.0.0" */
   json_t *hooks;       /* {event: handler count}, never NULL */
+  json_t *pi;          /* a pi extension's registrations (pi_host.c, vetted); NULL: not
+                          a pi extension */
   /* Call sequencing (async.c): a render or event is in flight, and the asynchronous ones
    * waiting for it to finish (a FIFO of `nwaiting`). */
   bool calling;
@@ -170,6 +173,8 @@ struct al_host {
   ev_registry *events;
   _Atomic(ev_snapshot *) snap;
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
+  json_t *pi_ctx;      /* al_pi_context's object, never NULL once pi events are declared */
+  bool pi_events;      /* pi's events are declared (pi_host.c) */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */
   /* Applying an event's intents (host_plugin_reduce): a wall-clock backstop the host
@@ -266,5 +271,26 @@ int host_hooks_vet(al_host *h, int worker, const char *id, const json_t *hooks,
                    const char *event, size_t results, al_error *err);
 /* Puts worker crashes and watchdog kills since the last look in the audit trail. */
 void host_hooks_note_workers(al_host *h);
+/* Rebuilds and publishes the subscription snapshot from the instances' hooks. */
+void host_hooks_refresh(al_host *h);
+
+/* ---- pi_host.c: pi extensions (docs/pi-extensions.md) ---------------------------------
+ * All on the host thread; every json_t argument is borrowed, *result_json as al_emit's. */
+
+/* Declares pi's events once (before the first pi extension loads). */
+int host_pi_declare(al_host *h, al_error *err);
+/* True for one of pi's events (EV_FLAG_PI). */
+bool host_pi_event(const ev_def *ev);
+/* A pi extension loaded: its registrations (the worker's report, borrowed; NULL: none)
+ * are vetted and held in inst->pi. */
+void host_pi_loaded(al_host *h, host_inst *inst, const json_t *reg);
+/* al_emit of pi event `ev` (index e) with `payload` (borrowed object). */
+int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, char **result_json,
+                 al_error *err);
+/* The pi extension that registered `name` among its `kind` ("tools", "commands"), or NULL. */
+host_inst *host_pi_owner(al_host *h, const char *kind, const char *name);
+/* Runs pi tool `name` of `inst` with `params` (borrowed). */
+int host_pi_tool(al_host *h, host_inst *inst, const char *name, json_t *params, char **result_json,
+                 al_error *err);
 
 #endif

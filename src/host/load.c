@@ -14,9 +14,13 @@
  * request carries the module map instead of the code; preflight then scans the entry's
  * transpiled JavaScript, which its tokenizer knows, rather than TypeScript or JSX.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "contract/utf8.h"
 #include "contract/validate.h"
@@ -93,13 +97,20 @@ static json_t *load_request(const al_host *h, const char *vm_id, const char *cod
  * (new reference), from package directory `dir` when there is one, else from `code`
  * alone; *code and *len then point at the entry's transpiled code, for preflight (borrowed
  * from *graph). Otherwise *graph stays NULL. */
-static int load_graph(al_host *h, const char *dir, bool type_module, const char *source_name,
+static int load_graph(al_host *h, const char *dir, bool type_module, bool pi, const char *source_name,
                       const char **code, size_t *len, json_t **graph, al_error *err) {
   *graph = NULL;
-  if (!pkg_is_module_name(source_name, type_module)) return 0;
+  if (!pkg_is_module_name(source_name, type_module || pi)) {
+    if (pi) return err_set(err, AL_EPLUGIN_LOAD, NULL, "a pi extension is a .ts, .js or .mjs module, not %.200s",
+                           source_name ? source_name : "(unnamed)");
+    return 0;
+  }
+  if (pi && !dir)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a pi extension loads from a file or package (al_load_package)");
   char *cache = pkg_transpile_cache_dir(h->cfg.home);
-  int rc = dir ? pkg_modgraph(dir, source_name, cache, graph, err)
-               : pkg_modgraph_single(*code, *len, source_name, cache, graph, err);
+  int rc = pi    ? pkg_modgraph_pi(dir, source_name, cache, graph, err)
+           : dir ? pkg_modgraph(dir, source_name, cache, graph, err)
+                 : pkg_modgraph_single(*code, *len, source_name, cache, graph, err);
   free(cache);
   if (rc) return rc;
   const json_t *entry = json_object_get(json_object_get(*graph, "files"),
@@ -165,7 +176,14 @@ static int load_prepare(al_host *h, const char *package_id, const char *code, si
   }
   memcpy(ld->vm_id, ld->id, strlen(ld->id) + 1);
   if (o.limits) ld->lim = *o.limits;
-  if ((rc = load_graph(h, dir, type_module, o.source_name, &code, &len, &graph, err))) goto fail;
+  ld->pi_profile = o.profile && !strcmp(o.profile, "pi");
+  if (o.profile && !ld->pi_profile) {
+    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown plugin profile '%.40s' (the one there is: pi)", o.profile);
+    goto fail;
+  }
+  /* pi's events exist before the extension subscribes to them */
+  if (ld->pi_profile && (rc = host_pi_declare(h, err))) goto fail;
+  if ((rc = load_graph(h, dir, type_module, ld->pi_profile, o.source_name, &code, &len, &graph, err))) goto fail;
   /* A manifest brings its own grants and may tighten the limits; preflight runs here. */
   if ((rc = host_hooks_prepare(h, ld->id, package_id, code, len, &o, &ld->grants, &ld->caps, &ld->lim,
                                &ld->pi, err)))
@@ -210,6 +228,8 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
     return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_reload needs a host and code");
   host_inst *inst = host_find(h, instance_id, err);
   if (!inst) return AL_EINSTANCE_NOT_FOUND;
+  if (inst->pi) /* its graph and profile come from its files (al_load_package), not code */
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "a pi extension is reloaded by unloading and loading it again");
   host_load *ld = calloc(1, sizeof *ld);
   if (!ld || !(ld->package_id = strdup(inst->rec->package_id))) {
     free(ld);
@@ -227,7 +247,7 @@ static int reload_prepare(al_host *h, const char *instance_id, const char *code,
   /* a module plugin reloads as one module: al_reload has no package directory */
   json_t *graph = NULL;
   const char *name = opts ? opts->source_name : NULL;
-  if (!rc) rc = load_graph(h, NULL, false, name, &code, &len, &graph, err);
+  if (!rc) rc = load_graph(h, NULL, false, false, name, &code, &len, &graph, err);
   if (!rc && !(*req = load_request(h, ld->vm_id, code, len, name, &ld->lim, ld->pi, graph, err)))
     rc = err ? err->code : AL_EPLUGIN_LOAD;
   json_decref(graph);
@@ -299,6 +319,7 @@ int host_load_finish(al_host *h, host_load *ld, int call_rc, uint64_t start, con
         json_object_get(json_object_get(resp, "stats"), "memoryBytes"));
     if (ld->reload) host_hooks_reloaded(h, inst, ld->vm_id, resp);
     else host_hooks_loaded(h, inst, resp);
+    if (!ld->reload && ld->pi_profile) host_pi_loaded(h, inst, json_object_get(resp, "pi"));
     host_notify(h, ld->reload ? "reload" : "load", ld->id, &ch);
     if (record_out) rc = al_plugin_info(h, ld->id, record_out, err);
   } else {
@@ -511,6 +532,181 @@ static int read_file(const char *path, char **out, size_t *len, al_error *err) {
   return 0;
 }
 
+/* ---- pi extensions (docs/pi-extensions.md) ---------------------------------------------
+ * A file (.ts/.js/.mjs) is one extension; a directory without an Airlock manifest is a pi
+ * package: its package.json `pi.extensions` list, else every module in its extensions/
+ * folder (and extensions/<name>/index.*), else its index.ts/index.js. Each extension is
+ * its own instance, loaded in that order; its plugin id (what a policy names) is the
+ * file's stem, or the package's name (with the stem when the package has several),
+ * with anything but [A-Za-z0-9._-] turned into '-'. */
+
+static bool pi_is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool pi_module_file(const char *name) {
+  const char *dot = strrchr(name, '.');
+  return dot && (!strcmp(dot, ".ts") || !strcmp(dot, ".js") || !strcmp(dot, ".mjs"));
+}
+
+/* `src` made into a plugin id in out (cap bytes): stem of its last path part. */
+static void pi_plugin_id(const char *src, bool stem, char *out, size_t cap) {
+  const char *b = strrchr(src, '/');
+  b = b && b[1] ? b + 1 : src;
+  if (*b == '@') b++;
+  size_t n = 0;
+  for (const char *p = b; *p && n + 1 < cap && n < AL_INSTANCE_ID_MAX - 12; p++) {
+    if (stem && *p == '.' && pi_module_file(p) && !strchr(p + 1, '.')) break;
+    char c = *p;
+    out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '_' || c == '-'
+                   ? c
+                   : '-';
+  }
+  out[n] = '\0';
+  if (!n) snprintf(out, cap, "pi-extension");
+}
+
+static int pi_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The package's extension entries (relative to dir), in load order. */
+static int pi_entries(const char *dir, const json_t *pkgjson, json_t **out, al_error *err) {
+  json_t *a = json_array();
+  if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  const json_t *list = json_object_get(json_object_get(pkgjson, "pi"), "extensions");
+  char p[4200];
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) {
+    const char *rel = json_string_value(e);
+    if (!rel) continue;
+    while (rel[0] == '.' && rel[1] == '/') rel += 2;
+    json_array_append_new(a, json_string(rel));
+  }
+  if (!json_array_size(a)) {
+    snprintf(p, sizeof p, "%s/extensions", dir);
+    DIR *d = opendir(p);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *de;
+    while (d && n < 256 && (de = readdir(d))) {
+      if (de->d_name[0] == '.') continue;
+      char q[sizeof p + 260];
+      if (snprintf(q, sizeof q, "%s/%s", p, de->d_name) >= (int)sizeof q) continue;
+      char *found = NULL;
+      if (pi_module_file(de->d_name) && pi_is_file(q)) {
+        size_t l = strlen(de->d_name) + 12;
+        if ((found = malloc(l))) snprintf(found, l, "extensions/%s", de->d_name);
+      } else {
+        static const char *const idx[] = {"index.ts", "index.js", "index.mjs"};
+        for (size_t k = 0; !found && k < 3; k++) {
+          char r[sizeof q + 16];
+          if (snprintf(r, sizeof r, "%s/%s", q, idx[k]) >= (int)sizeof r) continue;
+          size_t l = strlen(de->d_name) + strlen(idx[k]) + 13;
+          if (pi_is_file(r) && (found = malloc(l))) snprintf(found, l, "extensions/%s/%s", de->d_name, idx[k]);
+        }
+      }
+      if (found) names[n++] = found;
+    }
+    if (d) closedir(d);
+    qsort(names, n, sizeof *names, pi_cmp);
+    for (size_t k = 0; k < n; k++) {
+      json_array_append_new(a, json_string(names[k]));
+      free(names[k]);
+    }
+  }
+  static const char *const roots[] = {"index.ts", "index.js", "index.mjs"};
+  for (size_t k = 0; !json_array_size(a) && k < 3; k++) {
+    snprintf(p, sizeof p, "%s/%s", dir, roots[k]);
+    if (pi_is_file(p)) json_array_append_new(a, json_string(roots[k]));
+  }
+  if (!json_array_size(a)) {
+    json_decref(a);
+    return err_set(err, AL_EPLUGIN_LOAD, dir, "%.200s has no Airlock manifest and no pi extension (package.json "
+                   "pi.extensions, an extensions/ folder, or index.ts)", dir);
+  }
+  *out = a;
+  return 0;
+}
+
+static int pi_load_one(al_host *h, const char *dir, const char *entry, const char *plugin_id,
+                       const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
+  char path[8400];
+  snprintf(path, sizeof path, "%s/%s", dir, entry);
+  char *code = NULL;
+  size_t len = 0;
+  int rc = read_file(path, &code, &len, err);
+  if (rc) return rc;
+  al_load_opts o = {0};
+  if (opts) o = *opts;
+  o.profile = "pi";
+  o.source_name = entry;
+  o.manifest_json = NULL; /* what a pi extension may do is the policy's to say */
+  rc = load_sync(h, plugin_id, code, len, &o, dir, true, id_out, id_cap, err);
+  free(code);
+  return rc;
+}
+
+/* A pi extension or pi package at `path` (a file, or a directory without a manifest);
+ * 1 when `path` is neither (the caller loads it as an Airlock package). */
+static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, char *id_out,
+                        size_t id_cap, al_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0) return 1;
+  char real[PATH_MAX];
+  if (!realpath(path, real)) return 1;
+  char pid[AL_INSTANCE_ID_MAX];
+  if (S_ISREG(st.st_mode)) {
+    char *slash = strrchr(real, '/');
+    const char *entry = slash + 1;
+    pi_plugin_id(entry, true, pid, sizeof pid);
+    *slash = '\0';
+    return pi_load_one(h, real[0] ? real : "/", entry, pid, opts, id_out, id_cap, err);
+  }
+  if (!S_ISDIR(st.st_mode)) return 1;
+  char p[PATH_MAX + 32];
+  snprintf(p, sizeof p, "%s/airlock.json", real);
+  if (pi_is_file(p)) return 1;
+  snprintf(p, sizeof p, "%s/package.json", real);
+  json_t *pkg = json_load_file(p, 0, NULL);
+  if (json_object_get(pkg, "airlock")) {
+    json_decref(pkg);
+    return 1;
+  }
+  json_t *entries = NULL;
+  int rc = pi_entries(real, pkg, &entries, err);
+  const char *name = json_string_value(json_object_get(pkg, "name"));
+  char base[AL_INSTANCE_ID_MAX], scoped[AL_INSTANCE_ID_MAX];
+  /* a scoped name keeps its scope ("@me/duo" is "me-duo"), so two scopes' "duo" differ */
+  snprintf(scoped, sizeof scoped, "%s", name ? name + (name[0] == '@') : "");
+  for (char *c = scoped; *c; c++) if (*c == '/') *c = '-';
+  pi_plugin_id(scoped[0] ? scoped : real, false, base, sizeof base);
+  size_t i;
+  json_t *e;
+  json_array_foreach(entries, i, e) {
+    if (rc) break;
+    char stem[AL_INSTANCE_ID_MAX], full[AL_INSTANCE_ID_MAX * 2 + 2];
+    const char *entry = json_string_value(e);
+    const char *sl = strrchr(entry, '/');
+    /* extensions/<name>/index.ts is named by its folder */
+    if (sl && !strncmp(sl + 1, "index.", 6) && sl > entry) {
+      char folder[AL_INSTANCE_ID_MAX];
+      snprintf(folder, sizeof folder, "%.*s", (int)(sl - entry), entry);
+      pi_plugin_id(folder, false, stem, sizeof stem);
+    } else {
+      pi_plugin_id(entry, true, stem, sizeof stem);
+    }
+    if (json_array_size(entries) > 1) snprintf(full, sizeof full, "%s-%s", base, stem);
+    else snprintf(full, sizeof full, "%s", base);
+    full[AL_INSTANCE_ID_MAX - 12] = '\0';
+    rc = pi_load_one(h, real, entry, full, opts, i == 0 ? id_out : NULL, i == 0 ? id_cap : 0, err);
+  }
+  json_decref(entries);
+  json_decref(pkg);
+  return rc;
+}
+
 int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts, char *id_out,
                     size_t id_cap, al_error *err) {
   if (!h || !id_or_dir) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_package needs a host and a package");
@@ -523,6 +719,8 @@ int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts,
   size_t len = 0;
   int rc = 0;
   if (strchr(id_or_dir, '/') && id_or_dir[0] != '@') {
+    int prc = pi_load_path(h, id_or_dir, opts, id_out, id_cap, err);
+    if (prc != 1) return prc;
     dir = strdup(id_or_dir);
   } else if (!hc_db(h->hc)) {
     rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no host database (al_config.home) to find package '%.80s' in", id_or_dir);

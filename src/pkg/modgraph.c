@@ -16,6 +16,10 @@
  *   and must lie under the real package directory (so a symlink cannot lead out), and a
  *   specifier that would leave it is refused, naming the importing file, its line and
  *   the specifier. Absolute specifiers and URLs ("node:fs", "https:") are refused alike.
+ * A pi extension's graph (pkg_modgraph_pi) also resolves the modules pi's runtime provides
+ * (`@mariozechner/pi-coding-agent`, `node:fs`, ...) to virtual modules: a few lines of
+ * code, made here, that re-export what the VM's pi profile (vm/pi_ext.js) implements; a
+ * package's own node_modules copy of typebox still wins over the virtual one.
  * Caps: PKG_MOD_MAX_FILES modules and PKG_MOD_MAX_BYTES of source per graph, so a
  * package cannot make the host read without end.
  */
@@ -123,6 +127,7 @@ typedef struct mg {
   const char *cache_dir;
   json_t *files;
   size_t bytes;
+  bool pi; /* the pi profile: its virtual modules resolve (pkg_modgraph_pi) */
 } mg;
 
 static bool is_file(const char *p) {
@@ -258,6 +263,73 @@ static bool mg_bare(mg *g, const char *from, const char *spec, char *id, size_t 
   }
 }
 
+
+/* ---- the pi profile's virtual modules --------------------------------------------------- */
+
+/* Each virtual module and the names it exports (its default export is the whole module).
+ * A name an extension imports that is missing here fails the link with QuickJS's message
+ * naming it; the implementations are vm/pi_ext.js's. */
+static const struct {
+  const char *spec, *names;
+  bool node_modules_first; /* a real copy in the package's node_modules is preferred */
+} mg_virtual[] = {
+    {"@mariozechner/pi-coding-agent",
+     "VERSION,defineTool,isToolCallEventType,isBashToolResult,getAgentDir,getMarkdownTheme,"
+     "getSettingsListTheme,BorderedLoader,DynamicBorder,CustomEditor,withFileMutationQueue,"
+     "parseFrontmatter,createBashTool,createReadTool,createWriteTool,createEditTool,createFindTool,"
+     "createGrepTool,createLsTool,convertToLlm,serializeConversation,DEFAULT_MAX_BYTES,DEFAULT_MAX_LINES,"
+     "formatSize,truncateHead,truncateTail", false},
+    {"@mariozechner/pi-ai", "Type,StringEnum,complete,streamSimple,getModel,registerApiProvider,calculateCost,"
+                            "createAssistantMessageEventStream,streamSimpleAnthropic,streamSimpleOpenAIResponses", false},
+    {"@mariozechner/pi-tui",
+     "Box,Text,Container,Markdown,Spacer,SelectList,SettingsList,Editor,Input,Loader,Image,"
+     "TruncatedText,CURSOR_MARKER,Key,matchesKey,isKeyRelease,parseKey,visibleWidth,truncateToWidth,"
+     "wrapTextWithAnsi,fuzzyFilter", false},
+    {"@sinclair/typebox", "Type", true},
+    {"typebox", "Type", true},
+    {"node:path", "sep,delimiter,normalize,join,resolve,dirname,basename,extname,relative,isAbsolute,"
+                  "parse,format,posix", false},
+    {"node:fs", "readFileSync,writeFileSync,appendFileSync,existsSync,readdirSync,statSync,lstatSync,"
+                "mkdirSync,rmSync,unlinkSync,renameSync,watch,createReadStream,createWriteStream,constants", false},
+    {"node:fs/promises", "readFile,writeFile,readdir,access,appendFile,stat,mkdir,mkdtemp", false},
+    {"node:os", "homedir,tmpdir,platform,type,EOL,hostname,arch,cpus", false},
+    {"node:url", "fileURLToPath,pathToFileURL", false},
+    {"node:child_process", "execSync,execFileSync,exec,execFile,spawn,spawnSync", false},
+    {"node:util", "promisify,inspect,format", false},
+    {"node:module", "createRequire", false},
+};
+
+/* The virtual module `spec` names (Node's builtins with or without "node:"), or -1. */
+static int mg_virtual_find(const char *spec) {
+  char node[128];
+  if (strncmp(spec, "node:", 5) && snprintf(node, sizeof node, "node:%s", spec) < (int)sizeof node) {
+    for (size_t i = 0; i < sizeof mg_virtual / sizeof mg_virtual[0]; i++)
+      if (!strcmp(mg_virtual[i].spec, node)) return (int)i;
+  }
+  for (size_t i = 0; i < sizeof mg_virtual / sizeof mg_virtual[0]; i++)
+    if (!strcmp(mg_virtual[i].spec, spec)) return (int)i;
+  return -1;
+}
+
+/* Puts virtual module i in the graph as "airlock:pi/<spec>" (its id in *id). */
+static int mg_virtual_add(mg *g, int i, char *id, size_t cap, al_error *err) {
+  snprintf(id, cap, "airlock:pi/%s", mg_virtual[i].spec);
+  if (json_object_get(g->files, id)) return 0;
+  /* one `export const x = m.x;` per name: QuickJS 2021-03-27 does not bind the names of
+   * a destructuring `export const {x} = m` */
+  char code[8192];
+  int n = snprintf(code, sizeof code, "const m = globalThis.__airlock_pimod(\"%s\");\nexport default m;\n",
+                   mg_virtual[i].spec);
+  for (const char *p = mg_virtual[i].names; n > 0 && n < (int)sizeof code && *p;) {
+    size_t len = strcspn(p, ",");
+    n += snprintf(code + n, sizeof code - (size_t)n, "export const %.*s = m.%.*s;\n", (int)len, p, (int)len, p);
+    p += len + (p[len] == ',');
+  }
+  json_t *file = n > 0 && n < (int)sizeof code ? json_pack("{s:s,s:{}}", "code", code, "imports") : NULL;
+  if (!file || json_object_set_new(g->files, id, file)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  return 0;
+}
+
 /* ---- the graph ------------------------------------------------------------------------ */
 
 static int mg_fail(al_error *err, const char *from, int line, const char *fmt, const char *spec) {
@@ -306,6 +378,7 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
     const char *spec = json_string_value(json_object_get(e, "spec"));
     int line = (int)json_integer_value(json_object_get(e, "line"));
     char rel[MG_PATH], dep[MG_PATH];
+    int vi;
     if (json_object_get(map, spec)) continue;
     if (spec[0] == '.' && (spec[1] == '/' || (spec[1] == '.' && (spec[2] == '/' || !spec[2])) || !spec[1])) {
       const char *cut = strrchr(id, '/');
@@ -317,6 +390,11 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
         rc = mg_fail(err, id, line, "import '%.200s' escapes the package directory", spec);
       else if (!mg_file(g, rel, dep, sizeof dep))
         rc = mg_fail(err, id, line, "cannot find module '%.200s'", spec);
+    } else if (g->pi && (vi = mg_virtual_find(spec)) >= 0 &&
+               !(mg_virtual[vi].node_modules_first && mg_bare(g, id, spec, dep, sizeof dep))) {
+      if (!(rc = mg_virtual_add(g, vi, dep, sizeof dep, err)) && json_object_set_new(map, spec, json_string(dep)))
+        rc = err_set(err, AL_ENO_MEMORY, id, "out of memory");
+      continue;
     } else if (spec[0] == '/' || strchr(spec, ':') || spec[0] == '.' || spec[0] == '\0') {
       rc = mg_fail(err, id, line, "import '%.200s' escapes the package directory: only relative "
                    "imports and packages in its node_modules are allowed", spec);
@@ -330,11 +408,11 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
   return rc;
 }
 
-int pkg_modgraph(const char *root, const char *entry, const char *cache_dir, json_t **graph,
-                 al_error *err) {
+static int mg_build(const char *root, const char *entry, const char *cache_dir, bool pi, json_t **graph,
+                    al_error *err) {
   *graph = NULL;
   char real[PATH_MAX], rel[MG_PATH], id[MG_PATH];
-  mg g = {.cache_dir = cache_dir};
+  mg g = {.cache_dir = cache_dir, .pi = pi};
   if (!root || !entry || !realpath(root, real) || strlen(real) >= sizeof g.root)
     return err_set(err, AL_EIO, root, "cannot find the package directory %.200s", root ? root : "");
   memcpy(g.root, real, strlen(real) + 1);
@@ -345,8 +423,20 @@ int pkg_modgraph(const char *root, const char *entry, const char *cache_dir, jso
   int rc = mg_add(&g, id, NULL, 0, err);
   if (!rc && !(*graph = json_pack("{s:s,s:O}", "entry", id, "files", g.files)))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc && pi && json_object_set_new(*graph, "profile", json_string("pi")))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   json_decref(g.files);
   return rc;
+}
+
+int pkg_modgraph(const char *root, const char *entry, const char *cache_dir, json_t **graph,
+                 al_error *err) {
+  return mg_build(root, entry, cache_dir, false, graph, err);
+}
+
+int pkg_modgraph_pi(const char *root, const char *entry, const char *cache_dir, json_t **graph,
+                    al_error *err) {
+  return mg_build(root, entry, cache_dir, true, graph, err);
 }
 
 int pkg_modgraph_single(const char *code, size_t len, const char *name, const char *cache_dir,

@@ -29,6 +29,12 @@ bool pkg_is_module_name(const char *name, bool type_module);
 int pkg_modgraph(const char *root, const char *entry, const char *cache_dir, json_t **graph,
                  al_error *err);
 
+/* The same for a pi extension (docs/pi-extensions.md): the modules pi's runtime provides
+ * resolve to virtual modules ("airlock:pi/<specifier>") and the graph carries
+ * `profile: "pi"`, which makes the VM load it with the pi profile (vm/pi_ext.js). */
+int pkg_modgraph_pi(const char *root, const char *entry, const char *cache_dir, json_t **graph,
+                    al_error *err);
+
 /* The graph of one module given in memory (al_load): it may import nothing, as there is
  * no package directory to resolve from. */
 int pkg_modgraph_single(const char *code, size_t len, const char *name, const char *cache_dir,

@@ -123,6 +123,8 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
   // first time the plugin touches `pi` (or `airlock`): most widget plugins never do, and
   // an instance should not carry the code and closures of an API it never calls. Until
   // then the entry points below answer as for a plugin with no hooks.
+  let infoParsed = null;
+  const info0 = () => (infoParsed !== null ? infoParsed : (infoParsed = piEnv ? piEnv().info : {}));
   let hk = null;     // what pi.js made: {pi, hookBegin, hook, hooks, tool, timers, any}
   let native = null; // the host's natives {host, now, uuid}
 
@@ -130,12 +132,16 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
   // `host` performs a hostcall at once (subscriptions, tools, logs), `hostAsync` sends one
   // to the host and returns its id, answered later through `deliver`;
   // `loadPi`: evaluates pi.js and returns its factory.
-  function installPi(infoText, host, hostAsync, now, uuid, loadPi) {
+  let piEnv = null;  // what pi.js and pi_ext.js are made with
+  let loadExt = null;
+  function installPi(infoText, host, hostAsync, now, uuid, loadPi, loadPiExt) {
     native = freeze({ host, hostAsync, now, uuid });
+    loadExt = loadPiExt;
+    piEnv = () => ({ REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
+                     PromiseReject, native, info: parse(infoText) });
     const get = () => {
       if (hk === null) {
-        hk = loadPi()({ REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
-                        PromiseReject, native, info: parse(infoText) });
+        hk = loadPi()(piEnv());
         // Configurable, so a plugin's own top-level `let pi` is a shadow, not a SyntaxError.
         O.defineProperty(globalThis, "pi", { value: hk.pi, configurable: true });
         O.defineProperty(globalThis, "airlock", { value: hk.pi, configurable: true });
@@ -153,6 +159,23 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
 
   return {
     loadError: () => loadError,
+    // The pi profile (pi_ext.js, docs/pi-extensions.md): called by the C side before a
+    // pi extension's module graph is evaluated, so its imports of the virtual modules
+    // (`@mariozechner/pi-ai`, `node:fs`, ...) and Node's globals find the runtime.
+    piProfile() {
+      if (hk !== null || loadExt === null) throw new TypeError("the pi profile must be chosen before the plugin runs");
+      hk = loadExt()(piEnv());
+      const h = hk;
+      O.defineProperty(globalThis, "__airlock_pimod", {
+        value: (name) => {
+          const m = h.module(name);
+          if (m === undefined) throw new TypeError("no pi module '" + S(name) + "'");
+          return m;
+        },
+      });
+    },
+    // What a pi extension registered ({tools, commands, ...}); null for other plugins.
+    piRegistry: () => (hk !== null && hk.profile === "pi" ? hk.registry() : null),
     // An ES module plugin's entry namespace: `export default function (pi) {...}` is
     // called with `pi` (an object it returns with `widgets` is the definition);
     // `export default {title, widgets, ...}` is the definition; without a default export
@@ -160,6 +183,19 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
     module(ns) {
       const d = ns.default;
       let def0 = null;
+      if (hk !== null && hk.profile === "pi") {
+        // pi calls `export default function (pi)` with its ExtensionAPI; an async factory
+        // is awaited by the job queue the load runs (its rejection fails the load).
+        if (typeof d !== "function") {
+          loadError = "A pi extension's default export must be a function (pi) => void";
+          throw new TypeError(loadError);
+        }
+        const r = d(hk.pi);
+        if (r !== null && typeof r === "object" && typeof r.then === "function")
+          then(PromiseResolve(r), undefined, (e) => { loadError = "pi extension factory failed: " + S(e && e.message !== undefined ? e.message : e); });
+        factory = () => ({ title: S(info0().id ?? "pi extension"), widgets: {} });
+        return;
+      }
       if (typeof d === "function") {
         const r = d(globalThis.pi);
         if (isPlain(r) && r.widgets !== undefined) def0 = r;
@@ -191,6 +227,7 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
     // Runs the factory and returns metadata; a string result is a contract load error.
     take() {
       if (loadError !== null) return loadError;
+      if (hk !== null && hk.profile === "pi" && factory !== null) return { title: S(factory().title), widgets: [] };
       if (factory === null) {
         // A hook plugin need not define widgets: pi.on / pi.registerTool is enough.
         if (hk !== null && hk.any()) return { title: "Untitled Plugin", widgets: [] };

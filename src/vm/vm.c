@@ -39,6 +39,7 @@
 
 #include "bootstrap_js.h"
 #include "pi_js.h"
+#include "pi_ext_js.h"
 #include "convert.h"
 #include "module.h"
 #include "vm.h"
@@ -49,7 +50,7 @@ struct vm_instance {
   JSValue entry; /* the bootstrap's private object */
   JSValue fn_take, fn_render, fn_event, fn_reduce, fn_has_reducer, fn_load_error;
   JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers, fn_deliver;
-  JSValue fn_module;
+  JSValue fn_module, fn_pi_profile, fn_pi_registry;
   char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
   uint64_t deadline_ns;
@@ -433,6 +434,8 @@ typedef struct vm_script {
 
 static vm_script vm_boot = {al_bootstrap_js, sizeof al_bootstrap_js - 1, "<airlock>", NULL, 0};
 static vm_script vm_pi = {al_pi_js, sizeof al_pi_js - 1, "<airlock-pi>", NULL, 0};
+/* the pi profile (docs/pi-extensions.md) */
+static vm_script vm_pi_ext = {al_pi_ext_js, sizeof al_pi_ext_js - 1, "<airlock-pi-ext>", NULL, 0};
 static pthread_once_t vm_scripts_once = PTHREAD_ONCE_INIT;
 
 static void vm_script_compile(JSContext *ctx, vm_script *sc) {
@@ -456,6 +459,7 @@ static void vm_scripts_compile(void) {
   if (ctx) {
     vm_script_compile(ctx, &vm_boot);
     vm_script_compile(ctx, &vm_pi);
+    vm_script_compile(ctx, &vm_pi_ext);
     JS_FreeContext(ctx);
   }
   if (rt) JS_FreeRuntime(rt);
@@ -625,7 +629,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
       vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
-      vm->fn_timers = vm->fn_deliver = vm->fn_module = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
+      vm->fn_timers = vm->fn_deliver = vm->fn_module = vm->fn_pi_profile = vm->fn_pi_registry = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
   vm->wake_ms = -1;
   vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
@@ -661,6 +665,8 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_timers = JS_GetPropertyStr(vm->ctx, vm->entry, "timers");
   vm->fn_deliver = JS_GetPropertyStr(vm->ctx, vm->entry, "deliver");
   vm->fn_module = JS_GetPropertyStr(vm->ctx, vm->entry, "module");
+  vm->fn_pi_profile = JS_GetPropertyStr(vm->ctx, vm->entry, "piProfile");
+  vm->fn_pi_registry = JS_GetPropertyStr(vm->ctx, vm->entry, "piRegistry");
   call_end(vm);
   *out = vm;
   return 0;
@@ -700,7 +706,7 @@ void vm_free(vm_instance *vm) {
   if (vm->ctx) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce, &vm->fn_has_reducer,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
-                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver, &vm->fn_module,
+                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver, &vm->fn_module, &vm->fn_pi_profile, &vm->fn_pi_registry,
                        &vm->call.rec, &vm->res[0], &vm->res[1]};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);
@@ -745,13 +751,34 @@ int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error
   vm->is_module = true;
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
   vm->modgraph = graph;
-  JSValue ns = vm_module_eval(vm->ctx, graph);
+  /* A pi extension (pkg/modgraph.h marks its graph) gets the pi profile before any of its
+   * modules runs: they import its virtual modules and use Node's globals at top level. */
+  const char *profile = json_string_value(json_object_get(graph, "profile"));
+  JSValue ns = JS_UNDEFINED;
+  if (profile && !strcmp(profile, "pi")) {
+    JSValue r0 = JS_Call(vm->ctx, vm->fn_pi_profile, vm->entry, 0, NULL);
+    if (JS_IsException(r0)) ns = JS_EXCEPTION;
+    JS_FreeValue(vm->ctx, r0);
+  }
+  if (!JS_IsException(ns)) ns = vm_module_eval(vm->ctx, graph);
   vm->modgraph = NULL; /* a later import() finds nothing (module.c) */
   JSValue r = ns;
   if (!JS_IsException(ns)) {
     /* the bootstrap maps the module's exports onto what a plugin provides */
     r = JS_Call(vm->ctx, vm->fn_module, vm->entry, 1, &ns);
     JS_FreeValue(vm->ctx, ns);
+  }
+  if (profile && !strcmp(profile, "pi") && !JS_IsException(r)) {
+    /* pi awaits an async factory: its promise jobs run now, under the load's deadline
+     * (the interrupt handler ends a loop in one); what it awaits beyond them (a timer, a
+     * hostcall) is not waited for. A rejection is the load's error (bootstrap module()). */
+    JSContext *jc;
+    int jr;
+    while ((jr = JS_ExecutePendingJob(vm->rt, &jc)) > 0) {}
+    if (jr < 0) {
+      JS_FreeValue(vm->ctx, r);
+      r = JS_EXCEPTION;
+    }
   }
   return vm_load_end(vm, r, meta, err);
 }
@@ -1134,9 +1161,17 @@ static JSValue vm_js_load_pi(JSContext *ctx, JSValueConst this_val, int argc, JS
   return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi);
 }
 
+/* pi_ext.js's factory, for the bootstrap's piProfile. */
+static JSValue vm_js_load_pi_ext(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi_ext);
+}
+
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   call_begin(vm, deadline_in(vm->cfg.limits.load_ms));
-  JSValue argv[6];
+  JSValue argv[7];
   char *text = json_text(info);
   if (!text) {
     call_end(vm);
@@ -1149,8 +1184,9 @@ int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   argv[3] = JS_NewCFunction(vm->ctx, vm_js_now, "now", 0);
   argv[4] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
   argv[5] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
-  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 6, argv);
-  for (int i = 0; i < 6; i++) JS_FreeValue(vm->ctx, argv[i]);
+  argv[6] = JS_NewCFunction(vm->ctx, vm_js_load_pi_ext, "loadPiExt", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 7, argv);
+  for (int i = 0; i < 7; i++) JS_FreeValue(vm->ctx, argv[i]);
   int rc = 0;
   if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
   JS_FreeValue(vm->ctx, r);
@@ -1352,4 +1388,20 @@ json_t *vm_hooks(vm_instance *vm) {
   JS_FreeValue(vm->ctx, r);
   call_end(vm);
   return out; /* not {} on failure: that would tell the host every subscription is gone */
+}
+
+json_t *vm_pi_registry(vm_instance *vm) {
+  call_begin(vm, deadline_in(vm->cfg.limits.event_ms));
+  JSValue r = JS_Call(vm->ctx, vm->fn_pi_registry, vm->entry, 0, NULL);
+  json_t *out = NULL;
+  cv_limits lim = {.max_depth = 32, .max_bytes = 1u << 20};
+  if (JS_IsException(r) || cv_to_json(vm->ctx, r, "pi", &lim, &out, NULL))
+    JS_FreeValue(vm->ctx, JS_GetException(vm->ctx));
+  JS_FreeValue(vm->ctx, r);
+  call_end(vm);
+  if (json_is_null(out)) {
+    json_decref(out);
+    out = NULL;
+  }
+  return out;
 }

@@ -179,6 +179,11 @@ int vm_tool(vm_instance *vm, const char *name, const json_t *args, uint32_t time
 /* The instance's current subscriptions {event: handler count} (new reference), or NULL
  * when they could not be read (out of memory, the deadline): never a guess. */
 json_t *vm_hooks(vm_instance *vm);
+/* What a pi extension (the pi profile, pi_ext.js) registered so far: {tools: [{name,
+ * description, parameters}], commands: [{name, description}], flags, shortcuts, events,
+ * messageRenderers}, as the VM claims it (the host vets it). NULL for other plugins or
+ * when it cannot be read. New reference. The worker's thread. */
+json_t *vm_pi_registry(vm_instance *vm);
 
 void vm_last_stats(const vm_instance *vm, vm_stats *st);
 size_t vm_memory_bytes(const vm_instance *vm);

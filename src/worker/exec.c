@@ -382,6 +382,13 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
     resp = error_response(AL_ENO_MEMORY, "%s", "out of memory");
     rc = AL_ENO_MEMORY;
   }
+  /* a pi extension's registrations (the pi profile), which the host vets */
+  json_t *reg = !rc && resp ? vm_pi_registry(vm) : NULL;
+  if (reg && json_object_set_new(resp, "pi", reg)) {
+    json_decref(resp);
+    resp = error_response(AL_ENO_MEMORY, "%s", "out of memory");
+    rc = AL_ENO_MEMORY;
+  }
   if (rc || !resp) {
     idmap_del(&t->vms, id);
     inst_free(in);

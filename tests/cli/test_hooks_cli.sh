@@ -41,7 +41,8 @@ check "emit without an event is a usage error" 2 $st "usage: airlock emit" "$out
 out=$("$AL" tool --list --home "$HOME_DIR" --plugin "$GUARD" 2>&1); st=$?
 check "tool --list" 0 $st '^\[\]$' "$out"
 out=$("$AL" tool nope --home "$HOME_DIR" 2>&1); st=$?
-check "unknown tool" 1 $st "no tool named 'nope'" "$out"
+# exit 2: nobody registered that tool (1 is kept for a tool that threw; docs/pi-extensions.md)
+check "unknown tool" 2 $st "no tool named 'nope'" "$out"
 
 # Installed, enabled packages load without --plugin (needs `airlock plugin install`).
 if "$AL" plugin install "$GUARD" --home "$HOME_DIR" >/dev/null 2>&1; then

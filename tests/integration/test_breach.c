@@ -235,12 +235,50 @@ static void test_trickled_answer(void **st) {
   al_host_free(h);
 }
 
+/* A pi extension's worker that answers a tool_call with an intent pi has no such call for
+ * (and an error in another extension's name): the host refuses the whole answer, kills
+ * the worker, and, the event being tool_call, blocks (fail closed); the honest pi
+ * extension after it is never asked, and the forged error appears nowhere. */
+static void test_pi_forged_intent(void **st) {
+  (void)st;
+  char dir[] = "/tmp/airlock-breach-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char liar[300], honest[300];
+  snprintf(liar, sizeof liar, "%s/liar.ts", dir);
+  snprintf(honest, sizeof honest, "%s/victim.ts", dir);
+  FILE *f = fopen(liar, "w");
+  assert_non_null(f);
+  fputs("/*HOSTILE:piintent*/ export default function (pi) { pi.on('tool_call', () => undefined); }\n", f);
+  fclose(f);
+  assert_non_null(f = fopen(honest, "w"));
+  fputs("export default function (pi) { pi.on('tool_call', () => { pi.appendEntry('victim', {}); }); }\n", f);
+  fclose(f);
+  al_host *h = mk();
+  al_error e = {0};
+  assert_int_equal(al_load_package(h, liar, NULL, NULL, 0, &e), 0);
+  assert_int_equal(al_load_package(h, honest, NULL, NULL, 0, &e), 0);
+  json_t *r = t_emit(h, "tool_call", "{\"toolName\":\"bash\",\"toolCallId\":\"c\",\"input\":{}}");
+  assert_string_equal(json_string_value(json_object_get(r, "action")), "block");
+  assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "Extension 'liar' failed in tool_call: PLUGIN_CRASHED"));
+  assert_int_equal(json_array_size(json_object_get(r, "intents")), 0);
+  char *text = json_dumps(r, JSON_COMPACT);
+  assert_null(strstr(text, "framed"));
+  assert_null(strstr(text, "runShell"));
+  free(text);
+  json_decref(r);
+  assert_breach(h, "liar", "not one of pi's session calls");
+  al_host_free(h);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_false_subscriptions), cmocka_unit_test(test_huge_count),
       cmocka_unit_test(test_forged_results),      cmocka_unit_test(test_foreign_hostcall),
       cmocka_unit_test(test_extra_answer),        cmocka_unit_test(test_wrong_ticket),
-      cmocka_unit_test(test_trickled_answer),
+      cmocka_unit_test(test_trickled_answer),      cmocka_unit_test(test_pi_forged_intent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,8 @@ static const char *const policies[] = {
     /* 7 */ "{'plugins':{'p':{'allow':{'network':['api.example.com']}}}}",
     /* 8 */ "{'mode':'interactive'}",
     /* 9 */ "{'mode':'trusted','deny':{'network':['evil.com']}}",
+    /* 10 */ "{'deny':{'exec':['git push *']},"
+             "'plugins':{'p':{'allow':{'exec':['git *','npm run *','ls','g* status','sh -c *']}}}}",
 };
 
 /* Manifest capabilities the table refers to by index. */
@@ -131,6 +133,24 @@ static const row rows[] = {
      HK_REASON_BAD_RESOURCE},
     {1, -1, false, P, 1, "fs_read", "relative/path", HK_DENIED, HK_REASON_BAD_RESOURCE},
     {1, -1, false, P, 1, "fs_read", "", HK_DENIED, HK_REASON_BAD_RESOURCE},
+    /* exec: command patterns match word by word (a plugin without a manifest: the policy's
+     * entry alone decides) */
+    {10, -1, false, P, 0, "exec", "git --version", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW},
+    {10, -1, false, P, 0, "exec", "git", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW},        /* '*': zero words too */
+    {10, -1, false, P, 0, "exec", "gitx status", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW}, /* 'g* status' */
+    {10, -1, false, P, 0, "exec", "gitx --version", HK_DENIED, HK_REASON_DEFAULT_DENY},
+    {10, -1, false, P, 0, "exec", "go status now", HK_DENIED, HK_REASON_DEFAULT_DENY},
+    {10, -1, false, P, 0, "exec", "ls", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW},
+    {10, -1, false, P, 0, "exec", "ls -l", HK_DENIED, HK_REASON_DEFAULT_DENY},        /* exact */
+    {10, -1, false, P, 0, "exec", "npm run build", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW},
+    {10, -1, false, P, 0, "exec", "npm install x", HK_DENIED, HK_REASON_DEFAULT_DENY},
+    {10, -1, false, P, 0, "exec", "rm -rf /", HK_DENIED, HK_REASON_DEFAULT_DENY},
+    {10, -1, false, P, 0, "exec", "'git' status", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW}, /* quoting is undone */
+    {10, -1, false, P, 0, "exec", "'git x' --version", HK_DENIED, HK_REASON_DEFAULT_DENY}, /* one word, not two */
+    {10, -1, false, P, 0, "exec", "git push origin", HK_DENIED, HK_REASON_GLOBAL_DENY}, /* deny first */
+    {10, -1, false, P, 0, "exec", "sh -c 'rm -rf /'", HK_ALLOWED, HK_REASON_PLUGIN_ALLOW}, /* a shell grant is all */
+    {10, -1, false, "q", 0, "exec", "git --version", HK_DENIED, HK_REASON_DEFAULT_DENY}, /* another plugin */
+    {0, -1, false, P, 2, "exec", "git --version", HK_DENIED, HK_REASON_DEFAULT_DENY},  /* no grant, no run */
 };
 
 static void test_chain_table(void **state) {
@@ -296,6 +316,34 @@ static void test_policy_errors(void **state) {
   assert_int_equal(hk_policy_mode(NULL), HK_MODE_ALL);
 }
 
+/* The exec resource: plain words as they are, anything else in '...' with quotes escaped,
+ * so the audit shows an unambiguous command line and the matcher reads it back. */
+static void test_exec_line(void **state) {
+  (void)state;
+  const char *a1[] = {"--version"};
+  char *l = hk_exec_line("git", a1, 1);
+  assert_string_equal(l, "git --version");
+  free(l);
+  const char *a2[] = {"a b", "it's", "", "x;y"};
+  l = hk_exec_line("echo", a2, 4);
+  assert_string_equal(l, "echo 'a b' 'it'\\''s' '' 'x;y'");
+  free(l);
+  /* what hk_exec_line writes, the matcher reads back as the same words */
+  hk_policy *p = NULL;
+  json_t *j = tj("{'plugins':{'p':{'allow':{'exec':['echo * three']}}}}"); /* a middle '*': one word */
+  assert_int_equal(hk_policy_new(j, &p, NULL), 0);
+  const char *a3[] = {"one two", "three"};
+  l = hk_exec_line("echo", a3, 2);
+  assert_int_equal(hk_decide(p, -1, false, "p", NULL, "exec", l, NULL, NULL), HK_ALLOWED); /* "one two" is one word */
+  free(l);
+  const char *a4[] = {"one", "two", "three"};
+  l = hk_exec_line("echo", a4, 3);
+  assert_int_equal(hk_decide(p, -1, false, "p", NULL, "exec", l, NULL, NULL), HK_DENIED); /* four words */
+  free(l);
+  hk_policy_free(p);
+  json_decref(j);
+}
+
 static void test_names(void **state) {
   (void)state;
   hk_mode m;
@@ -377,6 +425,7 @@ int main(void) {
       cmocka_unit_test(test_reason_strings),
       cmocka_unit_test(test_chain_paths_with_vars),
       cmocka_unit_test(test_policy_errors),
+      cmocka_unit_test(test_exec_line),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_kill_switches),
   };

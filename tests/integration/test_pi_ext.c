@@ -1,0 +1,195 @@
+/*
+ * test_pi_ext.c: pi extensions through the C API (docs/pi-extensions.md), for what the
+ * CLI test (tests/cli/test_pi_ext.sh) cannot reach: al_pi_context reaching ctx (cwd,
+ * the session entries, the model, flags), a pi package's extensions loading in its
+ * package.json order under their plugin ids, an async factory, a tool_call handler that
+ * never returns blocking when its time runs out (fail closed, process isolation), a pi
+ * event with no subscriber costing nothing, al_pi_extensions, and an unknown profile
+ * refused.
+ */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char root[256];
+
+static void put(const char *rel, const char *text) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  for (char *p = path + strlen(root) + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    mkdir(path, 0700);
+    *p = '/';
+  }
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static al_host *mk(al_isolation iso) {
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = iso;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000; /* see testutil.h */
+  cfg.limits.load_ms = 5000;
+  al_host *h = NULL;
+  al_error e;
+  if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
+  return h;
+}
+
+static void load(al_host *h, const char *rel, char *id) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  al_error e = {0};
+  if (al_load_package(h, path, NULL, id, id ? AL_INSTANCE_ID_MAX : 0, &e)) fail_msg("load %s: %s", rel, e.message);
+}
+
+static json_t *command(al_host *h, const char *name, const char *args) {
+  char *out = NULL;
+  al_error e = {0};
+  if (al_command_call(h, name, args, &out, &e)) fail_msg("command %s: %s", name, e.message);
+  return t_json(out);
+}
+
+static json_t *emit(al_host *h, const char *event, const char *payload) {
+  char *out = NULL;
+  al_error e = {0};
+  if (al_emit(h, event, payload, &out, &e)) fail_msg("emit %s: %s", event, e.message);
+  return t_json(out);
+}
+
+/* ctx is what al_pi_context said, per call: a second context replaces the first. */
+static void test_context(void **state) {
+  (void)state;
+  put("ctx.ts",
+      "import type { ExtensionAPI } from '@mariozechner/pi-coding-agent';\n"
+      "export default function (pi: ExtensionAPI) {\n"
+      "  pi.registerFlag('mode', { type: 'string', default: 'plain' });\n"
+      "  pi.registerCommand('where', { handler: async (args, ctx) => {\n"
+      "    pi.appendEntry('ctx', { cwd: ctx.cwd, n: ctx.sessionManager.getEntries().length,\n"
+      "      model: ctx.model ? ctx.model.id : null, mode: pi.getFlag('mode'), args,\n"
+      "      name: pi.getSessionName() ?? null });\n"
+      "  } });\n"
+      "}\n");
+  al_host *h = mk(AL_ISOLATION_PROCESS);
+  load(h, "ctx.ts", NULL);
+  json_t *r = command(h, "where", "a  b");
+  json_t *d = json_object_get(json_array_get(json_object_get(r, "intents"), 0), "data");
+  char cwd[1024];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_string_equal(json_string_value(json_object_get(d, "cwd")), cwd); /* default: the host's */
+  assert_int_equal(json_integer_value(json_object_get(d, "n")), 0);
+  assert_string_equal(json_string_value(json_object_get(d, "mode")), "plain");
+  assert_string_equal(json_string_value(json_object_get(d, "args")), "a  b"); /* as given */
+  json_decref(r);
+  al_error e = {0};
+  assert_int_equal(al_pi_context(h, "{\"cwd\":\"/srv\",\"entries\":[{\"id\":\"e1\"},{\"id\":\"e2\"}],"
+                                    "\"model\":{\"id\":\"m1\"},\"flags\":{\"mode\":\"loud\"},\"sessionName\":\"s\"}", &e), 0);
+  r = command(h, "where", "");
+  t_assert_json(json_object_get(json_array_get(json_object_get(r, "intents"), 0), "data"),
+                "{\"cwd\":\"/srv\",\"n\":2,\"model\":\"m1\",\"mode\":\"loud\",\"args\":\"\",\"name\":\"s\"}");
+  json_decref(r);
+  assert_int_equal(al_pi_context(h, "[1]", &e), AL_EINVALID_ARGUMENT);
+  assert_int_equal(al_command_call(h, "nope", "", NULL, &e), AL_EINVALID_ARGUMENT);
+  al_host_free(h);
+}
+
+/* A pi package: package.json's pi.extensions order is the load order and the chain's;
+ * each extension is its own plugin id ("<package>-<stem>"); an async factory is awaited. */
+static void test_package(void **state) {
+  (void)state;
+  put("pkg/package.json", "{\"name\":\"@me/duo\",\"pi\":{\"extensions\":[\"./src/second.ts\",\"./src/first.ts\"]}}");
+  put("pkg/src/first.ts",
+      "export default async function (pi) {\n"
+      "  await Promise.resolve();\n"
+      "  pi.on('input', (e) => ({ action: 'transform', text: e.text + '>first' }));\n"
+      "}\n");
+  put("pkg/src/second.ts",
+      "export default function (pi) {\n"
+      "  pi.on('input', (e) => ({ action: 'transform', text: e.text + '>second' }));\n"
+      "}\n");
+  al_host *h = mk(AL_ISOLATION_PROCESS);
+  load(h, "pkg", NULL);
+  json_t *r = emit(h, "input", "{\"text\":\"t\"}");
+  assert_string_equal(json_string_value(json_object_get(r, "action")), "transform");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(r, "payload"), "text")), "t>second>first");
+  json_decref(r);
+  char *out = NULL;
+  al_error e = {0};
+  assert_int_equal(al_pi_extensions(h, &out, &e), 0);
+  json_t *x = t_json(out);
+  assert_int_equal(json_array_size(x), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(x, 0), "pluginId")), "me-duo-second");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(x, 1), "pluginId")), "me-duo-first");
+  t_assert_json(json_object_get(json_array_get(x, 1), "events"), "[\"input\"]");
+  json_decref(x);
+  al_host_free(h);
+}
+
+/* A tool_call handler that never returns: its time runs out and the call is blocked,
+ * naming the extension, while the extension after it is never asked. */
+static void test_stall_blocks(void **state) {
+  (void)state;
+  put("stall.ts", "export default function (pi) { pi.on('tool_call', () => { for (;;) {} }); }\n");
+  put("after.ts", "export default function (pi) { pi.on('tool_call', () => { pi.appendEntry('after', {}); }); }\n");
+  al_host *h = mk(AL_ISOLATION_PROCESS);
+  load(h, "stall.ts", NULL);
+  load(h, "after.ts", NULL);
+  json_t *r = emit(h, "tool_call", "{\"toolName\":\"bash\",\"toolCallId\":\"c\",\"input\":{}}");
+  assert_string_equal(json_string_value(json_object_get(r, "action")), "block");
+  const char *why = json_string_value(json_object_get(r, "reason"));
+  assert_non_null(strstr(why, "Extension 'stall' failed in tool_call: VM_TIMEOUT"));
+  assert_int_equal(json_array_size(json_object_get(r, "intents")), 0);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "errors"), 0), "extension")),
+                      "stall");
+  json_decref(r);
+  al_host_free(h);
+}
+
+/* Nobody subscribed: an emit answers continue with the payload as given (type filled in),
+ * and without a result wanted it returns at once. An unknown profile is refused. */
+static void test_edges(void **state) {
+  (void)state;
+  put("quiet.ts", "export default function (pi) { pi.registerCommand('x', { handler() {} }); }\n");
+  al_host *h = mk(AL_ISOLATION_THREAD);
+  load(h, "quiet.ts", NULL);
+  al_error e = {0};
+  assert_int_equal(al_emit(h, "turn_start", "{}", NULL, &e), 0);
+  json_t *r = emit(h, "turn_start", "{\"turnIndex\":1}");
+  t_assert_json(r, "{\"event\":\"turn_start\",\"action\":\"continue\",\"payload\":{\"turnIndex\":1,\"type\":\"turn_start\"},"
+                   "\"intents\":[],\"errors\":[]}");
+  json_decref(r);
+  al_load_opts o = {.profile = "vscode", .source_name = "a.ts"};
+  char id[AL_INSTANCE_ID_MAX];
+  assert_int_equal(al_load(h, "p", "export default 1", 16, &o, id, sizeof id, &e), AL_EINVALID_ARGUMENT);
+  assert_non_null(strstr(e.message, "unknown plugin profile"));
+  al_host_free(h);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(root, sizeof root, "/tmp/airlock-pi-XXXXXX");
+  return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_context),
+      cmocka_unit_test(test_package),
+      cmocka_unit_test(test_stall_blocks),
+      cmocka_unit_test(test_edges),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
