@@ -18,6 +18,20 @@
 //     the process's cwd), with HOME a directory of the scenario's own, so no example can touch
 //     this machine's files; a step's "policy" is written to a file and passed with --policy.
 //
+// A scenario file: {"example": NAME in examples.json, "plugins"?: [paths in examples/
+// extensions, loaded in order; default [example]], "policy"?: a policy object for every step,
+// "home"?: {relative path: text} written under HOME, "steps": [...]}. A step is one of
+// {"emit": EVENT, "input": payload}, {"tool": NAME, "input": args}, {"command": NAME,
+// "args": [...]}, with optional "policy", "files" (written into its cwd), "run" (commands run
+// there next, e.g. git init) and "filesAfter" (written after them), and "expect":
+//   exit: the status; equals {path: value} (deep); matches / notMatches {path: regex or
+//   [regexes]} on the value as text (JSON unless a string); absent [paths]; length {path: n};
+//   actionIn [actions]; intents [{type | typeMatches, matches?, notMatches?}], each matched by
+//   a different intent (a regex tests the intent's JSON and each of its strings); noIntents
+//   [types]; errors n / errorsAtLeast n; after [{run: argv, stdout: regex}] run in the cwd.
+// Paths are dotted ("content.0.text"). "airlockOnly": why the step tests Airlock's semantics
+// rather than pi's (the pi oracle skips it: tests/pi/oracle/).
+//
 // Why a node script with no npm dependencies: it runs wherever scripts/node.sh gives a
 // node >= 20, with nothing to install; scenarios are data so that reading one tells what
 // pi would do, with no code in between.
@@ -48,6 +62,9 @@ function opt(name, dflt) {
 const AIRLOCK = process.env.AIRLOCK_BIN ? resolve(process.env.AIRLOCK_BIN) : null;
 const DEST = resolve(opt("--dest", AIRLOCK ? join(dirname(AIRLOCK), "pi-examples") : join(ROOT, "build", "pi-examples")));
 const ONLY = opt("--only", null);
+// Set by tests/pi/oracle/run.sh, which runs the scenarios against pi's own runtime: steps
+// marked "airlockOnly" test Airlock's semantics (capabilities, the fail-closed reason) there.
+const ORACLE = process.env.PI_ORACLE === "1";
 const JOBS = Math.max(1, parseInt(opt("--jobs", "2"), 10) || 2);
 
 let failures = 0;
@@ -290,8 +307,8 @@ function compare(expect, r) {
         const i = o.intents.findIndex((it, idx) => !used.has(idx) && it &&
           (!spec.type || it.type === spec.type) &&
           (!spec.typeMatches || new RegExp(spec.typeMatches).test(String(it.type))) &&
-          list(spec.matches || []).every((re) => new RegExp(re).test(JSON.stringify(it))) &&
-          list(spec.notMatches || []).every((re) => !new RegExp(re).test(JSON.stringify(it))));
+          list(spec.matches || []).every((re) => intentMatches(it, re)) &&
+          list(spec.notMatches || []).every((re) => !intentMatches(it, re)));
         if (i < 0) why.push(`intents: expected one like ${JSON.stringify(spec)}, got ${show(o.intents)}`);
         else used.add(i);
       }
@@ -307,6 +324,16 @@ function compare(expect, r) {
     else if ("errorsAtLeast" in expect && o.errors.length < expect.errorsAtLeast) why.push(`errors: expected at least ${expect.errorsAtLeast}, got ${show(o.errors)}`);
   }
   return why;
+}
+
+/* An intent matches a regex when its JSON text does (for key/value pairs such as
+ * "level":"warn", whatever the argument's name) or one of its strings does (for text with
+ * quotes or newlines, which JSON escapes). */
+function intentMatches(it, re) {
+  const r = new RegExp(re);
+  if (r.test(JSON.stringify(it))) return true;
+  const strings = (v) => (typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(strings) : []);
+  return strings(it).some((t) => r.test(t));
 }
 
 function writeFiles(dir, files) {
@@ -329,6 +356,7 @@ async function runScenario(ext, s, baseEnv) {
   const failed = [];
   try {
     for (const [i, step] of s.steps.entries()) {
+      if (ORACLE && step.airlockOnly) continue;
       const cwd = join(root, `step${i + 1}`);
       mkdirSync(cwd);
       writeFiles(cwd, step.files);
