@@ -34,9 +34,9 @@ export function readmeBlock(survey) {
       `(the ${headless.length} above and ${loads.length - headless.length} more whose work needs something Airlock does not give them). ` +
       `The other ${others.length}, and why each does not run:`,
     "",
-    "| example | does not run because it | loads |",
+    "| example | does not run because it | loads in Airlock |",
     "|---|---|---|",
-    ...others.map((e) => `| ${code(e.name)} | ${LABEL[e.category]}: ${e.reason.replace(/\|/g, "\\|")} | ${e.loads ? "yes" : "no"} |`),
+    ...others.map((e) => `| ${code(e.name)} | ${LABEL[e.category]}${e.reason.startsWith("(") ? " " : ": "}${e.reason.replace(/\|/g, "\\|")} | ${e.loads ? "yes" : "no"} |`),
     README_END,
   ];
   return lines.join("\n");

@@ -75,6 +75,12 @@ function report(ok, label, details = []) {
   for (const d of details) process.stdout.write(`       ${d.replace(/\n/g, "\n       ")}\n`);
 }
 const clip = (s, n = 700) => (s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s);
+/* An ASan/UBSan/LSan report in a child's stderr fails the step whatever it printed. */
+const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ThreadSanitizer/;
+function sanitizerReport(r) {
+  const m = SANITIZER.exec(r.err);
+  return m ? [`sanitizer: ${clip(r.err.slice(Math.max(0, m.index - 40)), 600)}`] : [];
+}
 /* stderr's first two lines: the error, and not the usage text that may follow it. */
 const firstLines = (s) => clip(s.trim().split("\n").slice(0, 2).join("\n"), 300);
 const show = (v) => (v === undefined ? "(absent)" : clip(JSON.stringify(v)));
@@ -242,7 +248,7 @@ async function loadCheck(ext, e, env) {
   if (!r.json) return fail("expected a JSON report on stdout");
   const pi = r.json.pi;
   if (!pi || typeof pi !== "object") return fail(`expected "pi" registrations in the report (loaded with the pi profile)`);
-  const diffs = [];
+  const diffs = sanitizerReport(r);
   for (const k of REG_KEYS) {
     const want = [...new Set((e.registers || {})[k] || [])].sort();
     const got = Array.isArray(pi[k]) ? [...new Set(pi[k])].sort() : null;
@@ -275,7 +281,7 @@ function deepEqual(a, b) {
 
 /* Every way the step's output differs from its expectation, as "expected ..., got ..." lines. */
 function compare(expect, r) {
-  const why = [];
+  const why = sanitizerReport(r);
   if ("exit" in expect && r.code !== expect.exit) why.push(`exit: expected ${expect.exit}, got ${r.code}`);
   const checksJson = Object.keys(expect).some((k) => k !== "exit" && k !== "after");
   if (!checksJson) return why;
@@ -380,7 +386,8 @@ async function runScenario(ext, s, baseEnv) {
       const why = compare(step.expect || {}, r);
       for (const a of (step.expect || {}).after || []) {
         let out;
-        try { out = execFileSync(a.run[0], a.run.slice(1), { cwd, env, encoding: "utf8" }); } catch (e) { out = `(exit ${e.status}) ${e.stdout || ""}`; }
+        try { out = execFileSync(a.run[0], a.run.slice(1), { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }); }
+        catch (e) { out = `(exit ${e.status}) ${e.stdout || ""}${e.stderr || ""}`; }
         if (!new RegExp(a.stdout).test(out)) why.push(`after: \`${a.run.join(" ")}\` expected stdout /${a.stdout}/, got ${JSON.stringify(out)}`);
       }
       if (why.length) {
@@ -429,6 +436,7 @@ async function main() {
   mkdirSync(cache, { recursive: true });
   // The transpile cache is shared (it is keyed by content); HOME never is (see runScenario).
   const baseEnv = { PATH: process.env.PATH, XDG_CACHE_HOME: cache, LANG: "C.UTF-8", TZ: "UTC" };
+  for (const k of ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"]) if (process.env[k]) baseEnv[k] = process.env[k];
   const examples = survey.examples.filter((e) => !ONLY || e.name === ONLY);
   const chains = scenarios.filter((s) => s.plugins.length > 1 && (!ONLY || s.plugins.includes(ONLY)));
   const work = [
