@@ -223,13 +223,10 @@ function run(args, { cwd, env }) {
     child.stderr.on("data", (d) => (err += d));
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      // Exactly one JSON object, as the interface says: an extension's own writes to
+      // stdout (notify.ts writes terminal escapes) must not reach the CLI's output.
       let json;
-      try {
-        json = JSON.parse(out);
-      } catch {
-        const last = out.trim().split("\n").pop();
-        try { json = JSON.parse(last); } catch { json = undefined; }
-      }
+      try { json = JSON.parse(out); } catch { json = undefined; }
       res({ code: signal ? `killed by ${signal}${signal === "SIGKILL" ? ` after ${STEP_TIMEOUT_MS / 1000} s` : ""}` : code, out, err, json });
     });
   });
