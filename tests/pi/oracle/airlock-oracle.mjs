@@ -10,6 +10,10 @@
 // Usage (through run.sh): node airlock-oracle.mjs PI_PACKAGE_DIR SUBCOMMAND ARGS...
 import { basename, resolve } from "node:path";
 import { readFileSync } from "node:fs";
+import { format } from "node:util";
+// stdout carries the one JSON answer; an extension's console output goes to stderr (as pi's
+// print mode keeps it out of its own output).
+console.log = console.info = console.debug = (...a) => process.stderr.write(format(...a) + "\n");
 const D = resolve(process.argv[2], "dist");
 const { loadExtensions } = await import(`${D}/core/extensions/loader.js`);
 const { ExtensionRunner } = await import(`${D}/core/extensions/runner.js`);
