@@ -3,7 +3,8 @@
 # tree (build/), the ThreadSanitizer tree (build-tsan/) and the ASan+UBSan tree
 # (build-asan/), runs every parser's fuzz target for a bounded time, the thread-mode tests
 # under TSan, the workbench's end-to-end tests (chromium) against the release build, then
-# every test under ASan+UBSan (whose ctest summary closes the output).
+# the official pi extension examples, then every test under ASan+UBSan (whose ctest
+# summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
@@ -19,6 +20,9 @@ PATH="$(bash scripts/node.sh):$PATH"
 e2e_flags=()
 node --help | grep -q -- --test-concurrency && e2e_flags+=(--test-concurrency=1)
 AIRLOCK_BIN=build/airlock node --test "${e2e_flags[@]}" tests/e2e/
+# The official pi extension examples (issue 11) against the release build: fetch with
+# pinned sha512, survey, load checks and scenarios (tests/pi/run.mjs; ctest label pi).
+ctest --test-dir build -L pi --output-on-failure
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan
