@@ -27,7 +27,8 @@
  * The files, one idea each:
  *   host.c   the object: configuration, al_host_new/free, the helpers every file uses,
  *            telemetry, change notifications and subscriptions, instance getters, al_debug
- *   load.c   loading, hot reloading and unloading an instance; al_load_package
+ *   load.c   loading, hot reloading and unloading an instance
+ *   package.c  loading from disk: al_load_package (packages, directories, pi extensions)
  *   calls.c  renders and events: the tree cache, the resident-state cache, applying intents
  *   async.c  the asynchronous calls, their per-instance sequencing, al_host_dispatch
  *   state.c  state, shared domains and grants through the string API; C reducers and domains
@@ -214,7 +215,18 @@ int host_call_result(al_host *h, host_inst *inst, const char *id, const char *op
 /* Tells the subscribers about the changes in `ch` as one notification. Runs callbacks. */
 void host_notify(al_host *h, const char *cause, const char *origin, store_changes *ch);
 
+/* The largest value a worker may send back in one answer, and the largest plugin file the
+ * host reads. */
+#define AL_MAX_VALUE_BYTES ((size_t)16 << 20)
+
 /* ---- load.c --------------------------------------------------------------------------- */
+
+/* al_load, with the package directory (NULL: none) an ES module plugin resolves its
+ * imports in, and whether the package says its .js files are modules; package.c's loads
+ * end here. */
+int host_load_sync(al_host *h, const char *package_id, const char *code, size_t len,
+                   const al_load_opts *opts, const char *dir, bool type_module, char *id_out,
+                   size_t id_cap, al_error *err);
 
 void host_load_free(host_load *ld);
 /* Finishes a load or reload from its worker's answer; `async` says whether the caller may

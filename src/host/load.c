@@ -14,7 +14,6 @@
  * request carries the module map instead of the code; preflight then scans the entry's
  * transpiled JavaScript, which its tokenizer knows, rather than TypeScript or JSX.
  */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,8 +30,6 @@
 #include "pkg/transpile.h"
 #include "store/ids.h"
 #include "worker/exec.h"
-
-#define AL_MAX_VALUE_BYTES ((size_t)16 << 20)
 
 void host_load_free(host_load *ld) {
   if (!ld) return;
@@ -367,9 +364,9 @@ static int load_place(al_host *h, host_load *ld, al_error *err) {
 }
 
 /* al_load, with the package directory an ES module plugin resolves its imports in. */
-static int load_sync(al_host *h, const char *package_id, const char *code, size_t len,
-                     const al_load_opts *opts, const char *dir, bool type_module, char *id_out,
-                     size_t id_cap, al_error *err) {
+int host_load_sync(al_host *h, const char *package_id, const char *code, size_t len,
+                   const al_load_opts *opts, const char *dir, bool type_module, char *id_out,
+                   size_t id_cap, al_error *err) {
   host_load *ld;
   json_t *req;
   int rc = load_prepare(h, package_id, code, len, opts, dir, type_module, id_out, id_cap, &ld, &req, err);
@@ -383,7 +380,7 @@ static int load_sync(al_host *h, const char *package_id, const char *code, size_
 
 int al_load(al_host *h, const char *package_id, const char *code, size_t len,
             const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
-  return load_sync(h, package_id, code, len, opts, NULL, false, id_out, id_cap, err);
+  return host_load_sync(h, package_id, code, len, opts, NULL, false, id_out, id_cap, err);
 }
 
 int al_reload(al_host *h, const char *instance_id, const char *code, size_t len,
@@ -498,271 +495,5 @@ int al_unload_async(al_host *h, const char *instance_id, al_result_fn cb, void *
     host_notify(h, "unload", NULL, &ch);
   }
   store_changes_clear(&ch);
-  return rc;
-}
-
-/* Reads a whole small file; *out malloc()ed and NUL-terminated. */
-static int read_file(const char *path, char **out, size_t *len, al_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return err_set(err, AL_EIO, NULL, "cannot open %s", path);
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  bool big = false;
-  while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (n + 1 == cap) {
-      big = cap >= AL_MAX_VALUE_BYTES;
-      char *nb = big ? NULL : realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!buf && !big) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", path);
-  if (!buf) return err_set(err, AL_EIO, NULL, "%s is too large (over %u bytes)", path, (unsigned)AL_MAX_VALUE_BYTES);
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return 0;
-}
-
-/* ---- pi extensions (docs/pi-extensions.md) ---------------------------------------------
- * A file (.ts/.js/.mjs) is one extension; a directory without an Airlock manifest is a pi
- * package: its package.json `pi.extensions` list, else every module in its extensions/
- * folder (and extensions/<name>/index.*), else its index.ts/index.js. Each extension is
- * its own instance, loaded in that order; its plugin id (what a policy names) is the
- * file's stem, or the package's name (with the stem when the package has several),
- * with anything but [A-Za-z0-9._-] turned into '-'. */
-
-static bool pi_is_file(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool pi_module_file(const char *name) {
-  const char *dot = strrchr(name, '.');
-  return dot && (!strcmp(dot, ".ts") || !strcmp(dot, ".js") || !strcmp(dot, ".mjs"));
-}
-
-/* `src` made into a plugin id in out (cap bytes): stem of its last path part. */
-static void pi_plugin_id(const char *src, bool stem, char *out, size_t cap) {
-  const char *b = strrchr(src, '/');
-  b = b && b[1] ? b + 1 : src;
-  if (*b == '@') b++;
-  size_t n = 0;
-  for (const char *p = b; *p && n + 1 < cap && n < AL_INSTANCE_ID_MAX - 12; p++) {
-    if (stem && *p == '.' && pi_module_file(p) && !strchr(p + 1, '.')) break;
-    char c = *p;
-    out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '_' || c == '-'
-                   ? c
-                   : '-';
-  }
-  out[n] = '\0';
-  if (!n) snprintf(out, cap, "pi-extension");
-}
-
-static int pi_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The package's extension entries (relative to dir), in load order. */
-static int pi_entries(const char *dir, const json_t *pkgjson, json_t **out, al_error *err) {
-  json_t *a = json_array();
-  if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  const json_t *list = json_object_get(json_object_get(pkgjson, "pi"), "extensions");
-  char p[4200];
-  size_t i;
-  json_t *e;
-  json_array_foreach(list, i, e) {
-    const char *rel = json_string_value(e);
-    if (!rel) continue;
-    while (rel[0] == '.' && rel[1] == '/') rel += 2;
-    json_array_append_new(a, json_string(rel));
-  }
-  if (!json_array_size(a)) {
-    snprintf(p, sizeof p, "%s/extensions", dir);
-    DIR *d = opendir(p);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while (d && n < 256 && (de = readdir(d))) {
-      if (de->d_name[0] == '.') continue;
-      char q[sizeof p + 260];
-      if (snprintf(q, sizeof q, "%s/%s", p, de->d_name) >= (int)sizeof q) continue;
-      char *found = NULL;
-      if (pi_module_file(de->d_name) && pi_is_file(q)) {
-        size_t l = strlen(de->d_name) + 12;
-        if ((found = malloc(l))) snprintf(found, l, "extensions/%s", de->d_name);
-      } else {
-        static const char *const idx[] = {"index.ts", "index.js", "index.mjs"};
-        for (size_t k = 0; !found && k < 3; k++) {
-          char r[sizeof q + 16];
-          if (snprintf(r, sizeof r, "%s/%s", q, idx[k]) >= (int)sizeof r) continue;
-          size_t l = strlen(de->d_name) + strlen(idx[k]) + 13;
-          if (pi_is_file(r) && (found = malloc(l))) snprintf(found, l, "extensions/%s/%s", de->d_name, idx[k]);
-        }
-      }
-      if (found) names[n++] = found;
-    }
-    if (d) closedir(d);
-    qsort(names, n, sizeof *names, pi_cmp);
-    for (size_t k = 0; k < n; k++) {
-      json_array_append_new(a, json_string(names[k]));
-      free(names[k]);
-    }
-  }
-  static const char *const roots[] = {"index.ts", "index.js", "index.mjs"};
-  for (size_t k = 0; !json_array_size(a) && k < 3; k++) {
-    snprintf(p, sizeof p, "%s/%s", dir, roots[k]);
-    if (pi_is_file(p)) json_array_append_new(a, json_string(roots[k]));
-  }
-  if (!json_array_size(a)) {
-    json_decref(a);
-    return err_set(err, AL_EPLUGIN_LOAD, dir, "%.200s has no Airlock manifest and no pi extension (package.json "
-                   "pi.extensions, an extensions/ folder, or index.ts)", dir);
-  }
-  *out = a;
-  return 0;
-}
-
-static int pi_load_one(al_host *h, const char *dir, const char *entry, const char *plugin_id,
-                       const al_load_opts *opts, char *id_out, size_t id_cap, al_error *err) {
-  char path[8400];
-  snprintf(path, sizeof path, "%s/%s", dir, entry);
-  char *code = NULL;
-  size_t len = 0;
-  int rc = read_file(path, &code, &len, err);
-  if (rc) return rc;
-  al_load_opts o = {0};
-  if (opts) o = *opts;
-  o.profile = "pi";
-  o.source_name = entry;
-  o.manifest_json = NULL; /* what a pi extension may do is the policy's to say */
-  rc = load_sync(h, plugin_id, code, len, &o, dir, true, id_out, id_cap, err);
-  free(code);
-  return rc;
-}
-
-/* A pi extension or pi package at `path` (a file, or a directory without a manifest);
- * 1 when `path` is neither (the caller loads it as an Airlock package). */
-static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, char *id_out,
-                        size_t id_cap, al_error *err) {
-  struct stat st;
-  if (stat(path, &st) != 0) return 1;
-  char real[PATH_MAX];
-  if (!realpath(path, real)) return 1;
-  char pid[AL_INSTANCE_ID_MAX];
-  if (S_ISREG(st.st_mode)) {
-    char *slash = strrchr(real, '/');
-    const char *entry = slash + 1;
-    pi_plugin_id(entry, true, pid, sizeof pid);
-    *slash = '\0';
-    return pi_load_one(h, real[0] ? real : "/", entry, pid, opts, id_out, id_cap, err);
-  }
-  if (!S_ISDIR(st.st_mode)) return 1;
-  char p[PATH_MAX + 32];
-  snprintf(p, sizeof p, "%s/airlock.json", real);
-  if (pi_is_file(p)) return 1;
-  snprintf(p, sizeof p, "%s/package.json", real);
-  json_t *pkg = json_load_file(p, 0, NULL);
-  if (json_object_get(pkg, "airlock")) {
-    json_decref(pkg);
-    return 1;
-  }
-  json_t *entries = NULL;
-  int rc = pi_entries(real, pkg, &entries, err);
-  const char *name = json_string_value(json_object_get(pkg, "name"));
-  char base[AL_INSTANCE_ID_MAX], scoped[AL_INSTANCE_ID_MAX];
-  /* a scoped name keeps its scope ("@me/duo" is "me-duo"), so two scopes' "duo" differ */
-  snprintf(scoped, sizeof scoped, "%s", name ? name + (name[0] == '@') : "");
-  for (char *c = scoped; *c; c++) if (*c == '/') *c = '-';
-  pi_plugin_id(scoped[0] ? scoped : real, false, base, sizeof base);
-  size_t i;
-  json_t *e;
-  json_array_foreach(entries, i, e) {
-    if (rc) break;
-    char stem[AL_INSTANCE_ID_MAX], full[AL_INSTANCE_ID_MAX * 2 + 2];
-    const char *entry = json_string_value(e);
-    const char *sl = strrchr(entry, '/');
-    /* extensions/<name>/index.ts is named by its folder */
-    if (sl && !strncmp(sl + 1, "index.", 6) && sl > entry) {
-      char folder[AL_INSTANCE_ID_MAX];
-      snprintf(folder, sizeof folder, "%.*s", (int)(sl - entry), entry);
-      pi_plugin_id(folder, false, stem, sizeof stem);
-    } else {
-      pi_plugin_id(entry, true, stem, sizeof stem);
-    }
-    if (json_array_size(entries) > 1) snprintf(full, sizeof full, "%s-%s", base, stem);
-    else snprintf(full, sizeof full, "%s", base);
-    full[AL_INSTANCE_ID_MAX - 12] = '\0';
-    rc = pi_load_one(h, real, entry, full, opts, i == 0 ? id_out : NULL, i == 0 ? id_cap : 0, err);
-  }
-  json_decref(entries);
-  json_decref(pkg);
-  return rc;
-}
-
-int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts, char *id_out,
-                    size_t id_cap, al_error *err) {
-  if (!h || !id_or_dir) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_load_package needs a host and a package");
-  if (hc_disabled(h->hc))
-    return err_set(err, AL_EPLUGINS_DISABLED, NULL, "plugins are disabled (AIRLOCK_DISABLE_PLUGINS)");
-  char *dir = NULL;
-  json_t *rec = NULL;
-  pkg_manifest *m = NULL;
-  char *code = NULL, *mtext = NULL, *path = NULL;
-  size_t len = 0;
-  int rc = 0;
-  if (strchr(id_or_dir, '/') && id_or_dir[0] != '@') {
-    int prc = pi_load_path(h, id_or_dir, opts, id_out, id_cap, err);
-    if (prc != 1) return prc;
-    dir = strdup(id_or_dir);
-  } else if (!hc_db(h->hc)) {
-    rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no host database (al_config.home) to find package '%.80s' in", id_or_dir);
-  } else if (!(rc = pkg_db_package_get(hc_db(h->hc), id_or_dir, &rec, err))) {
-    if (!json_is_true(json_object_get(rec, "enabled")))
-      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "package '%.80s' is disabled", id_or_dir);
-    else dir = strdup(json_string_value(json_object_get(rec, "dir")) ? json_string_value(json_object_get(rec, "dir")) : "");
-  }
-  if (!rc && !dir) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  if (!rc) rc = pkg_manifest_load_dir(dir, false, &m, NULL, err);
-  if (!rc) {
-    size_t pn = strlen(dir) + strlen(m->entry) + 2;
-    if ((path = malloc(pn))) snprintf(path, pn, "%s/%s", dir, m->entry);
-    if (!path || !(mtext = json_text(m->json))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  }
-  if (!rc) rc = read_file(path, &code, &len, err);
-  if (!rc) {
-    al_load_opts o = {0};
-    if (opts) o = *opts;
-    o.manifest_json = mtext;
-    if (!o.source_name) o.source_name = m->entry;
-    /* Instance ids are "<package>@<suffix>": a scoped id loses its leading '@'. */
-    const char *pkg = m->id[0] == '@' ? m->id + 1 : m->id;
-    /* "type": "module" in the package's package.json makes a .js entry an ES module */
-    size_t pn = strlen(dir) + sizeof "/package.json";
-    char *pj = malloc(pn);
-    json_t *pkgjson = NULL;
-    if (pj) {
-      snprintf(pj, pn, "%s/package.json", dir);
-      pkgjson = json_load_file(pj, 0, NULL);
-      free(pj);
-    }
-    const char *type = json_string_value(json_object_get(pkgjson, "type"));
-    bool type_module = type && !strcmp(type, "module");
-    json_decref(pkgjson);
-    rc = load_sync(h, pkg, code, len, &o, dir, type_module, id_out, id_cap, err);
-  }
-  free(dir);
-  free(code);
-  free(mtext);
-  free(path);
-  json_decref(rec);
-  pkg_manifest_free(m);
   return rc;
 }

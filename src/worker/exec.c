@@ -1,11 +1,9 @@
 /*
  * exec.c: executes runtime-boundary requests against the VMs one worker owns.
  *
- * The table maps instanceId -> wk_inst (the VM, the request in progress, the requests
- * waiting behind it) with a jansson object holding pointers as integers: a worker owns at
- * most a few thousand instances, and jansson's hashtable is already there. Parked calls
- * are also on a short list that wk_poll walks; awaited hostcall ids map to their instance
- * the same way. Nothing here touches host state; it only turns requests into calls on
+ * The table (wk_table.c) maps instanceId -> wk_inst (the VM, the request in progress,
+ * the requests waiting behind it) in an idmap (contract/idmap.h). Parked calls are also
+ * on a short list that wk_poll walks; awaited hostcall ids map to their instance id. Nothing here touches host state; it only turns requests into calls on
  * vm.c and results into responses.
  *
  * Most of a load is making the runtime and context and evaluating the bootstrap, which do
@@ -31,208 +29,9 @@
 
 #include <quickjs.h>
 
-#include "contract/idmap.h"
-#include "exec.h"
-#include "proto.h"
-#include "vm/vm.h"
+#include "exec_impl.h"
 
-typedef struct wk_qreq {
-  uint64_t ticket;
-  json_t *req;
-  struct wk_qreq *next;
-} wk_qreq;
-
-/* One instance: its VM, the request in progress (ticket 0: none) and those behind it. */
-typedef struct wk_inst {
-  char id[AL_INSTANCE_ID_MAX + 32];
-  vm_instance *vm;
-  uint64_t ticket;
-  json_t *req;      /* the request in progress: the VM borrows from it while parked */
-  wk_op op;         /* its op (a call: proto.h) */
-  wk_qreq *head, *tail;
-  struct wk_inst *next_parked;
-  bool parked;
-  uint64_t wake_at; /* parked: when its next timer is due (clock_mono_ns), or UINT64_MAX */
-} wk_inst;
-
-struct wk_table {
-  idmap vms;     /* instanceId -> wk_inst */
-  json_t *calls; /* awaited hostcall id (decimal) -> instance id */
-  wk_inst *parked;
-  size_t busy;   /* requests in progress or queued */
-  uint64_t next_call;
-  al_alloc_fn alloc;
-  void *alloc_ud;
-  wk_sink sink;
-  /* wk_exec's own completion */
-  uint64_t exec_ticket;
-  json_t *exec_resp;
-  /* the spare maker (wk_table_prewarm) */
-  _Atomic(vm_instance *) spare;
-  _Atomic uint64_t last_exec_ns; /* when the worker last finished a request */
-  atomic_bool busy_flag;         /* the worker is executing a request */
-  bool maker_started, maker_stop;
-  pthread_t maker;
-  pthread_mutex_t mk_mu;
-  pthread_cond_t mk_cond;
-};
-
-static pthread_once_t wk_once = PTHREAD_ONCE_INIT;
-
-/* QuickJS 2021-03-27 allocates class ids from a process-wide counter without a lock, and
- * the first runtime initialises shared tables: do both once, before any worker starts. */
-static void wk_init_once(void) {
-  JSRuntime *rt = JS_NewRuntime();
-  if (rt) {
-    JSContext *ctx = JS_NewContext(rt);
-    if (ctx) JS_FreeContext(ctx);
-    JS_FreeRuntime(rt);
-  }
-}
-
-void wk_global_init(void) { pthread_once(&wk_once, wk_init_once); }
-
-wk_table *wk_table_new(al_alloc_fn alloc, void *alloc_ud, const wk_sink *sink) {
-  wk_global_init();
-  wk_table *t = calloc(1, sizeof *t);
-  if (!t) return NULL;
-  t->calls = json_object();
-  if (!t->calls) {
-    free(t);
-    return NULL;
-  }
-  if (sink) t->sink = *sink;
-  t->next_call = 1;
-  t->alloc = alloc;
-  t->alloc_ud = alloc_ud;
-  atomic_init(&t->spare, NULL);
-  atomic_init(&t->last_exec_ns, 0);
-  atomic_init(&t->busy_flag, false);
-  pthread_mutex_init(&t->mk_mu, NULL);
-  pthread_cond_init(&t->mk_cond, NULL);
-  return t;
-}
-
-#define WK_QUIET_NS 1000000u /* 1 ms */
-
-/* Waits (under mk_mu) until the worker has been idle for WK_QUIET_NS or the maker stops. */
-static void maker_wait_quiet(wk_table *t) {
-  while (!t->maker_stop) {
-    uint64_t idle = atomic_load(&t->busy_flag) ? 0 : clock_mono_ns() - atomic_load(&t->last_exec_ns);
-    if (idle >= WK_QUIET_NS) return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (WK_QUIET_NS - idle);
-    ts.tv_sec += (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
-    pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
-  }
-}
-
-static void *maker_main(void *arg) {
-  wk_table *t = arg;
-  /* Making spares is background work: the calls being served come first. */
-  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-  pthread_mutex_lock(&t->mk_mu);
-  while (!t->maker_stop) {
-    if (atomic_load(&t->spare)) {
-      pthread_cond_wait(&t->mk_cond, &t->mk_mu);
-      continue;
-    }
-    maker_wait_quiet(t);
-    if (t->maker_stop) break;
-    pthread_mutex_unlock(&t->mk_mu);
-    vm_instance *vm = NULL, *none = NULL;
-    int rc = vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL);
-    if (!rc && !atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
-    pthread_mutex_lock(&t->mk_mu);
-    if (rc && !t->maker_stop) { /* out of memory: try again later, never spin */
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += 1;
-      pthread_cond_timedwait(&t->mk_cond, &t->mk_mu, &ts);
-    }
-  }
-  pthread_mutex_unlock(&t->mk_mu);
-  return NULL;
-}
-
-int wk_table_prewarm(wk_table *t) {
-  if (t->maker_started) return 0;
-  if (pthread_create(&t->maker, NULL, maker_main, t)) return AL_EINTERNAL;
-  t->maker_started = true;
-  return 0;
-}
-
-void wk_table_make_spare(wk_table *t) {
-  if (atomic_load(&t->spare)) return;
-  vm_instance *vm = NULL, *none = NULL;
-  if (!vm_new_spare(t->alloc, t->alloc_ud, &vm, NULL) &&
-      !atomic_compare_exchange_strong(&t->spare, &none, vm))
-    vm_free(vm);
-}
-
-/* Takes the spare for `vc`, or NULL when there is none that fits. */
-static vm_instance *take_spare(wk_table *t, const vm_config *vc) {
-  vm_instance *vm = atomic_exchange(&t->spare, NULL);
-  if (vm && !vm_adopt(vm, vc)) {
-    vm_instance *none = NULL; /* put it back for a load it fits */
-    if (!atomic_compare_exchange_strong(&t->spare, &none, vm)) vm_free(vm);
-    return NULL;
-  }
-  if (vm && t->maker_started) {
-    pthread_mutex_lock(&t->mk_mu);
-    pthread_cond_signal(&t->mk_cond);
-    pthread_mutex_unlock(&t->mk_mu);
-  }
-  return vm;
-}
-
-static wk_inst *table_get(const wk_table *t, const char *id) {
-  return idmap_get(&t->vms, id);
-}
-
-static void qreq_free_all(wk_qreq *q) {
-  while (q) {
-    wk_qreq *nx = q->next;
-    json_decref(q->req);
-    free(q);
-    q = nx;
-  }
-}
-
-static void inst_free(wk_inst *in) {
-  if (!in) return;
-  vm_free(in->vm);
-  json_decref(in->req);
-  qreq_free_all(in->head);
-  free(in);
-}
-
-void wk_table_free(wk_table *t) {
-  if (!t) return;
-  if (t->maker_started) {
-    pthread_mutex_lock(&t->mk_mu);
-    t->maker_stop = true;
-    pthread_cond_signal(&t->mk_cond);
-    pthread_mutex_unlock(&t->mk_mu);
-    pthread_join(t->maker, NULL);
-  }
-  vm_free(atomic_exchange(&t->spare, NULL));
-  pthread_mutex_destroy(&t->mk_mu);
-  pthread_cond_destroy(&t->mk_cond);
-  size_t pos = 0;
-  const char *k;
-  void *v;
-  while (idmap_next(&t->vms, &pos, &k, &v)) inst_free(v);
-  idmap_free(&t->vms);
-  json_decref(t->calls);
-  json_decref(t->exec_resp);
-  free(t);
-}
-
-size_t wk_table_count(const wk_table *t) { return idmap_count(&t->vms); }
-size_t wk_busy(const wk_table *t) { return t->busy; }
+/* ---- responses -------------------------------------------------------------------------- */
 
 json_t *wk_error_response(const al_error *err) {
   json_t *e = err_json(err);
@@ -292,7 +91,7 @@ static json_t *error_response(int code, const char *fmt, const char *a) {
 static int table_send(void *user, const char *instance_id, const char *method, json_t *args,
                       uint32_t timeout_ms, uint64_t *id, al_error *err) {
   wk_table *t = user;
-  wk_inst *in = table_get(t, instance_id);
+  wk_inst *in = wk_inst_get(t, instance_id);
   if (!t->sink.send || !in) {
     json_decref(args);
     return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
@@ -331,7 +130,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
     err_set(err, AL_EINVALID_ARGUMENT, NULL, "load needs instanceId and code or modules");
     return respond(AL_EINVALID_ARGUMENT, NULL, err, NULL);
   }
-  if (table_get(t, id)) {
+  if (wk_inst_get(t, id)) {
     err_set(err, AL_EINSTANCE_EXISTS, NULL, "an instance with id '%s' already exists", id);
     return respond(AL_EINSTANCE_EXISTS, NULL, err, NULL);
   }
@@ -352,7 +151,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
                   .max_value_bytes = num(req, "maxValueBytes", 16u << 20),
                   .max_tree_bytes = num(req, "maxTreeBytes", (1u << 20) + 1024),
                   .hostcall = table_call, .send = table_send, .hostcall_user = t, .instance_id = id};
-  vm_instance *vm = take_spare(t, &vc);
+  vm_instance *vm = wk_take_spare(t, &vc);
   int rc = vm ? 0 : vm_new(&vc, &vm, err);
   if (rc) {
     free(in);
@@ -361,7 +160,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   in->vm = vm;
   /* Registered before the code runs: its asynchronous hostcalls find it by id. */
   if (idmap_put(&t->vms, id, in, NULL)) {
-    inst_free(in);
+    wk_inst_free(in);
     err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return respond(AL_ENO_MEMORY, NULL, err, NULL);
   }
@@ -391,7 +190,7 @@ static json_t *exec_load(wk_table *t, const json_t *req, al_error *err) {
   }
   if (rc || !resp) {
     idmap_del(&t->vms, id);
-    inst_free(in);
+    wk_inst_free(in);
   }
   return resp;
 }
@@ -561,13 +360,13 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     return respond(0, json_pack("{s:b,s:o}", "ready", 1, "instances", ids), &err, NULL);
   }
   const char *id = str(req, "instanceId");
-  wk_inst *in = table_get(t, id);
+  wk_inst *in = wk_inst_get(t, id);
   if (kind == WK_OP_SWAP) {
     /* Hot reload's second half: the VM loaded under the temporary id `from` takes over
      * `instanceId`, and the old VM is freed. Run in queue order, so every call made
      * after the host accepted the new code reaches the new VM. */
     const char *from = str(req, "from");
-    wk_inst *nin = table_get(t, from);
+    wk_inst *nin = wk_inst_get(t, from);
     if (!id || !nin || nin->ticket) {
       err_set(&err, AL_EINSTANCE_NOT_FOUND, NULL, "Instance not found: %s", from ? from : "(none)");
       return respond(err.code, NULL, &err, NULL);
@@ -575,7 +374,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
     vm_instance *nvm = nin->vm;
     nin->vm = NULL;
     idmap_del(&t->vms, from);
-    inst_free(nin);
+    wk_inst_free(nin);
     if (in) {
       vm_free(in->vm);
       in->vm = nvm;
@@ -602,7 +401,7 @@ static json_t *run_request(wk_table *t, uint64_t ticket, json_t *req, bool *kept
      * queued behind it all the same, it is answered, never left waiting. */
     wk_qreq *q = in->head;
     in->head = in->tail = NULL;
-    inst_free(in);
+    wk_inst_free(in);
     emit_done(t, ticket, r);
     while (q) {
       wk_qreq *nx = q->next;
@@ -642,7 +441,7 @@ static void unpark(wk_table *t, wk_inst *in) {
 /* Pops the first request waiting on instance `id` (which may be gone by now: a callback
  * or a dispose can have removed it). False when there is none. */
 static bool take_queued(wk_table *t, const char *id, uint64_t *ticket, json_t **req) {
-  wk_inst *in = table_get(t, id);
+  wk_inst *in = wk_inst_get(t, id);
   if (!in || !in->head) return false;
   wk_qreq *q = in->head;
   in->head = q->next;
@@ -677,7 +476,7 @@ static void mark_busy(wk_table *t, bool on) {
 void wk_submit(wk_table *t, uint64_t ticket, json_t *req) {
   mark_busy(t, true);
   t->busy++;
-  wk_inst *in = table_get(t, str(req, "instanceId"));
+  wk_inst *in = wk_inst_get(t, str(req, "instanceId"));
   /* A swap waits for the instance it replaces, as every other call to it does. */
   if (in && (in->ticket || in->head) && wk_op_parse(str(req, "op")) != WK_OP_LOAD) {
     wk_qreq *q = malloc(sizeof *q);
@@ -724,7 +523,7 @@ static void resume(wk_table *t, wk_inst *in) {
 static wk_inst *call_owner(wk_table *t, uint64_t id, bool forget) {
   char key[24];
   snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-  wk_inst *in = table_get(t, json_string_value(json_object_get(t->calls, key)));
+  wk_inst *in = wk_inst_get(t, json_string_value(json_object_get(t->calls, key)));
   if (forget) json_object_del(t->calls, key);
   return in;
 }
