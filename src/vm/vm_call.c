@@ -48,6 +48,7 @@ int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error
   if (profile && !strcmp(profile, "pi")) {
     JSValue r0 = JS_Call(vm->ctx, vm->fn_pi_profile, vm->entry, 0, NULL);
     if (JS_IsException(r0)) ns = JS_EXCEPTION;
+    else vm->pi_profile = true;
     JS_FreeValue(vm->ctx, r0);
   }
   if (!JS_IsException(ns)) ns = vm_module_eval(vm->ctx, graph);

@@ -394,6 +394,7 @@ json_t *vm_hooks(vm_instance *vm) {
 }
 
 json_t *vm_pi_registry(vm_instance *vm) {
+  if (!vm->pi_profile) return NULL; /* every other plugin: no call into the VM on its load */
   vm_run_begin(vm, vm_deadline_in(vm->cfg.limits.event_ms));
   JSValue r = JS_Call(vm->ctx, vm->fn_pi_registry, vm->entry, 0, NULL);
   json_t *out = NULL;

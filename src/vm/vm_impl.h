@@ -36,6 +36,7 @@ struct vm_instance {
   vm_stats last;
   char source_name[128];
   bool is_module;          /* loaded as an ES module graph (module.c) */
+  bool pi_profile;         /* given pi's ExtensionAPI (docs/pi-extensions.md) */
   const json_t *modgraph; /* the graph module.c serves from, during vm_load_module only */
   /* The call in progress while it is parked (see vm.h). */
   struct {
