@@ -9,10 +9,10 @@
 // Intrinsics are captured up front so a plugin that patches prototypes cannot change
 // how its own calls are dispatched.
 //
-// For ES module plugins (module.c) it also defines the JSX factory `__airlock_jsx` and
-// `__airlock_Fragment` that .tsx sources are compiled to call (pkg/transpile.js), mapping
-// elements onto the `ui` builders (docs/modules.md), and the `module` entry point that
-// maps an entry module's exports onto a definition.
+// ES module plugins (module.c) get esm.js on top, the first time one loads: the JSX
+// factory `__airlock_jsx` / `__airlock_Fragment` that .tsx sources are compiled to call
+// (pkg/transpile.js), the pi profile's entry, and the mapping of an entry module's exports
+// onto a definition.
 var definePlugin, __airlock_jsx, __airlock_Fragment;
 (function (REC) {
   "use strict";
@@ -54,40 +54,6 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
     },
   });
 
-  // ---- JSX (docs/modules.md has the table) -------------------------------------------
-  // Children are flattened; null, undefined and booleans drop out (`{cond && <x/>}`);
-  // strings and numbers become text nodes. A function element is a component: it gets
-  // its props with `children`. Intrinsic elements are the ui builders' kinds.
-  const FRAGMENT = freeze({ fragment: true });
-  const flat = (xs, out) => {
-    for (const x of xs) {
-      if (isArray(x)) flat(x, out);
-      else if (x === null || x === undefined || typeof x === "boolean") continue;
-      else out.push(typeof x === "object" ? x : ui.text(x));
-    }
-    return out;
-  };
-  const textOf = (cs) => flat(cs, []).map((c) => (c && c.kind === "text" ? c.text : "")).join("");
-  function jsx(type, props, ...children) {
-    const p = isPlain(props) ? props : {};
-    if (type === FRAGMENT) return flat(children, []);
-    if (typeof type === "function") return type({ ...p, children: flat(children, []) });
-    switch (type) {
-      case "text": case "badge": return ui[type](p.text !== undefined ? p.text : textOf(children));
-      case "button": {
-        const { label, ...rest } = p;
-        return ui.button(label !== undefined ? label : textOf(children), rest);
-      }
-      case "input": case "counter": return ui[type](p);
-      case "row": case "panel": case "column": return ui[type](flat(children, []));
-      case "table": return ui.table({ headers: p.headers, rows: p.rows });
-      default:
-        throw new TypeError("JSX: unknown element <" + S(type) + ">; the elements are text, badge, " +
-                            "button, input, counter, row, panel, column and table");
-    }
-  }
-  __airlock_jsx = jsx;
-  __airlock_Fragment = FRAGMENT;
 
   let factory = null;
   let loadError = null;
@@ -133,10 +99,20 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
   // to the host and returns its id, answered later through `deliver`;
   // `loadPi`: evaluates pi.js and returns its factory.
   let piEnv = null;  // what pi.js and pi_ext.js are made with
+  let esmLoader = null, esmMade = null; // esm.js's factory (a native) and what it made
+  // esm.js sees the bootstrap's private state only through these accessors.
+  const esm = () => esmMade !== null ? esmMade : (esmMade = esmLoader()({
+    S, freeze, isPlain, isArray, PromiseResolve, then, ui,
+    hk: () => hk, setHk: (v) => { hk = v; }, piEnv: () => piEnv(), loadExt: () => loadExt,
+    info: () => info0(), hasFactory: () => factory !== null,
+    setFactory: (f) => { factory = f; }, setError: (msg) => { loadError = msg; },
+    fail: (msg) => { loadError = msg; throw new TypeError(msg); },
+  }));
   let loadExt = null;
-  function installPi(infoText, host, hostAsync, now, uuid, loadPi, loadPiExt) {
+  function installPi(infoText, host, hostAsync, now, uuid, loadPi, loadPiExt, loadEsm) {
     native = freeze({ host, hostAsync, now, uuid });
     loadExt = loadPiExt;
+    esmLoader = loadEsm;
     piEnv = () => ({ REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,
                      PromiseReject, native, info: parse(infoText) });
     const get = () => {
@@ -159,60 +135,19 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
 
   return {
     loadError: () => loadError,
-    // The pi profile (pi_ext.js, docs/pi-extensions.md): called by the C side before a
-    // pi extension's module graph is evaluated, so its imports of the virtual modules
-    // (`@mariozechner/pi-ai`, `node:fs`, ...) and Node's globals find the runtime.
-    piProfile() {
-      if (hk !== null || loadExt === null) throw new TypeError("the pi profile must be chosen before the plugin runs");
-      hk = loadExt()(piEnv());
-      const h = hk;
-      O.defineProperty(globalThis, "__airlock_pimod", {
-        value: (name) => {
-          const m = h.module(name);
-          if (m === undefined) throw new TypeError("no pi module '" + S(name) + "'");
-          return m;
-        },
-      });
+    // ES module plugins (esm.js, loaded the first time one is, so a script plugin carries
+    // none of it): moduleBegin before the entry's graph is evaluated (the JSX factory a .tsx
+    // module calls), piProfile for a pi extension before that, module with the entry's
+    // namespace after.
+    moduleBegin() {
+      const e = esm();
+      __airlock_jsx = e.jsx;
+      __airlock_Fragment = e.Fragment;
     },
+    piProfile: () => esm().piProfile(),
     // What a pi extension registered ({tools, commands, ...}); null for other plugins.
     piRegistry: () => (hk !== null && hk.profile === "pi" ? hk.registry() : null),
-    // An ES module plugin's entry namespace: `export default function (pi) {...}` is
-    // called with `pi` (an object it returns with `widgets` is the definition);
-    // `export default {title, widgets, ...}` is the definition; without a default export
-    // the module may still have called definePlugin or pi.on at its top level.
-    module(ns) {
-      const d = ns.default;
-      let def0 = null;
-      if (hk !== null && hk.profile === "pi") {
-        // pi calls `export default function (pi)` with its ExtensionAPI; an async factory
-        // is awaited by the job queue the load runs (its rejection fails the load).
-        if (typeof d !== "function") {
-          loadError = "A pi extension's default export must be a function (pi) => void";
-          throw new TypeError(loadError);
-        }
-        const r = d(hk.pi);
-        if (r !== null && typeof r === "object" && typeof r.then === "function")
-          then(PromiseResolve(r), undefined, (e) => { loadError = "pi extension factory failed: " + S(e && e.message !== undefined ? e.message : e); });
-        factory = () => ({ title: S(info0().id ?? "pi extension"), widgets: {} });
-        return;
-      }
-      if (typeof d === "function") {
-        const r = d(globalThis.pi);
-        if (isPlain(r) && r.widgets !== undefined) def0 = r;
-      } else if (isPlain(d)) {
-        def0 = d;
-      } else if (d !== undefined) {
-        loadError = "A module plugin's default export must be a function or a plugin definition";
-        throw new TypeError(loadError);
-      }
-      if (def0 !== null) {
-        if (factory !== null) {
-          loadError = "A module plugin may call definePlugin or export a definition, not both";
-          throw new TypeError(loadError);
-        }
-        factory = () => def0;
-      }
-    },
+    module: (ns) => esm().module(ns),
     installPi,
     // Hooks: the C side snapshots an event's handlers, then runs each under its own deadline.
     hookBegin: (event) => (hk === null ? 0 : hk.hookBegin(event)),

@@ -392,7 +392,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
       vm->fn_load_error =
       JS_UNDEFINED;
   vm->fn_install_pi = vm->fn_hook_begin = vm->fn_hook = vm->fn_hooks = vm->fn_tool =
-      vm->fn_timers = vm->fn_deliver = vm->fn_module = vm->fn_pi_profile = vm->fn_pi_registry = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
+      vm->fn_timers = vm->fn_deliver = vm->fn_module = vm->fn_module_begin = vm->fn_pi_profile = vm->fn_pi_registry = vm->call.rec = vm->res[0] = vm->res[1] = JS_UNDEFINED;
   vm->wake_ms = -1;
   vm_set_instance_id(vm, cfg->instance_id);
   vm->rt = JS_NewRuntime2(&vm_mf, vm);
@@ -429,6 +429,7 @@ int vm_new(const vm_config *cfg, vm_instance **out, al_error *err) {
   vm->fn_deliver = JS_GetPropertyStr(vm->ctx, vm->entry, "deliver");
   vm->fn_module = JS_GetPropertyStr(vm->ctx, vm->entry, "module");
   vm->fn_pi_profile = JS_GetPropertyStr(vm->ctx, vm->entry, "piProfile");
+  vm->fn_module_begin = JS_GetPropertyStr(vm->ctx, vm->entry, "moduleBegin");
   vm->fn_pi_registry = JS_GetPropertyStr(vm->ctx, vm->entry, "piRegistry");
   vm_run_end(vm);
   *out = vm;
@@ -469,7 +470,7 @@ void vm_free(vm_instance *vm) {
   if (vm->ctx) {
     JSValue *vals[] = {&vm->entry, &vm->fn_take, &vm->fn_render, &vm->fn_event, &vm->fn_reduce, &vm->fn_has_reducer,
                        &vm->fn_load_error, &vm->fn_install_pi, &vm->fn_hook_begin, &vm->fn_hook,
-                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver, &vm->fn_module, &vm->fn_pi_profile, &vm->fn_pi_registry,
+                       &vm->fn_hooks, &vm->fn_tool, &vm->fn_timers, &vm->fn_deliver, &vm->fn_module, &vm->fn_module_begin, &vm->fn_pi_profile, &vm->fn_pi_registry,
                        &vm->call.rec, &vm->res[0], &vm->res[1]};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) JS_FreeValue(vm->ctx, *vals[i]);
     JS_FreeContext(vm->ctx);

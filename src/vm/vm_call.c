@@ -44,8 +44,13 @@ int vm_load_module(vm_instance *vm, const json_t *graph, json_t **meta, al_error
   /* A pi extension (pkg/modgraph.h marks its graph) gets the pi profile before any of its
    * modules runs: they import its virtual modules and use Node's globals at top level. */
   const char *profile = json_string_value(json_object_get(graph, "profile"));
-  JSValue ns = JS_UNDEFINED;
-  if (profile && !strcmp(profile, "pi")) {
+  /* esm.js first: the JSX factory a .tsx module calls as it is evaluated */
+  JSValue ns = JS_Call(vm->ctx, vm->fn_module_begin, vm->entry, 0, NULL);
+  if (!JS_IsException(ns)) {
+    JS_FreeValue(vm->ctx, ns);
+    ns = JS_UNDEFINED;
+  }
+  if (!JS_IsException(ns) && profile && !strcmp(profile, "pi")) {
     JSValue r0 = JS_Call(vm->ctx, vm->fn_pi_profile, vm->entry, 0, NULL);
     if (JS_IsException(r0)) ns = JS_EXCEPTION;
     else vm->pi_profile = true;

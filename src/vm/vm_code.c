@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bootstrap_js.h"
+#include "esm_js.h"
 #include "pi_ext_js.h"
 #include "pi_js.h"
 #include "vm_impl.h"
@@ -26,12 +27,19 @@ static vm_script vm_boot = {al_bootstrap_js, sizeof al_bootstrap_js - 1, "<airlo
 vm_script vm_pi = {al_pi_js, sizeof al_pi_js - 1, "<airlock-pi>", NULL, 0};
 /* the pi profile (docs/pi-extensions.md) */
 vm_script vm_pi_ext = {al_pi_ext_js, sizeof al_pi_ext_js - 1, "<airlock-pi-ext>", NULL, 0};
-static pthread_once_t vm_scripts_once = PTHREAD_ONCE_INIT;
-
-static void vm_script_compile(JSContext *ctx, vm_script *sc) {
-  JSValue fn = JS_Eval(ctx, sc->src, sc->len, sc->name,
-                       JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY | JS_EVAL_FLAG_STRIP);
-  if (!JS_IsException(fn)) {
+/* ES module plugins (esm.js, docs/modules.md) */
+vm_script vm_esm = {al_esm_js, sizeof al_esm_js - 1, "<airlock-esm>", NULL, 0};
+/* Each script is compiled the first time an instance needs it, not all at once: every
+ * process evaluates the bootstrap, few ever touch pi.js, and only a host that loads pi
+ * extensions needs pi_ext.js, the largest (compiling all three at the first vm_new cost
+ * every `airlock emit` and every worker process start some twenty million instructions). */
+static void vm_script_compile(vm_script *sc) {
+  JSRuntime *rt = JS_NewRuntime();
+  JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
+  JSValue fn = ctx ? JS_Eval(ctx, sc->src, sc->len, sc->name,
+                             JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY | JS_EVAL_FLAG_STRIP)
+                   : JS_EXCEPTION;
+  if (ctx && !JS_IsException(fn)) {
     size_t len = 0;
     uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
     if (buf && (sc->code = malloc(len))) {
@@ -40,25 +48,27 @@ static void vm_script_compile(JSContext *ctx, vm_script *sc) {
     }
     js_free(ctx, buf);
   }
-  JS_FreeValue(ctx, fn);
-}
-
-static void vm_scripts_compile(void) {
-  JSRuntime *rt = JS_NewRuntime();
-  JSContext *ctx = rt ? JS_NewContext(rt) : NULL;
   if (ctx) {
-    vm_script_compile(ctx, &vm_boot);
-    vm_script_compile(ctx, &vm_pi);
-    vm_script_compile(ctx, &vm_pi_ext);
+    JS_FreeValue(ctx, fn);
     JS_FreeContext(ctx);
   }
   if (rt) JS_FreeRuntime(rt);
 }
 
+static pthread_once_t boot_once = PTHREAD_ONCE_INIT, pi_once = PTHREAD_ONCE_INIT,
+                      pi_ext_once = PTHREAD_ONCE_INIT, esm_once = PTHREAD_ONCE_INIT;
+static void boot_compile(void) { vm_script_compile(&vm_boot); }
+static void pi_compile(void) { vm_script_compile(&vm_pi); }
+static void pi_ext_compile(void) { vm_script_compile(&vm_pi_ext); }
+static void esm_compile(void) { vm_script_compile(&vm_esm); }
+
 /* Evaluates one of our scripts in vm's context: its bytecode when we have it, else the
  * source. Returns the script's value. */
 JSValue vm_script_eval(vm_instance *vm, const vm_script *sc) {
-  pthread_once(&vm_scripts_once, vm_scripts_compile);
+  if (sc == &vm_boot) pthread_once(&boot_once, boot_compile);
+  else if (sc == &vm_pi) pthread_once(&pi_once, pi_compile);
+  else if (sc == &vm_pi_ext) pthread_once(&pi_ext_once, pi_ext_compile);
+  else pthread_once(&esm_once, esm_compile);
   if (!sc->code)
     return JS_Eval(vm->ctx, sc->src, sc->len, sc->name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRIP);
   JSValue fn = JS_ReadObject(vm->ctx, sc->code, sc->code_len, JS_READ_OBJ_BYTECODE);

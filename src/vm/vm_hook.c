@@ -172,9 +172,17 @@ static JSValue vm_js_load_pi_ext(JSContext *ctx, JSValueConst this_val, int argc
   return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi_ext);
 }
 
+/* esm.js's factory, for the bootstrap's ES module entry points. */
+static JSValue vm_js_load_esm(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return vm_script_eval(JS_GetContextOpaque(ctx), &vm_esm);
+}
+
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   vm_run_begin(vm, vm_deadline_in(vm->cfg.limits.load_ms));
-  JSValue argv[7];
+  JSValue argv[8];
   char *text = json_text(info);
   if (!text) {
     vm_run_end(vm);
@@ -188,8 +196,9 @@ int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   argv[4] = JS_NewCFunction(vm->ctx, vm_js_uuid, "uuid", 0);
   argv[5] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
   argv[6] = JS_NewCFunction(vm->ctx, vm_js_load_pi_ext, "loadPiExt", 0);
-  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 7, argv);
-  for (int i = 0; i < 7; i++) JS_FreeValue(vm->ctx, argv[i]);
+  argv[7] = JS_NewCFunction(vm->ctx, vm_js_load_esm, "loadEsm", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 8, argv);
+  for (int i = 0; i < 8; i++) JS_FreeValue(vm->ctx, argv[i]);
   int rc = 0;
   if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
   JS_FreeValue(vm->ctx, r);

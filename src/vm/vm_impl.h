@@ -24,7 +24,7 @@ struct vm_instance {
   JSValue entry; /* the bootstrap's private object */
   JSValue fn_take, fn_render, fn_event, fn_reduce, fn_has_reducer, fn_load_error;
   JSValue fn_install_pi, fn_hook_begin, fn_hook, fn_hooks, fn_tool, fn_timers, fn_deliver;
-  JSValue fn_module, fn_pi_profile, fn_pi_registry;
+  JSValue fn_module, fn_module_begin, fn_pi_profile, fn_pi_registry;
   char instance_id[AL_INSTANCE_ID_MAX];
   vm_config cfg;
   uint64_t deadline_ns;
@@ -83,7 +83,7 @@ int vm_read(vm_instance *vm, JSValueConst rec, const char *field, const char *ro
 int vm_fail_pending(vm_instance *vm, int plugin_code, al_error *err);
 
 /* vm_code.c: bytecode */
-extern vm_script vm_pi, vm_pi_ext;
+extern vm_script vm_pi, vm_pi_ext, vm_esm;
 JSValue vm_script_eval(vm_instance *vm, const vm_script *sc);
 JSValue vm_bootstrap(vm_instance *vm);
 JSValue vm_compile(vm_instance *vm, const char *src, size_t len);
