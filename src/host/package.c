@@ -7,6 +7,7 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,39 +20,18 @@
 #include "pkg/db.h"
 #include "pkg/manifest.h"
 #include "pkg/modgraph.h"
+#include "pkg/paths.h"
 #include "pkg/transpile.h"
 #include "store/ids.h"
 #include "worker/exec.h"
 
 /* Reads a whole small file; *out malloc()ed and NUL-terminated. */
 static int read_file(const char *path, char **out, size_t *len, al_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return err_set(err, AL_EIO, NULL, "cannot open %s", path);
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  bool big = false;
-  while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (n + 1 == cap) {
-      big = cap >= AL_MAX_VALUE_BYTES;
-      char *nb = big ? NULL : realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!buf && !big) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", path);
-  if (!buf) return err_set(err, AL_EIO, NULL, "%s is too large (over %u bytes)", path, (unsigned)AL_MAX_VALUE_BYTES);
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return 0;
+  if ((*out = pkg_read_file(path, AL_MAX_VALUE_BYTES, len))) return 0;
+  if (errno == ENOMEM) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", path);
+  if (errno == EFBIG)
+    return err_set(err, AL_EIO, NULL, "%s is too large (over %u bytes)", path, (unsigned)AL_MAX_VALUE_BYTES);
+  return err_set(err, AL_EIO, NULL, "cannot open %s: %s", path, strerror(errno));
 }
 
 /* ---- pi extensions (docs/pi-extensions.md) ---------------------------------------------

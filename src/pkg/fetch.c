@@ -110,7 +110,7 @@ int pkg_npm_fetch(const char *spec, const char *staging, pkg_fetched *f, al_erro
     goto done;
   }
   (void)pkg_fmt_path(path, sizeof path, "%s/%s", staging, file);
-  if (!(data = pkg_read_small(path, &len))) {
+  if (!(data = pkg_read_file(path, PKG_READ_MAX, &len))) {
     rc = err_set(err, AL_EIO, NULL, "npm pack %s: cannot read %s", spec, path);
     goto done;
   }
@@ -142,10 +142,9 @@ static int ins_registry_keys(const pkg_install_opts *o, const char *staging, cha
   *doc = NULL;
   *len = 0;
   if (o->registry_keys_file) {
-    errno = 0; /* ins_read leaves it 0 for a file over its size cap */
-    if (!(*doc = pkg_read_small(o->registry_keys_file, len)))
+    if (!(*doc = pkg_read_file(o->registry_keys_file, PKG_READ_MAX, len)))
       return err_set(err, AL_EIO, NULL, "cannot read the registry keys file %.300s: %s", o->registry_keys_file,
-                     errno ? strerror(errno) : "too large");
+                     strerror(errno));
     return 0;
   }
   if (!o->registry_keys) {
@@ -210,7 +209,7 @@ done:
 /* The sha512 integrity string of a tarball file, for the record (malloc; NULL on error). */
 static char *ins_file_integrity(const char *path) {
   size_t len = 0;
-  char *data = pkg_read_small(path, &len);
+  char *data = pkg_read_file(path, PKG_READ_MAX, &len);
   unsigned char d[SHA512_DIGEST_LEN];
   char b64[100], *out = NULL;
   if (data && !sha512(data, len, d) && sha512_base64(d, sizeof d, b64, sizeof b64) && asprintf(&out, "sha512-%s", b64) < 0)

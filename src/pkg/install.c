@@ -287,9 +287,9 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   char entry[PATH_MAX];
   size_t len = 0;
   (void)pkg_fmt_path(entry, sizeof entry, "%s/%s", root, m->entry);
-  if (!(code = pkg_read_small(entry, &len))) {
+  if (!(code = pkg_read_file(entry, PKG_READ_MAX, &len))) {
     rc = errno == ENOMEM ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory")
-                         : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno ? errno : EFBIG));
+                         : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
     goto fail;
   }
   if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;

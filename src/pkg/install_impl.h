@@ -4,18 +4,18 @@
  *   fetch.c    where the bytes come from and whether to trust them: npm pack, the
  *              tarball's integrity, registry and publisher signatures
  *   run.c      running a helper program (npm, ssh-keygen) without a shell
+ * Files are read with pkg_read_file (paths.h).
  */
 #ifndef AL_PKG_INSTALL_IMPL_H
 #define AL_PKG_INSTALL_IMPL_H
 
 #include "pkg/install.h"
 
+/* the most a package file read whole may have (pkg_read_file) */
+#define PKG_READ_MAX ((size_t)256 << 20)
+
 /* snprintf into a path buffer; false when it did not fit (never silently truncated). */
 bool pkg_fmt_path(char *out, size_t cap, const char *fmt, ...) AL_PRINTF(3, 4);
-/* A whole file of under 256 MiB, NUL-terminated (malloc; free()), its size in *len; NULL
- * when it cannot be read, errno saying why: ENOMEM out of memory (report it as such, not
- * as unreadable), 0 a file over the cap, else the system's reason. */
-char *pkg_read_small(const char *path, size_t *len);
 
 /* What `npm pack` gave: the tarball (verified against `integrity`) and the exact name
  * and version it resolved the spec to, which `npm view` is then asked about. */

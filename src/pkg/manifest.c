@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pkg/paths.h"
 #include "pkg/semver.h"
 
 #define MF_BAD(err, path, ...) err_set((err), AL_EINVALID_ARGUMENT, (path), __VA_ARGS__)
@@ -437,50 +438,16 @@ fail:
   return rc;
 }
 
-/* Reads a whole small file; NULL with errno set. */
-static char *mf_read(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (cap - n < 4096) {
-      if (cap > (1u << 20)) { /* a manifest is small; refuse a huge one */
-        free(buf);
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-      }
-      char *nb = realloc(buf, cap ? cap * 2 : 8192);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-      }
-      buf = nb;
-      cap = cap ? cap * 2 : 8192;
-    }
-    size_t r = fread(buf + n, 1, cap - n - 1, f);
-    n += r;
-    if (r == 0) break;
-  }
-  fclose(f);
-  buf[n] = 0;
-  *len = n;
-  return buf;
-}
-
 int pkg_manifest_load_dir(const char *dir, bool strict, pkg_manifest **out, json_t **warnings, al_error *err) {
   *out = NULL;
   char path[PATH_MAX];
   bool pj = false;
   snprintf(path, sizeof path, "%s/airlock.json", dir);
   size_t len;
-  char *text = mf_read(path, &len);
+  char *text = pkg_read_file(path, (size_t)1 << 20, &len);
   if (!text && errno == ENOENT) {
     snprintf(path, sizeof path, "%s/package.json", dir);
-    text = mf_read(path, &len);
+    text = pkg_read_file(path, (size_t)1 << 20, &len);
     pj = true;
     if (!text && errno == ENOENT)
       return err_set(err, AL_EIO, dir, "%s: no airlock.json or package.json (with an \"airlock\" object) found", dir);

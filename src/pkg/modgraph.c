@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "pkg/modgraph.h"
+#include "pkg/paths.h"
 #include "pkg/transpile.h"
 
 #define MG_PATH 4096
@@ -202,23 +203,6 @@ static bool mg_file(mg *g, const char *rel, char *id, size_t cap) {
   return false;
 }
 
-static char *mg_read(const char *path, size_t max, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  if (n >= 0 && (size_t)n <= max && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-      free(buf);
-      buf = NULL;
-    } else {
-      buf[n] = '\0';
-      *len = (size_t)n;
-    }
-  }
-  fclose(f);
-  return buf;
-}
 
 /* A bare specifier from module `from`: the nearest node_modules/<name> above it. */
 static bool mg_bare(mg *g, const char *from, const char *spec, char *id, size_t cap) {
@@ -241,7 +225,7 @@ static bool mg_bare(mg *g, const char *from, const char *spec, char *id, size_t 
       return false;
     if (snprintf(pj, sizeof pj, "%s/%s/package.json", g->root, pkgdir) >= (int)sizeof pj) return false;
     size_t len = 0;
-    char *text = mg_read(pj, 1u << 20, &len);
+    char *text = pkg_read_file(pj, 1u << 20, &len);
     json_t *pkg = text ? json_loadb(text, len, 0, NULL) : NULL;
     free(text);
     bool found = false;
@@ -351,7 +335,7 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
     char abs[MG_PATH];
     if (snprintf(abs, sizeof abs, "%s/%s", g->root, id) >= (int)sizeof abs)
       return err_set(err, AL_EPLUGIN_LOAD, id, "%s: the path is too long", id);
-    if (!(own = mg_read(abs, PKG_MOD_MAX_BYTES - g->bytes, &len)))
+    if (!(own = pkg_read_file(abs, PKG_MOD_MAX_BYTES - g->bytes, &len)))
       return err_set(err, AL_EPLUGIN_LOAD, id, "%s: cannot read it, or the plugin's modules exceed %zu bytes",
                      id, PKG_MOD_MAX_BYTES);
     code = own;

@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,46 @@ int pkg_mkdirs(const char *path, unsigned mode, al_error *err) {
   struct stat st;
   if (stat(path, &st) || !S_ISDIR(st.st_mode)) return err_set(err, AL_EIO, NULL, "%s is not a directory", path);
   return 0;
+}
+
+char *pkg_read_file(const char *path, size_t max, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL; /* errno from fopen */
+  size_t n = 0, cap = 0;
+  char *buf = NULL;
+  int e = 0;
+  /* Read to the end rather than trust a size from fstat: the file may grow or not be a
+   * regular file; the cap is on what is read. */
+  for (;;) {
+    if (cap - n < 2) {
+      size_t ncap = cap ? cap * 2 : 4096;
+      if (cap > max + 1) { e = EFBIG; break; }
+      char *nb = realloc(buf, ncap);
+      if (!nb) { e = ENOMEM; break; }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (n > max) { e = EFBIG; break; }
+    if (got == 0) {
+      if (ferror(f)) e = errno ? errno : EIO;
+      break;
+    }
+  }
+  fclose(f);
+  if (e) {
+    free(buf);
+    errno = e;
+    return NULL;
+  }
+  if (!buf && !(buf = malloc(1))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

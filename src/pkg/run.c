@@ -1,8 +1,7 @@
 /*
  * run.c: running a helper program (npm, ssh-keygen) for the package layer: a fixed
  * argument vector, never a shell, a working directory, stdout captured (16 MiB kept at
- * most), stderr into a file whose last line explains a failure; and reading a small file
- * whole. See install.h (pkg_run) and install_impl.h.
+ * most), stderr into a file whose last line explains a failure. See install.h (pkg_run).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,25 +83,4 @@ int pkg_run(char *const argv[], const char *dir, const char *stdin_path, char **
   *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
   *out = buf;
   return 0;
-}
-
-char *pkg_read_small(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL; /* errno from fopen */
-  char *buf = NULL;
-  int e = 0; /* over the cap */
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) e = EIO;
-    else if (n < (256L << 20) && !(buf = malloc((size_t)n + 1))) e = ENOMEM;
-    if (buf) {
-      *len = fread(buf, 1, (size_t)n, f);
-      buf[*len] = 0;
-    }
-  } else {
-    e = EIO;
-  }
-  fclose(f);
-  if (!buf) errno = e;
-  return buf;
 }

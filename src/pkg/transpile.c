@@ -33,6 +33,7 @@
 #include <quickjs.h>
 
 #include "pkg/sha512.h"
+#include "pkg/paths.h"
 #include "pkg/transpile.h"
 #include "sucrase_js.h"
 #include "transpile_js.h"
@@ -291,20 +292,7 @@ static void ts_mkdirs(const char *dir) {
 static char *ts_disk_get(const char *dir, const char *key) {
   char path[4096];
   if (!dir || snprintf(path, sizeof path, "%s/%s.json", dir, key) >= (int)sizeof path) return NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  if (n >= 0 && n < (long)(64u << 20) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-      free(buf);
-      buf = NULL;
-    } else {
-      buf[n] = '\0';
-    }
-  }
-  fclose(f);
-  return buf;
+  return pkg_read_file(path, (size_t)64 << 20, NULL);
 }
 
 static void ts_disk_put(const char *dir, const char *key, const char *text) {
