@@ -50,28 +50,7 @@
 #include "worker/proto.h"
 #include "worker/wp_impl.h"
 
-/* Counts a crash against an instance; disables it at the limit. */
-static void count_crash(wp_child *c, const char *id, const char *what) {
-  if (!id) return;
-  uint64_t now = clock_wall_ms();
-  json_t *old = json_object_get(c->crashes, id), *recent = json_array();
-  size_t i;
-  json_t *t;
-  json_array_foreach(old, i, t)
-    if (now - (uint64_t)json_integer_value(t) < WP_CRASH_WINDOW_MS) json_array_append(recent, t);
-  json_array_append_new(recent, json_integer((json_int_t)now));
-  if (json_array_size(recent) >= WP_CRASH_LIMIT) {
-    char reason[320];
-    snprintf(reason, sizeof reason,
-             "disabled after %d worker crashes or watchdog kills in %u s (last: %s); load it again to retry",
-             WP_CRASH_LIMIT, WP_CRASH_WINDOW_MS / 1000, what);
-    json_object_set_new(c->disabled, id, json_string(reason));
-    json_object_del(c->loads, id);
-  }
-  json_object_set_new(c->crashes, id, recent);
-}
-
-static const char *req_instance(const json_t *req) {
+const char *wp_req_instance(const json_t *req) {
   return json_string_value(json_object_get(req, "instanceId"));
 }
 
@@ -79,13 +58,13 @@ static const char *req_instance(const json_t *req) {
  * names the instance its VM acts for, and the host compares it with its own record of
  * that call. Either one disagreeing is a forgery (a compromised worker trying to act for
  * a neighbour). */
-static bool hostcall_is_for(const json_t *call, const char *id) {
+bool wp_hostcall_is_for(const json_t *call, const char *id) {
   const char *named = json_string_value(json_object_get(call, "instanceId"));
   return id && named && !strcmp(named, id);
 }
 
 /* Answers a sync hostcall frame, or refuses an asynchronous one (during a reload). */
-static int answer_sync(wp_child *c, const char *id, const json_t *call) {
+int wp_answer_sync(wp_child *c, const char *id, const json_t *call) {
   const pool_config *cfg = pool_cfg(c->w->p);
   const char *method = json_string_value(json_object_get(call, "method"));
   json_int_t ms = json_integer_value(json_object_get(call, "timeoutMs"));
@@ -115,165 +94,6 @@ static int answer_sync(wp_child *c, const char *id, const json_t *call) {
   return r;
 }
 
-/* One blocking round trip for a reload after a restart: 1 answered (*resp set),
- * 0 deadline passed, < 0 worker gone. */
-static int reload_one(wp_child *c, const json_t *load, uint32_t timeout_ms, json_t **resp) {
-  *resp = NULL;
-  uint64_t deadline = clock_mono_ns() + pool_allowance_ns(timeout_ms, c->grace_ms);
-  json_t *msg = json_copy_checked(load);
-  if (!msg || json_object_set_new(msg, "ticket", json_integer((json_int_t)WP_RELOAD_TICKET))) {
-    json_decref(msg);
-    return AL_ENO_MEMORY;
-  }
-  int r = wp_send(c, msg) ? AL_EIO : 0;
-  json_decref(msg);
-  while (r == 0) {
-    json_t *f = NULL;
-    r = wp_recv_until(c, deadline, &f);
-    if (r != 1) break;
-    const json_t *hc = json_object_get(f, "hostcall");
-    if (hc && !hostcall_is_for(hc, req_instance(load))) {
-      r = AL_EIO; /* forged: the reload fails, and the instance sits out (ensure_worker) */
-    } else if (hc) {
-      r = answer_sync(c, req_instance(load), hc);
-    } else if ((uint64_t)json_integer_value(json_object_get(f, "ticket")) == WP_RELOAD_TICKET) {
-      *resp = f;
-      return 1;
-    } else {
-      r = 0; /* wake, slice: nothing to do during a reload */
-    }
-    json_decref(f);
-  }
-  return r;
-}
-
-/* Starts a worker (after a backoff if workers keep dying) and reloads every instance.
- * Returns NULL, or the error every request should get. */
-static json_t *ensure_worker(wp_child *c) {
-  if (c->pid > 0) return NULL;
-  if (c->recent_deaths > 0) {
-    unsigned shift = c->recent_deaths > 6 ? 6 : c->recent_deaths - 1;
-    uint64_t ms = 25u << shift; /* 25 ms .. 1.6 s */
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {}
-  }
-  char why[400];
-  if (wp_spawn(c, why, sizeof why)) {
-    c->recent_deaths++;
-    return pool_error(AL_ECRASHED, why);
-  }
-  const char *id;
-  json_t *load, *tmp;
-  c->reloading = true;
-  json_object_foreach_safe(c->loads, tmp, id, load) {
-    uint32_t ms = (uint32_t)json_integer_value(json_object_get(json_object_get(load, "limits"), "loadMs"));
-    json_t *resp = NULL;
-    int r = reload_one(c, load, ms ? ms : 1000, &resp);
-    if (r != 1) { /* the reload itself killed it: that instance sits out; others retry */
-      c->reloading = false;
-      wp_reap(c, true);
-      json_object_set_new(c->disabled, id, json_string("its reload after a worker crash failed"));
-      json_object_del(c->loads, id);
-      c->recent_deaths++;
-      return ensure_worker(c);
-    }
-    if (json_object_get(resp, "error")) {
-      json_object_set_new(c->disabled, id, json_string("its reload after a worker crash failed"));
-      json_object_del(c->loads, id);
-    }
-    json_decref(resp);
-  }
-  c->reloading = false;
-  return NULL;
-}
-
-/* The worker is gone (died, or killed by us): every request in flight is answered. The
- * one that ran plugin code gets `ran_msg` (with `ran_code`), the rest learn that another
- * call took the worker down. */
-static void worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool count) {
-  uint64_t ran = c->current;
-  /* Collect the tickets first (answering frees the records), a batch at a time until
-   * none is left: a queue may hold more than one batch. */
-  uint64_t tickets[512];
-  size_t n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0]);
-  if (!ran && n == 1) ran = tickets[0];
-  for (; n; n = pool_inflight_tickets(c->w, tickets, sizeof tickets / sizeof tickets[0])) {
-    for (size_t i = 0; i < n; i++) {
-      pool_req *r = pool_inflight(c->w, tickets[i]);
-      if (!r) continue;
-      if (tickets[i] == ran) {
-        if (count) count_crash(c, req_instance(r->req), ran_msg);
-        pool_answer(c->w, tickets[i], pool_error(ran_code, ran_msg));
-      } else {
-        pool_answer(c->w, tickets[i],
-                    pool_error(AL_ECRASHED, "the worker process was restarted while this call waited "
-                                            "(another instance's call took it down); retry"));
-      }
-    }
-  }
-}
-
-/* The worker died on its own (or broke the protocol): its calls are answered, the one
- * that ran counts against its instance, and the next start waits out the back-off, which
- * stops a worker that dies at once from being restarted in a loop. */
-static void died(wp_child *c) {
-  int st = wp_reap(c, true);
-  char d[200];
-  wp_describe_death(st, d, sizeof d);
-  c->stats.crashes++;
-  pool_proc_stats(c->w, &c->stats);
-  worker_lost(c, AL_ECRASHED, d, true);
-  c->recent_deaths++;
-}
-
-/* What follows a failed send or read: died(), except when the host itself ran out of
- * memory (a frame it could not make, queue or decode). Then the worker can no longer be
- * told or heard either, so it is let go as well, but its running call is answered
- * OUT_OF_MEMORY and nothing counts against its instance, whose plugin did nothing wrong
- * (three such would otherwise set it aside as a crashing plugin), and no restart
- * back-off applies. */
-static void gone(wp_child *c, int rc) {
-  if (rc != AL_ENO_MEMORY) {
-    died(c);
-    return;
-  }
-  wp_reap(c, true);
-  worker_lost(c, AL_ENO_MEMORY, "out of memory in the host: the worker was let go and restarts on the next call",
-              false);
-}
-
-/* Sets instance `id` aside for good (until loaded again): its worker lied for it. */
-static void set_aside_liar(wp_child *c, const char *id, const char *why) {
-  char reason[300], keep[AL_INSTANCE_ID_MAX + 24];
-  snprintf(reason, sizeof reason, "set aside: its worker process broke the protocol (%s); load it again to retry", why);
-  snprintf(keep, sizeof keep, "%s", id); /* `id` may live in what the deletes below free */
-  json_object_set_new(c->disabled, keep, json_string(reason));
-  json_object_del(c->loads, keep);
-  json_object_del(c->crashes, keep);
-}
-
-/* The worker broke the protocol: told to the host (audited), the instance it acted for
- * (`id`, NULL when none can be named) set aside for good, and the worker killed; its
- * other instances reload in a fresh process. A worker that lies once is not believed
- * again, and a plugin whose code made it lie does not get to try a second time. */
-static void breach(wp_child *c, const char *id, const char *why) {
-  const pool_config *cfg = pool_cfg(c->w->p);
-  if (cfg->breach) cfg->breach(cfg->hostcall_user, id, why);
-  if (id) set_aside_liar(c, id, why);
-  died(c);
-}
-
-/* Whom to hold to account for a frame that belongs to no call (a second answer, a
- * hostcall or slice for a call never sent): the instance whose code runs now, else the
- * one whose call was answered last, whose code ran most recently. All instances of one
- * worker process share one trust identity (pool_assign), so either names the plugin that
- * lied; NULL when the worker has answered nothing yet. */
-static const char *suspect(wp_child *c) {
-  pool_req *r = c->current ? pool_inflight(c->w, c->current) : NULL;
-  const char *id = r ? req_instance(r->req) : NULL;
-  return id ? id : c->last_answered[0] ? c->last_answered : NULL;
-}
-
 /* An order from the pool (a message with id 0, pool.c). True when it killed the worker
  * and answered this turn's requests (as forward() says). */
 static bool take_order(wp_child *c, const json_t *o) {
@@ -281,12 +101,12 @@ static bool take_order(wp_child *c, const json_t *o) {
   if (id) { /* the host caught the worker in a lie: see pool_condemn */
     const char *why = json_string_value(json_object_get(o, "why"));
     bool ran = c->pid > 0;
-    if (*id) set_aside_liar(c, id, why ? why : "it broke the protocol");
+    if (*id) wp_set_aside_liar(c, id, why ? why : "it broke the protocol");
     if (!ran) return false;
     wp_reap(c, true);
     c->stats.crashes++;
     pool_proc_stats(c->w, &c->stats);
-    worker_lost(c, AL_ECRASHED, why ? why : "the worker broke the protocol", false);
+    wp_worker_lost(c, AL_ECRASHED, why ? why : "the worker broke the protocol", false);
     return true;
   }
   if (json_is_true(json_object_get(o, "recycle"))) {
@@ -313,11 +133,11 @@ static bool take_order(wp_child *c, const json_t *o) {
 }
 
 /* Sends one taken request to the worker (starting it first if needed). True when the
- * worker died doing so: worker_lost() then answered every request in flight, the rest of
+ * worker died doing so: wp_worker_lost() then answered every request in flight, the rest of
  * the caller's batch among them, which the caller must no longer touch. */
 static bool send_request(wp_child *c, pool_req *r) {
   wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
-  const char *id = req_instance(r->req);
+  const char *id = wp_req_instance(r->req);
   json_t *why = id ? json_object_get(c->disabled, id) : NULL;
   if (why && op == WK_OP_DISPOSE) {
     json_object_del(c->disabled, id);
@@ -333,7 +153,7 @@ static bool send_request(wp_child *c, pool_req *r) {
     json_object_del(c->disabled, id);
     json_object_del(c->crashes, id);
   }
-  json_t *fail = ensure_worker(c);
+  json_t *fail = wp_ensure_worker(c);
   if (fail) {
     pool_answer(c->w, r->ticket, fail);
     return false;
@@ -354,7 +174,7 @@ static bool send_request(wp_child *c, pool_req *r) {
     c->current = r->ticket;
     c->current_since = clock_mono_ns();
   }
-  if (rc) gone(c, rc);
+  if (rc) wp_gone(c, rc);
   return rc != 0;
 }
 
@@ -370,14 +190,14 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
   if (!r || ok == (e != NULL) ||
       (e && !(json_is_string(json_object_get(e, "code")) && json_is_string(json_object_get(e, "message"))))) {
     json_decref(resp);
-    breach(c, r ? req_instance(r->req) : suspect(c),
+    wp_breach(c, r ? wp_req_instance(r->req) : wp_suspect(c),
            r ? "an answer that is neither {ok} nor {error: {code, message}}"
              : "an answer for a call it was not sent, or a second answer");
     return;
   }
   json_object_del(resp, "ticket");
   wk_op op = wk_op_parse(json_string_value(json_object_get(r->req, "op")));
-  const char *id = req_instance(r->req);
+  const char *id = wp_req_instance(r->req);
   snprintf(c->last_answered, sizeof c->last_answered, "%s", id ? id : "");
   if (id && !json_object_get(resp, "error")) {
     if (op == WK_OP_LOAD) json_object_set(c->loads, id, r->req);
@@ -410,15 +230,15 @@ static void take_response(wp_child *c, uint64_t ticket, json_t *resp) {
 static void take_hostcall(wp_child *c, const json_t *call) {
   uint64_t ticket = (uint64_t)json_integer_value(json_object_get(call, "ticket"));
   pool_req *r = pool_inflight(c->w, ticket);
-  const char *id = r ? req_instance(r->req) : NULL;
-  if (!r || !hostcall_is_for(call, id)) {
-    breach(c, id ? id : suspect(c),
+  const char *id = r ? wp_req_instance(r->req) : NULL;
+  if (!r || !wp_hostcall_is_for(call, id)) {
+    wp_breach(c, id ? id : wp_suspect(c),
            !r ? "a hostcall for a call it was not sent" : "a hostcall naming another instance than its call's");
     return;
   }
   if (json_is_true(json_object_get(call, "sync"))) {
-    int rc = answer_sync(c, id, call);
-    if (rc) gone(c, rc);
+    int rc = wp_answer_sync(c, id, call);
+    if (rc) wp_gone(c, rc);
     return;
   }
   json_int_t wid = json_integer_value(json_object_get(call, "id"));
@@ -450,7 +270,7 @@ static void take_hostcall(wp_child *c, const json_t *call) {
     json_t *reply = body ? json_pack("{s:o}", "hostreply", body) : NULL;
     int src = wp_send(c, reply);
     json_decref(reply);
-    if (src) gone(c, src);
+    if (src) wp_gone(c, src);
   }
 }
 
@@ -478,7 +298,7 @@ static bool forward(wp_child *c, pool_msg *m) {
       int src = wp_send(c, f);
       if (src) {
         json_decref(f);
-        gone(c, src);
+        wp_gone(c, src);
         lost = true;
       } else {
         json_decref(f);
@@ -502,7 +322,7 @@ static void take_frame(wp_child *c, json_t *f) {
     uint64_t t = (uint64_t)json_integer_value(json_object_get(f, "slice"));
     if (t && !pool_inflight(c->w, t)) { /* names a call it was never sent: not to be trusted */
       json_decref(f);
-      breach(c, suspect(c), "a slice of a call it was not sent");
+      wp_breach(c, wp_suspect(c), "a slice of a call it was not sent");
       return;
     }
     c->current = t;
@@ -520,14 +340,14 @@ static void proc_run(pool_worker *w) {
   /* Start the worker now, while the host is still setting itself up (opening its
    * database, reading packages): a short-lived host such as a hook command finds it ready
    * for its first call. A failure here is tried again, and reported, at that call. */
-  json_decref(ensure_worker(c));
+  json_decref(wp_ensure_worker(c));
   for (;;) {
     pool_req *reqs;
     pool_msg *msgs;
     if (!pool_take(w, &reqs, &msgs, 0)) break;
     bool took = reqs || msgs;
     if (c->pid > 0 && wp_out_flush(c)) {
-      died(c);
+      wp_died(c);
       continue;
     }
     /* a death while forwarding answered this turn's requests too (they are in flight) */
@@ -553,7 +373,7 @@ static void proc_run(pool_worker *w) {
       /* Counted against the instance that ran, as a crash is (set aside at the limit),
        * but without the restart back-off: the kill was the host's own decision, not a
        * worker that keeps dying, and its other instances should not wait for it. */
-      worker_lost(c, AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
+      wp_worker_lost(c, AL_ETIMEOUT, "the call passed its hard deadline: the watchdog killed the worker, "
                                   "which restarts with its other instances on the next call", true);
       continue;
     }
@@ -562,7 +382,7 @@ static void proc_run(pool_worker *w) {
       json_t *tick = json_pack("{s:b}", "tick", 1);
       int rc = wp_send(c, tick);
       json_decref(tick);
-      if (rc) gone(c, rc);
+      if (rc) wp_gone(c, rc);
       continue;
     }
     /* (NULL reader: what it holds now is at most part of a frame, which only new bytes
@@ -588,41 +408,41 @@ static void proc_run(pool_worker *w) {
         if (read(c->efd, &v, sizeof v) < 0) { /* EAGAIN: drained already */ }
       }
       if (r > 0 && (pfd[1].revents & POLLOUT) && wp_out_flush(c)) {
-        died(c);
+        wp_died(c);
         continue;
       }
       if (!lane && (r <= 0 || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) continue;
       if (lane && r > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && wp_lane_bells(c)) {
-        died(c);
+        wp_died(c);
         continue;
       }
     }
     if (lane) { /* Frames: take every complete one the lane holds now. */
       json_t *f;
-      int got = wp_lane_pump(c); /* 0, or the negative code gone() tells apart */
+      int got = wp_lane_pump(c); /* 0, or the negative code wp_gone() tells apart */
       while (!got && c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) {
         take_frame(c, f);
         got = 0;
       }
-      if (c->pid > 0 && got < 0) gone(c, got);
+      if (c->pid > 0 && got < 0) wp_gone(c, got);
       continue;
     }
     /* Frames: take every complete one the socket holds now. */
     char buf[65536];
     ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      died(c);
+      wp_died(c);
       continue;
     }
     int frc = n > 0 ? ipc_reader_feed(&c->rd, buf, (size_t)n, NULL) : 0;
     if (frc) {
-      gone(c, frc); /* protocol error: the stream cannot be trusted any more */
+      wp_gone(c, frc); /* protocol error: the stream cannot be trusted any more */
       continue;
     }
     json_t *f;
     int got;
     while (c->pid > 0 && (got = ipc_reader_next(&c->rd, &f, NULL)) == 1) take_frame(c, f);
-    if (c->pid > 0 && got < 0) gone(c, got);
+    if (c->pid > 0 && got < 0) wp_gone(c, got);
   }
 }
 

@@ -4,7 +4,8 @@
  *   wp_link.c         the link to one worker process: starting it, the frames both ways
  *                     over the socket or the shared-memory lane, waiting for one, reaping
  *   worker_process.c  what travels on the link: requests, answers, hostcalls, the
- *                     instances' loads and reloads, crashes, breaches, the driver loop
+ *                     driver loop
+ *   wp_fault.c        failures: crashes, breaches, a lost worker's calls, restarts
  * Everything here runs on the worker's driver thread (worker_process.c's opening comment
  * gives the design).
  */
@@ -91,5 +92,21 @@ bool wp_lane_may_sleep(wp_child *c);
 /* Waits for one frame until deadline_ns: 1 = *msg got it, 0 = deadline passed, <0 =
  * peer gone. */
 int wp_recv_until(wp_child *c, uint64_t deadline_ns, json_t **msg);
+
+/* ---- wp_fault.c: failures, breaches, restarts ---------------------------------------- */
+
+void wp_breach(wp_child *c, const char *id, const char *why);
+void wp_died(wp_child *c);
+json_t *wp_ensure_worker(wp_child *c);
+void wp_gone(wp_child *c, int rc);
+void wp_set_aside_liar(wp_child *c, const char *id, const char *why);
+const char *wp_suspect(wp_child *c);
+void wp_worker_lost(wp_child *c, int ran_code, const char *ran_msg, bool count);
+
+/* ---- worker_process.c: what the fault side needs of the protocol ---------------------- */
+
+int wp_answer_sync(wp_child *c, const char *id, const json_t *call);
+bool wp_hostcall_is_for(const json_t *call, const char *id);
+const char *wp_req_instance(const json_t *req);
 
 #endif
