@@ -7,7 +7,7 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text fuzz_modules
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text fuzz_modules fuzz_pi
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
 mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/lane" "$seeds/agent"
@@ -88,7 +88,11 @@ printf '\001log \033[2J\033]0;t\007 caf\303\251 \302\233 \342\200\256 \342\202\0
 # modules: byte 0 even: a package.json, NUL, a subpath; odd: an error's stack (fuzz_modules.c)
 printf '\000{"exports":{".":[{"import":"./e.mjs"}],"./f/*":{"default":"./s/*.js"}}}\000./f/a' >"$seeds/modules/exports"
 printf '\001Error: x\n    at <anonymous> (native)\n    at render (lib/x.ts:12)\n' >"$seeds/modules/stack"
-for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules; do
+# pi: byte 0 picks pi's event; then a worker's report (fuzz_pi.c)
+mkdir -p "$seeds/pi"
+printf '\000{"tools":[{"name":"t","description":"d","parameters":{}}],"commands":[{"name":"c"}],"flags":[],"shortcuts":[],"events":["tool_call"],"messageRenderers":[]}' >"$seeds/pi/registry"
+printf '\001{"results":[{"ok":{"block":true,"reason":"no"}}],"intents":[{"type":"sendMessage","message":{}}],"errors":[]}' >"$seeds/pi/answer"
+for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules pi; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
