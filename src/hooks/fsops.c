@@ -245,6 +245,37 @@ int hk_fs_exists(const char *canon, bool *exists, al_error *err) {
   return rc;
 }
 
+/* The entry type fs.list and fs.stat name: what lstat says, never the link's target. */
+static const char *type_of(const struct stat *st) {
+  return S_ISREG(st->st_mode) ? "file" : S_ISDIR(st->st_mode) ? "dir" : S_ISLNK(st->st_mode) ? "link" : "other";
+}
+
+int hk_fs_stat(const char *canon, json_t **out, al_error *err) {
+  if (out) *out = NULL;
+  if (!out) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "fs: out is NULL");
+  int rc = check_canon(canon, err);
+  if (rc) return rc;
+  const char *name;
+  int dfd = walk(canon, &name);
+  if (dfd < 0) {
+    if (errno != ENOENT) return errno_fail(err, errno, "stat", canon);
+    *out = json_null(); /* a missing parent: nothing there, as for exists */
+    return 0;
+  }
+  struct stat st;
+  if (fstatat(dfd, *name ? name : ".", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    *out = json_pack("{s:s,s:I,s:I}", "type", type_of(&st), "size", (json_int_t)st.st_size,
+                     "mtimeMs", (json_int_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+    if (!*out) rc = err_set(err, AL_ENO_MEMORY, NULL, "fs: out of memory");
+  } else if (errno == ENOENT) {
+    *out = json_null();
+  } else {
+    rc = errno_fail(err, errno, "stat", canon);
+  }
+  close(dfd);
+  return rc;
+}
+
 typedef struct entry {
   char *name;
   const char *type;
@@ -294,9 +325,7 @@ int hk_fs_list(const char *canon, size_t max_entries, json_t **out, al_error *er
     }
     struct stat st;
     const char *type = "other";
-    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-      type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir"
-                                          : S_ISLNK(st.st_mode) ? "link" : "other";
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) type = type_of(&st);
     es[n].name = strdup(de->d_name);
     es[n].type = type;
     if (!es[n].name) {

@@ -35,6 +35,11 @@ int hk_fs_write_text(const char *canon, const char *text, size_t len, size_t max
  * parent is "false", not an error. */
 int hk_fs_exists(const char *canon, bool *exists, al_error *err);
 
+/* *out = {type: "file"|"dir"|"link"|"other", size, mtimeMs} of what is at the path (a
+ * symlink is "link", never followed), or JSON null when nothing is (a missing parent
+ * too); a new reference. For Node's fs.statSync in the pi profile. */
+int hk_fs_stat(const char *canon, json_t **out, al_error *err);
+
 /* The directory's entries, sorted by name, as a new array of {name, type:
  * "file"|"dir"|"link"|"other"}; "." and ".." left out; at most max_entries (0: default),
  * more is AL_EINVALID_ARGUMENT. */

@@ -294,6 +294,8 @@ static int hc_fs(hc_services *s, const hc_rec *r, const char *method, const json
   } else if (!rc && !strcmp(method, "fs.exists")) {
     bool ex = false;
     if (!(rc = hk_fs_exists(canon, &ex, err))) *result = json_boolean(ex);
+  } else if (!rc && !strcmp(method, "fs.stat")) {
+    rc = hk_fs_stat(canon, result, err);
   } else if (!rc) {
     rc = hk_fs_list(canon, 0, result, err);
   }
@@ -526,7 +528,7 @@ int hc_call(void *user, const char *instance_id, const char *method, const json_
         hc_audit(s, r.plugin_id, "network", url, "denied", err ? err->message : "non-public address");
     }
   } else if (!strcmp(method, "fs.readText") || !strcmp(method, "fs.writeText") ||
-             !strcmp(method, "fs.exists") || !strcmp(method, "fs.list")) {
+             !strcmp(method, "fs.exists") || !strcmp(method, "fs.list") || !strcmp(method, "fs.stat")) {
     rc = hc_fs(s, &r, method, args, result, err);
   } else if (!strcmp(method, "exec.run")) {
     rc = hc_exec(s, &r, args, result, err);

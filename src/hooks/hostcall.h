@@ -18,7 +18,7 @@
  *   kv.get {key} | kv.set {key, value} | kv.delete {key} | kv.list {prefix?}  ("kv")
  *   log              {level, message}   -> null
  *   http.request     {method, url, body?, headers?}   -> {status, headers, body} ("network")
- *   fs.readText {path} | fs.exists {path} | fs.list {path}  ("fs_read")
+ *   fs.readText {path} | fs.exists {path} | fs.list {path} | fs.stat {path}  ("fs_read")
  *   fs.writeText {path, text}                           ("fs_write")
  *   exec.run {command, args?, cwd?, timeoutMs?} -> {stdout, stderr, code, killed}
  *                                        ("exec", on the command line hk_exec_line

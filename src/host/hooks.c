@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hooks/emit.h"
 #include "host/host_impl.h"
@@ -69,10 +70,15 @@ static bool hooks_set(host_inst *inst, const json_t *hooks) {
 
 /* One array of the declared events serves every instance's pi record (they are only read,
  * and jansson counts references atomically), instead of a copy per instance. */
+/* `cwd` is what process.cwd() answers while the extension loads (its factory runs before
+ * any call's ctx exists): al_pi_context's cwd, else the host's, as a call's ctx.cwd. */
 static json_t *pi_info(al_host *h, const char *plugin_id, const char *version) {
   if (!h->event_names && !(h->event_names = ev_names(h->events))) return NULL;
-  return json_pack("{s:s,s:s,s:O,s:i}", "id", plugin_id, "version", version ? version : "0.0.0",
-                   "events", h->event_names, "maxHandlers", EV_MAX_HANDLERS);
+  char here[4096];
+  const char *cwd = json_string_value(json_object_get(h->pi_ctx, "cwd"));
+  if (!cwd) cwd = getcwd(here, sizeof here) ? here : "/";
+  return json_pack("{s:s,s:s,s:O,s:i,s:s}", "id", plugin_id, "version", version ? version : "0.0.0",
+                   "events", h->event_names, "maxHandlers", EV_MAX_HANDLERS, "cwd", cwd);
 }
 
 /* The hostcall record and `pi` record for a load; with a manifest, its plan first

@@ -262,7 +262,8 @@ static const struct {
      "getSettingsListTheme,BorderedLoader,DynamicBorder,CustomEditor,withFileMutationQueue,"
      "parseFrontmatter,createBashTool,createReadTool,createWriteTool,createEditTool,createFindTool,"
      "createGrepTool,createLsTool,convertToLlm,serializeConversation,DEFAULT_MAX_BYTES,DEFAULT_MAX_LINES,"
-     "formatSize,truncateHead,truncateTail", false},
+     "formatSize,truncateHead,truncateTail,createBashToolDefinition,createLocalBashOperations,stripFrontmatter",
+     false},
     {"@mariozechner/pi-ai", "Type,StringEnum,complete,streamSimple,getModel,registerApiProvider,calculateCost,"
                             "createAssistantMessageEventStream,streamSimpleAnthropic,streamSimpleOpenAIResponses", false},
     {"@mariozechner/pi-tui",
@@ -274,8 +275,9 @@ static const struct {
     {"node:path", "sep,delimiter,normalize,join,resolve,dirname,basename,extname,relative,isAbsolute,"
                   "parse,format,posix", false},
     {"node:fs", "readFileSync,writeFileSync,appendFileSync,existsSync,readdirSync,statSync,lstatSync,"
-                "mkdirSync,rmSync,unlinkSync,renameSync,watch,createReadStream,createWriteStream,constants", false},
-    {"node:fs/promises", "readFile,writeFile,readdir,access,appendFile,stat,mkdir,mkdtemp", false},
+                "mkdirSync,rmSync,unlinkSync,renameSync,watch,createReadStream,createWriteStream,constants,promises,"
+                "Dirent,Stats", false},
+    {"node:fs/promises", "readFile,writeFile,readdir,access,appendFile,stat,lstat,mkdir,mkdtemp", false},
     {"node:os", "homedir,tmpdir,platform,type,EOL,hostname,arch,cpus", false},
     {"node:url", "fileURLToPath,pathToFileURL", false},
     {"node:child_process", "execSync,execFileSync,exec,execFile,spawn,spawnSync", false},
@@ -324,8 +326,36 @@ static int mg_fail(al_error *err, const char *from, int line, const char *fmt, c
   return rc;
 }
 
+/* The module's import.meta.url, as Node gives it: "file://" + its absolute path on the
+ * host (the real package directory + id), with the bytes a URL path may not hold
+ * percent-encoded. It names the file for the extension's own path arithmetic (a
+ * resource beside the module); the worker opens nothing with it. Free with free(). */
+static char *mg_file_url(const mg *g, const char *id) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t cap = 8 + 3 * (g->root_len + 1 + strlen(id)) + 1;
+  char *u = malloc(cap), *o = u;
+  if (!u) return NULL;
+  memcpy(o, "file://", 7);
+  o += 7;
+  for (int part = 0; part < 3; part++) {
+    const char *s = part == 0 ? g->root : part == 1 ? "/" : id;
+    for (; *s; s++) {
+      unsigned char c = (unsigned char)*s;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-._~!$&'()*+,;=:@", c)) {
+        *o++ = (char)c;
+      } else {
+        *o++ = '%';
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
+      }
+    }
+  }
+  *o = '\0';
+  return u;
+}
+
 /* Adds module `id` (its source given, or read from the package) and, depth first, all it
- * imports. */
+ * imports; a file of the package also gets its "url" (mg_file_url). */
 static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error *err) {
   if (json_object_get(g->files, id)) return 0;
   if (json_object_size(g->files) >= PKG_MOD_MAX_FILES)
@@ -350,7 +380,11 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
   free(own);
   if (rc) return rc;
   json_t *map = json_object();
-  json_t *file = map ? json_pack("{s:O,s:o}", "code", json_object_get(t, "code"), "imports", map) : NULL;
+  char *url = mg_file_url(g, id);
+  json_t *file = map && url ? json_pack("{s:O,s:o,s:s}", "code", json_object_get(t, "code"), "imports", map,
+                                        "url", url)
+                            : NULL;
+  free(url);
   if (!file || json_object_set_new(g->files, id, file)) {
     if (!file) json_decref(map);
     json_decref(t);

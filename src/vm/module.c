@@ -61,6 +61,18 @@ static JSModuleDef *vm_mod_load(JSContext *ctx, const char *name, void *opaque) 
   if (JS_IsException(fn)) return NULL;
   JSModuleDef *m = JS_VALUE_GET_PTR(fn);
   JS_FreeValue(ctx, fn); /* the context keeps the module */
+  /* import.meta.url: the host's file: URL for the module (modgraph.c), as Node gives it,
+   * so `dirname(fileURLToPath(import.meta.url))` names the extension's own directory. A
+   * virtual module or a module given in memory has none, as a Node module without a file
+   * would not. */
+  const json_t *url = json_object_get(json_object_get(json_object_get(graph, "files"), name), "url");
+  if (json_is_string(url)) {
+    JSValue meta = JS_GetImportMeta(ctx, m);
+    if (JS_IsException(meta)) return NULL;
+    int rc = JS_SetPropertyStr(ctx, meta, "url", JS_NewStringLen(ctx, json_string_value(url), json_string_length(url)));
+    JS_FreeValue(ctx, meta);
+    if (rc < 0) return NULL;
+  }
   return m;
 }
 

@@ -51,6 +51,10 @@
   // The call being served: its intents and the host's context for it. One call runs at a
   // time in an instance as far as its intents go (the host awaits each pi call).
   let cur = { intents: [], ctx: {} };
+  // The working directory: the call's ctx.cwd, else (while the extension's factory runs,
+  // before any call) the one the host gave the load (info.cwd: --cwd or its own), as
+  // Node's process.cwd() would answer in pi's process.
+  const hereCwd = () => S(cur.ctx.cwd ?? info.cwd ?? "/");
 
   const call = (method, args) => new Promise((resolve, reject) => {
     waiting.set(hostAsync(method, args), { resolve, reject });
@@ -94,6 +98,24 @@
                                                     options: isArray(options) ? options.map(S) : [] })
       .then((v) => (typeof v === "string" ? v : undefined), () => undefined),
   });
+  // ctx.modelRegistry: pi's ModelRegistry (dist/core/model-registry.js) as it answers with
+  // no model known: Airlock's pi profile has no model runtime, so nothing is found, nothing
+  // has auth, and no key is ever read (getApiKeyAndHeaders answers what pi does for a
+  // model without credentials: ok, no key). Providers registered through it are pi's own
+  // registerProvider, recorded like the rest.
+  const modelRegistry = freeze({
+    getAll: () => [], getAvailable: () => [], find: () => undefined, refresh: noop, getError: () => undefined,
+    hasConfiguredAuth: () => false, isUsingOAuth: () => false,
+    getApiKeyAndHeaders: async (model) => {
+      const h = isPlain(model) && isPlain(model.headers) && keys(model.headers).length ? { ...model.headers } : undefined;
+      return { ok: true, apiKey: undefined, headers: h };
+    },
+    getApiKeyForProvider: async () => undefined,
+    getProviderAuthStatus: () => ({ configured: false }),
+    getProviderDisplayName: (provider) => S(provider),
+    registerProvider: (name, config) => { providers[S(name)] = config; },
+    unregisterProvider: (name) => { delete providers[S(name)]; },
+  });
   function makeCtx(c, extra) {
     const entries = isArray(c.entries) ? c.entries : [];
     const sm = freeze({
@@ -106,7 +128,7 @@
     });
     const ctx = {
       ui: c.hasUI === true ? uiPerson : ui, hasUI: c.hasUI === true, cwd: S(c.cwd ?? "/"), sessionManager: sm,
-      modelRegistry: undefined,
+      modelRegistry,
       model: c.model, signal: undefined,
       isIdle: () => true, abort: () => intent("abort", {}), hasPendingMessages: () => false,
       shutdown: () => intent("shutdown", {}), getContextUsage: () => undefined,
@@ -130,7 +152,7 @@
     const o = isPlain(options) ? options : {};
     const a = { command: S(command), args: isArray(args) ? args.map(S) : [] };
     if (o.cwd !== undefined) a.cwd = S(o.cwd);
-    else if (cur.ctx.cwd !== undefined) a.cwd = S(cur.ctx.cwd);
+    else a.cwd = hereCwd();
     if (typeof o.timeout === "number" && o.timeout > 0) a.timeoutMs = o.timeout;
     if (typeof o.input === "string") a.input = o.input;
     return a;
@@ -295,6 +317,7 @@
   }
 
   // ---- modules (the names docs/pi-extensions.md lists) ------------------------------------
+  const kType = Symbol("type");
   const ENOSYS = (what) => () => {
     const e = new Error(what + " is not available to a pi extension in Airlock (docs/pi-extensions.md)");
     e.code = "ENOSYS";
@@ -316,7 +339,7 @@
     const resolve = (...a) => {
       let r = "";
       for (let i = a.length - 1; i >= 0 && !r.startsWith("/"); i--) r = S(a[i]) + (r ? "/" + r : "");
-      if (!r.startsWith("/")) r = S(cur.ctx.cwd ?? "/") + "/" + r;
+      if (!r.startsWith("/")) r = hereCwd() + "/" + r;
       return norm(r);
     };
     const dirname = (p) => { p = S(p); const i = p.replace(/\/+$/, "").lastIndexOf("/"); return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i); };
@@ -348,6 +371,37 @@
     return x;
   };
   const readText = (p) => host("fs.readText", { path: abs(p) });
+  // fs.list answers [{name, type}] and fs.stat {type, size, mtimeMs} | null (the host's
+  // lstat: a symlink is reported as one, never followed, so statSync on a link says
+  // isSymbolicLink() where Node would describe its target). readdir gives the names, or
+  // with {withFileTypes: true} Dirents; stat a Stats, or ENOENT for nothing there.
+  class Dirent {
+    constructor(name, type, dir) { this.name = name; this.parentPath = dir; this.path = dir; this[kType] = type; }
+    isFile() { return this[kType] === "file"; }
+    isDirectory() { return this[kType] === "dir"; }
+    isSymbolicLink() { return this[kType] === "link"; }
+    isFIFO() { return false; } isSocket() { return false; }
+    isBlockDevice() { return false; } isCharacterDevice() { return false; }
+  }
+  class Stats extends Dirent {
+    constructor(r) {
+      super(undefined, r.type, undefined);
+      delete this.name; delete this.parentPath; delete this.path;
+      this.size = typeof r.size === "number" ? r.size : 0;
+      this.mtimeMs = typeof r.mtimeMs === "number" ? r.mtimeMs : 0;
+      this.mtime = new Date(this.mtimeMs);
+    }
+  }
+  const entries = (p, o, list) => {
+    const l = isArray(list) ? list.filter((x) => isPlain(x) && typeof x.name === "string") : [];
+    if (isPlain(o) && o.withFileTypes === true) return l.map((x) => new Dirent(x.name, S(x.type), abs(p)));
+    return l.map((x) => x.name);
+  };
+  const stats = (p, o, r) => {
+    if (isPlain(r)) return new Stats(r);
+    if (isPlain(o) && o.throwIfNoEntry === false) return undefined;
+    throw enoent(p);
+  };
   const fs = freeze({
     readFileSync: (p) => readText(p),
     writeFileSync: (p, data) => { host("fs.writeText", { path: abs(p), text: S(data) }); },
@@ -357,8 +411,11 @@
       host("fs.writeText", { path: abs(p), text: old + S(data) });
     },
     existsSync: (p) => { try { return host("fs.exists", { path: abs(p) }) === true; } catch (e) { if (e.code === "CAPABILITY_DENIED") throw e; return false; } },
-    readdirSync: (p) => host("fs.list", { path: abs(p) }),
-    statSync: ENOSYS("fs.statSync"), lstatSync: ENOSYS("fs.lstatSync"), mkdirSync: ENOSYS("fs.mkdirSync"),
+    readdirSync: (p, o) => entries(p, o, host("fs.list", { path: abs(p) })),
+    statSync: (p, o) => stats(p, o, host("fs.stat", { path: abs(p) })),
+    lstatSync: (p, o) => stats(p, o, host("fs.stat", { path: abs(p) })),
+    get promises() { return fsp; },
+    Dirent, Stats, mkdirSync: ENOSYS("fs.mkdirSync"),
     rmSync: ENOSYS("fs.rmSync"), unlinkSync: ENOSYS("fs.unlinkSync"), renameSync: ENOSYS("fs.renameSync"),
     watch: ENOSYS("fs.watch"), createReadStream: ENOSYS("fs.createReadStream"), createWriteStream: ENOSYS("fs.createWriteStream"),
     constants: freeze({ F_OK: 0, R_OK: 4, W_OK: 2, X_OK: 1 }),
@@ -366,11 +423,12 @@
   const fsp = freeze({
     readFile: (p) => call("fs.readText", { path: abs(p) }),
     writeFile: (p, data) => call("fs.writeText", { path: abs(p), text: S(data) }).then(() => undefined),
-    readdir: (p) => call("fs.list", { path: abs(p) }),
+    readdir: (p, o) => call("fs.list", { path: abs(p) }).then((l) => entries(p, o, l)),
     access: (p) => call("fs.exists", { path: abs(p) }).then((ok) => { if (!ok) throw enoent(p); }),
     appendFile: (p, data) => Promise.resolve().then(() => fs.appendFileSync(p, data)),
     mkdtemp: () => Promise.reject(new Error("fs.mkdtemp is not available to a pi extension in Airlock")),
-    stat: () => Promise.reject(new Error("fs.stat is not available to a pi extension in Airlock")),
+    stat: (p, o) => call("fs.stat", { path: abs(p) }).then((r) => stats(p, o, r)),
+    lstat: (p, o) => call("fs.stat", { path: abs(p) }).then((r) => stats(p, o, r)),
     mkdir: () => Promise.reject(new Error("fs.mkdir is not available to a pi extension in Airlock")),
   });
   const os = freeze({ homedir: () => "$HOME", tmpdir: () => "/tmp", platform: () => "linux", type: () => "Linux",
@@ -461,15 +519,113 @@
     getMarkdownTheme: () => ({}), getSettingsListTheme: () => ({}),
     BorderedLoader: class extends Stub {}, DynamicBorder: class extends Stub {}, CustomEditor: class extends Stub {},
     withFileMutationQueue: (p, f) => f(),
-    parseFrontmatter: (t) => ({ frontmatter: {}, body: S(t) }),
   };
-  // pi's built-in tools are the agent's, not an extension's: the factories answer a tool
-  // definition (so an extension can wrap or re-register one) whose execute() says so.
-  for (const t of ["bash", "read", "write", "edit", "find", "grep", "ls"]) {
+  // parseFrontmatter / stripFrontmatter: pi's (dist/utils/frontmatter.js) split exactly;
+  // the YAML between the fences is read as the subset agent and skill files use: one
+  // level of `key: value` (plain, 'single' or "double" quoted; true/false/null/numbers as
+  // YAML gives them) and `key:` followed by `- item` lines. Anything else is left out.
+  const yamlScalar = (v) => {
+    v = v.trim();
+    if (/^".*"$/.test(v)) { try { return JSON.parse(v); } catch (e) { return v.slice(1, -1); } }
+    if (/^'.*'$/.test(v)) return v.slice(1, -1).replace(/''/g, "'");
+    if (v === "" || v === "~" || v === "null") return null;
+    if (v === "true" || v === "false") return v === "true";
+    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return Number(v);
+    return v.replace(/\s+#.*$/, "");
+  };
+  const yamlFlat = (text) => {
+    const out = {};
+    let list = null;
+    for (const line of text.split("\n")) {
+      if (!line.trim() || /^\s*#/.test(line)) continue;
+      const item = line.match(/^\s+-\s+(.*)$/) || line.match(/^-\s+(.*)$/);
+      if (item && list) { list.push(yamlScalar(item[1])); continue; }
+      const kv = line.match(/^([A-Za-z0-9_][\w.-]*)\s*:(?:\s+(.*))?$/);
+      if (!kv) { list = null; continue; }
+      if (kv[2] === undefined || kv[2].trim() === "") { list = []; out[kv[1]] = list; }
+      else { list = null; out[kv[1]] = yamlScalar(kv[2]); }
+    }
+    for (const k of keys(out)) if (isArray(out[k]) && !out[k].length) out[k] = null;
+    return out;
+  };
+  agent.parseFrontmatter = (content) => {
+    const n = S(content).replace(/\r\n/g, "\n").replace(/\r/g, "\n");
+    if (!n.startsWith("---")) return { frontmatter: {}, body: n };
+    const end = n.indexOf("\n---", 3);
+    if (end === -1) return { frontmatter: {}, body: n };
+    return { frontmatter: yamlFlat(n.slice(4, end)), body: n.slice(end + 4).trim() };
+  };
+  agent.stripFrontmatter = (content) => agent.parseFrontmatter(content).body;
+  // pi's built-in tools, for an extension that wraps or re-registers one. bash runs over
+  // the exec capability (below); the others answer a definition whose execute() says it
+  // is not available (docs/pi-extensions.md).
+  for (const t of ["read", "write", "edit", "find", "grep", "ls"]) {
     const fname = "create" + t[0].toUpperCase() + t.slice(1) + "Tool";
-    agent[fname] = () => ({ name: t, label: t, description: "pi's built-in " + t + " tool (not run by Airlock)",
-                            parameters: { type: "object" }, execute: ENOSYS("pi's built-in " + t + " tool") });
+    agent[fname] = agent[fname + "Definition"] = () => ({
+      name: t, label: t, description: "pi's built-in " + t + " tool (not run by Airlock)",
+      parameters: { type: "object" }, execute: ENOSYS("pi's built-in " + t + " tool") });
   }
+  // bash (pi's dist/core/tools/bash.js): the command, after commandPrefix and spawnHook,
+  // runs as `bash -c SCRIPT` through exec.run, so the host's exec capability decides on
+  // (and audits) exactly that line; nothing runs unless the policy grants it. The hook
+  // gets env {} (process.env is read one name at a time, never listed) and the variables
+  // it returns are exported at the top of SCRIPT (one it removes stays set: the host's
+  // environment is the child's). Output is stdout then stderr (the host captures them
+  // apart), its tail kept as pi keeps it; a non-zero exit or the deadline throws, as pi's.
+  const shq = (v) => "'" + S(v).replace(/'/g, "'\\''") + "'";
+  agent.createLocalBashOperations = () => ({
+    exec: async (command, cwd, o = {}) => {
+      const env = isPlain(o.env) ? o.env : {};
+      const pre = keys(env).filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && env[k] !== undefined && env[k] !== null)
+        .map((k) => "export " + k + "=" + shq(env[k]) + "\n").join("");
+      const secs = typeof o.timeout === "number" && o.timeout > 0 ? o.timeout : undefined;
+      const r = await exec("bash", ["-c", pre + S(command)], { cwd, timeout: secs ? secs * 1000 : undefined });
+      if (typeof o.onData === "function") {
+        if (r.stdout) o.onData(Buffer.from(S(r.stdout)));
+        if (r.stderr) o.onData(Buffer.from(S(r.stderr)));
+      }
+      if (r.killed) throw new Error("timeout:" + (secs ?? "?"));
+      return { exitCode: r.code };
+    },
+  });
+  agent.createBashTool = agent.createBashToolDefinition = (cwd, options) => {
+    const o = isPlain(options) ? options : {};
+    const ops = isPlain(o.operations) && typeof o.operations.exec === "function" ? o.operations : agent.createLocalBashOperations();
+    const dir = S(cwd ?? hereCwd());
+    return {
+      name: "bash", label: "bash",
+      description: "Execute a bash command in the current working directory. Returns stdout and stderr. Output is truncated to last " +
+        agent.DEFAULT_MAX_LINES + " lines or " + agent.DEFAULT_MAX_BYTES / 1024 + "KB (whichever is hit first). Optionally provide a timeout in seconds.",
+      promptSnippet: "Execute bash commands (ls, grep, find, etc.)",
+      parameters: Type.Object({ command: Type.String({ description: "Bash command to execute" }),
+        timeout: Type.Optional(Type.Number({ description: "Timeout in seconds (optional, no default timeout)" })) }),
+      async execute(_id, params, signal, onUpdate) {
+        const p = isPlain(params) ? params : {};
+        const command = o.commandPrefix ? S(o.commandPrefix) + "\n" + S(p.command) : S(p.command);
+        const base = { command, cwd: dir, env: {} };
+        const sc = typeof o.spawnHook === "function" ? o.spawnHook(base) : base;
+        const chunks = [];
+        const onData = (d) => { chunks.push(Buffer.isBuffer(d) ? d.toString("utf8") : S(d)); };
+        const withStatus = (t, status) => (t ? t + "\n\n" : "") + status;
+        let exitCode;
+        try {
+          ({ exitCode } = await ops.exec(S(sc.command), S(sc.cwd ?? dir), { onData, signal, timeout: p.timeout, env: sc.env }));
+        } catch (e) {
+          const m = errMsg(e);
+          if (m.startsWith("timeout:")) throw new Error(withStatus(chunks.join(""), "Command timed out after " + m.slice(8) + " seconds"));
+          throw e;
+        }
+        const all = chunks.join("");
+        const t = agent.truncateTail(all);
+        let out = t.content || "(no output)";
+        if (t.truncated)
+          out += "\n\n[Showing lines " + (t.totalLines - t.outputLines + 1) + "-" + t.totalLines + " of " + t.totalLines + "]";
+        if (exitCode !== 0 && exitCode !== null && exitCode !== undefined)
+          throw new Error(withStatus(t.content, "Command exited with code " + exitCode));
+        return { content: [{ type: "text", text: out }], details: t.truncated ? { truncation: t } : undefined };
+      },
+    };
+  };
   for (const n of ["convertToLlm", "serializeConversation"]) agent[n] = ENOSYS(n);
   agent.DEFAULT_MAX_BYTES = 50 * 1024;
   agent.DEFAULT_MAX_LINES = 2000;
@@ -499,7 +655,148 @@
     "node:module": freeze({ createRequire: () => ENOSYS("require") }),
   });
 
-  // ---- globals Node code expects: console, timers, fetch, process ------------------------
+  // ---- Buffer ---------------------------------------------------------------------------------
+  // A minimal Node Buffer (QuickJS has none, nor TextEncoder): a Uint8Array subclass with
+  // Buffer.from (string in utf8 / base64 / hex / latin1, an array, an ArrayBuffer, a view),
+  // alloc, byteLength, concat, isBuffer, and toString / equals / toJSON. Bytes only: no
+  // streams, no read/write of numbers (docs/pi-extensions.md).
+  const Buffer = (() => {
+    const enc = (e) => {
+      const x = S(e ?? "utf8").toLowerCase();
+      if (x === "utf8" || x === "utf-8") return "utf8";
+      if (x === "base64" || x === "hex" || x === "latin1" || x === "ascii") return x;
+      if (x === "binary") return "latin1";
+      throw new TypeError("Unknown encoding: " + S(e));
+    };
+    const utf8 = (str) => {
+      const out = [];
+      for (let i = 0; i < str.length; i++) {
+        let c = str.charCodeAt(i);
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < str.length && (str.charCodeAt(i + 1) & 0xfc00) === 0xdc00)
+          c = 0x10000 + ((c - 0xd800) << 10) + (str.charCodeAt(++i) - 0xdc00);
+        else if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // a lone surrogate, as Node writes it
+        if (c < 0x80) out.push(c);
+        else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+        else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+        else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      }
+      return out;
+    };
+    const unutf8 = (b) => {
+      let out = "";
+      for (let i = 0; i < b.length;) {
+        const c = b[i];
+        const n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+        let cp = n === 0 ? c : n === 1 ? c & 31 : n === 2 ? c & 15 : c & 7, ok = n >= 0;
+        for (let k = 1; ok && k <= n; k++) {
+          if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) ok = false;
+          else cp = (cp << 6) | (b[i + k] & 63);
+        }
+        if (ok && ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))) ok = false;
+        if (!ok) { out += "\ufffd"; i++; continue; }
+        out += String.fromCodePoint(cp);
+        i += n + 1;
+      }
+      return out;
+    };
+    const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unb64 = (str) => {
+      const out = [];
+      let acc = 0, bits = 0;
+      for (const ch of S(str)) {
+        const v = ch === "-" ? 62 : ch === "_" ? 63 : B64.indexOf(ch); // Node takes base64url too
+        if (v < 0) { if (ch === "=") break; continue; }
+        acc = (acc << 6) | v; bits += 6;
+        if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
+      }
+      return out;
+    };
+    const b64 = (b) => {
+      let out = "";
+      for (let i = 0; i < b.length; i += 3) {
+        const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+        out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < b.length ? B64[(n >> 6) & 63] : "=") +
+               (i + 2 < b.length ? B64[n & 63] : "=");
+      }
+      return out;
+    };
+    const unhex = (str) => {
+      const out = [];
+      for (let i = 0; i + 1 < str.length; i += 2) {
+        const v = parseInt(str.slice(i, i + 2), 16);
+        if (!/^[0-9a-fA-F]{2}$/.test(str.slice(i, i + 2))) break; // Node stops at the first bad pair
+        out.push(v);
+      }
+      return out;
+    };
+    const bytesOf = (str, e) => {
+      switch (enc(e)) {
+        case "utf8": return utf8(str);
+        case "base64": return unb64(str);
+        case "hex": return unhex(str);
+        default: { const o = []; for (let i = 0; i < str.length; i++) o.push(str.charCodeAt(i) & 255); return o; }
+      }
+    };
+    const chars = (b, mask) => { // in slices: a spread of a large buffer would exceed the argument limit
+      let out = "";
+      for (let i = 0; i < b.length; i += 4096) out += String.fromCharCode(...Array.from(b.subarray(i, i + 4096), (x) => x & mask));
+      return out;
+    };
+    class Buf extends Uint8Array {
+      static from(v, e, len) {
+        if (typeof v === "string") return new Buf(bytesOf(v, e));
+        if (v instanceof ArrayBuffer) return new Buf(v, e ?? 0, len ?? v.byteLength - (e ?? 0));
+        if (ArrayBuffer.isView(v)) return new Buf(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        if (isArray(v) || (v !== null && typeof v === "object" && typeof v.length === "number")) return new Buf(Array.from(v, (x) => Number(x) & 255));
+        if (isPlain(v) && v.type === "Buffer" && isArray(v.data)) return new Buf(v.data);
+        throw new TypeError("Buffer.from: the first argument must be a string, an array, an ArrayBuffer or a Buffer");
+      }
+      static alloc(n, fill, e) {
+        const b = new Buf(Number(n) | 0);
+        if (fill !== undefined) {
+          const f = typeof fill === "string" ? bytesOf(fill, e) : [Number(fill) & 255];
+          if (f.length) for (let i = 0; i < b.length; i++) b[i] = f[i % f.length];
+        }
+        return b;
+      }
+      static allocUnsafe(n) { return new Buf(Number(n) | 0); }
+      static byteLength(v, e) {
+        if (typeof v === "string") return bytesOf(v, e).length;
+        if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v.byteLength;
+        throw new TypeError("Buffer.byteLength: a string, Buffer or ArrayBuffer is needed");
+      }
+      static isBuffer(v) { return v instanceof Buf; }
+      static isEncoding(e) { try { enc(e); return true; } catch (x) { return false; } }
+      static concat(list, total) {
+        if (!isArray(list)) throw new TypeError("Buffer.concat: the list must be an array");
+        const n = total === undefined ? list.reduce((a, b) => a + b.length, 0) : Number(total) | 0;
+        const out = new Buf(n);
+        let at = 0;
+        for (const b of list) {
+          if (at >= n) break;
+          const part = b.length > n - at ? b.subarray(0, n - at) : b;
+          out.set(part, at); at += part.length;
+        }
+        return out;
+      }
+      toString(e, start, end) {
+        const b = this.subarray(start ?? 0, end ?? this.length);
+        switch (enc(e)) {
+          case "utf8": return unutf8(b);
+          case "base64": return b64(b);
+          case "hex": return Array.from(b, (x) => (x < 16 ? "0" : "") + x.toString(16)).join("");
+          case "ascii": return chars(b, 127);
+          default: return chars(b, 255);
+        }
+      }
+      equals(o) { return ArrayBuffer.isView(o) && o.length === this.length && this.every((x, i) => x === o[i]); }
+      toJSON() { return { type: "Buffer", data: Array.from(this) }; }
+    }
+    Object.defineProperty(Buf, "name", { value: "Buffer" });
+    return freeze(Buf);
+  })();
+
+  // ---- globals Node code expects: console, timers, fetch, process, Buffer -----------------
   const addTimer = (fn, ms, every, args) => {
     const id = ++timerSeq, n = Number(ms) > 0 ? Number(ms) : 0;
     timers.push({ id, due: now() + n, fn: () => fn(...args), every: every ? Math.max(n, 1) : 0 });
@@ -511,6 +808,7 @@
     catch (e) { if (e.code === "CAPABILITY_DENIED") return undefined; throw e; }
   };
   const globals = {
+    Buffer,
     console: freeze({ log: log("info"), info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") }),
     setTimeout: (fn, ms, ...a) => addTimer(fn, ms, false, a), setInterval: (fn, ms, ...a) => addTimer(fn, ms, true, a),
     clearTimeout: clearTimer, clearInterval: clearTimer,
@@ -524,7 +822,7 @@
     process: freeze({ env: new Proxy({}, { get: (t, k) => (typeof k === "string" ? envGet(k) : undefined),
                                            has: (t, k) => typeof k === "string" && envGet(k) !== undefined,
                                            set: () => false, ownKeys: () => [] }),
-                      cwd: () => S(cur.ctx.cwd ?? "/"), platform: "linux", arch: "x64", version: "v20.0.0-airlock",
+                      cwd: hereCwd, platform: "linux", arch: "x64", version: "v20.0.0-airlock",
                       versions: freeze({}), argv: [], pid: 0, exit: ENOSYS("process.exit"), on: noop, off: noop,
                       nextTick: (fn, ...a) => { Promise.resolve().then(() => fn(...a)); } }),
   };

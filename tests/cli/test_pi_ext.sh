@@ -6,7 +6,9 @@
 # extension granted nothing failing to read, run or fetch (CAPABILITY_DENIED inside it,
 # audited) in process isolation, then running `git --version` once `exec: ["git *"]` is
 # granted while `rm` stays refused; exec's bounds; and --ui, where a person at the
-# terminal answers ctx.ui's questions.
+# terminal answers ctx.ui's questions; and the Node and pi surface the official examples
+# use (nodeish.ts: Buffer, Dirents, statSync, modelRegistry, process.cwd, import.meta.url,
+# createBashTool over exec).
 # usage: test_pi_ext.sh <airlock binary> <source dir>
 set -u
 AL=$1
@@ -149,6 +151,37 @@ check "select takes the first option answered yes" 0 0 '"choice": "first"' "$out
 out=$(emit tool_call "$H/d.json" --plugin "$F/asker.ts"); st=$?
 check "without --ui it is headless" 2 $st '"reason": "asker: no one to ask"' "$out"
 check "the answers are audited as ui" 0 0 '"action":"ui","resource":"Run it?: danger","decision":"denied"' "$(cat "$H/audit.jsonl")"
+
+# the Node and pi surface the official examples use (tests/fixtures/pi/nodeish.ts)
+N="$(cd "$F" && pwd -P)/nodeish.ts" # absolute: one step runs from another directory
+out=$("$AL" tool buffer --plugin "$N" --home "$H" 2>/dev/null | jget 'json.loads(d["content"][0]["text"])')
+check "Buffer: utf8, hex, base64, concat, isBuffer, alloc, bad bytes" \
+  '{"len": 10, "byteLength": 10, "hex": "68c3a9e282acf09f9880", "b64": "aMOp4oKs8J+YgA==", "back": "h\u00e9\u20ac\ud83d\ude00", "fromHex": "Hi", "cat": "abcd", "isBuf": [true, false], "alloc": "zzz", "bad": "\ufffdA"}' "$out"
+mkdir -p "$H/nd/sub" "$H/cw"; printf 'abc' >"$H/nd/a.txt"; ln -sf a.txt "$H/nd/l"
+ALA="$(cd "$(dirname "$AL")" && pwd)/$(basename "$AL")"
+out=$(cd "$H/cw" && "$ALA" tool where --plugin "$N" --home "$H" 2>/dev/null | jget 'json.loads(d["content"][0]["text"])')
+check "process.cwd() at load and in a call is the CLI's cwd; model registry empty, no key" \
+  "{\"loadCwd\": \"$H/cw\", \"callCwd\": \"$H/cw\", \"url\": \"file://$N\", \"model\": null, \"all\": [], \"auth\": {\"ok\": true}}" "$out"
+out=$("$AL" tool where --plugin "$N" --home "$H" --cwd "$H/nd" 2>/dev/null | jget 'json.loads(d["content"][0]["text"])["loadCwd"]')
+check "...and --cwd DIR when given" "\"$H/nd\"" "$out"
+printf '{"plugins":{"nodeish":{"allow":{"fs_read":["%s/nd/**","%s/nd"]}}}}' "$H" "$H" >"$H/pn.json"
+printf '{"path":"%s/nd"}' "$H" >"$H/nd.json"
+out=$("$AL" tool dir "$H/nd.json" --plugin "$N" --home "$H" --policy "$H/pn.json" 2>/dev/null | jget 'json.loads(d["content"][0]["text"])')
+check "readdirSync names and Dirents; statSync types, size, ENOENT, throwIfNoEntry" \
+  '{"names": ["a.txt", "l", "sub"], "typed": [["a.txt", true, false, false], ["l", false, false, true], ["sub", false, true, false]], "stat": [true, false, 3], "statDir": true, "missing": {"code": "ENOENT"}, "quiet": "undefined"}' "$out"
+out=$("$AL" tool dir "$H/nd.json" --plugin "$N" --home "$H" 2>/dev/null | jget 'json.loads(d["content"][0]["text"])["stat"]')
+check "statSync without fs_read is CAPABILITY_DENIED" '{"code": "CAPABILITY_DENIED"}' "$out"
+check "...and audited" 0 0 "\"action\":\"fs_read\",\"resource\":\"$H/nd/a.txt\",\"decision\":\"denied\"" "$(cat "$H/audit.jsonl")"
+printf '{"command":"echo \\"v=$HOOK_VAR\\"; pwd"}' >"$H/hb.json"
+out=$("$AL" tool hbash "$H/hb.json" --plugin "$N" --home "$H" --cwd "$H/nd" 2>/dev/null); st=$?
+check "createBashTool without an exec grant fails" 1 $st 'CAPABILITY\|denied' "$out"
+printf '{"plugins":{"nodeish":{"allow":{"exec":["bash -c *"]}}}}' >"$H/pb.json"
+out=$("$AL" tool hbash "$H/hb.json" --plugin "$N" --home "$H" --cwd "$H/nd" --policy "$H/pb.json" 2>/dev/null | jget 'd["content"][0]["text"]')
+check "createBashTool runs the hooked command, its env exported, in the tool's cwd" "\"hooked\\nv=it's set\\n$H/nd\\n\"" "$out"
+check "...audited as the bash -c line it ran" 0 0 '"action":"exec","resource":"bash -c' "$(cat "$H/audit.jsonl")"
+printf '{"command":"echo out; exit 3"}' >"$H/hb3.json"
+out=$("$AL" tool hbash "$H/hb3.json" --plugin "$N" --home "$H" --policy "$H/pb.json" 2>/dev/null); st=$?
+check "a non-zero exit throws with pi's message" 1 $st 'Command exited with code 3' "$out"
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]
