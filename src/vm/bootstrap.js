@@ -109,8 +109,8 @@ var definePlugin, __airlock_jsx, __airlock_Fragment;
     fail: (msg) => { loadError = msg; throw new TypeError(msg); },
   }));
   let loadExt = null;
-  function installPi(infoText, host, hostAsync, now, uuid, loadPi, loadPiExt, loadEsm) {
-    native = freeze({ host, hostAsync, now, uuid });
+  function installPi(infoText, host, hostAsync, now, uuid, loadPi, loadPiExt, loadEsm, loadPiNode) {
+    native = freeze({ host, hostAsync, now, uuid, loadNode: loadPiNode });
     loadExt = loadPiExt;
     esmLoader = loadEsm;
     piEnv = () => ({ REC, S, freeze, isPlain, isArray, hasOwn, keys, settle, PromiseResolve,

@@ -1,5 +1,5 @@
 /*
- * vm_code.c: bytecode. Our scripts (the bootstrap, pi.js, pi_ext.js) are compiled once per
+ * vm_code.c: bytecode. Our scripts (bootstrap.js, esm.js, pi.js, pi_ext.js, pi_node.js) are compiled once per
  * process and every instance reads their bytecode; plugin code is compiled from source and
  * its bytecode kept in a small process-wide cache keyed by the exact source and file name
  * (vm.c's opening comment says why that is safe: only what our own compiler produced in
@@ -14,6 +14,7 @@
 #include "bootstrap_js.h"
 #include "esm_js.h"
 #include "pi_ext_js.h"
+#include "pi_node_js.h"
 #include "pi_js.h"
 #include "vm_impl.h"
 
@@ -27,6 +28,8 @@ static vm_script vm_boot = {al_bootstrap_js, sizeof al_bootstrap_js - 1, "<airlo
 vm_script vm_pi = {al_pi_js, sizeof al_pi_js - 1, "<airlock-pi>", NULL, 0};
 /* the pi profile (docs/pi-extensions.md) */
 vm_script vm_pi_ext = {al_pi_ext_js, sizeof al_pi_ext_js - 1, "<airlock-pi-ext>", NULL, 0};
+/* the pi profile's modules (pi_node.js) */
+vm_script vm_pi_node = {al_pi_node_js, sizeof al_pi_node_js - 1, "<airlock-pi-node>", NULL, 0};
 /* ES module plugins (esm.js, docs/modules.md) */
 vm_script vm_esm = {al_esm_js, sizeof al_esm_js - 1, "<airlock-esm>", NULL, 0};
 /* Each script is compiled the first time an instance needs it, not all at once: every
@@ -56,10 +59,12 @@ static void vm_script_compile(vm_script *sc) {
 }
 
 static pthread_once_t boot_once = PTHREAD_ONCE_INIT, pi_once = PTHREAD_ONCE_INIT,
-                      pi_ext_once = PTHREAD_ONCE_INIT, esm_once = PTHREAD_ONCE_INIT;
+                      pi_ext_once = PTHREAD_ONCE_INIT, pi_node_once = PTHREAD_ONCE_INIT,
+                      esm_once = PTHREAD_ONCE_INIT;
 static void boot_compile(void) { vm_script_compile(&vm_boot); }
 static void pi_compile(void) { vm_script_compile(&vm_pi); }
 static void pi_ext_compile(void) { vm_script_compile(&vm_pi_ext); }
+static void pi_node_compile(void) { vm_script_compile(&vm_pi_node); }
 static void esm_compile(void) { vm_script_compile(&vm_esm); }
 
 /* Evaluates one of our scripts in vm's context: its bytecode when we have it, else the
@@ -68,6 +73,7 @@ JSValue vm_script_eval(vm_instance *vm, const vm_script *sc) {
   if (sc == &vm_boot) pthread_once(&boot_once, boot_compile);
   else if (sc == &vm_pi) pthread_once(&pi_once, pi_compile);
   else if (sc == &vm_pi_ext) pthread_once(&pi_ext_once, pi_ext_compile);
+  else if (sc == &vm_pi_node) pthread_once(&pi_node_once, pi_node_compile);
   else pthread_once(&esm_once, esm_compile);
   if (!sc->code)
     return JS_Eval(vm->ctx, sc->src, sc->len, sc->name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRIP);

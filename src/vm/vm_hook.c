@@ -172,6 +172,14 @@ static JSValue vm_js_load_pi_ext(JSContext *ctx, JSValueConst this_val, int argc
   return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi_ext);
 }
 
+/* pi_node.js's factory, for the pi profile's modules (pi_ext.js). */
+static JSValue vm_js_load_pi_node(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return vm_script_eval(JS_GetContextOpaque(ctx), &vm_pi_node);
+}
+
 /* esm.js's factory, for the bootstrap's ES module entry points. */
 static JSValue vm_js_load_esm(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   (void)this_val;
@@ -182,7 +190,7 @@ static JSValue vm_js_load_esm(JSContext *ctx, JSValueConst this_val, int argc, J
 
 int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   vm_run_begin(vm, vm_deadline_in(vm->cfg.limits.load_ms));
-  JSValue argv[8];
+  JSValue argv[9];
   char *text = json_text(info);
   if (!text) {
     vm_run_end(vm);
@@ -197,8 +205,9 @@ int vm_install_pi(vm_instance *vm, const json_t *info, al_error *err) {
   argv[5] = JS_NewCFunction(vm->ctx, vm_js_load_pi, "loadPi", 0);
   argv[6] = JS_NewCFunction(vm->ctx, vm_js_load_pi_ext, "loadPiExt", 0);
   argv[7] = JS_NewCFunction(vm->ctx, vm_js_load_esm, "loadEsm", 0);
-  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 8, argv);
-  for (int i = 0; i < 8; i++) JS_FreeValue(vm->ctx, argv[i]);
+  argv[8] = JS_NewCFunction(vm->ctx, vm_js_load_pi_node, "loadPiNode", 0);
+  JSValue r = JS_Call(vm->ctx, vm->fn_install_pi, vm->entry, 9, argv);
+  for (int i = 0; i < 9; i++) JS_FreeValue(vm->ctx, argv[i]);
   int rc = 0;
   if (JS_IsException(r)) rc = vm_fail_pending(vm, AL_EINTERNAL, err);
   JS_FreeValue(vm->ctx, r);

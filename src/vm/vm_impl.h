@@ -83,7 +83,7 @@ int vm_read(vm_instance *vm, JSValueConst rec, const char *field, const char *ro
 int vm_fail_pending(vm_instance *vm, int plugin_code, al_error *err);
 
 /* vm_code.c: bytecode */
-extern vm_script vm_pi, vm_pi_ext, vm_esm;
+extern vm_script vm_pi, vm_pi_ext, vm_pi_node, vm_esm;
 JSValue vm_script_eval(vm_instance *vm, const vm_script *sc);
 JSValue vm_bootstrap(vm_instance *vm);
 JSValue vm_compile(vm_instance *vm, const char *src, size_t len);
