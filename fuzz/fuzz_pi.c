@@ -1,7 +1,7 @@
 /* fuzz_pi.c: what a pi extension's worker can hand the host (hooks/pi_vet.h): a
- * registrations report, the intents and errors of a hook, tool or command answer, and a
- * chain result for any of pi's events. Byte 0 picks the event; the rest is the JSON.
- * Properties: a vetted registry holds only the six kinds, each within its bound and with
+ * registrations report, the intents, pi.events emits and errors of a hook, tool or command
+ * answer, and a chain result for any of pi's events. Byte 0 picks the event; the rest is the JSON.
+ * Properties: a vetted registry holds only the seven kinds, each within its bound and with
  * names of the right form; intents never exceed the bound and every one kept has a
  * string type; an error is always attributed to the name the host gave; an action is one
  * of pi's and only stops the chain where pi's runner would. */
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char why[200];
   json_t *reg = pv_registry(v, why, sizeof why);
   if (reg) {
-    CHECK(json_object_size(reg) == 6);
+    CHECK(json_object_size(reg) == 7);
     const char *k;
     json_t *list;
     json_object_foreach(reg, k, list) {
@@ -51,6 +51,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_t *e;
     json_array_foreach(into, i, e) CHECK(json_is_string(json_object_get(e, "type")));
   }
+  json_t *bus = json_array();
+  if (pv_bus(json_object_get(v, "bus"), bus, why, sizeof why)) {
+    CHECK(json_array_size(bus) <= PV_MAX_BUS);
+    size_t i;
+    json_t *e;
+    json_array_foreach(bus, i, e) {
+      const json_t *c = json_object_get(e, "channel");
+      CHECK(json_object_size(e) == 2 && json_is_string(c) && json_string_length(c) > 0 &&
+            json_string_length(c) <= PV_MAX_NAME);
+    }
+  } else {
+    CHECK(why[0]);
+  }
+  json_decref(bus);
   if (pv_errors(json_object_get(v, "errors"), errs, "host-name", why, sizeof why)) {
     size_t i;
     json_t *e;

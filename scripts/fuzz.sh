@@ -90,8 +90,8 @@ printf '\000{"exports":{".":[{"import":"./e.mjs"}],"./f/*":{"default":"./s/*.js"
 printf '\001Error: x\n    at <anonymous> (native)\n    at render (lib/x.ts:12)\n' >"$seeds/modules/stack"
 # pi: byte 0 picks pi's event; then a worker's report (fuzz_pi.c)
 mkdir -p "$seeds/pi"
-printf '\000{"tools":[{"name":"t","description":"d","parameters":{}}],"commands":[{"name":"c"}],"flags":[],"shortcuts":[],"events":["tool_call"],"messageRenderers":[]}' >"$seeds/pi/registry"
-printf '\001{"results":[{"ok":{"block":true,"reason":"no"}}],"intents":[{"type":"sendMessage","message":{}}],"errors":[]}' >"$seeds/pi/answer"
+printf '\000{"tools":[{"name":"t","description":"d","parameters":{}}],"commands":[{"name":"c"}],"flags":[],"shortcuts":[],"events":["tool_call"],"messageRenderers":[],"channels":["my:bus"]}' >"$seeds/pi/registry"
+printf '\001{"results":[{"ok":{"block":true,"reason":"no"}}],"intents":[{"type":"sendMessage","message":{}}],"errors":[],"bus":[{"channel":"my:bus","data":{"n":1}}]}' >"$seeds/pi/answer"
 for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules pi; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"

@@ -43,7 +43,8 @@ static size_t json_size(const json_t *v) { return json_dumpb(v, NULL, 0, JSON_CO
 /* A registrations report: a copy of what it may say, or NULL (with why) when it breaks a
  * bound. Unknown fields are dropped. */
 json_t *pv_registry(const json_t *reg, char *why, size_t cap) {
-  static const char *const kinds[] = {"tools", "commands", "flags", "shortcuts", "events", "messageRenderers"};
+  static const char *const kinds[] = {"tools", "commands", "flags", "shortcuts", "events", "messageRenderers",
+                                      "channels"};
   if (!json_is_object(reg)) {
     snprintf(why, cap, "a pi registry must be an object");
     return NULL;
@@ -118,6 +119,29 @@ bool pv_intents(const json_t *a, json_t *into, char *why, size_t cap) {
       return false;
     }
     json_array_append_new(into, json_deep_copy(e));
+  }
+  return true;
+}
+
+bool pv_bus(const json_t *a, json_t *into, char *why, size_t cap) {
+  if (a && (!json_is_array(a) || json_array_size(a) + json_array_size(into) > PV_MAX_BUS)) {
+    snprintf(why, cap, "pi.events: an answer may carry at most %d events", PV_MAX_BUS);
+    return false;
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(a, i, e) {
+    const json_t *c = json_object_get(e, "channel"), *d = json_object_get(e, "data");
+    if (!json_is_object(e) || !short_str(c, PV_MAX_NAME) || (d && json_size(d) > PV_MAX_PARAMS)) {
+      snprintf(why, cap, "pi.events: event %zu needs a channel of 1-%d bytes and data of at most %zu bytes", i,
+               PV_MAX_NAME, PV_MAX_PARAMS);
+      return false;
+    }
+    json_t *copy = json_pack("{s:O,s:O}", "channel", c, "data", d ? d : json_null());
+    if (!copy || json_array_append_new(into, copy)) {
+      snprintf(why, cap, "out of memory");
+      return false;
+    }
   }
   return true;
 }

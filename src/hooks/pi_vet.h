@@ -17,6 +17,7 @@
 #define PV_MAX_NAME 128
 #define PV_MAX_TEXT 4096
 #define PV_MAX_PARAMS ((size_t)64 << 10)
+#define PV_MAX_BUS 32   /* pi.events emits per answer (pi_ext.js's maxBus) */
 
 /* pi's event names (pv_nevents of them, static storage). */
 extern const char *const pv_events[];
@@ -24,7 +25,8 @@ extern const size_t pv_nevents;
 
 /* A registrations report (borrowed) -> a copy holding only what it may say: {tools:
  * [{name, description, parameters}], commands: [{name, description}], flags: [{name,
- * type, default}], shortcuts: [key], events: [pi event], messageRenderers: [type]}, each
+ * type, default}], shortcuts: [key], events: [pi event], messageRenderers: [type],
+ * channels: [pi.events channel it listens on]}, each
  * bounded (PV_MAX_*). NULL, with why (cap bytes), when it breaks a bound. New reference. */
 json_t *pv_registry(const json_t *reg, char *why, size_t cap);
 
@@ -32,6 +34,11 @@ json_t *pv_registry(const json_t *reg, char *why, size_t cap);
  * whose type is one of pi's session calls, at most PV_MAX_INTENTS in `into` in all. False
  * (with why) when one is not. */
 bool pv_intents(const json_t *a, json_t *into, char *why, size_t cap);
+
+/* Appends copies {channel, data} of the pi.events emits in `a` (borrowed; NULL: none) to
+ * `into`: channels 1-PV_MAX_NAME bytes, data at most PV_MAX_PARAMS bytes of JSON, at most
+ * PV_MAX_BUS in `into` in all. False (with why) when one breaks a bound. */
+bool pv_bus(const json_t *a, json_t *into, char *why, size_t cap);
 
 /* Appends {extension: plugin_id, message} to `errors` (at most PV_MAX_ERRORS). */
 void pv_error(json_t *errors, const char *plugin_id, const char *msg);

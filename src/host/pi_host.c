@@ -95,6 +95,84 @@ static json_t *pi_ctx(al_host *h) {
   return c;
 }
 
+/* ---- pi.events across extensions --------------------------------------------------------- */
+
+static int pi_call(al_host *h, host_inst *inst, const char *name, json_t *args, unsigned ms, json_t **value,
+                   al_error *err);
+
+static bool listens(const host_inst *inst, const char *channel) {
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(inst->pi, "channels"), i, c)
+    if (!strcmp(json_string_value(c), channel)) return true;
+  return false;
+}
+
+/* pi has one event bus for all extensions; here each runs in its own VM, so what a call
+ * emitted (`emits`, vetted by pv_bus, from instance `from`) is handed, once that call has
+ * answered, to every other pi extension listening on the channel, in load order, as a
+ * call of its own (pi_ext.js's kind "bus"). What those listeners emit is delivered in
+ * turn, breadth first; PI_BUS_MAX deliveries per host call bound a ping-pong. Their
+ * intents and errors join the host call's. A listener that fails is an error entry, never
+ * the emitter's failure (pi's bus catches a listener's throw the same way). */
+#define PI_BUS_MAX 64
+
+static int pi_bus_run(al_host *h, const char *from, const json_t *emits, json_t *intents, json_t *errors,
+                      unsigned ms, al_error *err) {
+  if (!json_array_size(emits)) return 0;
+  json_t *queue = json_array();
+  size_t i, delivered = 0;
+  json_t *e;
+  json_array_foreach(emits, i, e) json_array_append_new(queue, json_pack("{s:s,s:O}", "from", from, "emit", e));
+  if (!queue || json_array_size(queue) != json_array_size(emits)) {
+    json_decref(queue);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  int rc = 0;
+  for (size_t q = 0; !rc && delivered <= PI_BUS_MAX && q < json_array_size(queue); q++) {
+    const json_t *item = json_array_get(queue, q), *emit = json_object_get(item, "emit");
+    const char *src = json_string_value(json_object_get(item, "from"));
+    const char *channel = json_string_value(json_object_get(emit, "channel"));
+    for (host_inst *inst = h->first; !rc && inst; inst = inst->next) {
+      if (!inst->pi || !strcmp(inst->id, src) || !listens(inst, channel)) continue;
+      if (delivered++ == PI_BUS_MAX) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "pi.events: more than %d deliveries in one call; the rest were dropped", PI_BUS_MAX);
+        pv_error(errors, inst->plugin_id, msg);
+      }
+      if (delivered > PI_BUS_MAX) break;
+      json_t *ctx = pi_ctx(h);
+      json_t *args = json_pack("{s:s,s:O,s:o}", "kind", "bus", "data", json_object_get(emit, "data"), "ctx",
+                               ctx ? ctx : json_object());
+      if (!args) {
+        rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+        break;
+      }
+      json_t *v = NULL, *more = json_array();
+      al_error ce = {0};
+      int crc = pi_call(h, inst, channel, args, ms, &v, &ce);
+      char why[200] = "";
+      if (!crc && (!more || !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
+                   !pv_errors(json_object_get(v, "errors"), errors, inst->plugin_id, why, sizeof why) ||
+                   !pv_bus(json_object_get(v, "bus"), more, why, sizeof why)))
+        crc = more ? pi_breach(h, inst, why, &ce) : err_set(&ce, AL_ENO_MEMORY, NULL, "out of memory");
+      if (crc == AL_ENO_MEMORY) rc = err_set(err, crc, NULL, "%s", ce.message);
+      if (crc) {
+        char msg[sizeof ce.message + 64];
+        snprintf(msg, sizeof msg, "pi.events '%s': %s: %s", channel, al_err_name(crc), ce.message);
+        pv_error(errors, inst->plugin_id, msg);
+      }
+      size_t j;
+      json_t *m;
+      json_array_foreach(crc ? NULL : more, j, m) json_array_append_new(queue, json_pack("{s:s,s:O}", "from", inst->id, "emit", m));
+      json_decref(more);
+      json_decref(v);
+    }
+  }
+  json_decref(queue);
+  return rc;
+}
+
 /* ---- emit ------------------------------------------------------------------------------- */
 
 int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, char **result_json,
@@ -102,9 +180,10 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
   ev_snapshot *snap = atomic_load_explicit(&h->snap, memory_order_acquire);
   json_t *event = json_deep_copy(payload);
   json_t *state = NULL, *intents = json_array(), *errors = json_array(), *ctx = pi_ctx(h);
+  json_t *emits = json_array(); /* one extension's pi.events emits, for pi_bus_run */
   json_t *block = NULL; /* a fail-closed tool_call block {block, reason} */
   int rc = 0;
-  if (!event || !intents || !errors || !ctx) {
+  if (!event || !intents || !errors || !ctx || !emits) {
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     goto done;
   }
@@ -142,7 +221,8 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
     if (!crc && item &&
         (!json_is_object(nst) || !json_is_object(json_object_get(nst, "event")) ||
          !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
-         !pv_errors(json_object_get(v, "errors"), errors, sb->plugin_id, why, sizeof why)))
+         !pv_errors(json_object_get(v, "errors"), errors, sb->plugin_id, why, sizeof why) ||
+         !pv_bus(json_object_get(v, "bus"), emits, why, sizeof why)))
       crc = pi_breach(h, inst, why[0] ? why : "a pi hook answer without a state", &ce);
     if (!crc && item && !pi_update_registry(h, inst, json_object_get(v, "registry"), &ce)) crc = ce.code;
     if (crc == AL_ECRASHED || crc == AL_ETIMEOUT) {
@@ -168,6 +248,11 @@ int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, cha
       }
     }
     json_decref(resp);
+    if (!crc && pi_bus_run(h, sb->instance_id, emits, intents, errors, ev->timeout_ms, &ce) == AL_ENO_MEMORY) {
+      rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+      goto done;
+    }
+    json_array_clear(emits);
     const char *r0;
     const char *act = pv_action(ev->name, json_object_get(state, "result"), &r0);
     if (pv_stops(ev->name, act, json_object_get(state, "result"))) break;
@@ -193,6 +278,7 @@ done:
   json_decref(intents);
   json_decref(errors);
   json_decref(ctx);
+  json_decref(emits);
   json_decref(block);
   return rc;
 }
@@ -213,15 +299,17 @@ host_inst *host_pi_owner(al_host *h, const char *kind, const char *name) {
   return NULL;
 }
 
-/* One tool or command call to `inst`; *value is its vetted answer (new reference). */
-static int pi_call(al_host *h, host_inst *inst, const char *name, json_t *args, json_t **value, al_error *err) {
+/* One tool, command or bus call to `inst` (steals args), of at most `ms`; *value is its
+ * answer (new reference), its registry already taken. */
+static int pi_call(al_host *h, host_inst *inst, const char *name, json_t *args, unsigned ms, json_t **value,
+                   al_error *err) {
   *value = NULL;
   json_t *req = json_pack("{s:s,s:s,s:s,s:o,s:I}", "op", "tool", "instanceId", inst->id, "name", name, "args",
-                          args, "timeoutMs", (json_int_t)PI_CALL_MS);
+                          args, "timeoutMs", (json_int_t)ms);
   if (!req) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   json_t *resp = NULL;
   uint64_t start = clock_wall_ms();
-  int rc = pool_call(h->pool, inst->worker, req, PI_CALL_MS, &resp, err);
+  int rc = pool_call(h->pool, inst->worker, req, ms, &resp, err);
   const json_t *v = NULL;
   if (!rc) rc = host_call_result(h, inst, inst->id, "tool", start, resp, &v, err);
   if (rc == AL_ECRASHED || rc == AL_ETIMEOUT) host_hooks_note_workers(h);
@@ -243,13 +331,16 @@ int host_pi_tool(al_host *h, host_inst *inst, const char *name, json_t *params, 
                            "ctx", ctx ? ctx : json_object());
   if (!args) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   json_t *v = NULL;
-  int rc = pi_call(h, inst, name, args, &v, err);
-  json_t *intents = json_array();
+  int rc = pi_call(h, inst, name, args, PI_CALL_MS, &v, err);
+  json_t *intents = json_array(), *emits = json_array(), *errors = json_array();
   char why[200];
+  if (!rc && (!intents || !emits || !errors)) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && (!json_is_array(json_object_get(v, "content")) ||
               !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
+              !pv_bus(json_object_get(v, "bus"), emits, why, sizeof why) ||
               (json_object_get(v, "updates") && !json_is_array(json_object_get(v, "updates")))))
-    rc = pi_breach(h, inst, "a pi tool's answer lacks content, or its intents or updates are malformed", err);
+    rc = pi_breach(h, inst, "a pi tool's answer lacks content, or its intents, emits or updates are malformed", err);
+  if (!rc) rc = pi_bus_run(h, inst->id, emits, intents, errors, PI_CALL_MS, err);
   json_t *out = NULL;
   if (!rc) {
     out = json_pack("{s:O,s:O,s:O,s:O}", "content", json_object_get(v, "content"), "details",
@@ -257,9 +348,12 @@ int host_pi_tool(al_host *h, host_inst *inst, const char *name, json_t *params, 
                     json_object_get(v, "updates") ? json_object_get(v, "updates") : json_array(), "intents", intents);
     if (out && json_is_boolean(json_object_get(v, "isError")))
       json_object_set(out, "isError", json_object_get(v, "isError"));
+    if (out && json_array_size(errors)) json_object_set(out, "errors", errors); /* listeners' */
     rc = out ? host_out_json(out, result_json, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   json_decref(intents);
+  json_decref(emits);
+  json_decref(errors);
   json_decref(v);
   return rc;
 }
@@ -276,18 +370,22 @@ int al_command_call(al_host *h, const char *name, const char *text, char **resul
   json_t *args = json_pack("{s:s,s:s,s:o}", "kind", "command", "args", text ? text : "", "ctx", ctx ? ctx : json_object());
   if (!args) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   json_t *v = NULL;
-  int rc = pi_call(h, inst, name, args, &v, err);
-  json_t *intents = json_array(), *errors = json_array();
+  int rc = pi_call(h, inst, name, args, PI_CALL_MS, &v, err);
+  json_t *intents = json_array(), *errors = json_array(), *emits = json_array();
   char why[200];
+  if (!rc && (!intents || !errors || !emits)) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && (!pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
-              !pv_errors(json_object_get(v, "errors"), errors, inst->plugin_id, why, sizeof why)))
+              !pv_errors(json_object_get(v, "errors"), errors, inst->plugin_id, why, sizeof why) ||
+              !pv_bus(json_object_get(v, "bus"), emits, why, sizeof why)))
     rc = pi_breach(h, inst, why, err);
+  if (!rc) rc = pi_bus_run(h, inst->id, emits, intents, errors, PI_CALL_MS, err);
   if (!rc) {
     json_t *out = json_pack("{s:s,s:O,s:O}", "command", name, "intents", intents, "errors", errors);
     rc = out ? host_out_json(out, result_json, err) : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   json_decref(intents);
   json_decref(errors);
+  json_decref(emits);
   json_decref(v);
   return rc;
 }

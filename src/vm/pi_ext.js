@@ -165,14 +165,28 @@
     if (!EVENTS.includes(event))
       throw new TypeError("pi.on: unknown event '" + S(event) + "'; pi's events are " + EVENTS.join(", "));
   };
+  // pi.events: pi's one bus shared by every extension. This VM's own listeners run at
+  // once, as in pi; what a call emits is also in its answer (`bus`), and the host hands
+  // it to the other extensions listening on that channel (registry `channels`) when this
+  // call has answered (host/pi_host.c). Data crosses as JSON. Outside a call (while the
+  // factory runs) an emit reaches this VM's listeners only: no host call is waiting.
   const bus = Object.create(null);
+  const maxBus = 32;
   const events = freeze({
     on(channel, fn) {
-      const l = bus[channel] || (bus[channel] = []);
+      if (typeof fn !== "function") throw new TypeError("pi.events.on: handler must be a function");
+      const c = S(channel), l = bus[c] || (bus[c] = []);
       l.push(fn);
       return () => { const i = l.indexOf(fn); if (i >= 0) l.splice(i, 1); };
     },
-    emit(channel, data) { for (const fn of (bus[channel] || []).slice()) fn(data); },
+    emit(channel, data) {
+      const c = S(channel);
+      if (cur.bus) {
+        if (cur.bus.length >= maxBus) throw new RangeError("pi.events.emit: at most " + maxBus + " events per call");
+        cur.bus.push({ channel: c, data: data === undefined ? null : JSON.parse(JSON.stringify(data) ?? "null") });
+      }
+      for (const fn of (bus[c] || []).slice()) fn(data);
+    },
   });
   const allTools = () => keys(tools).map((n) => ({ name: n, description: S(tools[n].description ?? ""),
                                                    parameters: tools[n].parameters ?? { type: "object" } }));
@@ -300,9 +314,9 @@
   // Runs `f` as the current call with the host's context `c`; the answer carries the
   // intents it made and the registrations as they are now.
   function serve(c, f) {
-    const me = { intents: [], ctx: isPlain(c) ? c : {} };
+    const me = { intents: [], bus: [], ctx: isPlain(c) ? c : {} };
     cur = me;
-    const done = (v) => ({ ...v, intents: me.intents, registry: registry() });
+    const done = (v) => ({ ...v, intents: me.intents, bus: me.bus, registry: registry() });
     return Promise.resolve().then(() => f(me.ctx)).then(done);
   }
 
@@ -312,7 +326,7 @@
       commands: keys(commands).map((n) => ({ name: n, description: S(commands[n].description ?? "") })),
       flags: keys(flags).map((n) => ({ name: n, type: S(flags[n].type ?? "string"), default: flags[n].default ?? null })),
       shortcuts: keys(shortcuts), events: keys(handlers).filter((e) => handlers[e].length),
-      messageRenderers: keys(renderers),
+      messageRenderers: keys(renderers), channels: keys(bus).filter((c) => bus[c].length),
     };
   }
 
@@ -372,6 +386,16 @@
     },
     tool(name, args) {
       if (!isPlain(args)) return { state: REC.NO_TARGET };
+      if (args.kind === "bus") { // another extension's pi.events.emit, from the host
+        const l = (bus[name] || []).slice();
+        return settle({ state: REC.PENDING }, serve(args.ctx, async () => {
+          const errors = [];
+          for (const fn of l) {
+            try { await fn(args.data); } catch (e) { errors.push({ extension: label, message: "pi.events '" + name + "': " + errMsg(e) }); }
+          }
+          return { errors };
+        }), null);
+      }
       if (args.kind === "command") {
         const c = hasOwn(commands, name) ? commands[name] : undefined;
         if (!c) return { state: REC.NO_TARGET };

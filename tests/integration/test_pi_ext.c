@@ -4,8 +4,8 @@
  * the session entries, the model, flags), a pi package's extensions loading in its
  * package.json order under their plugin ids, an async factory, a tool_call handler that
  * never returns blocking when its time runs out (fail closed, process isolation), a pi
- * event with no subscriber costing nothing, al_pi_extensions, and an unknown profile
- * refused.
+ * event with no subscriber costing nothing, al_pi_extensions, an unknown profile refused,
+ * and pi.events across extensions (the host's bus).
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,6 +171,71 @@ static void test_edges(void **state) {
   al_host_free(h);
 }
 
+static const char *intent_who(const json_t *r, size_t i) {
+  return json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(r, "intents"), i), "data"),
+                                           "who"));
+}
+
+/* pi.events crosses extensions through the host: the emitter's own listener runs at once,
+ * the others once its call has answered, in load order, and what they emit in turn goes
+ * on (here back to the emitter). A listener that throws is an error under its own name,
+ * not the emitter's failure; two extensions that answer each other forever are cut off
+ * at the host's bound, with an error saying so. */
+static void test_bus(void **state) {
+  (void)state;
+  put("emitter.ts",
+      "export default function (pi) {\n"
+      "  pi.events.on('chat', (d) => pi.appendEntry('e', { who: 'self:' + d.text }));\n"
+      "  pi.events.on('reply', (d) => pi.appendEntry('e', { who: 'reply:' + d.from }));\n"
+      "  pi.registerCommand('ping', { handler: async (args) => { pi.events.emit('chat', { text: args }); } });\n"
+      "  pi.on('session_start', () => { pi.events.emit('chat', { text: 'start' }); });\n"
+      "}\n");
+  put("thrower.ts", "export default function (pi) { pi.events.on('chat', () => { throw new Error('deaf'); }); }\n");
+  put("listener.ts",
+      "export default function (pi) {\n"
+      "  pi.events.on('chat', async (d) => {\n"
+      "    await Promise.resolve();\n"
+      "    pi.appendEntry('e', { who: 'heard:' + d.text });\n"
+      "    pi.events.emit('reply', { from: 'listener' });\n"
+      "  });\n"
+      "}\n");
+  al_host *h = mk(AL_ISOLATION_PROCESS);
+  load(h, "emitter.ts", NULL);
+  load(h, "thrower.ts", NULL);
+  load(h, "listener.ts", NULL);
+  json_t *r = command(h, "ping", "hi");
+  assert_int_equal(json_array_size(json_object_get(r, "intents")), 3);
+  assert_string_equal(intent_who(r, 0), "self:hi");
+  assert_string_equal(intent_who(r, 1), "heard:hi");
+  assert_string_equal(intent_who(r, 2), "reply:listener");
+  const json_t *e0 = json_array_get(json_object_get(r, "errors"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "errors")), 1);
+  assert_string_equal(json_string_value(json_object_get(e0, "extension")), "thrower");
+  assert_non_null(strstr(json_string_value(json_object_get(e0, "message")), "deaf"));
+  json_decref(r);
+  r = emit(h, "session_start", "{\"reason\":\"startup\"}"); /* the same from a hook */
+  assert_int_equal(json_array_size(json_object_get(r, "intents")), 3);
+  assert_string_equal(intent_who(r, 1), "heard:start");
+  json_decref(r);
+  al_host_free(h);
+
+  put("ping.ts",
+      "export default function (pi) {\n"
+      "  pi.events.on('to-ping', (d) => { pi.events.emit('to-pong', { n: d.n + 1 }); });\n"
+      "  pi.registerCommand('serve', { handler: async () => { pi.events.emit('to-pong', { n: 0 }); } });\n"
+      "}\n");
+  put("pong.ts", "export default function (pi) { pi.events.on('to-pong', (d) => { pi.events.emit('to-ping', { n: d.n + 1 }); }); }\n");
+  h = mk(AL_ISOLATION_THREAD);
+  load(h, "ping.ts", NULL);
+  load(h, "pong.ts", NULL);
+  r = command(h, "serve", "");
+  const json_t *e1 = json_array_get(json_object_get(r, "errors"), 0);
+  assert_non_null(e1);
+  assert_non_null(strstr(json_string_value(json_object_get(e1, "message")), "more than 64 deliveries"));
+  json_decref(r);
+  al_host_free(h);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(root, sizeof root, "/tmp/airlock-pi-XXXXXX");
@@ -190,6 +255,7 @@ int main(void) {
       cmocka_unit_test(test_package),
       cmocka_unit_test(test_stall_blocks),
       cmocka_unit_test(test_edges),
+      cmocka_unit_test(test_bus),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
