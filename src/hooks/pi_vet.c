@@ -92,16 +92,22 @@ json_t *pv_registry(const json_t *reg, char *why, size_t cap) {
           json_object_set_new(item, "default", d && json_size(d) <= PV_MAX_TEXT ? json_deep_copy(d) : json_null());
         }
       }
-      if (!item || json_array_append_new(copy, item)) goto bad;
+      if (!item || json_array_append_new(copy, item)) goto oom;
     }
-    if (json_object_set_new(out, kinds[k], copy)) goto bad_nocopy;
+    if (json_object_set_new(out, kinds[k], copy)) goto oom_nocopy;
     continue;
+  oom:
+    snprintf(why, cap, "%s", PV_OOM);
   bad:
     json_decref(copy);
+    goto bad_nocopy;
+  oom_nocopy:
+    snprintf(why, cap, "%s", PV_OOM);
   bad_nocopy:
     json_decref(out);
     return NULL;
   }
+  if (!out) snprintf(why, cap, "%s", PV_OOM);
   return out;
 }
 
@@ -118,7 +124,10 @@ bool pv_intents(const json_t *a, json_t *into, char *why, size_t cap) {
       snprintf(why, cap, "pi intent %zu is not one of pi's session calls", i);
       return false;
     }
-    json_array_append_new(into, json_deep_copy(e));
+    if (json_array_append_new(into, json_deep_copy(e))) {
+      snprintf(why, cap, "%s", PV_OOM);
+      return false;
+    }
   }
   return true;
 }
@@ -139,16 +148,16 @@ bool pv_bus(const json_t *a, json_t *into, char *why, size_t cap) {
     }
     json_t *copy = json_pack("{s:O,s:O}", "channel", c, "data", d ? d : json_null());
     if (!copy || json_array_append_new(into, copy)) {
-      snprintf(why, cap, "out of memory");
+      snprintf(why, cap, "%s", PV_OOM);
       return false;
     }
   }
   return true;
 }
 
-void pv_error(json_t *errors, const char *plugin_id, const char *msg) {
-  if (json_array_size(errors) < PV_MAX_ERRORS)
-    json_array_append_new(errors, json_pack("{s:s,s:s}", "extension", plugin_id, "message", msg ? msg : "error"));
+bool pv_error(json_t *errors, const char *plugin_id, const char *msg) {
+  if (json_array_size(errors) >= PV_MAX_ERRORS) return true;
+  return !json_array_append_new(errors, json_pack("{s:s,s:s}", "extension", plugin_id, "message", msg ? msg : "error"));
 }
 
 bool pv_errors(const json_t *a, json_t *into, const char *plugin_id, char *why, size_t cap) {
@@ -162,7 +171,10 @@ bool pv_errors(const json_t *a, json_t *into, const char *plugin_id, char *why, 
     const json_t *m = json_object_get(e, "message");
     char msg[PV_MAX_TEXT + 1];
     snprintf(msg, sizeof msg, "%s", json_is_string(m) ? json_string_value(m) : "error");
-    pv_error(into, plugin_id, msg); /* the host's name for it, not the worker's */
+    if (!pv_error(into, plugin_id, msg)) { /* the host's name for it, not the worker's */
+      snprintf(why, cap, "%s", PV_OOM);
+      return false;
+    }
   }
   return true;
 }

@@ -19,6 +19,10 @@
 #define PV_MAX_PARAMS ((size_t)64 << 10)
 #define PV_MAX_BUS 32   /* pi.events emits per answer (pi_ext.js's maxBus) */
 
+/* The `why` every pv_* function below gives when it fails for want of memory rather than
+ * because the worker broke a bound: the caller answers OUT_OF_MEMORY, never a breach. */
+#define PV_OOM "out of memory"
+
 /* pi's event names (pv_nevents of them, static storage). */
 extern const char *const pv_events[];
 extern const size_t pv_nevents;
@@ -40,8 +44,9 @@ bool pv_intents(const json_t *a, json_t *into, char *why, size_t cap);
  * PV_MAX_BUS in `into` in all. False (with why) when one breaks a bound. */
 bool pv_bus(const json_t *a, json_t *into, char *why, size_t cap);
 
-/* Appends {extension: plugin_id, message} to `errors` (at most PV_MAX_ERRORS). */
-void pv_error(json_t *errors, const char *plugin_id, const char *msg);
+/* Appends {extension: plugin_id, message} to `errors` (at most PV_MAX_ERRORS; past that
+ * it is dropped, true). False only when memory ran out. */
+bool pv_error(json_t *errors, const char *plugin_id, const char *msg);
 /* The errors an answer reported (`a`, borrowed), appended under `plugin_id`: the host's
  * name for the extension, never the one the worker gave. False when `a` is malformed. */
 bool pv_errors(const json_t *a, json_t *into, const char *plugin_id, char *why, size_t cap);

@@ -52,8 +52,11 @@ bool host_pi_event(const ev_def *ev) { return ev && (ev->flags & EV_FLAG_PI); }
 
 /* ---- vetting (hooks/pi_vet.h) ---------------------------------------------------------- */
 
-/* A worker that breaks a bound is treated as the breach it is (host_hooks_vet's rule). */
+/* A worker that breaks a bound is treated as the breach it is (host_hooks_vet's rule);
+ * a vetting that ran out of memory (why is PV_OOM) is the host's failure, not the
+ * worker's, and leaves it alone. */
 static int pi_breach(al_host *h, const host_inst *inst, const char *why, al_error *err) {
+  if (!strcmp(why, PV_OOM)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   hc_breach(h->hc, inst->id, why);
   pool_condemn(h->pool, inst->worker, inst->id, why);
   return err_set(err, AL_ECRASHED, NULL, "worker process killed: %s", why);
@@ -138,7 +141,7 @@ static int pi_bus_run(al_host *h, const char *from, const json_t *emits, json_t 
       if (delivered++ == PI_BUS_MAX) {
         char msg[200];
         snprintf(msg, sizeof msg, "pi.events: more than %d deliveries in one call; the rest were dropped", PI_BUS_MAX);
-        pv_error(errors, inst->plugin_id, msg);
+        if (!pv_error(errors, inst->plugin_id, msg)) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
       }
       if (delivered > PI_BUS_MAX) break;
       json_t *ctx = pi_ctx(h);
@@ -160,11 +163,13 @@ static int pi_bus_run(al_host *h, const char *from, const json_t *emits, json_t 
       if (crc) {
         char msg[sizeof ce.message + 64];
         snprintf(msg, sizeof msg, "pi.events '%s': %s: %s", channel, al_err_name(crc), ce.message);
-        pv_error(errors, inst->plugin_id, msg);
+        if (!pv_error(errors, inst->plugin_id, msg) && !rc) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
       }
       size_t j;
       json_t *m;
-      json_array_foreach(crc ? NULL : more, j, m) json_array_append_new(queue, json_pack("{s:s,s:O}", "from", inst->id, "emit", m));
+      json_array_foreach(crc ? NULL : more, j, m)
+        if (json_array_append_new(queue, json_pack("{s:s,s:O}", "from", inst->id, "emit", m)) && !rc)
+          rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
       json_decref(more);
       json_decref(v);
     }
@@ -333,13 +338,13 @@ int host_pi_tool(al_host *h, host_inst *inst, const char *name, json_t *params, 
   json_t *v = NULL;
   int rc = pi_call(h, inst, name, args, PI_CALL_MS, &v, err);
   json_t *intents = json_array(), *emits = json_array(), *errors = json_array();
-  char why[200];
+  char why[200] = "a pi tool's answer needs content and updates arrays";
   if (!rc && (!intents || !emits || !errors)) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc && (!json_is_array(json_object_get(v, "content")) ||
+              (json_object_get(v, "updates") && !json_is_array(json_object_get(v, "updates"))) ||
               !pv_intents(json_object_get(v, "intents"), intents, why, sizeof why) ||
-              !pv_bus(json_object_get(v, "bus"), emits, why, sizeof why) ||
-              (json_object_get(v, "updates") && !json_is_array(json_object_get(v, "updates")))))
-    rc = pi_breach(h, inst, "a pi tool's answer lacks content, or its intents, emits or updates are malformed", err);
+              !pv_bus(json_object_get(v, "bus"), emits, why, sizeof why)))
+    rc = pi_breach(h, inst, why, err);
   if (!rc) rc = pi_bus_run(h, inst->id, emits, intents, errors, PI_CALL_MS, err);
   json_t *out = NULL;
   if (!rc) {

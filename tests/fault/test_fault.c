@@ -3,7 +3,8 @@
  * is linked with the failing allocator (fault_alloc.h: libairlock's own allocations and
  * jansson's; QuickJS heaps deliberately left out). For each path (load, render, event,
  * emit, a tool call, state and the read-only reports, package install from a directory
- * and from a tarball, load of an installed package) the test counts the path's
+ * and from a tarball, load of an installed package, a pi command whose pi.events emit
+ * reaches another extension) the test counts the path's
  * allocations in a clean run,
  * then for N = 1, 2, ... arms "fail allocation N", runs the path once, disarms, and
  * checks:
@@ -251,6 +252,53 @@ static int run_reports(fctx *c, al_error *e) {
   return 0;
 }
 
+/* ---- pi extensions: a command whose pi.events emit reaches another extension ---------- */
+
+static const char *PI_EMITTER = "export default function (pi) {"
+                                "  pi.registerCommand('ping', { handler: async (a) => { pi.events.emit('chat', { a }); } });"
+                                "}";
+static const char *PI_LISTENER = "export default function (pi) {"
+                                 "  pi.events.on('chat', (d) => { pi.appendEntry('heard', { a: d.a }); });"
+                                 "}";
+
+static void write_file(const char *path, const char *text);
+static void sh(const char *fmt, ...);
+
+static void setup_pi(fctx *c) {
+  snprintf(c->pkgdir, sizeof c->pkgdir, "/tmp/airlock-fault-pi-XXXXXX");
+  if (!mkdtemp(c->pkgdir)) fail_msg("mkdtemp: %s", strerror(errno));
+  host_make(c, AL_ISOLATION_PROCESS, false);
+  const char *src[] = {PI_EMITTER, PI_LISTENER}, *name[] = {"emitter.ts", "listener.ts"};
+  for (int i = 0; i < 2; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", c->pkgdir, name[i]);
+    write_file(path, src[i]);
+    al_error e;
+    int rc = al_load_package(c->h, path, NULL, c->id, sizeof c->id, &e);
+    if (rc) fail_msg("load %s: %s: %s", name[i], al_err_name(rc), e.message);
+  }
+}
+
+static void teardown_pi(fctx *c) {
+  teardown_host(c);
+  sh("rm -rf '%s'", c->pkgdir);
+}
+
+static int run_pi_bus(fctx *c, al_error *e) { return al_command_call(c->h, "ping", "x", &c->out, e); }
+
+/* A command that succeeded carries the listener's intent, or the error that says why the
+ * delivery did not happen: never a silently lost delivery. */
+static const char *check_pi_bus(fctx *c) {
+  json_t *r = json_loads(c->out, 0, NULL);
+  al_free(c->out);
+  c->out = NULL;
+  if (!r) return "the answer is not JSON";
+  size_t ni = json_array_size(json_object_get(r, "intents")), ne = json_array_size(json_object_get(r, "errors"));
+  const char *why = ni == 1 && ne == 0 ? NULL : ni == 0 && ne == 1 ? NULL : "the listener's intent was lost";
+  json_decref(r);
+  return why;
+}
+
 /* ---- packages ------------------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *text) {
@@ -476,6 +524,7 @@ PATH_TEST(test_install_dir, {"install-dir", setup_db, run_install_dir, NULL, tea
 PATH_TEST(test_install_tgz, {"install-tgz", setup_db, run_install_tgz, NULL, teardown_db, NULL, {0}})
 PATH_TEST(test_load_package, {"load-package", setup_installed, run_load_package, undo_load,
                               teardown_installed, NULL, {AL_ECRASHED}})
+PATH_TEST(test_pi_bus, {"pi-bus", setup_pi, run_pi_bus, NULL, teardown_pi, check_pi_bus, {AL_ECRASHED}})
 
 int main(void) {
   fault_init();
@@ -489,6 +538,8 @@ int main(void) {
     teardown_host(&c);
     setup_process(&c);
     teardown_host(&c);
+    setup_pi(&c); /* the pi profile's once-per-process work */
+    teardown_pi(&c);
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load),         cmocka_unit_test(test_render),
@@ -498,6 +549,7 @@ int main(void) {
       cmocka_unit_test(test_inline_load),  cmocka_unit_test(test_inline_render),
       cmocka_unit_test(test_inline_event), cmocka_unit_test(test_inline_emit),
       cmocka_unit_test(test_install_dir),  cmocka_unit_test(test_install_tgz),
+      cmocka_unit_test(test_pi_bus),
       cmocka_unit_test(test_load_package),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
