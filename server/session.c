@@ -1135,11 +1135,14 @@ static void do_reload(sess *s, uint64_t client, json_t *id, const json_t *req) {
   json_t *rec = al_plugin_info(s->h, iid, &text, NULL) ? NULL : take_json(text);
   if (rec) {
     snprintf(c->package_id, sizeof c->package_id, "%s", json_string_value(json_object_get(rec, "packageId")));
-    snprintf(c->source_name, sizeof c->source_name, "%.100s.js", c->package_id);
+    const char *bundled = catalog_file(s, c->package_id);
+    if (bundled) snprintf(c->source_name, sizeof c->source_name, "%s", bundled);
+    else snprintf(c->source_name, sizeof c->source_name, "%.100s.js", c->package_id);
   }
   json_decref(rec);
   /* The name the instance was loaded under, so a .tsx instance reloads as TSX (its new
-   * code is compiled the same way) and its errors keep naming pomodoro.tsx. */
+   * code is compiled the same way) and its errors keep naming pomodoro.tsx. Not known
+   * (load_done had no memory to note it): the load's own default, as above. */
   const char *known = json_string_value(json_object_get(s->source_names, iid));
   if (known) snprintf(c->source_name, sizeof c->source_name, "%s", known);
   al_load_opts o = {.source_name = c->source_name};
