@@ -18,6 +18,12 @@
  * every plugin string escaped, so no plugin string can break a frame, and its numbers
  * keep their shortest form.
  *
+ * Source names: the loader reads code by its file name's extension (a .js script, or a
+ * .ts/.tsx/.mjs ES module, TypeScript and JSX transpiled first), so the catalog keeps each
+ * example's real file name, a load takes the page's `sourceName` (else the bundled
+ * package's file, else <package>.js), and the session remembers per instance the name it
+ * was loaded under: a reload compiles the new code the same way, never as .js.
+ *
  * The hooks layer: the log and approve callbacks run on worker threads and share only
  * `inbox` (under `mu`) with the host thread: they append and wake the loop, flush() takes
  * what is there. An approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
@@ -41,6 +47,7 @@
 
 #define SESS_ERRORS_KEPT 200
 #define SESS_EXAMPLES "examples/plugins/"
+#define SESS_NAME_MAX 128       /* bytes of a source name, with its NUL */
 #define SESS_LOGS_KEPT 500      /* log lines a new page is given */
 #define SESS_LOGS_QUEUED 2000   /* lines waiting for the host thread; more are counted, dropped */
 #define SESS_LOG_MAX 4096       /* bytes of one log line kept */
@@ -63,6 +70,7 @@ typedef struct sess_call {
   char widget_id[128];
   char handler[128];
   char package_id[AL_INSTANCE_ID_MAX];
+  char source_name[SESS_NAME_MAX]; /* load/reload: the file name the code went in under */
 } sess_call;
 
 struct sess {
@@ -88,6 +96,7 @@ struct sess {
   json_t *logs;         /* newest SESS_LOGS_KEPT log lines (host thread) */
   json_t *history;      /* instanceId -> [snapshot]: its local state after each call */
   json_t *wb_entries;   /* timeline entries the session adds (state/set, state/rewind) */
+  json_t *source_names; /* instanceId -> the file name its code was loaded under */
   unsigned wb_seq;
   /* Shared with the log and approve callbacks (worker threads), under mu. */
   pthread_mutex_t mu;
@@ -827,8 +836,24 @@ void sess_tick(sess *s) {
 
 /* ---- catalog -------------------------------------------------------------------------- */
 
+/* The length of `name`'s extension when it is one a bundled example may have: .js and .mjs
+ * (JavaScript), .ts and .tsx (TypeScript, with JSX in .tsx); 0 for any other file, a
+ * manifest say. The loader decides how to read the code by the same name (a script, or
+ * an ES module transpiled first: docs/modules.md), so the name is kept as it is. */
+static size_t example_ext(const char *name) {
+  static const char *const exts[] = {".js", ".mjs", ".ts", ".tsx"};
+  size_t n = strlen(name);
+  for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
+    size_t k = strlen(exts[i]);
+    if (n > k && !strcmp(name + n - k, exts[i])) return k;
+  }
+  return 0;
+}
+
 /* Reads each bundled example's metadata by loading it once in a scratch inline host (our
- * own code, run once at start) and pairs it with its package's manifest grants. */
+ * own code, run once at start) and pairs it with its package's manifest grants. The
+ * entry's `file` is the example's own file name (pomodoro.tsx), which is also the source
+ * name a load of that package defaults to (do_load). */
 static json_t *build_catalog(sess *s) {
   json_t *cat = json_array();
   al_config cfg;
@@ -839,9 +864,10 @@ static json_t *build_catalog(sess *s) {
   size_t plen = strlen(SESS_EXAMPLES);
   for (size_t i = 0; i < asset_count; i++) {
     const asset_file *a = &asset_table[i];
-    size_t n = strlen(a->name);
-    if (strncmp(a->name, SESS_EXAMPLES, plen) || n < plen + 4 || strcmp(a->name + n - 3, ".js")) continue;
+    if (strncmp(a->name, SESS_EXAMPLES, plen) || strchr(a->name + plen, '/')) continue;
     const char *file = a->name + plen;
+    size_t ext = example_ext(file);
+    if (!ext || strlen(file) >= SESS_NAME_MAX) continue;
     char id[AL_INSTANCE_ID_MAX], *text = NULL;
     al_error e;
     al_load_opts o = {.source_name = file};
@@ -857,7 +883,7 @@ static json_t *build_catalog(sess *s) {
     if (declared && *declared && !strchr(declared, '@') && strlen(declared) < 80)
       snprintf(pkg, sizeof pkg, "%s", declared);
     else
-      snprintf(pkg, sizeof pkg, "%.*s", (int)(strlen(file) - 3), file);
+      snprintf(pkg, sizeof pkg, "%.*s", (int)(strlen(file) - ext), file);
     json_t *grants = al_package_grants(s->h, pkg, &text, NULL) ? json_object() : take_json(text);
     json_t *entry = json_pack("{s:s,s:s,s:O,s:O,s:o,s:s%}", "packageId", pkg, "file", file,
                               "title", json_object_get(rec, "title"), "widgets",
@@ -870,6 +896,18 @@ static json_t *build_catalog(sess *s) {
   }
   al_host_free(scratch);
   return cat;
+}
+
+/* The file name of package `pkg`'s bundled example (borrowed from the catalog), or NULL
+ * when `pkg` is no bundled package. */
+static const char *catalog_file(const sess *s, const char *pkg) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(s->catalog, i, e) {
+    if (!strcmp(json_string_value(json_object_get(e, "packageId")), pkg))
+      return json_string_value(json_object_get(e, "file"));
+  }
+  return NULL;
 }
 
 /* Whether `src` is, byte for byte, the bundled example of package `pkg`: only unchanged
@@ -905,13 +943,14 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->logs = json_array();
   s->history = json_object();
   s->wb_entries = json_array();
+  s->source_names = json_object();
   s->inbox.logs = json_array();
   s->inbox.prompts = json_array();
   s->inbox.pending = json_object();
   s->inbox.answers = json_object();
   s->inbox.waiting = json_object();
   if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new || !s->logs ||
-      !s->history || !s->wb_entries ||
+      !s->history || !s->wb_entries || !s->source_names ||
       !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers || !s->inbox.waiting ||
       (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
     goto nomem;
@@ -977,6 +1016,7 @@ void sess_free(sess *s) {
   json_decref(s->logs);
   json_decref(s->history);
   json_decref(s->wb_entries);
+  json_decref(s->source_names);
   json_decref(s->inbox.logs);
   json_decref(s->inbox.prompts);
   json_decref(s->inbox.pending);
@@ -1021,6 +1061,9 @@ static void load_done(void *user, int rc, const char *json, const al_error *err)
     (void)json;
     if (rec) push(s, json_pack("{s:s,s:O}", "type", "instance", "instance", rec));
     json_object_del(s->records, c->instance_id); /* just sent */
+    /* What the next reload compiles the code as: the instance's kind stays what it was
+     * loaded as. Without memory for it a reload would fall back to <package>.js. */
+    json_object_set_new(s->source_names, c->instance_id, json_string(c->source_name));
     history_add(s, c->instance_id, c->op, NULL, NULL, NULL);
     reply_ok(s, c->client, c->req_id, json_pack("{s:o}", "instance", rec ? rec : json_null()));
   } else {
@@ -1044,17 +1087,26 @@ static void do_load(sess *s, uint64_t client, json_t *id, const json_t *req) {
     reply_bad(s, client, id, "load: 'tabId' must be a string");
     return;
   }
-  char name[128];
-  const char *sn = json_string_value(json_object_get(req, "sourceName"));
-  snprintf(name, sizeof name, "%.100s", sn ? sn : pkg);
-  if (!sn) snprintf(name, sizeof name, "%.100s.js", pkg);
+  const json_t *sn = json_object_get(req, "sourceName");
+  if (json_is_null(sn) || (json_is_string(sn) && !json_string_length(sn))) sn = NULL;
+  if (sn && !json_is_string(sn)) {
+    reply_bad(s, client, id, "load: 'sourceName' must be a string (a file name such as x.tsx)");
+    return;
+  }
   sess_call *c = call_new(s, client, id, "load");
   if (!c) return;
   snprintf(c->package_id, sizeof c->package_id, "%s", pkg);
+  /* The name decides how the loader reads the code (x.tsx: TypeScript with JSX), and
+   * errors name it. Unnamed: a bundled package's own file, so an edited pomodoro.tsx is
+   * still TSX; else <package>.js, a script. */
+  const char *bundled = catalog_file(s, pkg);
+  if (sn) snprintf(c->source_name, sizeof c->source_name, "%.100s", json_string_value(sn));
+  else if (bundled) snprintf(c->source_name, sizeof c->source_name, "%s", bundled);
+  else snprintf(c->source_name, sizeof c->source_name, "%.100s.js", pkg);
   const char *code = json_string_value(src);
   size_t len = json_string_length(src);
   /* Custom code, an edited example included, starts with no grants (spec sec. 5). */
-  al_load_opts o = {.source_name = name, .grants_json = is_bundled(s, pkg, code, len) ? NULL : "{}"};
+  al_load_opts o = {.source_name = c->source_name, .grants_json = is_bundled(s, pkg, code, len) ? NULL : "{}"};
   al_error e = {0};
   int rc = al_load_async(s->h, pkg, code, len, &o, c->instance_id, sizeof c->instance_id,
                          load_done, c, &e);
@@ -1078,14 +1130,22 @@ static void do_reload(sess *s, uint64_t client, json_t *id, const json_t *req) {
   sess_call *c = call_new(s, client, id, "reload");
   if (!c) return;
   snprintf(c->instance_id, sizeof c->instance_id, "%s", iid);
-  char *text = NULL, name[128] = "<plugin>";
+  char *text = NULL;
+  snprintf(c->source_name, sizeof c->source_name, "<plugin>");
   json_t *rec = al_plugin_info(s->h, iid, &text, NULL) ? NULL : take_json(text);
   if (rec) {
     snprintf(c->package_id, sizeof c->package_id, "%s", json_string_value(json_object_get(rec, "packageId")));
-    snprintf(name, sizeof name, "%.100s.js", c->package_id);
+    const char *bundled = catalog_file(s, c->package_id);
+    if (bundled) snprintf(c->source_name, sizeof c->source_name, "%s", bundled);
+    else snprintf(c->source_name, sizeof c->source_name, "%.100s.js", c->package_id);
   }
   json_decref(rec);
-  al_load_opts o = {.source_name = name};
+  /* The name the instance was loaded under, so a .tsx instance reloads as TSX (its new
+   * code is compiled the same way) and its errors keep naming pomodoro.tsx. Not known
+   * (load_done had no memory to note it): the load's own default, as above. */
+  const char *known = json_string_value(json_object_get(s->source_names, iid));
+  if (known) snprintf(c->source_name, sizeof c->source_name, "%s", known);
+  al_load_opts o = {.source_name = c->source_name};
   al_error e = {0};
   int rc = al_reload_async(s->h, iid, json_string_value(src), json_string_length(src), &o,
                            load_done, c, &e);
@@ -1157,6 +1217,7 @@ static void do_sync(sess *s, uint64_t client, json_t *id, const char *type, cons
       json_object_del(s->tab_of, iid);
       json_object_del(s->records, iid);
       json_object_del(s->history, iid);
+      json_object_del(s->source_names, iid);
       push(s, json_pack("{s:s,s:s}", "type", "unload", "instanceId", iid));
       reply_ok(s, client, id, NULL);
     }

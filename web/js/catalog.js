@@ -1,6 +1,7 @@
 // catalog.js: the bundled example plugins and what each is granted.
 //
-// Each entry shows its title, packageId, description and its manifest grants per shared
+// Each entry shows its title, packageId (and its file name when it is TypeScript:
+// pomodoro.tsx), description and its manifest grants per shared
 // domain: "R/W" when the domain is in writeShared, "R" when only in readShared. Those are
 // the grants an instance gets only if it runs the example's source unchanged; the catalog
 // says so, because an edited example starts with none. Clicking an entry opens a new
@@ -40,6 +41,16 @@ export class Catalog {
       id.className = "catalog__id";
       id.textContent = entry.packageId;
       b.append(title, id);
+      // A TypeScript example says so: its file's extension beside the package id.
+      const ext = /\.([cm]?tsx?)$/.exec(String(entry.file ?? ""));
+      if (ext) {
+        const lang = document.createElement("span");
+        lang.className = "catalog__lang";
+        lang.dataset.testid = "catalog-lang";
+        lang.textContent = entry.file;
+        lang.title = "TypeScript" + (ext[1] === "tsx" ? " with JSX" : "") + ": types are stripped when it loads";
+        b.append(lang);
+      }
       if (typeof entry.description === "string") {
         const d = document.createElement("span");
         d.className = "catalog__desc";

@@ -6,11 +6,14 @@
 // files) and served from /vendor/. main.js imports this module dynamically; when the
 // binary was built offline the import fails and editor.js keeps its textarea.
 //
-// Same interface as editor.js's TextareaCode: show(tabId, text), value, onChange, focus,
+// Same interface as editor.js's TextareaCode: show(tabId, text, kind), value, onChange, focus,
 // setDisabled, markError(line, message), drop(tabId). Each tab has its own EditorState,
 // so switching tabs keeps each one's undo history, selection and scroll.
 //
-// What it adds over the textarea: JavaScript highlighting, bracket matching and closing,
+// What it adds over the textarea: JavaScript highlighting (TypeScript for a "ts" tab,
+// TypeScript with JSX for a "tsx" one: @codemirror/lang-javascript's own dialects, in the
+// pinned 6.2.5; a .ts file gets no JSX, since there `<T>x` is a type assertion), bracket
+// matching and closing,
 // search (Ctrl/Cmd+F, with replace), folding, line numbers that follow wrapping,
 // an error marker and underline on the line an error names (lint diagnostics), and the
 // existing keys: Ctrl/Cmd+Enter runs, Tab / Shift+Tab indent and dedent.
@@ -64,6 +67,13 @@ const theme = EditorView.theme({
   ".cm-lint-marker-error": { content: "normal", background: "var(--bad)", borderRadius: "50%", width: ".6em", height: ".6em", margin: ".3em .2em" },
 });
 
+/** The language support for a tab's kind (editor.js sourceKind): "js", "ts" or "tsx". */
+function language(kind) {
+  if (kind === "tsx") return javascript({ typescript: true, jsx: true });
+  if (kind === "ts") return javascript({ typescript: true });
+  return javascript();
+}
+
 /** Tab with nothing selected: two spaces at the cursor (as the textarea editor does). */
 function insertIndent(view) {
   view.dispatch(view.state.replaceSelection("  "), { scrollIntoView: true, userEvent: "input" });
@@ -74,8 +84,9 @@ export class CodeMirrorCode {
   /** body: the .editor__body element; hooks: {onChange(text), onRun()}. */
   constructor(body, hooks) {
     this.hooks = hooks;
-    this.states = new Map();   // tabId -> EditorState
+    this.states = new Map();   // tabId -> {state, top, kind}
     this.tabId = null;
+    this.kind = "js";
     this.editable = new Compartment();
     this.silent = false;
     body.replaceChildren();
@@ -86,7 +97,7 @@ export class CodeMirrorCode {
     Object.defineProperty(view.contentDOM, "value", { get: () => view.state.doc.toString() });
   }
 
-  fresh(text) {
+  fresh(text, kind = "js") {
     const run = () => { this.hooks.onRun(); return true; };
     return EditorState.create({
       doc: text,
@@ -94,7 +105,7 @@ export class CodeMirrorCode {
         lineNumbers(), foldGutter(), lintGutter(), highlightActiveLineGutter(), highlightSpecialChars(),
         history(), drawSelection(), EditorState.allowMultipleSelections.of(true), indentOnInput(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }), bracketMatching(), closeBrackets(),
-        rectangularSelection(), highlightActiveLine(), highlightSelectionMatches(), javascript(),
+        rectangularSelection(), highlightActiveLine(), highlightSelectionMatches(), language(kind),
         indentUnit.of("  "), EditorState.tabSize.of(2), errorLineField, theme,
         this.editable.of(EditorView.editable.of(true)),
         EditorView.contentAttributes.of({ "data-testid": "editor", "aria-label": "Plugin source", spellcheck: "false" }),
@@ -114,14 +125,16 @@ export class CodeMirrorCode {
 
   get value() { return this.view.state.doc.toString(); }
 
-  /** Shows tab `tabId` with `text` (its own state when the text is what it last had). */
-  show(tabId, text) {
-    if (this.tabId !== null) this.states.set(this.tabId, { state: this.view.state, top: this.view.scrollDOM.scrollTop });
+  /** Shows tab `tabId` with `text` highlighted as `kind` (its own state when the text and
+   *  kind are what it last had). */
+  show(tabId, text, kind = "js") {
+    if (this.tabId !== null) this.states.set(this.tabId, { state: this.view.state, top: this.view.scrollDOM.scrollTop, kind: this.kind });
     this.tabId = tabId;
+    this.kind = kind;
     const kept = tabId !== null ? this.states.get(tabId) : null;
-    const same = kept && kept.state.doc.toString() === text;
+    const same = kept && kept.kind === kind && kept.state.doc.toString() === text;
     this.silent = true;
-    this.view.setState(same ? kept.state : this.fresh(text));
+    this.view.setState(same ? kept.state : this.fresh(text, kind));
     this.silent = false;
     // Each tab comes back where it was scrolled to; a new one at its top.
     this.view.scrollDOM.scrollTop = same ? kept.top : 0;

@@ -1,7 +1,11 @@
 // editor.js: editor tabs and the code area.
 //
-// One tab per opened plugin: {tabId, packageId, title, source, instanceId, error, status}
-// (status: the last run's outcome, shown beside the Run button). A tab
+// One tab per opened plugin: {tabId, packageId, title, source, sourceName?, instanceId,
+// error, status} (status: the last run's outcome, shown beside the Run button). sourceName
+// is the file name the code loads under (a catalog example's own: pomodoro.tsx); its
+// extension decides how the server's loader reads the code (.ts/.tsx: TypeScript, JSX in
+// .tsx) and how the code area highlights it, and a TypeScript tab shows it in its label.
+// A tab
 // knows the instance its code runs in, which is what makes Run mean two things: a tab
 // without an instance loads one, a tab with one reloads it in place (same instanceId, same
 // local state and grants, new code), so editing never leaks instances.
@@ -17,6 +21,13 @@
 // provides, so the editor can be exercised with plain data.
 
 const INDENT = "  ";
+
+/** What a source name's extension says the code is: "tsx", "ts" or "js" (anything else,
+ *  a tab without a file name included: plain JavaScript, as the loader reads it). */
+export function sourceKind(name) {
+  const m = /\.([cm]?ts|tsx)$/.exec(String(name ?? ""));
+  return m ? (m[1] === "tsx" ? "tsx" : "ts") : "js";
+}
 
 let tabCounter = 0;
 /** A tab id unique on this page and unlikely to clash with restored ones. */
@@ -60,13 +71,14 @@ export class Editor {
     this.draw();
   }
 
-  /** Opens a new tab and makes it active. fields: {packageId, title, source, instanceId?}. */
+  /** Opens a new tab and makes it active. fields: {packageId, title, source, sourceName?, instanceId?}. */
   open(fields) {
     const tab = {
       tabId: fields.tabId ?? newTabId(),
       packageId: String(fields.packageId),
       title: String(fields.title ?? fields.packageId),
       source: String(fields.source ?? ""),
+      ...(typeof fields.sourceName === "string" && fields.sourceName ? { sourceName: fields.sourceName } : {}),
       instanceId: fields.instanceId ?? null,
       error: null,
     };
@@ -84,6 +96,7 @@ export class Editor {
       this.tabs.push({
         tabId: t.tabId, packageId: t.packageId, title: String(t.title ?? t.packageId),
         source: String(t.source ?? ""),
+        ...(typeof t.sourceName === "string" && t.sourceName ? { sourceName: t.sourceName } : {}),
         instanceId: liveInstanceIds.has(t.instanceId) ? t.instanceId : null,
         error: null,
       });
@@ -213,8 +226,9 @@ export class Editor {
     const tab = this.activeTab();
     this.code.setDisabled(!tab);
     const id = tab?.tabId ?? null;
-    if (id !== this.shownTab || this.code.value !== (tab?.source ?? "")) this.code.show(id, tab?.source ?? "");
+    if (id !== this.shownTab || this.code.value !== (tab?.source ?? "")) this.code.show(id, tab?.source ?? "", sourceKind(tab?.sourceName));
     this.shownTab = id;
+    this.root.dataset.lang = tab ? sourceKind(tab.sourceName) : "";
     this.drawBar();
     this.refreshError();
   }
@@ -245,6 +259,16 @@ export class Editor {
       text.className = "tab__text";
       text.textContent = tab.title;
       label.append(dot, text);
+      const kind = sourceKind(tab.sourceName);
+      if (kind !== "js") {
+        // TypeScript is worth seeing at a glance: the file's extension, beside the title.
+        const lang = document.createElement("span");
+        lang.className = "tab__lang";
+        lang.dataset.testid = "tab-lang";
+        lang.textContent = "." + /\.([^.]+)$/.exec(tab.sourceName)[1];
+        lang.title = tab.sourceName + ": TypeScript" + (kind === "tsx" ? " with JSX" : "");
+        label.append(lang);
+      }
       if (tab.unsaved) {
         const mark = document.createElement("span");
         mark.className = "tab__unsaved";
@@ -367,7 +391,8 @@ export class TextareaCode {
 
   get value() { return this.area.value; }
 
-  show(tabId, text) {
+  /** kind ("js" | "ts" | "tsx") changes nothing here: a textarea highlights nothing. */
+  show(tabId, text, kind) {
     if (this.area.value !== text) this.area.value = text;
     this.lineCount = -1;
     this.drawGutter();

@@ -33,6 +33,7 @@ let helloDone = false;
 
 const tabsPayload = (tabs) => tabs.map((t) => ({
   tabId: t.tabId, packageId: t.packageId, title: t.title, source: t.source,
+  ...(t.sourceName ? { sourceName: t.sourceName } : {}),
   ...(t.instanceId ? { instanceId: t.instanceId } : {}),
 }));
 const saver = new Saver({
@@ -70,12 +71,15 @@ const cm = await import("./codemirror.js").catch((err) => {
 
 const editor = new Editor($("[data-role=editor]"), {
   async run(tab) {
-    const ok = await conn.request("load", { packageId: tab.packageId, source: tab.source, tabId: tab.tabId, sourceName: tab.title });
+    // The file name, when the tab has one (a catalog example's: pomodoro.tsx), is what makes
+    // the loader read TypeScript; a new plugin's tab goes by its title, a script.
+    const ok = await conn.request("load", { packageId: tab.packageId, source: tab.source, tabId: tab.tabId, sourceName: tab.sourceName ?? tab.title });
     store.putInstance(ok.instance);
     store.select(ok.instance.instanceId);
     return ok.instance;
   },
   async reload(tab) {
+    // No sourceName: the server reloads under the name the instance was loaded with.
     const ok = await conn.request("reload", { instanceId: tab.instanceId, source: tab.source });
     eventErrors.delete(tab.instanceId);  // it named a line of the old code
     store.putInstance(ok.instance);
@@ -113,7 +117,8 @@ function askClose(tab, done) {
 }
 
 new Catalog($("[data-role=catalog]"), store, (entry) => {
-  editor.open({ packageId: entry.packageId, title: freshTitle(String(entry.title ?? entry.packageId)), source: entry.source });
+  editor.open({ packageId: entry.packageId, title: freshTitle(String(entry.title ?? entry.packageId)), source: entry.source,
+                sourceName: typeof entry.file === "string" ? entry.file : undefined });
 });
 
 $("[data-testid=new-plugin]").addEventListener("click", () => {
