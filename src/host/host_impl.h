@@ -126,6 +126,7 @@ typedef struct host_inst {
   json_t *hooks;       /* {event: handler count}, never NULL */
   json_t *pi;          /* a pi extension's registrations (pi_host.c, vetted); NULL: not
                           a pi extension */
+  bool pi_pending;     /* its async factory had not settled when the load answered */
   /* Call sequencing (async.c): a render or event is in flight, and the asynchronous ones
    * waiting for it to finish (a FIFO of `nwaiting`). */
   bool calling;
@@ -296,6 +297,11 @@ bool host_pi_event(const ev_def *ev);
 /* A pi extension loaded: its registrations (the worker's report, borrowed; NULL: none)
  * are vetted and held in inst->pi. */
 void host_pi_loaded(al_host *h, host_inst *inst, const json_t *reg);
+/* After a pi extension's load (instance `id`): when its async factory was still waiting
+ * (a timer, a hostcall), waits up to `ms` for it with a call of its own, which parks in
+ * the worker like any call. A factory that fails unloads the instance and is the load's
+ * error (PLUGIN_LOAD_ERROR "pi extension factory failed: ...", or its VM_TIMEOUT). */
+int host_pi_settle(al_host *h, const char *id, unsigned ms, al_error *err);
 /* al_emit of pi event `ev` (index e) with `payload` (borrowed object). */
 int host_pi_emit(al_host *h, const ev_def *ev, int e, const json_t *payload, char **result_json,
                  al_error *err);

@@ -341,6 +341,10 @@ static int load_run(al_host *h, host_load *ld, json_t *req, al_error *err) {
   int rc = pool_call(h->pool, ld->worker, req, ld->lim.load_ms, &resp, err);
   rc = host_load_finish(h, ld, rc, start, resp, false, NULL, err);
   json_decref(resp);
+  if (!rc && ld->pi_profile && !ld->reload) { /* an async factory still waiting: its remaining time */
+    uint64_t spent = clock_wall_ms() - start;
+    rc = host_pi_settle(h, ld->id, spent < ld->lim.load_ms ? (unsigned)(ld->lim.load_ms - spent) : 1, err);
+  }
   host_load_free(ld);
   return rc;
 }

@@ -72,6 +72,8 @@ void host_pi_loaded(al_host *h, host_inst *inst, const json_t *reg) {
   }
   json_decref(inst->pi);
   inst->pi = v;
+  /* Only ever costs the extension a call of its own: believed as a request, not a fact. */
+  inst->pi_pending = json_is_true(json_object_get(reg, "factoryPending"));
 }
 
 /* A later answer's registrations replace the held ones (pi lets handlers register). */
@@ -285,6 +287,27 @@ done:
   json_decref(ctx);
   json_decref(emits);
   json_decref(block);
+  return rc;
+}
+
+int host_pi_settle(al_host *h, const char *id, unsigned ms, al_error *err) {
+  host_inst *inst = host_inst_get(h, id);
+  if (!inst || !inst->pi || !inst->pi_pending) return 0;
+  inst->pi_pending = false;
+  json_t *ctx = pi_ctx(h);
+  json_t *args = json_pack("{s:s,s:o}", "kind", "factory", "ctx", ctx ? ctx : json_object());
+  if (!args) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  json_t *v = NULL;
+  int rc = pi_call(h, inst, "", args, ms ? ms : 1, &v, err);
+  json_decref(v);
+  if (!rc) return 0;
+  char msg[sizeof err->message];
+  snprintf(msg, sizeof msg, "%s", err->message);
+  al_error ue = {0};
+  (void)al_unload(h, id, &ue); /* a failed factory is a failed load: nothing stays */
+  if (rc == AL_EPLUGIN) rc = AL_EPLUGIN_LOAD;
+  err_set(err, rc, NULL, rc == AL_EPLUGIN_LOAD ? "pi extension factory failed: %s" : "%s", msg);
+  err_instance(err, id);
   return rc;
 }
 

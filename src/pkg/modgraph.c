@@ -24,6 +24,7 @@
  * package cannot make the host read without end.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,9 +366,13 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
     char abs[MG_PATH];
     if (snprintf(abs, sizeof abs, "%s/%s", g->root, id) >= (int)sizeof abs)
       return err_set(err, AL_EPLUGIN_LOAD, id, "%s: the path is too long", id);
-    if (!(own = pkg_read_file(abs, PKG_MOD_MAX_BYTES - g->bytes, &len)))
-      return err_set(err, AL_EPLUGIN_LOAD, id, "%s: cannot read it, or the plugin's modules exceed %zu bytes",
-                     id, PKG_MOD_MAX_BYTES);
+    if (!(own = pkg_read_file(abs, PKG_MOD_MAX_BYTES - g->bytes, &len))) {
+      int e = errno;
+      if (e == ENOMEM) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", id);
+      if (e == EFBIG)
+        return err_set(err, AL_EPLUGIN_LOAD, id, "%s: the plugin's modules exceed %zu bytes", id, PKG_MOD_MAX_BYTES);
+      return err_set(err, AL_EPLUGIN_LOAD, id, "%s: cannot read it: %s", id, strerror(e));
+    }
     code = own;
   }
   g->bytes += len;

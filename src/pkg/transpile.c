@@ -237,6 +237,15 @@ static void ts_mem_put(const char *key, const char *text) {
   memcpy(n->key, key, TS_KEY_HEX + 1);
   n->len = len;
   pthread_mutex_lock(&ts_mu);
+  /* Already there: a lookup that found no memory for its copy transpiled again, or two
+   * threads transpiled the same source at once. One entry per key. */
+  for (ts_entry *e = ts_mem; e; e = e->next) {
+    if (strcmp(e->key, key)) continue;
+    pthread_mutex_unlock(&ts_mu);
+    free(n->text);
+    free(n);
+    return;
+  }
   n->next = ts_mem;
   ts_mem = n;
   ts_mem_bytes += len;

@@ -70,14 +70,19 @@
       const hk = env.hk();
       let def0 = null;
       if (hk !== null && hk.profile === "pi") {
-        // pi calls `export default function (pi)` with its ExtensionAPI; an async factory
-        // is awaited by the job queue the load runs (its rejection fails the load).
+        // pi calls `export default function (pi)` with its ExtensionAPI and awaits an async
+        // one: the load runs its jobs (a rejection there fails the load); when it still
+        // waits on a timer or a hostcall, the host waits for it with a call of its own
+        // (pi_ext.js factory(), host/pi_host.c host_pi_settle).
         if (typeof d !== "function") env.fail("A pi extension's default export must be a function (pi) => void");
         const r = d(hk.pi);
-        if (r !== null && typeof r === "object" && typeof r.then === "function")
-          then(PromiseResolve(r), undefined, (e) => {
+        if (r !== null && typeof r === "object" && typeof r.then === "function") {
+          const p = PromiseResolve(r);
+          then(p, undefined, (e) => {
             env.setError("pi extension factory failed: " + S(e && e.message !== undefined ? e.message : e));
           });
+          hk.factory(p);
+        }
         env.setFactory(() => ({ title: S(env.info().id ?? "pi extension"), widgets: {} }));
         return;
       }

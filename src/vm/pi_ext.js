@@ -48,6 +48,9 @@
   const timers = [];                    // {id, due, fn, every}
   const waiting = new Map();            // hostcall id -> {resolve, reject}
   let timerSeq = 0;
+  // An async factory's promise and whether it has settled: while it has not, the load's
+  // registry says factoryPending and the host waits for it (kind "factory" below).
+  let factory = null;
   // The call being served: its intents and the host's context for it. One call runs at a
   // time in an instance as far as its intents go (the host awaits each pi call).
   let cur = { intents: [], ctx: {} };
@@ -327,6 +330,7 @@
       flags: keys(flags).map((n) => ({ name: n, type: S(flags[n].type ?? "string"), default: flags[n].default ?? null })),
       shortcuts: keys(shortcuts), events: keys(handlers).filter((e) => handlers[e].length),
       messageRenderers: keys(renderers), channels: keys(bus).filter((c) => bus[c].length),
+      ...(factory !== null && !factory.done ? { factoryPending: true } : {}),
     };
   }
 
@@ -365,19 +369,77 @@
   };
   for (const k of keys(globals)) Object.defineProperty(globalThis, k, { value: globals[k], configurable: true, writable: true });
 
+  // ---- calls from the host -------------------------------------------------------------------
+  const pendingFactory = () => factory !== null && !factory.done;
+  // Starts call `start` (a promise of its answer, or null: nothing of that name), as a
+  // call record; after the factory when that is still running.
+  function afterFactory(start, name) {
+    if (!pendingFactory()) {
+      const p = start();
+      return p === null ? { state: REC.NO_TARGET } : settle({ state: REC.PENDING }, p, null);
+    }
+    return settle({ state: REC.PENDING }, factory.p.then(() => {
+      const p = start();
+      if (p === null) throw new TypeError("no tool '" + S(name) + "' in this instance");
+      return p;
+    }), null);
+  }
+  // A tool, command or bus call's answer (a promise), or null when there is no such target.
+  function toolStart(name, args) {
+    if (args.kind === "bus") { // another extension's pi.events.emit, from the host
+      const l = (bus[name] || []).slice();
+      return serve(args.ctx, async () => {
+        const errors = [];
+        for (const fn of l) {
+          try { await fn(args.data); } catch (e) { errors.push({ extension: label, message: "pi.events '" + name + "': " + errMsg(e) }); }
+        }
+        return { errors };
+      });
+    }
+    if (args.kind === "command") {
+      const c = hasOwn(commands, name) ? commands[name] : undefined;
+      if (!c) return null;
+      return serve(args.ctx, async (cx) => {
+        const errors = [];
+        try { await c.handler(S(args.args ?? ""), makeCtx(cx, commandExtra())); }
+        catch (e) { errors.push({ extension: label, message: errMsg(e) }); }
+        return { errors };
+      });
+    }
+    const t = hasOwn(tools, name) ? tools[name] : undefined;
+    if (!t) return null;
+    return serve(args.ctx, async (cx) => {
+      const updates = [];
+      const signal = freeze({ aborted: false, addEventListener: noop, removeEventListener: noop, throwIfAborted: noop });
+      const r = await t.execute(S(args.toolCallId ?? "call"), isPlain(args.params) ? args.params : {}, signal,
+                                (u) => { updates.push(u === undefined ? null : u); }, makeCtx(cx));
+      const out = { content: isPlain(r) && isArray(r.content) ? r.content : [], details: isPlain(r) ? r.details ?? null : null, updates };
+      if (isPlain(r) && r.isError !== undefined) out.isError = !!r.isError;
+      return out;
+    });
+  }
+
   return {
     pi,
     profile: "pi",
     module: (name) => (hasOwn(MODULES, name) ? MODULES[name] : undefined),
     registry,
     any: () => true, // a pi extension is one even with nothing registered (it may only read)
-    hookBegin: (event) => ((handlers[event] || []).length ? 1 : 0),
+    factory(p) {
+      const f = { done: false, p };
+      p.then(() => { f.done = true; }, () => { f.done = true; });
+      factory = f;
+    },
+    // While an async factory is still running (a worker restarted and loaded the
+    // extension again; the host waited for it the first time), a call waits for it
+    // first: pi runs nothing of an extension before its factory has finished.
+    hookBegin: (event) => ((handlers[event] || []).length || pendingFactory() ? 1 : 0),
     // The whole extension is one "handler" to the C side: the chain runs here.
     hook(i, payload) {
       if (i !== 0 || !isPlain(payload)) return { state: REC.NO_TARGET };
       const name = S(payload.event);
       const st = isPlain(payload.piState) ? payload.piState : {};
-      return settle({ state: REC.PENDING }, serve(payload.piCtx, (c) => chain(name, st, c)), null);
+      return afterFactory(() => serve(payload.piCtx, (c) => chain(name, st, c)), name);
     },
     hooks() {
       const out = {};
@@ -386,37 +448,12 @@
     },
     tool(name, args) {
       if (!isPlain(args)) return { state: REC.NO_TARGET };
-      if (args.kind === "bus") { // another extension's pi.events.emit, from the host
-        const l = (bus[name] || []).slice();
-        return settle({ state: REC.PENDING }, serve(args.ctx, async () => {
-          const errors = [];
-          for (const fn of l) {
-            try { await fn(args.data); } catch (e) { errors.push({ extension: label, message: "pi.events '" + name + "': " + errMsg(e) }); }
-          }
-          return { errors };
-        }), null);
+      if (args.kind === "factory") { // the host waits for an async factory still pending at load
+        if (factory === null) return { state: REC.NO_TARGET };
+        const p = factory.p;
+        return settle({ state: REC.PENDING }, serve(args.ctx, async () => { await p; return { errors: [] }; }), null);
       }
-      if (args.kind === "command") {
-        const c = hasOwn(commands, name) ? commands[name] : undefined;
-        if (!c) return { state: REC.NO_TARGET };
-        return settle({ state: REC.PENDING }, serve(args.ctx, async (cx) => {
-          const errors = [];
-          try { await c.handler(S(args.args ?? ""), makeCtx(cx, commandExtra())); }
-          catch (e) { errors.push({ extension: label, message: errMsg(e) }); }
-          return { errors };
-        }), null);
-      }
-      const t = hasOwn(tools, name) ? tools[name] : undefined;
-      if (!t) return { state: REC.NO_TARGET };
-      return settle({ state: REC.PENDING }, serve(args.ctx, async (cx) => {
-        const updates = [];
-        const signal = freeze({ aborted: false, addEventListener: noop, removeEventListener: noop, throwIfAborted: noop });
-        const r = await t.execute(S(args.toolCallId ?? "call"), isPlain(args.params) ? args.params : {}, signal,
-                                  (u) => { updates.push(u === undefined ? null : u); }, makeCtx(cx));
-        const out = { content: isPlain(r) && isArray(r.content) ? r.content : [], details: isPlain(r) ? r.details ?? null : null, updates };
-        if (isPlain(r) && r.isError !== undefined) out.isError = !!r.isError;
-        return out;
-      }), null);
+      return afterFactory(() => toolStart(name, args), name);
     },
     timers(drop) {
       if (drop === true) { timers.length = 0; waiting.clear(); }

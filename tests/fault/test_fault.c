@@ -4,7 +4,8 @@
  * jansson's; QuickJS heaps deliberately left out). For each path (load, render, event,
  * emit, a tool call, state and the read-only reports, package install from a directory
  * and from a tarball, load of an installed package, a pi command whose pi.events emit
- * reaches another extension) the test counts the path's
+ * reaches another extension, the load of one whose async factory is still waiting) the
+ * test counts the path's
  * allocations in a clean run,
  * then for N = 1, 2, ... arms "fail allocation N", runs the path once, disarms, and
  * checks:
@@ -286,6 +287,26 @@ static void teardown_pi(fctx *c) {
 
 static int run_pi_bus(fctx *c, al_error *e) { return al_command_call(c->h, "ping", "x", &c->out, e); }
 
+/* The load of a pi extension whose async factory still waits on a timer when the load
+ * answers, so the host waits for it with a call of its own (host_pi_settle). */
+static const char *PI_LATE = "export default async function (pi) {"
+                             "  await new Promise((r) => setTimeout(r, 1));"
+                             "  pi.registerCommand('late', { handler: async () => {} });"
+                             "}";
+
+static int run_pi_late(fctx *c, al_error *e) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/late.mjs", c->pkgdir);
+  write_file(path, PI_LATE);
+  int rc = al_load_package(c->h, path, NULL, c->made, sizeof c->made, e);
+  if (!rc) { /* loaded means its factory finished: the command it registers late is there */
+    char *out = NULL;
+    rc = al_command_call(c->h, "late", "", &out, e);
+    al_free(out);
+  }
+  return rc;
+}
+
 /* A command that succeeded carries the listener's intent, or the error that says why the
  * delivery did not happen: never a silently lost delivery. */
 static const char *check_pi_bus(fctx *c) {
@@ -525,6 +546,7 @@ PATH_TEST(test_install_tgz, {"install-tgz", setup_db, run_install_tgz, NULL, tea
 PATH_TEST(test_load_package, {"load-package", setup_installed, run_load_package, undo_load,
                               teardown_installed, NULL, {AL_ECRASHED}})
 PATH_TEST(test_pi_bus, {"pi-bus", setup_pi, run_pi_bus, NULL, teardown_pi, check_pi_bus, {AL_ECRASHED}})
+PATH_TEST(test_pi_late, {"pi-late", setup_pi, run_pi_late, undo_load, teardown_pi, NULL, {AL_ECRASHED}})
 
 int main(void) {
   fault_init();
@@ -539,6 +561,7 @@ int main(void) {
     setup_process(&c);
     teardown_host(&c);
     setup_pi(&c); /* the pi profile's once-per-process work */
+    (void)run_pi_late(&c, NULL);
     teardown_pi(&c);
   }
   const struct CMUnitTest tests[] = {
@@ -549,7 +572,7 @@ int main(void) {
       cmocka_unit_test(test_inline_load),  cmocka_unit_test(test_inline_render),
       cmocka_unit_test(test_inline_event), cmocka_unit_test(test_inline_emit),
       cmocka_unit_test(test_install_dir),  cmocka_unit_test(test_install_tgz),
-      cmocka_unit_test(test_pi_bus),
+      cmocka_unit_test(test_pi_bus),       cmocka_unit_test(test_pi_late),
       cmocka_unit_test(test_load_package),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * package.json order under their plugin ids, an async factory, a tool_call handler that
  * never returns blocking when its time runs out (fail closed, process isolation), a pi
  * event with no subscriber costing nothing, al_pi_extensions, an unknown profile refused,
- * and pi.events across extensions (the host's bus).
+ * pi.events across extensions (the host's bus), and an async factory waited for past
+ * its first timer or hostcall.
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -236,6 +237,43 @@ static void test_bus(void **state) {
   al_host_free(h);
 }
 
+/* pi awaits an async factory: one that waits on a timer and a hostcall (a refused
+ * pi.exec here) is waited for, and what it registers after them counts; one that fails
+ * after its first await fails the load, and no instance is left. */
+static void test_async_factory(void **state) {
+  (void)state;
+  put("late.ts",
+      "export default async function (pi) {\n"
+      "  await new Promise((r) => setTimeout(r, 5));\n"
+      "  let code = 'none';\n"
+      "  try { await pi.exec('echo', ['x']); } catch (e) { code = e.code; }\n"
+      "  pi.registerFlag('denied', { type: 'string', default: code });\n"
+      "  pi.registerCommand('late', { handler: async () => { pi.appendEntry('e', { who: pi.getFlag('denied') }); } });\n"
+      "}\n");
+  put("broken.ts",
+      "export default async function (pi) {\n"
+      "  await new Promise((r) => setTimeout(r, 1));\n"
+      "  throw new Error('no config file');\n"
+      "}\n");
+  al_host *h = mk(AL_ISOLATION_PROCESS);
+  load(h, "late.ts", NULL);
+  json_t *r = command(h, "late", "");
+  assert_string_equal(intent_who(r, 0), "CAPABILITY_DENIED");
+  json_decref(r);
+  char path[512], id[AL_INSTANCE_ID_MAX];
+  snprintf(path, sizeof path, "%s/broken.ts", root);
+  al_error e = {0};
+  assert_int_equal(al_load_package(h, path, NULL, id, sizeof id, &e), AL_EPLUGIN_LOAD);
+  assert_non_null(strstr(e.message, "pi extension factory failed: "));
+  assert_non_null(strstr(e.message, "no config file"));
+  char *out = NULL;
+  assert_int_equal(al_pi_extensions(h, &out, &e), 0);
+  json_t *x = t_json(out);
+  assert_int_equal(json_array_size(x), 1); /* late only */
+  json_decref(x);
+  al_host_free(h);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(root, sizeof root, "/tmp/airlock-pi-XXXXXX");
@@ -256,6 +294,7 @@ int main(void) {
       cmocka_unit_test(test_stall_blocks),
       cmocka_unit_test(test_edges),
       cmocka_unit_test(test_bus),
+      cmocka_unit_test(test_async_factory),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
