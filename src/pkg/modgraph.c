@@ -389,9 +389,9 @@ static int mg_add(mg *g, const char *id, const char *code, size_t len, al_error 
   json_t *file = map && url ? json_pack("{s:O,s:o,s:s}", "code", json_object_get(t, "code"), "imports", map,
                                         "url", url)
                             : NULL;
+  if (!url) json_decref(map); /* json_pack steals an "o" value even when it fails */
   free(url);
   if (!file || json_object_set_new(g->files, id, file)) {
-    if (!file) json_decref(map);
     json_decref(t);
     return err_set(err, AL_ENO_MEMORY, id, "out of memory");
   }
