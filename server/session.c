@@ -1432,20 +1432,14 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
     reply_bad(s, client, id, "unknown message type '%.60s'", type);
     return;
   }
-  if (!s->home) { /* the loader takes a pi extension from a file, and files live in home */
-    reply_bad(s, client, id, "%s: the workbench needs a home (airlock serve --home DIR) for pi extensions: "
-              "their code is run from files under <home>/pi-tabs/", type);
-    return;
-  }
-  const char *a = NULL;
+  const char *a = NULL, *name = NULL;
   char *b = NULL, path[4096];
-  const json_t *v;
+  const json_t *v, *src = NULL;
   if (op == PILANE_LOAD) {
     const char *tab = need_str(s, client, id, req, type, "tabId", 64);
-    const char *name = tab ? need_str(s, client, id, req, type, "sourceName", 100) : NULL;
+    name = tab ? need_str(s, client, id, req, type, "sourceName", 100) : NULL;
     if (!name) return;
-    const json_t *src = json_object_get(req, "source");
-    al_error e;
+    src = json_object_get(req, "source");
     if (!pi_tab_ok(tab)) {
       reply_bad(s, client, id, "pi.load: 'tabId' must be 1 to 64 of A-Z a-z 0-9 _ - (got '%.64s')", tab);
       return;
@@ -1456,13 +1450,8 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
     } else if (!json_is_string(src)) {
       reply_bad(s, client, id, "pi.load: 'source' must be a string (the extension's code)");
       return;
-    } else if (pi_write(s, tab, name, src, path, sizeof path, &e)) {
-      reply_error(s, client, id, AL_EIO, &e);
-      return;
     }
     a = tab;
-    b = strdup(path);
-    if (!b) return;
   } else if (op == PILANE_UNLOAD) {
     if (!(a = need_str(s, client, id, req, type, "instanceId", AL_INSTANCE_ID_MAX - 1))) return;
   } else if (op == PILANE_EMIT || op == PILANE_TOOL) {
@@ -1484,6 +1473,19 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
     if (v && !(b = strdup(json_string_value(v)))) return;
   }
   al_error e = {0};
+  if (!s->home) { /* the loader takes a pi extension from a file, and files live in home */
+    free(b);
+    reply_bad(s, client, id, "%s: the workbench needs a home (airlock serve --home DIR) for pi extensions: "
+              "their code is run from files under <home>/pi-tabs/", type);
+    return;
+  }
+  if (op == PILANE_LOAD) {
+    if (pi_write(s, a, name, src, path, sizeof path, &e)) {
+      reply_error(s, client, id, AL_EIO, &e);
+      return;
+    }
+    if (!(b = strdup(path))) return;
+  }
   int rc = 0;
   if (!s->lane) {
     pilane_config lc = {.isolation = s->cfg.isolation, .home = s->home, .worker_path = s->worker_path,
