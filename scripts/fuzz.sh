@@ -64,6 +64,9 @@ printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >
 printf '{"id":6,"type":"load","packageId":"k","source":"pi.logger.warn(\\"l\\");pi.kv.set(\\"a\\",1).catch(()=>0);definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")}}}}))"}' >"$seeds/wsmsg/kv"
 printf '{"id":7,"type":"approval.answer","key":"k\\nkv\\na","allow":true}' >"$seeds/wsmsg/answer"
 printf '{"id":8,"type":"audit","n":3}' >"$seeds/wsmsg/audit"
+# pi.*: the fuzzed session has no home, so these reach the checks and the "needs a home" answer
+printf '{"id":9,"type":"pi.load","tabId":"t-1","sourceName":"g.ts","source":"export default function (pi) {}"}' >"$seeds/wsmsg/pi-load"
+printf '{"id":10,"type":"pi.emit","event":"tool_call","payload":{"toolName":"bash","toolCallId":"c1","input":{"command":"ls"}}}' >"$seeds/wsmsg/pi-emit"
 # worker: what a (compromised) worker process sends the host's driver, frame by frame
 frame() { printf "\\000\\000\\$(printf %03o $(( ${#1} >> 8 )))\\$(printf %03o $(( ${#1} & 255 )))%s" "$1"; }
 { frame '{"ok":"x","ticket":1}'; frame '{"ok":{"a":1},"ticket":2}'; } >"$seeds/worker/answers"

@@ -28,25 +28,37 @@
  * `inbox` (under `mu`) with the host thread: they append and wake the loop, flush() takes
  * what is there. An approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
  * comes last, so no resource can pose as another plugin's or action's key. Answers are
- * remembered for the server's run and never written to disk: a restart asks again.
+ * remembered for the server's run and never written to disk: a restart asks again. A pi
+ * extension's ctx.ui question (action "ui") is asked each time and never remembered: it is
+ * a question about this one call, not a permission.
+ *
+ * pi extensions (pi.* messages) run on the pi lane (pilane.h), a second host on a thread
+ * of its own, made at the first pi.* message when the session has a home: their calls
+ * are synchronous and may wait on a person, whose answer comes through this loop. Each
+ * request is a sess_call like the others (so sess_pending counts it); the lane wakes the
+ * loop when it has answered and sess_dispatch replies with the lane's text spliced.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include "assets.h"
+#include "pilane.h"
 #include "session.h"
 #include "tabs.h"
 #include "wb_profile.h"
 
 #define SESS_ERRORS_KEPT 200
 #define SESS_EXAMPLES "examples/plugins/"
+#define SESS_PI_EXAMPLES "examples/pi/"
 #define SESS_NAME_MAX 128       /* bytes of a source name, with its NUL */
 #define SESS_LOGS_KEPT 500      /* log lines a new page is given */
 #define SESS_LOGS_QUEUED 2000   /* lines waiting for the host thread; more are counted, dropped */
@@ -98,6 +110,8 @@ struct sess {
   json_t *wb_entries;   /* timeline entries the session adds (state/set, state/rewind) */
   json_t *source_names; /* instanceId -> the file name its code was loaded under */
   unsigned wb_seq;
+  pilane *lane;         /* pi extensions' host and thread; NULL until the first pi.* request */
+  char *policy;         /* the policy's text, for the lane's host */
   /* Shared with the log and approve callbacks (worker threads), under mu. */
   pthread_mutex_t mu;
   bool mu_ok;
@@ -696,7 +710,10 @@ static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, 
   pthread_mutex_lock(&s->mu);
   json_t *p = json_object_get(s->inbox.pending, k);
   if (!p) p = json_object_get(s->inbox.answers, k);
-  if (p && answer) {
+  const char *act = json_string_value(json_object_get(p, "action"));
+  if (p && answer && act && !strcmp(act, "ui")) { /* ctx.ui: this call's question alone */
+    found = !json_object_del(s->inbox.pending, k);
+  } else if (p && answer) {
     json_t *a = json_deep_copy(p);
     json_object_set(a, "allow", (json_t *)allow);
     json_object_set_new(a, "time", json_integer((json_int_t)time_ms()));
@@ -895,6 +912,25 @@ static json_t *build_catalog(sess *s) {
     json_decref(rec);
   }
   al_host_free(scratch);
+  /* pi extensions (examples/pi/): a folder of their own, since they do not load as widget
+   * plugins in the scratch host; the page opens them as pi tabs (kind "pi"). Their title
+   * is the file's stem, their description the first line of the opening comment. */
+  plen = strlen(SESS_PI_EXAMPLES);
+  for (size_t i = 0; i < asset_count; i++) {
+    const asset_file *a = &asset_table[i];
+    if (strncmp(a->name, SESS_PI_EXAMPLES, plen) || strchr(a->name + plen, '/')) continue;
+    const char *file = a->name + plen, *src = (const char *)a->data;
+    size_t ext = example_ext(file), dl = 0;
+    if (!ext || strlen(file) >= SESS_NAME_MAX) continue;
+    if (a->len > 3 && !strncmp(src, "// ", 3)) {
+      while (3 + dl < a->len && src[3 + dl] != '\n') dl++;
+    }
+    json_t *entry = json_pack("{s:s%,s:s,s:s,s:s%,s:[],s:{},s:s%}", "packageId", file, strlen(file) - ext, "file",
+                              file, "kind", "pi", "title", file, strlen(file) - ext, "widgets", "grants",
+                              "source", src, a->len);
+    if (entry && dl) json_object_set_new(entry, "description", json_stringn(src + 3, dl));
+    if (entry) json_array_append_new(cat, entry);
+  }
   return cat;
 }
 
@@ -933,6 +969,7 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   s->cfg = *cfg;
   s->home = cfg->home ? strdup(cfg->home) : NULL;
   s->worker_path = cfg->worker_path ? strdup(cfg->worker_path) : NULL;
+  s->policy = cfg->policy_json ? strdup(cfg->policy_json) : NULL;
   s->cfg.home = s->home;
   s->cfg.worker_path = s->worker_path;
   s->tab_of = json_object();
@@ -952,7 +989,7 @@ int sess_new(const sess_config *cfg, sess **out, al_error *err) {
   if (!s->tab_of || !s->dirty || !s->records || !s->errors || !s->errors_new || !s->logs ||
       !s->history || !s->wb_entries || !s->source_names ||
       !s->inbox.logs || !s->inbox.prompts || !s->inbox.pending || !s->inbox.answers || !s->inbox.waiting ||
-      (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path))
+      (cfg->home && !s->home) || (cfg->worker_path && !s->worker_path) || (cfg->policy_json && !s->policy))
     goto nomem;
   if (pthread_mutex_init(&s->mu, NULL)) goto nomem;
   s->mu_ok = true;
@@ -1003,6 +1040,9 @@ void sess_free(sess *s) {
     pthread_mutex_unlock(&s->mu);
     answer_waiting(s, NULL, AL_APPROVE_DENY);
   }
+  /* The lane's running call, if it waits on a person, was just denied (and any question
+   * it asks now is denied at once: closing); its queued ones are dropped unrun. */
+  pilane_free(s->lane);
   /* The host next: its pending callbacks will never run, so their calls are ours. */
   al_host_free(s->h);
   while (s->calls) call_free(s->calls);
@@ -1026,8 +1066,11 @@ void sess_free(sess *s) {
   free(s->last_metrics);
   free(s->home);
   free(s->worker_path);
+  free(s->policy);
   free(s);
 }
+
+static void pi_done(sess *s, pilane_req *r);
 
 int sess_host_fd(const sess *s) { return s ? al_host_fd(s->h) : -1; }
 size_t sess_pending(const sess *s) { return s ? s->ncalls : 0; }
@@ -1036,6 +1079,7 @@ void sess_dispatch(sess *s) {
   if (!s) return;
   /* Bounded: a burst of answers is handled in slices so sockets get serviced too. */
   for (int i = 0; i < 64 && al_host_dispatch(s->h, 0) > 0; i++) {}
+  for (pilane_req *r; (r = pilane_take(s->lane));) pi_done(s, r);
   flush(s);
 }
 
@@ -1317,6 +1361,150 @@ static void do_hello(sess *s, uint64_t client, json_t *id) {
   reply_ok(s, client, id, ok);
 }
 
+/* ---- pi extensions, on the lane ------------------------------------------------------- */
+
+/* A lane request's answer: its text as the `ok`, spliced, or the error. */
+static void pi_done(sess *s, pilane_req *r) {
+  sess_call *c = r->user;
+  if (!r->rc) {
+    const char *const key[] = {"ok"}, *raw[] = {r->json};
+    send_spliced(s, c->client, json_pack("{s:O}", "re", c->req_id ? c->req_id : json_null()), 1, key, raw);
+  } else {
+    reply_error(s, c->client, c->req_id, r->rc, &r->err);
+    note_error(s, c, r->rc, &r->err);
+  }
+  call_free(c);
+  pilane_req_free(r);
+}
+
+/* tabId: [A-Za-z0-9_-]{1,64}, so it is one directory name. */
+static bool pi_tab_ok(const char *t) {
+  size_t n = strlen(t);
+  if (!n || n > 64) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
+          t[i] == '_' || t[i] == '-'))
+      return false;
+  return true;
+}
+
+/* sourceName: a plain file name (no '/', not hidden) ending .ts, .js or .mjs, which is how
+ * the loader knows the file for a pi extension (docs/pi-extensions.md). */
+static bool pi_name_ok(const char *n) {
+  size_t len = strlen(n);
+  if (!len || len > 100 || n[0] == '.' || strchr(n, '/')) return false;
+  static const char *const exts[] = {".ts", ".js", ".mjs"};
+  for (size_t i = 0; i < 3; i++) {
+    size_t k = strlen(exts[i]);
+    if (len > k && !strcmp(n + len - k, exts[i])) return true;
+  }
+  return false;
+}
+
+/* Writes the page's source to <home>/pi-tabs/<tab>/<name>; the path goes to `path`. */
+static int pi_write(sess *s, const char *tab, const char *name, const json_t *src, char *path, size_t cap,
+                    al_error *e) {
+  const char *what = path;
+  snprintf(path, cap, "%s/pi-tabs", s->home);
+  if (mkdir(path, 0700) && errno != EEXIST) goto io;
+  snprintf(path, cap, "%s/pi-tabs/%s", s->home, tab);
+  if (mkdir(path, 0700) && errno != EEXIST) goto io;
+  snprintf(path, cap, "%s/pi-tabs/%s/%s", s->home, tab, name);
+  FILE *f = fopen(path, "w");
+  if (!f) goto io;
+  size_t len = json_string_length(src);
+  bool ok = fwrite(json_string_value(src), 1, len, f) == len;
+  if (fclose(f) || !ok) goto io;
+  return 0;
+io:
+  memset(e, 0, sizeof *e);
+  e->code = AL_EIO;
+  snprintf(e->message, sizeof e->message, "pi.load: cannot write %.400s: %s", what, strerror(errno));
+  return AL_EIO;
+}
+
+/* pi.load, pi.unload, pi.emit, pi.command, pi.tool, pi.list: checked here, run on the lane. */
+static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const json_t *req) {
+  static const char *const ops[] = {"pi.load", "pi.unload", "pi.emit", "pi.command", "pi.tool", "pi.list"};
+  size_t op = 0;
+  while (op < 6 && strcmp(type, ops[op])) op++;
+  if (op == 6) {
+    reply_bad(s, client, id, "unknown message type '%.60s'", type);
+    return;
+  }
+  const char *a = NULL, *name = NULL;
+  char *b = NULL, path[4096];
+  const json_t *v, *src = NULL;
+  if (op == PILANE_LOAD) {
+    const char *tab = need_str(s, client, id, req, type, "tabId", 64);
+    name = tab ? need_str(s, client, id, req, type, "sourceName", 100) : NULL;
+    if (!name) return;
+    src = json_object_get(req, "source");
+    if (!pi_tab_ok(tab)) {
+      reply_bad(s, client, id, "pi.load: 'tabId' must be 1 to 64 of A-Z a-z 0-9 _ - (got '%.64s')", tab);
+      return;
+    } else if (!pi_name_ok(name)) {
+      reply_bad(s, client, id, "pi.load: 'sourceName' must be a plain file name ending .ts, .js or .mjs "
+                "(no '/', not starting with '.'), got '%.100s'", name);
+      return;
+    } else if (!json_is_string(src)) {
+      reply_bad(s, client, id, "pi.load: 'source' must be a string (the extension's code)");
+      return;
+    }
+    a = tab;
+  } else if (op == PILANE_UNLOAD) {
+    if (!(a = need_str(s, client, id, req, type, "instanceId", AL_INSTANCE_ID_MAX - 1))) return;
+  } else if (op == PILANE_EMIT || op == PILANE_TOOL) {
+    const char *key = op == PILANE_EMIT ? "payload" : "params";
+    if (!(a = need_str(s, client, id, req, type, op == PILANE_EMIT ? "event" : "name", 120))) return;
+    v = json_object_get(req, key);
+    if (v && !json_is_object(v)) {
+      reply_bad(s, client, id, "%s: '%s' must be an object", type, key);
+      return;
+    }
+    if (v && !(b = json_dumps(v, JSON_COMPACT))) return;
+  } else if (op == PILANE_COMMAND) {
+    if (!(a = need_str(s, client, id, req, type, "name", 120))) return;
+    v = json_object_get(req, "args");
+    if (v && !json_is_string(v)) {
+      reply_bad(s, client, id, "pi.command: 'args' must be a string (the text after the command name)");
+      return;
+    }
+    if (v && !(b = strdup(json_string_value(v)))) return;
+  }
+  al_error e = {0};
+  if (!s->home) { /* the loader takes a pi extension from a file, and files live in home */
+    free(b);
+    reply_bad(s, client, id, "%s: the workbench needs a home (airlock serve --home DIR) for pi extensions: "
+              "their code is run from files under <home>/pi-tabs/", type);
+    return;
+  }
+  if (op == PILANE_LOAD) {
+    if (pi_write(s, a, name, src, path, sizeof path, &e)) {
+      reply_error(s, client, id, AL_EIO, &e);
+      return;
+    }
+    if (!(b = strdup(path))) return;
+  }
+  int rc = 0;
+  if (!s->lane) {
+    pilane_config lc = {.isolation = s->cfg.isolation, .home = s->home, .worker_path = s->worker_path,
+                        .policy_json = s->policy, .ask = on_ask, .ask_user = s, .log = on_log,
+                        .log_user = s, .wake = s->cfg.wake, .wake_ud = s->cfg.wake_ud};
+    rc = pilane_new(&lc, &s->lane, &e);
+  }
+  sess_call *c = rc ? NULL : call_new(s, client, id, type);
+  if (!rc && !c) rc = AL_ENO_MEMORY;
+  pilane_req *r = c ? pilane_req_new((pilane_op)op, a, b, c) : NULL;
+  free(b);
+  if (c && !r) rc = AL_ENO_MEMORY;
+  if (r && (rc = pilane_submit(s->lane, r, &e))) pilane_req_free(r);
+  if (rc) {
+    if (c) call_free(c);
+    reply_error(s, client, id, rc, e.message[0] ? &e : NULL);
+  }
+}
+
 void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
   if (!s) return;
   json_error_t je;
@@ -1345,6 +1533,8 @@ void sess_message(sess *s, uint64_t client, const char *msg, size_t len) {
   } else if (!strcmp(type, "unload") || !strcmp(type, "render") || !strcmp(type, "state.get") ||
              !strcmp(type, "state.set") || !strcmp(type, "state.history") || !strcmp(type, "grants.get") || !strcmp(type, "grants.set")) {
     do_sync(s, client, id, type, req);
+  } else if (!strncmp(type, "pi.", 3)) {
+    do_pi(s, client, id, type, req);
   } else if (!strcmp(type, "shared.get")) {
     char *domains = shared_text(s);
     const char *const key[] = {"domains"}, *raw[] = {domains};

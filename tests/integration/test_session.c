@@ -722,6 +722,197 @@ static void test_log_flood_bounded(void **st) {
   free(f->cap.v);
 }
 
+/* ---- pi extensions on the pi lane -------------------------------------------------------- */
+
+/* The bundled pi extension's source, from the catalog (which says it is one). */
+static char *pi_example(fixture *f) {
+  json_t *ok = ok_of(request(f, json_pack("{s:s}", "type", "catalog")));
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(ok, "plugins"), i, e) {
+    if (strcmp(json_string_value(json_object_get(e, "packageId")), "permission-guard")) continue;
+    assert_string_equal(json_string_value(json_object_get(e, "kind")), "pi");
+    assert_string_equal(json_string_value(json_object_get(e, "file")), "permission-guard.ts");
+    return strdup(json_string_value(json_object_get(e, "source")));
+  }
+  fail_msg("no permission-guard in the catalog");
+  return NULL;
+}
+
+static int pi_emit(fixture *f, const char *command) {
+  return send_only(f, json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}}}", "type", "pi.emit", "event", "tool_call",
+                                "payload", "toolName", "bash", "toolCallId", "c1", "input", "command", command));
+}
+
+/* Dispatches (bounded) until request `id` is answered; returns the answer. */
+static json_t *await_reply(fixture *f, int id) {
+  json_t *m = NULL;
+  for (int i = 0; i < 1000 && !(m = reply_to(f, id)); i++) {
+    struct timespec ts = {0, 5 * 1000000L};
+    nanosleep(&ts, NULL);
+    sess_dispatch(f->s);
+  }
+  if (!m) fail_msg("no answer to request %d", id);
+  return m;
+}
+
+static bool has_name(json_t *list, const char *name) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    const char *n = json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "name"));
+    if (n && !strcmp(n, name)) return true;
+  }
+  return false;
+}
+
+/* The flow the page drives: load the bundled guard, its registrations; a dangerous command
+ * asks through the approvals (action ui) while the ordinary plugins go on answering; deny
+ * blocks, allow continues (a ctx.ui question is never remembered), a harmless command does
+ * not ask; the command's notify intent and the tool's answer; a syntax error naming the
+ * .ts line replaces the tab's instance. */
+static void test_pi_lane(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  char *src = pi_example(f);
+  json_t *ok = ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "tab-pi", "sourceName",
+                                          "permission-guard.ts", "source", src)));
+  assert_string_equal(json_string_value(json_object_get(ok, "pluginId")), "permission-guard");
+  char *pid = strdup(json_string_value(json_object_get(ok, "instanceId")));
+  json_t *reg = json_object_get(ok, "registrations");
+  assert_true(has_name(json_object_get(reg, "tools"), "guard_check"));
+  assert_true(has_name(json_object_get(reg, "commands"), "guard-status"));
+  assert_true(has_name(json_object_get(reg, "events"), "tool_call"));
+  char *cid = load(f, "clicker", CLICKER);
+  capture_clear(&f->cap);
+
+  /* asked: the prompt is the approvals' own, and the emit waits for it */
+  int em = pi_emit(f, "rm -rf /tmp/x");
+  json_t *prompt = json_object_get(await_push(f, "approval"), "prompt");
+  assert_string_equal(json_string_value(json_object_get(prompt, "action")), "ui");
+  assert_string_equal(json_string_value(json_object_get(prompt, "resource")), "Dangerous command: rm -rf /tmp/x");
+  char *key = strdup(json_string_value(json_object_get(prompt, "key")));
+  /* meanwhile the loop serves the ordinary host: a click completes before the emit */
+  int click = send_only(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "event", "instanceId", cid, "widgetId", "main",
+                                     "handler", "click"));
+  ok_of(await_reply(f, click));
+  assert_null(reply_to(f, em));
+
+  /* denied: blocked by the user; nothing remembered */
+  ok = ok_of(request(f, json_pack("{s:s,s:s,s:b}", "type", "approval.answer", "key", key, "allow", 0)));
+  assert_int_equal(json_array_size(json_object_get(json_object_get(ok, "approvals"), "remembered")), 0);
+  ok = ok_of(await_reply(f, em));
+  assert_string_equal(json_string_value(json_object_get(ok, "action")), "block");
+  assert_string_equal(json_string_value(json_object_get(ok, "reason")), "Blocked by user");
+
+  /* asked again (a fresh question), allowed: the call continues */
+  capture_clear(&f->cap);
+  em = pi_emit(f, "rm -rf /tmp/x");
+  await_push(f, "approval");
+  ok_of(request(f, json_pack("{s:s,s:s,s:b}", "type", "approval.answer", "key", key, "allow", 1)));
+  ok = ok_of(await_reply(f, em));
+  assert_string_equal(json_string_value(json_object_get(ok, "action")), "continue");
+
+  /* harmless: no question */
+  capture_clear(&f->cap);
+  ok = ok_of(await_reply(f, pi_emit(f, "ls -la")));
+  assert_string_equal(json_string_value(json_object_get(ok, "action")), "continue");
+  assert_int_equal(count_pushes(f, "approval"), 0);
+
+  /* the command's notify intent, the tool's answer, the list */
+  ok = ok_of(request(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "guard-status")));
+  json_t *intent = json_array_get(json_object_get(ok, "intents"), 0);
+  assert_string_equal(json_string_value(json_object_get(intent, "type")), "notify");
+  assert_non_null(strstr(json_string_value(json_object_get(intent, "message")), "permission-guard"));
+  ok = ok_of(request(f, json_pack("{s:s,s:s,s:{s:s}}", "type", "pi.tool", "name", "guard_check", "params",
+                                  "command", "sudo ls")));
+  assert_true(json_is_true(json_object_get(json_object_get(ok, "details"), "dangerous")));
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "pi.list")));
+  assert_int_equal(json_array_size(json_object_get(ok, "extensions")), 1);
+  json_t *err = json_object_get(request(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "nope")), "error");
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "INVALID_ARGUMENT");
+
+  /* a syntax error: names the .ts file's line; the tab's old instance is gone either way */
+  err = json_object_get(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "tab-pi", "sourceName",
+                                             "guard.ts", "source",
+                                             "export default function (pi: any) {\n  const a: number = 1;\n"
+                                             "  const x = ;\n}\n")),
+                        "error");
+  assert_non_null(err);
+  assert_int_equal(json_integer_value(json_object_get(err, "line")), 3);
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "guard.ts"));
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "pi.list")));
+  assert_int_equal(json_array_size(json_object_get(ok, "extensions")), 0);
+  err = json_object_get(request(f, json_pack("{s:s,s:s}", "type", "pi.unload", "instanceId", pid)), "error");
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "INSTANCE_NOT_FOUND");
+
+  /* loaded again and unloaded by id */
+  ok = ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "tab-pi", "sourceName",
+                                  "permission-guard.ts", "source", src)));
+  ok_of(request(f, json_pack("{s:s,s:O}", "type", "pi.unload", "instanceId", json_object_get(ok, "instanceId"))));
+  ok = ok_of(request(f, json_pack("{s:s}", "type", "pi.list")));
+  assert_int_equal(json_array_size(json_object_get(ok, "extensions")), 0);
+  free(key);
+  free(cid);
+  free(pid);
+  free(src);
+}
+
+/* Bad pi messages are answered with what was wrong, and never reach the lane. */
+static void test_pi_bad_messages(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  static const struct { const char *msg, *want; } cases[] = {
+      {"{\"id\":1,\"type\":\"pi.load\",\"tabId\":\"../x\",\"sourceName\":\"a.ts\",\"source\":\"\"}", "'tabId' must be 1 to 64 of"},
+      {"{\"id\":1,\"type\":\"pi.load\",\"tabId\":\"t\",\"sourceName\":\"a.txt\",\"source\":\"\"}", "ending .ts, .js or .mjs"},
+      {"{\"id\":1,\"type\":\"pi.load\",\"tabId\":\"t\",\"sourceName\":\".a.ts\",\"source\":\"\"}", "not starting with '.'"},
+      {"{\"id\":1,\"type\":\"pi.load\",\"tabId\":\"t\",\"sourceName\":\"d/a.ts\",\"source\":\"\"}", "no '/'"},
+      {"{\"id\":1,\"type\":\"pi.load\",\"tabId\":\"t\",\"sourceName\":\"a.ts\"}", "'source' must be a string"},
+      {"{\"id\":1,\"type\":\"pi.emit\",\"event\":\"tool_call\",\"payload\":[1]}", "'payload' must be an object"},
+      {"{\"id\":1,\"type\":\"pi.tool\",\"name\":\"t\",\"params\":\"x\"}", "'params' must be an object"},
+      {"{\"id\":1,\"type\":\"pi.command\",\"name\":\"t\",\"args\":3}", "'args' must be a string"},
+      {"{\"id\":1,\"type\":\"pi.nope\"}", "unknown message type 'pi.nope'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    capture_clear(&f->cap);
+    sess_message(f->s, 1, cases[i].msg, strlen(cases[i].msg));
+    json_t *err = json_object_get(reply_to(f, 1), "error");
+    if (!err || !strstr(json_string_value(json_object_get(err, "message")), cases[i].want))
+      fail_msg("%s: expected an error with '%s'", cases[i].msg, cases[i].want);
+  }
+}
+
+/* Without a home there is nowhere to put an extension's file: said so, no lane made. */
+static void test_pi_needs_home(void **st) {
+  fixture *f = *st;
+  json_t *err = json_object_get(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "t",
+                                                     "sourceName", "a.ts", "source", "")),
+                                "error");
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "needs a home"));
+  err = json_object_get(request(f, json_pack("{s:s}", "type", "pi.list")), "error");
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "needs a home"));
+}
+
+/* One call waiting on a person holds the lane: 32 more wait behind it, the next is BUSY;
+ * the session then closes with the question open (denied, the lane joined, nothing
+ * leaked: ASan/TSan in CI). */
+static void test_pi_lane_bounded_and_closing(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  char *src = pi_example(f);
+  ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "tab-pi", "sourceName",
+                             "permission-guard.ts", "source", src)));
+  free(src);
+  capture_clear(&f->cap);
+  int em = pi_emit(f, "sudo rm -rf /");
+  await_push(f, "approval");
+  int ids[33];
+  for (int i = 0; i < 33; i++) ids[i] = send_only(f, json_pack("{s:s}", "type", "pi.list"));
+  for (int i = 0; i < 32; i++) assert_null(reply_to(f, ids[i]));
+  json_t *err = json_object_get(reply_to(f, ids[32]), "error");
+  assert_string_equal(json_string_value(json_object_get(err, "code")), "BUSY");
+  assert_non_null(strstr(json_string_value(json_object_get(err, "message")), "32 requests waiting"));
+  assert_null(reply_to(f, em));
+  /* teardown_hooks frees the session now, the emit still waiting on its question */
+}
+
 static void test_hooks_bad_messages(void **st) {
   fixture *f = &((hooks_fixture *)*st)->f;
   static const struct {
@@ -874,6 +1065,10 @@ int main(void) {
       cmocka_unit_test(test_log_flood_bounded),
       cmocka_unit_test_setup_teardown(test_hooks_bad_messages, setup_hooks, teardown_hooks),
       cmocka_unit_test(test_bad_policy),
+      cmocka_unit_test_setup_teardown(test_pi_lane, setup_hooks, teardown_hooks),
+      cmocka_unit_test_setup_teardown(test_pi_bad_messages, setup_hooks, teardown_hooks),
+      cmocka_unit_test_setup_teardown(test_pi_needs_home, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pi_lane_bounded_and_closing, setup_hooks, teardown_hooks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@ import { AuditPanel } from "./devtools/audit.js";
 import { Approvals } from "./approvals.js";
 import { Saver, ViewState } from "./saver.js";
 import { Layout } from "./layout.js";
+import { PiPanel, PI_TEMPLATE, isPiTab, piSourceName } from "./pi.js";
 
 const $ = (sel) => document.querySelector(sel);
 const store = new Store();
@@ -69,8 +70,24 @@ const cm = await import("./codemirror.js").catch((err) => {
   return null;
 });
 
+// pi extensions (pi.js): their tabs load through pi.load on the server's pi lane and are
+// shown as pi cards. The editor keeps no instance for them (instanceId null), so every Run
+// is a pi.load, which replaces the tab's previous pi instance on the server.
+const piPanel = new PiPanel($("[data-role=pi-cards]"), { request: (type, fields) => conn.request(type, fields) });
+async function runPi(tab) {
+  try {
+    const ok = await conn.request("pi.load", { tabId: tab.tabId, source: tab.source, sourceName: piSourceName(tab) });
+    piPanel.show(tab.tabId, tab.title, ok);
+  } catch (err) {
+    piPanel.drop(tab.tabId); // the server unloaded the previous instance before trying
+    throw err;
+  }
+  return { instanceId: null };
+}
+
 const editor = new Editor($("[data-role=editor]"), {
   async run(tab) {
+    if (isPiTab(tab, store.catalog)) return runPi(tab);
     // The file name, when the tab has one (a catalog example's: pomodoro.tsx), is what makes
     // the loader read TypeScript; a new plugin's tab goes by its title, a script.
     const ok = await conn.request("load", { packageId: tab.packageId, source: tab.source, tabId: tab.tabId, sourceName: tab.sourceName ?? tab.title });
@@ -119,6 +136,15 @@ function askClose(tab, done) {
 new Catalog($("[data-role=catalog]"), store, (entry) => {
   editor.open({ packageId: entry.packageId, title: freshTitle(String(entry.title ?? entry.packageId)), source: entry.source,
                 sourceName: typeof entry.file === "string" ? entry.file : undefined });
+});
+
+$("[data-testid=new-pi]").addEventListener("click", () => {
+  const used = new Set(editor.tabs.map((t) => t.packageId));
+  let n = 1;
+  while (used.has(n === 1 ? "pi-extension" : "pi-extension-" + n)) n++;
+  const id = n === 1 ? "pi-extension" : "pi-extension-" + n;
+  editor.open({ packageId: id, title: freshTitle("pi extension " + n), source: PI_TEMPLATE, sourceName: id + ".ts" });
+  editor.code.focus();
 });
 
 $("[data-testid=new-plugin]").addEventListener("click", () => {

@@ -1,0 +1,48 @@
+// A pi extension: asks before a dangerous bash command runs, and says what it guards.
+//
+// Written like pi's own permission gate: on tool_call for bash, a command matching one of
+// the patterns below needs a person's yes (ctx.ui.confirm, which the workbench shows in
+// its approvals bar); with no one to ask (hasUI false, e.g. `airlock emit` without --ui)
+// it blocks. /guard-status reports the patterns through ctx.ui.notify, and the
+// `guard_check` tool says whether a command would be asked about, without running it.
+import type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
+import { Type } from "@mariozechner/pi-ai";
+
+const DANGEROUS: RegExp[] = [/\brm\s+(-\w*r\w*f|-\w*f\w*r)\b/, /\bsudo\b/, /\bchmod\s+(-R\s+)?777\b/, /\bmkfs\b/, /\bdd\s+if=/];
+
+function dangerous(command: string): RegExp | undefined {
+  return DANGEROUS.find((p) => p.test(command));
+}
+
+export default function (pi: ExtensionAPI) {
+  pi.on("tool_call", async (event, ctx) => {
+    if (event.toolName !== "bash") return undefined;
+    const command = String((event.input as { command?: unknown })?.command ?? "");
+    if (!dangerous(command)) return undefined;
+    if (!ctx.hasUI) return { block: true, reason: "Dangerous command blocked (no UI for confirmation)" };
+    const ok = await ctx.ui.confirm("Dangerous command", command);
+    if (!ok) return { block: true, reason: "Blocked by user" };
+    return undefined;
+  });
+
+  pi.registerCommand("guard-status", {
+    description: "Show which commands the guard asks about",
+    handler: async (_args, ctx) => {
+      ctx.ui.notify(`permission-guard: asking before ${DANGEROUS.length} patterns: ` + DANGEROUS.map((p) => p.source).join(", "), "info");
+    },
+  });
+
+  pi.registerTool({
+    name: "guard_check",
+    label: "Guard check",
+    description: "Whether a bash command would need a confirmation (it is never run)",
+    parameters: Type.Object({ command: Type.String({ description: "the bash command line" }) }),
+    async execute(_toolCallId, params: { command: string }) {
+      const hit = dangerous(params.command);
+      return {
+        content: [{ type: "text", text: hit ? `would ask: matches ${hit.source}` : "would run without asking" }],
+        details: { dangerous: !!hit, pattern: hit?.source ?? null },
+      };
+    },
+  });
+}
