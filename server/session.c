@@ -1462,7 +1462,10 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
       reply_bad(s, client, id, "%s: '%s' must be an object", type, key);
       return;
     }
-    if (v && !(b = json_dumps(v, JSON_COMPACT))) return;
+    if (v && !(b = json_dumps(v, JSON_COMPACT))) {
+      reply_error(s, client, id, AL_ENO_MEMORY, NULL); /* an answer even now: the page waits for one */
+      return;
+    }
   } else if (op == PILANE_COMMAND) {
     if (!(a = need_str(s, client, id, req, type, "name", 120))) return;
     v = json_object_get(req, "args");
@@ -1470,7 +1473,10 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
       reply_bad(s, client, id, "pi.command: 'args' must be a string (the text after the command name)");
       return;
     }
-    if (v && !(b = strdup(json_string_value(v)))) return;
+    if (v && !(b = strdup(json_string_value(v)))) {
+      reply_error(s, client, id, AL_ENO_MEMORY, NULL);
+      return;
+    }
   }
   al_error e = {0};
   if (!s->home) { /* the loader takes a pi extension from a file, and files live in home */
@@ -1484,7 +1490,10 @@ static void do_pi(sess *s, uint64_t client, json_t *id, const char *type, const 
       reply_error(s, client, id, AL_EIO, &e);
       return;
     }
-    if (!(b = strdup(path))) return;
+    if (!(b = strdup(path))) {
+      reply_error(s, client, id, AL_ENO_MEMORY, NULL);
+      return;
+    }
   }
   int rc = 0;
   if (!s->lane) {

@@ -49,6 +49,9 @@ test("the bundled pi extension: registrations, ctx.ui through approvals, command
   const prompt = page.locator("[data-testid=approval-prompt][data-action=ui]");
   await prompt.waitFor();
   assert.match(await prompt.innerText(), /Dangerous command: rm -rf \/tmp\/x/);
+  // a ctx.ui answer is never remembered, and the prompt says so
+  assert.match(await prompt.innerText(), /for this question only/);
+  assert.doesNotMatch(await prompt.innerText(), /later calls/);
   // Meanwhile an ordinary plugin answers: its text arrives while the pi call still waits.
   await clickButton(page, counter, "Increment");
   await waitForText(page, counter, "Counter: 1");

@@ -38,15 +38,24 @@ export class Approvals {
       return b;
     };
     const err = this.errors.get(p.key);
+    // A pi extension's ctx.ui question (action "ui") is about this one call: the server
+    // never remembers its answer, so the prompt must not say it will.
+    const ui = p.action === "ui";
     return h("div", { cls: "approval", data: { testid: "approval-prompt", plugin: p.pluginId, action: p.action } }, [
-      h("div", { cls: "approval__text" }, [
+      h("div", { cls: "approval__text" }, ui ? [
+        h("b", { cls: "mono", text: p.pluginId }),
+        h("span", { text: " asks: " }),
+        h("span", { cls: "mono approval__resource", text: p.resource }),
+      ] : [
         h("b", { cls: "mono", text: p.pluginId }),
         h("span", { text: " asks for " }),
         h("b", { cls: "mono", text: p.action }),
         h("span", { text: " on " }),
         h("span", { cls: "mono approval__resource", text: p.resource }),
       ]),
-      h("div", { cls: "muted", text: "Its call is waiting for your answer (other plugins keep running); the answer also applies to its later calls until the server stops." }),
+      h("div", { cls: "muted", text: ui
+        ? "Its call is waiting for your answer (other plugins keep running); the answer is for this question only."
+        : "Its call is waiting for your answer (other plugins keep running); the answer also applies to its later calls until the server stops." }),
       err ? h("div", { cls: "code", text: err }) : null,
       h("div", { cls: "approval__buttons" }, [
         button("Allow", true, "btn--primary", "approval-allow"),
