@@ -247,7 +247,9 @@ int pkg_pi_pattern_check(const char *cap, const char *pattern, al_error *err) {
       return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: the pattern has a control character", cap);
   bool ok = true;
   const char *why = "";
-  if (!strcmp(cap, "network")) ok = hk_host_pattern_valid(pattern), why = "is not a host pattern (host, host:port, *.host or *)";
+  if (!strcmp(cap, "network")) /* the manifest's rule too: a host, never a URL */
+    ok = hk_host_pattern_valid(pattern) && !strpbrk(pattern, "/@?# "),
+    why = "is not a host pattern (host, host:port, *.host or *; no scheme or path)";
   else if (!strncmp(cap, "fs_", 3))
     ok = hk_path_pattern_valid(pattern), why = "is not a path pattern (absolute, or under $CWD, $HOME or $PLUGIN_DATA)";
   else if (!strcmp(cap, "env_vars")) {
