@@ -112,6 +112,20 @@ check "--allow needs CAP=PATTERN" 1 $st "expected CAP=PATTERN" "$out"
 out=$("$AL" plugin list --home "$H" --grant all 2>&1); st=$?
 check "--grant belongs to install" 2 $st "belong to 'airlock plugin install'" "$out"
 
+# on a terminal without --grant it asks per want: y, n, or a narrower pattern (script(1)
+# gives the install a terminal; its input answers); end of input cancels, leaving nothing
+if command -v script >/dev/null; then
+  H=$T/h4
+  out=$(printf 'n\ny\nls /\nn\n' | script -qec "'$AL' plugin install '$T/src/probe' --home '$H'" /dev/null 2>&1 | tr -d '\r'); st=$?
+  check "a terminal is asked per want" 0 $st "wants: exec git \*  grant? \[y/n/PATTERN\]" "$out"
+  check "...and granted what was answered" 0 0 "^granted: exec git \*, exec ls /$" "$out"
+  check "...the narrowed pattern is what the extension gets" \
+    '{"read": "CAPABILITY_DENIED", "git": true, "ls": true, "fetch": "CAPABILITY_DENIED"}' "$(probe "$H")"
+  out=$(printf 'y\n' | script -qec "'$AL' plugin install '$T/src/probe' --home '$T/h5'" /dev/null 2>&1 | tr -d '\r')
+  check "end of input cancels the install" 0 0 "install cancelled: no grant was chosen for exec git \*" "$out"
+  check "...and nothing was installed" 0 0 "no plugins installed" "$("$AL" plugin list --home "$T/h5")"
+fi
+
 # preflight's pi profile: a destructive command at a sink refuses the install
 mkdir -p "$T/src/wiper"
 printf '{"name":"wiper","version":"1.0.0"}' >"$T/src/wiper/package.json"
