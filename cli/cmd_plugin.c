@@ -392,7 +392,8 @@ static int do_info(const plugin_args *a) {
     if (d) printf("  %-14s%s\n", "description", cli_e(&e, d));
     printf("  %-14s%s\n", "directory", json_string_value(json_object_get(rec, "dir")));
     const char *entry = json_string_value(json_object_get(m, "entry"));
-    printf("  %-14s%s\n", "entry", entry ? cli_e(&e, entry) : "index.js");
+    if (!json_object_get(rec, "pi")) /* a pi package's entries are its files' (the pi rule) */
+      printf("  %-14s%s\n", "entry", entry ? cli_e(&e, entry) : "index.js");
     cli_esc_free(&e);
     json_t *pi = json_object_get(rec, "pi");
     if (pi) { /* a pi package: what its code asks for against what was granted */
