@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contract/utf8.h"
 #include "hooks/capability.h"
 #include "hooks/match.h"
 #include "pkg/paths.h"
@@ -143,11 +144,21 @@ static const char *w_unalias(const w_file *w, const char *v) {
   return v;
 }
 
-/* Adds one want unless (cap, pattern) is there already. */
+/* A file name as the wants and findings name it: JSON text is UTF-8. */
+static const char *w_name(const char *file) {
+  return !file ? "" : utf8_valid(file, strlen(file)) ? file : "(a file whose name is not UTF-8)";
+}
+
+/* Adds one want unless (cap, pattern) is there already. A literal that is empty or not
+ * UTF-8 names nothing a grant could: the want is the broad one of its kind. */
 static void w_add(w_file *w, const pf_tok *at, const char *cap, const char *pattern, bool broad) {
   if (w->oom || !pattern) {
     if (!pattern) w->oom = true;
     return;
+  }
+  if (!pattern[0] || !utf8_valid(pattern, strlen(pattern))) { /* process.env[""], or not UTF-8 */
+    pattern = !strncmp(cap, "fs_", 3) ? "$CWD/**" : "*";
+    broad = true;
   }
   size_t i;
   json_t *e;
@@ -161,7 +172,7 @@ static void w_add(w_file *w, const pf_tok *at, const char *cap, const char *patt
     return;
   }
   json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:i,s:i}", "cap", cap, "pattern", pattern, "broad", broad, "file",
-                        w->file ? w->file : "", "line", at->line, "column", at->col);
+                        w_name(w->file), "line", at->line, "column", at->col);
   if (!o || json_array_append_new(w->wants, o)) w->oom = true;
 }
 
@@ -409,9 +420,9 @@ static int w_preflight(const char *rel, const char *src, size_t len, json_t *fin
   size_t i;
   json_t *f;
   json_array_foreach(json_object_get(rep, "findings"), i, f) {
-    char msg[600];
-    snprintf(msg, sizeof msg, "%.200s: %s", rel, json_string_value(json_object_get(f, "message")));
-    if (json_object_set_new(f, "message", json_string(msg)) || json_object_set_new(f, "file", json_string(rel)) ||
+    char msg[PATH_MAX + 600]; /* the whole name: a cut one may end inside a UTF-8 sequence */
+    snprintf(msg, sizeof msg, "%s: %s", w_name(rel), json_string_value(json_object_get(f, "message")));
+    if (json_object_set_new(f, "message", json_string(msg)) || json_object_set_new(f, "file", json_string(w_name(rel))) ||
         json_array_append(findings, f)) {
       rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
       break;

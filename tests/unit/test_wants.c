@@ -94,6 +94,9 @@ static void test_fetch_env(void **state) {
   WANTS("process.env.GITHUB_TOKEN; process.env['API_KEY']; process.env[k];",
         "env_vars GITHUB_TOKEN, env_vars API_KEY, env_vars *!");
   WANTS("const { HOME } = process.env;", "env_vars *!");
+  /* a literal that is not UTF-8 names nothing a grant could: the broad want (fuzz_wants) */
+  WANTS("process.env['\xff']; pi.exec('\xfe', []); import fs from 'fs'; fs.readFileSync('\xc3');",
+        "env_vars *!, exec *!, fs_read $CWD/**!");
 }
 
 static void test_guard_and_dedupe(void **state) {
