@@ -74,6 +74,9 @@ check "info shows granted" 0 0 "granted: (nothing)" "$out"
 out=$("$AL" plugin list --home "$H")
 check "list marks it pi" 0 0 "probe-pkg .*(pi)" "$out"
 
+out=$("$AL" plugin doctor --home "$H"); st=$?
+check "doctor knows a pi package" 0 $st "ok     package probe-pkg *ok (pi package)" "$out"
+
 # grant and revoke one pattern
 out=$("$AL" plugin grant probe-pkg exec 'git *' --home "$H"); st=$?
 check "grant exec git *" 0 $st "^granted: exec git \*$" "$out"
