@@ -14,7 +14,13 @@
  * library fetches <registry>/-/npm/v1/keys through pi.http's client
  * (al_pkg_install_opts.fetch_registry_keys).
  *
- * Every change (install, a refused install, enable, disable, remove) is appended to the
+ * pi packages (no Airlock manifest): install prints what the code asks for ("wants: exec
+ * git *, ...") and grants it as told: on a terminal (stdin and stdout) without --grant it
+ * asks per want (y / n / a narrower pattern); otherwise --grant all|none (none when not
+ * given, which the output says) plus every --allow CAP=PATTERN. `grant` and `revoke`
+ * change one pattern later; `info` shows wants against granted.
+ *
+ * Every change (install, a refused install, enable, disable, remove, grant, revoke) is appended to the
  * home's audit trail; the packages' own text is escaped before it reaches the terminal.
  *
  * Exit status: 0 done, 1 the operation failed (the message says why), 2 usage error.
@@ -24,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "airlock_pkg.h"
 #include "commands.h"
@@ -41,6 +48,13 @@ static void plugin_usage(FILE *out) {
           "                    verify a publisher's ssh-keygen signature (namespace\n"
           "                    airlock-package) and npm's registry signature; a requirement\n"
           "                    (also $AIRLOCK_REQUIRE_SIGNATURE) not met refuses the install\n"
+          "      [--grant all|none] [--allow CAP=PATTERN]...\n"
+          "                    a pi package: what of its wants (the capabilities its code asks\n"
+          "                    for) to grant; on a terminal without --grant it asks per want,\n"
+          "                    otherwise none unless --grant all; --allow grants a pattern of\n"
+          "                    your own (CAP: exec, fs_read, fs_write, network, env_vars)\n"
+          "  grant <id> CAP PATTERN, revoke <id> CAP PATTERN\n"
+          "                    change a pi package's granted capabilities\n"
           "  list              installed packages\n"
           "  info <id>         one package: version, directory, capabilities, settings\n"
           "  enable <id>, disable <id>\n"
@@ -58,6 +72,9 @@ typedef struct plugin_args {
   const char *key, *value; /* config */
   bool json, fix, unset;
   bool replace, allow_downgrade; /* install */
+  const char *grant;             /* install: --grant all|none (NULL: ask on a terminal, else none) */
+  const char *allow[64];         /* install: --allow CAP=PATTERN */
+  size_t nallow;
   const char *signature, *signers, *identity, *keys;
   unsigned require; /* AL_PKG_SIGREQ_*: every --require-signature given */
   bool require_given;
@@ -139,6 +156,51 @@ static void print_verification(const json_t *v, const char *indent) {
   cli_esc_free(&e);
 }
 
+/* "exec git *, fs_read $CWD/a.txt" for a wants list or a grant object, escaped. */
+static void print_caps_line(const char *label, const json_t *wants, const json_t *granted) {
+  printf("%s:", label);
+  size_t i, n = 0;
+  json_t *e;
+  cli_esc esc = {0};
+  json_array_foreach(wants, i, e) {
+    printf("%s %s %s%s", n++ ? "," : "", json_string_value(json_object_get(e, "cap")),
+           cli_e(&esc, json_string_value(json_object_get(e, "pattern"))),
+           json_is_true(json_object_get(e, "broad")) ? " (broad)" : "");
+    cli_esc_free(&esc);
+  }
+  const char *cap;
+  json_t *list;
+  json_object_foreach((json_t *)granted, cap, list) {
+    json_array_foreach(list, i, e) {
+      printf("%s %s %s", n++ ? "," : "", cli_e(&esc, cap), cli_e(&esc, json_string_value(e)));
+      cli_esc_free(&esc);
+    }
+  }
+  printf("%s\n", n ? "" : " (nothing)");
+}
+
+/* The terminal's answer for one want: y grants it, n denies it, anything else is the
+ * narrower pattern to grant instead; end of input cancels. */
+static int ask_want(void *user, const char *cap, const char *pattern, int broad, char *out, size_t out_cap) {
+  int *asked = user;
+  if (!(*asked)++) printf("this pi package's code asks for these capabilities; grant each? (y = yes, n = no, "
+                          "or type a narrower pattern)\n");
+  cli_esc e = {0};
+  for (;;) {
+    printf("  wants: %s %s%s  grant? [y/n/PATTERN] ", cap, cli_e(&e, pattern),
+           broad ? " (broad: the code's argument is not a literal)" : "");
+    cli_esc_free(&e);
+    fflush(stdout);
+    char line[1100];
+    if (!fgets(line, sizeof line, stdin)) return -1;
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!strcmp(line, "y") || !strcmp(line, "Y") || !strcmp(line, "yes")) return 1;
+    if (!strcmp(line, "n") || !strcmp(line, "N") || !strcmp(line, "no") || !line[0]) return 0;
+    snprintf(out, out_cap, "%s", line);
+    return 1;
+  }
+}
+
 static int do_install(const plugin_args *a) {
   al_error err;
   al_pkg_install_opts io = {.replace = a->replace, .allow_downgrade = a->allow_downgrade, .signature = a->signature,
@@ -146,6 +208,20 @@ static int do_install(const plugin_args *a) {
                             .registry_keys_file = a->keys ? a->keys : getenv("AIRLOCK_NPM_KEYS"),
                             .fetch_registry_keys = 1};
   if (io.registry_keys_file && !io.registry_keys_file[0]) io.registry_keys_file = NULL;
+  /* pi packages: ask on a terminal unless told; otherwise nothing beyond --allow */
+  int asked = 0;
+  bool tty = isatty(0) && isatty(1) && !a->json;
+  if (a->grant && strcmp(a->grant, "all") && strcmp(a->grant, "none")) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --grant takes all or none, not '%s'\n", a->grant);
+    return 2;
+  }
+  io.pi_grant_all = a->grant && !strcmp(a->grant, "all");
+  if (!a->grant && tty) {
+    io.pi_ask = ask_want;
+    io.pi_ask_user = &asked;
+  }
+  io.pi_allow = a->allow;
+  io.pi_nallow = a->nallow;
   /* both apply: a flag cannot lift what the environment requires */
   const char *env = getenv("AIRLOCK_REQUIRE_SIGNATURE");
   io.require_signature = a->require;
@@ -211,6 +287,13 @@ static int do_install(const plugin_args *a) {
       cli_esc_free(&e);
     }
     print_verification(json_object_get(report, "verification"), "");
+    if (json_object_get(report, "profile")) {
+      print_caps_line("wants", json_object_get(report, "wants"), NULL);
+      print_caps_line("granted", NULL, json_object_get(report, "granted"));
+      if (!a->grant && !io.pi_ask)
+        printf("(not a terminal and no --grant: nothing of its wants was granted beyond --allow; "
+               "airlock plugin grant %s CAP PATTERN grants later)\n", json_string_value(json_object_get(report, "id")));
+    }
     json_t *pre = json_object_get(report, "preflight");
     size_t n = json_array_size(json_object_get(pre, "findings"));
     if (n) {
@@ -232,6 +315,8 @@ static json_t *record_json(const al_pkg_record *r, bool brief) {
   json_object_set_new(o, "name", r->name ? json_string(r->name) : json_null());
   json_t *v = r->verification_json ? json_loads(r->verification_json, 0, NULL) : NULL;
   json_object_set_new(o, "verification", v ? v : json_null());
+  json_t *pi = r->pi_json ? json_loads(r->pi_json, 0, NULL) : NULL;
+  if (pi) json_object_set_new(o, "pi", pi);
   return o;
 }
 
@@ -256,7 +341,8 @@ static int do_list(const plugin_args *a) {
     printf("no plugins installed in %s\n", a->home);
   } else {
     for (size_t i = 0; i < n; i++)
-      printf("%-32s %-12s %-8s %s\n", list[i].id, list[i].version, list[i].enabled ? "enabled" : "disabled", list[i].dir);
+      printf("%-32s %-12s %-8s %s%s\n", list[i].id, list[i].version, list[i].enabled ? "enabled" : "disabled",
+             list[i].dir, list[i].pi_json ? "  (pi)" : "");
   }
   al_pkg_records_free(list, n);
   return 0;
@@ -306,10 +392,18 @@ static int do_info(const plugin_args *a) {
     if (d) printf("  %-14s%s\n", "description", cli_e(&e, d));
     printf("  %-14s%s\n", "directory", json_string_value(json_object_get(rec, "dir")));
     const char *entry = json_string_value(json_object_get(m, "entry"));
-    printf("  %-14s%s\n", "entry", entry ? cli_e(&e, entry) : "index.js");
+    if (!json_object_get(rec, "pi")) /* a pi package's entries are its files' (the pi rule) */
+      printf("  %-14s%s\n", "entry", entry ? cli_e(&e, entry) : "index.js");
     cli_esc_free(&e);
+    json_t *pi = json_object_get(rec, "pi");
+    if (pi) { /* a pi package: what its code asks for against what was granted */
+      printf("  %-14spi\n", "profile");
+      print_caps_line("  wants", json_object_get(pi, "wants"), NULL);
+      print_caps_line("  granted", NULL, json_object_get(pi, "granted"));
+    }
     json_t *caps = json_object_get(m, "capabilities");
-    if (!json_object_size(caps)) printf("  %-14s(none)\n", "capabilities");
+    if (pi) caps = NULL;
+    else if (!json_object_size(caps)) printf("  %-14s(none)\n", "capabilities");
     json_t *v;
     json_object_foreach(caps, key, v) {
       char label[64];
@@ -333,6 +427,37 @@ static int do_info(const plugin_args *a) {
   }
   json_decref(settings);
   json_decref(rec);
+  return 0;
+}
+
+static int do_grant(const plugin_args *a, bool revoke) {
+  if (!a->key || !a->value) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: 'airlock plugin %s' needs an id, a capability and a pattern\n",
+            revoke ? "revoke" : "grant");
+    return 2;
+  }
+  al_pkg_db *db = NULL;
+  if (open_db(a, &db)) return 1;
+  al_error err;
+  char *g = NULL;
+  int rc = al_pkg_pi_grant(db, a->arg, a->key, a->value, revoke, &g, &err);
+  al_pkg_close(db);
+  if (rc) {
+    cli_print_error(&err);
+    return 1;
+  }
+  char res[1200];
+  snprintf(res, sizeof res, "%s %s", a->key, a->value);
+  audit_note(a, a->arg, revoke ? "revoke" : "grant", res, "allowed", revoke ? "revoked by the user" : "granted by the user");
+  json_t *granted = cli_take_json(g);
+  if (a->json) print_json(granted);
+  else {
+    cli_esc e = {0};
+    printf("%s %s %s %s\n", revoke ? "revoked" : "granted", a->key, cli_e(&e, a->value), a->arg);
+    cli_esc_free(&e);
+    print_caps_line("granted", NULL, granted);
+  }
+  json_decref(granted);
   return 0;
 }
 
@@ -537,6 +662,14 @@ int cmd_plugin(int argc, char **argv) {
     else if (!strcmp(s, "--replace")) a.replace = true;
     else if (!strcmp(s, "--allow-downgrade")) a.allow_downgrade = true;
     else if (!strcmp(s, "--home") && i + 1 < argc) a.home = argv[++i];
+    else if (!strcmp(s, "--grant") && i + 1 < argc) a.grant = argv[++i];
+    else if (!strcmp(s, "--allow") && i + 1 < argc) {
+      if (a.nallow == sizeof a.allow / sizeof *a.allow) {
+        fprintf(stderr, "error: INVALID_ARGUMENT: at most %zu --allow options\n", sizeof a.allow / sizeof *a.allow);
+        return 2;
+      }
+      a.allow[a.nallow++] = argv[++i];
+    }
     else if (!strcmp(s, "--signature") && i + 1 < argc) a.signature = argv[++i];
     else if (!strcmp(s, "--signers") && i + 1 < argc) a.signers = argv[++i];
     else if (!strcmp(s, "--signer-identity") && i + 1 < argc) a.identity = argv[++i];
@@ -565,8 +698,8 @@ int cmd_plugin(int argc, char **argv) {
       return 2;
     } else if (!a.sub) a.sub = s;
     else if (!a.arg) a.arg = s;
-    else if (!strcmp(a.sub, "config") && !a.key) a.key = s;
-    else if (!strcmp(a.sub, "config") && !a.value) a.value = s;
+    else if ((!strcmp(a.sub, "config") || !strcmp(a.sub, "grant") || !strcmp(a.sub, "revoke")) && !a.key) a.key = s;
+    else if ((!strcmp(a.sub, "config") || !strcmp(a.sub, "grant") || !strcmp(a.sub, "revoke")) && !a.value) a.value = s;
     else {
       fprintf(stderr, "error: INVALID_ARGUMENT: unexpected argument '%s'\n", s);
       return 2;
@@ -577,10 +710,10 @@ int cmd_plugin(int argc, char **argv) {
     return 2;
   }
   if (!a.home) a.home = cli_default_home(home, sizeof home);
-  static const char *const need_arg[] = {"install", "info", "enable", "disable", "remove", "config"};
+  static const char *const need_arg[] = {"install", "info", "enable", "disable", "remove", "config", "grant", "revoke"};
   static const char *const no_arg[] = {"list", "audit", "doctor"};
   bool known = false;
-  for (size_t k = 0; k < 6; k++)
+  for (size_t k = 0; k < sizeof need_arg / sizeof *need_arg; k++)
     if (!strcmp(a.sub, need_arg[k])) {
       known = true;
       if (!a.arg) {
@@ -606,6 +739,10 @@ int cmd_plugin(int argc, char **argv) {
     fprintf(stderr, "error: INVALID_ARGUMENT: the signature options belong to 'airlock plugin install'\n");
     return 2;
   }
+  if ((a.grant || a.nallow) && strcmp(a.sub, "install")) {
+    fprintf(stderr, "error: INVALID_ARGUMENT: --grant and --allow belong to 'airlock plugin install'\n");
+    return 2;
+  }
   if (!a.signature != !a.signers || (a.identity && !a.signature)) {
     fprintf(stderr, "error: INVALID_ARGUMENT: --signature SIG and --signers ALLOWED_SIGNERS go together "
                     "(--signer-identity only with them)\n");
@@ -617,6 +754,8 @@ int cmd_plugin(int argc, char **argv) {
   if (!strcmp(a.sub, "enable")) return do_enable(&a, true);
   if (!strcmp(a.sub, "disable")) return do_enable(&a, false);
   if (!strcmp(a.sub, "remove")) return do_remove(&a);
+  if (!strcmp(a.sub, "grant")) return do_grant(&a, false);
+  if (!strcmp(a.sub, "revoke")) return do_grant(&a, true);
   if (!strcmp(a.sub, "audit")) return do_audit(&a);
   if (!strcmp(a.sub, "config")) {
     if (a.unset && (!a.key || a.value)) {

@@ -72,6 +72,9 @@ typedef struct al_pkg_record {
   char *verification_json; /* what the install verified {integrity, registry, publisher,
                               required} (docs/packages.md "Signatures"); NULL for a package
                               recorded before verifications were kept */
+  char *pi_json;           /* a pi package: {profile: "pi", wants: [{cap, pattern, broad,
+                              file, line, column}], granted: {cap: [patterns]}}; NULL for
+                              an Airlock package */
 } al_pkg_record;
 
 /* Every installed package, by id: *out (NULL when none) holds *count records, freed with
@@ -114,6 +117,19 @@ typedef struct al_pkg_install_opts {
    * 30 s), else there are none and the registry signature is "failed: no-keys". */
   const char *registry_keys_file;
   int fetch_registry_keys;
+  /* pi packages (no Airlock manifest; docs/packages.md "pi packages"): the capabilities
+   * their code asks for (wants) are derived at install, and what is granted of them is
+   * decided here: pi_ask, when set, is asked per want (cap, pattern, broad: the pattern
+   * is the widest of its kind because the code's argument is not a literal) and returns
+   * 1 to grant the pattern in out (out_cap bytes, holding the want's pattern on entry, so
+   * the callee may narrow it), 0 to deny, negative to cancel the install; else
+   * pi_grant_all nonzero grants every want, zero none. Then every pi_allow entry
+   * ("CAP=PATTERN", pi_nallow of them) is granted too. The report says what was granted. */
+  int (*pi_ask)(void *user, const char *cap, const char *pattern, int broad, char *out, size_t out_cap);
+  void *pi_ask_user;
+  int pi_grant_all;
+  const char *const *pi_allow;
+  size_t pi_nallow;
 } al_pkg_install_opts;
 
 /* Installs `what`: a package directory, a .tgz/.tar.gz/.tar file, or an npm package spec
@@ -123,12 +139,21 @@ typedef struct al_pkg_install_opts {
  * be NULL. On success the package is recorded, enabled, and *report_json (may be NULL if
  * not wanted) is {id, name, version, dir, source, preflight, warnings[], verification},
  * plus replaced: {name, version} when another package's record was replaced and
- * downgradedFrom when a higher version was. Errors: AL_EINVALID_ARGUMENT (a bad manifest,
+ * downgradedFrom when a higher version was; a pi package's adds profile: "pi", entries,
+ * wants and granted (its preflight is the pi profile's, over every source file). Errors: AL_EINVALID_ARGUMENT (a bad manifest,
  * a takeover or downgrade not allowed, a signature requirement not met: "Refused ..."),
  * AL_EPREFLIGHT_BLOCKED, AL_EPLUGIN_LOAD (engines.airlock), AL_EIO. One install at a time
  * per home. */
 AL_API int al_pkg_install(al_pkg_db *db, const char *what, const al_pkg_install_opts *opts,
                           char **report_json, al_error *err);
+
+/* Grants (revoke zero) or revokes one capability pattern of the installed pi package
+ * `id` (cap: exec, fs_read, fs_write, network, env_vars); its extensions load with the
+ * new grant from their next load on. *granted_json (may be NULL) = the grant after the
+ * change ({cap: [patterns]}; al_free). Errors: AL_EINVALID_ARGUMENT (unknown id, an
+ * Airlock package, an invalid pattern, a revoke of what is not granted). */
+AL_API int al_pkg_pi_grant(al_pkg_db *db, const char *id, const char *cap, const char *pattern, int revoke,
+                           char **granted_json, al_error *err);
 
 /* Enables (enabled nonzero) or disables package `id`. Unknown id: AL_EINVALID_ARGUMENT. */
 AL_API int al_pkg_enable(al_pkg_db *db, const char *id, int enabled, al_error *err);

@@ -7,7 +7,7 @@ secs=${1:-30}
 AIRLOCK_FUZZ=1 bash scripts/setup.sh
 CC=clang-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIRLOCK_FUZZ=ON -DAIRLOCK_SANITIZE=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_TESTS=OFF >/dev/null
-ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text fuzz_modules fuzz_pi
+ninja -C build-fuzz fuzz_validate fuzz_plugin fuzz_ipc fuzz_capability fuzz_manifest fuzz_preflight fuzz_tar fuzz_signature fuzz_hooks fuzz_wsmsg fuzz_worker fuzz_lane fuzz_agent fuzz_term_text fuzz_modules fuzz_pi fuzz_wants
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/plugin" "$seeds/validate" "$seeds/ipc" "$seeds/capability"
 mkdir -p "$seeds/manifest" "$seeds/preflight" "$seeds/tar" "$seeds/hooks" "$seeds/wsmsg" "$seeds/worker" "$seeds/lane" "$seeds/agent"
@@ -95,7 +95,11 @@ printf '\001Error: x\n    at <anonymous> (native)\n    at render (lib/x.ts:12)\n
 mkdir -p "$seeds/pi"
 printf '\000{"tools":[{"name":"t","description":"d","parameters":{}}],"commands":[{"name":"c"}],"flags":[],"shortcuts":[],"events":["tool_call"],"messageRenderers":[],"channels":["my:bus"]}' >"$seeds/pi/registry"
 printf '\001{"results":[{"ok":{"block":true,"reason":"no"}}],"intents":[{"type":"sendMessage","message":{}}],"errors":[],"bus":[{"channel":"my:bus","data":{"n":1}}]}' >"$seeds/pi/answer"
-for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules pi; do
+# wants: pi package sources (the pi fixtures), and every sink kind in one file
+mkdir -p "$seeds/wants"
+cp tests/fixtures/pi/*.ts "$seeds/wants/" 2>/dev/null || true
+printf 'import { execSync as run, execFile } from "node:child_process"; import * as fs from "fs";\nrun(`ls ${d}`); execFile("git", []); pi.exec("gh", ["pr"]); fs.readFileSync("./a"); fs.promises.writeFile(p, s);\nfetch(`https://api.x.com/${q}`); process.env.TOKEN; process.env["K"]; createBashTool(c); if (cmd.includes("rm -rf")) pi.exec("sh", ["-c", "rm -rf /"]);\n' >"$seeds/wants/sinks.ts"
+for t in validate plugin ipc capability manifest preflight tar signature hooks wsmsg worker lane agent term_text modules pi wants; do
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/fuzz_$t.log"
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \

@@ -91,7 +91,8 @@ int host_hooks_prepare(al_host *h, const char *id, const char *package_id, const
   *pi = NULL;
   if (!o->manifest_json) {
     *pi = pi_info(h, package_id, NULL);
-    int rc = *pi ? hc_plugin_add(h->hc, id, package_id, NULL, NULL, NULL, err)
+    /* an installed pi package's grant is its capabilities (al_load_package) */
+    int rc = *pi ? hc_plugin_add(h->hc, id, package_id, h->pi_caps, NULL, NULL, err)
                  : err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     return rc;
   }

@@ -176,6 +176,10 @@ struct al_host {
   _Atomic(ev_snapshot *) snap;
   json_t *event_names; /* the declared events, shared by every pi record; NULL: stale */
   json_t *pi_ctx;      /* al_pi_context's object, never NULL once pi events are declared */
+  const json_t *pi_caps; /* during al_load_package of an installed pi package only: its
+                            granted capabilities (borrowed), which host_hooks_prepare
+                            gives the manifest-less load; NULL otherwise (the policy
+                            alone decides) */
   bool pi_events;      /* pi's events are declared (pi_host.c) */
   unsigned seen_crashes, seen_kills; /* worker events already in the audit trail */
   uint64_t reload_seq; /* makes reloads' temporary VM ids unique */

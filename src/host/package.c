@@ -22,6 +22,7 @@
 #include "pkg/modgraph.h"
 #include "pkg/paths.h"
 #include "pkg/transpile.h"
+#include "pkg/wants.h"
 #include "store/ids.h"
 #include "worker/exec.h"
 
@@ -42,16 +43,6 @@ static int read_file(const char *path, char **out, size_t *len, al_error *err) {
  * file's stem, or the package's name (with the stem when the package has several),
  * with anything but [A-Za-z0-9._-] turned into '-'. */
 
-static bool pi_is_file(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool pi_module_file(const char *name) {
-  const char *dot = strrchr(name, '.');
-  return dot && (!strcmp(dot, ".ts") || !strcmp(dot, ".js") || !strcmp(dot, ".mjs"));
-}
-
 /* `src` made into a plugin id in out (cap bytes): stem of its last path part. */
 static void pi_plugin_id(const char *src, bool stem, char *out, size_t cap) {
   const char *b = strrchr(src, '/');
@@ -59,7 +50,7 @@ static void pi_plugin_id(const char *src, bool stem, char *out, size_t cap) {
   if (*b == '@') b++;
   size_t n = 0;
   for (const char *p = b; *p && n + 1 < cap && n < AL_INSTANCE_ID_MAX - 12; p++) {
-    if (stem && *p == '.' && pi_module_file(p) && !strchr(p + 1, '.')) break;
+    if (stem && *p == '.' && pkg_pi_module_file(p) && !strchr(p + 1, '.')) break;
     char c = *p;
     out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                        c == '_' || c == '-'
@@ -68,68 +59,6 @@ static void pi_plugin_id(const char *src, bool stem, char *out, size_t cap) {
   }
   out[n] = '\0';
   if (!n) snprintf(out, cap, "pi-extension");
-}
-
-static int pi_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The package's extension entries (relative to dir), in load order. */
-static int pi_entries(const char *dir, const json_t *pkgjson, json_t **out, al_error *err) {
-  json_t *a = json_array();
-  if (!a) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  const json_t *list = json_object_get(json_object_get(pkgjson, "pi"), "extensions");
-  char p[4200];
-  size_t i;
-  json_t *e;
-  json_array_foreach(list, i, e) {
-    const char *rel = json_string_value(e);
-    if (!rel) continue;
-    while (rel[0] == '.' && rel[1] == '/') rel += 2;
-    json_array_append_new(a, json_string(rel));
-  }
-  if (!json_array_size(a)) {
-    snprintf(p, sizeof p, "%s/extensions", dir);
-    DIR *d = opendir(p);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while (d && n < 256 && (de = readdir(d))) {
-      if (de->d_name[0] == '.') continue;
-      char q[sizeof p + 260];
-      if (snprintf(q, sizeof q, "%s/%s", p, de->d_name) >= (int)sizeof q) continue;
-      char *found = NULL;
-      if (pi_module_file(de->d_name) && pi_is_file(q)) {
-        size_t l = strlen(de->d_name) + 12;
-        if ((found = malloc(l))) snprintf(found, l, "extensions/%s", de->d_name);
-      } else {
-        static const char *const idx[] = {"index.ts", "index.js", "index.mjs"};
-        for (size_t k = 0; !found && k < 3; k++) {
-          char r[sizeof q + 16];
-          if (snprintf(r, sizeof r, "%s/%s", q, idx[k]) >= (int)sizeof r) continue;
-          size_t l = strlen(de->d_name) + strlen(idx[k]) + 13;
-          if (pi_is_file(r) && (found = malloc(l))) snprintf(found, l, "extensions/%s/%s", de->d_name, idx[k]);
-        }
-      }
-      if (found) names[n++] = found;
-    }
-    if (d) closedir(d);
-    qsort(names, n, sizeof *names, pi_cmp);
-    for (size_t k = 0; k < n; k++) {
-      json_array_append_new(a, json_string(names[k]));
-      free(names[k]);
-    }
-  }
-  static const char *const roots[] = {"index.ts", "index.js", "index.mjs"};
-  for (size_t k = 0; !json_array_size(a) && k < 3; k++) {
-    snprintf(p, sizeof p, "%s/%s", dir, roots[k]);
-    if (pi_is_file(p)) json_array_append_new(a, json_string(roots[k]));
-  }
-  if (!json_array_size(a)) {
-    json_decref(a);
-    return err_set(err, AL_EPLUGIN_LOAD, dir, "%.200s has no Airlock manifest and no pi extension (package.json "
-                   "pi.extensions, an extensions/ folder, or index.ts)", dir);
-  }
-  *out = a;
-  return 0;
 }
 
 static int pi_load_one(al_host *h, const char *dir, const char *entry, const char *plugin_id,
@@ -169,7 +98,7 @@ static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, 
   if (!S_ISDIR(st.st_mode)) return 1;
   char p[PATH_MAX + 32];
   snprintf(p, sizeof p, "%s/airlock.json", real);
-  if (pi_is_file(p)) return 1;
+  if (!stat(p, &st) && S_ISREG(st.st_mode)) return 1;
   snprintf(p, sizeof p, "%s/package.json", real);
   json_t *pkg = json_load_file(p, 0, NULL);
   if (json_object_get(pkg, "airlock")) {
@@ -177,7 +106,7 @@ static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, 
     return 1;
   }
   json_t *entries = NULL;
-  int rc = pi_entries(real, pkg, &entries, err);
+  int rc = pkg_pi_entries(real, pkg, &entries, err);
   const char *name = json_string_value(json_object_get(pkg, "name"));
   char base[AL_INSTANCE_ID_MAX], scoped[AL_INSTANCE_ID_MAX];
   /* a scoped name keeps its scope ("@me/duo" is "me-duo"), so two scopes' "duo" differ */
@@ -230,6 +159,26 @@ int al_load_package(al_host *h, const char *id_or_dir, const al_load_opts *opts,
     if (!json_is_true(json_object_get(rec, "enabled")))
       rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "package '%.80s' is disabled", id_or_dir);
     else dir = strdup(json_string_value(json_object_get(rec, "dir")) ? json_string_value(json_object_get(rec, "dir")) : "");
+    const json_t *pi = json_object_get(rec, "pi");
+    if (!rc && dir && pi) {
+      /* An installed pi package: its extensions (the pi rule, over its files as installed)
+       * with exactly what was granted; a grant that is not an object grants nothing. */
+      json_t *granted = json_is_object(json_object_get(pi, "granted")) ? json_incref(json_object_get(pi, "granted"))
+                                                                      : json_object();
+      if (!granted) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+      else {
+        h->pi_caps = granted;
+        int prc = pi_load_path(h, dir, opts, id_out, id_cap, err);
+        h->pi_caps = NULL;
+        json_decref(granted);
+        rc = prc == 1 ? err_set(err, AL_EPLUGIN_LOAD, NULL, "pi package '%.80s': its directory %.200s has no pi "
+                                "extension any more", id_or_dir, dir)
+                      : prc;
+      }
+      free(dir);
+      json_decref(rec);
+      return rc;
+    }
   }
   if (!rc && !dir) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   if (!rc) rc = pkg_manifest_load_dir(dir, false, &m, NULL, err);

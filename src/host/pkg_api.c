@@ -81,6 +81,7 @@ static void record_clear(al_pkg_record *r) {
   free(r->name);
   free(r->manifest_json);
   free(r->verification_json);
+  free(r->pi_json);
   memset(r, 0, sizeof *r);
 }
 
@@ -100,7 +101,10 @@ static int record_from_json(const json_t *o, al_pkg_record *r, al_error *err) {
   r->manifest_json = api_text(json_object_get(o, "manifest"));
   bool has_verif = verif && !json_is_null(verif);
   r->verification_json = has_verif ? api_text(verif) : NULL;
-  if (!r->id || !r->version || !r->dir || !r->manifest_json || (name && !r->name) || (has_verif && !r->verification_json)) {
+  const json_t *pi = json_object_get(o, "pi");
+  r->pi_json = pi ? api_text(pi) : NULL;
+  if (!r->id || !r->version || !r->dir || !r->manifest_json || (name && !r->name) || (has_verif && !r->verification_json) ||
+      (pi && !r->pi_json)) {
     record_clear(r);
     return api_oom(err);
   }
@@ -186,6 +190,25 @@ static int fetch_registry_keys(void *user, const char *registry, char **doc, siz
   return rc;
 }
 
+/* al_pkg_install_opts.pi_ask behind install.h's callback (int broad, not bool). */
+static int api_pi_ask(void *user, const char *cap, const char *pattern, bool broad, char *out, size_t cap_bytes) {
+  const al_pkg_install_opts *o = user;
+  return o->pi_ask(o->pi_ask_user, cap, pattern, broad, out, cap_bytes);
+}
+
+int al_pkg_pi_grant(al_pkg_db *db, const char *id, const char *cap, const char *pattern, int revoke,
+                    char **granted_json, al_error *err) {
+  if (granted_json) *granted_json = NULL;
+  int rc = api_db(db, err);
+  if (rc) return rc;
+  if (!id || !cap || !pattern) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "al_pkg_pi_grant needs an id, a capability and a pattern");
+  json_t *g = NULL;
+  rc = pkg_pi_grant(db->db, id, cap, pattern, revoke != 0, granted_json ? &g : NULL, err);
+  if (!rc && granted_json && !(*granted_json = api_text(g))) rc = api_oom(err);
+  json_decref(g);
+  return rc;
+}
+
 int al_pkg_install(al_pkg_db *db, const char *what, const al_pkg_install_opts *opts, char **report_json,
                    al_error *err) {
   if (report_json) *report_json = NULL;
@@ -201,6 +224,11 @@ int al_pkg_install(al_pkg_db *db, const char *what, const al_pkg_install_opts *o
     io.signer_identity = opts->signer_identity;
     io.registry_keys_file = opts->registry_keys_file;
     io.registry_keys = opts->fetch_registry_keys ? fetch_registry_keys : NULL;
+    io.pi_ask = opts->pi_ask ? api_pi_ask : NULL;
+    io.pi_ask_user = (void *)opts;
+    io.pi_grant_all = opts->pi_grant_all != 0;
+    io.pi_allow = opts->pi_allow;
+    io.pi_nallow = opts->pi_nallow;
   }
   json_t *report = NULL;
   rc = pkg_install(db->db, what, &io, report_json ? &report : NULL, err);

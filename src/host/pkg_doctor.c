@@ -22,6 +22,7 @@
 #include "pkg/db.h"
 #include "pkg/install.h"
 #include "pkg/manifest.h"
+#include "pkg/wants.h"
 
 typedef struct checks {
   al_pkg_check *v;
@@ -85,6 +86,11 @@ static void check_packages(checks *c, pkg_db *db, bool fix, char *detail, size_t
       snprintf(detail, cap, "directory %s is missing%s", dir,
                fixed ? "; record removed" : fix ? "" : " (--fix removes the record)");
       add(c, name, false, detail, fixed);
+      continue;
+    }
+    if (json_object_get(p, "pi")) { /* a pi package: no manifest; the pi rule must still find it */
+      bool ok = pkg_pi_package(dir);
+      add(c, name, ok, ok ? "ok (pi package)" : "no pi extension in its directory any more (reinstall it)", false);
       continue;
     }
     pkg_manifest *m = NULL;

@@ -33,12 +33,12 @@ static const char db_schema[] =
     "CREATE TABLE IF NOT EXISTS packages ("
     "  id TEXT PRIMARY KEY, version TEXT NOT NULL, dir TEXT NOT NULL,"
     "  enabled INTEGER NOT NULL DEFAULT 1, installed_at INTEGER NOT NULL, manifest TEXT NOT NULL,"
-    "  name TEXT, verification TEXT);"
+    "  name TEXT, verification TEXT, pi TEXT);"
     "CREATE TABLE IF NOT EXISTS kv ("
     "  plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS settings ("
     "  plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
 
 /* Version 2 records the package's name (package.json "name", else its id), so that an
  * install can tell the same package's next version from another package declaring the
@@ -50,6 +50,14 @@ static const char db_migrate_2[] = "ALTER TABLE packages ADD COLUMN name TEXT; P
  * signatures: signature.h), as JSON. Older rows keep NULL: nothing was recorded, which
  * `plugin info` says rather than pretend a check happened. */
 static const char db_migrate_3[] = "ALTER TABLE packages ADD COLUMN verification TEXT; PRAGMA user_version = 3;";
+
+/* Version 4 records a pi package (docs/packages.md "pi packages"): {profile: "pi", wants,
+ * granted}, the capabilities its code asks for and those the user granted, which are
+ * what its extensions load with. NULL is an Airlock package, whose manifest says what it
+ * may do. The grant lives here and nowhere else: a pi package has no manifest to carry
+ * it (and the manifest has no exec capability), and the manifest column keeps only its
+ * identity {id, version}. */
+static const char db_migrate_4[] = "ALTER TABLE packages ADD COLUMN pi TEXT; PRAGMA user_version = 4;";
 
 /* The schema version recorded in the file; -1 when it cannot be read. Reading it first
  * keeps an open of an up-to-date database free of writes: setting user_version is a write
@@ -99,7 +107,8 @@ int pkg_db_open(const char *home, pkg_db **out, al_error *err) {
   if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
       ((uv = db_user_version(db->conn)) < 1 && sqlite3_exec(db->conn, db_schema, NULL, NULL, &msg) != SQLITE_OK) ||
       (uv == 1 && sqlite3_exec(db->conn, db_migrate_2, NULL, NULL, &msg) != SQLITE_OK) ||
-      (uv >= 1 && uv < 3 && sqlite3_exec(db->conn, db_migrate_3, NULL, NULL, &msg) != SQLITE_OK)) {
+      (uv >= 1 && uv < 3 && sqlite3_exec(db->conn, db_migrate_3, NULL, NULL, &msg) != SQLITE_OK) ||
+      (uv >= 1 && uv < 4 && sqlite3_exec(db->conn, db_migrate_4, NULL, NULL, &msg) != SQLITE_OK)) {
     rc = err_set(err, AL_EIO, NULL, "database: %s: %s", path, msg ? msg : "setup failed");
     sqlite3_free(msg);
     goto fail;
@@ -143,12 +152,19 @@ static int db_args(const char *plugin, const char *key, al_error *err) {
 
 int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
                        const json_t *verification, bool enabled, bool fresh, al_error *err) {
+  return pkg_db_package_put_pi(db, m, name, dir, verification, NULL, enabled, fresh, err);
+}
+
+int pkg_db_package_put_pi(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
+                          const json_t *verification, const json_t *pi, bool enabled, bool fresh, al_error *err) {
   if (!db || !m || !dir) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "package_put: missing argument");
   char *manifest = json_text(m->json);
   char *verif = verification ? json_dumps(verification, JSON_COMPACT) : NULL;
-  if (!manifest || (verification && !verif)) {
+  char *pitext = pi ? json_dumps(pi, JSON_COMPACT) : NULL;
+  if (!manifest || (verification && !verif) || (pi && !pitext)) {
     free(manifest);
     free(verif);
+    free(pitext);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   }
   int rc = 0;
@@ -167,7 +183,7 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
   }
   sqlite3_stmt *st = rc ? NULL
                         : db_prep(db, "INSERT OR REPLACE INTO packages (id, version, dir, enabled, installed_at, manifest, name, "
-                                      "verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", err);
+                                      "verification, pi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
   if (!rc && !st) rc = AL_EIO;
   else if (!rc) {
     db_text(st, 1, m->id);
@@ -179,6 +195,8 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
     db_text(st, 7, name ? name : m->id);
     if (verif) db_text(st, 8, verif);
     else sqlite3_bind_null(st, 8);
+    if (pitext) db_text(st, 9, pitext);
+    else sqlite3_bind_null(st, 9);
     if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, err, "recording the package");
   }
   sqlite3_finalize(st);
@@ -187,22 +205,32 @@ int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, cons
   pthread_mutex_unlock(&db->mu);
   free(manifest);
   free(verif);
+  free(pitext);
   return rc;
 }
 
 /* The record of the current row (id, version, dir, enabled, installed_at, manifest, name,
- * verification). */
+ * verification, pi); "pi" only for a pi package. */
 static json_t *db_package_row(sqlite3_stmt *st) {
   const char *mtext = (const char *)sqlite3_column_text(st, 5);
   json_t *manifest = mtext ? json_loads(mtext, 0, NULL) : NULL;
   const char *name = (const char *)sqlite3_column_text(st, 6);
   const char *vtext = (const char *)sqlite3_column_text(st, 7);
   json_t *verif = vtext ? json_loads(vtext, 0, NULL) : NULL;
-  return json_pack("{s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id", (const char *)sqlite3_column_text(st, 0),
+  const char *ptext = (const char *)sqlite3_column_text(st, 8);
+  json_t *pi = ptext ? json_loads(ptext, 0, NULL) : NULL;
+  if (ptext && !pi) pi = json_pack("{s:s,s:[],s:{}}", "profile", "pi", "wants", "granted"); /* unreadable: nothing granted */
+  json_t *row = json_pack("{s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id", (const char *)sqlite3_column_text(st, 0),
                    "version", (const char *)sqlite3_column_text(st, 1), "dir", (const char *)sqlite3_column_text(st, 2),
                    "enabled", sqlite3_column_int(st, 3) != 0, "installedAt", (json_int_t)sqlite3_column_int64(st, 4),
                    "manifest", manifest ? manifest : json_null(), "name",
                    name ? json_string(name) : json_null(), "verification", verif ? verif : json_null());
+  if (row && pi && json_object_set_new(row, "pi", pi)) {
+    json_decref(row);
+    return NULL;
+  }
+  if (!row) json_decref(pi);
+  return row;
 }
 
 int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err) {
@@ -210,7 +238,7 @@ int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err) 
   if (!db || !id) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "package_get: missing argument");
   int rc = 0;
   pthread_mutex_lock(&db->mu);
-  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification FROM packages WHERE id = ?", err);
+  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification, pi FROM packages WHERE id = ?", err);
   if (!st) rc = AL_EIO;
   else {
     db_text(st, 1, id);
@@ -235,7 +263,7 @@ int pkg_db_package_list(pkg_db *db, json_t **out, al_error *err) {
   int rc = 0;
   json_t *list = json_array();
   pthread_mutex_lock(&db->mu);
-  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification FROM packages ORDER BY id", err);
+  sqlite3_stmt *st = db_prep(db, "SELECT id, version, dir, enabled, installed_at, manifest, name, verification, pi FROM packages ORDER BY id", err);
   if (!st) rc = AL_EIO;
   else {
     int s;
@@ -264,6 +292,27 @@ static int db_package_change(pkg_db *db, const char *sql, const char *id, int va
   }
   sqlite3_finalize(st);
   pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
+int pkg_db_package_pi_set(pkg_db *db, const char *id, const json_t *pi, al_error *err) {
+  if (!db || !id || !json_is_object(pi)) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "package_pi_set: missing argument");
+  char *text = json_dumps(pi, JSON_COMPACT);
+  if (!text) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  int rc = 0;
+  pthread_mutex_lock(&db->mu);
+  sqlite3_stmt *st = db_prep(db, "UPDATE packages SET pi = ?2 WHERE id = ?1 AND pi IS NOT NULL", err);
+  if (!st) rc = AL_EIO;
+  else {
+    db_text(st, 1, id);
+    db_text(st, 2, text);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, err, "updating the package's grants");
+    else if (sqlite3_changes(db->conn) == 0)
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "no pi package '%.200s' is installed", id);
+  }
+  sqlite3_finalize(st);
+  pthread_mutex_unlock(&db->mu);
+  free(text);
   return rc;
 }
 

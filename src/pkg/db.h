@@ -37,8 +37,16 @@ const char *pkg_db_home(const pkg_db *db);
  * are kept (an upgrade of the same package). */
 int pkg_db_package_put(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
                        const json_t *verification, bool enabled, bool fresh, al_error *err);
+/* The same for a pi package (pi non-NULL): `pi` = {profile: "pi", wants: [...], granted:
+ * {cap: [patterns]}} is recorded with it (borrowed), the one record of what its
+ * extensions may do. pkg_db_package_put is this with pi NULL (an Airlock package). */
+int pkg_db_package_put_pi(pkg_db *db, const pkg_manifest *m, const char *name, const char *dir,
+                          const json_t *verification, const json_t *pi, bool enabled, bool fresh, al_error *err);
+/* Replaces a pi package's pi record (a grant or revoke). AL_EINVALID_ARGUMENT "no pi
+ * package 'x' is installed" for an unknown id or an Airlock package. */
+int pkg_db_package_pi_set(pkg_db *db, const char *id, const json_t *pi, al_error *err);
 /* *out (new reference) = {id, version, dir, enabled, installedAt (ms), manifest, name,
- * verification} (name null for a package recorded before names were kept, verification
+ * verification, pi (only for a pi package)} (name null for a package recorded before names were kept, verification
  * null for one recorded before verifications were).
  * Unknown id: AL_EINVALID_ARGUMENT "no package 'x' is installed". */
 int pkg_db_package_get(pkg_db *db, const char *id, json_t **out, al_error *err);

@@ -8,6 +8,14 @@
  * copied, a symlink anywhere refuses the package (it could point outside it), and the same
  * size and count caps as for tarballs apply. Fetching from npm and checking signatures is
  * fetch.c's; running npm is run.c's.
+ *
+ * A pi package (no Airlock manifest, and the pi rule finds an extension: wants.h) is
+ * installed the same way, with three differences: its identity is package.json's name
+ * and version (a manifest {id, version} is made from them, so the record, settings and
+ * kv keying are the same as for any package); preflight runs under the pi profile over
+ * every source file; and its wants are derived and a grant chosen from them (the
+ * caller's pi_* options), both kept in the record's pi column, the one place its
+ * capabilities live (db.c, version 4).
  */
 #define _GNU_SOURCE
 #include "pkg/install_impl.h"
@@ -25,9 +33,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hooks/match.h"
 #include "pkg/preflight.h"
 #include "pkg/semver.h"
 #include "pkg/tarx.h"
+#include "pkg/wants.h"
 
 /* snprintf into a path buffer; false when it did not fit (never silently truncated).
    Out of line so the compiler's truncation analysis sees one checked call. */
@@ -224,6 +234,201 @@ static int ins_check_existing(pkg_db *db, const pkg_manifest *m, const char *nam
   return rc;
 }
 
+/* ---- pi packages ---------------------------------------------------------------------- */
+
+int pkg_pi_pattern_check(const char *cap, const char *pattern, al_error *err) {
+  if (!pkg_wants_cap_known(cap))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "unknown capability '%.40s' (a pi package is granted exec, fs_read, "
+                   "fs_write, network or env_vars)", cap ? cap : "");
+  if (!pattern || !pattern[0] || strlen(pattern) > 1024)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: a pattern is 1 to 1024 bytes", cap);
+  for (const char *p = pattern; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: the pattern has a control character", cap);
+  bool ok = true;
+  const char *why = "";
+  if (!strcmp(cap, "network")) /* the manifest's rule too: a host, never a URL */
+    ok = hk_host_pattern_valid(pattern) && !strpbrk(pattern, "/@?# "),
+    why = "is not a host pattern (host, host:port, *.host or *; no scheme or path)";
+  else if (!strncmp(cap, "fs_", 3))
+    ok = hk_path_pattern_valid(pattern), why = "is not a path pattern (absolute, or under $CWD, $HOME or $PLUGIN_DATA)";
+  else if (!strcmp(cap, "env_vars")) {
+    for (const char *p = pattern; *p && ok; p++)
+      ok = isalnum((unsigned char)*p) || *p == '_' || (*p == '*' && !p[1]);
+    why = "is not a variable name (or NAME* / *)";
+  }
+  if (!ok) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s: '%.200s' %s", cap, pattern, why);
+  return 0;
+}
+
+/* Adds pattern to granted[cap] unless there; false when out of memory. */
+static bool ins_grant_add(json_t *granted, const char *cap, const char *pattern) {
+  json_t *list = json_object_get(granted, cap);
+  if (!list) {
+    if (json_object_set_new(granted, cap, json_array())) return false;
+    list = json_object_get(granted, cap);
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) if (!strcmp(json_string_value(e), pattern)) return true;
+  return !json_array_append_new(list, json_string(pattern));
+}
+
+/* The grant of a pi package's wants under the caller's options (install.h). */
+static int ins_pi_grant(const json_t *wants, const pkg_install_opts *o, json_t **granted, json_t *warnings,
+                        al_error *err) {
+  json_t *g = json_object();
+  if (!(*granted = g)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  size_t i;
+  json_t *w;
+  json_array_foreach(wants, i, w) {
+    const char *cap = json_string_value(json_object_get(w, "cap"));
+    const char *pat = json_string_value(json_object_get(w, "pattern"));
+    char out[1100];
+    snprintf(out, sizeof out, "%s", pat);
+    int yes = o->pi_grant_all;
+    if (o->pi_ask) {
+      yes = o->pi_ask(o->pi_ask_user, cap, pat, json_is_true(json_object_get(w, "broad")), out, sizeof out);
+      if (yes < 0) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "install cancelled: no grant was chosen for %s %.200s", cap, pat);
+      out[sizeof out - 1] = '\0';
+    }
+    if (!yes) continue;
+    al_error pe;
+    if (pkg_pi_pattern_check(cap, out, &pe)) {
+      if (o->pi_ask && strcmp(out, pat)) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%s", pe.message);
+      char msg[sizeof pe.message + 40];
+      snprintf(msg, sizeof msg, "not granted: %s", pe.message);
+      if (json_array_append_new(warnings, json_string(msg))) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+      continue;
+    }
+    if (!ins_grant_add(g, cap, out)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  for (size_t k = 0; k < o->pi_nallow; k++) {
+    const char *a = o->pi_allow[k], *eq = a ? strchr(a, '=') : NULL;
+    char cap[32];
+    if (!eq || eq == a || (size_t)(eq - a) >= sizeof cap)
+      return err_set(err, AL_EINVALID_ARGUMENT, NULL, "--allow '%.200s': expected CAP=PATTERN (e.g. exec=git *)", a ? a : "");
+    snprintf(cap, sizeof cap, "%.*s", (int)(eq - a), a);
+    int rc = pkg_pi_pattern_check(cap, eq + 1, err);
+    if (rc) return rc;
+    if (!ins_grant_add(g, cap, eq + 1)) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
+  return 0;
+}
+
+/* A package id from a name that may not be one (a folder's name): lowercase, anything
+ * but [a-z0-9._-] as '-', starting with a letter or digit. */
+static void ins_pi_id(const char *from, char *out, size_t cap) {
+  size_t n = 0;
+  for (const char *p = from; *p && n + 1 < cap && n < PKG_ID_MAX; p++) {
+    char c = (char)tolower((unsigned char)*p);
+    if (!n && !isalnum((unsigned char)c)) continue;
+    out[n++] = isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' ? c : '-';
+  }
+  out[n] = '\0';
+  if (!n) snprintf(out, cap, "pi-package");
+}
+
+/* A pi package at root: its manifest {id, version} made from package.json (fallback: the
+ * name of what was given), its pi-profile preflight, its wants and their grant. */
+static int ins_pi_prepare(const char *root, const char *what, const pkg_install_opts *o, pkg_manifest **m,
+                          json_t **pre, json_t **pi, json_t **warnings, al_error *err) {
+  char p[PATH_MAX];
+  (void)pkg_fmt_path(p, sizeof p, "%s/package.json", root);
+  json_t *pkg = json_load_file(p, 0, NULL), *entries = NULL, *scan = NULL, *granted = NULL, *mj = NULL;
+  int rc = 0;
+  if (!*warnings && !(*warnings = json_array())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  const char *name = json_string_value(json_object_get(pkg, "name"));
+  const char *version = json_string_value(json_object_get(pkg, "version"));
+  char id[PKG_ID_MAX + 1];
+  if (name) {
+    snprintf(id, sizeof id, "%s", name);
+    if (!pkg_id_valid(name))
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "package.json name '%.200s' is not a valid package id (lowercase "
+                   "[a-z0-9._-], optionally @scope/)", name);
+  } else {
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s", what);
+    size_t n = strlen(base);
+    while (n > 1 && base[n - 1] == '/') base[--n] = '\0';
+    static const char *const exts[] = {".tar.gz", ".tgz", ".tar"};
+    for (size_t k = 0; k < 3; k++)
+      if (ins_ends_with(base, exts[k])) base[strlen(base) - strlen(exts[k])] = '\0';
+    const char *b = strrchr(base, '/');
+    ins_pi_id(b ? b + 1 : base, id, sizeof id);
+  }
+  if (!rc) rc = pkg_pi_entries(root, pkg, &entries, err);
+  if (!rc && !(mj = json_pack("{s:s,s:s}", "id", id, "version", version ? version : "0.0.0")))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  const char *desc = json_string_value(json_object_get(pkg, "description"));
+  if (!rc && desc) json_object_set_new(mj, "description", json_string(desc));
+  char *text = rc ? NULL : json_dumps(mj, JSON_COMPACT);
+  if (!rc && !text) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  if (!rc) rc = pkg_manifest_parse(text, strlen(text), false, false, m, NULL, err);
+  free(text);
+  if (!rc) rc = pkg_wants_dir(root, &scan, pre, err);
+  if (!rc) rc = pkg_preflight_error(*pre, err);
+  const json_t *wants = json_object_get(scan, "wants");
+  json_int_t dropped = json_integer_value(json_object_get(scan, "dropped"));
+  if (!rc && dropped) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%lld more capability uses were not listed (over %d); none of them is granted",
+             (long long)dropped, PKG_WANTS_MAX);
+    json_array_append_new(*warnings, json_string(msg));
+  }
+  if (!rc) rc = ins_pi_grant(wants, o, &granted, *warnings, err);
+  if (!rc && !(*pi = json_pack("{s:s,s:O,s:O,s:O}", "profile", "pi", "entries", entries, "wants", wants, "granted", granted)))
+    rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  json_decref(pkg);
+  json_decref(entries);
+  json_decref(scan);
+  json_decref(granted);
+  json_decref(mj);
+  return rc;
+}
+
+int pkg_pi_grant(pkg_db *db, const char *id, const char *cap, const char *pattern, bool revoke, json_t **granted,
+                 al_error *err) {
+  if (granted) *granted = NULL;
+  json_t *rec = NULL;
+  int rc = pkg_db_package_get(db, id, &rec, err);
+  if (rc) return rc;
+  json_t *pi = json_deep_copy(json_object_get(rec, "pi"));
+  json_decref(rec);
+  if (!json_object_get(pi, "profile")) {
+    json_decref(pi);
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "'%.200s' is an Airlock package: its manifest declares its "
+                   "capabilities (grants are for pi packages)", id);
+  }
+  json_t *g = json_object_get(pi, "granted");
+  if (!json_is_object(g)) {
+    json_object_set_new(pi, "granted", json_object());
+    g = json_object_get(pi, "granted");
+  }
+  if (!revoke) {
+    rc = pkg_pi_pattern_check(cap, pattern, err);
+    if (!rc && (!g || !ins_grant_add(g, cap, pattern))) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  } else {
+    json_t *list = json_object_get(g, cap);
+    size_t i, at = (size_t)-1;
+    json_t *e;
+    json_array_foreach(list, i, e) if (!strcmp(json_string_value(e), pattern ? pattern : "")) at = i;
+    if (at == (size_t)-1) {
+      char *have = json_dumps(list ? list : json_array(), JSON_COMPACT);
+      rc = err_set(err, AL_EINVALID_ARGUMENT, NULL, "%.200s: %s '%.200s' is not granted (granted %s: %.300s)", id,
+                   cap ? cap : "", pattern ? pattern : "", cap ? cap : "", have ? have : "?");
+      free(have);
+    } else {
+      json_array_remove(list, at);
+      if (!json_array_size(list)) json_object_del(g, cap);
+    }
+  }
+  if (!rc) rc = pkg_db_package_pi_set(db, id, pi, err);
+  if (!rc && granted) *granted = json_incref(json_object_get(pi, "granted"));
+  json_decref(pi);
+  return rc;
+}
+
 int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json_t **report_out,
                 al_error *err) {
   static const pkg_install_opts none = {0};
@@ -237,7 +442,7 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   char staging[PATH_MAX], root[PATH_MAX], x[PATH_MAX], dest[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX];
   (void)pkg_fmt_path(staging, sizeof staging, "%s/packages/.staging-XXXXXX", home);
   if (!mkdtemp(staging)) return err_set(err, AL_EIO, NULL, "cannot create a staging directory in %s/packages: %s", home, strerror(errno));
-  json_t *report = json_object(), *warnings = NULL, *pre = NULL, *verification = NULL;
+  json_t *report = json_object(), *warnings = NULL, *pre = NULL, *verification = NULL, *pi = NULL, *entries = NULL;
   pkg_manifest *m = NULL;
   pkg_fetched fetched = {0};
   char *code = NULL, *name = NULL;
@@ -279,21 +484,31 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
                  "'%.200s' is not a directory, a .tgz/.tar file or an npm package name[@version]", what);
     goto fail;
   }
-  if ((rc = pkg_manifest_load_dir(root, false, &m, &warnings, err))) {
-    if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
-    goto fail;
+  if (pkg_pi_package(root)) {
+    if ((rc = ins_pi_prepare(root, what, opts, &m, &pre, &pi, &warnings, err))) {
+      if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
+      goto fail;
+    }
+    /* the entries are the files' to say at every load (the pi rule): reported, not kept */
+    entries = json_incref(json_object_get(pi, "entries"));
+    json_object_del(pi, "entries");
+  } else {
+    if ((rc = pkg_manifest_load_dir(root, false, &m, &warnings, err))) {
+      if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
+      goto fail;
+    }
+    if ((rc = pkg_manifest_check_engine(m, AL_VERSION, err))) goto fail;
+    char entry[PATH_MAX];
+    size_t len = 0;
+    (void)pkg_fmt_path(entry, sizeof entry, "%s/%s", root, m->entry);
+    if (!(code = pkg_read_file(entry, PKG_READ_MAX, &len))) {
+      rc = errno == ENOMEM ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory")
+                           : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
+      goto fail;
+    }
+    if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;
+    if ((rc = pkg_preflight_error(pre, err))) goto fail;
   }
-  if ((rc = pkg_manifest_check_engine(m, AL_VERSION, err))) goto fail;
-  char entry[PATH_MAX];
-  size_t len = 0;
-  (void)pkg_fmt_path(entry, sizeof entry, "%s/%s", root, m->entry);
-  if (!(code = pkg_read_file(entry, PKG_READ_MAX, &len))) {
-    rc = errno == ENOMEM ? err_set(err, AL_ENO_MEMORY, NULL, "out of memory")
-                         : err_set(err, AL_EIO, NULL, "cannot read %s: %s", entry, strerror(errno));
-    goto fail;
-  }
-  if ((rc = pkg_preflight(code, len, m, &pre, err))) goto fail;
-  if ((rc = pkg_preflight_error(pre, err))) goto fail;
   if (!(name = ins_package_name(root, m))) {
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
     goto fail;
@@ -334,7 +549,7 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
       olddata[0] = 0;
     }
   }
-  if (rc || (rc = pkg_db_package_put(db, m, name, dest, verification, true, fresh, err))) {
+  if (rc || (rc = pkg_db_package_put_pi(db, m, name, dest, verification, pi, true, fresh, err))) {
     pkg_rmtree(dest, NULL);
     if (old[0]) rename(old, dest);
     if (olddata[0]) rename(olddata, data);
@@ -350,6 +565,12 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   json_object_set_new(report, "warnings", warnings ? warnings : json_array());
   warnings = NULL;
   json_object_set(report, "verification", verification);
+  if (pi) {
+    json_object_set_new(report, "profile", json_string("pi"));
+    json_object_set(report, "entries", entries);
+    json_object_set(report, "wants", json_object_get(pi, "wants"));
+    json_object_set(report, "granted", json_object_get(pi, "granted"));
+  }
   if (report_out) *report_out = json_incref(report);
 fail:
   pkg_rmtree(staging, NULL);
@@ -357,6 +578,8 @@ fail:
   json_decref(warnings);
   json_decref(pre);
   json_decref(verification);
+  json_decref(pi);
+  json_decref(entries);
   pkg_manifest_free(m);
   pkg_fetched_free(&fetched);
   free(code);

@@ -50,6 +50,23 @@ typedef struct pkg_install_opts {
   const char *registry_keys_file;
   int (*registry_keys)(void *user, const char *registry, char **doc, size_t *len, al_error *err);
   void *registry_keys_user;
+
+  /* pi packages (no Airlock manifest; the pi rule, wants.h). What is granted of the
+   * capabilities the code asks for (its wants), in this order:
+   *   pi_ask, when set, is asked about each want: 1 grants the pattern in out (cap bytes,
+   *   holding the want's pattern on entry; the callee may narrow it in place), 0 denies,
+   *   negative cancels the install (nothing is left behind);
+   *   else pi_grant_all grants every want as derived, and without it none is granted;
+   *   then each of pi_allow (pi_nallow strings "CAP=PATTERN") is granted as well, want or
+   *   not: the user's own narrower (or extra) patterns.
+   * A pattern is checked as the capability's policy patterns are (an invalid one refuses
+   * the install when the user gave it, and is left ungranted, with a warning, when it was
+   * derived). Ignored for an Airlock package (its manifest declares its capabilities). */
+  int (*pi_ask)(void *user, const char *cap, const char *pattern, bool broad, char *out, size_t cap_bytes);
+  void *pi_ask_user;
+  bool pi_grant_all;
+  const char *const *pi_allow;
+  size_t pi_nallow;
 } pkg_install_opts;
 
 /* `what`: an existing directory, a file ending in .tgz/.tar.gz/.tar, or an npm package
@@ -61,6 +78,21 @@ typedef struct pkg_install_opts {
  * publisher (outcomes, signature.h), required}, the record the database keeps. */
 int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json_t **report,
                 al_error *err);
+
+/* A pi package's report adds profile: "pi", entries: [...], wants: [{cap, pattern, broad,
+ * file, line, column}], granted: {cap: [patterns]}, and its preflight (the pi profile,
+ * preflight.h, over every source file; a finding's message names its file). */
+
+/* Grants (revoke false) or revokes one capability pattern of the installed pi package
+ * `id`, in its record (what its extensions load with from then on). A grant is checked as
+ * at install; a revoke of a pattern not granted is AL_EINVALID_ARGUMENT naming what is.
+ * *granted (may be NULL) = the grant after the change (new reference). */
+int pkg_pi_grant(pkg_db *db, const char *id, const char *cap, const char *pattern, bool revoke,
+                 json_t **granted, al_error *err);
+
+/* Checks one granted pattern for capability `cap` (exec, fs_read, fs_write, network,
+ * env_vars). 0 or AL_EINVALID_ARGUMENT saying what is wrong. */
+int pkg_pi_pattern_check(const char *cap, const char *pattern, al_error *err);
 
 /* Verifies an npm integrity string ("sha512-<base64>", possibly several space-separated;
  * the sha512 ones are checked) against `data`. 0, or AL_EINVALID_ARGUMENT "integrity

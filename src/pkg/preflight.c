@@ -28,6 +28,7 @@ typedef struct pf_ctx {
   const pkg_manifest *m;
   json_t *findings;
   bool blocked;
+  bool pi; /* the pi profile: command sinks only, and Node's names exist */
   bool reported_cap[8];
 } pf_ctx;
 
@@ -118,14 +119,59 @@ static void pf_capability_use(pf_ctx *c, size_t i) {
 typedef struct pf_open {
   char kind; /* '(' '[' '{' '$' */
   bool call;
+  const char *sink; /* a call: the command sink it is (pi profile), else NULL */
 } pf_open;
 
-static bool pf_in_call(const pf_open *st, size_t n) {
+static const pf_open *pf_innermost(const pf_open *st, size_t n) {
   for (size_t k = n; k-- > 0;) {
     if (st[k].kind == '[') continue;
-    return st[k].kind == '(' && st[k].call;
+    return &st[k];
   }
-  return false;
+  return NULL;
+}
+
+static bool pf_in_call(const pf_open *st, size_t n) {
+  const pf_open *o = pf_innermost(st, n);
+  return o && o->kind == '(' && o->call;
+}
+
+/* The command sink a call of the name at token i is (pi.exec, child_process's exec*,
+ * spawn*, anything called on child_process), or NULL. */
+static const char *pf_sink(const pf_ctx *c, size_t i) {
+  static const char *const sinks[] = {"exec", "execSync", "execFile", "execFileSync", "spawn", "spawnSync"};
+  const pf_tok *t = pf_at(c, i);
+  if (!t || t->type != TK_IDENT) return NULL;
+  bool on_pi = i >= 2 && pf_is_dot(pf_at(c, i - 1)) && pf_is_ident(pf_at(c, i - 2), "pi");
+  for (size_t k = 0; k < sizeof sinks / sizeof *sinks; k++)
+    if (!strcmp(t->val, sinks[k])) return on_pi && !k ? "pi.exec" : sinks[k];
+  if (i >= 2 && pf_is_dot(pf_at(c, i - 1)) && pf_is_ident(pf_at(c, i - 2), "child_process")) return "child_process";
+  return NULL;
+}
+
+/* A tagged template that runs its text as a command (zx's $`...`, sh`...`). */
+static const char *pf_tag_sink(const pf_tok *tag) {
+  if (!tag || tag->type != TK_IDENT) return NULL;
+  if (!strcmp(tag->val, "$") || !strcmp(tag->val, "sh") || !strcmp(tag->val, "exec") || !strcmp(tag->val, "execSync"))
+    return tag->val;
+  return NULL;
+}
+
+static void pf_strings_pi(pf_ctx *c, const pf_tok *t, const char *sink) {
+  for (size_t p = 0; p < PF_NBLOCK; p++) {
+    if (!strstr(t->val, pf_block[p])) continue;
+    char msg[300], rem[400];
+    if (sink) {
+      snprintf(msg, sizeof msg, "shell-destructive string '%s' passed to a command sink (%s)", pf_block[p], sink);
+      snprintf(rem, sizeof rem, "Remove the command from the %s call; a pi extension that must run it asks the user "
+               "for the exec capability, which names the command line.", sink);
+      pf_find(c, t, "shell-destructive", "block", msg, rem, false);
+    } else {
+      snprintf(msg, sizeof msg, "shell-destructive string '%s' in a string that reaches no command sink", pf_block[p]);
+      snprintf(rem, sizeof rem, "Nothing to do if it is matched against (a guard); passed to pi.exec or child_process "
+               "it would block the extension.");
+      pf_find(c, t, "shell-destructive", "warn", msg, rem, false);
+    }
+  }
 }
 
 static void pf_strings(pf_ctx *c, const pf_tok *t, bool in_call) {
@@ -170,10 +216,18 @@ static int pf_rules(pf_ctx *c) {
       /* a tagged template (sh`...`) is a call with the template as its argument */
       if (t->tpl_head && prev && (pf_is_punct(prev, ")") || (prev->type == TK_IDENT && !pf_operator_keyword(prev->val))))
         in_call = true;
-      pf_strings(c, t, in_call);
+      if (c->pi) {
+        const pf_open *o = pf_innermost(st, depth);
+        const char *sink = t->tpl_head ? pf_tag_sink(prev) : NULL;
+        if (!sink && o && o->kind == '(') sink = o->sink;
+        pf_strings_pi(c, t, sink);
+      } else {
+        pf_strings(c, t, in_call);
+      }
       if (t->tpl_open && pf_grow(&st, &cap, depth)) {
         st[depth].kind = '$';
         st[depth].call = false;
+        st[depth].sink = NULL;
         depth++;
       } else if (t->tpl_open) {
         free(st);
@@ -205,11 +259,17 @@ static int pf_rules(pf_ctx *c) {
         }
         st[depth].kind = ch;
         st[depth].call = call;
+        st[depth].sink = call && i ? pf_sink(c, i - 1) : NULL;
         depth++;
       }
       continue;
     }
     if (t->type == TK_STR) {
+      if (c->pi) {
+        const pf_open *o = pf_innermost(st, depth);
+        pf_strings_pi(c, t, o && o->kind == '(' ? o->sink : NULL);
+        continue; /* Node's modules exist for pi: child_process is no finding */
+      }
       pf_strings(c, t, pf_in_call(st, depth));
       if (!strcmp(t->val, "child_process") || !strcmp(t->val, "node:child_process"))
         pf_find(c, t, "child-process", "warn", "reference to 'child_process', which does not exist in the sandbox",
@@ -219,6 +279,12 @@ static int pf_rules(pf_ctx *c) {
     if (t->type != TK_IDENT) continue;
     const char *v = t->val;
     bool call_next = pf_is_punct(next, "(");
+    /* pi: require, process, child_process, fetch exist (over capabilities), and pi.* is
+     * pi's own API, which no manifest declares */
+    if (c->pi && (!strcmp(v, "require") || !strcmp(v, "process") || !strcmp(v, "child_process") ||
+                  !strcmp(v, "fetch") || !strcmp(v, "XMLHttpRequest") || !strcmp(v, "WebSocket") ||
+                  !strcmp(v, "pi") || !strcmp(v, "airlock")))
+      continue;
     if (!strcmp(v, "eval") && call_next && pf_global_ref(c, i))
       pf_find(c, t, "eval", "warn", "eval( runs a string as code",
               "Parse data with JSON.parse and call functions directly instead of evaluating strings.", false);
@@ -256,10 +322,17 @@ static int pf_rules(pf_ctx *c) {
 }
 
 int pkg_preflight(const char *src, size_t len, const pkg_manifest *manifest, json_t **report, al_error *err) {
+  return pkg_preflight_profile(src, len, manifest, NULL, report, err);
+}
+
+int pkg_preflight_profile(const char *src, size_t len, const pkg_manifest *manifest, const char *profile,
+                          json_t **report, al_error *err) {
   *report = NULL;
+  if (profile && strcmp(profile, "pi"))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "preflight: unknown profile '%.40s' (the one there is: pi)", profile);
   pf_lexer lx;
   pf_lexer_init(&lx, src, len);
-  pf_ctx c = {.lx = &lx, .m = manifest, .findings = json_array()};
+  pf_ctx c = {.lx = &lx, .m = manifest, .findings = json_array(), .pi = profile != NULL};
   int rc = 0;
   if (!c.findings) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory in preflight");
   pf_lex(&lx);

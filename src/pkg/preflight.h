@@ -27,6 +27,22 @@
 int pkg_preflight(const char *src, size_t len, const pkg_manifest *manifest, json_t **report,
                   al_error *err);
 
+/* The same scan under a plugin profile. NULL is Airlock's own contract (pkg_preflight,
+ * the spec's rule: a destructive string passed to any call blocks). "pi": a pi extension,
+ * which has Node's modules and a command runner of its own, so
+ *   - a destructive string blocks only as an argument of a command sink: pi.exec, exec,
+ *     execSync, execFile, execFileSync, spawn, spawnSync, anything called on
+ *     child_process, or a command-running tagged template ($`...`, sh`...`); looking
+ *     through array literals, so pi.exec("sh", ["-c", "rm -rf /"]) blocks. Anywhere else
+ *     (`cmd.includes("rm -rf")` in a guard) it is a warn finding;
+ *   - require, process, child_process, fetch and pi.* are no findings (they exist);
+ *   - preflight.allow does not apply (a pi extension has no manifest).
+ * A command built in a variable and passed later is not followed (no data flow); the
+ * exec capability still decides on the command line when it runs. Other profiles:
+ * AL_EINVALID_ARGUMENT. */
+int pkg_preflight_profile(const char *src, size_t len, const pkg_manifest *manifest, const char *profile,
+                          json_t **report, al_error *err);
+
 /* For a report with blocked: true, fills err with AL_EPREFLIGHT_BLOCKED and the message
  * "preflight blocked the plugin: <rule> at L:C; ..." and returns that code; returns 0 for
  * a report that does not block. */
