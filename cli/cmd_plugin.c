@@ -156,9 +156,11 @@ static void print_verification(const json_t *v, const char *indent) {
   cli_esc_free(&e);
 }
 
-/* "exec git *, fs_read $CWD/a.txt" for a wants list or a grant object, escaped. */
-static void print_caps_line(const char *label, const json_t *wants, const json_t *granted) {
-  printf("%s:", label);
+/* "LABEL: exec git *, fs_read $CWD/a.txt" for a wants list or a grant object, escaped;
+ * `in_info`: the label in info's column instead ("  wants         exec git *"). */
+static void print_caps_line(const char *label, bool in_info, const json_t *wants, const json_t *granted) {
+  if (in_info) printf("  %-13s", label);
+  else printf("%s:", label);
   size_t i, n = 0;
   json_t *e;
   cli_esc esc = {0};
@@ -186,19 +188,17 @@ static int ask_want(void *user, const char *cap, const char *pattern, int broad,
   if (!(*asked)++) printf("this pi package's code asks for these capabilities; grant each? (y = yes, n = no, "
                           "or type a narrower pattern)\n");
   cli_esc e = {0};
-  for (;;) {
-    printf("  wants: %s %s%s  grant? [y/n/PATTERN] ", cap, cli_e(&e, pattern),
-           broad ? " (broad: the code's argument is not a literal)" : "");
-    cli_esc_free(&e);
-    fflush(stdout);
-    char line[1100];
-    if (!fgets(line, sizeof line, stdin)) return -1;
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!strcmp(line, "y") || !strcmp(line, "Y") || !strcmp(line, "yes")) return 1;
-    if (!strcmp(line, "n") || !strcmp(line, "N") || !strcmp(line, "no") || !line[0]) return 0;
-    snprintf(out, out_cap, "%s", line);
-    return 1;
-  }
+  printf("  wants: %s %s%s  grant? [y/n/PATTERN] ", cap, cli_e(&e, pattern),
+         broad ? " (broad: the code's argument is not a literal)" : "");
+  cli_esc_free(&e);
+  fflush(stdout);
+  char line[1100];
+  if (!fgets(line, sizeof line, stdin)) return -1;
+  line[strcspn(line, "\r\n")] = '\0';
+  if (!strcmp(line, "y") || !strcmp(line, "Y") || !strcmp(line, "yes")) return 1;
+  if (!strcmp(line, "n") || !strcmp(line, "N") || !strcmp(line, "no") || !line[0]) return 0;
+  snprintf(out, out_cap, "%s", line);
+  return 1;
 }
 
 static int do_install(const plugin_args *a) {
@@ -288,8 +288,8 @@ static int do_install(const plugin_args *a) {
     }
     print_verification(json_object_get(report, "verification"), "");
     if (json_object_get(report, "profile")) {
-      print_caps_line("wants", json_object_get(report, "wants"), NULL);
-      print_caps_line("granted", NULL, json_object_get(report, "granted"));
+      print_caps_line("wants", false, json_object_get(report, "wants"), NULL);
+      print_caps_line("granted", false, NULL, json_object_get(report, "granted"));
       if (!a->grant && !io.pi_ask)
         printf("(not a terminal and no --grant: nothing of its wants was granted beyond --allow; "
                "airlock plugin grant %s CAP PATTERN grants later)\n", json_string_value(json_object_get(report, "id")));
@@ -398,8 +398,8 @@ static int do_info(const plugin_args *a) {
     json_t *pi = json_object_get(rec, "pi");
     if (pi) { /* a pi package: what its code asks for against what was granted */
       printf("  %-14spi\n", "profile");
-      print_caps_line("  wants", json_object_get(pi, "wants"), NULL);
-      print_caps_line("  granted", NULL, json_object_get(pi, "granted"));
+      print_caps_line("wants", true, json_object_get(pi, "wants"), NULL);
+      print_caps_line("granted", true, NULL, json_object_get(pi, "granted"));
     }
     json_t *caps = json_object_get(m, "capabilities");
     if (pi) caps = NULL;
@@ -455,7 +455,7 @@ static int do_grant(const plugin_args *a, bool revoke) {
     cli_esc e = {0};
     printf("%s %s %s %s\n", revoke ? "revoked" : "granted", a->key, cli_e(&e, a->value), a->arg);
     cli_esc_free(&e);
-    print_caps_line("granted", NULL, granted);
+    print_caps_line("granted", false, NULL, granted);
   }
   json_decref(granted);
   return 0;

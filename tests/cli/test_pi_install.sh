@@ -69,8 +69,8 @@ check "--grant none: every reach is CAPABILITY_DENIED inside the extension" \
 check "...and audited as denied" 0 0 '"action":"exec","resource":"git --version","decision":"denied"' "$(cat "$H/audit.jsonl")"
 out=$("$AL" plugin info probe-pkg --home "$H"); st=$?
 check "info shows the profile" 0 $st "profile       pi" "$out"
-check "info shows wants" 0 0 "wants: fs_read /etc/hostname, exec git \*" "$out"
-check "info shows granted" 0 0 "granted: (nothing)" "$out"
+check "info shows wants" 0 0 "wants         fs_read /etc/hostname, exec git \*" "$out"
+check "info shows granted" 0 0 "granted       (nothing)" "$out"
 out=$("$AL" plugin list --home "$H")
 check "list marks it pi" 0 0 "probe-pkg .*(pi)" "$out"
 
