@@ -8,12 +8,7 @@ SRC=$2
 GUARD="$SRC/tests/fixtures/guard"
 HOME_DIR=$(mktemp -d)
 trap 'rm -rf "$HOME_DIR"' EXIT
-fails=0
-check() { # name expected-status actual-status [output pattern] [output]
-  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; fails=$((fails + 1)); return; fi
-  if [ $# -ge 5 ] && ! grep -q -- "$4" <<<"$5"; then echo "FAIL $1: output lacks '$4':"; echo "$5"; fails=$((fails + 1)); return; fi
-  echo "PASS $1"
-}
+. "$(dirname "$0")/check.sh"
 BAD='{"tool_name":"bash","tool_input":{"command":"rm -rf /tmp/x"},"session_id":"s"}'
 OK='{"tool_name":"bash","tool_input":{"command":"ls -l"},"session_id":"s"}'
 

@@ -15,14 +15,7 @@ AL=$1
 F="$2/tests/fixtures/pi"
 H=$(mktemp -d)
 trap 'rm -rf "$H"' EXIT
-fails=0
-check() { # name expected-status actual-status [output pattern] [output]
-  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; [ $# -ge 5 ] && echo "$5"; fails=$((fails + 1)); return; fi
-  if [ $# -ge 5 ] && ! grep -q -- "$4" <<<"$5"; then echo "FAIL $1: output lacks '$4':"; echo "$5"; fails=$((fails + 1)); return; fi
-  echo "PASS $1"
-}
-# jq is not everywhere; python3 is (the build needs it for nothing, the tests for this)
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps(eval(sys.argv[1])))" "$1"; }
+. "$(dirname "$0")/check.sh"
 emit() { "$AL" emit "$@" --home "$H" 2>"$H/stderr"; }
 TC='{"toolName":"bash","toolCallId":"c1","input":{"command":"echo forbidden"}}'
 OK='{"toolName":"bash","toolCallId":"c2","input":{"command":"ls"}}'

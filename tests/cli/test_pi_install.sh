@@ -13,13 +13,7 @@ set -u
 AL=$1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-check() { # name expected-status actual-status [output pattern] [output]
-  if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; [ $# -ge 5 ] && echo "$5"; fails=$((fails + 1)); return; fi
-  if [ $# -ge 5 ] && ! grep -q -- "$4" <<<"$5"; then echo "FAIL $1: output lacks '$4':"; echo "$5"; fails=$((fails + 1)); return; fi
-  echo "PASS $1"
-}
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps(eval(sys.argv[1])))" "$1"; }
+. "$(dirname "$0")/check.sh"
 # what each probe step came back with: its error code, or true when it succeeded
 probe() { "$AL" command probe --home "$1" 2>"$T/stderr" | jget "{i['data']['what']: i['data'].get('code') or i['data']['ok'] for i in d['intents']}"; }
 
