@@ -16,8 +16,6 @@
  * stop an action answer by blocking (fail closed).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +24,7 @@
 #include "agent_proto.h"
 #include "airlock_pkg.h"
 #include "commands.h"
+#include "tty_ask.h"
 #include "util.h"
 
 static void emit_usage(FILE *out) {
@@ -40,8 +39,9 @@ static void emit_usage(FILE *out) {
           "                          package (repeatable, in order; not installed)\n"
           "  --cwd DIR               ctx.cwd for pi extensions (default: the current directory)\n"
           "  --flag NAME=VALUE       a pi flag's value for pi.getFlag (repeatable)\n"
-          "  --ui                    pi extensions get ctx.hasUI true and their confirm/select\n"
-          "                          questions are asked on the terminal (default: headless)\n"
+          "  --ui                    pi extensions get ctx.hasUI true and their ctx.ui questions\n"
+          "                          (confirm, select, input, editor) are asked on the\n"
+          "                          terminal (default: headless)\n"
           "  --workers N             worker count (default: one per CPU; with --protocol: 1)\n"
           "  --no-prompt             deny what the policy says needs approval instead of\n"
           "                          asking on the terminal (the default without one)\n"
@@ -117,59 +117,6 @@ int cli_hooks_opt(int argc, char **argv, int *i, cli_hooks_opts *o) {
   return 1;
 }
 
-/* What the policy says needs approval is asked on the controlling terminal (the host
- * serialises its approve calls, so prompts never interleave); without a terminal it is
- * denied, as for any headless host. The prompt goes to /dev/tty, not stdout or stdin,
- * which carry the JSON result and payload. The wait is bounded: the worker that asked is
- * blocked meanwhile, and an answer after the plugin's call ran out of time would find
- * the call already answered anyway. */
-#define CLI_APPROVE_WAIT_MS 30000
-
-/* A long resource is shown as its head and its tail around a count of what is left out,
- * never cut at the end: a plugin could otherwise pad a path until the part that matters
- * (`.../../../.ssh/id_rsa`) and the question itself fall off the prompt. */
-#define TTY_RESOURCE_SHOWN 600
-
-/* Back to the start of the UTF-8 character at or before p. */
-static const char *char_start(const char *base, const char *p) {
-  while (p > base && ((unsigned char)*p & 0xC0) == 0x80) p--;
-  return p;
-}
-
-static const char *tty_shorten(const char *text, char *buf, size_t cap) {
-  size_t n = strlen(text), half = TTY_RESOURCE_SHOWN / 2;
-  if (n <= TTY_RESOURCE_SHOWN) return text;
-  const char *head_end = char_start(text, text + half), *tail = char_start(text, text + n - half);
-  snprintf(buf, cap, "%.*s[... %zu bytes not shown ...]%s", (int)(head_end - text), text,
-           (size_t)(tail - head_end), tail);
-  return buf;
-}
-
-static int tty_approve(void *user, const char *plugin_id, const char *action,
-                       const char *resource) {
-  (void)user;
-  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return AL_APPROVE_DENY;
-  char q[1024], shown[TTY_RESOURCE_SHOWN + 64];
-  /* The resource is the plugin's (a URL, a path, a kv key): raw, a CR or an escape
-   * sequence in it could redraw the question the person answers. */
-  cli_esc e = {0};
-  int n = snprintf(q, sizeof q, "airlock: allow plugin '%s' %s %s? [y/N] ", cli_e(&e, plugin_id), cli_e(&e, action),
-                   resource && *resource ? tty_shorten(cli_e(&e, resource), shown, sizeof shown) : "(no resource)");
-  cli_esc_free(&e);
-  char ans[8] = {0};
-  struct pollfd p = {fd, POLLIN, 0};
-  if (n > 0 && write(fd, q, (size_t)n < sizeof q ? (size_t)n : sizeof q - 1) > 0) {
-    if (poll(&p, 1, CLI_APPROVE_WAIT_MS) == 1 && read(fd, ans, sizeof ans - 1) < 0) ans[0] = 0;
-    if (!ans[0]) {
-      static const char late[] = "(no answer: denied)\n";
-      if (write(fd, late, sizeof late - 1) < 0) { /* the terminal went away: nothing to tell */ }
-    }
-  }
-  close(fd);
-  return ans[0] == 'y' || ans[0] == 'Y' ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
-}
-
 /* Records the first failure in `failure`, counting the rest. */
 static void note_failure(char *failure, size_t cap, int *nfail, const char *fmt, const char *a,
                          const char *b, const char *c) {
@@ -200,7 +147,7 @@ int cli_hooks_host_report(const cli_hooks_opts *o, al_host **out, char *failure,
   char audit_path[4200];
   snprintf(audit_path, sizeof audit_path, "%s/audit.jsonl", home);
   cfg.audit_path = audit_path;
-  if (!o->no_prompt) cfg.approve = tty_approve;
+  if (!o->no_prompt) cfg.ask = cli_tty_ask; /* tty_ask.c: questions on the controlling terminal */
   int rc = al_host_new(&cfg, out, &err);
   free(policy);
   /* An agent's profile widens the event declarations before any plugin subscribes. */

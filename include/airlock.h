@@ -171,6 +171,17 @@ typedef struct al_approval al_approval;
 typedef void (*al_ask_fn)(void *user, al_approval *q, const char *plugin_id, const char *action,
                           const char *resource);
 AL_API void al_approval_answer(al_approval *q, int answer);
+/* A question that wants text: a pi extension's ctx.ui.select, ctx.ui.input and
+ * ctx.ui.editor reach `ask` (never `approve`) with action "ui.select", "ui.input" or
+ * "ui.editor" and, as `resource`, a JSON object's text: {"title", "options": [...]} (at
+ * most 32 strings), {"title", "placeholder"?}, {"title", "prefill"?}. Answer it with
+ * al_approval_answer_text(q, text): the text is copied (at most AL_APPROVAL_TEXT_MAX
+ * bytes of UTF-8; longer counts as dismissed); NULL means the person dismissed it (the
+ * extension gets undefined), as does al_approval_answer(q, AL_APPROVE_DENY). A select's
+ * text must be one of its options, or it counts as dismissed. Same threads and release
+ * as al_approval_answer; on a yes/no question a text is ALLOW and NULL is DENY. */
+#define AL_APPROVAL_TEXT_MAX 65536
+AL_API void al_approval_answer_text(al_approval *q, const char *text);
 /* Receives pi.logger output, tagged with the plugin id; level is "debug", "info", "warn"
  * or "error". Same threads as al_approve_fn; may run concurrently from several workers.
  * NULL in al_config: lines on stderr. */

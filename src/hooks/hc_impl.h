@@ -77,6 +77,11 @@ int hc_subs_add(hc_services *s, const char *instance_id, const char *event, al_e
  * Returns AL_APPROVE_ALLOW or AL_APPROVE_DENY. Any thread. */
 int hc_ask(hc_services *s, const hc_rec *r, const char *action, const char *resource,
            uint32_t ms, bool *answered);
+/* The same for a question that wants text (ui.select, ui.input, ui.editor): *text (the
+ * caller frees it) is the front end's al_approval_answer_text, or NULL when it was
+ * dismissed, answered yes/no, not answered in time, or the host is closing. */
+int hc_ask_text(hc_services *s, const hc_rec *r, const char *action, const char *resource, uint32_t ms,
+                bool *answered, char **text);
 
 /* ---- hostcall.c ------------------------------------------------------------------------ */
 

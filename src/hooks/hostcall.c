@@ -428,32 +428,101 @@ static bool hc_person(hc_services *s, const hc_rec *r, const char *question) {
 #define HC_UI_MAX_OPTIONS 32
 #define HC_UI_MAX_TEXT 1024
 
+/* A question wanting text (ui.select, ui.input, ui.editor) for the person, through the
+ * ask callback alone (an approve callback answers only yes or no): `q` is what the front
+ * end is shown, as JSON text. The text answered (malloc; the caller frees it) or NULL:
+ * dismissed, not answered in time, nobody to ask, or out of memory. Audited like a "ui"
+ * question, with the title and never the text (it may be anything the person typed). */
+static char *hc_person_text(hc_services *s, const hc_rec *r, const char *action, const json_t *q,
+                            const char *title) {
+  char *text = NULL, *shown = s->cfg.ask ? json_dumps(q, JSON_COMPACT) : NULL;
+  bool answered = false;
+  const char *why = !s->cfg.ask ? (s->cfg.approve ? "the host's approve callback answers only yes or no"
+                                                  : "no one to ask (headless)")
+                    : !shown    ? "out of memory"
+                                : NULL;
+  if (!why) {
+    if (r->hold) r->hold->fn(r->hold->user, EV_PERMISSION_MS);
+    hc_ask_text(s, r, action, shown, r->hold ? EV_PERMISSION_MS : r->timeout_ms, &answered, &text);
+    if (r->hold) r->hold->fn(r->hold->user, 0);
+    why = text ? "answered by a person" : answered ? "dismissed by the person" : "not answered in time";
+  }
+  free(shown);
+  hc_audit(s, r->plugin_id, action, title, text ? "allowed" : "denied", why);
+  return text;
+}
+
+/* A string argument of ui.prompt at most `max` bytes: 0 (absent is "") or the error. */
+static int ui_str(const json_t *args, const char *k, size_t max, const char **out, al_error *err) {
+  const json_t *v = json_object_get(args, k);
+  *out = "";
+  if (!v) return 0;
+  if (!json_is_string(v) || json_string_length(v) > max)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: '%s' must be a string of at most %zu bytes", k, max);
+  *out = json_string_value(v);
+  return 0;
+}
+
 /* ui.prompt {kind: confirm, title, message} -> bool; {kind: select, title, options} ->
- * the option taken, or null. */
+ * the option taken, or null; {kind: input, title, placeholder} / {kind: editor, title,
+ * prefill} -> the text, or null. With an ask callback select, input and editor are one
+ * text question each (hc_person_text); with only approve, select asks option by option
+ * and input and editor answer null. */
 static int hc_ui_prompt(hc_services *s, const hc_rec *r, const json_t *args, json_t **result, al_error *err) {
-  const char *kind = arg_str(args, "kind"), *title = arg_str(args, "title"), *msg = arg_str(args, "message");
+  const char *kind = arg_str(args, "kind"), *title = NULL, *msg = NULL;
   const json_t *opts = json_object_get(args, "options");
   char q[2 * HC_UI_MAX_TEXT + 16];
-  if (!kind || !title) return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt needs a kind and a title");
+  if (!kind || !json_is_string(json_object_get(args, "title")))
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt needs a kind and a title");
+  int rc = ui_str(args, "title", HC_UI_MAX_TEXT, &title, err);
+  if (rc) return rc;
   if (!strcmp(kind, "confirm")) {
-    snprintf(q, sizeof q, "%.1024s%s%.1024s", title, msg && *msg ? ": " : "", msg ? msg : "");
+    if ((rc = ui_str(args, "message", HC_UI_MAX_TEXT, &msg, err))) return rc;
+    snprintf(q, sizeof q, "%s%s%s", title, *msg ? ": " : "", msg);
     *result = json_boolean(hc_person(s, r, q));
     return 0;
   }
+  bool input = !strcmp(kind, "input"), editor = !strcmp(kind, "editor");
+  if (input || editor) {
+    const char *k = input ? "placeholder" : "prefill";
+    if ((rc = ui_str(args, k, input ? HC_UI_MAX_TEXT : AL_APPROVAL_TEXT_MAX, &msg, err))) return rc;
+    json_t *shown = json_pack("{s:s,s:s}", "title", title, k, msg);
+    if (!shown) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    char *text = hc_person_text(s, r, input ? "ui.input" : "ui.editor", shown, title);
+    json_decref(shown);
+    *result = text ? json_string(text) : NULL; /* text that is not UTF-8 counts as dismissed */
+    free(text);
+    if (!*result) *result = json_null();
+    return 0;
+  }
   if (strcmp(kind, "select") || !json_is_array(opts) || json_array_size(opts) > HC_UI_MAX_OPTIONS)
-    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: kind is confirm or select (at most %d options)",
-                   HC_UI_MAX_OPTIONS);
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: kind is confirm, select, input or editor (a "
+                   "select has at most %d options)", HC_UI_MAX_OPTIONS);
   size_t i;
   json_t *o;
-  json_array_foreach(opts, i, o) {
-    if (!json_is_string(o)) continue;
-    snprintf(q, sizeof q, "%.1024s: choose '%.1024s'", title, json_string_value(o));
-    if (hc_person(s, r, q)) {
+  json_array_foreach(opts, i, o) if (!json_is_string(o) || json_string_length(o) > HC_UI_MAX_TEXT)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "ui.prompt: select's options are strings of at most %d bytes",
+                   HC_UI_MAX_TEXT);
+  *result = NULL;
+  if (s->cfg.ask) {
+    json_t *shown = json_pack("{s:s,s:O}", "title", title, "options", opts);
+    if (!shown) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+    char *text = hc_person_text(s, r, "ui.select", shown, title);
+    json_decref(shown);
+    /* the front end's claim is checked: only one of the options is an answer */
+    json_array_foreach(opts, i, o) if (!*result && text && !strcmp(json_string_value(o), text))
       *result = json_incref(o);
-      return 0;
+    free(text);
+  } else {
+    json_array_foreach(opts, i, o) {
+      snprintf(q, sizeof q, "%s: choose '%s'", title, json_string_value(o));
+      if (hc_person(s, r, q)) {
+        *result = json_incref(o);
+        break;
+      }
     }
   }
-  *result = json_null();
+  if (!*result) *result = json_null();
   return 0;
 }
 

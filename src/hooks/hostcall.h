@@ -26,8 +26,11 @@
  *   env.get {name}                      -> value|null    ("env_vars"; the pi profile's
  *                                        process.env)
  *   ui.prompt {kind: confirm, title, message?} -> bool | {kind: select, title, options}
- *                                        -> option|null  (no capability: a question for
- *                                        the person, through ask/approve; audited "ui")
+ *                                        -> option|null | {kind: input, title,
+ *                                        placeholder?} / {kind: editor, title, prefill?}
+ *                                        -> text|null  (no capability: a question for
+ *                                        the person, through ask/approve; audited "ui",
+ *                                        "ui.select", "ui.input", "ui.editor")
  *
  * Approvals: a call needing one asks the host's ask callback (al_config.ask: a question
  * answered later with al_approval_answer, from any thread) or else its approve callback

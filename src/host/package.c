@@ -99,14 +99,14 @@ static int pi_load_path(al_host *h, const char *path, const al_load_opts *opts, 
   char p[PATH_MAX + 32];
   snprintf(p, sizeof p, "%s/airlock.json", real);
   if (!stat(p, &st) && S_ISREG(st.st_mode)) return 1;
-  snprintf(p, sizeof p, "%s/package.json", real);
-  json_t *pkg = json_load_file(p, 0, NULL);
+  json_t *pkg = NULL, *entries = NULL;
+  int rc = pkg_pi_package_json(real, &pkg, err);
+  if (rc == AL_EINVALID_ARGUMENT) return 1; /* the manifest's loader names the JSON error */
   if (json_object_get(pkg, "airlock")) {
     json_decref(pkg);
     return 1;
   }
-  json_t *entries = NULL;
-  int rc = pkg_pi_entries(real, pkg, &entries, err);
+  if (!rc) rc = pkg_pi_entries(real, pkg, &entries, err);
   const char *name = json_string_value(json_object_get(pkg, "name"));
   char base[AL_INSTANCE_ID_MAX], scoped[AL_INSTANCE_ID_MAX];
   /* a scoped name keeps its scope ("@me/duo" is "me-duo"), so two scopes' "duo" differ */

@@ -333,10 +333,8 @@ static void ins_pi_id(const char *from, char *out, size_t cap) {
  * name of what was given), its pi-profile preflight, its wants and their grant. */
 static int ins_pi_prepare(const char *root, const char *what, const pkg_install_opts *o, pkg_manifest **m,
                           json_t **pre, json_t **pi, json_t **warnings, al_error *err) {
-  char p[PATH_MAX];
-  (void)pkg_fmt_path(p, sizeof p, "%s/package.json", root);
-  json_t *pkg = json_load_file(p, 0, NULL), *entries = NULL, *scan = NULL, *granted = NULL, *mj = NULL;
-  int rc = 0;
+  json_t *pkg = NULL, *entries = NULL, *scan = NULL, *granted = NULL, *mj = NULL;
+  int rc = pkg_pi_package_json(root, &pkg, err);
   if (!*warnings && !(*warnings = json_array())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   const char *name = json_string_value(json_object_get(pkg, "name"));
   const char *version = json_string_value(json_object_get(pkg, "version"));
@@ -484,7 +482,13 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
                  "'%.200s' is not a directory, a .tgz/.tar file or an npm package name[@version]", what);
     goto fail;
   }
-  if (pkg_pi_package(root)) {
+  int is_pi = pkg_pi_package(root, err);
+  if (is_pi < 0) {
+    rc = -is_pi;
+    if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
+    goto fail;
+  }
+  if (is_pi) {
     if ((rc = ins_pi_prepare(root, what, opts, &m, &pre, &pi, &warnings, err))) {
       if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
       goto fail;
@@ -549,27 +553,29 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
       olddata[0] = 0;
     }
   }
+  /* The report is whole before anything is recorded: an install the caller is told of
+   * only in part (a pi package's wants and grant missing) would be a lie by omission. */
+  if (!rc) {
+    bool ok = !json_object_set_new(report, "warnings", warnings ? json_incref(warnings) : json_array()) &&
+              !json_object_set_new(report, "id", json_string(m->id)) &&
+              !json_object_set_new(report, "name", json_string(name)) &&
+              !json_object_set_new(report, "version", json_string(m->version)) &&
+              !json_object_set_new(report, "dir", json_string(dest)) &&
+              !json_object_set_new(report, "source", json_string(source)) &&
+              !json_object_set_new(report, "files", json_integer(c.files)) &&
+              (!pre || !json_object_set(report, "preflight", pre)) &&
+              (!verification || !json_object_set(report, "verification", verification)) &&
+              (!pi || (!json_object_set_new(report, "profile", json_string("pi")) &&
+                       !json_object_set(report, "entries", entries) &&
+                       !json_object_set(report, "wants", json_object_get(pi, "wants")) &&
+                       !json_object_set(report, "granted", json_object_get(pi, "granted"))));
+    if (!ok) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
+  }
   if (rc || (rc = pkg_db_package_put_pi(db, m, name, dest, verification, pi, true, fresh, err))) {
     pkg_rmtree(dest, NULL);
     if (old[0]) rename(old, dest);
     if (olddata[0]) rename(olddata, data);
     goto fail;
-  }
-  json_object_set_new(report, "id", json_string(m->id));
-  json_object_set_new(report, "name", json_string(name));
-  json_object_set_new(report, "version", json_string(m->version));
-  json_object_set_new(report, "dir", json_string(dest));
-  json_object_set_new(report, "source", json_string(source));
-  json_object_set_new(report, "files", json_integer(c.files));
-  json_object_set(report, "preflight", pre);
-  json_object_set_new(report, "warnings", warnings ? warnings : json_array());
-  warnings = NULL;
-  json_object_set(report, "verification", verification);
-  if (pi) {
-    json_object_set_new(report, "profile", json_string("pi"));
-    json_object_set(report, "entries", entries);
-    json_object_set(report, "wants", json_object_get(pi, "wants"));
-    json_object_set(report, "granted", json_object_get(pi, "granted"));
   }
   if (report_out) *report_out = json_incref(report);
 fail:

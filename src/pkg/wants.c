@@ -564,15 +564,27 @@ int pkg_pi_entries(const char *dir, const json_t *pkgjson, json_t **out, al_erro
   return 0;
 }
 
-bool pkg_pi_package(const char *dir) {
+int pkg_pi_package_json(const char *dir, json_t **out, al_error *err) {
+  *out = NULL;
   char p[PATH_MAX];
-  if (snprintf(p, sizeof p, "%s/airlock.json", dir) >= (int)sizeof p || !access(p, F_OK)) return false;
-  snprintf(p, sizeof p, "%s/package.json", dir);
-  json_t *pkg = json_load_file(p, 0, NULL);
+  if (snprintf(p, sizeof p, "%s/package.json", dir) >= (int)sizeof p)
+    return err_set(err, AL_EINVALID_ARGUMENT, NULL, "%.200s: the path is too long", dir);
+  if (access(p, F_OK)) return 0;
+  json_error_t je;
+  if ((*out = json_load_file(p, 0, &je))) return 0;
+  if (json_error_code(&je) == json_error_out_of_memory) return err_set(err, AL_ENO_MEMORY, NULL, "out of memory reading %s", p);
+  return err_set(err, AL_EINVALID_ARGUMENT, p, "%s: %s (line %d)", p, je.text, je.line);
+}
+
+int pkg_pi_package(const char *dir, al_error *err) {
+  char p[PATH_MAX];
+  if (snprintf(p, sizeof p, "%s/airlock.json", dir) >= (int)sizeof p || !access(p, F_OK)) return 0;
+  json_t *pkg = NULL, *entries = NULL;
+  int rc = pkg_pi_package_json(dir, &pkg, err);
+  if (rc) return -rc;
   bool airlock = json_object_get(pkg, "airlock") != NULL;
-  json_t *entries = NULL;
-  bool pi = !airlock && !pkg_pi_entries(dir, pkg, &entries, NULL);
+  rc = airlock ? AL_EPLUGIN_LOAD : pkg_pi_entries(dir, pkg, &entries, err);
   json_decref(entries);
   json_decref(pkg);
-  return pi;
+  return rc == AL_ENO_MEMORY ? -rc : !rc;
 }

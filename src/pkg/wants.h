@@ -66,8 +66,17 @@ int pkg_wants_scan(const char *file, const char *src, size_t len, json_t *wants,
 int pkg_wants_dir(const char *dir, json_t **out, json_t **preflight, al_error *err);
 
 /* Whether `dir` is a pi package for install: no airlock.json, no "airlock" object in its
- * package.json, and at least one extension entry (pkg_pi_entries). */
-bool pkg_pi_package(const char *dir);
+ * package.json, and at least one extension entry (pkg_pi_entries). 1 yes, 0 no, or a
+ * negated AL_E* code with err filled: -AL_ENO_MEMORY, -AL_EINVALID_ARGUMENT (a
+ * package.json that is not JSON, named with its line), so that neither is mistaken for
+ * "not a pi package". */
+int pkg_pi_package(const char *dir, al_error *err);
+
+/* `dir`'s package.json: *out (new reference) the parsed object, or NULL when there is
+ * none; AL_ENO_MEMORY, or AL_EINVALID_ARGUMENT naming the file and line of a JSON error.
+ * The one reader the pi rule's callers use, so running out of memory is never read as a
+ * package without a package.json. */
+int pkg_pi_package_json(const char *dir, json_t **out, al_error *err);
 
 /* The pi rule (docs/pi-extensions.md): a pi package's extension entries, relative to
  * `dir`, in load order: its package.json (`pkgjson`, may be NULL) `pi.extensions`

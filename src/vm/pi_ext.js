@@ -89,16 +89,22 @@
     setTheme: () => ({ success: false, error: "UI not available" }),
     getToolsExpanded: () => false, setToolsExpanded: noop,
   });
-  // With a person present (the host's context says hasUI: `airlock emit --ui`), confirm
-  // and select become questions through the host's approvals machinery (ui.prompt):
-  // confirm is one yes/no, select asks option by option until one is taken. input and
-  // editor still answer undefined: an approval carries no text.
+  // With a person present (the host's context says hasUI: `airlock emit --ui`, the
+  // workbench), confirm, select, input and editor become questions through the host's
+  // approvals machinery (ui.prompt): confirm a yes/no, the others a text the person
+  // gives (the host checks a select's answer is one of its options); a host that can
+  // only say yes or no asks select option by option, and input/editor answer undefined.
   const uiPerson = freeze({
     ...ui,
     confirm: (title, message) => call("ui.prompt", { kind: "confirm", title: S(title ?? ""), message: S(message ?? "") })
       .then((v) => v === true, () => false),
     select: (title, options) => call("ui.prompt", { kind: "select", title: S(title ?? ""),
                                                     options: isArray(options) ? options.map(S) : [] })
+      .then((v) => (typeof v === "string" ? v : undefined), () => undefined),
+    input: (title, placeholder) => call("ui.prompt", { kind: "input", title: S(title ?? ""),
+                                                       placeholder: S(placeholder ?? "") })
+      .then((v) => (typeof v === "string" ? v : undefined), () => undefined),
+    editor: (title, prefill) => call("ui.prompt", { kind: "editor", title: S(title ?? ""), prefill: S(prefill ?? "") })
       .then((v) => (typeof v === "string" ? v : undefined), () => undefined),
   });
   // ctx.modelRegistry: pi's ModelRegistry (dist/core/model-registry.js) as it answers with

@@ -23,6 +23,8 @@ typedef struct hq_job {
   json_t *args;
   uint32_t timeout_ms;
   hq_reply_to to;
+  void *slot;          /* to.reserve's, until done takes it */
+  json_t *oom_reply;   /* the answer when the real one cannot be built */
   struct hq_job *next;
 } hq_job;
 
@@ -38,6 +40,8 @@ struct hq {
 };
 
 static void job_free(hq_job *j) {
+  if (j->slot) j->to.unreserve(j->to.user, j->slot);
+  json_decref(j->oom_reply);
   free(j->method);
   json_decref(j->args);
   free(j);
@@ -70,11 +74,12 @@ static void *hq_main(void *arg) {
     json_t *reply = rc ? wk_error_response(&e) : json_pack("{s:o}", "ok", res ? res : json_null());
     if (rc) json_decref(res);
     if (!reply) { /* out of memory: say so, or the call would wait out its deadline */
-      err_set(&e, AL_ENO_MEMORY, NULL, "out of memory answering a hostcall");
-      reply = wk_error_response(&e);
+      reply = j->oom_reply;
+      j->oom_reply = NULL;
     }
-    if (reply && j->to.done) j->to.done(j->to.user, j->id, reply);
-    else json_decref(reply);
+    void *slot = j->slot;
+    j->slot = NULL;
+    j->to.done(j->to.user, j->id, reply, slot);
     job_free(j);
     pthread_mutex_lock(&q->mu);
   }
@@ -114,16 +119,22 @@ void hq_free(hq *q) {
 int hq_submit(hq *q, uint64_t id, const char *instance_id, const char *method, json_t *args,
               uint32_t timeout_ms, const hq_reply_to *to, al_error *err) {
   hq_job *j = calloc(1, sizeof *j);
-  if (!j || !(j->method = strdup(method))) {
-    free(j);
+  if (!j) {
     json_decref(args);
+    return err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a hostcall");
+  }
+  j->to = *to;
+  j->args = args;
+  al_error oom = {0};
+  err_set(&oom, AL_ENO_MEMORY, NULL, "out of memory answering a hostcall");
+  if (!(j->method = strdup(method)) || !(j->oom_reply = wk_error_response(&oom)) ||
+      !(j->slot = to->reserve(to->user))) {
+    job_free(j);
     return err_set(err, AL_ENO_MEMORY, NULL, "out of memory queueing a hostcall");
   }
   j->id = id;
   snprintf(j->instance_id, sizeof j->instance_id, "%s", instance_id);
-  j->args = args;
   j->timeout_ms = timeout_ms;
-  j->to = *to;
   pthread_mutex_lock(&q->mu);
   if (q->stopping) {
     pthread_mutex_unlock(&q->mu);

@@ -10,7 +10,9 @@
  *
  * A job's answer goes back through its callback (`done`, on the hostq thread), which hands
  * it to the worker's inbox; a job waiting for a person calls `hold` first, so the worker
- * pauses the call's deadline (see hostcall_hold in common.h).
+ * pauses the call's deadline (see hostcall_hold in common.h). What the answer's way back
+ * needs is reserved when the job is queued, so running out of memory later costs the
+ * call its result (an OUT_OF_MEMORY answer), never its answer (a wait to the deadline).
  *
  * Threading: hq_submit may be called from any thread; hq_free waits for running jobs
  * (each bounded by its timeout or the permission class) and drops queued ones unanswered,
@@ -25,10 +27,21 @@
 
 typedef struct hq hq;
 
+/* Where a job's answer goes. An answer is never lost to a failed allocation: what
+ * delivering it needs is reserved when the job is queued (`reserve`, whose failure
+ * refuses the job at once), and the job keeps an out-of-memory answer made then too, for
+ * when the real one cannot be built. */
 typedef struct hq_reply_to {
-  /* The answer to hostcall `id`: {ok: value} or {error: {...}}, stolen. */
-  void (*done)(void *user, uint64_t id, json_t *reply);
-  /* The job waits for a person (ms > 0) or stopped waiting (0): see hostcall_hold. */
+  /* What `done` will need to deliver an answer (the worker's inbox message), or NULL when
+   * out of memory. Called in hq_submit. */
+  void *(*reserve)(void *user);
+  /* A reservation never used: the job was dropped (hq_free) or refused. */
+  void (*unreserve)(void *user, void *slot);
+  /* The answer to hostcall `id`: {ok: value} or {error: {...}}, stolen, with the job's
+   * reservation (taken over). On a hostq thread. */
+  void (*done)(void *user, uint64_t id, json_t *reply, void *slot);
+  /* The job waits for a person (ms > 0) or stopped waiting (0): see hostcall_hold.
+   * Best effort: a hold lost to memory leaves the deadline running. */
   void (*hold)(void *user, uint64_t id, uint32_t ms);
   void *user;
 } hq_reply_to;

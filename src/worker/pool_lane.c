@@ -158,12 +158,18 @@ static void inbox_push(pool_worker *w, pool_msg *m) {
   pthread_mutex_unlock(&p->mu);
 }
 
-static void hq_done(void *user, uint64_t id, json_t *reply) {
-  pool_msg *m = calloc(1, sizeof *m);
-  if (!m) { /* the call times out at its deadline instead */
-    json_decref(reply);
-    return;
-  }
+static void *hq_reserve(void *user) {
+  (void)user;
+  return calloc(1, sizeof(pool_msg));
+}
+
+static void hq_unreserve(void *user, void *slot) {
+  (void)user;
+  free(slot);
+}
+
+static void hq_done(void *user, uint64_t id, json_t *reply, void *slot) {
+  pool_msg *m = slot; /* reserved when the call was queued: an answer is never dropped */
   m->id = id;
   m->reply = reply;
   inbox_push(user, m);
@@ -183,7 +189,7 @@ int pool_hostcall(pool_worker *w, uint64_t id, const char *instance_id, const ch
     json_decref(args);
     return err_set(err, AL_ECAPABILITY_DENIED, NULL, "this host offers no services");
   }
-  hq_reply_to to = {hq_done, hq_hold, w};
+  hq_reply_to to = {hq_reserve, hq_unreserve, hq_done, hq_hold, w};
   return hq_submit(w->p->hq, id, instance_id, method, args, timeout_ms, &to, err);
 }
 

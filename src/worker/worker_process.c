@@ -292,16 +292,18 @@ static bool forward(wp_child *c, pool_msg *m) {
       if (held) /* the host waits for a person for this call: so may everything after it */
         pool_inflight_extend(c->w, held->hard_ns, (uint64_t)m->ms * 1000000u);
       if (m->reply) json_object_del(c->hc_ticket, key);
-      json_t *f = m->reply ? (json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)),
-                              json_pack("{s:O}", "hostreply", m->reply))
-                           : json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
-      int src = wp_send(c, f);
+      /* An answer that cannot be framed whole (its id is what the worker matches it by)
+       * leaves the worker unservable, as a failed send does; a hold that cannot be is
+       * only a deadline left running (hostq.h: best effort). */
+      json_t *f = NULL;
+      if (!m->reply) f = json_pack("{s:{s:I,s:I}}", "hold", "id", (json_int_t)wid, "ms", (json_int_t)m->ms);
+      else if (!json_object_set_new(m->reply, "id", json_integer((json_int_t)wid)))
+        f = json_pack("{s:O}", "hostreply", m->reply);
+      int src = f || m->reply ? wp_send(c, f) : 0;
+      json_decref(f);
       if (src) {
-        json_decref(f);
         wp_gone(c, src);
         lost = true;
-      } else {
-        json_decref(f);
       }
     }
     json_decref(m->reply);

@@ -146,8 +146,24 @@ check "--ui asks the question on the terminal" 0 0 "allow plugin 'asker' ui Run 
 check "...yes lets the call through" 0 0 '"action": "continue"' "$out"
 out=$(printf 'n\n' | timeout 60 script -qec "$ui_cmd" /dev/null 2>&1 | tr -d '\r')
 check "...no blocks it" 0 0 '"reason": "asker: declined"' "$out"
-out=$(printf 'y\n' | timeout 60 script -qec "'$AL' emit tool_call '$H/dp.json' --plugin '$F/asker.ts' --home '$H' --ui" /dev/null 2>&1 | tr -d '\r')
-check "select takes the first option answered yes" 0 0 '"choice": "first"' "$out"
+pick_cmd="'$AL' emit tool_call '$H/dp.json' --plugin '$F/asker.ts' --home '$H' --ui"
+out=$(printf '2\n' | timeout 60 script -qec "$pick_cmd" /dev/null 2>&1 | tr -d '\r')
+check "select lists its options on the terminal" 0 0 "  2) second" "$out"
+check "...and answers the one chosen by number" 0 0 '"choice": "second"' "$out"
+out=$(printf '7\n' | timeout 60 script -qec "$pick_cmd" /dev/null 2>&1 | tr -d '\r')
+check "...a number that is no option is no choice" 0 0 '"choice": null' "$out"
+printf '{"toolName":"bash","toolCallId":"c","input":{"command":"danger note"}}' >"$H/dn.json"
+note_cmd="'$AL' emit tool_call '$H/dn.json' --plugin '$F/asker.ts' --home '$H' --ui"
+out=$(printf 'buy milk\nline one\nline two\n.\n' | timeout 60 script -qec "$note_cmd" /dev/null 2>&1 | tr -d '\r')
+check "input shows its placeholder" 0 0 "(one line) >" "$out"
+check "...the editor shows its text line by line" 0 0 "^filled$" "$out"
+# the entry the extension appended: the JSON result after the terminal's prompts
+noted() { python3 -c 'import json,sys; t=sys.stdin.read(); print(json.dumps(json.loads(t[t.index("{\n  \"event\""):])["intents"][0]["data"]))'; }
+check "...input and editor answer what was typed" '{"note": "buy milk", "text": "line one\nline two"}' "$(noted <<<"$out")"
+out=$(printf 'x\n.\n' | timeout 60 script -qec "$note_cmd" /dev/null 2>&1 | tr -d '\r')
+check "...'.' alone keeps the editor's text" '{"note": "x", "text": "pre\nfilled"}' "$(noted <<<"$out")"
+out=$(printf 'y\n\004' | timeout 60 script -qec "$note_cmd" /dev/null 2>&1 | tr -d '\r')
+check "...end of input dismisses it" '{"note": "y", "text": null}' "$(noted <<<"$out")"
 out=$(emit tool_call "$H/d.json" --plugin "$F/asker.ts"); st=$?
 check "without --ui it is headless" 2 $st '"reason": "asker: no one to ask"' "$out"
 check "the answers are audited as ui" 0 0 '"action":"ui","resource":"Run it?: danger","decision":"denied"' "$(cat "$H/audit.jsonl")"

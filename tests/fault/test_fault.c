@@ -3,8 +3,10 @@
  * is linked with the failing allocator (fault_alloc.h: libairlock's own allocations and
  * jansson's; QuickJS heaps deliberately left out). For each path (load, render, event,
  * emit, a tool call, state and the read-only reports, package install from a directory
- * and from a tarball, load of an installed package, a pi command whose pi.events emit
- * reaches another extension, the load of one whose async factory is still waiting) the
+ * and from a tarball, a pi package's install (wants derived and granted), load of an
+ * installed package, a pi command whose pi.events emit
+ * reaches another extension, the load of one whose async factory is still waiting, a pi
+ * command whose ctx.ui questions the ask callback answers with text) the
  * test counts the path's
  * allocations in a clean run,
  * then for N = 1, 2, ... arms "fail allocation N", runs the path once, disarms, and
@@ -320,6 +322,65 @@ static const char *check_pi_bus(fctx *c) {
   return why;
 }
 
+/* ---- pi extensions: ctx.ui text questions answered through the ask callback ---------- */
+
+static const char *PI_UI = "export default function (pi) {"
+                           "  pi.registerCommand('ask', { handler: async (a, ctx) => {"
+                           "    const kind = await ctx.ui.select('Kind?', ['todo', 'idea']);"
+                           "    const note = await ctx.ui.input('Note?', 'one line');"
+                           "    pi.appendEntry('r', { kind: kind ?? null, note: note ?? null });"
+                           "  } });"
+                           "}";
+
+static void pi_ui_ask(void *user, al_approval *q, const char *plugin_id, const char *action, const char *resource) {
+  (void)user;
+  (void)plugin_id;
+  (void)resource;
+  al_approval_answer_text(q, !strcmp(action, "ui.select") ? "idea" : "a note");
+}
+
+static void setup_pi_ui(fctx *c) {
+  snprintf(c->pkgdir, sizeof c->pkgdir, "/tmp/airlock-fault-pi-XXXXXX");
+  if (!mkdtemp(c->pkgdir)) fail_msg("mkdtemp: %s", strerror(errno));
+  al_config cfg;
+  al_config_init(&cfg);
+  cfg.isolation = AL_ISOLATION_PROCESS;
+  cfg.workers = 1;
+  cfg.watchdog_grace_ms = 5000;
+  cfg.ask = pi_ui_ask;
+  al_error e;
+  int rc = al_host_new(&cfg, &c->h, &e);
+  if (!rc) rc = al_pi_context(c->h, "{\"hasUI\":true}", &e);
+  if (rc) fail_msg("host: %s: %s", al_err_name(rc), e.message);
+  c->iso = AL_ISOLATION_PROCESS;
+  char path[256];
+  snprintf(path, sizeof path, "%s/asks.ts", c->pkgdir);
+  write_file(path, PI_UI);
+  if ((rc = al_load_package(c->h, path, NULL, c->id, sizeof c->id, &e)))
+    fail_msg("load asks.ts: %s: %s", al_err_name(rc), e.message);
+}
+
+static int run_pi_ui(fctx *c, al_error *e) { return al_command_call(c->h, "ask", "", &c->out, e); }
+
+/* Each answer is the one given or, when memory ran out on its way, none (dismissed):
+ * never a partial or another text. */
+static const char *check_pi_ui(fctx *c) {
+  json_t *r = json_loads(c->out, 0, NULL);
+  al_free(c->out);
+  c->out = NULL;
+  if (!r) return "the answer is not JSON";
+  const json_t *d = json_object_get(json_array_get(json_object_get(r, "intents"), 0), "data");
+  const json_t *kind = json_object_get(d, "kind"), *note = json_object_get(d, "note");
+  const char *why = !d ? "the extension's entry is missing"
+                    : !(json_is_null(kind) || (json_is_string(kind) && !strcmp(json_string_value(kind), "idea")))
+                        ? "the select's answer is neither the one given nor none"
+                    : !(json_is_null(note) || (json_is_string(note) && !strcmp(json_string_value(note), "a note")))
+                        ? "the input's answer is neither the one given nor none"
+                        : NULL;
+  json_decref(r);
+  return why;
+}
+
 /* ---- packages ------------------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *text) {
@@ -384,6 +445,41 @@ static int install(fctx *c, const char *what, al_error *e) {
 
 static int run_install_dir(fctx *c, al_error *e) { return install(c, c->pkgdir, e); }
 static int run_install_tgz(fctx *c, al_error *e) { return install(c, c->tgz, e); }
+
+/* A pi package beside the Airlock one: installed with its wants derived and granted. */
+static const char *PI_PKG_EXT = "import { readFileSync } from 'node:fs';"
+                                "export default function (pi) {"
+                                "  pi.registerCommand('st', { handler: async () => {"
+                                "    await pi.exec('git', ['status']);"
+                                "    try { readFileSync('notes.md'); } catch {}"
+                                "  } });"
+                                "}";
+
+static void setup_pi_db(fctx *c) {
+  setup_db(c);
+  snprintf(c->pkgdir + strlen(c->pkgdir), sizeof c->pkgdir - strlen(c->pkgdir), "-pi");
+  sh("mkdir -p '%s'", c->pkgdir);
+  char path[256];
+  snprintf(path, sizeof path, "%s/package.json", c->pkgdir);
+  write_file(path, "{\"name\":\"probe-pi\",\"version\":\"1.0.0\",\"pi\":{\"extensions\":[\"./ext.ts\"]}}\n");
+  snprintf(path, sizeof path, "%s/ext.ts", c->pkgdir);
+  write_file(path, PI_PKG_EXT);
+}
+
+/* The install's report names both wants and the grant is what was wanted. */
+static int run_install_pi(fctx *c, al_error *e) {
+  json_t *report = NULL;
+  pkg_install_opts o = {.replace = true, .pi_grant_all = true};
+  int rc = pkg_install(c->db, c->pkgdir, &o, &report, e);
+  if (!rc) {
+    const json_t *g = json_object_get(report, "granted");
+    if (json_array_size(json_object_get(report, "wants")) != 2 || !json_object_get(g, "exec") ||
+        !json_object_get(g, "fs_read"))
+      fail_msg("install-pi: the report lost a want or its grant: %s", json_dumps(report, JSON_COMPACT));
+  }
+  json_decref(report);
+  return rc;
+}
 
 static void setup_installed(fctx *c) {
   setup_db(c);
@@ -543,10 +639,12 @@ PATH_TEST(test_inline_event, {"inline-event", setup_inline, run_event, NULL, tea
 PATH_TEST(test_inline_emit, {"inline-emit", setup_inline, run_emit, NULL, teardown_host, check_emit, {0}})
 PATH_TEST(test_install_dir, {"install-dir", setup_db, run_install_dir, NULL, teardown_db, NULL, {0}})
 PATH_TEST(test_install_tgz, {"install-tgz", setup_db, run_install_tgz, NULL, teardown_db, NULL, {0}})
+PATH_TEST(test_install_pi, {"install-pi", setup_pi_db, run_install_pi, NULL, teardown_db, NULL, {0}})
 PATH_TEST(test_load_package, {"load-package", setup_installed, run_load_package, undo_load,
                               teardown_installed, NULL, {AL_ECRASHED}})
 PATH_TEST(test_pi_bus, {"pi-bus", setup_pi, run_pi_bus, NULL, teardown_pi, check_pi_bus, {AL_ECRASHED}})
 PATH_TEST(test_pi_late, {"pi-late", setup_pi, run_pi_late, undo_load, teardown_pi, NULL, {AL_ECRASHED}})
+PATH_TEST(test_pi_ui, {"pi-ui", setup_pi_ui, run_pi_ui, NULL, teardown_pi, check_pi_ui, {AL_ECRASHED}})
 
 int main(void) {
   fault_init();
@@ -563,6 +661,11 @@ int main(void) {
     setup_pi(&c); /* the pi profile's once-per-process work */
     (void)run_pi_late(&c, NULL);
     teardown_pi(&c);
+    setup_pi_ui(&c); /* its source's transpile, cached for the process */
+    teardown_pi(&c);
+    setup_pi_db(&c); /* a pi package's install: the pattern checks' one-time set-up */
+    (void)run_install_pi(&c, NULL);
+    teardown_db(&c);
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load),         cmocka_unit_test(test_render),
@@ -572,7 +675,9 @@ int main(void) {
       cmocka_unit_test(test_inline_load),  cmocka_unit_test(test_inline_render),
       cmocka_unit_test(test_inline_event), cmocka_unit_test(test_inline_emit),
       cmocka_unit_test(test_install_dir),  cmocka_unit_test(test_install_tgz),
+      cmocka_unit_test(test_install_pi),
       cmocka_unit_test(test_pi_bus),       cmocka_unit_test(test_pi_late),
+      cmocka_unit_test(test_pi_ui),
       cmocka_unit_test(test_load_package),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,9 +5,11 @@
  * package.json order under their plugin ids, an async factory, a tool_call handler that
  * never returns blocking when its time runs out (fail closed, process isolation), a pi
  * event with no subscriber costing nothing, al_pi_extensions, an unknown profile refused,
- * pi.events across extensions (the host's bus), and an async factory waited for past
- * its first timer or hostcall.
+ * pi.events across extensions (the host's bus), an async factory waited for past
+ * its first timer or hostcall, and ctx.ui's text questions (select, input, editor)
+ * answered through the ask callback, in process isolation.
  */
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,9 +32,11 @@ static void put(const char *rel, const char *text) {
   fclose(f);
 }
 
-static al_host *mk(al_isolation iso) {
+static al_host *mk_ask(al_isolation iso, al_ask_fn ask, al_approve_fn approve) {
   al_config cfg;
   al_config_init(&cfg);
+  cfg.ask = ask;
+  cfg.approve = approve;
   cfg.isolation = iso;
   cfg.workers = 1;
   cfg.watchdog_grace_ms = 5000; /* see testutil.h */
@@ -42,6 +46,8 @@ static al_host *mk(al_isolation iso) {
   if (al_host_new(&cfg, &h, &e)) fail_msg("host: %s", e.message);
   return h;
 }
+
+static al_host *mk(al_isolation iso) { return mk_ask(iso, NULL, NULL); }
 
 static void load(al_host *h, const char *rel, char *id) {
   char path[512];
@@ -237,6 +243,91 @@ static void test_bus(void **state) {
   al_host_free(h);
 }
 
+/* ctx.ui with a person: the ask callback gets select, input and editor as text questions
+ * (the resource says what to show, as JSON) and answers with al_approval_answer_text, at
+ * once or later from another thread; a select's answer that is none of its options is no
+ * choice, a dismissed question is undefined, and confirm stays a yes/no. With only an
+ * approve callback (no text to give) select asks option by option and input is
+ * undefined. */
+static char ui_shown[512];
+
+static void *answer_later(void *q) {
+  al_approval_answer_text(q, "line1\nline2");
+  return NULL;
+}
+
+static void ui_ask(void *user, al_approval *q, const char *plugin_id, const char *action, const char *resource) {
+  (void)user;
+  (void)plugin_id;
+  json_t *what = json_loads(resource, 0, NULL);
+  const char *title = json_string_value(json_object_get(what, "title"));
+  if (!strcmp(action, "ui")) {
+    al_approval_answer(q, AL_APPROVE_ALLOW);
+  } else if (!strcmp(action, "ui.select")) {
+    if (!strcmp(title, "Kind?")) snprintf(ui_shown, sizeof ui_shown, "%s", resource);
+    al_approval_answer_text(q, !strcmp(title, "Kind?") ? "idea" : "not-an-option");
+  } else if (!strcmp(action, "ui.input")) {
+    al_approval_answer_text(q, !strcmp(title, "Note?") ? "caf\xc3\xa9 \xe2\x98\x95" : NULL);
+  } else if (!strcmp(action, "ui.editor")) {
+    pthread_t t; /* answered later, from another thread */
+    if (pthread_create(&t, NULL, answer_later, q)) al_approval_answer(q, AL_APPROVE_DENY);
+    else pthread_detach(t);
+  } else {
+    al_approval_answer(q, AL_APPROVE_DENY);
+  }
+  json_decref(what);
+}
+
+static int ui_approve(void *user, const char *plugin_id, const char *action, const char *resource) {
+  (void)user;
+  (void)plugin_id;
+  (void)action;
+  return strstr(resource, "'b'") ? AL_APPROVE_ALLOW : AL_APPROVE_DENY;
+}
+
+static void test_ui_text(void **state) {
+  (void)state;
+  put("asks.ts",
+      "export default function (pi) {\n"
+      "  pi.registerCommand('ask', { handler: async (args, ctx) => {\n"
+      "    const kind = await ctx.ui.select('Kind?', ['todo', 'idea']);\n"
+      "    const bad = await ctx.ui.select('Again?', ['a', 'b']);\n"
+      "    const note = await ctx.ui.input('Note?', 'one line');\n"
+      "    const text = await ctx.ui.editor('Edit', 'pre');\n"
+      "    const gone = await ctx.ui.input('Skip?');\n"
+      "    const ok = await ctx.ui.confirm('Sure?', 'really');\n"
+      "    pi.appendEntry('r', { kind: kind ?? null, bad: bad ?? null, note: note ?? null, text: text ?? null,\n"
+      "                          gone: gone === undefined ? 'undefined' : gone, ok });\n"
+      "  } });\n"
+      "}\n");
+  al_host *h = mk_ask(AL_ISOLATION_PROCESS, ui_ask, NULL);
+  assert_int_equal(al_pi_context(h, "{\"hasUI\":true}", NULL), 0);
+  load(h, "asks.ts", NULL);
+  json_t *r = command(h, "ask", "");
+  json_t *want = json_loads("{\"kind\":\"idea\",\"bad\":null,\"note\":\"caf\u00e9 \u2615\",\"text\":\"line1\\nline2\","
+                            "\"gone\":\"undefined\",\"ok\":true}", 0, NULL);
+  assert_true(json_equal(json_object_get(json_array_get(json_object_get(r, "intents"), 0), "data"), want));
+  json_decref(want);
+  json_decref(r);
+  json_t *shown = json_loads(ui_shown, 0, NULL);
+  want = json_loads("{\"title\":\"Kind?\",\"options\":[\"todo\",\"idea\"]}", 0, NULL);
+  assert_true(json_equal(shown, want));
+  json_decref(shown);
+  json_decref(want);
+  al_host_free(h);
+
+  h = mk_ask(AL_ISOLATION_THREAD, NULL, ui_approve);
+  assert_int_equal(al_pi_context(h, "{\"hasUI\":true}", NULL), 0);
+  load(h, "asks.ts", NULL);
+  r = command(h, "ask", "");
+  want = json_loads("{\"kind\":null,\"bad\":\"b\",\"note\":null,\"text\":null,\"gone\":\"undefined\",\"ok\":false}", 0,
+                    NULL);
+  assert_true(json_equal(json_object_get(json_array_get(json_object_get(r, "intents"), 0), "data"), want));
+  json_decref(want);
+  json_decref(r);
+  al_host_free(h);
+}
+
 /* pi awaits an async factory: one that waits on a timer and a hostcall (a refused
  * pi.exec here) is waited for, and what it registers after them counts; one that fails
  * after its first await fails the load, and no instance is left. */
@@ -295,6 +386,7 @@ int main(void) {
       cmocka_unit_test(test_edges),
       cmocka_unit_test(test_bus),
       cmocka_unit_test(test_async_factory),
+      cmocka_unit_test(test_ui_text),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
