@@ -71,7 +71,7 @@
 #define SESS_PROMPTS_MAX 50     /* approvals pending at once; past that, denied unasked */
 #define SESS_KEY_MAX 1200       /* an approval key's bytes (a longer resource is denied unasked) */
 #define SESS_UI_KEY_MAX 200000  /* the same for a ctx.ui question, whose resource is its text */
-#define SESS_ANSWER_TEXT_MAX 65536 /* bytes of approval.answer's `text` */
+#define SESS_ANSWER_TEXT_MAX AL_APPROVAL_TEXT_MAX /* bytes of approval.answer's `text`: what the library takes */
 #define SESS_HISTORY_KEPT 100   /* state snapshots kept per instance (State tab, rewind) */
 #define SESS_SNAPSHOT_MAX 65536 /* bytes of one snapshot's state JSON; bigger ones keep none (so at most ~6.4 MiB per instance) */
 #define SESS_WB_ENTRIES 200     /* the session's own timeline entries kept: as many as al_timeline gives */
@@ -740,10 +740,6 @@ static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, 
     if (json_string_length(text) > SESS_ANSWER_TEXT_MAX) {
       reply_bad(s, client, id, "approval.answer: 'text' is %zu bytes; at most %d are taken",
                 json_string_length(text), SESS_ANSWER_TEXT_MAX);
-      return;
-    }
-    if (memchr(json_string_value(text), '\0', json_string_length(text))) {
-      reply_bad(s, client, id, "approval.answer: 'text' must not contain a NUL character (\\u0000)");
       return;
     }
   }

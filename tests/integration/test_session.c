@@ -919,7 +919,7 @@ static void test_pi_text_questions(void **st) {
   assert_string_equal(json_string_value(json_object_get(res, "title")), "Note text");
   assert_string_equal(json_string_value(json_object_get(res, "placeholder")), "what to remember");
   json_decref(res);
-  /* refused, the question stays open: not a string, too long, a NUL inside */
+  /* refused, the question stays open: not a string, too long */
   json_t *req = json_pack("{s:s,s:s,s:b,s:i}", "type", "approval.answer", "key", key, "allow", 1, "text", 7);
   assert_non_null(strstr(error_message(await_reply(f, send_only(f, req)), "INVALID_ARGUMENT"), "'text' must be a string"));
   char *big = malloc(65537 + 1);
@@ -928,9 +928,6 @@ static void test_pi_text_questions(void **st) {
   req = json_pack("{s:s,s:s,s:b,s:s}", "type", "approval.answer", "key", key, "allow", 1, "text", big);
   assert_non_null(strstr(error_message(await_reply(f, send_only(f, req)), "INVALID_ARGUMENT"), "at most 65536"));
   free(big);
-  const char nul[] = "{\"id\":9000,\"type\":\"approval.answer\",\"key\":\"x\",\"allow\":true,\"text\":\"a\\u0000b\"}";
-  sess_message(f->s, 1, nul, strlen(nul));
-  assert_non_null(strstr(error_message(await_reply(f, 9000), "INVALID_ARGUMENT"), "NUL"));
   assert_null(reply_to(f, cmd));
   ok = answer_text(f, key, 1, "buy milk \xc3\xa9");
   free(key);
