@@ -67,6 +67,8 @@ printf '{"id":5,"type":"reload","instanceId":"p@x","source":"definePlugin(("}' >
 printf '{"id":6,"type":"load","packageId":"k","source":"pi.logger.warn(\\"l\\");pi.kv.set(\\"a\\",1).catch(()=>0);definePlugin(({ui})=>({widgets:{w:{render(){return ui.text(\\"x\\")}}}}))"}' >"$seeds/wsmsg/kv"
 printf '{"id":7,"type":"approval.answer","key":"k\\nkv\\na","allow":true}' >"$seeds/wsmsg/answer"
 printf '{"id":8,"type":"audit","n":3}' >"$seeds/wsmsg/audit"
+# a text answer (ctx.ui select / input / editor): its checks, and the refusal for another key
+printf '{"id":11,"type":"approval.answer","key":"k\\nkv\\na","allow":true,"text":"idea \\u00e9"}' >"$seeds/wsmsg/answer-text"
 # pi.*: the fuzzed session has no home, so these reach the checks and the "needs a home" answer
 printf '{"id":9,"type":"pi.load","tabId":"t-1","sourceName":"g.ts","source":"export default function (pi) {}"}' >"$seeds/wsmsg/pi-load"
 printf '{"id":10,"type":"pi.emit","event":"tool_call","payload":{"toolName":"bash","toolCallId":"c1","input":{"command":"ls"}}}' >"$seeds/wsmsg/pi-emit"

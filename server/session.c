@@ -29,8 +29,11 @@
  * what is there. An approval is keyed "pluginId\naction\nresource"; only the resource is plugin-chosen and it
  * comes last, so no resource can pose as another plugin's or action's key. Answers are
  * remembered for the server's run and never written to disk: a restart asks again. A pi
- * extension's ctx.ui question (action "ui") is asked each time and never remembered: it is
- * a question about this one call, not a permission.
+ * extension's ctx.ui question (action "ui", or "ui.select" / "ui.input" / "ui.editor") is
+ * asked each time and never remembered: it is a question about this one call, not a
+ * permission. The last three are text questions: their resource is the library's JSON
+ * ({title, options | placeholder | prefill}), passed to the page as it is (the page parses
+ * it), and approval.answer's `text` answers them (al_approval_answer_text).
  *
  * pi extensions (pi.* messages) run on the pi lane (pilane.h), a second host on a thread
  * of its own, made at the first pi.* message when the session has a home: their calls
@@ -67,6 +70,8 @@
 #define SESS_AUDIT_HELLO 200    /* records a new page is given */
 #define SESS_PROMPTS_MAX 50     /* approvals pending at once; past that, denied unasked */
 #define SESS_KEY_MAX 1200       /* an approval key's bytes (a longer resource is denied unasked) */
+#define SESS_UI_KEY_MAX 200000  /* the same for a ctx.ui question, whose resource is its text */
+#define SESS_ANSWER_TEXT_MAX AL_APPROVAL_TEXT_MAX /* bytes of approval.answer's `text`: what the library takes */
 #define SESS_HISTORY_KEPT 100   /* state snapshots kept per instance (State tab, rewind) */
 #define SESS_SNAPSHOT_MAX 65536 /* bytes of one snapshot's state JSON; bigger ones keep none (so at most ~6.4 MiB per instance) */
 #define SESS_WB_ENTRIES 200     /* the session's own timeline entries kept: as many as al_timeline gives */
@@ -602,20 +607,32 @@ static void on_log(void *user, const char *plugin_id, const char *level, const c
   if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
 }
 
+/* A ctx.ui question (never remembered): "ui" (confirm) or "ui.<kind>". */
+static bool ui_action(const char *act) {
+  return act && !strncmp(act, "ui", 2) && (!act[2] || act[2] == '.');
+}
+
+/* A ctx.ui question answered with text: select, input, editor. */
+static bool text_action(const char *act) {
+  return act && (!strcmp(act, "ui.select") || !strcmp(act, "ui.input") || !strcmp(act, "ui.editor"));
+}
+
 /* al_ask_fn, on a host thread: a remembered answer at once; otherwise a prompt for the
  * pages, and the plugin's call stays parked (its deadline paused) until a person answers
  * (do_approval) or the session closes (denied). */
 static void on_ask(void *user, al_approval *q, const char *plugin_id, const char *action,
                    const char *resource) {
   sess *s = user;
-  char key[SESS_KEY_MAX];
-  int n = snprintf(key, sizeof key, "%s\n%s\n%s", plugin_id, action, resource);
-  json_t *k = n > 0 && (size_t)n < sizeof key ? json_string(key) : NULL;
-  if (!k) { /* too long or not UTF-8: nothing a person could answer */
+  /* A ctx.ui question's resource is its text (an editor's prefill, a select's options),
+   * so its key may be longer than a permission's. */
+  size_t max = ui_action(action) ? SESS_UI_KEY_MAX : SESS_KEY_MAX;
+  size_t len = strlen(plugin_id) + strlen(action) + strlen(resource) + 2;
+  json_t *k = len < max ? json_sprintf("%s\n%s\n%s", plugin_id, action, resource) : NULL;
+  if (!k) { /* too long, not UTF-8, or out of memory: nothing a person could answer */
     al_approval_answer(q, AL_APPROVE_DENY);
     return;
   }
-  json_decref(k);
+  const char *key = json_string_value(k);
   int answer = -1;
   bool wake = false;
   pthread_mutex_lock(&s->mu);
@@ -640,12 +657,16 @@ static void on_ask(void *user, al_approval *q, const char *plugin_id, const char
     if (!list || json_array_append_new(list, json_integer((json_int_t)(uintptr_t)q))) answer = AL_APPROVE_DENY;
   }
   pthread_mutex_unlock(&s->mu);
+  json_decref(k);
   if (answer >= 0) al_approval_answer(q, answer);
   if (wake && s->cfg.wake) s->cfg.wake(s->cfg.wake_ud);
 }
 
-/* Answers every plugin call parked on `key` (all of them when key is NULL). Takes mu. */
-static void answer_waiting(sess *s, const char *key, int answer) {
+/* Answers every plugin call parked on `key` (all of them when key is NULL), on the host
+ * thread. Text questions (`text_q`, only with a key) get `text` through
+ * al_approval_answer_text (NULL: dismissed; the library copies it, so it need only live
+ * through this call); the others `answer`. Takes mu, answers outside it. */
+static void answer_waiting(sess *s, const char *key, int answer, bool text_q, const char *text) {
   json_t *lists = json_array();
   pthread_mutex_lock(&s->mu);
   if (key) {
@@ -661,8 +682,13 @@ static void answer_waiting(sess *s, const char *key, int answer) {
   pthread_mutex_unlock(&s->mu);
   size_t i, j;
   json_t *l, *q;
-  json_array_foreach(lists, i, l) json_array_foreach(l, j, q)
-    al_approval_answer((al_approval *)(uintptr_t)json_integer_value(q), answer);
+  json_array_foreach(lists, i, l) json_array_foreach(l, j, q) {
+    al_approval *a = (al_approval *)(uintptr_t)json_integer_value(q);
+    if (text_q)
+      al_approval_answer_text(a, text);
+    else
+      al_approval_answer(a, answer);
+  }
   json_decref(lists);
 }
 
@@ -692,10 +718,11 @@ static void flush_inbox(sess *s) {
   json_decref(prompts);
 }
 
-/* approval.answer {key, allow} and approval.revoke {key}. */
+/* approval.answer {key, allow, text?} and approval.revoke {key}. On the host thread. */
 static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, const json_t *req) {
   const json_t *key = json_object_get(req, "key");
   const json_t *allow = json_object_get(req, "allow");
+  const json_t *text = json_object_get(req, "text");
   bool answer = !strcmp(type, "approval.answer");
   if (!json_is_string(key)) {
     reply_bad(s, client, id, "%s: 'key' must be a string (from an approval prompt)", type);
@@ -705,13 +732,28 @@ static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, 
     reply_bad(s, client, id, "approval.answer: 'allow' must be true or false");
     return;
   }
+  if (answer && text) {
+    if (!json_is_string(text)) {
+      reply_bad(s, client, id, "approval.answer: 'text' must be a string (the answer to a ctx.ui select, input or editor question)");
+      return;
+    }
+    if (json_string_length(text) > SESS_ANSWER_TEXT_MAX) {
+      reply_bad(s, client, id, "approval.answer: 'text' is %zu bytes; at most %d are taken",
+                json_string_length(text), SESS_ANSWER_TEXT_MAX);
+      return;
+    }
+  }
   const char *k = json_string_value(key);
-  bool found = false;
+  bool found = false, text_q = false;
+  char refused[64] = "";
   pthread_mutex_lock(&s->mu);
   json_t *p = json_object_get(s->inbox.pending, k);
   if (!p) p = json_object_get(s->inbox.answers, k);
   const char *act = json_string_value(json_object_get(p, "action"));
-  if (p && answer && act && !strcmp(act, "ui")) { /* ctx.ui: this call's question alone */
+  if (p && answer && text && !text_action(act)) { /* text answers only a text question */
+    snprintf(refused, sizeof refused, "%s", act ? act : "?");
+  } else if (p && answer && ui_action(act)) { /* ctx.ui: this call's question alone */
+    text_q = text_action(act);
     found = !json_object_del(s->inbox.pending, k);
   } else if (p && answer) {
     json_t *a = json_deep_copy(p);
@@ -723,12 +765,22 @@ static void do_approval(sess *s, uint64_t client, json_t *id, const char *type, 
     found = !json_object_del(s->inbox.answers, k);
   }
   pthread_mutex_unlock(&s->mu);
+  if (refused[0]) {
+    reply_bad(s, client, id,
+              "approval.answer: 'text' answers only a ctx.ui select, input or editor question "
+              "(action ui.select, ui.input or ui.editor); key '%.300s' is action '%s', answered by 'allow' alone",
+              k, refused);
+    return;
+  }
   if (!found) {
     reply_bad(s, client, id, "%s: no %s approval with key '%.300s'", type,
               answer ? "pending or remembered" : "remembered", k);
     return;
   }
-  if (answer) answer_waiting(s, k, json_is_true(allow) ? AL_APPROVE_ALLOW : AL_APPROVE_DENY);
+  /* A text question: the text when allowed, else (or with no text) dismissed. */
+  if (answer)
+    answer_waiting(s, k, json_is_true(allow) ? AL_APPROVE_ALLOW : AL_APPROVE_DENY, text_q,
+                   text_q && json_is_true(allow) && text ? json_string_value(text) : NULL);
   json_t *all = approvals_json(s);
   push(s, json_pack("{s:s,s:O,s:O}", "type", "approvals", "pending", json_object_get(all, "pending"),
                     "remembered", json_object_get(all, "remembered")));
@@ -1038,7 +1090,7 @@ void sess_free(sess *s) {
     pthread_mutex_lock(&s->mu);
     s->inbox.closing = true;
     pthread_mutex_unlock(&s->mu);
-    answer_waiting(s, NULL, AL_APPROVE_DENY);
+    answer_waiting(s, NULL, AL_APPROVE_DENY, false, NULL); /* a text question: dismissed */
   }
   /* The lane's running call, if it waits on a person, was just denied (and any question
    * it asks now is denied at once: closing); its queued ones are dropped unrun. */

@@ -3,8 +3,11 @@
 // Written like pi's own permission gate: on tool_call for bash, a command matching one of
 // the patterns below needs a person's yes (ctx.ui.confirm, which the workbench shows in
 // its approvals bar); with no one to ask (hasUI false, e.g. `airlock emit` without --ui)
-// it blocks. /guard-status reports the patterns through ctx.ui.notify, and the
-// `guard_check` tool says whether a command would be asked about, without running it.
+// it blocks. /guard-status reports the patterns through ctx.ui.notify, /note asks for a
+// kind (ctx.ui.select) and a line of text (ctx.ui.input) and notifies what it was given,
+// and the `guard_check` tool says whether a command would be asked about, without running
+// it. A question the person dismisses (or no UI at all) answers undefined: /note then
+// notifies "cancelled".
 import type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
 import { Type } from "@mariozechner/pi-ai";
 
@@ -29,6 +32,17 @@ export default function (pi: ExtensionAPI) {
     description: "Show which commands the guard asks about",
     handler: async (_args, ctx) => {
       ctx.ui.notify(`permission-guard: asking before ${DANGEROUS.length} patterns: ` + DANGEROUS.map((p) => p.source).join(", "), "info");
+    },
+  });
+
+  pi.registerCommand("note", {
+    description: "Ask for a kind and a line of text, then notify them",
+    handler: async (_args, ctx) => {
+      const kind = await ctx.ui.select("Kind?", ["todo", "idea"]);
+      if (kind === undefined) return ctx.ui.notify("note: cancelled", "info");
+      const text = await ctx.ui.input("Note text", "what to remember");
+      if (text === undefined) return ctx.ui.notify("note: cancelled", "info");
+      ctx.ui.notify(`note (${kind}): ${text}`, "info");
     },
   });
 

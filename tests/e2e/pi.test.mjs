@@ -4,7 +4,10 @@
 // and waits, while an ordinary plugin's click still completes first; Deny blocks with
 // "Blocked by user", a second emit asks again and Allow lets it continue, a harmless
 // command continues without a question. The command's notify intent shows; JSON that does
-// not parse is an inline error naming its line and is never sent; a syntax error in the
+// not parse is an inline error naming its line and is never sent. /note asks ctx.ui.select
+// (one button per option) and ctx.ui.input (a text field) in the approvals bar: the option
+// picked and the text typed reach the extension (its notify shows them, markup as text),
+// Cancel answers undefined ("cancelled"), Enter submits the field. A syntax error in the
 // source names the .ts line in the editor.
 //
 // Every wait is for something on the page; the ordering check is by completion (the
@@ -96,6 +99,45 @@ test("the bundled pi extension: registrations, ctx.ui through approvals, command
   await jsonError.waitFor();
   assert.match(await jsonError.innerText(), /line 2/);
   assert.equal(await answers.count(), 5);
+
+  // /note: a select, then an input, answered with text in the approvals bar.
+  const done = pi.locator("[data-testid=pi-answer][data-state=done]");
+  const select = page.locator("[data-testid=approval-prompt][data-action='ui.select']");
+  const input = page.locator("[data-testid=approval-prompt][data-action='ui.input']");
+  const field = input.locator("[data-testid=approval-text]");
+  const note = async () => {
+    await pi.locator("[data-testid=pi-command-name]").selectOption("note");
+    await pi.locator("[data-testid=pi-command-send]").click();
+    await select.waitFor();
+  };
+  await note();
+  assert.equal(await select.locator("[data-testid=approval-title]").innerText(), "Kind?");
+  assert.deepEqual(await select.locator("[data-testid=approval-option]").allInnerTexts(), ["todo", "idea"]);
+  assert.match(await select.innerText(), /for this question only/);
+  await select.locator("[data-testid=approval-option][data-option=idea]").click();
+  await input.waitFor();
+  await select.waitFor({ state: "detached" });
+  assert.equal(await field.getAttribute("placeholder"), "what to remember");
+  await field.fill("water the <b>plants</b>");
+  await input.locator("[data-testid=approval-ok]").click();
+  await waitForCount(done, 6);
+  await input.waitFor({ state: "detached" });
+  assert.match(await newest.locator("[data-testid=pi-intent][data-type=notify]").innerText(),
+    /note \(idea\): water the <b>plants<\/b>/);
+  // Again, cancelled at the select: the extension gets undefined.
+  await note();
+  await select.locator("[data-testid=approval-cancel]").click();
+  await waitForCount(done, 7);
+  assert.match(await newest.locator("[data-testid=pi-intent][data-type=notify]").innerText(), /note: cancelled/);
+  assert.equal(await page.locator("[data-testid=approval-prompt]").count(), 0);
+  // Enter in the field answers it.
+  await note();
+  await select.locator("[data-testid=approval-option][data-option=todo]").click();
+  await input.waitFor();
+  await field.fill("call back");
+  await field.press("Enter");
+  await waitForCount(done, 8);
+  assert.match(await newest.locator("[data-testid=pi-intent][data-type=notify]").innerText(), /note \(todo\): call back/);
 
   // A syntax error in the source: the editor names the .ts file's line; the card goes.
   const src = await page.locator("[data-testid=editor]").evaluate((e) => e.value);

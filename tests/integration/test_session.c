@@ -857,6 +857,140 @@ static void test_pi_lane(void **st) {
   free(src);
 }
 
+/* Answers the pending prompt `key` (allow, and `text` when not NULL); the answer's ok. */
+static json_t *answer_text(fixture *f, const char *key, int allow, const char *text) {
+  json_t *req = json_pack("{s:s,s:s,s:b}", "type", "approval.answer", "key", key, "allow", allow);
+  if (text) json_object_set_new(req, "text", json_string(text));
+  return ok_of(await_reply(f, send_only(f, req)));
+}
+
+/* Waits for the next prompt (the capture cleared first by the caller); checks its action
+ * and returns its key (strdup'd) and its resource parsed (`*res`, a new reference). */
+static char *await_prompt(fixture *f, const char *action, json_t **res) {
+  json_t *prompt = json_object_get(await_push(f, "approval"), "prompt");
+  assert_string_equal(json_string_value(json_object_get(prompt, "action")), action);
+  json_error_t je;
+  *res = json_loads(json_string_value(json_object_get(prompt, "resource")), 0, &je);
+  if (!*res) fail_msg("the %s resource is not JSON: %s", action, je.text);
+  return strdup(json_string_value(json_object_get(prompt, "key")));
+}
+
+/* The /note intent's message. */
+static const char *note_message(json_t *ok) {
+  json_t *intent = json_array_get(json_object_get(ok, "intents"), 0);
+  assert_string_equal(json_string_value(json_object_get(intent, "type")), "notify");
+  return json_string_value(json_object_get(intent, "message"));
+}
+
+static const char *error_message(json_t *answer, const char *code) {
+  json_t *err = json_object_get(answer, "error");
+  assert_non_null(err);
+  assert_string_equal(json_string_value(json_object_get(err, "code")), code);
+  return json_string_value(json_object_get(err, "message"));
+}
+
+/* ctx.ui.select and ctx.ui.input through the approvals: the bundled guard's /note asks
+ * "ui.select" (its options in the resource's JSON), then "ui.input"; approval.answer's
+ * `text` reaches the extension, nothing is remembered; a dismissed question (allow false,
+ * no text, an option not offered) answers undefined; a bad `text`, or one for a key that
+ * is not a text question (the guard's confirm), is refused and leaves the prompt open. */
+static void test_pi_text_questions(void **st) {
+  fixture *f = &((hooks_fixture *)*st)->f;
+  char *src = pi_example(f);
+  ok_of(request(f, json_pack("{s:s,s:s,s:s,s:s}", "type", "pi.load", "tabId", "tab-pi", "sourceName",
+                             "permission-guard.ts", "source", src)));
+  capture_clear(&f->cap);
+
+  /* picked and typed: both reach the extension */
+  int cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  json_t *res;
+  char *key = await_prompt(f, "ui.select", &res);
+  assert_string_equal(json_string_value(json_object_get(res, "title")), "Kind?");
+  json_t *opts = json_object_get(res, "options");
+  assert_int_equal(json_array_size(opts), 2);
+  assert_string_equal(json_string_value(json_array_get(opts, 0)), "todo");
+  assert_string_equal(json_string_value(json_array_get(opts, 1)), "idea");
+  json_decref(res);
+  capture_clear(&f->cap);
+  json_t *ok = answer_text(f, key, 1, "idea");
+  assert_int_equal(json_array_size(json_object_get(json_object_get(ok, "approvals"), "remembered")), 0);
+  free(key);
+  key = await_prompt(f, "ui.input", &res);
+  assert_string_equal(json_string_value(json_object_get(res, "title")), "Note text");
+  assert_string_equal(json_string_value(json_object_get(res, "placeholder")), "what to remember");
+  json_decref(res);
+  /* refused, the question stays open: not a string, too long */
+  json_t *req = json_pack("{s:s,s:s,s:b,s:i}", "type", "approval.answer", "key", key, "allow", 1, "text", 7);
+  assert_non_null(strstr(error_message(await_reply(f, send_only(f, req)), "INVALID_ARGUMENT"), "'text' must be a string"));
+  char *big = malloc(65537 + 1);
+  memset(big, 'x', 65537);
+  big[65537] = '\0';
+  req = json_pack("{s:s,s:s,s:b,s:s}", "type", "approval.answer", "key", key, "allow", 1, "text", big);
+  assert_non_null(strstr(error_message(await_reply(f, send_only(f, req)), "INVALID_ARGUMENT"), "at most 65536"));
+  free(big);
+  assert_null(reply_to(f, cmd));
+  ok = answer_text(f, key, 1, "buy milk \xc3\xa9");
+  free(key);
+  ok = ok_of(await_reply(f, cmd));
+  assert_string_equal(note_message(ok), "note (idea): buy milk \xc3\xa9");
+
+  /* dismissed at the select (allow false, whatever the text): undefined */
+  capture_clear(&f->cap);
+  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  key = await_prompt(f, "ui.select", &res);
+  json_decref(res);
+  answer_text(f, key, 0, "todo");
+  free(key);
+  assert_string_equal(note_message(ok_of(await_reply(f, cmd))), "note: cancelled");
+
+  /* an option not offered counts as dismissed */
+  capture_clear(&f->cap);
+  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  key = await_prompt(f, "ui.select", &res);
+  json_decref(res);
+  answer_text(f, key, 1, "neither");
+  free(key);
+  assert_string_equal(note_message(ok_of(await_reply(f, cmd))), "note: cancelled");
+
+  /* allowed with no text at the input: dismissed */
+  capture_clear(&f->cap);
+  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  key = await_prompt(f, "ui.select", &res);
+  json_decref(res);
+  capture_clear(&f->cap);
+  answer_text(f, key, 1, "todo");
+  free(key);
+  key = await_prompt(f, "ui.input", &res);
+  json_decref(res);
+  answer_text(f, key, 1, NULL);
+  free(key);
+  assert_string_equal(note_message(ok_of(await_reply(f, cmd))), "note: cancelled");
+
+  /* a text for the confirm ("ui", a yes/no): refused, and the question is still there */
+  capture_clear(&f->cap);
+  int em = pi_emit(f, "rm -rf /tmp/x");
+  json_t *prompt = json_object_get(await_push(f, "approval"), "prompt");
+  assert_string_equal(json_string_value(json_object_get(prompt, "action")), "ui");
+  key = strdup(json_string_value(json_object_get(prompt, "key")));
+  req = json_pack("{s:s,s:s,s:b,s:s}", "type", "approval.answer", "key", key, "allow", 1, "text", "yes");
+  const char *msg = error_message(await_reply(f, send_only(f, req)), "INVALID_ARGUMENT");
+  assert_non_null(strstr(msg, "only a ctx.ui select, input or editor question"));
+  assert_non_null(strstr(msg, "is action 'ui'"));
+  assert_null(reply_to(f, em));
+  ok = ok_of(await_reply(f, send_only(f, json_pack("{s:s}", "type", "hello"))));
+  assert_int_equal(json_array_size(json_object_get(json_object_get(ok, "approvals"), "pending")), 1);
+  answer_text(f, key, 0, NULL);
+  free(key);
+  assert_string_equal(json_string_value(json_object_get(ok_of(await_reply(f, em)), "action")), "block");
+
+  /* a question left open when the session closes is dismissed (teardown frees it) */
+  capture_clear(&f->cap);
+  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  free(await_prompt(f, "ui.select", &res));
+  json_decref(res);
+  free(src);
+}
+
 /* Bad pi messages are answered with what was wrong, and never reach the lane. */
 static void test_pi_bad_messages(void **st) {
   fixture *f = &((hooks_fixture *)*st)->f;
@@ -1066,6 +1200,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hooks_bad_messages, setup_hooks, teardown_hooks),
       cmocka_unit_test(test_bad_policy),
       cmocka_unit_test_setup_teardown(test_pi_lane, setup_hooks, teardown_hooks),
+      cmocka_unit_test_setup_teardown(test_pi_text_questions, setup_hooks, teardown_hooks),
       cmocka_unit_test_setup_teardown(test_pi_bad_messages, setup_hooks, teardown_hooks),
       cmocka_unit_test_setup_teardown(test_pi_needs_home, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pi_lane_bounded_and_closing, setup_hooks, teardown_hooks),

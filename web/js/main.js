@@ -207,8 +207,8 @@ new AuditPanel(panel("audit"), store, view, async (key) => {
   const ok = await conn.request("approval.revoke", { key });
   store.putApprovals(ok.approvals);
 });
-new Approvals($("[data-role=approvals]"), store, async (key, allow) => {
-  const ok = await conn.request("approval.answer", { key, allow });
+new Approvals($("[data-role=approvals]"), store, async (key, allow, text) => {
+  const ok = await conn.request("approval.answer", text === undefined ? { key, allow } : { key, allow, text });
   store.putApprovals(ok.approvals);
 });
 new MetricsPanel(panel("metrics"), store);
