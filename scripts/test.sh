@@ -13,7 +13,7 @@ bash scripts/build.sh tsan
 bash scripts/build.sh asan
 bash scripts/fuzz.sh "${AIRLOCK_FUZZ_SECONDS:-20}"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
-  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|test_process_socket|test_resident|test_regexp|test_reload|test_session|serve_http|test_hooks|test_hostcalls|test_waiting|test_vm_reuse|conform_shared|conform_shared_process)$')
+  ctest --output-on-failure -j"$(nproc)" -R '^(test_pool|test_workers|test_host|test_limits|test_sandbox|test_process|test_process_socket|test_resident|test_regexp|test_reload|test_session|serve_http|test_hooks|test_hostcalls|test_waiting|test_vm_reuse|test_pi_ext|conform_shared|conform_shared_process)$')
 # The workbench end to end: node --test + playwright-core driving Debian's chromium.
 PATH="$(bash scripts/node.sh):$PATH"
 [ -d tests/e2e/node_modules/playwright-core ] || npm ci --prefix tests/e2e --no-audit --no-fund
