@@ -177,7 +177,7 @@ AL_API void al_approval_answer(al_approval *q, int answer);
  * most 32 strings), {"title", "placeholder"?}, {"title", "prefill"?}. Answer it with
  * al_approval_answer_text(q, text): the text is copied (at most AL_APPROVAL_TEXT_MAX
  * bytes of UTF-8; longer counts as dismissed); NULL means the person dismissed it (the
- * extension gets undefined), as does al_approval_answer(q, AL_APPROVE_DENY). A select's
+ * extension gets undefined), as does al_approval_answer(q, ...), either way. A select's
  * text must be one of its options, or it counts as dismissed. Same threads and release
  * as al_approval_answer; on a yes/no question a text is ALLOW and NULL is DENY. */
 #define AL_APPROVAL_TEXT_MAX 65536
