@@ -13,6 +13,7 @@
  * one extension out of al_pi_extensions, and the list's envelope are built here.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,17 +72,26 @@ void pilane_req_free(pilane_req *r) {
   free(r);
 }
 
-static void fail(pilane_req *r, int code, const char *fmt, const char *arg) {
-  memset(&r->err, 0, sizeof r->err);
-  r->rc = r->err.code = code;
-  snprintf(r->err.message, sizeof r->err.message, fmt, arg ? arg : "");
+/* Fills *err (may be NULL) with `code` and the formatted message; returns `code`. The
+ * server sees only the public headers, so it has no err_set of the library's. */
+static int lane_err(al_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lane_err(al_error *err, int code, const char *fmt, ...) {
+  if (!err) return code;
+  memset(err, 0, sizeof *err);
+  err->code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return code;
 }
+
 
 /* Takes text the library returned as the answer; a library that answered nothing is
  * answered `null`. */
 static void answer_lib(pilane_req *r, char *text) {
   if (!text) text = strdup("null");
-  if (!text) fail(r, AL_ENO_MEMORY, "out of memory answering a pi call%s", NULL);
+  if (!text) r->rc = lane_err(&r->err, AL_ENO_MEMORY, "out of memory answering a pi call");
   r->json = text;
 }
 
@@ -89,7 +99,7 @@ static void answer_lib(pilane_req *r, char *text) {
 static void answer_json(pilane_req *r, json_t *v) {
   r->json = v ? json_dumps(v, JSON_COMPACT) : NULL;
   json_decref(v);
-  if (!r->json) fail(r, AL_ENO_MEMORY, "out of memory answering a pi call%s", NULL);
+  if (!r->json) r->rc = lane_err(&r->err, AL_ENO_MEMORY, "out of memory answering a pi call");
 }
 
 /* ---- the lane thread's work ----------------------------------------------------------- */
@@ -110,7 +120,7 @@ static void run_load(pilane *l, pilane_req *r) {
   if (r->rc) return;
   if (json_object_set_new(l->tabs, r->a, json_string(id))) {
     al_unload(l->h, id, NULL); /* unrecorded, the tab's next load could not replace it */
-    fail(r, AL_ENO_MEMORY, "out of memory recording tab %.200s's pi instance", r->a);
+    r->rc = lane_err(&r->err, AL_ENO_MEMORY, "out of memory recording tab %.200s's pi instance", r->a);
     return;
   }
   json_t *all = NULL, *mine = NULL;
@@ -147,7 +157,7 @@ static void run_list(pilane *l, pilane_req *r) {
   char *out = malloc(n + 32);
   if (out) snprintf(out, n + 32, "{\"extensions\":%s}", text);
   al_free(text);
-  if (!out) fail(r, AL_ENO_MEMORY, "out of memory listing the pi extensions%s", NULL);
+  if (!out) r->rc = lane_err(&r->err, AL_ENO_MEMORY, "out of memory listing the pi extensions");
   r->json = out;
 }
 
@@ -231,24 +241,14 @@ int pilane_new(const pilane_config *cfg, pilane **out, al_error *err) {
   free(ctx_text);
   if (rc) goto fail;
   if (pthread_create(&l->thread, NULL, lane_main, l)) {
-    rc = AL_EINTERNAL;
-    if (err) {
-      memset(err, 0, sizeof *err);
-      err->code = rc;
-      snprintf(err->message, sizeof err->message, "could not start the pi lane's thread");
-    }
+    rc = lane_err(err, AL_EINTERNAL, "could not start the pi lane's thread");
     goto fail;
   }
   l->started = true;
   *out = l;
   return 0;
 nomem:
-  if (err) {
-    memset(err, 0, sizeof *err);
-    err->code = AL_ENO_MEMORY;
-    snprintf(err->message, sizeof err->message, "out of memory starting the pi lane");
-  }
-  rc = AL_ENO_MEMORY;
+  rc = lane_err(err, AL_ENO_MEMORY, "out of memory starting the pi lane");
 fail:
   pilane_free(l);
   return rc;
@@ -258,15 +258,10 @@ int pilane_submit(pilane *l, pilane_req *r, al_error *err) {
   pthread_mutex_lock(&l->mu);
   if (l->queued >= PILANE_QUEUE_MAX) {
     pthread_mutex_unlock(&l->mu);
-    if (err) {
-      memset(err, 0, sizeof *err);
-      err->code = AL_EBUSY;
-      snprintf(err->message, sizeof err->message,
-               "the pi lane already has %d requests waiting (one runs at a time; a ctx.ui question "
-               "holds the lane until it is answered): try again once they answer",
-               PILANE_QUEUE_MAX);
-    }
-    return AL_EBUSY;
+    return lane_err(err, AL_EBUSY,
+                    "the pi lane already has %d requests waiting (one runs at a time; a ctx.ui question "
+                    "holds the lane until it is answered): try again once they answer",
+                    PILANE_QUEUE_MAX);
   }
   r->next = NULL;
   if (l->queue_tail) l->queue_tail->next = r;

@@ -905,18 +905,23 @@ void sess_tick(sess *s) {
 
 /* ---- catalog -------------------------------------------------------------------------- */
 
+/* The length of `name`'s extension when it is one of `exts`, else 0. */
+static size_t ext_among(const char *name, const char *const *exts, size_t nexts) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i < nexts; i++) {
+    size_t k = strlen(exts[i]);
+    if (n > k && !strcmp(name + n - k, exts[i])) return k;
+  }
+  return 0;
+}
+
 /* The length of `name`'s extension when it is one a bundled example may have: .js and .mjs
  * (JavaScript), .ts and .tsx (TypeScript, with JSX in .tsx); 0 for any other file, a
  * manifest say. The loader decides how to read the code by the same name (a script, or
  * an ES module transpiled first: docs/modules.md), so the name is kept as it is. */
 static size_t example_ext(const char *name) {
   static const char *const exts[] = {".js", ".mjs", ".ts", ".tsx"};
-  size_t n = strlen(name);
-  for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
-    size_t k = strlen(exts[i]);
-    if (n > k && !strcmp(name + n - k, exts[i])) return k;
-  }
-  return 0;
+  return ext_among(name, exts, sizeof exts / sizeof *exts);
 }
 
 /* Reads each bundled example's metadata by loading it once in a scratch inline host (our
@@ -1446,11 +1451,7 @@ static bool pi_name_ok(const char *n) {
   size_t len = strlen(n);
   if (!len || len > 100 || n[0] == '.' || strchr(n, '/')) return false;
   static const char *const exts[] = {".ts", ".js", ".mjs"};
-  for (size_t i = 0; i < 3; i++) {
-    size_t k = strlen(exts[i]);
-    if (len > k && !strcmp(n + len - k, exts[i])) return true;
-  }
-  return false;
+  return ext_among(n, exts, sizeof exts / sizeof *exts) > 0;
 }
 
 /* Writes the page's source to <home>/pi-tabs/<tab>/<name>; the path goes to `path`. */

@@ -89,7 +89,7 @@ static void check_packages(checks *c, pkg_db *db, bool fix, char *detail, size_t
       continue;
     }
     if (json_object_get(p, "pi")) { /* a pi package: no manifest; the pi rule must still find it */
-      bool ok = pkg_pi_package(dir, NULL) == 1;
+      bool ok = pkg_pi_package(dir, NULL, NULL, NULL) == 1;
       add(c, name, ok, ok ? "ok (pi package)" : "no pi extension in its directory any more (reinstall it)", false);
       continue;
     }

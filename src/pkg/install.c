@@ -329,12 +329,13 @@ static void ins_pi_id(const char *from, char *out, size_t cap) {
   if (!n) snprintf(out, cap, "pi-package");
 }
 
-/* A pi package at root: its manifest {id, version} made from package.json (fallback: the
- * name of what was given), its pi-profile preflight, its wants and their grant. */
-static int ins_pi_prepare(const char *root, const char *what, const pkg_install_opts *o, pkg_manifest **m,
-                          json_t **pre, json_t **pi, json_t **warnings, al_error *err) {
-  json_t *pkg = NULL, *entries = NULL, *scan = NULL, *granted = NULL, *mj = NULL;
-  int rc = pkg_pi_package_json(root, &pkg, err);
+/* A pi package at root (its package.json `pkg`, NULL when it has none, as
+ * pkg_pi_package read it): its manifest {id, version} made from package.json (fallback:
+ * the name of what was given), its pi-profile preflight, its wants and their grant. */
+static int ins_pi_prepare(const char *root, const json_t *pkg, const char *what, const pkg_install_opts *o,
+                          pkg_manifest **m, json_t **pre, json_t **pi, json_t **warnings, al_error *err) {
+  json_t *scan = NULL, *granted = NULL, *mj = NULL;
+  int rc = 0;
   if (!*warnings && !(*warnings = json_array())) rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   const char *name = json_string_value(json_object_get(pkg, "name"));
   const char *version = json_string_value(json_object_get(pkg, "version"));
@@ -355,7 +356,6 @@ static int ins_pi_prepare(const char *root, const char *what, const pkg_install_
     const char *b = strrchr(base, '/');
     ins_pi_id(b ? b + 1 : base, id, sizeof id);
   }
-  if (!rc) rc = pkg_pi_entries(root, pkg, &entries, err);
   if (!rc && !(mj = json_pack("{s:s,s:s}", "id", id, "version", version ? version : "0.0.0")))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
   const char *desc = json_string_value(json_object_get(pkg, "description"));
@@ -375,10 +375,8 @@ static int ins_pi_prepare(const char *root, const char *what, const pkg_install_
     json_array_append_new(*warnings, json_string(msg));
   }
   if (!rc) rc = ins_pi_grant(wants, o, &granted, *warnings, err);
-  if (!rc && !(*pi = json_pack("{s:s,s:O,s:O,s:O}", "profile", "pi", "entries", entries, "wants", wants, "granted", granted)))
+  if (!rc && !(*pi = json_pack("{s:s,s:O,s:O}", "profile", "pi", "wants", wants, "granted", granted)))
     rc = err_set(err, AL_ENO_MEMORY, NULL, "out of memory");
-  json_decref(pkg);
-  json_decref(entries);
   json_decref(scan);
   json_decref(granted);
   json_decref(mj);
@@ -440,7 +438,8 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
   char staging[PATH_MAX], root[PATH_MAX], x[PATH_MAX], dest[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX];
   (void)pkg_fmt_path(staging, sizeof staging, "%s/packages/.staging-XXXXXX", home);
   if (!mkdtemp(staging)) return err_set(err, AL_EIO, NULL, "cannot create a staging directory in %s/packages: %s", home, strerror(errno));
-  json_t *report = json_object(), *warnings = NULL, *pre = NULL, *verification = NULL, *pi = NULL, *entries = NULL;
+  json_t *report = json_object(), *warnings = NULL, *pre = NULL, *verification = NULL, *pi = NULL, *entries = NULL,
+         *pkgjson = NULL;
   pkg_manifest *m = NULL;
   pkg_fetched fetched = {0};
   char *code = NULL, *name = NULL;
@@ -482,20 +481,19 @@ int pkg_install(pkg_db *db, const char *what, const pkg_install_opts *opts, json
                  "'%.200s' is not a directory, a .tgz/.tar file or an npm package name[@version]", what);
     goto fail;
   }
-  int is_pi = pkg_pi_package(root, err);
+  /* a pi package's entries are the files' to say at every load (the pi rule): reported,
+   * not kept in its record */
+  int is_pi = pkg_pi_package(root, &pkgjson, &entries, err);
   if (is_pi < 0) {
     rc = -is_pi;
     if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
     goto fail;
   }
   if (is_pi) {
-    if ((rc = ins_pi_prepare(root, what, opts, &m, &pre, &pi, &warnings, err))) {
+    if ((rc = ins_pi_prepare(root, pkgjson, what, opts, &m, &pre, &pi, &warnings, err))) {
       if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
       goto fail;
     }
-    /* the entries are the files' to say at every load (the pi rule): reported, not kept */
-    entries = json_incref(json_object_get(pi, "entries"));
-    json_object_del(pi, "entries");
   } else {
     if ((rc = pkg_manifest_load_dir(root, false, &m, &warnings, err))) {
       if (strcmp(source, "directory")) ins_rebase_msg(err, x, what);
@@ -586,6 +584,7 @@ fail:
   json_decref(verification);
   json_decref(pi);
   json_decref(entries);
+  json_decref(pkgjson);
   pkg_manifest_free(m);
   pkg_fetched_free(&fetched);
   free(code);

@@ -576,15 +576,19 @@ int pkg_pi_package_json(const char *dir, json_t **out, al_error *err) {
   return err_set(err, AL_EINVALID_ARGUMENT, p, "%s: %s (line %d)", p, je.text, je.line);
 }
 
-int pkg_pi_package(const char *dir, al_error *err) {
+int pkg_pi_package(const char *dir, json_t **pkgjson, json_t **entries, al_error *err) {
+  if (pkgjson) *pkgjson = NULL;
+  if (entries) *entries = NULL;
   char p[PATH_MAX];
   if (snprintf(p, sizeof p, "%s/airlock.json", dir) >= (int)sizeof p || !access(p, F_OK)) return 0;
-  json_t *pkg = NULL, *entries = NULL;
+  json_t *pkg = NULL, *found = NULL;
   int rc = pkg_pi_package_json(dir, &pkg, err);
   if (rc) return -rc;
   bool airlock = json_object_get(pkg, "airlock") != NULL;
-  rc = airlock ? AL_EPLUGIN_LOAD : pkg_pi_entries(dir, pkg, &entries, err);
-  json_decref(entries);
+  rc = airlock ? AL_EPLUGIN_LOAD : pkg_pi_entries(dir, pkg, &found, err);
+  if (!rc && pkgjson) *pkgjson = json_incref(pkg);
+  if (!rc && entries) *entries = json_incref(found);
+  json_decref(found);
   json_decref(pkg);
   return rc == AL_ENO_MEMORY ? -rc : !rc;
 }

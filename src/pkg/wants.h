@@ -69,8 +69,10 @@ int pkg_wants_dir(const char *dir, json_t **out, json_t **preflight, al_error *e
  * package.json, and at least one extension entry (pkg_pi_entries). 1 yes, 0 no, or a
  * negated AL_E* code with err filled: -AL_ENO_MEMORY, -AL_EINVALID_ARGUMENT (a
  * package.json that is not JSON, named with its line), so that neither is mistaken for
- * "not a pi package". */
-int pkg_pi_package(const char *dir, al_error *err);
+ * "not a pi package". On 1, what it read is handed over when asked for (either may be
+ * NULL): *pkgjson the package.json (NULL when there is none), *entries the entries (new
+ * references); on anything else both are NULL. */
+int pkg_pi_package(const char *dir, json_t **pkgjson, json_t **entries, al_error *err);
 
 /* `dir`'s package.json: *out (new reference) the parsed object, or NULL when there is
  * none; AL_ENO_MEMORY, or AL_EINVALID_ARGUMENT naming the file and line of a JSON error.

@@ -889,6 +889,17 @@ static const char *error_message(json_t *answer, const char *code) {
   return json_string_value(json_object_get(err, "message"));
 }
 
+/* Runs /note again (the captured messages cleared first) up to its select question:
+ * the command's request id in *cmd, the question's key returned (free it). */
+static char *note_to_select(fixture *f, int *cmd) {
+  capture_clear(&f->cap);
+  *cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
+  json_t *res;
+  char *key = await_prompt(f, "ui.select", &res);
+  json_decref(res);
+  return key;
+}
+
 /* ctx.ui.select and ctx.ui.input through the approvals: the bundled guard's /note asks
  * "ui.select" (its options in the resource's JSON), then "ui.input"; approval.answer's
  * `text` reaches the extension, nothing is remembered; a dismissed question (allow false,
@@ -935,28 +946,19 @@ static void test_pi_text_questions(void **st) {
   assert_string_equal(note_message(ok), "note (idea): buy milk \xc3\xa9");
 
   /* dismissed at the select (allow false, whatever the text): undefined */
-  capture_clear(&f->cap);
-  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
-  key = await_prompt(f, "ui.select", &res);
-  json_decref(res);
+  key = note_to_select(f, &cmd);
   answer_text(f, key, 0, "todo");
   free(key);
   assert_string_equal(note_message(ok_of(await_reply(f, cmd))), "note: cancelled");
 
   /* an option not offered counts as dismissed */
-  capture_clear(&f->cap);
-  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
-  key = await_prompt(f, "ui.select", &res);
-  json_decref(res);
+  key = note_to_select(f, &cmd);
   answer_text(f, key, 1, "neither");
   free(key);
   assert_string_equal(note_message(ok_of(await_reply(f, cmd))), "note: cancelled");
 
   /* allowed with no text at the input: dismissed */
-  capture_clear(&f->cap);
-  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
-  key = await_prompt(f, "ui.select", &res);
-  json_decref(res);
+  key = note_to_select(f, &cmd);
   capture_clear(&f->cap);
   answer_text(f, key, 1, "todo");
   free(key);
@@ -984,10 +986,7 @@ static void test_pi_text_questions(void **st) {
   assert_string_equal(json_string_value(json_object_get(ok_of(await_reply(f, em)), "action")), "block");
 
   /* a question left open when the session closes is dismissed (teardown frees it) */
-  capture_clear(&f->cap);
-  cmd = send_only(f, json_pack("{s:s,s:s}", "type", "pi.command", "name", "note"));
-  free(await_prompt(f, "ui.select", &res));
-  json_decref(res);
+  free(note_to_select(f, &cmd));
   free(src);
 }
 

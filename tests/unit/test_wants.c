@@ -193,9 +193,9 @@ static void test_dir_and_pi_rule(void **state) {
   assert_true(tj_is(e, "['extensions/b.ts']"));
   json_decref(e);
   json_decref(pj);
-  assert_int_equal(pkg_pi_package(dir, NULL), 1);
+  assert_int_equal(pkg_pi_package(dir, NULL, NULL, NULL), 1);
   put(dir, "airlock.json", "{}");
-  assert_int_equal(pkg_pi_package(dir, NULL), 0);
+  assert_int_equal(pkg_pi_package(dir, NULL, NULL, NULL), 0);
 
   /* a destructive command at a sink in any file blocks, naming the file */
   put(dir, "lib/clean.ts", "pi.exec('sh', ['-c', 'rm -rf /']);");
@@ -212,7 +212,7 @@ static void test_dir_and_pi_rule(void **state) {
   char empty[] = "/tmp/al-wants-XXXXXX";
   assert_non_null(mkdtemp(empty));
   assert_int_equal(pkg_pi_entries(empty, NULL, &e, &err), AL_EPLUGIN_LOAD);
-  assert_int_equal(pkg_pi_package(empty, NULL), 0);
+  assert_int_equal(pkg_pi_package(empty, NULL, NULL, NULL), 0);
   rmdir(empty);
 }
 
